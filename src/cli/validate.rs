@@ -1,0 +1,76 @@
+//! `orgform validate`: load and check a config, print every diagnostic or a
+//! one-line summary.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::error::{CliError, exit};
+use crate::render::diagnostics;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    Text,
+    Json,
+    Github,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// A config file or directory.
+    #[arg(default_value = ".")]
+    pub config: PathBuf,
+    /// Output format; `github` is chosen automatically when GITHUB_ACTIONS=true.
+    #[arg(long, value_enum)]
+    pub format: Option<DiagnosticFormat>,
+    /// Resolve as of this instant (RFC 3339) instead of now: grants expire by it.
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
+    let now = super::parse_now(args.now.as_deref())?;
+    let format = args.format.unwrap_or(if super::github_actions() { DiagnosticFormat::Github } else { DiagnosticFormat::Text });
+    match crate::model::load(&args.config, now) {
+        Ok(model) => {
+            let s = model.summary();
+            match format {
+                DiagnosticFormat::Json => {
+                    let mut v = diagnostics::json(&model.sources, &model.warnings);
+                    v["summary"] = serde_json::to_value(&s).expect("summary serialises");
+                    println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+                }
+                DiagnosticFormat::Github => {
+                    print!("{}", diagnostics::github(&model.sources, &model.warnings));
+                    println!("{}", summary_line(&s));
+                }
+                DiagnosticFormat::Text => {
+                    if !model.warnings.is_empty() {
+                        eprint!("{}", diagnostics::text(&model.sources, &model.warnings, super::stderr_style()));
+                    }
+                    println!("{}", summary_line(&s));
+                }
+            }
+            Ok(exit::OK)
+        }
+        Err(e) => match format {
+            DiagnosticFormat::Text => Err(e.into()),
+            DiagnosticFormat::Json => {
+                println!("{}", serde_json::to_string_pretty(&diagnostics::json(&e.sources, &e.diagnostics)).expect("json"));
+                Ok(exit::ERROR)
+            }
+            DiagnosticFormat::Github => {
+                print!("{}", diagnostics::github(&e.sources, &e.diagnostics));
+                eprint!("{}", diagnostics::text(&e.sources, &e.diagnostics, super::stderr_style()));
+                Ok(exit::ERROR)
+            }
+        },
+    }
+}
+
+fn summary_line(s: &crate::model::Summary) -> String {
+    format!(
+        "valid: {} people, {} departments, {} roles, {} chats, {} effective memberships, {} admin seats",
+        s.people, s.departments, s.roles, s.chats, s.memberships, s.admin_seats
+    )
+}

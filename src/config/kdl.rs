@@ -1,0 +1,1710 @@
+//! KDL front end: text → [`Node`] tree with spans, via the `kdl` crate
+//! (KDL 2 syntax).
+//!
+//! KDL has nodes where YAML has mappings and lists, so a KDL file is read
+//! into the same raw tree as a YAML file by one fixed convention. After that
+//! both formats take the same road: JSON Schema validation, then the serde
+//! types in `model::spec`. `docs/kdl.md` shows the convention with examples.
+//!
+//! # The convention
+//!
+//! | KDL | value |
+//! |---|---|
+//! | the nodes of a document or of a child block | a mapping: node name → key |
+//! | `name "x"` (one argument, nothing else) | the scalar `"x"` |
+//! | `name "a" "b"` (several arguments) | the list `["a", "b"]` |
+//! | `name k=1 { c 2 }` (properties and/or children) | the mapping `{k: 1, c: 2}`, properties first |
+//! | `name { - "a"; - k=1 }` (every child named `-`) | the list `["a", {k: 1}]`, each `-` read by these same rules |
+//! | `name` or `name {}` (nothing) | null (`{}`: an empty mapping), unless the schema says otherwise |
+//!
+//! A node has *either* arguments *or* properties and children: an argument
+//! has no key to live under in a mapping, so `alice 100001 name="Alice"` is
+//! an error that says to write `telegram_id=100001`. Likewise a block of `-`
+//! items is a list and cannot be mixed with named children or with
+//! properties on the same node. Type annotations (`(date)"2026-01-31"`) are
+//! refused: they would look meaningful and be silently ignored.
+//!
+//! Scalars: strings as written; integers as `i64` (larger ones are an
+//! `invalid-value` error, never silently rounded); floats; `#true`,
+//! `#false`, `#null`. `#inf`, `#-inf` and `#nan` are refused (JSON has no
+//! such numbers). Keys that occur twice (two nodes, two properties, or a
+//! property and a node of the same name) are all kept in order; the loader
+//! reports them with both places.
+//!
+//! # Schema-guided lists
+//!
+//! KDL cannot tell a one-element list from its element, nor an empty list
+//! from nothing. So the conversion walks the config's JSON Schema
+//! ([`super::schema::schema`]) alongside the tree (`$ref` into `$defs`,
+//! `anyOf`/`oneOf` alternatives, `properties`, `additionalProperties`,
+//! `items`):
+//!
+//! * where the schema expects a list and KDL gives one scalar or one
+//!   mapping that none of the non-list alternatives accepts, it becomes a
+//!   one-element list: `rights "delete_messages"` → `["delete_messages"]`,
+//!   `members "everyone"` → `["everyone"]`, `members department="sales"` →
+//!   `[{department: sales}]`; but `rights "all"` stays `"all"`, because
+//!   `all` is one of the non-list alternatives;
+//! * where the schema expects a list or a mapping and the node is empty, it
+//!   becomes an empty list (`permissions` → `[]`) or mapping.
+//!
+//! A wrapped value keeps its span. Where the schema says nothing (an unknown
+//! key) nothing is reshaped, and the schema check reports the key.
+//!
+//! # Hostile input
+//!
+//! The `kdl` parser is recursive: every level of `{` nesting, every `*` or
+//! `/` inside a block comment, and every stray character it recovers from at
+//! the top level costs it stack, so 20 KB of `}` overflow an 8 MB stack.
+//! Before the parser sees the text, a small iterative scanner therefore
+//! checks the structure at the token level (strings, comments, braces,
+//! arguments, properties, terminators): nesting deeper than
+//! [`MAX_DEPTH`] is refused at once with `too-deep`, structural mistakes
+//! are reported by the scanner itself (`syntax`, with a hint; bare `true`
+//! and the like get a hint that KDL 2 is expected), and block comments are
+//! blanked out (byte for byte, so spans stay right). What reaches the parser
+//! is then structurally sound and at most [`MAX_DEPTH`] deep; it runs on a
+//! thread with a known stack, so the caller's stack size does not matter.
+//! Huge files are refused by the loader before they get here.
+
+use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
+use miette::SourceSpan;
+use serde_json::Value as Json;
+
+use super::diagnostic::{Diagnostic, codes};
+use super::source::{FileId, SourceFile, Span};
+use super::tree::{Entry, Node, Value};
+
+/// Nesting deeper than this many child blocks is refused (as in YAML).
+pub const MAX_DEPTH: usize = super::yaml::MAX_DEPTH;
+
+/// The scanner stops after this many syntax errors in one file.
+const MAX_SYNTAX_ERRORS: usize = 20;
+
+/// Stack for the parser thread. The scanner bounds what the parser has to
+/// recurse through; this leaves a wide margin over what 64 levels need.
+const PARSER_STACK_BYTES: usize = 16 * 1024 * 1024;
+
+const KDL2_HINT: &str = "orgform reads KDL 2: booleans and null are `#true`, `#false` and `#null`, raw strings are `#\"…\"#`";
+
+/// Parse one KDL file into a tree, reshaped by the config schema (see the
+/// module documentation). Returns the first problem found; [`parse_all`]
+/// returns all of them.
+pub fn parse(file_id: FileId, source: &SourceFile) -> Result<Node, Diagnostic> {
+    parse_all(file_id, source).map_err(|mut ds| ds.swap_remove(0))
+}
+
+/// Parse one KDL file into a tree, reshaped by the config schema; every
+/// problem found is returned (never an empty list).
+pub fn parse_all(file_id: FileId, source: &SourceFile) -> Result<Node, Vec<Diagnostic>> {
+    parse_with_schema(file_id, source, Some(super::schema::schema()))
+}
+
+/// Parse one KDL file by the convention, guided by `schema` (a whole JSON
+/// Schema document whose root describes the file's top level; `$ref`s are
+/// resolved inside it). With `None`, no list is added or emptied: the tree
+/// is the plain convention.
+pub fn parse_with_schema(file_id: FileId, source: &SourceFile, schema: Option<&Json>) -> Result<Node, Vec<Diagnostic>> {
+    let text: &str = &source.text;
+    let blanked = prescan(file_id, text)?;
+    let doc = run_parser(&blanked).map_err(|e| parser_errors(file_id, text, &e))?;
+    let mut conv = Converter { file: file_id, text, root: schema, diags: Vec::new() };
+    let guide = match schema {
+        Some(s) => Guide::of(s, s),
+        None => Guide::default(),
+    };
+    let root = conv.block(doc.nodes(), &[], &guide, Span::new(file_id, 0, text.len()), true);
+    if conv.diags.is_empty() {
+        Ok(root)
+    } else {
+        conv.diags.sort_by_key(|d| d.primary.as_ref().map(|l| l.span.start));
+        Err(conv.diags)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The parser and its errors.
+
+fn run_parser(text: &str) -> Result<KdlDocument, kdl::KdlError> {
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("kdl-parser".into())
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn_scoped(scope, || KdlDocument::parse_v2(text));
+        match spawned {
+            Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: the scanner has bounded the depth, so
+            // parsing here is still safe on any ordinary stack.
+            Err(_) => KdlDocument::parse_v2(text),
+        }
+    })
+}
+
+fn parser_errors(file: FileId, text: &str, err: &kdl::KdlError) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::new();
+    for d in &err.diagnostics {
+        let span = clamp_span(file, text, d.span.offset(), d.span.len());
+        let message = d
+            .message
+            .clone()
+            .or_else(|| d.label.as_ref().map(|l| format!("expected {}", l.trim_start_matches("not "))))
+            .unwrap_or_else(|| "invalid KDL".into());
+        let hint = d.help.clone().unwrap_or_else(|| "fix the KDL syntax at this place (orgform reads KDL 2)".into());
+        let diag = Diagnostic::error(codes::SYNTAX, format!("invalid KDL: {}", lower_first(&message)))
+            .at(Span { len: span.len.max(1), ..span }, "here")
+            .hint(hint);
+        if !out.iter().any(|o| o.primary == diag.primary && o.message == diag.message) {
+            out.push(diag);
+        }
+    }
+    if out.is_empty() {
+        out.push(
+            Diagnostic::error(codes::SYNTAX, "invalid KDL")
+                .at(Span::new(file, 0, 0), "in this file")
+                .hint("fix the KDL syntax (orgform reads KDL 2)"),
+        );
+    }
+    out.sort_by_key(|d| d.primary.as_ref().map(|l| l.span.start));
+    out
+}
+
+/// "Expected a value" → "expected a value" (but "KDL …" stays).
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match (chars.next(), s.chars().nth(1)) {
+        (Some(c), Some(d)) if !d.is_uppercase() => c.to_lowercase().chain(chars).collect(),
+        _ => s.to_string(),
+    }
+}
+
+/// A span inside `text`, on character boundaries.
+fn clamp_span(file: FileId, text: &str, start: usize, len: usize) -> Span {
+    let mut start = start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = start.saturating_add(len).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    Span::new(file, start, end - start)
+}
+
+// ---------------------------------------------------------------------------
+// Conversion of the parsed document into the tree.
+
+struct Converter<'a> {
+    file: FileId,
+    text: &'a str,
+    root: Option<&'a Json>,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'a> Converter<'a> {
+    fn span(&self, s: SourceSpan) -> Span {
+        clamp_span(self.file, self.text, s.offset(), s.len())
+    }
+
+
+    /// The value of one node.
+    fn node(&mut self, node: &KdlNode, guide: &Guide<'a>) -> Node {
+        let node_span = self.span(node.span());
+        let name_span = self.span(node.name().span());
+        if let Some(ty) = node.ty() {
+            self.type_annotation(ty.span());
+        }
+        for e in node.entries() {
+            if let Some(ty) = e.ty() {
+                self.type_annotation(ty.span());
+            }
+        }
+        let args: Vec<&KdlEntry> = node.entries().iter().filter(|e| e.name().is_none()).collect();
+        let props: Vec<&KdlEntry> = node.entries().iter().filter(|e| e.name().is_some()).collect();
+        let kids: &[KdlNode] = node.children().map(|d| d.nodes()).unwrap_or(&[]);
+        let name = node.name().value();
+
+        if !args.is_empty() && (!props.is_empty() || !kids.is_empty()) {
+            let what = if props.is_empty() { "a child block" } else { "properties" };
+            self.diags.push(
+                Diagnostic::error(codes::SYNTAX, format!("`{name}` has both arguments and {what}"))
+                    .at(self.value_span(args[0]), "this argument has no key")
+                    .hint(
+                        "a node is a value (`title \"Sales\"`), a list (`leads \"alice\" \"bob\"`) or a mapping \
+                         (`alice telegram_id=100001 { … }`), never two of these; write the argument as a property, \
+                         e.g. `telegram_id=100001`",
+                    ),
+            );
+            return Node::new(Value::Null, node_span);
+        }
+        match args.len() {
+            0 => {}
+            1 => {
+                let value = self.scalar(args[0]);
+                return guide.wrap(value);
+            }
+            _ => {
+                let items = guide.items(self.root);
+                let values: Vec<Node> = args.iter().map(|a| items.wrap(self.scalar(a))).collect();
+                let start = values[0].span.start;
+                let last = &values[values.len() - 1].span;
+                let span = Span::new(self.file, start, last.start + last.len - start);
+                return Node::new(Value::Seq(values), span);
+            }
+        }
+        if props.is_empty() && kids.is_empty() {
+            return guide.empty(name_span, node.children().is_some());
+        }
+        // A mapping where only a list of mappings fits: it is read as the
+        // list's one item, so it is guided by the item schema.
+        let is_list = kids.first().is_some_and(|k| k.name().value() == "-");
+        let probe = Node::new(Value::Map(Vec::new()), node_span);
+        let inner = if !is_list && guide.expects("array") && !guide.accepts_as_is(&probe) {
+            guide.items(self.root)
+        } else {
+            guide.clone()
+        };
+        let value = self.block(kids, &props, &inner, node_span, false);
+        guide.wrap(value)
+    }
+
+    /// The value of a block: properties and child nodes (a mapping), or only
+    /// `-` children (a list). `root` marks the document itself.
+    fn block(&mut self, kids: &[KdlNode], props: &[&KdlEntry], guide: &Guide<'a>, span: Span, root: bool) -> Node {
+        let is_item = |n: &KdlNode| n.name().value() == "-";
+        if let Some(first) = kids.first() {
+            let list = is_item(first);
+            if let Some(odd) = kids.iter().find(|k| is_item(k) != list) {
+                let first_span = self.span(first.name().span());
+                self.diags.push(
+                    Diagnostic::error(codes::SYNTAX, "`-` list items and named entries are mixed in one block")
+                        .at(self.span(odd.name().span()), if list { "a named entry in a list" } else { "a list item among named entries" })
+                        .also(first_span, if list { "the block is a list from here" } else { "the block is a mapping from here" })
+                        .hint("a block is either a list (every child named `-`) or a mapping (no child named `-`)"),
+                );
+                return Node::new(Value::Null, span);
+            }
+            if list {
+                if let Some(p) = props.first() {
+                    self.diags.push(
+                        Diagnostic::error(codes::SYNTAX, "a node whose children are `-` list items cannot have properties")
+                            .at(self.key_span(p), "this property")
+                            .hint("move the property into each `-` item, or make the children named entries"),
+                    );
+                    return Node::new(Value::Null, span);
+                }
+                let items = guide.items(self.root);
+                let values: Vec<Node> = kids.iter().map(|k| self.node(k, &items)).collect();
+                let span = if root { span } else { values_span(self.file, &values).unwrap_or(span) };
+                return Node::new(Value::Seq(values), span);
+            }
+        }
+        let mut entries = Vec::with_capacity(props.len() + kids.len());
+        for p in props {
+            let key = p.name().map(|n| n.value().to_string()).unwrap_or_default();
+            let child = guide.child(self.root, &key);
+            let value = child.wrap(self.scalar(p));
+            entries.push(Entry { key, key_span: self.key_span(p), value });
+        }
+        for k in kids {
+            let key = k.name().value().to_string();
+            let child = guide.child(self.root, &key);
+            let value = self.node(k, &child);
+            entries.push(Entry { key, key_span: self.span(k.name().span()), value });
+        }
+        Node::new(Value::Map(entries), span)
+    }
+
+    fn key_span(&self, e: &KdlEntry) -> Span {
+        match e.name() {
+            Some(n) => self.span(n.span()),
+            None => self.span(e.span()),
+        }
+    }
+
+    /// The span of an entry's value alone (without `key=` or a type).
+    fn value_span(&self, e: &KdlEntry) -> Span {
+        let whole = self.span(e.span());
+        let end = whole.start + whole.len;
+        if let Some(repr) = e.format().map(|f| f.value_repr.as_str()) {
+            if !repr.is_empty() && end >= repr.len() && self.text.get(end - repr.len()..end) == Some(repr) {
+                return Span::new(self.file, end - repr.len(), repr.len());
+            }
+        }
+        whole
+    }
+
+    fn scalar(&mut self, e: &KdlEntry) -> Node {
+        let span = self.value_span(e);
+        let value = match e.value() {
+            KdlValue::String(s) => Value::Str(s.clone()),
+            KdlValue::Bool(b) => Value::Bool(*b),
+            KdlValue::Null => Value::Null,
+            KdlValue::Integer(i) => match i64::try_from(*i) {
+                Ok(i) => Value::Int(i),
+                Err(_) => {
+                    self.diags.push(
+                        Diagnostic::error(codes::INVALID_VALUE, format!("the integer {i} is out of range"))
+                            .at(span, "too large")
+                            .hint("numbers in a config are 64-bit signed integers (at most 9223372036854775807 either way)"),
+                    );
+                    Value::Null
+                }
+            },
+            KdlValue::Float(f) if f.is_finite() => Value::Float(*f),
+            KdlValue::Float(_) => {
+                self.diags.push(
+                    Diagnostic::error(codes::INVALID_VALUE, "#inf, #-inf and #nan are not allowed in a config")
+                        .at(span, "not a finite number")
+                        .hint("write a finite number"),
+                );
+                Value::Null
+            }
+        };
+        Node::new(value, span)
+    }
+
+    fn type_annotation(&mut self, span: SourceSpan) {
+        self.diags.push(
+            Diagnostic::error(codes::SYNTAX, "type annotations are not used by orgform")
+                .at(self.span(span), "this annotation")
+                .hint("remove the `(…)`; the schema decides how a value is read"),
+        );
+    }
+}
+
+fn values_span(file: FileId, values: &[Node]) -> Option<Span> {
+    let first = values.first()?.span;
+    let last = values.last()?.span;
+    Some(Span::new(file, first.start, (last.start + last.len).max(first.start) - first.start))
+}
+
+// ---------------------------------------------------------------------------
+// The schema walk.
+
+/// What the schema allows at one place in the tree: its alternatives, with
+/// `$ref`, `anyOf`, `oneOf` and `allOf` flattened. Empty means "no
+/// guidance" (no schema, or a key the schema does not know).
+#[derive(Clone, Default)]
+struct Guide<'s> {
+    alts: Vec<&'s Json>,
+}
+
+impl<'s> Guide<'s> {
+    fn of(root: &'s Json, schema: &'s Json) -> Self {
+        let mut alts = Vec::new();
+        flatten(root, schema, 0, &mut alts);
+        Guide { alts }
+    }
+
+    fn expects(&self, ty: &str) -> bool {
+        self.alts.iter().any(|a| types_of(a).is_some_and(|ts| ts.contains(&ty)))
+    }
+
+    /// Whether some alternative other than a list accepts `value` as it is.
+    fn accepts_as_is(&self, value: &Node) -> bool {
+        let json = match &value.value {
+            Value::Map(_) | Value::Seq(_) => None,
+            _ => Some(value.to_json()),
+        };
+        self.alts.iter().any(|alt| {
+            let Some(types) = types_of(alt) else { return true };
+            let type_ok = types.iter().any(|t| *t != "array" && type_matches(t, value));
+            let value_ok = match &json {
+                None => true,
+                Some(j) => {
+                    alt.get("const").is_none_or(|c| c == j)
+                        && alt.get("enum").and_then(Json::as_array).is_none_or(|e| e.contains(j))
+                }
+            };
+            type_ok && value_ok
+        })
+    }
+
+    /// A scalar or mapping where only a list fits becomes a one-element list.
+    fn wrap(&self, value: Node) -> Node {
+        if matches!(value.value, Value::Seq(_)) || !self.expects("array") || self.accepts_as_is(&value) {
+            return value;
+        }
+        let span = value.span;
+        Node::new(Value::Seq(vec![value]), span)
+    }
+
+    /// The value of an empty node.
+    fn empty(&self, span: Span, had_block: bool) -> Node {
+        let value = if self.expects("array") {
+            Value::Seq(Vec::new())
+        } else if self.expects("object") || had_block {
+            Value::Map(Vec::new())
+        } else {
+            Value::Null
+        };
+        Node::new(value, span)
+    }
+
+    fn items(&self, root: Option<&'s Json>) -> Guide<'s> {
+        let Some(root) = root else { return Guide::default() };
+        let mut alts = Vec::new();
+        for alt in &self.alts {
+            if types_of(alt).is_some_and(|ts| ts.contains(&"array")) {
+                if let Some(items) = alt.get("items").filter(|i| i.is_object() || i.is_boolean()) {
+                    flatten(root, items, 0, &mut alts);
+                }
+            }
+        }
+        Guide { alts }
+    }
+
+    fn child(&self, root: Option<&'s Json>, key: &str) -> Guide<'s> {
+        let Some(root) = root else { return Guide::default() };
+        let mut alts = Vec::new();
+        for alt in &self.alts {
+            if !types_of(alt).is_some_and(|ts| ts.contains(&"object")) {
+                continue;
+            }
+            let schema = alt
+                .get("properties")
+                .and_then(|p| p.get(key))
+                .or_else(|| alt.get("additionalProperties").filter(|a| a.is_object() || **a == Json::Bool(true)));
+            if let Some(schema) = schema {
+                flatten(root, schema, 0, &mut alts);
+            }
+        }
+        Guide { alts }
+    }
+}
+
+fn flatten<'s>(root: &'s Json, schema: &'s Json, depth: usize, out: &mut Vec<&'s Json>) {
+    if depth > 32 {
+        return;
+    }
+    match schema {
+        Json::Bool(true) => out.push(schema),
+        Json::Object(obj) => {
+            if let Some(r) = obj.get("$ref").and_then(Json::as_str) {
+                if let Some(target) = r.strip_prefix('#').and_then(|p| root.pointer(p)) {
+                    flatten(root, target, depth + 1, out);
+                }
+                return;
+            }
+            let mut split = false;
+            for key in ["anyOf", "oneOf", "allOf"] {
+                if let Some(list) = obj.get(key).and_then(Json::as_array) {
+                    split = true;
+                    for alt in list {
+                        flatten(root, alt, depth + 1, out);
+                    }
+                }
+            }
+            if !split {
+                out.push(schema);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The JSON types an alternative allows; `None` = anything.
+fn types_of(schema: &Json) -> Option<Vec<&str>> {
+    fn json_type(v: &Json) -> &'static str {
+        match v {
+            Json::Null => "null",
+            Json::Bool(_) => "boolean",
+            Json::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Json::Number(_) => "number",
+            Json::String(_) => "string",
+            Json::Array(_) => "array",
+            Json::Object(_) => "object",
+        }
+    }
+    let obj = schema.as_object()?;
+    if let Some(t) = obj.get("type") {
+        return match t {
+            Json::String(s) => Some(vec![s.as_str()]),
+            Json::Array(list) => Some(list.iter().filter_map(Json::as_str).collect()),
+            _ => None,
+        };
+    }
+    if let Some(c) = obj.get("const") {
+        return Some(vec![json_type(c)]);
+    }
+    if let Some(e) = obj.get("enum").and_then(Json::as_array) {
+        return Some(e.iter().map(json_type).collect());
+    }
+    if ["properties", "additionalProperties", "patternProperties", "required"].iter().any(|k| obj.contains_key(*k)) {
+        return Some(vec!["object"]);
+    }
+    if obj.contains_key("items") || obj.contains_key("prefixItems") {
+        return Some(vec!["array"]);
+    }
+    None
+}
+
+fn type_matches(ty: &str, value: &Node) -> bool {
+    match (&value.value, ty) {
+        (Value::Null, "null") | (Value::Bool(_), "boolean") | (Value::Str(_), "string") => true,
+        (Value::Int(_), "integer" | "number") | (Value::Float(_), "number") => true,
+        (Value::Float(f), "integer") => f.fract() == 0.0,
+        (Value::Map(_), "object") | (Value::Seq(_), "array") => true,
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The pre-scan: an iterative lexer and a token-level check of the structure.
+
+/// Check the structure of `text` and return it with block comments blanked
+/// out, or every structural problem found.
+fn prescan(file: FileId, text: &str) -> Result<String, Vec<Diagnostic>> {
+    let mut scan = Scanner { file, lex: Lexer { text, pos: 0 }, comments: Vec::new(), diags: Vec::new(), fatal: false, last: Token { tok: Tok::Space, start: 0, end: 0 } };
+    scan.version_marker();
+    scan.nodes(0);
+    if !scan.diags.is_empty() {
+        return Err(scan.diags);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for (start, end) in scan.comments {
+        bytes[start..end].fill(b' ');
+    }
+    // Whole characters were replaced by as many ASCII spaces.
+    Ok(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tok {
+    /// Unicode white space (or the BOM at the start).
+    Space,
+    /// A block comment, `/* … */` (nested).
+    Comment,
+    /// A newline, or a `//` comment with the newline that ends it.
+    Newline,
+    /// `\` (a line continuation, when followed by a newline).
+    Escline,
+    Semi,
+    LBrace,
+    RBrace,
+    LParen,
+    RParen,
+    Equals,
+    /// `/-`
+    SlashDash,
+    /// A quoted or raw string.
+    Str,
+    /// A bare identifier string.
+    Ident,
+    /// A bare word that starts like a number.
+    Number,
+    /// `#true`, `#false`, `#null`, `#inf`, `#-inf`, `#nan`.
+    Keyword,
+    /// A bare `true`, `false`, `null`, `inf`, `-inf` or `nan` (KDL 1).
+    BareKeyword,
+    Eof,
+    /// Something no KDL 2 document may contain here: message and hint.
+    Bad(&'static str, &'static str),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    tok: Tok,
+    start: usize,
+    end: usize,
+}
+
+const UNICODE_SPACES: [char; 18] = [
+    '\u{0009}', '\u{0020}', '\u{00A0}', '\u{1680}', '\u{2000}', '\u{2001}', '\u{2002}', '\u{2003}', '\u{2004}', '\u{2005}',
+    '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}', '\u{200A}', '\u{202F}', '\u{205F}', '\u{3000}',
+];
+
+fn is_space(c: char) -> bool {
+    UNICODE_SPACES.contains(&c)
+}
+
+fn is_newline(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{0085}' | '\u{000B}' | '\u{000C}' | '\u{2028}' | '\u{2029}')
+}
+
+fn is_disallowed(c: char) -> bool {
+    matches!(c,
+        '\u{0000}'..='\u{0008}' | '\u{000E}'..='\u{001F}' | '\u{200E}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+fn is_ident_char(c: char) -> bool {
+    !is_space(c) && !is_newline(c) && !is_disallowed(c) && !matches!(c, '\\' | '/' | '(' | ')' | '{' | '}' | '[' | ']' | ';' | '"' | '#' | '=')
+}
+
+/// An iterative KDL 2 lexer; `Copy`, so looking ahead is a copy.
+#[derive(Clone, Copy)]
+struct Lexer<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Lexer<'a> {
+    fn rest(&self) -> &'a str {
+        &self.text[self.pos..]
+    }
+
+    fn peek_char(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    fn next_token(&mut self) -> Token {
+        let start = self.pos;
+        let tok = self.lex();
+        Token { tok, start, end: self.pos }
+    }
+
+    fn take(&mut self, tok: Tok, bytes: usize) -> Tok {
+        self.pos += bytes;
+        tok
+    }
+
+    fn lex(&mut self) -> Tok {
+        let Some(c) = self.peek_char() else { return Tok::Eof };
+        let rest = self.rest();
+        match c {
+            '\u{FEFF}' if self.pos == 0 => self.take(Tok::Space, c.len_utf8()),
+            c if is_space(c) => {
+                let n = rest.find(|c: char| !is_space(c)).unwrap_or(rest.len());
+                self.take(Tok::Space, n)
+            }
+            '\r' if rest.starts_with("\r\n") => self.take(Tok::Newline, 2),
+            c if is_newline(c) => self.take(Tok::Newline, c.len_utf8()),
+            '/' if rest.starts_with("//") => {
+                let n = rest.find(is_newline).unwrap_or(rest.len());
+                self.pos += n;
+                if self.rest().starts_with("\r\n") {
+                    self.pos += 2;
+                } else if let Some(c) = self.peek_char() {
+                    self.pos += c.len_utf8();
+                }
+                Tok::Newline
+            }
+            '/' if rest.starts_with("/*") => self.block_comment(),
+            '/' if rest.starts_with("/-") => self.take(Tok::SlashDash, 2),
+            '/' => self.take(Tok::Bad("unexpected `/`", "comments are `// …` and `/* … */`; `/-` comments out what follows"), 1),
+            '\\' => self.take(Tok::Escline, 1),
+            ';' => self.take(Tok::Semi, 1),
+            '{' => self.take(Tok::LBrace, 1),
+            '}' => self.take(Tok::RBrace, 1),
+            '(' => self.take(Tok::LParen, 1),
+            ')' => self.take(Tok::RParen, 1),
+            '=' => self.take(Tok::Equals, 1),
+            '"' => self.quoted_string(),
+            '#' => self.hash(),
+            '[' | ']' => self.take(
+                Tok::Bad("`[` and `]` are not KDL", "lists are several arguments (`leads \"a\" \"b\"`) or `-` children"),
+                1,
+            ),
+            c if is_disallowed(c) => {
+                self.take(Tok::Bad("a control or direction character is not allowed here", "delete the invisible character"), c.len_utf8())
+            }
+            _ => {
+                let n = rest.find(|c: char| !is_ident_char(c)).unwrap_or(rest.len());
+                let word = &rest[..n];
+                self.pos += n;
+                classify(word)
+            }
+        }
+    }
+
+    fn block_comment(&mut self) -> Tok {
+        let bytes = self.text.as_bytes();
+        let mut i = self.pos + 2;
+        let mut depth = 1usize;
+        while i < bytes.len() {
+            if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
+                depth += 1;
+                i += 2;
+            } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    self.pos = i;
+                    return Tok::Comment;
+                }
+            } else {
+                i += 1;
+            }
+        }
+        // Unclosed: it runs to the end of the file (and is not scanned again).
+        self.pos = bytes.len();
+        Tok::Bad("this block comment is never closed", "close it with `*/` (block comments nest: every `/*` needs its own `*/`)")
+    }
+
+    /// After a `\` inside a quoted string: skip the escape.
+    fn skip_escape(&mut self) {
+        self.pos += 1;
+        match self.peek_char() {
+            Some(c) if is_space(c) || is_newline(c) => {
+                let rest = self.rest();
+                self.pos += rest.find(|c: char| !is_space(c) && !is_newline(c)).unwrap_or(rest.len());
+            }
+            Some(c) => self.pos += c.len_utf8(),
+            None => {}
+        }
+    }
+
+    fn quoted_string(&mut self) -> Tok {
+        let multi = self.rest().starts_with("\"\"\"") && self.rest()[3..].chars().next().is_some_and(is_newline);
+        if multi {
+            self.pos += 3;
+            loop {
+                let rest = self.rest();
+                if rest.starts_with("\"\"\"") {
+                    self.pos += 3;
+                    return Tok::Str;
+                }
+                match rest.chars().next() {
+                    None => return Tok::Bad("this multi-line string is never closed", "end it with `\"\"\"` on a line of its own"),
+                    Some('\\') => self.skip_escape(),
+                    Some(c) => self.pos += c.len_utf8(),
+                }
+            }
+        }
+        self.pos += 1;
+        loop {
+            match self.peek_char() {
+                None => return Tok::Bad("this string is never closed", "end it with `\"`"),
+                Some('"') => {
+                    self.pos += 1;
+                    return Tok::Str;
+                }
+                Some('\\') => self.skip_escape(),
+                Some(c) if is_newline(c) => {
+                    return Tok::Bad(
+                        "a quoted string ends at the end of its line",
+                        "close the string with `\"`; for text over several lines use `\"\"\"` on lines of their own, or `\\n`",
+                    );
+                }
+                Some(c) => self.pos += c.len_utf8(),
+            }
+        }
+    }
+
+    fn hash(&mut self) -> Tok {
+        let rest = self.rest();
+        let hashes = rest.len() - rest.trim_start_matches('#').len();
+        let after = &rest[hashes..];
+        if after.starts_with('"') {
+            let closing_hashes = &rest[..hashes];
+            let multi = after.starts_with("\"\"\"") && after[3..].chars().next().is_some_and(is_newline);
+            let (open, close) = if multi { (3, format!("\"\"\"{closing_hashes}")) } else { (1, format!("\"{closing_hashes}")) };
+            let body_start = self.pos + hashes + open;
+            let body = &after[open..];
+            // A single-line raw string must close on its own line.
+            let line_end = if multi { body.len() } else { body.find(is_newline).unwrap_or(body.len()) };
+            return match body[..line_end].find(&close) {
+                Some(i) => {
+                    self.pos = body_start + i + close.len();
+                    Tok::Str
+                }
+                None if line_end < body.len() => {
+                    self.pos = body_start + line_end;
+                    Tok::Bad("a raw string ends at the end of its line", "close it on the same line, or use a multi-line raw string `#\"\"\"`")
+                }
+                None => {
+                    self.pos = self.text.len();
+                    Tok::Bad("this raw string is never closed", "end it with `\"` and as many `#` as it starts with")
+                }
+            };
+        }
+        if hashes == 1 {
+            let n = after.find(|c: char| !is_ident_char(c)).unwrap_or(after.len());
+            let word = &after[..n];
+            if matches!(word, "true" | "false" | "null" | "inf" | "-inf" | "nan") {
+                return self.take(Tok::Keyword, 1 + n);
+            }
+            return self.take(
+                Tok::Bad("unknown keyword", "the KDL 2 keywords are #true, #false, #null, #inf, #-inf and #nan; quote a string that starts with `#`"),
+                1 + n,
+            );
+        }
+        self.take(Tok::Bad("unexpected `#`", "quote a string that starts with `#`"), hashes)
+    }
+}
+
+fn classify(word: &str) -> Tok {
+    if matches!(word, "true" | "false" | "null" | "inf" | "-inf" | "nan") {
+        return Tok::BareKeyword;
+    }
+    let b = word.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let signed = matches!(b.first(), Some(b'+' | b'-'));
+    let s = usize::from(signed);
+    if digit(s) || (b.get(s) == Some(&b'.') && digit(s + 1)) {
+        Tok::Number
+    } else {
+        Tok::Ident
+    }
+}
+
+/// Recursive descent over the tokens, as deep as the `{` nesting (at most
+/// [`MAX_DEPTH`]); everything else is loops.
+struct Scanner<'a> {
+    file: FileId,
+    lex: Lexer<'a>,
+    comments: Vec<(usize, usize)>,
+    diags: Vec<Diagnostic>,
+    /// Too deep, or too many errors: stop scanning.
+    fatal: bool,
+    /// The token consumed last.
+    last: Token,
+}
+
+/// An error was reported; the caller recovers.
+struct Reported;
+
+type Step = Result<(), Reported>;
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Token {
+        self.lex.clone().next_token()
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.lex.next_token();
+        if t.tok == Tok::Comment {
+            self.comments.push((t.start, t.end));
+        }
+        self.last = t;
+        t
+    }
+
+    fn span(&self, t: &Token) -> Span {
+        Span::new(self.file, t.start, (t.end - t.start).max(1))
+    }
+
+    fn text(&self, t: &Token) -> &'a str {
+        &self.lex.text[t.start..t.end]
+    }
+
+    fn report(&mut self, d: Diagnostic) -> Reported {
+        if self.diags.len() < MAX_SYNTAX_ERRORS {
+            self.diags.push(d);
+        }
+        if self.diags.len() >= MAX_SYNTAX_ERRORS {
+            self.fatal = true;
+        }
+        Reported
+    }
+
+    /// Report `message` at `t`, unless `t` is a bad token, which says what is
+    /// wrong itself.
+    fn error(&mut self, t: Token, message: &str, hint: &str) -> Reported {
+        let (message, hint) = match t.tok {
+            Tok::Bad(m, h) => (m.to_string(), h.to_string()),
+            Tok::BareKeyword => {
+                let word = self.text(&t);
+                (
+                    format!("a bare `{word}` is KDL 1 syntax"),
+                    format!("{KDL2_HINT}; write `#{word}`, or `\"{word}\"` for the string"),
+                )
+            }
+            Tok::Eof => (format!("{message}, found the end of the file"), hint.to_string()),
+            _ => (message.to_string(), hint.to_string()),
+        };
+        let span = self.span(&t);
+        self.report(Diagnostic::error(codes::SYNTAX, format!("invalid KDL: {message}")).at(span, "here").hint(hint))
+    }
+
+    /// `/- kdl-version 1` at the start declares a KDL 1 document.
+    fn version_marker(&mut self) {
+        let text = self.lex.text.trim_start_matches('\u{FEFF}');
+        let Some(rest) = text.strip_prefix("/-") else { return };
+        let rest = rest.trim_start_matches(is_space);
+        let Some(rest) = rest.strip_prefix("kdl-version") else { return };
+        if rest.trim_start_matches(is_space).starts_with('1') {
+            let start = self.lex.text.len() - text.len();
+            self.report(
+                Diagnostic::error(codes::SYNTAX, "invalid KDL: this document declares KDL version 1")
+                    .at(Span::new(self.file, start, 2), "here")
+                    .hint(format!("{KDL2_HINT}; `kdl-version 2` or no marker at all")),
+            );
+        }
+    }
+
+    /// `nodes`: up to the end of the file, or a `}` inside a block.
+    fn nodes(&mut self, depth: usize) {
+        while !self.fatal {
+            let t = self.peek();
+            match t.tok {
+                Tok::Space | Tok::Comment | Tok::Newline => {
+                    self.bump();
+                }
+                Tok::Escline => {
+                    if self.node_space().is_err() {
+                        self.recover(depth);
+                    }
+                }
+                Tok::Eof => return,
+                Tok::RBrace if depth > 0 => return,
+                Tok::RBrace => {
+                    self.bump();
+                    self.report(
+                        Diagnostic::error(codes::SYNTAX, "invalid KDL: this `}` closes nothing")
+                            .at(self.span(&t), "unmatched")
+                            .hint("remove it, or add the `{` it should close"),
+                    );
+                }
+                Tok::SlashDash => {
+                    self.bump();
+                    if self.line_space().is_err() || self.base_node(depth).is_err() {
+                        self.recover(depth);
+                    }
+                }
+                _ => {
+                    if self.base_node(depth).is_err() {
+                        self.recover(depth);
+                        continue;
+                    }
+                    let t = self.peek();
+                    match t.tok {
+                        Tok::Newline | Tok::Semi => {
+                            self.bump();
+                        }
+                        Tok::Eof | Tok::RBrace => {}
+                        Tok::Str if self.last.tok == Tok::Ident && self.text(&self.last) == "r" && self.last.end == t.start => {
+                            self.error(t, "`r\"…\"` is a KDL 1 raw string", &format!("{KDL2_HINT}; write `#\"…\"#`"));
+                            self.recover(depth);
+                        }
+                        Tok::Str | Tok::Ident | Tok::Number | Tok::Keyword | Tok::BareKeyword | Tok::LParen => {
+                            self.error(t, "expected a space before this value", "separate arguments and properties with spaces");
+                            self.recover(depth);
+                        }
+                        _ => {
+                            self.error(t, "expected the end of the node (a newline or `;`)", "put each node on a line of its own, or end it with `;`");
+                            self.recover(depth);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// After an error: skip to the end of the node, keeping track of braces.
+    fn recover(&mut self, depth: usize) {
+        let mut inner = 0usize;
+        while !self.fatal {
+            let t = self.peek();
+            match t.tok {
+                Tok::Eof => return,
+                Tok::Newline | Tok::Semi if inner == 0 => {
+                    self.bump();
+                    return;
+                }
+                Tok::RBrace if inner == 0 => return,
+                Tok::RBrace => {
+                    inner -= 1;
+                    self.bump();
+                }
+                Tok::LBrace => {
+                    if depth + inner + 1 > MAX_DEPTH {
+                        self.too_deep(t);
+                        return;
+                    }
+                    inner += 1;
+                    self.bump();
+                }
+                _ => {
+                    self.bump();
+                }
+            }
+        }
+    }
+
+    fn too_deep(&mut self, t: Token) {
+        self.diags.push(
+            Diagnostic::error(codes::TOO_DEEP, format!("KDL nesting is deeper than {MAX_DEPTH} levels"))
+                .at(self.span(&t), format!("level {}", MAX_DEPTH + 1))
+                .hint(format!("nesting is limited to {MAX_DEPTH} levels; a config never needs more")),
+        );
+        self.fatal = true;
+    }
+
+    /// `node-space*`: white space, block comments and line continuations.
+    /// Returns whether there was any.
+    fn node_space(&mut self) -> Result<bool, Reported> {
+        let mut any = false;
+        loop {
+            match self.peek().tok {
+                Tok::Space | Tok::Comment => {
+                    self.bump();
+                }
+                Tok::Escline => {
+                    self.bump();
+                    while matches!(self.peek().tok, Tok::Space | Tok::Comment) {
+                        self.bump();
+                    }
+                    let t = self.peek();
+                    match t.tok {
+                        Tok::Newline => {
+                            self.bump();
+                        }
+                        Tok::Eof => {}
+                        _ => {
+                            return Err(self.error(
+                                t,
+                                "a `\\` line continuation must end its line",
+                                "remove the `\\`, or put a newline (or a `//` comment) right after it",
+                            ));
+                        }
+                    }
+                }
+                _ => return Ok(any),
+            }
+            any = true;
+        }
+    }
+
+    /// `line-space*` (after `/-`): also newlines.
+    fn line_space(&mut self) -> Step {
+        loop {
+            match self.peek().tok {
+                Tok::Newline => {
+                    self.bump();
+                }
+                Tok::Space | Tok::Comment | Tok::Escline => {
+                    self.node_space()?;
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// The part of a node before its terminator.
+    fn base_node(&mut self, depth: usize) -> Step {
+        if self.peek().tok == Tok::LParen {
+            self.type_annotation()?;
+            self.node_space()?;
+        }
+        let t = self.bump();
+        match t.tok {
+            Tok::Str | Tok::Ident => {}
+            Tok::Number => {
+                return Err(self.error(t, "a node name cannot be a number", "quote it: `\"2026\"`"));
+            }
+            Tok::Keyword => {
+                return Err(self.error(t, "a keyword cannot be a node name", "quote it to use it as a name"));
+            }
+            _ => {
+                return Err(self.error(t, "expected a node name", "a node starts with its name, e.g. `title \"Sales\"`"));
+            }
+        }
+        let mut had_children = false;
+        loop {
+            let spaced = self.node_space()?;
+            let t = self.peek();
+            match t.tok {
+                Tok::SlashDash => {
+                    self.bump();
+                    self.line_space()?;
+                    if self.peek().tok == Tok::LBrace {
+                        self.children(depth)?;
+                    } else if had_children {
+                        let t = self.peek();
+                        return Err(self.error(t, "only `/-` child blocks may follow a child block", "move arguments and properties before the `{`"));
+                    } else {
+                        self.entry()?;
+                    }
+                }
+                Tok::LBrace => {
+                    if had_children {
+                        return Err(self.error(t, "a node has at most one child block", "merge the two blocks"));
+                    }
+                    self.children(depth)?;
+                    had_children = true;
+                }
+                Tok::Str | Tok::Ident | Tok::Number | Tok::Keyword | Tok::BareKeyword | Tok::LParen => {
+                    if had_children {
+                        return Err(self.error(t, "arguments and properties must come before the child block", "move it before the `{`"));
+                    }
+                    if !spaced {
+                        // Leave it to the caller, which knows the KDL 1 cases.
+                        return Ok(());
+                    }
+                    self.entry()?;
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    fn children(&mut self, depth: usize) -> Step {
+        let open = self.bump();
+        if depth + 1 > MAX_DEPTH {
+            self.too_deep(open);
+            return Err(Reported);
+        }
+        self.nodes(depth + 1);
+        if self.fatal {
+            return Err(Reported);
+        }
+        let t = self.peek();
+        if t.tok == Tok::RBrace {
+            self.bump();
+            return Ok(());
+        }
+        let span = self.span(&open);
+        Err(self.report(
+            Diagnostic::error(codes::SYNTAX, "invalid KDL: this `{` is never closed")
+                .at(span, "opened here")
+                .hint("add the `}` that closes this block"),
+        ))
+    }
+
+    fn type_annotation(&mut self) -> Step {
+        self.bump();
+        self.node_space()?;
+        let t = self.bump();
+        if !matches!(t.tok, Tok::Str | Tok::Ident) {
+            return Err(self.error(t, "expected a type name after `(`", "a type annotation is `(name)`"));
+        }
+        self.node_space()?;
+        let t = self.bump();
+        if t.tok != Tok::RParen {
+            return Err(self.error(t, "expected `)`", "a type annotation is `(name)`"));
+        }
+        Ok(())
+    }
+
+    /// An argument or a property.
+    fn entry(&mut self) -> Step {
+        let t = self.peek();
+        match t.tok {
+            Tok::Str | Tok::Ident => {
+                let mut ahead = self.lex;
+                ahead.next_token();
+                let after = skip_node_space(ahead);
+                if after.tok == Tok::Equals {
+                    self.bump();
+                    self.node_space()?;
+                    self.bump();
+                    self.node_space()?;
+                    return self.value();
+                }
+                self.bump();
+                Ok(())
+            }
+            Tok::Number => {
+                self.bump();
+                if skip_node_space(self.lex).tok == Tok::Equals {
+                    return Err(self.error(t, "a property name cannot be a number", "quote it: `\"2026\"=…`"));
+                }
+                Ok(())
+            }
+            _ => self.value(),
+        }
+    }
+
+    /// `type? node-space* (string | number | keyword)`.
+    fn value(&mut self) -> Step {
+        if self.peek().tok == Tok::LParen {
+            self.type_annotation()?;
+            self.node_space()?;
+        }
+        let t = self.peek();
+        match t.tok {
+            Tok::Str | Tok::Ident | Tok::Number | Tok::Keyword => {
+                self.bump();
+                Ok(())
+            }
+            Tok::BareKeyword | Tok::Bad(..) => {
+                self.bump();
+                Err(self.error(t, "expected a value", ""))
+            }
+            _ => Err(self.error(t, "expected a value", "a value is a string, a number, #true, #false or #null")),
+        }
+    }
+}
+
+/// The token after any node space, without consuming anything.
+fn skip_node_space(mut lex: Lexer<'_>) -> Token {
+    loop {
+        let t = lex.next_token();
+        match t.tok {
+            Tok::Space | Tok::Comment => {}
+            Tok::Escline => {
+                let mut ahead = lex;
+                loop {
+                    let n = ahead.next_token();
+                    match n.tok {
+                        Tok::Space | Tok::Comment => {}
+                        Tok::Newline => {
+                            lex = ahead;
+                            break;
+                        }
+                        _ => return t,
+                    }
+                }
+            }
+            _ => return t,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn src(text: &str) -> SourceFile {
+        SourceFile::new("t.kdl", "t.kdl", text)
+    }
+
+    /// The plain convention, no schema.
+    fn raw(text: &str) -> Node {
+        parse_with_schema(FileId(0), &src(text), None).unwrap_or_else(|e| panic!("{text:?}: {e:#?}"))
+    }
+
+    /// Guided by the config schema.
+    fn guided(text: &str) -> Json {
+        parse_all(FileId(0), &src(text)).unwrap_or_else(|e| panic!("{text:?}: {e:#?}")).to_json()
+    }
+
+    fn errors(text: &str) -> Vec<Diagnostic> {
+        match parse_all(FileId(0), &src(text)) {
+            Ok(node) => panic!("{text:?} parsed: {:?}", node.to_json()),
+            Err(ds) => ds,
+        }
+    }
+
+    /// line:col of where a diagnostic points.
+    fn at(text: &str, d: &Diagnostic) -> (usize, usize) {
+        src(text).line_col(d.primary.as_ref().expect("a place").span.start)
+    }
+
+    fn line_col(text: &str, span: Span) -> (usize, usize) {
+        src(text).line_col(span.start)
+    }
+
+    fn snippet(text: &str, span: Span) -> &str {
+        &text[span.start..span.start + span.len]
+    }
+
+    #[test]
+    fn nodes_are_keys_and_a_single_argument_is_a_scalar() {
+        let n = raw("name \"Acme\"\ncount 3\nratio 0.5\non #true\noff #false\nnothing #null\n");
+        assert_eq!(n.to_json(), json!({"name": "Acme", "count": 3, "ratio": 0.5, "on": true, "off": false, "nothing": null}));
+    }
+
+    #[test]
+    fn several_arguments_are_a_list() {
+        assert_eq!(raw("leads \"alice\" bob 3\n").to_json(), json!({"leads": ["alice", "bob", 3]}));
+    }
+
+    #[test]
+    fn properties_then_children_make_a_mapping() {
+        let n = raw("alice telegram_id=100001 name=\"Alice Ng\" {\n  roles lead\n  labels location=berlin\n}\n");
+        assert_eq!(
+            n.to_json(),
+            json!({"alice": {"telegram_id": 100001, "name": "Alice Ng", "roles": "lead", "labels": {"location": "berlin"}}})
+        );
+        let keys: Vec<&str> = n.get("alice").unwrap().value.as_map().unwrap().iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["telegram_id", "name", "roles", "labels"]);
+    }
+
+    #[test]
+    fn dash_children_are_a_list_of_anything() {
+        let n = raw("members {\n  - \"everyone\"\n  - person=carol\n  - { department engineering; direct #true }\n  - a b\n}\n");
+        assert_eq!(
+            n.to_json(),
+            json!({"members": ["everyone", {"person": "carol"}, {"department": "engineering", "direct": true}, ["a", "b"]]})
+        );
+        // Lists nest.
+        assert_eq!(raw("x {\n  - {\n    - 1\n    - 2\n  }\n}").to_json(), json!({"x": [[1, 2]]}));
+    }
+
+    #[test]
+    fn empty_nodes() {
+        assert_eq!(raw("a\nb {}\nc { }\n").to_json(), json!({"a": null, "b": {}, "c": {}}));
+        assert_eq!(raw("").to_json(), json!({}));
+        assert_eq!(raw("// only a comment\n/* and another */\n").to_json(), json!({}));
+    }
+
+    #[test]
+    fn comments_and_slashdash_are_ignored() {
+        let n = raw("/* block /* nested */ */ a 1 // end\n/-b 2\nc /-3 4 /-k=5 /-{ d 1 }\n");
+        assert_eq!(n.to_json(), json!({"a": 1, "c": 4}));
+    }
+
+    #[test]
+    fn strings_of_every_kind() {
+        let text = "a \"tab\\there\"\nb #\"raw \\n {\"#\nc \"\"\"\n    two\n    lines\n    \"\"\"\nd \"a \\\n   b\"\n\"quoted key\" x\n";
+        assert_eq!(
+            raw(text).to_json(),
+            json!({"a": "tab\there", "b": "raw \\n {", "c": "two\nlines", "d": "a b", "quoted key": "x"})
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_kept_in_order() {
+        let n = raw("a 1\nb k=1 k=2 { k 3 }\na 2\n");
+        let keys: Vec<&str> = n.as_map().unwrap().iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "a"]);
+        let inner: Vec<i64> = n
+            .get("b")
+            .unwrap()
+            .value
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|e| match e.value.value {
+                Value::Int(i) => i,
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(inner, [1, 2, 3]);
+        // to_json keeps the first; the loader reports the rest.
+        assert_eq!(n.to_json(), json!({"a": 1, "b": {"k": 1}}));
+    }
+
+    #[test]
+    fn spans_of_keys_and_values() {
+        let text = "people {\n    alice telegram_id=100001 name=\"Alice Ng\"\n    bob {\n        department \"sales\"\n    }\n}\n";
+        let n = raw(text);
+        let people = &n.get("people").unwrap().value;
+        let alice = people.get("alice").unwrap();
+        assert_eq!(line_col(text, alice.key_span), (2, 5));
+        assert_eq!(snippet(text, alice.key_span), "alice");
+        let id = alice.value.get("telegram_id").unwrap();
+        assert_eq!(line_col(text, id.key_span), (2, 11));
+        assert_eq!(snippet(text, id.key_span), "telegram_id");
+        assert_eq!(line_col(text, id.value.span), (2, 23));
+        assert_eq!(snippet(text, id.value.span), "100001");
+        let name = alice.value.get("name").unwrap();
+        assert_eq!(snippet(text, name.value.span), "\"Alice Ng\"");
+        let dept = people.get("bob").unwrap().value.get("department").unwrap();
+        assert_eq!(line_col(text, dept.key_span), (4, 9));
+        assert_eq!(line_col(text, dept.value.span), (4, 20));
+        assert_eq!(snippet(text, dept.value.span), "\"sales\"");
+        // Pointers resolve to the same places.
+        let (node, found) = n.pointer("/people/bob/department");
+        assert!(found);
+        assert_eq!(line_col(text, node.span), (4, 20));
+    }
+
+    #[test]
+    fn spans_survive_blanked_comments_and_wide_characters() {
+        let text = "/* ünïcödé\n   comment */ title \"Łódź\" // ☃\nx /* ⌘ */ 1\n";
+        let n = raw(text);
+        let title = n.get("title").unwrap();
+        assert_eq!(line_col(text, title.key_span), (2, 15));
+        assert_eq!(snippet(text, title.value.span), "\"Łódź\"");
+        let x = n.get("x").unwrap();
+        assert_eq!(snippet(text, x.value.span), "1");
+        assert_eq!(line_col(text, x.value.span), (3, 11));
+    }
+
+    #[test]
+    fn integers_beyond_i64_and_non_finite_floats_are_refused() {
+        let text = "big 9223372036854775808\nok -9223372036854775808\n";
+        let ds = errors(text);
+        assert_eq!(ds.len(), 1);
+        assert_eq!(ds[0].code, codes::INVALID_VALUE);
+        assert_eq!(at(text, &ds[0]), (1, 5));
+        let ds = errors("x #inf\n");
+        assert_eq!(ds[0].code, codes::INVALID_VALUE);
+        assert_eq!(raw("ok -9223372036854775808\nhex 0xff\n").to_json(), json!({"ok": i64::MIN, "hex": 255}));
+    }
+
+    #[test]
+    fn an_argument_with_properties_or_children_is_an_error() {
+        let text = "people {\n  alice 100001 name=\"Alice\"\n}\n";
+        let ds = errors(text);
+        assert_eq!(ds.len(), 1);
+        assert_eq!(ds[0].code, codes::SYNTAX);
+        assert!(ds[0].message.contains("both arguments and properties"), "{}", ds[0].message);
+        assert_eq!(at(text, &ds[0]), (2, 9));
+        assert!(ds[0].hint.as_deref().unwrap().contains("telegram_id=100001"));
+        let ds = errors("a 1 {\n  b 2\n}\n");
+        assert!(ds[0].message.contains("both arguments and a child block"));
+    }
+
+    #[test]
+    fn list_items_and_named_children_do_not_mix() {
+        let text = "members {\n  - everyone\n  person carol\n}\n";
+        let ds = errors(text);
+        assert_eq!(ds.len(), 1);
+        assert_eq!(at(text, &ds[0]), (3, 3));
+        assert_eq!(ds[0].secondary.len(), 1);
+        let ds = errors("members role=x {\n  - everyone\n}\n");
+        assert!(ds[0].message.contains("cannot have properties"));
+    }
+
+    #[test]
+    fn type_annotations_are_refused() {
+        let text = "until (date)\"2026-01-31\"\n";
+        let ds = errors(text);
+        assert_eq!(ds[0].code, codes::SYNTAX);
+        assert!(ds[0].message.contains("type annotations"));
+        assert_eq!(at(text, &ds[0]), (1, 8));
+    }
+
+    // --- schema-guided lists -------------------------------------------
+
+    #[test]
+    fn a_single_value_where_a_list_is_expected_becomes_a_list() {
+        let j = guided(
+            "roles {\n  moderator rights=\"delete_messages\"\n  owner rights=all\n  lead { rights change_info pin_messages; }\n}\n",
+        );
+        assert_eq!(j["roles"]["moderator"]["rights"], json!(["delete_messages"]));
+        assert_eq!(j["roles"]["owner"]["rights"], json!("all"));
+        assert_eq!(j["roles"]["lead"]["rights"], json!(["change_info", "pin_messages"]));
+        let j = guided("chats {\n  all-hands {\n    members everyone\n    banned person=mallory\n  }\n}\n");
+        assert_eq!(j["chats"]["all-hands"]["members"], json!(["everyone"]));
+        assert_eq!(j["chats"]["all-hands"]["banned"], json!([{"person": "mallory"}]));
+        // Properties too.
+        let j = guided("people {\n  bob {\n    grants role=moderator chats=support until=\"2026-12-31\"\n  }\n}\n");
+        assert_eq!(j["people"]["bob"]["grants"], json!([{"role": "moderator", "chats": ["support"], "until": "2026-12-31"}]));
+    }
+
+    #[test]
+    fn a_single_mapping_where_a_list_is_expected_becomes_a_list() {
+        let j = guided("chats {\n  eng {\n    admins role=eng-lead {\n      members leads_of=engineering\n    }\n  }\n}\n");
+        assert_eq!(j["chats"]["eng"]["admins"], json!([{"role": "eng-lead", "members": [{"leads_of": "engineering"}]}]));
+        // Inside a rule, `except` is a list of selectors as well.
+        let j = guided("chats {\n  x {\n    members {\n      - everyone\n      - except=everyone\n    }\n  }\n}\n");
+        assert_eq!(j["chats"]["x"]["members"], json!(["everyone", {"except": ["everyone"]}]));
+    }
+
+    #[test]
+    fn empty_nodes_become_what_the_schema_expects() {
+        let j = guided("roles {\n  read-only {\n    permissions\n  }\n}\nchats {\n  x {\n    topics\n    members {}\n    title\n  }\n}\n");
+        assert_eq!(j["roles"]["read-only"]["permissions"], json!([]));
+        assert_eq!(j["chats"]["x"]["topics"], json!({}));
+        assert_eq!(j["chats"]["x"]["members"], json!([]));
+        assert_eq!(j["chats"]["x"]["title"], json!(null));
+    }
+
+    #[test]
+    fn values_that_fit_are_left_alone() {
+        let j = guided("people {\n  m telegram_id=100099 status=offboarded\n}\npolicies {\n  lockout deny\n  min_admins 2\n}\n");
+        assert_eq!(j, json!({"people": {"m": {"telegram_id": 100099, "status": "offboarded"}}, "policies": {"lockout": "deny", "min_admins": 2}}));
+        // An unknown key is not reshaped (the schema check reports it).
+        assert_eq!(guided("chats {\n  x {\n    memberz everyone\n  }\n}\n")["chats"]["x"]["memberz"], json!("everyone"));
+    }
+
+    #[test]
+    fn a_wrapped_value_keeps_its_span() {
+        let text = "chats {\n  x {\n    members everyone\n  }\n}\n";
+        let n = parse_all(FileId(0), &src(text)).unwrap();
+        let (list, _) = n.pointer("/chats/x/members");
+        let (item, found) = n.pointer("/chats/x/members/0");
+        assert!(found);
+        assert_eq!(list.span, item.span);
+        assert_eq!(line_col(text, item.span), (3, 13));
+        assert_eq!(snippet(text, item.span), "everyone");
+    }
+
+    #[test]
+    fn the_design_example_matches_its_yaml_meaning() {
+        let text = r#"
+org name=Acme {
+    telegram bot=acme_org_bot api_url="https://api.telegram.org"
+}
+people {
+    alice telegram_id=100001 name="Alice Ng" username=alice_ng department=platform roles=eng-lead
+    bob telegram_id=100002 department=sales {
+        grants role=moderator chats=support until="2026-12-31" reason="on-call rotation"
+    }
+    mallory telegram_id=100099 status=offboarded
+}
+departments {
+    engineering name=Engineering leads=alice
+    platform name=Platform parent=engineering
+}
+roles {
+    eng-lead title=Lead {
+        rights change_info delete_messages restrict_members invite_users pin_messages manage_topics
+    }
+    owner-delegate title=Admin rights=all
+    read-only { permissions; }
+}
+chats {
+    eng id=-1001000000001 template=team-chat title=Engineering forum=#true {
+        members department=engineering
+        admins {
+            - role=eng-lead { members leads_of=engineering; }
+            - role=owner-delegate { members person=carol; }
+        }
+        topics {
+            releases name=Releases icon_color=7322096
+        }
+        commands command=oncall description="Who is on call"
+    }
+}
+policies min_admins=2 lockout=deny {
+    removals max_count=20 max_percent=10
+}
+"#;
+        let expected = json!({
+            "org": {"name": "Acme", "telegram": {"bot": "acme_org_bot", "api_url": "https://api.telegram.org"}},
+            "people": {
+                "alice": {"telegram_id": 100001, "name": "Alice Ng", "username": "alice_ng", "department": "platform", "roles": ["eng-lead"]},
+                "bob": {"telegram_id": 100002, "department": "sales", "grants": [{"role": "moderator", "chats": ["support"], "until": "2026-12-31", "reason": "on-call rotation"}]},
+                "mallory": {"telegram_id": 100099, "status": "offboarded"}
+            },
+            "departments": {
+                "engineering": {"name": "Engineering", "leads": ["alice"]},
+                "platform": {"name": "Platform", "parent": "engineering"}
+            },
+            "roles": {
+                "eng-lead": {"title": "Lead", "rights": ["change_info", "delete_messages", "restrict_members", "invite_users", "pin_messages", "manage_topics"]},
+                "owner-delegate": {"title": "Admin", "rights": "all"},
+                "read-only": {"permissions": []}
+            },
+            "chats": {
+                "eng": {
+                    "id": -1001000000001i64, "template": "team-chat", "title": "Engineering", "forum": true,
+                    "members": [{"department": "engineering"}],
+                    "admins": [
+                        {"role": "eng-lead", "members": [{"leads_of": "engineering"}]},
+                        {"role": "owner-delegate", "members": [{"person": "carol"}]}
+                    ],
+                    "topics": {"releases": {"name": "Releases", "icon_color": 7322096}},
+                    "commands": [{"command": "oncall", "description": "Who is on call"}]
+                }
+            },
+            "policies": {"min_admins": 2, "lockout": "deny", "removals": {"max_count": 20, "max_percent": 10}}
+        });
+        let got = guided(text);
+        assert_eq!(got, expected);
+        // And the typed model takes it.
+        let config: crate::model::spec::Config = serde_json::from_value(got).expect("deserialises");
+        assert_eq!(config.people.len(), 3);
+    }
+
+    // --- syntax errors ---------------------------------------------------
+
+    #[test]
+    fn syntax_errors_point_at_the_place_with_a_hint() {
+        let text = "org {\n  name \"Acme\n}\n";
+        let ds = errors(text);
+        assert_eq!(ds[0].code, codes::SYNTAX);
+        assert_eq!(at(text, &ds[0]), (2, 8));
+        assert!(ds[0].hint.is_some());
+
+        let text = "a 1\n}\n";
+        let ds = errors(text);
+        assert_eq!(ds.len(), 1);
+        assert!(ds[0].message.contains("closes nothing"));
+        assert_eq!(at(text, &ds[0]), (2, 1));
+
+        let text = "a {\n  b 1\n";
+        let ds = errors(text);
+        assert!(ds[0].message.contains("never closed"));
+        assert_eq!(at(text, &ds[0]), (1, 3));
+
+        let text = "a 1 )\n";
+        assert_eq!(at(text, &errors(text)[0]), (1, 5));
+        let text = "a 1\"x\"\n";
+        assert!(errors(text)[0].message.contains("space"));
+        let text = "a k=\n";
+        assert!(errors(text)[0].message.contains("expected a value"));
+        let text = "a [1, 2]\n";
+        assert!(errors(text)[0].message.contains("`[`"));
+    }
+
+    #[test]
+    fn lexical_errors_come_from_the_kdl_parser_with_a_place() {
+        let text = "a 1\nb 1.\nc \"\\q\"\n";
+        let ds = errors(text);
+        assert!(ds.iter().all(|d| d.code == codes::SYNTAX));
+        let places: Vec<(usize, usize)> = ds.iter().map(|d| at(text, d)).collect();
+        assert!(places.iter().any(|(l, _)| *l == 2), "{places:?} {ds:#?}");
+        assert!(places.iter().any(|(l, _)| *l == 3), "{places:?} {ds:#?}");
+    }
+
+    #[test]
+    fn several_errors_are_reported_together() {
+        let text = "a 1 )\nb {\n  c [\n}\nd k=\n";
+        let ds = errors(text);
+        assert_eq!(ds.len(), 3, "{ds:#?}");
+        let lines: Vec<usize> = ds.iter().map(|d| at(text, d).0).collect();
+        assert_eq!(lines, [1, 3, 5]);
+    }
+
+    #[test]
+    fn kdl_1_syntax_gets_a_kdl_2_hint() {
+        for (text, place) in [
+            ("forum true\n", (1, 7)),
+            ("x k=null\n", (1, 5)),
+            ("a r\"raw\"\n", (1, 4)),
+            ("a r#\"raw\"#\n", (1, 4)),
+            ("/- kdl-version 1\na 1\n", (1, 1)),
+        ] {
+            let ds = errors(text);
+            assert_eq!(ds[0].code, codes::SYNTAX, "{text}");
+            assert_eq!(at(text, &ds[0]), place, "{text}");
+            assert!(ds[0].hint.as_deref().unwrap().contains("KDL 2"), "{text}: {:?}", ds[0].hint);
+        }
+        // Quoted, the words are just strings.
+        assert_eq!(raw("forum \"true\"\n").to_json(), json!({"forum": "true"}));
+    }
+
+    // --- hostile input -----------------------------------------------------
+
+    fn quickly<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        assert!(t.elapsed() < limit, "took {:?}", t.elapsed());
+        out
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_quickly() {
+        let text = format!("{}{}", "a {\n".repeat(10_000), "}\n".repeat(10_000));
+        let ds = quickly(Duration::from_millis(500), || errors(&text));
+        assert_eq!(ds.len(), 1);
+        assert_eq!(ds[0].code, codes::TOO_DEEP);
+        assert_eq!(at(&text, &ds[0]), (65, 3));
+        // Unclosed, and as list items.
+        let ds = errors(&"- {".repeat(10_000));
+        assert_eq!(ds[0].code, codes::TOO_DEEP);
+    }
+
+    #[test]
+    fn the_deepest_allowed_nesting_parses() {
+        let text = format!("{}x 1{}", "a {\n".repeat(MAX_DEPTH), "}\n".repeat(MAX_DEPTH));
+        let n = raw(&text);
+        let pointer = format!("{}/x", "/a".repeat(MAX_DEPTH));
+        assert!(n.pointer(&pointer).1);
+        let text = format!("{}x 1{}", "a {\n".repeat(MAX_DEPTH + 1), "}\n".repeat(MAX_DEPTH + 1));
+        assert_eq!(errors(&text)[0].code, codes::TOO_DEEP);
+    }
+
+    #[test]
+    fn junk_the_parser_recurses_on_is_refused_without_overflowing() {
+        // Each of these overflows an 8 MB stack inside the kdl parser.
+        for junk in ["}", ")", "a=", "=", "(", "{}", "]", "/ ", "#x ", "/*", "#\"", "x \"\n", "x #\"\n"] {
+            let text = junk.repeat(200_000 / junk.len());
+            let ds = quickly(Duration::from_secs(2), || errors(&text));
+            assert!(!ds.is_empty() && ds.len() <= MAX_SYNTAX_ERRORS, "{junk}: {}", ds.len());
+        }
+    }
+
+    #[test]
+    fn long_comments_and_strings_do_not_overflow() {
+        let stars = format!("/* {} */\na 1\n", "*".repeat(200_000));
+        assert_eq!(quickly(Duration::from_secs(2), || raw(&stars)).to_json(), json!({"a": 1}));
+        let nested = format!("{}{}\na 1\n", "/*".repeat(20_000), "*/".repeat(20_000));
+        assert_eq!(raw(&nested).to_json(), json!({"a": 1}));
+        let unclosed = format!("a 1\n{}", "/*".repeat(20_000));
+        assert!(errors(&unclosed)[0].message.contains("never closed"));
+        let long = format!("a \"{}\"\n", "x".repeat(500_000));
+        assert_eq!(raw(&long).get("a").unwrap().value.as_str().map(str::len), Some(500_000));
+    }
+
+    #[test]
+    fn many_lexical_errors_do_not_overflow() {
+        for bad in ["a 1. ", "a \"\\q\" ", "a 0x ", "a .5 ", "a 1_000x "] {
+            let text = format!("{}\n", bad.repeat(20_000 / bad.len()));
+            let ds = quickly(Duration::from_secs(20), || errors(&text));
+            assert!(!ds.is_empty(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Loading a config: a file, or a directory of `*.yaml`, `*.yml` and `*.kdl`
+//! files (hidden folders skipped), parsed and merged into one tree.
+//!
+//! Sections that hold named things (`people`, `departments`, `roles`,
+//! `templates`, `chats`) merge across files; a name defined twice, and a
+//! singular section (`org`, `policies`) defined twice, is a `duplicate-key`
+//! diagnostic that shows both places. Duplicate keys inside one mapping are
+//! found here too, at any depth.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::diagnostic::{Diagnostic, Diagnostics, codes};
+use super::source::{SourceFile, SourceMap, Span};
+use super::tree::{Entry, Node, Value};
+
+/// Files larger than this are refused before parsing: a real config is a
+/// few hundred kilobytes even for thousands of people.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Sections whose entries merge across files.
+pub const MERGED_SECTIONS: &[&str] = &["people", "departments", "roles", "templates", "chats"];
+
+/// The result of loading: the files, the merged tree (when every file
+/// parsed) and what was found wrong on the way.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: SourceMap,
+    pub root: Option<Node>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Load the config at `path` from the file system.
+pub fn load(path: &Path) -> Loaded {
+    let mut loaded = Loaded::default();
+    let files = match collect_files(path) {
+        Ok(files) => files,
+        Err(d) => {
+            loaded.diagnostics.push(d);
+            return loaded;
+        }
+    };
+    let mut inputs = Vec::new();
+    for file in files {
+        let name = file.display().to_string();
+        match std::fs::metadata(&file) {
+            Ok(meta) if meta.len() > MAX_FILE_BYTES => {
+                loaded.diagnostics.push(
+                    Diagnostic::error(
+                        codes::TOO_LARGE,
+                        format!("{name} is {} bytes; config files may be at most {MAX_FILE_BYTES} bytes", meta.len()),
+                    )
+                    .hint("split the config into several files in one directory"),
+                );
+                continue;
+            }
+            Err(e) => {
+                loaded.diagnostics.push(Diagnostic::error(codes::IO, format!("cannot read {name}: {e}")));
+                continue;
+            }
+            Ok(_) => {}
+        }
+        match std::fs::read(&file) {
+            Ok(bytes) => inputs.push((name, file, bytes)),
+            Err(e) => loaded.diagnostics.push(Diagnostic::error(codes::IO, format!("cannot read {name}: {e}"))),
+        }
+    }
+    if inputs.is_empty() && loaded.diagnostics.has_errors() {
+        return loaded;
+    }
+    let parsed = load_sources(inputs);
+    loaded.diagnostics.extend(parsed.diagnostics);
+    loaded.sources = parsed.sources;
+    loaded.root = parsed.root;
+    loaded
+}
+
+/// Load from in-memory files `(display name, path, bytes)`; used for git
+/// revisions, where files come from objects rather than the disk.
+pub fn load_sources(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut trees = Vec::new();
+    let mut failed = false;
+    for (name, path, bytes) in inputs {
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let bytes = e.into_bytes();
+                let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+                let id = loaded.sources.add(SourceFile::new(name.clone(), path, prefix.clone()));
+                loaded.diagnostics.push(
+                    Diagnostic::error(codes::ENCODING, format!("{name} is not valid UTF-8"))
+                        .at(Span::new(id, prefix.len(), 0), "the first invalid byte is here")
+                        .hint("save the file as UTF-8"),
+                );
+                failed = true;
+                continue;
+            }
+        };
+        let is_kdl = path.extension().is_some_and(|e| e == "kdl");
+        let id = loaded.sources.add(SourceFile::new(name, path, text));
+        let result = if is_kdl {
+            super::kdl::parse(id, loaded.sources.get(id))
+        } else {
+            super::yaml::parse(id, loaded.sources.get(id))
+        };
+        match result {
+            Ok(node) => trees.push(node),
+            Err(d) => {
+                loaded.diagnostics.push(d);
+                failed = true;
+            }
+        }
+    }
+    if loaded.sources.files().next().is_none() && !failed {
+        loaded.diagnostics.push(
+            Diagnostic::error(codes::NO_CONFIG, "no config files found")
+                .hint("a config is a .yaml, .yml or .kdl file, or a directory of them"),
+        );
+        return loaded;
+    }
+    for tree in &trees {
+        find_duplicates(tree, &mut loaded.diagnostics);
+    }
+    let root = merge(trees, &mut loaded.diagnostics);
+    if !failed {
+        loaded.root = Some(root);
+    }
+    loaded
+}
+
+/// The config files at `path`, sorted, hidden entries skipped.
+fn collect_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Diagnostic::error(codes::NO_CONFIG, format!("cannot read config at {}: {e}", path.display()))
+            .hint("pass a config file or directory, e.g. `orgform validate examples/acme`")
+    })?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| Diagnostic::error(codes::IO, format!("cannot list {}: {e}", dir.display())))?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+            if hidden {
+                continue;
+            }
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(p);
+            } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "kdl")) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(Diagnostic::error(codes::NO_CONFIG, format!("no config files in {}", path.display()))
+            .hint("a config directory holds .yaml, .yml or .kdl files"));
+    }
+    Ok(out)
+}
+
+/// Report every key that appears twice in one mapping, at any depth.
+fn find_duplicates(node: &Node, out: &mut Diagnostics) {
+    match &node.value {
+        Value::Map(entries) => {
+            let mut seen: HashMap<&str, Span> = HashMap::new();
+            for e in entries {
+                if let Some(first) = seen.get(e.key.as_str()) {
+                    out.push(
+                        Diagnostic::error(codes::DUPLICATE_KEY, format!("`{}` is defined twice", e.key))
+                            .at(e.key_span, "defined again here")
+                            .also(*first, "first defined here")
+                            .hint("remove one of the two, or merge them"),
+                    );
+                } else {
+                    seen.insert(&e.key, e.key_span);
+                }
+                find_duplicates(&e.value, out);
+            }
+        }
+        Value::Seq(items) => items.iter().for_each(|i| find_duplicates(i, out)),
+        _ => {}
+    }
+}
+
+/// Merge the top levels of several files into one tree.
+fn merge(trees: Vec<Node>, out: &mut Diagnostics) -> Node {
+    let span = trees.first().map(|t| Span::new(t.span.file, 0, 0)).unwrap_or_default();
+    let mut merged: Vec<Entry> = Vec::new();
+    for tree in trees {
+        let Value::Map(entries) = tree.value else {
+            out.push(
+                Diagnostic::error(
+                    codes::WRONG_TYPE,
+                    format!("a config file must be a mapping of sections, found a {}", tree.type_name()),
+                )
+                .at(tree.span, "expected `org:`, `people:`, `chats:` …")
+                .hint("start the file with a section name such as `people:`"),
+            );
+            continue;
+        };
+        for entry in entries {
+            let existing = merged.iter_mut().find(|e| e.key == entry.key);
+            match existing {
+                None => merged.push(entry),
+                Some(existing) if MERGED_SECTIONS.contains(&entry.key.as_str()) => {
+                    match (&mut existing.value.value, entry.value.value) {
+                        (Value::Map(into), Value::Map(from)) => {
+                            for item in from {
+                                if let Some(first) = into.iter().find(|e| e.key == item.key) {
+                                    out.push(
+                                        Diagnostic::error(
+                                            codes::DUPLICATE_KEY,
+                                            format!("`{}.{}` is defined in two places", entry.key, item.key),
+                                        )
+                                        .at(item.key_span, "defined again here")
+                                        .also(first.key_span, "first defined here")
+                                        .hint("each name may be defined once across all config files"),
+                                    );
+                                } else {
+                                    into.push(item);
+                                }
+                            }
+                        }
+                        // A non-mapping section is a schema error; keep the first.
+                        _ => {}
+                    }
+                }
+                Some(existing) => {
+                    out.push(
+                        Diagnostic::error(codes::DUPLICATE_KEY, format!("section `{}` is defined twice", entry.key))
+                            .at(entry.key_span, "defined again here")
+                            .also(existing.key_span, "first defined here")
+                            .hint(format!("keep one `{}` section across all config files", entry.key)),
+                    );
+                }
+            }
+        }
+    }
+    Node::new(Value::Map(merged), span)
+}

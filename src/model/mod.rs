@@ -1,0 +1,119 @@
+//! The typed org model: the config's serde types (`spec`), checks of what
+//! the schema cannot say (`check`), and resolution into the `DesiredState`
+//! with why-traces (`resolve`).
+//!
+//! [`load`] runs the whole front half of the pipeline: files → raw tree →
+//! schema → typed config → checks → desired state, collecting every
+//! diagnostic on the way.
+
+pub mod check;
+pub mod resolve;
+pub mod spec;
+pub mod time;
+
+use std::path::Path;
+
+use jiff::Timestamp;
+
+use crate::config::{self, Diagnostic, Diagnostics, Node, SourceMap, diagnostic::codes};
+use crate::state::{DesiredState, MemberState};
+
+pub use spec::Config;
+
+/// A loaded, checked and resolved config.
+#[derive(Debug)]
+pub struct Model {
+    pub sources: SourceMap,
+    pub root: Node,
+    pub config: Config,
+    pub desired: DesiredState,
+    /// Warnings (errors make `load` fail).
+    pub warnings: Diagnostics,
+}
+
+/// Why a config could not be loaded: every problem, with the files.
+#[derive(Debug)]
+pub struct LoadError {
+    pub sources: SourceMap,
+    pub diagnostics: Diagnostics,
+}
+
+/// Load, check and resolve the config at `path` as of `now`.
+pub fn load(path: &Path, now: Timestamp) -> Result<Model, LoadError> {
+    from_loaded(config::load(path), now)
+}
+
+/// Like [`load`], returning only the desired state.
+pub fn load_desired(path: &Path, now: Timestamp) -> Result<DesiredState, LoadError> {
+    load(path, now).map(|m| m.desired)
+}
+
+/// Check and resolve files that are already loaded (from disk or git).
+pub fn from_loaded(loaded: config::Loaded, now: Timestamp) -> Result<Model, LoadError> {
+    let config::Loaded { sources, root, mut diagnostics } = loaded;
+    let Some(root) = root else {
+        diagnostics.sort();
+        return Err(LoadError { sources, diagnostics });
+    };
+    let (schema_problems, pruned) = config::schema::validate_and_prune(&root);
+    let schema_ok = schema_problems.is_empty();
+    diagnostics.extend(schema_problems);
+    let config: Config = match serde_json::from_value(pruned) {
+        Ok(c) => c,
+        // What the schema found already explains why the rest cannot be read.
+        Err(_) if !schema_ok => {
+            diagnostics.sort();
+            return Err(LoadError { sources, diagnostics });
+        }
+        Err(e) => {
+            // The schema is generated from these types, so this is rare:
+            // report it against the config as a whole.
+            diagnostics.push(
+                Diagnostic::error(codes::WRONG_TYPE, format!("the config does not match its types: {e}"))
+                    .at(root.span, "in this config")
+                    .hint("check the value named in the message against schema/orgform.schema.json"),
+            );
+            diagnostics.sort();
+            return Err(LoadError { sources, diagnostics });
+        }
+    };
+    diagnostics.extend(check::Checker::new(&root, &config).run());
+    if diagnostics.has_errors() {
+        diagnostics.sort();
+        return Err(LoadError { sources, diagnostics });
+    }
+    let desired = resolve::resolve(&config, now);
+    diagnostics.sort();
+    Ok(Model { sources, root, config, desired, warnings: diagnostics })
+}
+
+/// Counts for `validate`'s one-line summary.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub people: usize,
+    pub departments: usize,
+    pub roles: usize,
+    pub chats: usize,
+    /// Users who should be in some chat (admins, members, restricted), summed over chats.
+    pub memberships: usize,
+    pub admin_seats: usize,
+}
+
+impl Model {
+    pub fn summary(&self) -> Summary {
+        let chats = &self.desired.state.chats;
+        let admin_seats = chats.values().map(|c| c.admins.len()).sum();
+        let members: usize = chats
+            .values()
+            .map(|c| c.members.values().filter(|m| matches!(m, MemberState::Member | MemberState::Restricted { .. })).count())
+            .sum();
+        Summary {
+            people: self.config.people.len(),
+            departments: self.config.departments.len(),
+            roles: self.config.roles.len(),
+            chats: chats.len(),
+            memberships: members + admin_seats,
+            admin_seats,
+        }
+    }
+}

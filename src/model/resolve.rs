@@ -1,0 +1,498 @@
+//! Resolution: the config and a point in time → the `DesiredState`, with a
+//! why-trace for every membership, admin seat and restriction.
+//!
+//! Resolution assumes `check` found no errors: unknown names are skipped
+//! here rather than reported twice. `now` is an argument so results are
+//! deterministic in tests.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+
+use crate::state::{
+    AdminSeat, ChatSettings, ChatState, ChatType, Command, DesiredState, InviteLink, MemberState, OrgState,
+    Permission, Permissions, PersonRef, Right, Rights, Topic, UserId,
+};
+
+use super::spec::{AdminBinding, ChatSpec, Config, PersonStatus, RightsSpec, Selector, SelectorRule};
+use super::time::parse_until;
+
+/// A chat with its template chain merged in, remembering where each field
+/// was written (a pointer prefix: `/chats/eng` or `/templates/team-chat`).
+pub struct EffectiveChat {
+    pub spec: ChatSpec,
+    origins: BTreeMap<&'static str, String>,
+}
+
+impl std::ops::Deref for EffectiveChat {
+    type Target = ChatSpec;
+    fn deref(&self) -> &ChatSpec {
+        &self.spec
+    }
+}
+
+impl EffectiveChat {
+    /// Pointer prefix of the spec that wrote `field`.
+    pub fn origin(&self, field: &str, chat_key: &str) -> String {
+        self.origins
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| format!("/chats/{}", crate::config::tree::escape_pointer_token(chat_key)))
+    }
+}
+
+/// Merge a chat with its templates: the chat's own fields win, then its
+/// template's, then that template's `extends`, and so on. Lists replace;
+/// topics, invite links and labels merge by key.
+pub fn effective_chat(config: &Config, chat: &ChatSpec) -> EffectiveChat {
+    let mut chain: Vec<(String, &ChatSpec)> = Vec::new();
+    let mut next = chat.template.clone();
+    while let Some(name) = next {
+        if chain.iter().any(|(n, _)| *n == name) {
+            break; // a cycle, reported by `check`
+        }
+        let Some(t) = config.templates.get(&name) else { break };
+        next = t.extends.clone();
+        chain.push((name, t));
+    }
+    let mut eff = ChatSpec::default();
+    let mut origins = BTreeMap::new();
+    // Apply from the most general template to the chat itself.
+    let layers = chain
+        .iter()
+        .rev()
+        .map(|(n, s)| (format!("/templates/{}", crate::config::tree::escape_pointer_token(n)), *s))
+        .chain(std::iter::once((String::new(), chat)));
+    for (origin, layer) in layers {
+        macro_rules! take {
+            ($($field:ident),*) => {$(
+                if layer.$field.is_some() {
+                    eff.$field = layer.$field.clone();
+                    if !origin.is_empty() { origins.insert(stringify!($field), origin.clone()); } else { origins.remove(stringify!($field)); }
+                }
+            )*};
+        }
+        take!(id, kind, title, description, forum, permissions, membership, members, admins, restricted, banned, commands, slow_mode, protected_content, auto_delete, join_by_request);
+        macro_rules! merge_map {
+            ($($field:ident),*) => {$(
+                if let Some(map) = &layer.$field {
+                    let into = eff.$field.get_or_insert_with(Default::default);
+                    for (k, v) in map { into.insert(k.clone(), v.clone()); }
+                    if !origin.is_empty() { origins.insert(stringify!($field), origin.clone()); } else { origins.remove(stringify!($field)); }
+                }
+            )*};
+        }
+        merge_map!(topics, invite_links, labels);
+    }
+    eff.template = chat.template.clone();
+    EffectiveChat { spec: eff, origins }
+}
+
+/// Admin rights of a role (following `extends`), or `None` for a
+/// restriction role. `all` is kept as the full set; it is narrowed per chat
+/// type when a seat is resolved.
+pub fn role_rights(config: &Config, role: &str) -> Option<Rights> {
+    let mut seen = BTreeSet::new();
+    let mut rights = Rights::new();
+    let mut cur = Some(role.to_string());
+    let mut any = false;
+    while let Some(name) = cur {
+        if !seen.insert(name.clone()) {
+            break;
+        }
+        let r = config.roles.get(&name)?;
+        if r.permissions.is_some() {
+            return None;
+        }
+        match &r.rights {
+            Some(RightsSpec::All(_)) => {
+                rights.extend(Right::ALL.iter().copied().filter(|r| *r != Right::Anonymous));
+                any = true;
+            }
+            Some(RightsSpec::List(list)) => {
+                rights.extend(list.iter().filter_map(|n| n.parse::<Right>().ok()));
+                any = true;
+            }
+            None => {}
+        }
+        cur = r.extends.clone();
+    }
+    any.then_some(rights)
+}
+
+/// The rights a role names explicitly (not via `all`), for the check that
+/// a role fits a chat type: `all` always fits, since it narrows per type.
+pub fn role_rights_named(config: &Config, role: &str) -> Option<Rights> {
+    let mut seen = BTreeSet::new();
+    let mut rights = Rights::new();
+    let mut cur = Some(role.to_string());
+    while let Some(name) = cur {
+        if !seen.insert(name.clone()) {
+            break;
+        }
+        let r = config.roles.get(&name)?;
+        if let Some(RightsSpec::List(list)) = &r.rights {
+            rights.extend(list.iter().filter_map(|n| n.parse::<Right>().ok()));
+        }
+        cur = r.extends.clone();
+    }
+    Some(rights)
+}
+
+/// Member permissions of a restriction role, or `None` for an admin role.
+pub fn role_permissions(config: &Config, role: &str) -> Option<Permissions> {
+    let mut seen = BTreeSet::new();
+    let mut perms = Permissions::new();
+    let mut cur = Some(role.to_string());
+    let mut any = false;
+    while let Some(name) = cur {
+        if !seen.insert(name.clone()) {
+            break;
+        }
+        let r = config.roles.get(&name)?;
+        if r.rights.is_some() {
+            return None;
+        }
+        if let Some(list) = &r.permissions {
+            perms.extend(expand_permissions(list));
+            any = true;
+        }
+        cur = r.extends.clone();
+    }
+    any.then_some(perms)
+}
+
+fn role_title(config: &Config, role: &str) -> Option<String> {
+    let mut seen = BTreeSet::new();
+    let mut cur = Some(role.to_string());
+    while let Some(name) = cur {
+        if !seen.insert(name.clone()) {
+            break;
+        }
+        let r = config.roles.get(&name)?;
+        if r.title.is_some() {
+            return r.title.clone();
+        }
+        cur = r.extends.clone();
+    }
+    None
+}
+
+pub fn expand_permissions(names: &[String]) -> Permissions {
+    names.iter().filter_map(|n| Permission::expand(n)).flatten().collect()
+}
+
+/// Who a selector list matches, with the reason for each person.
+pub struct Selection {
+    pub people: BTreeMap<String, String>,
+}
+
+pub(crate) struct Resolver<'a> {
+    config: &'a Config,
+    now: Timestamp,
+    /// department → its children.
+    children: BTreeMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(config: &'a Config, now: Timestamp) -> Self {
+        let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (key, d) in &config.departments {
+            if let Some(p) = &d.parent {
+                children.entry(p.as_str()).or_default().push(key.as_str());
+            }
+        }
+        Resolver { config, now, children }
+    }
+
+    fn active(&self, handle: &str) -> bool {
+        self.config.people.get(handle).is_some_and(|p| p.status == PersonStatus::Active && p.telegram_id.is_some())
+    }
+
+    /// A department and all below it.
+    fn subtree(&self, dep: &str) -> BTreeSet<&'a str> {
+        let mut out = BTreeSet::new();
+        let mut stack: Vec<&str> = self.config.departments.get_key_value(dep).map(|(k, _)| k.as_str()).into_iter().collect();
+        while let Some(d) = stack.pop() {
+            if out.insert(d) {
+                stack.extend(self.children.get(d).into_iter().flatten().copied());
+            }
+        }
+        out
+    }
+
+    /// Resolve a list of selectors: the union of its selectors minus those
+    /// matched by `except` items. Returns handle → reason.
+    pub fn select(&self, list: &[Selector]) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, String> = BTreeMap::new();
+        let mut excluded: BTreeSet<String> = BTreeSet::new();
+        for sel in list {
+            match sel {
+                Selector::Keyword(_) => {
+                    for handle in self.config.people.keys().filter(|h| self.active(h)) {
+                        out.entry(handle.clone()).or_insert_with(|| "everyone".into());
+                    }
+                }
+                Selector::Rule(rule) if rule.except.is_some() => {
+                    excluded.extend(self.select(rule.except.as_deref().unwrap_or_default()).into_keys());
+                }
+                Selector::Rule(rule) => {
+                    for (handle, why) in self.rule(rule) {
+                        out.entry(handle).or_insert(why);
+                    }
+                }
+            }
+        }
+        out.retain(|h, _| !excluded.contains(h));
+        out
+    }
+
+    fn rule(&self, rule: &SelectorRule) -> Vec<(String, String)> {
+        let config = self.config;
+        let mut out = Vec::new();
+        let mut push = |h: &str, why: String| {
+            if self.active(h) {
+                out.push((h.to_string(), why));
+            }
+        };
+        if let Some(p) = &rule.person {
+            push(p, format!("person {p}"));
+        }
+        for p in rule.people.iter().flatten() {
+            push(p, format!("people [{p}]"));
+        }
+        if let Some(dep) = &rule.department {
+            let direct = rule.direct == Some(true);
+            let deps = if direct { [dep.as_str()].into_iter().collect() } else { self.subtree(dep) };
+            for (h, person) in &config.people {
+                if let Some(d) = &person.department
+                    && deps.contains(d.as_str())
+                {
+                    let why = if d == dep { format!("department {dep}") } else { format!("department {dep} (via {d})") };
+                    push(h, why);
+                }
+            }
+        }
+        if let Some(role) = &rule.role {
+            for (h, person) in &config.people {
+                if person.roles.contains(role) {
+                    push(h, format!("role {role}"));
+                }
+            }
+        }
+        if let Some(dep) = &rule.leads_of {
+            for h in config.departments.get(dep).map(|d| d.leads.as_slice()).unwrap_or_default() {
+                push(h, format!("leads_of {dep}"));
+            }
+        }
+        if let Some(labels) = &rule.label {
+            for (h, person) in &config.people {
+                if labels.iter().all(|(k, v)| person.labels.get(k) == Some(v)) {
+                    let text: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    push(h, format!("label {}", text.join(",")));
+                }
+            }
+        }
+        out
+    }
+
+    fn uid(&self, handle: &str) -> Option<UserId> {
+        self.config.people.get(handle)?.telegram_id
+    }
+
+    fn unix(ts: Timestamp) -> i64 {
+        ts.as_second()
+    }
+
+    /// Resolve the whole config.
+    pub fn resolve(&self) -> DesiredState {
+        let config = self.config;
+        let mut desired = DesiredState {
+            bot: config.org.as_ref().and_then(|o| o.telegram.as_ref()).and_then(|t| t.bot.clone()),
+            state: OrgState::default(),
+            people: BTreeMap::new(),
+            why: BTreeMap::new(),
+        };
+        for (handle, p) in &config.people {
+            if let Some(id) = p.telegram_id {
+                desired.people.insert(
+                    id,
+                    PersonRef {
+                        handle: handle.clone(),
+                        name: p.name.clone(),
+                        username: p.username.clone(),
+                        offboarded: p.status == PersonStatus::Offboarded,
+                    },
+                );
+            }
+        }
+        for (key, spec) in &config.chats {
+            let eff = effective_chat(config, spec);
+            let (Some(id), Some(kind)) = (eff.id, eff.kind) else { continue };
+            let chat = self.chat(key, &eff, id, kind, &mut desired.why);
+            desired.state.chats.insert(key.clone(), chat);
+        }
+        desired
+    }
+
+    fn chat(&self, key: &str, eff: &EffectiveChat, id: i64, kind: ChatType, why: &mut BTreeMap<String, Vec<String>>) -> ChatState {
+        let config = self.config;
+        let mut chat = ChatState::new(id, kind);
+        chat.membership = eff.membership.unwrap_or_default();
+        chat.settings = ChatSettings {
+            title: eff.title.clone(),
+            description: eff.description.clone(),
+            permissions: eff.permissions.as_ref().map(|p| expand_permissions(p)),
+            forum: eff.forum,
+            slow_mode: eff.slow_mode,
+            protected_content: eff.protected_content,
+            auto_delete: eff.auto_delete,
+            join_by_request: eff.join_by_request,
+        };
+        let mut trace = |address: String, reason: String| {
+            let list = why.entry(address).or_default();
+            if !list.contains(&reason) {
+                list.push(reason);
+            }
+        };
+        // Admins from bindings.
+        for binding in eff.admins.iter().flatten() {
+            self.admin_binding(key, kind, binding, &mut chat, &mut trace);
+        }
+        // Admins and restrictions from time-bound grants.
+        for (handle, person) in &config.people {
+            if !self.active(handle) {
+                continue;
+            }
+            for grant in &person.grants {
+                if !grant.chats.iter().any(|c| c == key) {
+                    continue;
+                }
+                let until = grant.until.as_deref().and_then(parse_until);
+                if until.is_some_and(|u| u <= self.now) {
+                    continue;
+                }
+                let Some(uid) = self.uid(handle) else { continue };
+                let reason = match (&grant.until, &grant.reason) {
+                    (Some(u), Some(r)) => format!("grant {} until {u} ({r})", grant.role),
+                    (Some(u), None) => format!("grant {} until {u}", grant.role),
+                    (None, Some(r)) => format!("grant {} ({r})", grant.role),
+                    (None, None) => format!("grant {}", grant.role),
+                };
+                if let Some(rights) = role_rights(config, &grant.role) {
+                    let seat = chat.admins.entry(uid).or_default();
+                    seat.rights.extend(rights.into_iter().filter(|r| r.valid_for(kind)));
+                    if seat.title.is_none() {
+                        seat.title = role_title(config, &grant.role);
+                    }
+                    trace(format!("chat.{key}.admin.{handle}"), reason);
+                } else if let Some(perms) = role_permissions(config, &grant.role) {
+                    chat.members.insert(uid, MemberState::Restricted { permissions: perms, until: until.map(Self::unix) });
+                    trace(format!("chat.{key}.member.{handle}"), reason);
+                }
+            }
+        }
+        // Plain members.
+        if let Some(members) = &eff.members {
+            for (handle, reason) in self.select(members) {
+                let Some(uid) = self.uid(&handle) else { continue };
+                if chat.admins.contains_key(&uid) {
+                    continue;
+                }
+                chat.members.entry(uid).or_insert(MemberState::Member);
+                trace(format!("chat.{key}.member.{handle}"), format!("member via {reason}"));
+            }
+        }
+        // Restrictions.
+        for binding in eff.restricted.iter().flatten() {
+            let perms = match (&binding.role, &binding.permissions) {
+                (Some(role), _) => role_permissions(config, role),
+                (None, Some(list)) => Some(expand_permissions(list)),
+                _ => None,
+            };
+            let Some(perms) = perms else { continue };
+            let until = binding.until.as_deref().and_then(parse_until);
+            if until.is_some_and(|u| u <= self.now) {
+                continue;
+            }
+            let label = binding.role.clone().map(|r| format!("role {r}")).unwrap_or_else(|| "listed permissions".into());
+            for (handle, reason) in self.select(&binding.members) {
+                let Some(uid) = self.uid(&handle) else { continue };
+                if chat.admins.contains_key(&uid) {
+                    continue;
+                }
+                chat.members.insert(uid, MemberState::Restricted { permissions: perms.clone(), until: until.map(Self::unix) });
+                trace(format!("chat.{key}.member.{handle}"), format!("restricted by {label} via {reason}"));
+            }
+        }
+        // Bans.
+        if let Some(banned) = &eff.banned {
+            for (handle, reason) in self.select(banned) {
+                let Some(uid) = self.uid(&handle) else { continue };
+                chat.admins.remove(&uid);
+                chat.members.insert(uid, MemberState::Banned);
+                trace(format!("chat.{key}.member.{handle}"), format!("banned via {reason}"));
+            }
+        }
+        // Offboarded people must be gone from every managed chat.
+        for (handle, person) in &config.people {
+            if person.status != PersonStatus::Offboarded {
+                continue;
+            }
+            let Some(uid) = person.telegram_id else { continue };
+            if !chat.members.contains_key(&uid) {
+                chat.members.insert(uid, MemberState::Absent);
+                trace(format!("chat.{key}.member.{handle}"), "offboarded: removed from every managed chat".into());
+            }
+        }
+        for (tkey, t) in eff.topics.iter().flatten() {
+            chat.topics.insert(
+                tkey.clone(),
+                Topic { name: t.name.clone(), icon_color: t.icon_color, closed: t.closed.unwrap_or(false), thread_id: None },
+            );
+        }
+        for (lkey, l) in eff.invite_links.iter().flatten() {
+            chat.invite_links.insert(
+                lkey.clone(),
+                InviteLink {
+                    name: l.name.clone().unwrap_or_else(|| lkey.clone()),
+                    expires: l.expires.as_deref().and_then(parse_until).map(Self::unix),
+                    member_limit: l.member_limit,
+                    join_request: l.join_request.unwrap_or(false),
+                    url: None,
+                },
+            );
+        }
+        chat.commands = eff.commands.as_ref().map(|cmds| {
+            cmds.iter().map(|c| Command { command: c.command.clone(), description: c.description.clone() }).collect()
+        });
+        chat
+    }
+
+    fn admin_binding(
+        &self,
+        key: &str,
+        kind: ChatType,
+        binding: &AdminBinding,
+        chat: &mut ChatState,
+        trace: &mut impl FnMut(String, String),
+    ) {
+        let config = self.config;
+        let Some(rights) = role_rights(config, &binding.role) else { return };
+        let title = binding.title.clone().or_else(|| role_title(config, &binding.role));
+        for (handle, reason) in self.select(&binding.members) {
+            let Some(uid) = self.uid(&handle) else { continue };
+            let seat: &mut AdminSeat = chat.admins.entry(uid).or_default();
+            seat.rights.extend(rights.iter().copied().filter(|r| r.valid_for(kind)));
+            if seat.title.is_none() {
+                seat.title = title.clone();
+            }
+            trace(format!("chat.{key}.admin.{handle}"), format!("role {} via {reason}", binding.role));
+        }
+    }
+}
+
+/// Resolve a checked config at `now`.
+pub fn resolve(config: &Config, now: Timestamp) -> DesiredState {
+    Resolver::new(config, now).resolve()
+}

@@ -1,0 +1,13 @@
+//! Output: text, Markdown, JSON and GitHub annotations for diagnostics,
+//! resolved models, plans and drift. Rendering decides nothing; it prints
+//! what it is given.
+
+pub mod diagnostics;
+pub mod model;
+
+/// How to style terminal output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Color,
+}

@@ -1,0 +1,254 @@
+//! `OrgState`: the one shape behind both the desired state (from the config)
+//! and the live state (from Telegram), so that the planner compares like with
+//! like. Also the addresses that name every object in it.
+//!
+//! Everything here is plain data with deterministic ordering (BTreeMaps and
+//! BTreeSets), so that serialising a state twice gives identical bytes.
+
+pub mod rights;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use rights::{Permission, Permissions, Right, Rights};
+
+pub type UserId = i64;
+pub type ChatId = i64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatType {
+    Group,
+    Supergroup,
+    Channel,
+}
+
+impl fmt::Display for ChatType {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            ChatType::Group => "group",
+            ChatType::Supergroup => "supergroup",
+            ChatType::Channel => "channel",
+        })
+    }
+}
+
+/// How a chat's membership is managed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MembershipMode {
+    /// Undeclared members are removed.
+    #[default]
+    Authoritative,
+    /// Undeclared members are reported, never removed.
+    Additive,
+    /// Membership is neither changed nor reported.
+    Observe,
+}
+
+/// An administrator seat: the rights and the custom title.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AdminSeat {
+    pub rights: Rights,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The chat's owner (creator). Never edited by the tool.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owner: bool,
+}
+
+/// What a non-admin user is in a chat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum MemberState {
+    /// A plain member with the chat's default permissions.
+    Member,
+    /// A member with their own permission set (what they may do).
+    Restricted {
+        permissions: Permissions,
+        /// Unix time the restriction ends; absent = forever.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<i64>,
+    },
+    /// Banned from the chat.
+    Banned,
+    /// Known not to be in the chat (left, or never joined).
+    Absent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topic {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon_color: Option<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
+    /// The forum thread id, once the topic exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteLink {
+    /// The link's name (shown to admins), ≤32 characters.
+    pub name: String,
+    /// Unix time the link expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub join_request: bool,
+    /// The link itself, once created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Command {
+    pub command: String,
+    pub description: String,
+}
+
+/// Chat settings. `None` means "not managed" on the desired side and "not
+/// known" on the live side.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ChatSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Default permissions of members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+    // What only a person can change (MTProto), read and compared only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forum: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_mode: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected_content: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_delete: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_by_request: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatState {
+    pub id: ChatId,
+    #[serde(rename = "type")]
+    pub kind: ChatType,
+    pub membership: MembershipMode,
+    pub settings: ChatSettings,
+    /// Admins by user id, the owner included.
+    pub admins: BTreeMap<UserId, AdminSeat>,
+    /// Non-admin users whose status is declared (desired) or known (live).
+    pub members: BTreeMap<UserId, MemberState>,
+    /// Topics by config key.
+    pub topics: BTreeMap<String, Topic>,
+    /// Invite links by config key.
+    pub invite_links: BTreeMap<String, InviteLink>,
+    /// Bot commands for this chat's scope; `None` = not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commands: Option<Vec<Command>>,
+}
+
+impl ChatState {
+    pub fn new(id: ChatId, kind: ChatType) -> Self {
+        ChatState {
+            id,
+            kind,
+            membership: MembershipMode::default(),
+            settings: ChatSettings::default(),
+            admins: BTreeMap::new(),
+            members: BTreeMap::new(),
+            topics: BTreeMap::new(),
+            invite_links: BTreeMap::new(),
+            commands: None,
+        }
+    }
+}
+
+/// A person as the state knows them: enough to name them in output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRef {
+    pub handle: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Offboarded people are removed from every managed chat.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offboarded: bool,
+}
+
+/// The whole organisation as far as orgform manages it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OrgState {
+    /// Chats by config key.
+    pub chats: BTreeMap<String, ChatState>,
+}
+
+/// The state the config asks for, with the reasons behind each part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DesiredState {
+    /// The bot's username, if the config names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<String>,
+    pub state: OrgState,
+    /// Every person the config knows, by Telegram user id.
+    pub people: BTreeMap<UserId, PersonRef>,
+    /// Why-traces by address: `chat.eng.admin.alice` → ["role eng-lead via leads_of engineering"].
+    pub why: BTreeMap<String, Vec<String>>,
+}
+
+impl DesiredState {
+    /// The handle of a user, or the id as text for people the config does not know.
+    pub fn handle(&self, user: UserId) -> String {
+        self.people.get(&user).map(|p| p.handle.clone()).unwrap_or_else(|| user.to_string())
+    }
+}
+
+/// The address of an object: `chat.eng`, `chat.eng.admin.alice`, ...
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Address(pub String);
+
+impl Address {
+    pub fn chat(chat: &str) -> Self {
+        Address(format!("chat.{chat}"))
+    }
+    pub fn settings(chat: &str, field: &str) -> Self {
+        Address(format!("chat.{chat}.{field}"))
+    }
+    pub fn admin(chat: &str, who: &str) -> Self {
+        Address(format!("chat.{chat}.admin.{who}"))
+    }
+    pub fn member(chat: &str, who: &str) -> Self {
+        Address(format!("chat.{chat}.member.{who}"))
+    }
+    pub fn topic(chat: &str, key: &str) -> Self {
+        Address(format!("chat.{chat}.topic.{key}"))
+    }
+    pub fn invite(chat: &str, key: &str) -> Self {
+        Address(format!("chat.{chat}.invite.{key}"))
+    }
+    pub fn commands(chat: &str) -> Self {
+        Address(format!("chat.{chat}.commands"))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The chat key this address belongs to.
+    pub fn chat_key(&self) -> Option<&str> {
+        self.0.strip_prefix("chat.")?.split('.').next()
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
