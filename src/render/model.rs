@@ -144,7 +144,8 @@ pub fn chat_text(model: &Model, key: &str) -> String {
     let chat = &model.desired.state.chats[key];
     let name = |uid: &i64| model.desired.handle(*uid);
     let mut out = String::new();
-    let _ = writeln!(out, "{key} ({} {}, membership {:?})", chat.kind, chat.id, chat.membership);
+    let mode = serde_json::to_value(chat.membership).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let _ = writeln!(out, "{key} ({} {}, membership {mode})", chat.kind, chat.id);
     let s = &chat.settings;
     let mut setting = |label: &str, value: Option<String>| {
         if let Some(v) = value {
@@ -185,7 +186,8 @@ pub fn chat_text(model: &Model, key: &str) -> String {
             let access = access_in(chat, *uid).expect("listed");
             let extra = if matches!(state, MemberState::Member) { String::new() } else { format!(": {}", describe(&access)) };
             let reasons = why(model, key, "member", &h);
-            let _ = writeln!(out, "    {h}{extra}{}", reasons.first().map(|r| format!("  ({r})")).unwrap_or_default());
+            let because = if reasons.is_empty() { String::new() } else { format!("  ({})", reasons.join("; ")) };
+            let _ = writeln!(out, "    {h}{extra}{because}");
         }
     }
     if !chat.topics.is_empty() {
