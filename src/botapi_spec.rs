@@ -30,7 +30,10 @@ const BUNDLED: &str = include_str!("../reference/botapi/api-10.3.json");
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("cannot read the Bot API spec {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the Bot API spec is not valid: {0}")]
     Parse(#[from] serde_json::Error),
 }
@@ -98,7 +101,11 @@ impl TypeExpr {
             return TypeExpr::Array(Box::new(TypeExpr::parse(inner)));
         }
         if text.contains(" and ") || text.contains(" or ") {
-            let parts = text.split(" and ").flat_map(|p| p.split(" or ")).map(TypeExpr::parse).collect();
+            let parts = text
+                .split(" and ")
+                .flat_map(|p| p.split(" or "))
+                .map(TypeExpr::parse)
+                .collect();
             return TypeExpr::AnyOf(parts);
         }
         match text {
@@ -113,7 +120,11 @@ impl TypeExpr {
 
     fn from_list(types: &[String]) -> TypeExpr {
         let mut parsed: Vec<TypeExpr> = types.iter().map(|t| TypeExpr::parse(t)).collect();
-        if parsed.len() == 1 { parsed.remove(0) } else { TypeExpr::AnyOf(parsed) }
+        if parsed.len() == 1 {
+            parsed.remove(0)
+        } else {
+            TypeExpr::AnyOf(parsed)
+        }
     }
 
     fn schema(&self) -> Value {
@@ -125,7 +136,9 @@ impl TypeExpr {
             TypeExpr::True => json!({"const": true}),
             TypeExpr::Named(name) => json!({"$ref": format!("#/$defs/{name}")}),
             TypeExpr::Array(inner) => json!({"type": "array", "items": inner.schema()}),
-            TypeExpr::AnyOf(options) => json!({"anyOf": options.iter().map(TypeExpr::schema).collect::<Vec<_>>()}),
+            TypeExpr::AnyOf(options) => {
+                json!({"anyOf": options.iter().map(TypeExpr::schema).collect::<Vec<_>>()})
+            }
         }
     }
 
@@ -154,15 +167,20 @@ pub struct BotApiSpec {
 
 impl std::fmt::Debug for BotApiSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BotApiSpec").field("version", &self.version).field("methods", &self.methods.len()).finish()
+        f.debug_struct("BotApiSpec")
+            .field("version", &self.version)
+            .field("methods", &self.methods.len())
+            .finish()
     }
 }
 
 impl BotApiSpec {
     /// Load a spec file in the `api-10.x.json` layout.
     pub fn load(path: &Path) -> Result<BotApiSpec, SpecError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| SpecError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         BotApiSpec::from_json(&text)
     }
 
@@ -177,10 +195,20 @@ impl BotApiSpec {
         let returns = raw
             .methods
             .iter()
-            .filter_map(|(name, m)| derive_return_type(&m.description, &type_names).map(|t| (name.clone(), t)))
+            .filter_map(|(name, m)| {
+                derive_return_type(&m.description, &type_names).map(|t| (name.clone(), t))
+            })
             .collect();
-        let defs = raw.types.values().map(|t| (t.name.clone(), type_schema(t))).collect();
-        let method_index = raw.methods.keys().map(|k| (k.to_ascii_lowercase(), k.clone())).collect();
+        let defs = raw
+            .types
+            .values()
+            .map(|t| (t.name.clone(), type_schema(t)))
+            .collect();
+        let method_index = raw
+            .methods
+            .keys()
+            .map(|k| (k.to_ascii_lowercase(), k.clone()))
+            .collect();
         Ok(BotApiSpec {
             version: raw.version,
             methods: raw.methods,
@@ -203,7 +231,9 @@ impl BotApiSpec {
 
     /// A method by name, case-insensitively (as the Bot API matches them).
     pub fn method(&self, name: &str) -> Option<&MethodSpec> {
-        self.method_index.get(&name.to_ascii_lowercase()).and_then(|n| self.methods.get(n))
+        self.method_index
+            .get(&name.to_ascii_lowercase())
+            .and_then(|n| self.methods.get(n))
     }
 
     pub fn type_spec(&self, name: &str) -> Option<&TypeSpec> {
@@ -236,7 +266,11 @@ impl BotApiSpec {
         if !self.types.contains_key(name) {
             return Err(vec![format!("the spec has no type {name}")]);
         }
-        self.check(&format!("type:{name}"), &TypeExpr::Named(name.to_string()), value)
+        self.check(
+            &format!("type:{name}"),
+            &TypeExpr::Named(name.to_string()),
+            value,
+        )
     }
 
     /// Check the `result` of a successful call of `method`.
@@ -245,7 +279,10 @@ impl BotApiSpec {
             return Err(vec![format!("the spec has no method {method}")]);
         };
         let Some(ret) = self.returns.get(&spec.name) else {
-            return Err(vec![format!("the spec does not say what {} returns", spec.name)]);
+            return Err(vec![format!(
+                "the spec does not say what {} returns",
+                spec.name
+            )]);
         };
         self.check(&format!("method:{}", spec.name), &ret.clone(), value)
     }
@@ -259,7 +296,11 @@ impl BotApiSpec {
                 format!("{}: {e}", if path.is_empty() { "/" } else { &path })
             })
             .collect();
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     fn validator(&self, key: &str, root: &TypeExpr) -> Result<Arc<jsonschema::Validator>, String> {
@@ -268,7 +309,8 @@ impl BotApiSpec {
             return Ok(v.clone());
         }
         let schema = self.bundle(root);
-        let validator = jsonschema::validator_for(&schema).map_err(|e| format!("derived schema for {key} does not compile: {e}"))?;
+        let validator = jsonschema::validator_for(&schema)
+            .map_err(|e| format!("derived schema for {key} does not compile: {e}"))?;
         let validator = Arc::new(validator);
         cache.insert(key.to_string(), validator.clone());
         Ok(validator)
@@ -295,7 +337,10 @@ impl BotApiSpec {
             for field in &ty.fields {
                 TypeExpr::from_list(&field.types).named_types(&mut pending);
             }
-            defs.insert(name.clone(), self.defs.get(&name).cloned().unwrap_or(json!({})));
+            defs.insert(
+                name.clone(),
+                self.defs.get(&name).cloned().unwrap_or(json!({})),
+            );
         }
         let mut schema = root.schema();
         if let Value::Object(obj) = &mut schema {
@@ -310,7 +355,10 @@ impl BotApiSpec {
 /// The schema of one spec type (refs point into `#/$defs`).
 fn type_schema(ty: &TypeSpec) -> Value {
     if let Some(subtypes) = &ty.subtypes {
-        let options: Vec<Value> = subtypes.iter().map(|s| json!({"$ref": format!("#/$defs/{s}")})).collect();
+        let options: Vec<Value> = subtypes
+            .iter()
+            .map(|s| json!({"$ref": format!("#/$defs/{s}")}))
+            .collect();
         return json!({"anyOf": options});
     }
     if ty.name == "InputFile" {
@@ -322,7 +370,11 @@ fn type_schema(ty: &TypeSpec) -> Value {
     for field in &ty.fields {
         let mut schema = TypeExpr::from_list(&field.types).schema();
         if let Some(values) = constant_values(&field.name, &field.description) {
-            schema = if values.len() == 1 { json!({"const": values[0]}) } else { json!({"enum": values}) };
+            schema = if values.len() == 1 {
+                json!({"const": values[0]})
+            } else {
+                json!({"enum": values})
+            };
         }
         properties.insert(field.name.clone(), schema);
         if field.required {
@@ -349,7 +401,10 @@ fn constant_values(field: &str, description: &str) -> Option<Vec<String>> {
         }
     }
     if let Some(rest) = description.split("must be ").nth(1) {
-        let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
         if !word.is_empty() && rest.len() == word.len() {
             return Some(vec![word]);
         }
@@ -449,7 +504,10 @@ mod tests {
     #[test]
     fn every_method_has_a_return_type() {
         let spec = BotApiSpec::bundled();
-        let missing: Vec<&str> = spec.method_names().filter(|m| spec.return_type(m).is_none()).collect();
+        let missing: Vec<&str> = spec
+            .method_names()
+            .filter(|m| spec.return_type(m).is_none())
+            .collect();
         assert!(missing.is_empty(), "no return type derived for {missing:?}");
     }
 
@@ -459,13 +517,28 @@ mod tests {
         let named = |n: &str| TypeExpr::Named(n.into());
         assert_eq!(spec.return_type("getChat"), Some(&named("ChatFullInfo")));
         assert_eq!(spec.return_type("getme"), Some(&named("User")));
-        assert_eq!(spec.return_type("getChatAdministrators"), Some(&TypeExpr::Array(Box::new(named("ChatMember")))));
-        assert_eq!(spec.return_type("getChatMemberCount"), Some(&TypeExpr::Integer));
-        assert_eq!(spec.return_type("exportChatInviteLink"), Some(&TypeExpr::String));
+        assert_eq!(
+            spec.return_type("getChatAdministrators"),
+            Some(&TypeExpr::Array(Box::new(named("ChatMember"))))
+        );
+        assert_eq!(
+            spec.return_type("getChatMemberCount"),
+            Some(&TypeExpr::Integer)
+        );
+        assert_eq!(
+            spec.return_type("exportChatInviteLink"),
+            Some(&TypeExpr::String)
+        );
         assert_eq!(spec.return_type("banChatMember"), Some(&TypeExpr::True));
         assert_eq!(spec.return_type("close"), Some(&TypeExpr::True));
-        assert_eq!(spec.return_type("getWebhookInfo"), Some(&named("WebhookInfo")));
-        assert_eq!(spec.return_type("editMessageText"), Some(&TypeExpr::AnyOf(vec![named("Message"), TypeExpr::True])));
+        assert_eq!(
+            spec.return_type("getWebhookInfo"),
+            Some(&named("WebhookInfo"))
+        );
+        assert_eq!(
+            spec.return_type("editMessageText"),
+            Some(&TypeExpr::AnyOf(vec![named("Message"), TypeExpr::True]))
+        );
     }
 
     #[test]
@@ -496,6 +569,11 @@ mod tests {
         let mut missing = base;
         missing.as_object_mut().unwrap().remove("accent_color_id");
         assert!(spec.check_result("getChat", &missing).is_err());
-        assert!(spec.type_fields("ChatPermissions").unwrap().iter().any(|f| f.name == "can_send_polls"));
+        assert!(
+            spec.type_fields("ChatPermissions")
+                .unwrap()
+                .iter()
+                .any(|f| f.name == "can_send_polls")
+        );
     }
 }

@@ -10,5 +10,8 @@ pub mod sandbox;
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod plan;
 pub mod render;
 pub mod state;
+pub mod store;
+pub mod telegram;

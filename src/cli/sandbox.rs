@@ -147,7 +147,10 @@ fn probability(name: &str, value: f64) -> Result<f64, CliError> {
     if (0.0..=1.0).contains(&value) {
         Ok(value)
     } else {
-        Err(CliError::with_hint(format!("{name} {value} is not a probability"), "give a number from 0 to 1, e.g. 0.05"))
+        Err(CliError::with_hint(
+            format!("{name} {value} is not a probability"),
+            "give a number from 0 to 1, e.g. 0.05",
+        ))
     }
 }
 
@@ -172,11 +175,19 @@ fn serve(args: ServeArgs) -> Result<u8, CliError> {
             latency: Duration::from_millis(args.latency),
             seed: args.seed,
         },
-        check_spec: args.check_spec.then(|| std::sync::Arc::new(BotApiSpec::bundled())),
+        check_spec: args
+            .check_spec
+            .then(|| std::sync::Arc::new(BotApiSpec::bundled())),
     };
-    let bot = world.users.get(&world.bot_id()).and_then(|u| u.username.clone()).unwrap_or_default();
+    let bot = world
+        .users
+        .get(&world.bot_id())
+        .and_then(|u| u.username.clone())
+        .unwrap_or_default();
     runtime()?.block_on(async move {
-        let running = sandbox::start(options, world).await.map_err(|e| CliError::user(e.to_string()))?;
+        let running = sandbox::start(options, world)
+            .await
+            .map_err(|e| CliError::user(e.to_string()))?;
         // The first line is the api_url alone, for scripts.
         println!("{}", running.base_url());
         eprintln!(
@@ -187,8 +198,16 @@ fn serve(args: ServeArgs) -> Result<u8, CliError> {
         use std::io::Write;
         let _ = std::io::stdout().flush();
         wait_for_signal().await;
-        let world = running.shutdown().await.map_err(|e| CliError::user(e.to_string()))?;
-        eprintln!("sandbox: saved {} ({} chats, {} users)", args.world.display(), world.chats.len(), world.users.len());
+        let world = running
+            .shutdown()
+            .await
+            .map_err(|e| CliError::user(e.to_string()))?;
+        eprintln!(
+            "sandbox: saved {} ({} chats, {} users)",
+            args.world.display(),
+            world.chats.len(),
+            world.users.len()
+        );
         Ok(exit::OK)
     })
 }
@@ -210,11 +229,19 @@ async fn wait_for_signal() {
 
 fn init(args: InitArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
-    let desired = crate::model::load_desired(&args.from, now)
-        .map_err(|e| CliError::Config { sources: e.sources, diagnostics: e.diagnostics })?;
-    let options = SeedOptions { seed: args.seed, drift: !args.no_drift, ..SeedOptions::default() };
+    let desired = crate::model::load_desired(&args.from, now).map_err(|e| CliError::Config {
+        sources: e.sources,
+        diagnostics: e.diagnostics,
+    })?;
+    let options = SeedOptions {
+        seed: args.seed,
+        drift: !args.no_drift,
+        ..SeedOptions::default()
+    };
     let world = World::from_desired(&desired, &options);
-    world.save(&args.world).map_err(|e| CliError::user(e.to_string()))?;
+    world
+        .save(&args.world)
+        .map_err(|e| CliError::user(e.to_string()))?;
     eprintln!(
         "wrote {}: {} chats, {} users{}",
         args.world.display(),
@@ -222,7 +249,10 @@ fn init(args: InitArgs) -> Result<u8, CliError> {
         world.users.len(),
         if options.drift { ", with drift" } else { "" }
     );
-    eprintln!("serve it with: orgform sandbox serve --world {}", args.world.display());
+    eprintln!(
+        "serve it with: orgform sandbox serve --world {}",
+        args.world.display()
+    );
     // The token is the one thing a caller needs from this command.
     println!("{}", world.bot.token);
     Ok(exit::OK)
@@ -233,7 +263,11 @@ fn generate_cmd(args: GenerateArgs) -> Result<u8, CliError> {
         return Err(CliError::user("--people must be at least 1"));
     }
     let started = std::time::Instant::now();
-    let generated = generate::generate(&GenerateOptions { people: args.people, chats: args.chats, seed: args.seed });
+    let generated = generate::generate(&GenerateOptions {
+        people: args.people,
+        chats: args.chats,
+        seed: args.seed,
+    });
     generate::write(&generated, &args.out).map_err(|e| CliError::user(e.to_string()))?;
     eprintln!(
         "generated {} people, {} departments, {} chats in {} ms: {}/config/, {}/world.json",
@@ -254,9 +288,13 @@ fn parse_params(pairs: &[String]) -> Result<Map<String, Value>, CliError> {
     let mut params = Map::new();
     for pair in pairs {
         let Some((key, value)) = pair.split_once('=') else {
-            return Err(CliError::with_hint(format!("parameter `{pair}` has no `=`"), "write parameters as key=value"));
+            return Err(CliError::with_hint(
+                format!("parameter `{pair}` has no `=`"),
+                "write parameters as key=value",
+            ));
         };
-        let value = serde_json::from_str::<Value>(value).unwrap_or_else(|_| Value::String(value.to_string()));
+        let value = serde_json::from_str::<Value>(value)
+            .unwrap_or_else(|_| Value::String(value.to_string()));
         params.insert(key.to_string(), value);
     }
     Ok(params)
@@ -276,25 +314,55 @@ fn act(args: ActArgs) -> Result<u8, CliError> {
     let url = format!("{}/sandbox/act", args.url.trim_end_matches('/'));
     let response: Value = runtime()?.block_on(async {
         let client = http_client()?;
-        let r = client.post(&url).json(&body).send().await.map_err(|e| unreachable_sandbox(&args.url, e))?;
-        r.json().await.map_err(|e| CliError::user(format!("the sandbox answered with something that is not JSON: {e}")))
+        let r = client
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| unreachable_sandbox(&args.url, e))?;
+        r.json().await.map_err(|e| {
+            CliError::user(format!(
+                "the sandbox answered with something that is not JSON: {e}"
+            ))
+        })
     })?;
-    println!("{}", serde_json::to_string_pretty(&response).unwrap_or_default());
-    Ok(if response["ok"] == Value::Bool(true) { exit::OK } else { exit::ERROR })
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&response).unwrap_or_default()
+    );
+    Ok(if response["ok"] == Value::Bool(true) {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
 }
 
 fn stats(args: StatsArgs) -> Result<u8, CliError> {
     let base = args.url.trim_end_matches('/').to_string();
     let stats: Value = runtime()?.block_on(async {
         let client = http_client()?;
-        let r = client.get(format!("{base}/sandbox/stats")).send().await.map_err(|e| unreachable_sandbox(&base, e))?;
-        let stats = r.json().await.map_err(|e| CliError::user(format!("unexpected stats answer: {e}")))?;
+        let r = client
+            .get(format!("{base}/sandbox/stats"))
+            .send()
+            .await
+            .map_err(|e| unreachable_sandbox(&base, e))?;
+        let stats = r
+            .json()
+            .await
+            .map_err(|e| CliError::user(format!("unexpected stats answer: {e}")))?;
         if args.reset {
-            client.post(format!("{base}/sandbox/stats/reset")).send().await.map_err(|e| unreachable_sandbox(&base, e))?;
+            client
+                .post(format!("{base}/sandbox/stats/reset"))
+                .send()
+                .await
+                .map_err(|e| unreachable_sandbox(&base, e))?;
         }
         Ok::<Value, CliError>(stats)
     })?;
-    println!("{}", serde_json::to_string_pretty(&stats).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&stats).unwrap_or_default()
+    );
     Ok(exit::OK)
 }
 

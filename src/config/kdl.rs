@@ -555,7 +555,7 @@ fn type_matches(ty: &str, value: &Node) -> bool {
 /// Check the structure of `text` and return it with block comments blanked
 /// out, or every structural problem found.
 fn prescan(file: FileId, text: &str) -> Result<String, Vec<Diagnostic>> {
-    let mut scan = Scanner { file, lex: Lexer { text, pos: 0 }, comments: Vec::new(), diags: Vec::new(), fatal: false, last: Token { tok: Tok::Space, start: 0, end: 0 } };
+    let mut scan = Scanner { file, lex: Lexer { text, pos: 0, flaw: None }, comments: Vec::new(), diags: Vec::new(), fatal: false, last: Token { tok: Tok::Space, start: 0, end: 0 } };
     scan.version_marker();
     scan.nodes(0);
     if !scan.diags.is_empty() {
@@ -632,11 +632,22 @@ fn is_ident_char(c: char) -> bool {
     !is_space(c) && !is_newline(c) && !is_disallowed(c) && !matches!(c, '\\' | '/' | '(' | ')' | '{' | '}' | '[' | ']' | ';' | '"' | '#' | '=')
 }
 
+#[derive(Clone, Copy, Debug)]
+struct Flaw {
+    start: usize,
+    end: usize,
+    message: &'static str,
+    hint: &'static str,
+}
+
 /// An iterative KDL 2 lexer; `Copy`, so looking ahead is a copy.
 #[derive(Clone, Copy)]
 struct Lexer<'a> {
     text: &'a str,
     pos: usize,
+    /// The first flaw inside the string being lexed: its place, message and
+    /// hint. The string is consumed whole, the error points at the flaw.
+    flaw: Option<Flaw>,
 }
 
 impl<'a> Lexer<'a> {
@@ -650,8 +661,12 @@ impl<'a> Lexer<'a> {
 
     fn next_token(&mut self) -> Token {
         let start = self.pos;
+        self.flaw = None;
         let tok = self.lex();
-        Token { tok, start, end: self.pos }
+        match (tok, self.flaw) {
+            (Tok::Str, Some(f)) => Token { tok: Tok::Bad(f.message, f.hint), start: f.start, end: f.end },
+            _ => Token { tok, start, end: self.pos },
+        }
     }
 
     fn take(&mut self, tok: Tok, bytes: usize) -> Tok {
@@ -732,16 +747,47 @@ impl<'a> Lexer<'a> {
         Tok::Bad("this block comment is never closed", "close it with `*/` (block comments nest: every `/*` needs its own `*/`)")
     }
 
-    /// After a `\` inside a quoted string: skip the escape.
+    /// After a `\` inside a quoted string: skip the escape, and remember
+    /// the first invalid one (the kdl parser is very slow to recover from
+    /// them, so they are reported from here).
     fn skip_escape(&mut self) {
+        let start = self.pos;
         self.pos += 1;
-        match self.peek_char() {
+        let valid = match self.peek_char() {
             Some(c) if is_space(c) || is_newline(c) => {
                 let rest = self.rest();
                 self.pos += rest.find(|c: char| !is_space(c) && !is_newline(c)).unwrap_or(rest.len());
+                true
             }
-            Some(c) => self.pos += c.len_utf8(),
-            None => {}
+            Some('"' | '\\' | 'b' | 'f' | 'n' | 'r' | 't' | 's') => {
+                self.pos += 1;
+                true
+            }
+            Some('u') => {
+                self.pos += 1;
+                let rest = self.rest();
+                let digits = rest.strip_prefix('{').map(|r| r.len() - r.trim_start_matches(|c: char| c.is_ascii_hexdigit()).len());
+                match digits {
+                    Some(n @ 1..=6) if rest[1 + n..].starts_with('}') => {
+                        self.pos += n + 2;
+                        u32::from_str_radix(&rest[1..1 + n], 16).ok().and_then(char::from_u32).is_some()
+                    }
+                    _ => false,
+                }
+            }
+            Some(c) => {
+                self.pos += c.len_utf8();
+                false
+            }
+            None => false,
+        };
+        if !valid {
+            self.flag(
+                start,
+                self.pos.max(start + 1),
+                "invalid escape in a string",
+                "the escapes are \\n \\r \\t \\s \\b \\f \\\\ \\\" and \\u{1F600}; for a literal backslash write \\\\ or use a raw string #\"…\"#",
+            );
         }
     }
 
@@ -749,16 +795,23 @@ impl<'a> Lexer<'a> {
         let multi = self.rest().starts_with("\"\"\"") && self.rest()[3..].chars().next().is_some_and(is_newline);
         if multi {
             self.pos += 3;
+            let mut lines = Vec::new();
             loop {
                 let rest = self.rest();
                 if rest.starts_with("\"\"\"") {
+                    self.check_dedent(&lines, self.pos);
                     self.pos += 3;
                     return Tok::Str;
                 }
                 match rest.chars().next() {
                     None => return Tok::Bad("this multi-line string is never closed", "end it with `\"\"\"` on a line of its own"),
                     Some('\\') => self.skip_escape(),
-                    Some(c) => self.pos += c.len_utf8(),
+                    Some(c) => {
+                        self.pos += if rest.starts_with("\r\n") { 2 } else { c.len_utf8() };
+                        if is_newline(c) {
+                            lines.push(self.pos);
+                        }
+                    }
                 }
             }
         }
@@ -782,6 +835,43 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    fn flag(&mut self, start: usize, end: usize, message: &'static str, hint: &'static str) {
+        if self.flaw.is_none() {
+            self.flaw = Some(Flaw { start, end, message, hint });
+        }
+    }
+
+    /// The lines of a multi-line string (`lines` are where they start; the
+    /// last is the closing line, which ends at `close`) must each start with
+    /// the white space before the closing quotes, unless they are blank.
+    fn check_dedent(&mut self, lines: &[usize], close: usize) {
+        let Some((&last, body)) = lines.split_last() else { return };
+        let prefix = &self.text[last..close];
+        if !prefix.chars().all(is_space) {
+            self.flag(
+                close,
+                close + 3,
+                "the closing quotes of a multi-line string must be on a line of their own",
+                "put the closing `\"\"\"` (or `\"\"\"#`) on its own line; its indentation is removed from every line",
+            );
+            return;
+        }
+        for (i, &start) in body.iter().enumerate() {
+            let end = body.get(i + 1).copied().unwrap_or(last);
+            let line = self.text[start..end].trim_end_matches(is_newline);
+            if !line.chars().all(is_space) && !line.starts_with(prefix) {
+                let indent = line.len() - line.trim_start_matches(is_space).len();
+                self.flag(
+                    start,
+                    start + indent.max(1),
+                    "a line of a multi-line string is indented less than its closing quotes",
+                    "indent every line of the string at least as far as the closing `\"\"\"`",
+                );
+                return;
+            }
+        }
+    }
+
     fn hash(&mut self) -> Tok {
         let rest = self.rest();
         let hashes = rest.len() - rest.trim_start_matches('#').len();
@@ -792,6 +882,16 @@ impl<'a> Lexer<'a> {
             let (open, close) = if multi { (3, format!("\"\"\"{closing_hashes}")) } else { (1, format!("\"{closing_hashes}")) };
             let body_start = self.pos + hashes + open;
             let body = &after[open..];
+            if multi {
+                if let Some(i) = body.find(&close) {
+                    let lines: Vec<usize> = body[..i]
+                        .char_indices()
+                        .filter(|&(j, c)| is_newline(c) && !(c == '\r' && body[j + 1..].starts_with('\n')))
+                        .map(|(j, c)| body_start + j + c.len_utf8())
+                        .collect();
+                    self.check_dedent(&lines, body_start + i);
+                }
+            }
             // A single-line raw string must close on its own line.
             let line_end = if multi { body.len() } else { body.find(is_newline).unwrap_or(body.len()) };
             return match body[..line_end].find(&close) {
@@ -1620,6 +1720,25 @@ policies min_admins=2 lockout=deny {
     }
 
     #[test]
+    fn bad_escapes_and_indentation_are_found_by_the_scanner() {
+        let text = "a \"ok \\u{1F600} \\n\"\nb \"x\\qy\"\n";
+        let ds = errors(text);
+        assert_eq!(ds.len(), 1);
+        assert!(ds[0].message.contains("invalid escape"));
+        assert_eq!(at(text, &ds[0]), (2, 5));
+        assert_eq!(errors("a \"\\u{110000}\"\n")[0].message, "invalid KDL: invalid escape in a string");
+        assert!(errors("a \"\\u{D800}\"\n")[0].message.contains("invalid escape"));
+        let text = "a \"\"\"\n    ok\n  less\n    \"\"\"\n";
+        let ds = errors(text);
+        assert!(ds[0].message.contains("indented less"));
+        assert_eq!(at(text, &ds[0]), (3, 1));
+        let text = "a #\"\"\"\n  x\n  y \"\"\"#\n";
+        assert!(errors(text)[0].message.contains("own"));
+        // Blank lines need no indentation; escaped newlines join lines.
+        assert_eq!(raw("a \"\"\"\n    x\n\n    y \\\n  z\n    \"\"\"\n").to_json(), json!({"a": "x\n\ny z"}));
+    }
+
+    #[test]
     fn several_errors_are_reported_together() {
         let text = "a 1 )\nb {\n  c [\n}\nd k=\n";
         let ds = errors(text);
@@ -1680,7 +1799,7 @@ policies min_admins=2 lockout=deny {
     #[test]
     fn junk_the_parser_recurses_on_is_refused_without_overflowing() {
         // Each of these overflows an 8 MB stack inside the kdl parser.
-        for junk in ["}", ")", "a=", "=", "(", "{}", "]", "/ ", "#x ", "/*", "#\"", "x \"\n", "x #\"\n"] {
+        for junk in ["}", ")", "a=", "=", "(", "{}", "]", "/ ", "#x ", "/*", "#\"", "x \"\n", "x #\"\n", "\"\\q\"\n", "\"\"\"\nx\n \"\"\"\n"] {
             let text = junk.repeat(200_000 / junk.len());
             let ds = quickly(Duration::from_secs(2), || errors(&text));
             assert!(!ds.is_empty() && ds.len() <= MAX_SYNTAX_ERRORS, "{junk}: {}", ds.len());

@@ -87,11 +87,10 @@ impl<'a> Checker<'a> {
         let mut ids: HashMap<i64, String> = HashMap::new();
         for (handle, person) in &config.people {
             let base = format!("/people/{}", esc(handle));
-            let written = self.root.pointer(&format!("{base}/telegram_id")).1;
             match person.telegram_id {
                 // A telegram_id that is there but of the wrong type was
                 // already reported by the schema.
-                None if written => {}
+                None if self.root.pointer(&format!("{base}/telegram_id")).1 => {}
                 None => self.out.push(
                     Diagnostic::error(codes::MISSING_TELEGRAM_ID, format!("person `{handle}` has no telegram_id"))
                         .at(self.key_at(&base), "no `telegram_id`")
@@ -592,9 +591,8 @@ impl<'a> Checker<'a> {
             let base = format!("/chats/{}", esc(key));
             let eff = super::resolve::effective_chat(config, spec);
             let written = |field: &str| self.root.pointer(&format!("{}/{field}", eff.origin(field, key))).1;
-            let (id_written, type_written) = (written("id"), written("type"));
             match eff.id {
-                None if id_written => {}
+                None if written("id") => {}
                 None => self.out.push(
                     Diagnostic::error(codes::MISSING_CHAT_ID, format!("chat `{key}` has no id"))
                         .at(self.key_at(&base), "no `id`")
@@ -627,7 +625,7 @@ impl<'a> Checker<'a> {
                 }
             }
             let Some(kind) = eff.kind else {
-                if type_written {
+                if written("type") {
                     continue;
                 }
                 self.out.push(

@@ -4,6 +4,7 @@
 
 pub mod diagnostics;
 pub mod model;
+pub mod plan;
 
 /// How to style terminal output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

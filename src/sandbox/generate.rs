@@ -295,6 +295,11 @@ pub fn generate(options: &GenerateOptions) -> Generated {
             let admins: Vec<usize> = depts[a].lead.into_iter().collect();
             (key, spec, team_state(chat_id, &title, false, &people, &members, &admins, &lead_rights, &team_permissions))
         };
+        let mut state = state;
+        // As the resolver does: offboarded people must be absent everywhere.
+        for p in people.iter().filter(|p| p.offboarded) {
+            state.members.entry(p.id).or_insert(MemberState::Absent);
+        }
         config.chats.insert(key.clone(), spec);
         chats.chats.insert(key, state);
     }
@@ -407,5 +412,26 @@ mod tests {
         // Deterministic for a seed.
         let again = generate(&GenerateOptions { people: 300, chats: 20, seed: 9 });
         assert_eq!(again.world, generate(&GenerateOptions { people: 300, chats: 20, seed: 9 }).world);
+    }
+
+    /// What `generate` computes itself is what the config resolves to.
+    #[test]
+    fn desired_state_matches_the_resolver() {
+        let g = generate(&GenerateOptions { people: 400, chats: 30, seed: 5 });
+        let dir = tempfile::tempdir().unwrap();
+        write(&g, dir.path()).unwrap();
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let loaded = match crate::model::load_desired(&dir.path().join("config"), now) {
+            Ok(d) => d,
+            Err(e) => panic!("generated config does not load: {:?}", e.diagnostics),
+        };
+        assert_eq!(loaded.people.len(), g.desired.people.len());
+        for (key, mine) in &g.desired.state.chats {
+            let theirs = &loaded.state.chats[key];
+            assert_eq!((theirs.id, theirs.kind, theirs.membership), (mine.id, mine.kind, mine.membership), "{key}");
+            assert_eq!(theirs.admins.keys().collect::<Vec<_>>(), mine.admins.keys().collect::<Vec<_>>(), "{key} admins");
+            assert_eq!(theirs.members.keys().collect::<Vec<_>>(), mine.members.keys().collect::<Vec<_>>(), "{key} members");
+            assert_eq!(theirs.settings.title, mine.settings.title, "{key}");
+        }
     }
 }

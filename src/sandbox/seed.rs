@@ -154,7 +154,7 @@ impl World {
                     continue;
                 }
                 let member = match state {
-                    MemberState::Member => Member::member(),
+                    MemberState::Member => Member::plain(),
                     MemberState::Restricted { permissions, until } => Member::Restricted {
                         permissions: permissions.clone(),
                         is_member: true,
@@ -239,7 +239,7 @@ fn add_drift(world: &mut World, desired: &DesiredState, options: &SeedOptions, r
             if c.members.contains_key(&user) || desired_has(desired, chat, user) {
                 continue;
             }
-            c.set_status(user, Member::member());
+            c.set_status(user, Member::plain());
             added += 1;
         }
     }
@@ -250,7 +250,7 @@ fn add_drift(world: &mut World, desired: &DesiredState, options: &SeedOptions, r
         if person.offboarded {
             let c = world.chats.get_mut(&first).expect("seeded above");
             if !c.members.contains_key(id) {
-                c.set_status(*id, Member::member());
+                c.set_status(*id, Member::plain());
             }
         }
     }

@@ -64,18 +64,22 @@ pub fn expire(world: &mut World, now: i64) {
     }
 }
 
-/// A user's status in a chat changed from `old` to `new` because of `actor`.
-pub fn member_changed(
-    world: &mut World,
-    chat_id: ChatId,
-    user: UserId,
-    actor: UserId,
-    old: &Member,
-    new: &Member,
-    now: i64,
-    link: Option<&InviteLink>,
-    via_join_request: bool,
-) {
+/// One change of a user's status in a chat.
+pub struct MemberChange<'a> {
+    pub chat_id: ChatId,
+    pub user: UserId,
+    /// Who made the change (the update's `from`).
+    pub actor: UserId,
+    pub old: &'a Member,
+    pub new: &'a Member,
+    /// The link the user joined by, if any.
+    pub link: Option<&'a InviteLink>,
+    pub via_join_request: bool,
+}
+
+/// Emit the update for a status change (nothing if the status is unchanged).
+pub fn member_changed(world: &mut World, change: MemberChange<'_>, now: i64) {
+    let MemberChange { chat_id, user, actor, old, new, link, via_join_request } = change;
     if old == new {
         return;
     }

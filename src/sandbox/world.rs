@@ -132,7 +132,7 @@ pub enum Member {
 }
 
 impl Member {
-    pub fn member() -> Member {
+    pub fn plain() -> Member {
         Member::Member { tag: None }
     }
 

@@ -252,3 +252,43 @@ impl fmt::Display for Address {
         f.write_str(&self.0)
     }
 }
+
+/// What Telegram shows, read by `telegram::read`: the same shape as the
+/// desired state, plus what only the live side has.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LiveState {
+    /// The bot itself (from getMe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotIdentity>,
+    /// Chats by config key. The bot is not listed among a chat's admins;
+    /// its own rights are in `meta`.
+    pub state: OrgState,
+    /// Per chat: what the Bot API tells beyond the shared shape.
+    pub meta: BTreeMap<String, LiveChatMeta>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotIdentity {
+    pub id: UserId,
+    pub username: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LiveChatMeta {
+    /// getChatMemberCount: everyone in the chat, admins and the bot included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_count: Option<u64>,
+    /// The bot's rights here; `None` when the bot is not an admin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_rights: Option<Rights>,
+    /// Admins the bot may not edit (`can_be_edited: false`), the owner included.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub not_editable: std::collections::BTreeSet<UserId>,
+    /// Whether the chat has a photo.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub has_photo: bool,
+    /// The chat could not be read (not found, bot not a member, …): the
+    /// planner leaves it alone and reports this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}

@@ -56,11 +56,18 @@ pub const FULL_LINK: &str = "https://t.me/+fulllink00000000";
 pub const REQUEST_LINK: &str = "https://t.me/+requestlink0000";
 
 fn admin(rights: &[Right], by: i64) -> Member {
-    Member::Administrator { rights: rights.iter().copied().collect(), custom_title: None, promoted_by: by }
+    Member::Administrator {
+        rights: rights.iter().copied().collect(),
+        custom_title: None,
+        promoted_by: by,
+    }
 }
 
 fn all_but(kind: ChatType, missing: &[Right]) -> Rights {
-    Right::all_for(kind).into_iter().filter(|r| !missing.contains(r)).collect()
+    Right::all_for(kind)
+        .into_iter()
+        .filter(|r| !missing.contains(r))
+        .collect()
 }
 
 fn link(url: &str, creator: i64) -> InviteLink {
@@ -102,54 +109,117 @@ pub fn fixture_world() -> World {
     for i in 0..50 {
         w.add_user(User::human(2000 + i, format!("Admin {i}")));
     }
-    let owner = || Member::Creator { is_anonymous: false, custom_title: None };
+    let owner = || Member::Creator {
+        is_anonymous: false,
+        custom_title: None,
+    };
 
     let mut sg = Chat::new(SG, ChatType::Supergroup, "Engineering");
     sg.is_forum = true;
     sg.description = "Same description".into();
     sg.set_status(OWNER, owner());
-    sg.set_status(BOT, Member::Administrator {
-        rights: all_but(ChatType::Supergroup, &[Right::ManageVideoChats]),
-        custom_title: None,
-        promoted_by: OWNER,
-    });
+    sg.set_status(
+        BOT,
+        Member::Administrator {
+            rights: all_but(ChatType::Supergroup, &[Right::ManageVideoChats]),
+            custom_title: None,
+            promoted_by: OWNER,
+        },
+    );
     sg.set_status(OTHER_BOT, admin(&[Right::ManageChat], OWNER));
-    sg.set_status(BOT_ADMIN, admin(&[Right::ManageChat, Right::DeleteMessages, Right::PinMessages], BOT));
-    sg.set_status(HUMAN_ADMIN, admin(&[Right::ManageChat, Right::DeleteMessages], OWNER));
-    sg.set_status(MEMBER, Member::member());
+    sg.set_status(
+        BOT_ADMIN,
+        admin(
+            &[Right::ManageChat, Right::DeleteMessages, Right::PinMessages],
+            BOT,
+        ),
+    );
+    sg.set_status(
+        HUMAN_ADMIN,
+        admin(&[Right::ManageChat, Right::DeleteMessages], OWNER),
+    );
+    sg.set_status(MEMBER, Member::plain());
     sg.set_status(BANNED, Member::Kicked { until_date: 0 });
-    sg.set_status(RESTRICTED, Member::Restricted {
-        permissions: [Permission::SendMessages].into_iter().collect(),
-        is_member: true,
-        until_date: 0,
-        tag: None,
-    });
-    sg.messages.insert(MESSAGE, Message { message_id: MESSAGE, from: OWNER, date: 1, text: "hello".into(), thread_id: None });
+    sg.set_status(
+        RESTRICTED,
+        Member::Restricted {
+            permissions: [Permission::SendMessages].into_iter().collect(),
+            is_member: true,
+            until_date: 0,
+            tag: None,
+        },
+    );
+    sg.messages.insert(
+        MESSAGE,
+        Message {
+            message_id: MESSAGE,
+            from: OWNER,
+            date: 1,
+            text: "hello".into(),
+            thread_id: None,
+        },
+    );
     for (thread, name, closed) in [(CLOSED_TOPIC, "Closed", true), (OPEN_TOPIC, "Open", false)] {
-        sg.topics.insert(thread, Topic { thread_id: thread, name: name.into(), icon_color: 7322096, icon_custom_emoji_id: None, closed, created_by: OWNER });
+        sg.topics.insert(
+            thread,
+            Topic {
+                thread_id: thread,
+                name: name.into(),
+                icon_color: 7322096,
+                icon_custom_emoji_id: None,
+                closed,
+                created_by: OWNER,
+            },
+        );
     }
     sg.next_message_id = 10;
     sg.invite_links.push(link(OWNER_LINK, OWNER));
-    sg.invite_links.push(InviteLink { is_revoked: true, ..link(REVOKED_LINK, BOT) });
-    sg.invite_links.push(InviteLink { member_limit: Some(1), joined: 1, ..link(FULL_LINK, BOT) });
-    sg.invite_links.push(InviteLink { creates_join_request: true, ..link(REQUEST_LINK, BOT) });
+    sg.invite_links.push(InviteLink {
+        is_revoked: true,
+        ..link(REVOKED_LINK, BOT)
+    });
+    sg.invite_links.push(InviteLink {
+        member_limit: Some(1),
+        joined: 1,
+        ..link(FULL_LINK, BOT)
+    });
+    sg.invite_links.push(InviteLink {
+        creates_join_request: true,
+        ..link(REQUEST_LINK, BOT)
+    });
     w.add_chat(sg);
 
     let mut group = Chat::new(GROUP, ChatType::Group, "Old friends");
     group.set_status(OWNER, owner());
-    group.set_status(BOT, admin(&Right::all_for(ChatType::Group).into_iter().collect::<Vec<_>>(), OWNER));
-    group.set_status(MEMBER, Member::member());
+    group.set_status(
+        BOT,
+        admin(
+            &Right::all_for(ChatType::Group)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            OWNER,
+        ),
+    );
+    group.set_status(MEMBER, Member::plain());
     w.add_chat(group);
 
     let mut channel = Chat::new(CHANNEL, ChatType::Channel, "News");
     channel.set_status(OWNER, owner());
-    channel.set_status(BOT, admin(&Right::all_for(ChatType::Channel).into_iter().collect::<Vec<_>>(), OWNER));
-    channel.set_status(MEMBER, Member::member());
+    channel.set_status(
+        BOT,
+        admin(
+            &Right::all_for(ChatType::Channel)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            OWNER,
+        ),
+    );
+    channel.set_status(MEMBER, Member::plain());
     w.add_chat(channel);
 
     let mut old = Chat::new(OLD_GROUP, ChatType::Group, "Engineering (old)");
     old.set_status(OWNER, owner());
-    old.set_status(BOT, Member::member());
+    old.set_status(BOT, Member::plain());
     old.migrated_to = Some(SG);
     w.add_chat(old);
 
@@ -157,41 +227,63 @@ pub fn fixture_world() -> World {
         (NOT_MEMBER_SG, Member::Left),
         (KICKED_SG, Member::Kicked { until_date: 0 }),
         (WEAK_SG, admin(&[Right::ManageChat], OWNER)),
-        (MEMBER_SG, Member::member()),
+        (MEMBER_SG, Member::plain()),
     ] {
         let mut c = Chat::new(id, ChatType::Supergroup, format!("Chat {id}"));
         c.set_status(OWNER, owner());
         c.set_status(BOT, bot_status);
-        c.set_status(MEMBER, Member::member());
+        c.set_status(MEMBER, Member::plain());
         w.add_chat(c);
     }
 
     let mut full = Chat::new(FULL_SG, ChatType::Supergroup, "Crowded");
     full.set_status(OWNER, owner());
-    full.set_status(BOT, admin(&all_but(ChatType::Supergroup, &[]).into_iter().collect::<Vec<_>>(), OWNER));
+    full.set_status(
+        BOT,
+        admin(
+            &all_but(ChatType::Supergroup, &[])
+                .into_iter()
+                .collect::<Vec<_>>(),
+            OWNER,
+        ),
+    );
     for i in 0..49 {
         full.set_status(2000 + i, admin(&[Right::ManageChat], BOT));
     }
-    full.set_status(MEMBER, Member::member());
+    full.set_status(MEMBER, Member::plain());
     w.add_chat(full);
 
     let mut member_channel = Chat::new(MEMBER_CHANNEL, ChatType::Channel, "Someone else's news");
     member_channel.set_status(OWNER, owner());
-    member_channel.set_status(BOT, Member::member());
+    member_channel.set_status(BOT, Member::plain());
     w.add_chat(member_channel);
     w
 }
 
 pub fn spec() -> Arc<BotApiSpec> {
     static SPEC: OnceLock<Arc<BotApiSpec>> = OnceLock::new();
-    SPEC.get_or_init(|| Arc::new(BotApiSpec::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/reference/botapi/api-10.3.json"))).expect("spec loads")))
-        .clone()
+    SPEC.get_or_init(|| {
+        Arc::new(
+            BotApiSpec::load(std::path::Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/reference/botapi/api-10.3.json"
+            )))
+            .expect("spec loads"),
+        )
+    })
+    .clone()
 }
 
 /// A sandbox on an ephemeral port with the spec check on.
 pub async fn start_with(world: World, faults: FaultOptions) -> RunningSandbox {
-    let options = SandboxOptions { faults, check_spec: Some(spec()), ..Default::default() };
-    sandbox::start(options, world).await.expect("sandbox starts")
+    let options = SandboxOptions {
+        faults,
+        check_spec: Some(spec()),
+        ..Default::default()
+    };
+    sandbox::start(options, world)
+        .await
+        .expect("sandbox starts")
 }
 
 pub async fn start(world: World) -> RunningSandbox {
@@ -208,7 +300,11 @@ pub struct Api {
 impl Api {
     pub fn new(sandbox: &RunningSandbox) -> Api {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Api { base: sandbox.base_url(), token: sandbox.token().to_string(), http: reqwest::Client::new() }
+        Api {
+            base: sandbox.base_url(),
+            token: sandbox.token().to_string(),
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn url(&self, method: &str) -> String {
@@ -223,12 +319,28 @@ impl Api {
 
     /// A JSON call.
     pub async fn call(&self, method: &str, params: Value) -> (u16, Value) {
-        Self::finish(self.http.post(self.url(method)).json(&params).send().await.expect("request sent")).await
+        Self::finish(
+            self.http
+                .post(self.url(method))
+                .json(&params)
+                .send()
+                .await
+                .expect("request sent"),
+        )
+        .await
     }
 
     /// A urlencoded form call; nested objects must already be JSON text.
     pub async fn form(&self, method: &str, params: &[(&str, &str)]) -> (u16, Value) {
-        Self::finish(self.http.post(self.url(method)).form(params).send().await.expect("request sent")).await
+        Self::finish(
+            self.http
+                .post(self.url(method))
+                .form(params)
+                .send()
+                .await
+                .expect("request sent"),
+        )
+        .await
     }
 
     /// A successful call's result; panics with the answer otherwise.
@@ -242,10 +354,25 @@ impl Api {
     /// Act as a person through POST /sandbox/act.
     pub async fn act(&self, as_user: i64, method: &str, params: Value) -> (u16, Value) {
         let body = json!({"as": as_user, "method": method, "params": params});
-        Self::finish(self.http.post(format!("{}/sandbox/act", self.base)).json(&body).send().await.expect("act sent")).await
+        Self::finish(
+            self.http
+                .post(format!("{}/sandbox/act", self.base))
+                .json(&body)
+                .send()
+                .await
+                .expect("act sent"),
+        )
+        .await
     }
 
     pub async fn stats(&self) -> Value {
-        self.http.get(format!("{}/sandbox/stats", self.base)).send().await.unwrap().json().await.unwrap()
+        self.http
+            .get(format!("{}/sandbox/stats", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 }

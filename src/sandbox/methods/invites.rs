@@ -192,7 +192,7 @@ fn joined_status(before: Member) -> Member {
         Member::Restricted { permissions, until_date, tag, .. } => {
             Member::Restricted { permissions, is_member: true, until_date, tag }
         }
-        _ => Member::member(),
+        _ => Member::plain(),
     }
 }
 

@@ -34,11 +34,7 @@ pub fn promote(call: &mut Call) -> Outcome {
     // in this chat type are ignored.
     let mut wanted = Rights::new();
     for &right in Right::ALL {
-        let given = call.params.bool_opt(right.api_field());
-        let on = match given {
-            Some(v) => v,
-            None => false,
-        };
+        let on = call.params.bool_or(right.api_field(), false);
         if on && (right == Right::Anonymous || right.valid_for(kind)) {
             wanted.insert(right);
         }
@@ -72,7 +68,7 @@ pub fn promote(call: &mut Call) -> Outcome {
 
     let new = if wanted.is_empty() {
         match &target {
-            Member::Administrator { .. } => Member::member(),
+            Member::Administrator { .. } => Member::plain(),
             other => other.clone(),
         }
     } else {
@@ -236,7 +232,7 @@ pub fn add_member(call: &mut Call) -> Outcome {
         Member::Restricted { permissions, until_date, tag, .. } => {
             Member::Restricted { permissions, is_member: true, until_date, tag }
         }
-        _ => Member::member(),
+        _ => Member::plain(),
     };
     if privacy {
         return Err(errors::user_privacy_restricted());

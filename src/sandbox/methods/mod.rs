@@ -55,7 +55,16 @@ impl Call<'_> {
     pub fn set_member(&mut self, chat: ChatId, user: UserId, new: Member, link: Option<&InviteLink>, via_request: bool) {
         let old = self.world.chats[&chat].status(user, self.now);
         self.chat_mut(chat).set_status(user, new.clone());
-        updates::member_changed(self.world, chat, user, self.caller.id, &old, &new, self.now, link, via_request);
+        let change = updates::MemberChange {
+            chat_id: chat,
+            user,
+            actor: self.caller.id,
+            old: &old,
+            new: &new,
+            link,
+            via_join_request: via_request,
+        };
+        updates::member_changed(self.world, change, self.now);
     }
 }
 

@@ -1,0 +1,154 @@
+//! The closed set of changes a plan can hold.
+//!
+//! A [`Change`] says where (`address`), what kind (`action`, with its
+//! display symbol), exactly what to do (`op`, which the provider turns into
+//! Bot API calls), the before and after values for people to read, why, and
+//! whether it can be undone. The set of [`Op`]s is small on purpose: every
+//! one has a known inverse or is known to have none.
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::{Address, ChatId, ChatType, Command, InviteLink, Permissions, Rights, Topic, UserId};
+
+/// What kind of change, as a reviewer sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    /// Delete and create (a link whose options cannot be edited).
+    Replace,
+    /// A personal invite link for a declared member who is not in the chat.
+    Invite,
+    /// Something only a person can do (the Bot API cannot).
+    Manual,
+}
+
+impl Action {
+    /// Terraform-like symbol.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+            Action::Replace => "±",
+            Action::Invite => "✉",
+            Action::Manual => "!",
+        }
+    }
+}
+
+/// Where a change runs. Every reversible change of every chat runs before
+/// any irreversible one, so a failure can always be rolled back fully.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Reversible,
+    Irreversible,
+}
+
+/// Order of changes inside one chat (DESIGN §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Settings,
+    Topics,
+    InviteLinks,
+    Promotions,
+    Restrictions,
+    Titles,
+    Demotions,
+    /// Personal invite links (sent last in the reversible phase: they only
+    /// invite, they change nobody's access).
+    Invites,
+    Bans,
+    LinkRevocations,
+    TopicDeletions,
+    /// Things a person must do; never executed.
+    Manual,
+}
+
+impl Step {
+    pub fn phase(self) -> Phase {
+        match self {
+            Step::Bans | Step::LinkRevocations | Step::TopicDeletions => Phase::Irreversible,
+            _ => Phase::Reversible,
+        }
+    }
+}
+
+/// Exactly what to do. Users and chats are by Telegram id; config keys are
+/// kept where the store needs them (topics, links).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    SetTitle { title: String },
+    SetDescription { description: String },
+    /// Default member permissions (sent with use_independent_chat_permissions).
+    SetPermissions { permissions: Permissions },
+    CreateTopic { key: String, topic: Topic },
+    /// Rename or recolour an existing topic.
+    EditTopic { key: String, thread_id: i64, name: String, icon_color: Option<u32> },
+    CloseTopic { key: String, thread_id: i64 },
+    ReopenTopic { key: String, thread_id: i64 },
+    DeleteTopic { key: String, thread_id: i64 },
+    CreateInviteLink { key: String, link: InviteLink },
+    EditInviteLink { key: String, url: String, link: InviteLink },
+    RevokeInviteLink { key: String, url: String },
+    /// Set an admin's rights to exactly `rights` (empty = demote to member).
+    Promote { user: UserId, rights: Rights },
+    SetAdminTitle { user: UserId, title: String },
+    /// Narrow a member's permissions; `until` as unix time, none = forever.
+    Restrict { user: UserId, permissions: Permissions, until: Option<i64> },
+    /// Lift a member's restrictions (back to the chat's defaults).
+    Unrestrict { user: UserId },
+    Ban { user: UserId },
+    Unban { user: UserId },
+    /// Remove from the chat without a lasting ban (ban + unban only_if_banned).
+    Kick { user: UserId },
+    /// A personal invite link (member_limit 1, short expiry), sent by DM when
+    /// the person has started the bot.
+    SendInvite { user: UserId, name: String, expires: i64 },
+    SetCommands { commands: Vec<Command> },
+    DeleteCommands,
+    /// A person must do this by hand; the text says what.
+    Manual { instruction: String },
+}
+
+impl Op {
+    /// Whether the op can be undone by another op.
+    pub fn reversible(&self) -> bool {
+        !matches!(self, Op::Ban { .. } | Op::Kick { .. } | Op::RevokeInviteLink { .. } | Op::DeleteTopic { .. })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: Address,
+    /// The chat's config key and Telegram id.
+    pub chat: String,
+    pub chat_id: ChatId,
+    pub chat_type: ChatType,
+    pub action: Action,
+    pub step: Step,
+    pub op: Op,
+    /// What is there now, for people (JSON, `null` = nothing).
+    pub before: serde_json::Value,
+    /// What there will be.
+    pub after: serde_json::Value,
+    /// The why-trace from resolution, or why the change is needed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
+    /// Whether the change can be undone by orgform.
+    pub reversible: bool,
+    /// The person concerned, by handle, for per-person summaries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+}
+
+impl Change {
+    pub fn phase(&self) -> Phase {
+        self.step.phase()
+    }
+}

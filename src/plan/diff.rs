@@ -1,0 +1,489 @@
+//! `diff`: desired state × live state × store → the changes that make live
+//! equal desired, each with its address, op, before/after values and why.
+//!
+//! Pure: no I/O, no clock (personal invite expiry is computed from the
+//! `now` passed in). Ordering and guards are applied by the caller
+//! (`plan::build`).
+
+use serde_json::{Value, json};
+
+use crate::state::{
+    Address, AdminSeat, ChatState, ChatType, DesiredState, InviteLink, LiveChatMeta, LiveState, MemberState,
+    MembershipMode, Permission, Permissions, Rights, Topic, UserId,
+};
+
+use super::change::{Action, Change, Op, Step};
+
+/// How long a personal invite link stays valid.
+pub const PERSONAL_INVITE_SECONDS: i64 = 7 * 24 * 3600;
+
+/// Per-run inputs that are not state.
+#[derive(Clone, Debug)]
+pub struct DiffInput<'a> {
+    pub desired: &'a DesiredState,
+    pub live: &'a LiveState,
+    /// Unix time, for personal invite expiry.
+    pub now: i64,
+    /// Only these chats (by key); `None` = all.
+    pub only: Option<&'a [String]>,
+}
+
+/// The raw changes, unordered.
+pub fn diff(input: &DiffInput) -> Vec<Change> {
+    let mut out = Vec::new();
+    for (key, desired) in &input.desired.state.chats {
+        if input.only.is_some_and(|only| !only.iter().any(|k| k == key)) {
+            continue;
+        }
+        let meta = input.live.meta.get(key).cloned().unwrap_or_default();
+        if meta.error.is_some() {
+            continue;
+        }
+        let Some(live) = input.live.state.chats.get(key) else { continue };
+        let mut cx = ChatDiff { key, desired, live, meta: &meta, d: input.desired, now: input.now, out: &mut out };
+        cx.settings();
+        cx.topics();
+        cx.invite_links();
+        cx.admins();
+        cx.members();
+        cx.commands();
+    }
+    out
+}
+
+struct ChatDiff<'a> {
+    key: &'a str,
+    desired: &'a ChatState,
+    live: &'a ChatState,
+    meta: &'a LiveChatMeta,
+    d: &'a DesiredState,
+    now: i64,
+    out: &'a mut Vec<Change>,
+}
+
+fn rights_json(rights: &Rights) -> Value {
+    json!(rights.iter().map(|r| r.name()).collect::<Vec<_>>())
+}
+
+fn perms_json(perms: &Permissions) -> Value {
+    json!(perms.iter().map(|p| p.name()).collect::<Vec<_>>())
+}
+
+fn seat_json(seat: &AdminSeat) -> Value {
+    let mut v = json!({"status": "admin", "rights": rights_json(&seat.rights)});
+    if let Some(t) = &seat.title {
+        v["title"] = json!(t);
+    }
+    v
+}
+
+pub fn member_json(m: &MemberState) -> Value {
+    match m {
+        MemberState::Member => json!({"status": "member"}),
+        MemberState::Restricted { permissions, until } => {
+            let mut v = json!({"status": "restricted", "permissions": perms_json(permissions)});
+            if let Some(u) = until {
+                v["until"] = json!(u);
+            }
+            v
+        }
+        MemberState::Banned => json!({"status": "banned"}),
+        MemberState::Absent => json!({"status": "absent"}),
+    }
+}
+
+impl ChatDiff<'_> {
+    fn push(&mut self, address: Address, action: Action, step: Step, op: Op, before: Value, after: Value, person: Option<String>) {
+        let why = self.d.why.get(address.as_str()).cloned().unwrap_or_default();
+        let reversible = op.reversible() && !matches!(op, Op::Manual { .. });
+        self.out.push(Change {
+            address,
+            chat: self.key.to_string(),
+            chat_id: self.desired.id,
+            chat_type: self.desired.kind,
+            action,
+            step,
+            op,
+            before,
+            after,
+            why,
+            reversible,
+            person,
+        });
+    }
+
+    fn handle(&self, user: UserId) -> String {
+        self.d.handle(user)
+    }
+
+    fn manual(&mut self, field: &str, before: Value, after: Value, instruction: String) {
+        let address = Address::settings(self.key, field);
+        self.push(address, Action::Manual, Step::Manual, Op::Manual { instruction }, before, after, None);
+    }
+
+    fn settings(&mut self) {
+        let (want, have) = (&self.desired.settings, &self.live.settings);
+        if let Some(title) = &want.title
+            && have.title.as_ref() != Some(title)
+        {
+            let op = Op::SetTitle { title: title.clone() };
+            self.push(Address::settings(self.key, "title"), Action::Update, Step::Settings, op, json!(have.title), json!(title), None);
+        }
+        if let Some(desc) = &want.description
+            && have.description.as_deref().unwrap_or("") != desc
+        {
+            let op = Op::SetDescription { description: desc.clone() };
+            self.push(
+                Address::settings(self.key, "description"),
+                Action::Update,
+                Step::Settings,
+                op,
+                json!(have.description.clone().unwrap_or_default()),
+                json!(desc),
+                None,
+            );
+        }
+        if let Some(perms) = &want.permissions
+            && self.desired.kind != ChatType::Channel
+            && have.permissions.as_ref() != Some(perms)
+        {
+            let before = have.permissions.as_ref().map(perms_json).unwrap_or(Value::Null);
+            let op = Op::SetPermissions { permissions: perms.clone() };
+            self.push(Address::settings(self.key, "permissions"), Action::Update, Step::Settings, op, before, perms_json(perms), None);
+        }
+        // What only a person can change: report, never attempt.
+        let on_off = |b: bool| if b { "on" } else { "off" };
+        if let Some(f) = want.forum
+            && have.forum.unwrap_or(false) != f
+        {
+            self.manual("forum", json!(have.forum.unwrap_or(false)), json!(f), format!("turn topics {} in the chat's settings (Edit → Topics)", on_off(f)));
+        }
+        if let Some(s) = want.slow_mode
+            && have.slow_mode.unwrap_or(0) != s
+        {
+            self.manual("slow_mode", json!(have.slow_mode.unwrap_or(0)), json!(s), format!("set slow mode to {s} s (Edit → Permissions → Slow mode)"));
+        }
+        if let Some(p) = want.protected_content
+            && have.protected_content.unwrap_or(false) != p
+        {
+            self.manual(
+                "protected_content",
+                json!(have.protected_content.unwrap_or(false)),
+                json!(p),
+                format!("turn content protection {} (Edit → Chat history / Restrict saving content)", on_off(p)),
+            );
+        }
+        if let Some(a) = want.auto_delete
+            && have.auto_delete.unwrap_or(0) != a
+        {
+            self.manual("auto_delete", json!(have.auto_delete.unwrap_or(0)), json!(a), format!("set the auto-delete timer to {a} s (Edit → Auto-delete messages)"));
+        }
+        if let Some(j) = want.join_by_request
+            && have.join_by_request.unwrap_or(false) != j
+        {
+            self.manual(
+                "join_by_request",
+                json!(have.join_by_request.unwrap_or(false)),
+                json!(j),
+                format!("turn \"approve new members\" {} (Edit → Group type)", on_off(j)),
+            );
+        }
+    }
+
+    fn topics(&mut self) {
+        let key = self.key;
+        for (tkey, want) in &self.desired.topics {
+            let address = Address::topic(key, tkey);
+            match self.live.topics.get(tkey) {
+                None => {
+                    let op = Op::CreateTopic { key: tkey.clone(), topic: want.clone() };
+                    self.push(address, Action::Create, Step::Topics, op, Value::Null, topic_json(want), None);
+                }
+                Some(have) => {
+                    let Some(thread_id) = have.thread_id else { continue };
+                    if have.name != want.name || (want.icon_color.is_some() && have.icon_color != want.icon_color) {
+                        let op = Op::EditTopic { key: tkey.clone(), thread_id, name: want.name.clone(), icon_color: want.icon_color };
+                        let look = |t: &Topic| Topic { closed: false, ..t.clone() };
+                        self.push(address.clone(), Action::Update, Step::Topics, op, topic_json(&look(have)), topic_json(&look(want)), None);
+                    }
+                    if have.closed != want.closed {
+                        let op = if want.closed {
+                            Op::CloseTopic { key: tkey.clone(), thread_id }
+                        } else {
+                            Op::ReopenTopic { key: tkey.clone(), thread_id }
+                        };
+                        self.push(address, Action::Update, Step::Topics, op, json!({"closed": have.closed}), json!({"closed": want.closed}), None);
+                    }
+                }
+            }
+        }
+        for (tkey, have) in &self.live.topics {
+            if self.desired.topics.contains_key(tkey) {
+                continue;
+            }
+            let Some(thread_id) = have.thread_id else { continue };
+            let op = Op::DeleteTopic { key: tkey.clone(), thread_id };
+            self.push(Address::topic(key, tkey), Action::Delete, Step::TopicDeletions, op, topic_json(have), Value::Null, None);
+        }
+    }
+
+    fn invite_links(&mut self) {
+        let key = self.key;
+        for (lkey, want) in &self.desired.invite_links {
+            let address = Address::invite(key, lkey);
+            match self.live.invite_links.get(lkey) {
+                None => {
+                    let op = Op::CreateInviteLink { key: lkey.clone(), link: want.clone() };
+                    self.push(address, Action::Create, Step::InviteLinks, op, Value::Null, link_json(want), None);
+                }
+                Some(have) => {
+                    let same = have.name == want.name
+                        && have.expires == want.expires
+                        && have.member_limit == want.member_limit
+                        && have.join_request == want.join_request;
+                    if same {
+                        continue;
+                    }
+                    let Some(url) = have.url.clone() else { continue };
+                    let op = Op::EditInviteLink { key: lkey.clone(), url, link: want.clone() };
+                    self.push(address, Action::Update, Step::InviteLinks, op, link_json(have), link_json(want), None);
+                }
+            }
+        }
+        for (lkey, have) in &self.live.invite_links {
+            if self.desired.invite_links.contains_key(lkey) {
+                continue;
+            }
+            let Some(url) = have.url.clone() else { continue };
+            let op = Op::RevokeInviteLink { key: lkey.clone(), url };
+            self.push(Address::invite(key, lkey), Action::Delete, Step::LinkRevocations, op, link_json(have), Value::Null, None);
+        }
+    }
+
+    fn admins(&mut self) {
+        let key = self.key;
+        let can_title = self.desired.kind != ChatType::Channel;
+        for (&user, want) in &self.desired.admins {
+            let who = self.handle(user);
+            let address = Address::admin(key, &who);
+            let have = self.live.admins.get(&user);
+            if self.meta.not_editable.contains(&user) || have.is_some_and(|h| h.owner) {
+                let same = have.is_some_and(|h| h.owner || h.rights == want.rights);
+                if !same {
+                    let instruction = format!("{who}'s admin rights can only be changed by the chat owner or the admin who promoted them");
+                    self.push(address, Action::Manual, Step::Manual, Op::Manual { instruction }, have.map(seat_json).unwrap_or(Value::Null), seat_json(want), Some(who));
+                }
+                continue;
+            }
+            match have {
+                None if !matches!(self.live.members.get(&user), Some(MemberState::Member | MemberState::Restricted { .. })) => {
+                    // Telegram promotes only people who are in the chat:
+                    // invite now; the promotion is planned once they joined.
+                    if matches!(self.live.members.get(&user), Some(MemberState::Banned)) {
+                        let op = Op::Unban { user };
+                        self.push(address.clone(), Action::Update, Step::Restrictions, op, member_json(&MemberState::Banned), json!({"status": "absent"}), Some(who.clone()));
+                    }
+                    self.invite(user, &who, address);
+                }
+                None => {
+                    let op = Op::Promote { user, rights: want.rights.clone() };
+                    let before = self.live.members.get(&user).map(member_json).unwrap_or(Value::Null);
+                    self.push(address.clone(), Action::Create, Step::Promotions, op, before, seat_json(want), Some(who.clone()));
+                    if can_title && let Some(title) = &want.title {
+                        let op = Op::SetAdminTitle { user, title: title.clone() };
+                        self.push(address, Action::Update, Step::Titles, op, json!(null), json!(title), Some(who));
+                    }
+                }
+                Some(h) => {
+                    if h.rights != want.rights {
+                        let step = if h.rights.is_subset(&want.rights) { Step::Promotions } else { Step::Demotions };
+                        let op = Op::Promote { user, rights: want.rights.clone() };
+                        self.push(address.clone(), Action::Update, step, op, rights_json(&h.rights), rights_json(&want.rights), Some(who.clone()));
+                    }
+                    if can_title && let Some(title) = &want.title
+                        && h.title.as_ref() != Some(title)
+                    {
+                        let op = Op::SetAdminTitle { user, title: title.clone() };
+                        self.push(address, Action::Update, Step::Titles, op, json!(h.title), json!(title), Some(who));
+                    }
+                }
+            }
+        }
+        if self.desired.membership == MembershipMode::Observe {
+            return;
+        }
+        // Admins the config does not declare lose their seat. Whether they
+        // stay members is decided with the other members below.
+        for (&user, have) in &self.live.admins {
+            if self.desired.admins.contains_key(&user) || have.owner || self.meta.not_editable.contains(&user) {
+                continue;
+            }
+            let who = self.handle(user);
+            let op = Op::Promote { user, rights: Rights::new() };
+            let mut why = vec!["not declared as an admin of this chat".to_string()];
+            if let Some(w) = self.d.why.get(Address::admin(key, &who).as_str()) {
+                why.extend(w.iter().cloned());
+            }
+            self.push(Address::admin(key, &who), Action::Delete, Step::Demotions, op, seat_json(have), json!({"status": "member"}), Some(who));
+            if let Some(last) = self.out.last_mut() {
+                last.why = why;
+            }
+        }
+    }
+
+    fn members(&mut self) {
+        let key = self.key;
+        let mode = self.desired.membership;
+        for (&user, want) in &self.desired.members {
+            if self.desired.admins.contains_key(&user) {
+                continue;
+            }
+            let who = self.handle(user);
+            let address = Address::member(key, &who);
+            let is_admin = self.live.admins.contains_key(&user);
+            let have = if is_admin { Some(&MemberState::Member) } else { self.live.members.get(&user) };
+            let present = matches!(have, Some(MemberState::Member | MemberState::Restricted { .. }));
+            match want {
+                MemberState::Member | MemberState::Restricted { .. } if mode == MembershipMode::Observe && !present => {}
+                MemberState::Member => match have {
+                    Some(MemberState::Member) => {}
+                    Some(MemberState::Restricted { .. }) => {
+                        let op = Op::Unrestrict { user };
+                        self.push(address, Action::Update, Step::Restrictions, op, member_json(have.unwrap()), member_json(want), Some(who));
+                    }
+                    Some(MemberState::Banned) => {
+                        let op = Op::Unban { user };
+                        self.push(address.clone(), Action::Update, Step::Restrictions, op, member_json(&MemberState::Banned), json!({"status": "absent"}), Some(who.clone()));
+                        self.invite(user, &who, address);
+                    }
+                    Some(MemberState::Absent) | None => self.invite(user, &who, address),
+                },
+                MemberState::Restricted { permissions, until } => {
+                    let same = matches!(have, Some(MemberState::Restricted { permissions: p, .. }) if p == permissions);
+                    if matches!(have, Some(MemberState::Banned)) {
+                        let op = Op::Unban { user };
+                        self.push(address.clone(), Action::Update, Step::Restrictions, op, member_json(&MemberState::Banned), json!({"status": "absent"}), Some(who.clone()));
+                    }
+                    if !same {
+                        let op = Op::Restrict { user, permissions: permissions.clone(), until: *until };
+                        let before = have.map(member_json).unwrap_or(json!({"status": "absent"}));
+                        self.push(address.clone(), Action::Update, Step::Restrictions, op, before, member_json(want), Some(who.clone()));
+                    }
+                    if !present {
+                        self.invite(user, &who, address);
+                    }
+                }
+                MemberState::Banned => {
+                    if !matches!(have, Some(MemberState::Banned)) {
+                        self.demote_first(user, &who);
+                        let op = Op::Ban { user };
+                        let before = have.map(member_json).unwrap_or(json!({"status": "absent"}));
+                        self.push(address, Action::Delete, Step::Bans, op, before, member_json(want), Some(who));
+                    }
+                }
+                MemberState::Absent => {
+                    if present {
+                        self.demote_first(user, &who);
+                        let op = Op::Kick { user };
+                        self.push(address, Action::Delete, Step::Bans, op, member_json(have.unwrap()), json!({"status": "absent"}), Some(who));
+                    }
+                }
+            }
+        }
+        if mode != MembershipMode::Authoritative {
+            return;
+        }
+        // Undeclared people in an authoritative chat are removed.
+        let undeclared: Vec<(UserId, MemberState)> = self
+            .live
+            .members
+            .iter()
+            .filter(|(u, m)| {
+                !self.desired.members.contains_key(u)
+                    && !self.desired.admins.contains_key(u)
+                    && matches!(m, MemberState::Member | MemberState::Restricted { .. })
+            })
+            .map(|(u, m)| (*u, m.clone()))
+            .collect();
+        let demoted: Vec<UserId> = self
+            .live
+            .admins
+            .iter()
+            .filter(|(u, h)| {
+                !self.desired.admins.contains_key(u)
+                    && !self.desired.members.contains_key(u)
+                    && !h.owner
+                    && !self.meta.not_editable.contains(u)
+            })
+            .map(|(u, _)| *u)
+            .collect();
+        for (user, have) in undeclared.into_iter().chain(demoted.into_iter().map(|u| (u, MemberState::Member))) {
+            let who = self.handle(user);
+            let op = Op::Kick { user };
+            self.push(Address::member(key, &who), Action::Delete, Step::Bans, op, member_json(&have), json!({"status": "absent"}), Some(who));
+            if let Some(last) = self.out.last_mut() {
+                last.why = vec![format!("not declared in {key}, whose membership is authoritative")];
+            }
+        }
+    }
+
+    /// A live admin who must be removed or banned loses the seat first.
+    fn demote_first(&mut self, user: UserId, who: &str) {
+        if let Some(have) = self.live.admins.get(&user)
+            && !have.owner
+            && !self.out.iter().any(|c| c.chat == self.key && matches!(&c.op, Op::Promote { user: u, rights } if *u == user && rights.is_empty()))
+        {
+            let op = Op::Promote { user, rights: Rights::new() };
+            self.push(Address::admin(self.key, who), Action::Delete, Step::Demotions, op, seat_json(have), json!({"status": "member"}), Some(who.to_string()));
+        }
+    }
+
+    fn invite(&mut self, user: UserId, who: &str, address: Address) {
+        let name = format!("orgform: {who}");
+        let name: String = name.chars().take(32).collect();
+        let op = Op::SendInvite { user, name: name.clone(), expires: self.now + PERSONAL_INVITE_SECONDS };
+        self.push(address, Action::Invite, Step::Invites, op, json!({"status": "absent"}), json!({"status": "invited", "link": name}), Some(who.to_string()));
+    }
+
+    fn commands(&mut self) {
+        let Some(want) = &self.desired.commands else { return };
+        let have = self.live.commands.clone().unwrap_or_default();
+        if *want == have {
+            return;
+        }
+        let before = json!(have.iter().map(|c| format!("/{} — {}", c.command, c.description)).collect::<Vec<_>>());
+        let after = json!(want.iter().map(|c| format!("/{} — {}", c.command, c.description)).collect::<Vec<_>>());
+        let (action, op) = if want.is_empty() { (Action::Delete, Op::DeleteCommands) } else { (Action::Update, Op::SetCommands { commands: want.clone() }) };
+        self.push(Address::commands(self.key), action, Step::Settings, op, before, after, None);
+    }
+}
+
+fn topic_json(t: &Topic) -> Value {
+    let mut v = json!({"name": t.name});
+    if let Some(c) = t.icon_color {
+        v["icon_color"] = json!(c);
+    }
+    if t.closed {
+        v["closed"] = json!(true);
+    }
+    v
+}
+
+fn link_json(l: &InviteLink) -> Value {
+    let mut v = json!({"name": l.name});
+    if let Some(e) = l.expires {
+        v["expires"] = json!(e);
+    }
+    if let Some(m) = l.member_limit {
+        v["member_limit"] = json!(m);
+    }
+    if l.join_request {
+        v["join_request"] = json!(true);
+    }
+    v
+}
+
+/// Every permission a plain member has when the chat allows everything.
+pub fn all_permissions() -> Permissions {
+    Permission::all()
+}

@@ -1,0 +1,106 @@
+//! Applying a plan to a live state in memory, with Telegram's semantics:
+//! what the live state would look like after every change succeeded. Used
+//! by the planner's property tests and by the applier's in-memory provider.
+//!
+//! Two human steps are taken as done: a personal invite is accepted (the
+//! person joins), and a manual instruction is carried out.
+
+use crate::state::{AdminSeat, LiveState, MemberState};
+
+use super::change::{Change, Op};
+
+pub fn simulate(live: &mut LiveState, changes: &[Change]) {
+    let mut next_thread = 1000;
+    for change in changes {
+        let Some(chat) = live.state.chats.get_mut(&change.chat) else { continue };
+        match &change.op {
+            Op::SetTitle { title } => chat.settings.title = Some(title.clone()),
+            Op::SetDescription { description } => chat.settings.description = Some(description.clone()),
+            Op::SetPermissions { permissions } => chat.settings.permissions = Some(permissions.clone()),
+            Op::CreateTopic { key, topic } => {
+                next_thread += 1;
+                let mut t = topic.clone();
+                t.thread_id = Some(next_thread);
+                chat.topics.insert(key.clone(), t);
+            }
+            Op::EditTopic { key, name, icon_color, .. } => {
+                if let Some(t) = chat.topics.get_mut(key) {
+                    t.name = name.clone();
+                    if icon_color.is_some() {
+                        t.icon_color = *icon_color;
+                    }
+                }
+            }
+            Op::CloseTopic { key, .. } => chat.topics.get_mut(key).into_iter().for_each(|t| t.closed = true),
+            Op::ReopenTopic { key, .. } => chat.topics.get_mut(key).into_iter().for_each(|t| t.closed = false),
+            Op::DeleteTopic { key, .. } => {
+                chat.topics.remove(key);
+            }
+            Op::CreateInviteLink { key, link } | Op::EditInviteLink { key, link, .. } => {
+                let url = chat.invite_links.get(key).and_then(|l| l.url.clone()).unwrap_or_else(|| format!("https://t.me/+{key}"));
+                let mut l = link.clone();
+                l.url = Some(url);
+                chat.invite_links.insert(key.clone(), l);
+            }
+            Op::RevokeInviteLink { key, .. } => {
+                chat.invite_links.remove(key);
+            }
+            Op::Promote { user, rights } => {
+                if rights.is_empty() {
+                    chat.admins.remove(user);
+                    chat.members.insert(*user, MemberState::Member);
+                } else {
+                    let seat = chat.admins.entry(*user).or_insert_with(AdminSeat::default);
+                    seat.rights = rights.clone();
+                    chat.members.remove(user);
+                }
+            }
+            Op::SetAdminTitle { user, title } => {
+                if let Some(seat) = chat.admins.get_mut(user) {
+                    seat.title = Some(title.clone());
+                }
+            }
+            Op::Restrict { user, permissions, until } => {
+                chat.members.insert(*user, MemberState::Restricted { permissions: permissions.clone(), until: *until });
+            }
+            Op::Unrestrict { user } => {
+                chat.members.insert(*user, MemberState::Member);
+            }
+            Op::Ban { user } => {
+                chat.admins.remove(user);
+                chat.members.insert(*user, MemberState::Banned);
+            }
+            Op::Unban { user } => {
+                if chat.members.get(user) == Some(&MemberState::Banned) {
+                    chat.members.insert(*user, MemberState::Absent);
+                }
+            }
+            Op::Kick { user } => {
+                chat.admins.remove(user);
+                chat.members.insert(*user, MemberState::Absent);
+            }
+            Op::SendInvite { user, .. } => {
+                // The person accepts the invite.
+                if !matches!(chat.members.get(user), Some(MemberState::Restricted { .. })) && !chat.admins.contains_key(user) {
+                    chat.members.insert(*user, MemberState::Member);
+                }
+            }
+            Op::SetCommands { commands } => chat.commands = Some(commands.clone()),
+            Op::DeleteCommands => chat.commands = Some(Vec::new()),
+            Op::Manual { .. } => {
+                let field = change.address.as_str().rsplit('.').next().unwrap_or("");
+                let v = &change.after;
+                let s = &mut chat.settings;
+                match field {
+                    "forum" => s.forum = v.as_bool(),
+                    "slow_mode" => s.slow_mode = v.as_u64().map(|x| x as u32),
+                    "protected_content" => s.protected_content = v.as_bool(),
+                    "auto_delete" => s.auto_delete = v.as_u64().map(|x| x as u32),
+                    "join_by_request" => s.join_by_request = v.as_bool(),
+                    // An admin seat only its owner can change stays as it is.
+                    _ => {}
+                }
+            }
+        }
+    }
+}

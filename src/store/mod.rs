@@ -1,0 +1,117 @@
+//! What orgform must remember because the Bot API cannot list it: topic
+//! thread ids, invite links the tool created, members seen (from
+//! `chat_member` updates and getChatMember answers), the update offset.
+//!
+//! This module holds the data. Reading and writing `<state-dir>/state.json`
+//! (0600, atomic, versioned) lives in `store::file`.
+
+pub mod file;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::{ChatId, MemberState, UserId};
+
+/// The current store format. A newer file is refused, never overwritten.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Store {
+    pub format_version: u32,
+    /// Per chat id (as text, for JSON).
+    #[serde(default)]
+    pub chats: BTreeMap<ChatId, ChatMemory>,
+    /// getUpdates offset: the next update id to ask for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_offset: Option<i64>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store { format_version: FORMAT_VERSION, chats: BTreeMap::new(), update_offset: None }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ChatMemory {
+    /// Topics the tool created or adopted, by config key.
+    #[serde(default)]
+    pub topics: BTreeMap<String, TopicRecord>,
+    /// Invite links the tool created, by config key.
+    #[serde(default)]
+    pub invite_links: BTreeMap<String, InviteLinkRecord>,
+    /// Personal invite links sent to declared members who are not in the chat.
+    #[serde(default)]
+    pub personal_invites: BTreeMap<UserId, InviteLinkRecord>,
+    /// Users seen in this chat, with their last known status.
+    #[serde(default)]
+    pub members: BTreeMap<UserId, SeenMember>,
+    /// Unix time the chat was last read in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_read: Option<i64>,
+    /// orgform set this chat's command list (so it reads it back even when
+    /// the config stops managing commands, and can delete it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub commands_set: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicRecord {
+    pub thread_id: i64,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon_color: Option<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteLinkRecord {
+    pub url: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub join_request: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenMember {
+    /// Last known status; admins are recorded as `Member` here (their seat
+    /// is read fresh from getChatAdministrators every time).
+    pub status: MemberState,
+    /// Unix time it was seen.
+    pub at: i64,
+    /// Where it was learned: "update", "getChatMember", "apply".
+    pub source: String,
+}
+
+impl Store {
+    pub fn chat(&self, id: ChatId) -> Option<&ChatMemory> {
+        self.chats.get(&id)
+    }
+
+    pub fn chat_mut(&mut self, id: ChatId) -> &mut ChatMemory {
+        self.chats.entry(id).or_default()
+    }
+
+    /// Whether the store has never read this chat (a first run there).
+    pub fn never_read(&self, id: ChatId) -> bool {
+        self.chats.get(&id).is_none_or(|c| c.last_read.is_none())
+    }
+
+    /// Record a user's status in a chat, unless the store already holds a
+    /// newer observation.
+    pub fn see_member(&mut self, chat: ChatId, user: UserId, status: MemberState, at: i64, source: &str) {
+        let members = &mut self.chat_mut(chat).members;
+        if members.get(&user).is_some_and(|seen| seen.at > at) {
+            return;
+        }
+        members.insert(user, SeenMember { status, at, source: source.to_string() });
+    }
+}

@@ -1,0 +1,407 @@
+//! Reading the live state: Bot API answers → `LiveState`, with as few calls
+//! as possible (DESIGN §3).
+//!
+//! Per run: getMe once. Per chat, bounded-concurrent across chats: getChat,
+//! getChatAdministrators, getChatMemberCount; getMyCommands only where the
+//! config or a previous run manages the chat's commands; getChatMember only
+//! for declared people whose status the store does not know or whose desired
+//! status differs from what the store knows. Topics and invite links come
+//! from the store (the Bot API cannot list them). A chat that cannot be read
+//! gets `LiveChatMeta::error`; the others go on.
+//!
+//! [`drain_updates`] folds pending `chat_member` updates into the store
+//! first ([`refresh`] does both); it is skipped when a webhook is set.
+
+use std::collections::BTreeSet;
+
+use tokio::task::JoinSet;
+
+use super::client::{ApiCall, Client};
+use super::error::{Class, Error};
+use super::wire::{self, BotCommandScope, ChatFullInfo, ChatMember, Update};
+use crate::state::{
+    AdminSeat, BotIdentity, ChatId, ChatSettings, ChatState, ChatType, Command, DesiredState, InviteLink, LiveChatMeta,
+    LiveState, MemberState, Right, Rights, Topic, UserId,
+};
+use crate::store::{ChatMemory, Store};
+
+/// Update kinds orgform asks for. `chat_member` must be named explicitly or
+/// Telegram never sends it.
+pub const ALLOWED_UPDATES: &[&str] = &["chat_member", "my_chat_member"];
+/// getUpdates page size (Telegram's maximum).
+const UPDATE_PAGE: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("the token belongs to @{actual}, but the config names @{expected} (org.telegram.bot)")]
+    WrongBot { expected: String, actual: String },
+    #[error("no chat {0:?} in the config")]
+    UnknownChat(String),
+    #[error(transparent)]
+    Telegram(#[from] Error),
+    #[error("reading was cancelled: {0}")]
+    Cancelled(String),
+}
+
+/// What draining the update queue did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Drained {
+    /// Updates folded into the store.
+    pub updates: usize,
+    /// A webhook is set, so updates go there and nothing was drained.
+    pub webhook_active: bool,
+}
+
+/// Drain pending updates into the store: membership changes in managed
+/// chats become `SeenMember`s (source `update`), and the offset moves on.
+/// Costs one call when fewer than 100 updates are waiting.
+pub async fn drain_updates(client: &Client, desired: &DesiredState, store: &mut Store) -> Result<Drained, Error> {
+    let managed: BTreeSet<ChatId> = desired.state.chats.values().map(|c| c.id).collect();
+    let mut drained = Drained::default();
+    loop {
+        let mut call = ApiCall::read("getUpdates", None).param("limit", UPDATE_PAGE).param("timeout", 0).param("allowed_updates", ALLOWED_UPDATES);
+        if let Some(offset) = store.update_offset {
+            call = call.param("offset", offset);
+        }
+        let updates: Vec<Update> = match client.call(&call).await {
+            Ok(u) => u,
+            Err(e) if e.class() == Some(&Class::Conflict) => {
+                drained.webhook_active = true;
+                return Ok(drained);
+            }
+            Err(e) => return Err(e),
+        };
+        let page = updates.len();
+        for update in updates {
+            store.update_offset = Some(store.update_offset.unwrap_or(0).max(update.update_id + 1));
+            let Some(changed) = update.chat_member else { continue };
+            if !managed.contains(&changed.chat.id) {
+                continue;
+            }
+            let Some(user) = changed.new_chat_member.user_id() else { continue };
+            let Some(status) = store_status(&changed.new_chat_member) else { continue };
+            store.see_member(changed.chat.id, user, status, changed.date, "update");
+            drained.updates += 1;
+        }
+        if page < UPDATE_PAGE {
+            return Ok(drained);
+        }
+    }
+}
+
+/// Drain updates (unless a webhook is set), then read the chats: all of
+/// them, or only those named in `only`.
+pub async fn refresh(
+    client: &Client,
+    desired: &DesiredState,
+    store: &mut Store,
+    now: i64,
+    only: Option<&[String]>,
+) -> Result<(LiveState, Drained), ReadError> {
+    let drained = drain_updates(client, desired, store).await?;
+    let live = match only {
+        Some(keys) => read_chats(client, desired, store, now, keys).await?,
+        None => read(client, desired, store, now).await?,
+    };
+    Ok((live, drained))
+}
+
+/// Read every chat of the desired state. Updates the store with what was
+/// seen (members, `last_read`).
+pub async fn read(client: &Client, desired: &DesiredState, store: &mut Store, now: i64) -> Result<LiveState, ReadError> {
+    let keys: Vec<String> = desired.state.chats.keys().cloned().collect();
+    read_chats(client, desired, store, now, &keys).await
+}
+
+/// Read only the chats named (by config key), e.g. for a targeted plan.
+pub async fn read_chats(
+    client: &Client,
+    desired: &DesiredState,
+    store: &mut Store,
+    now: i64,
+    only: &[String],
+) -> Result<LiveState, ReadError> {
+    for key in only {
+        if !desired.state.chats.contains_key(key) {
+            return Err(ReadError::UnknownChat(key.clone()));
+        }
+    }
+    let me: wire::User = client.call(&ApiCall::read("getMe", None)).await?;
+    let username = me.username.clone().unwrap_or_default();
+    if let Some(expected) = &desired.bot {
+        let expected = expected.trim_start_matches('@');
+        if !expected.eq_ignore_ascii_case(&username) {
+            return Err(ReadError::WrongBot { expected: expected.to_string(), actual: username });
+        }
+    }
+    let bot = BotIdentity { id: me.id, username };
+
+    let mut tasks = JoinSet::new();
+    let unique: BTreeSet<&String> = only.iter().collect();
+    for key in unique {
+        let job = ChatJob {
+            key: key.clone(),
+            desired: desired.state.chats[key].clone(),
+            memory: store.chat(desired.state.chats[key].id).cloned().unwrap_or_default(),
+            bot: bot.id,
+        };
+        let client = client.clone();
+        tasks.spawn(async move {
+            let outcome = read_chat(&client, &job).await;
+            (job, outcome)
+        });
+    }
+
+    let mut live = LiveState { bot: Some(bot), ..Default::default() };
+    while let Some(joined) = tasks.join_next().await {
+        let (job, outcome) = match joined {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(ReadError::Cancelled(e.to_string())),
+        };
+        match outcome {
+            Ok(read) => {
+                for (user, status, source) in read.seen {
+                    store.see_member(job.desired.id, user, status, now, source);
+                }
+                let memory = store.chat_mut(job.desired.id);
+                memory.last_read = Some(now);
+                live.state.chats.insert(job.key.clone(), read.chat);
+                live.meta.insert(job.key, read.meta);
+            }
+            Err(e) if e.is_fatal() => return Err(ReadError::Telegram(e)),
+            Err(e) => {
+                let message = match e.hint() {
+                    Some(hint) => format!("{e}; hint: {hint}"),
+                    None => e.to_string(),
+                };
+                tracing::warn!(chat = job.key, "cannot read the chat: {message}");
+                live.meta.insert(job.key, LiveChatMeta { error: Some(message), ..Default::default() });
+            }
+        }
+    }
+    Ok(live)
+}
+
+struct ChatJob {
+    key: String,
+    desired: ChatState,
+    memory: ChatMemory,
+    bot: UserId,
+}
+
+struct ChatRead {
+    chat: ChatState,
+    meta: LiveChatMeta,
+    /// Statuses learned in this read, for the store.
+    seen: Vec<(UserId, MemberState, &'static str)>,
+}
+
+async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
+    let id = job.desired.id;
+    let _turn = client.chat_turn(id).await;
+    let info: ChatFullInfo = client.call(&ApiCall::read("getChat", Some(id))).await?;
+    let Some(kind) = chat_type(&info.kind) else {
+        return Err(Error::new(
+            "getChat",
+            Some(id),
+            super::error::ErrorKind::NotExecutable { reason: format!("this is a {} chat, not a group or channel", info.kind) },
+        ));
+    };
+    let admins: Vec<ChatMember> = client.call(&ApiCall::read("getChatAdministrators", Some(id))).await?;
+    let count: u64 = client.call(&ApiCall::read("getChatMemberCount", Some(id))).await?;
+
+    let mut chat = ChatState::new(id, kind);
+    chat.membership = job.desired.membership;
+    chat.settings = settings_of(&info, kind);
+    let mut meta = LiveChatMeta { member_count: Some(count), has_photo: info.photo.is_some(), ..Default::default() };
+    let mut seen = Vec::new();
+    for admin in &admins {
+        let Some(user) = admin.user_id() else { continue };
+        let Some((seat, editable)) = admin_seat(admin, kind) else { continue };
+        if user == job.bot {
+            meta.bot_rights = Some(seat.rights);
+            continue;
+        }
+        if !editable {
+            meta.not_editable.insert(user);
+        }
+        chat.admins.insert(user, seat);
+        // The store records admins as members: their seat is read fresh each time.
+        seen.push((user, MemberState::Member, "getChatAdministrators"));
+    }
+
+    // Whom to ask about: declared people who are not admins now and whose
+    // status the store does not know, or knows to differ from the config.
+    let declared: BTreeSet<UserId> = job.desired.admins.keys().chain(job.desired.members.keys()).copied().collect();
+    for user in &declared {
+        if chat.admins.contains_key(user) || *user == job.bot {
+            continue;
+        }
+        let known = job.memory.members.get(user).map(|s| &s.status);
+        let wanted = job.desired.members.get(user);
+        let ask = match (known, wanted) {
+            (None, _) => true,
+            (Some(known), Some(wanted)) => !same_status(known, wanted),
+            // Declared as admin, known as something else.
+            (Some(_), None) => true,
+        };
+        if !ask {
+            chat.members.insert(*user, known.cloned().expect("known when not asking"));
+            continue;
+        }
+        let call = ApiCall::read("getChatMember", Some(id)).param("user_id", user);
+        let member = match client.call::<ChatMember>(&call).await {
+            Ok(m) => m,
+            // Telegram does not know the user, or they are not in the chat.
+            Err(e) if e.class() == Some(&Class::BadRequest) && is_unknown_user(&e) => {
+                chat.members.insert(*user, MemberState::Absent);
+                seen.push((*user, MemberState::Absent, "getChatMember"));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some((seat, editable)) = admin_seat(&member, kind) {
+            // Promoted since getChatAdministrators answered.
+            if !editable {
+                meta.not_editable.insert(*user);
+            }
+            chat.admins.insert(*user, seat);
+            seen.push((*user, MemberState::Member, "getChatMember"));
+        } else if let Some(status) = member_state(&member) {
+            chat.members.insert(*user, status.clone());
+            seen.push((*user, status, "getChatMember"));
+        }
+    }
+    // Everyone else the store has seen here (undeclared people included).
+    for (user, record) in &job.memory.members {
+        if chat.admins.contains_key(user) || chat.members.contains_key(user) || *user == job.bot {
+            continue;
+        }
+        chat.members.insert(*user, record.status.clone());
+    }
+
+    chat.topics = job
+        .memory
+        .topics
+        .iter()
+        .map(|(key, t)| {
+            (key.clone(), Topic { name: t.name.clone(), icon_color: t.icon_color, closed: t.closed, thread_id: Some(t.thread_id) })
+        })
+        .collect();
+    chat.invite_links = job
+        .memory
+        .invite_links
+        .iter()
+        .filter(|(_, l)| !l.revoked)
+        .map(|(key, l)| {
+            let link = InviteLink {
+                name: l.name.clone(),
+                expires: l.expires,
+                member_limit: l.member_limit,
+                join_request: l.join_request,
+                url: Some(l.url.clone()),
+            };
+            (key.clone(), link)
+        })
+        .collect();
+    if job.desired.commands.is_some() || job.memory.commands_set {
+        let call = ApiCall::read("getMyCommands", None).param("scope", BotCommandScope::Chat { chat_id: id });
+        let commands: Vec<wire::BotCommand> = client.call(&call).await?;
+        chat.commands =
+            Some(commands.into_iter().map(|c| Command { command: c.command, description: c.description }).collect());
+    }
+    Ok(ChatRead { chat, meta, seen })
+}
+
+fn is_unknown_user(e: &Error) -> bool {
+    match &e.kind {
+        super::error::ErrorKind::Api(a) => {
+            let text = a.description.to_ascii_lowercase();
+            ["user not found", "member not found", "user_not_participant", "participant_id_invalid"].iter().any(|n| text.contains(n))
+        }
+        _ => false,
+    }
+}
+
+/// Same status for deciding whether to ask: the kind, and a restriction's
+/// permissions and end.
+fn same_status(known: &MemberState, wanted: &MemberState) -> bool {
+    match (known, wanted) {
+        (MemberState::Restricted { permissions: a, until: ua }, MemberState::Restricted { permissions: b, until: ub }) => {
+            a == b && ua == ub
+        }
+        _ => std::mem::discriminant(known) == std::mem::discriminant(wanted),
+    }
+}
+
+/// `group`, `supergroup`, `channel`; `None` for private chats and unknown types.
+pub fn chat_type(text: &str) -> Option<ChatType> {
+    match text {
+        "group" => Some(ChatType::Group),
+        "supergroup" => Some(ChatType::Supergroup),
+        "channel" => Some(ChatType::Channel),
+        _ => None,
+    }
+}
+
+/// getChat → settings. Absent booleans are false and absent numbers 0; a
+/// channel has no member permissions.
+pub fn settings_of(info: &ChatFullInfo, kind: ChatType) -> ChatSettings {
+    let flag = |v: Option<bool>| Some(v.unwrap_or(false));
+    let seconds = |v: Option<i64>| Some(v.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32);
+    ChatSettings {
+        title: Some(info.title.clone().unwrap_or_default()),
+        description: Some(info.description.clone().unwrap_or_default()),
+        permissions: if kind == ChatType::Channel {
+            None
+        } else {
+            Some(info.permissions.as_ref().map(wire::ChatPermissions::to_set).unwrap_or_default())
+        },
+        forum: flag(info.is_forum),
+        slow_mode: seconds(info.slow_mode_delay),
+        protected_content: flag(info.has_protected_content),
+        auto_delete: seconds(info.message_auto_delete_time),
+        join_by_request: flag(info.join_by_request),
+    }
+}
+
+/// An administrator's seat and whether the bot may edit it; `None` for
+/// non-admins. The owner holds every right of the chat type.
+pub fn admin_seat(member: &ChatMember, kind: ChatType) -> Option<(AdminSeat, bool)> {
+    match member {
+        ChatMember::Owner(o) => {
+            let mut rights: Rights = Right::all_for(kind);
+            if o.is_anonymous {
+                rights.insert(Right::Anonymous);
+            }
+            Some((AdminSeat { rights, title: o.custom_title.clone(), owner: true }, false))
+        }
+        ChatMember::Administrator(a) => {
+            Some((AdminSeat { rights: a.rights(), title: a.custom_title.clone(), owner: false }, a.can_be_edited))
+        }
+        _ => None,
+    }
+}
+
+/// A non-admin's status; `None` for admins and unknown statuses. A
+/// restriction on someone who is not in the chat reads as absent.
+pub fn member_state(member: &ChatMember) -> Option<MemberState> {
+    match member {
+        ChatMember::Member(_) => Some(MemberState::Member),
+        ChatMember::Restricted(r) if r.is_member => {
+            Some(MemberState::Restricted { permissions: r.permissions(), until: (r.until_date != 0).then_some(r.until_date) })
+        }
+        ChatMember::Restricted(_) | ChatMember::Left(_) => Some(MemberState::Absent),
+        ChatMember::Banned(_) => Some(MemberState::Banned),
+        ChatMember::Owner(_) | ChatMember::Administrator(_) | ChatMember::Other(_) => None,
+    }
+}
+
+/// The status the store keeps: admins as members (see `SeenMember`).
+fn store_status(member: &ChatMember) -> Option<MemberState> {
+    match member {
+        ChatMember::Owner(_) | ChatMember::Administrator(_) => Some(MemberState::Member),
+        other => member_state(other),
+    }
+}
