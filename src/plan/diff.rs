@@ -318,6 +318,11 @@ impl ChatDiff<'_> {
             if self.desired.admins.contains_key(&user) || have.owner || self.meta.not_editable.contains(&user) {
                 continue;
             }
+            // Restricting or banning needs the seat gone first; `members`
+            // plans that demotion right before it.
+            if matches!(self.desired.members.get(&user), Some(MemberState::Restricted { .. } | MemberState::Banned | MemberState::Absent)) {
+                continue;
+            }
             let who = self.handle(user);
             let op = Op::Promote { user, rights: Rights::new() };
             let mut why = vec!["not declared as an admin of this chat".to_string()];
@@ -365,6 +370,7 @@ impl ChatDiff<'_> {
                         self.push(address.clone(), Action::Update, Step::Restrictions, op, member_json(&MemberState::Banned), json!({"status": "absent"}), Some(who.clone()));
                     }
                     if !same {
+                        self.demote_first(user, &who, Step::Restrictions);
                         let op = Op::Restrict { user, permissions: permissions.clone(), until: *until };
                         let before = have.map(member_json).unwrap_or(json!({"status": "absent"}));
                         self.push(address.clone(), Action::Update, Step::Restrictions, op, before, member_json(want), Some(who.clone()));
@@ -375,7 +381,7 @@ impl ChatDiff<'_> {
                 }
                 MemberState::Banned => {
                     if !matches!(have, Some(MemberState::Banned)) {
-                        self.demote_first(user, &who);
+                        self.demote_first(user, &who, Step::Demotions);
                         let op = Op::Ban { user };
                         let before = have.map(member_json).unwrap_or(json!({"status": "absent"}));
                         self.push(address, Action::Delete, Step::Bans, op, before, member_json(want), Some(who));
@@ -383,7 +389,7 @@ impl ChatDiff<'_> {
                 }
                 MemberState::Absent => {
                     if present {
-                        self.demote_first(user, &who);
+                        self.demote_first(user, &who, Step::Demotions);
                         let op = Op::Kick { user };
                         self.push(address, Action::Delete, Step::Bans, op, member_json(have.unwrap()), json!({"status": "absent"}), Some(who));
                     }
@@ -427,14 +433,17 @@ impl ChatDiff<'_> {
         }
     }
 
-    /// A live admin who must be removed or banned loses the seat first.
-    fn demote_first(&mut self, user: UserId, who: &str) {
+    /// A live admin who must be restricted, removed or banned loses the
+    /// seat first (Telegram refuses to restrict or ban an admin). At
+    /// `Step::Restrictions` the admin address sorts before the member one,
+    /// so the demotion runs right before the restriction.
+    fn demote_first(&mut self, user: UserId, who: &str, step: Step) {
         if let Some(have) = self.live.admins.get(&user)
             && !have.owner
             && !self.out.iter().any(|c| c.chat == self.key && matches!(&c.op, Op::Promote { user: u, rights } if *u == user && rights.is_empty()))
         {
             let op = Op::Promote { user, rights: Rights::new() };
-            self.push(Address::admin(self.key, who), Action::Delete, Step::Demotions, op, seat_json(have), json!({"status": "member"}), Some(who.to_string()));
+            self.push(Address::admin(self.key, who), Action::Delete, step, op, seat_json(have), json!({"status": "member"}), Some(who.to_string()));
         }
     }
 

@@ -1,0 +1,64 @@
+//! Shared by the telegram test binaries: the Acme example resolved, a
+//! sandbox seeded from it (spec check on), and clients with small retry
+//! and backoff settings so faults cost milliseconds.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orgform::botapi_spec::BotApiSpec;
+use orgform::sandbox::{self, FaultOptions, RunningSandbox, SandboxOptions, SeedOptions, World};
+use orgform::state::DesiredState;
+use orgform::telegram::{ApiUrl, Client, ClientOptions, RetryPolicy, Token};
+
+/// The Acme example as of a fixed day.
+pub fn acme() -> DesiredState {
+    let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
+    orgform::model::load_desired(&path, now).unwrap_or_else(|e| panic!("examples/acme loads: {:?}", e.diagnostics))
+}
+
+/// A world in which the desired state holds exactly (no drift).
+pub fn exact_world(desired: &DesiredState) -> World {
+    World::from_desired(desired, &SeedOptions { drift: false, ..Default::default() })
+}
+
+pub async fn start(world: World, faults: FaultOptions) -> RunningSandbox {
+    let spec = Arc::new(BotApiSpec::bundled());
+    let options = SandboxOptions { faults, check_spec: Some(spec), ..Default::default() };
+    sandbox::start(options, world).await.expect("sandbox starts")
+}
+
+/// Client options for tests: no pace, quick backoff, many attempts.
+pub fn fast() -> ClientOptions {
+    ClientOptions {
+        timeout: Duration::from_secs(20),
+        connect_timeout: Duration::from_secs(5),
+        requests_per_second: None,
+        max_parallel_chats: 8,
+        retry: RetryPolicy {
+            max_attempts: 12,
+            base_delay: Duration::from_millis(2),
+            max_delay: Duration::from_millis(40),
+            max_rate_limited: 200,
+            max_retry_after: Duration::from_secs(120),
+        },
+        test_environment: false,
+    }
+}
+
+pub fn client_for(url: &str, token: &str, options: ClientOptions) -> Client {
+    let url = ApiUrl::parse(url).expect("loopback URL");
+    let token = Token::new(token, "in the test").expect("token");
+    Client::new(url, token, options).expect("client")
+}
+
+pub fn client(sandbox: &RunningSandbox) -> Client {
+    client_for(&sandbox.base_url(), sandbox.token(), fast())
+}
+
+pub fn unix_now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
