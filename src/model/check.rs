@@ -392,30 +392,32 @@ impl<'a> Checker<'a> {
                     .at(self.key_at(&format!("{ptr}/direct")), "no department here"),
             );
         }
-        let people: Vec<&str> = config.people.keys().map(String::as_str).collect();
-        let departments: Vec<&str> = config.departments.keys().map(String::as_str).collect();
-        let roles: Vec<&str> = config.roles.keys().map(String::as_str).collect();
+        // Candidate lists only when something is unknown: building them per
+        // selector would be quadratic in a large org.
+        let people = || config.people.keys().map(String::as_str).collect::<Vec<&str>>();
+        let departments = || config.departments.keys().map(String::as_str).collect::<Vec<&str>>();
+        let roles = || config.roles.keys().map(String::as_str).collect::<Vec<&str>>();
         if let Some(p) = &rule.person
             && !config.people.contains_key(p)
         {
-            self.unknown(codes::UNKNOWN_PERSON, "person", p, &format!("{ptr}/person"), people.clone());
+            self.unknown(codes::UNKNOWN_PERSON, "person", p, &format!("{ptr}/person"), people());
         }
         for (i, p) in rule.people.iter().flatten().enumerate() {
             if !config.people.contains_key(p) {
-                self.unknown(codes::UNKNOWN_PERSON, "person", p, &format!("{ptr}/people/{i}"), people.clone());
+                self.unknown(codes::UNKNOWN_PERSON, "person", p, &format!("{ptr}/people/{i}"), people());
             }
         }
         for (key, value) in [("department", &rule.department), ("leads_of", &rule.leads_of)] {
             if let Some(d) = value
                 && !config.departments.contains_key(d)
             {
-                self.unknown(codes::UNKNOWN_DEPARTMENT, "department", d, &format!("{ptr}/{key}"), departments.clone());
+                self.unknown(codes::UNKNOWN_DEPARTMENT, "department", d, &format!("{ptr}/{key}"), departments());
             }
         }
         if let Some(r) = &rule.role
             && !config.roles.contains_key(r)
         {
-            self.unknown(codes::UNKNOWN_ROLE, "role", r, &format!("{ptr}/role"), roles);
+            self.unknown(codes::UNKNOWN_ROLE, "role", r, &format!("{ptr}/role"), roles());
         }
         if let Some(except) = &rule.except {
             self.selectors(except, &format!("{ptr}/except"));

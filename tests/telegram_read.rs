@@ -1,0 +1,461 @@
+//! Reading live state from the sandbox over HTTP: the LiveState a seeded
+//! world gives, the call budget, draining `chat_member` updates, chats that
+//! cannot be read, garbage answers, token redaction and the loopback rule.
+
+mod telegram_common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use orgform::sandbox::FaultOptions;
+use orgform::sandbox::seed::BOT_ID;
+use orgform::sandbox::world::{Member, World};
+use orgform::state::{AdminSeat, ChatSettings, ChatType, DesiredState, MemberState, Right, UserId};
+use orgform::store::Store;
+use orgform::telegram::{self, ApiCall, ReadError};
+use serde_json::{Value, json};
+use telegram_common::*;
+
+/// What a correct reader must see in one chat, computed from the world itself.
+fn expected_from_world(world: &World, chat_id: i64, declared: &BTreeSet<UserId>) -> (BTreeMap<UserId, AdminSeat>, BTreeMap<UserId, MemberState>, ChatSettings) {
+    let chat = &world.chats[&chat_id];
+    let mut admins = BTreeMap::new();
+    let mut members = BTreeMap::new();
+    for (user, member) in &chat.members {
+        match member {
+            Member::Creator { is_anonymous, custom_title } => {
+                let mut rights = Right::all_for(chat.kind);
+                if *is_anonymous {
+                    rights.insert(Right::Anonymous);
+                }
+                admins.insert(*user, AdminSeat { rights, title: custom_title.clone(), owner: true });
+            }
+            Member::Administrator { rights, custom_title, .. } if *user != BOT_ID => {
+                admins.insert(*user, AdminSeat { rights: rights.clone(), title: custom_title.clone(), owner: false });
+            }
+            _ => {}
+        }
+    }
+    for user in declared {
+        if admins.contains_key(user) {
+            continue;
+        }
+        let status = match chat.members.get(user) {
+            Some(Member::Member { .. }) => MemberState::Member,
+            Some(Member::Restricted { permissions, is_member: true, until_date, .. }) => {
+                MemberState::Restricted { permissions: permissions.clone(), until: (*until_date != 0).then_some(*until_date) }
+            }
+            Some(Member::Kicked { .. }) => MemberState::Banned,
+            _ => MemberState::Absent,
+        };
+        members.insert(*user, status);
+    }
+    let settings = ChatSettings {
+        title: Some(chat.title.clone()),
+        description: Some(chat.description.clone()),
+        permissions: (chat.kind != ChatType::Channel).then(|| chat.permissions.clone()),
+        forum: Some(chat.is_forum),
+        slow_mode: Some(chat.slow_mode_delay),
+        protected_content: Some(chat.has_protected_content),
+        auto_delete: Some(chat.message_auto_delete_time),
+        join_by_request: Some(chat.join_by_request),
+    };
+    (admins, members, settings)
+}
+
+fn declared(desired: &DesiredState, key: &str) -> BTreeSet<UserId> {
+    let chat = &desired.state.chats[key];
+    chat.admins.keys().chain(chat.members.keys()).copied().collect()
+}
+
+#[tokio::test]
+async fn a_seeded_world_reads_as_expected() {
+    let desired = acme();
+    let world = exact_world(&desired);
+    let sandbox = start(world.clone(), FaultOptions::default()).await;
+    let client = client(&sandbox);
+    let mut store = Store::default();
+    let now = unix_now();
+    let live = telegram::read(&client, &desired, &mut store, now).await.unwrap();
+
+    assert_eq!(live.bot.as_ref().map(|b| (b.id, b.username.as_str())), Some((BOT_ID, "acme_org_bot")));
+    assert_eq!(live.state.chats.keys().collect::<Vec<_>>(), desired.state.chats.keys().collect::<Vec<_>>());
+    for (key, want) in &desired.state.chats {
+        let got = &live.state.chats[key];
+        let meta = &live.meta[key];
+        let (admins, members, settings) = expected_from_world(&world, want.id, &declared(&desired, key));
+        assert_eq!(meta.error, None, "{key}");
+        assert_eq!(got.id, want.id);
+        assert_eq!(got.kind, want.kind, "{key}");
+        assert_eq!(got.settings, settings, "{key}: settings");
+        assert_eq!(got.admins, admins, "{key}: admins");
+        assert_eq!(got.members, members, "{key}: members");
+        // With no drift the live chat is the declared one.
+        assert_eq!(got.admins.keys().collect::<Vec<_>>(), want.admins.keys().collect::<Vec<_>>(), "{key}: admin seats");
+        assert_eq!(got.members, want.members, "{key}: declared members");
+        for field in [&want.settings.title, &want.settings.description] {
+            if field.is_some() {
+                assert!([&got.settings.title, &got.settings.description].contains(&field), "{key}: {field:?}");
+            }
+        }
+        if let Some(p) = &want.settings.permissions {
+            assert_eq!(got.settings.permissions.as_ref(), Some(p), "{key}: permissions");
+        }
+        assert_eq!(meta.bot_rights, Some(Right::all_for(want.kind)), "{key}: the bot's rights");
+        let owner = world.chats[&want.id].owner().unwrap();
+        assert!(meta.not_editable.contains(&owner), "{key}: the owner is not editable");
+        assert_eq!(meta.member_count, Some(world.chats[&want.id].present_count(now) as u64), "{key}: count");
+        // Nothing created by orgform yet: no topics or links; commands read where managed.
+        assert!(got.topics.is_empty() && got.invite_links.is_empty(), "{key}");
+        assert_eq!(got.commands, want.commands.as_ref().map(|_| Vec::new()), "{key}: commands");
+        assert!(!store.never_read(want.id), "{key}: last_read recorded");
+    }
+    // What was seen is in the store, with its source.
+    let some_member = desired.state.chats["general"].members.iter().find(|(_, m)| **m == MemberState::Member).map(|(u, _)| *u).unwrap();
+    let seen = &store.chat(desired.state.chats["general"].id).unwrap().members[&some_member];
+    assert_eq!((seen.status.clone(), seen.source.as_str(), seen.at), (MemberState::Member, "getChatMember", now));
+    assert!(sandbox.stats().spec_violations.is_empty(), "{:?}", sandbox.stats().spec_violations);
+    sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_call_budget_holds() {
+    let mut desired = acme();
+    for chat in desired.state.chats.values_mut() {
+        chat.commands = None;
+    }
+    let sandbox = start(exact_world(&desired), FaultOptions::default()).await;
+    let client = client(&sandbox);
+    let n = desired.state.chats.len() as u64;
+
+    // First run: every declared non-admin's status is unknown: one getChatMember each, no more.
+    let mut store = Store::default();
+    telegram::read(&client, &desired, &mut store, unix_now()).await.unwrap();
+    let stats = sandbox.stats();
+    let unknown: u64 = desired
+        .state
+        .chats
+        .values()
+        .map(|c| c.members.keys().filter(|u| !c.admins.contains_key(u)).count() as u64)
+        .sum();
+    assert_eq!(stats.calls("getChatMember"), unknown);
+    assert_eq!(stats.requests, 3 * n + 1 + unknown);
+
+    // Second run: the store knows everyone: getMe + 3 per chat.
+    sandbox.reset_stats();
+    telegram::read(&client, &desired, &mut store, unix_now()).await.unwrap();
+    let stats = sandbox.stats();
+    assert!(stats.requests <= 3 * n + 1, "{} calls for {n} chats: {:?}", stats.requests, stats.methods);
+    assert_eq!(stats.calls("getMe"), 1);
+    assert_eq!(stats.calls("getChatMember"), 0);
+
+    // A person whose desired status differs from what the store knows is asked about, once.
+    let general = desired.state.chats.get_mut("general").unwrap();
+    let (user, _) = general.members.iter().find(|(_, m)| **m == MemberState::Member).map(|(u, m)| (*u, m.clone())).unwrap();
+    general.members.insert(user, MemberState::Banned);
+    // And one the store forgot.
+    let platform_id = desired.state.chats["platform"].id;
+    let forgotten = *desired.state.chats["platform"].members.keys().next().unwrap();
+    store.chat_mut(platform_id).members.remove(&forgotten);
+    sandbox.reset_stats();
+    let live = telegram::read(&client, &desired, &mut store, unix_now()).await.unwrap();
+    let stats = sandbox.stats();
+    assert_eq!(stats.calls("getChatMember"), 2);
+    assert_eq!(stats.requests, 3 * n + 1 + 2);
+    assert_eq!(live.state.chats["general"].members[&user], MemberState::Member);
+
+    // Commands cost one getMyCommands per chat that manages them.
+    let with_commands = acme();
+    let managed = with_commands.state.chats.values().filter(|c| c.commands.is_some()).count() as u64;
+    sandbox.reset_stats();
+    telegram::read(&client, &with_commands, &mut store, unix_now()).await.unwrap();
+    assert_eq!(sandbox.stats().calls("getMyCommands"), managed);
+    sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn targeted_reads_touch_only_the_named_chats() {
+    let desired = acme();
+    let sandbox = start(exact_world(&desired), FaultOptions::default()).await;
+    let client = client(&sandbox);
+    let mut store = Store::default();
+    let only = vec!["platform".to_string(), "sre-oncall".to_string()];
+    let live = telegram::read_chats(&client, &desired, &mut store, unix_now(), &only).await.unwrap();
+    assert_eq!(live.state.chats.keys().cloned().collect::<Vec<_>>(), only);
+    assert_eq!(sandbox.stats().calls("getChat"), 2);
+    let unknown = telegram::read_chats(&client, &desired, &mut store, unix_now(), &["nope".to_string()]).await;
+    assert!(matches!(unknown, Err(ReadError::UnknownChat(k)) if k == "nope"));
+    sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn chat_member_updates_are_drained_into_the_store() {
+    let desired = acme();
+    let world = exact_world(&desired);
+    let sandbox = start(world.clone(), FaultOptions::default()).await;
+    let client = client(&sandbox);
+    let mut store = Store::default();
+
+    // The first refresh subscribes to chat_member (Telegram queues nothing
+    // before that) and fills the store.
+    let (_, drained) = telegram::refresh(&client, &desired, &mut store, unix_now(), None).await.unwrap();
+    assert_eq!(drained, telegram::Drained::default());
+    let general = &desired.state.chats["general"];
+    let owner = world.chats[&general.id].owner().unwrap();
+    let user = *general.members.iter().find(|(u, m)| **m == MemberState::Member && **u != owner).unwrap().0;
+    sandbox.act(owner, "banChatMember", json!({"chat_id": general.id, "user_id": user})).unwrap();
+
+    sandbox.reset_stats();
+    let drained = telegram::drain_updates(&client, &desired, &mut store).await.unwrap();
+    assert_eq!(drained.updates, 1);
+    assert_eq!(sandbox.stats().requests, 1, "one getUpdates call");
+    let seen = &store.chat(general.id).unwrap().members[&user];
+    assert_eq!((&seen.status, seen.source.as_str()), (&MemberState::Banned, "update"));
+    let offset = store.update_offset.expect("offset recorded");
+
+    // refresh = drain + read; the ban is known from the update, and since the
+    // config wants a member there, the reader asks once to be sure.
+    sandbox.reset_stats();
+    let (live, drained) = telegram::refresh(&client, &desired, &mut store, unix_now(), Some(&["general".to_string()])).await.unwrap();
+    assert_eq!(drained.updates, 0);
+    assert_eq!(store.update_offset, Some(offset));
+    assert_eq!(live.state.chats["general"].members[&user], MemberState::Banned);
+    assert_eq!(sandbox.stats().calls("getChatMember"), 1);
+    assert_eq!(sandbox.stats().calls("getUpdates"), 1);
+
+    // With a webhook set, draining is skipped.
+    let hook = ApiCall::new("setWebhook", None, telegram::Repeat::Safe).param("url", "http://127.0.0.1:9/hook");
+    client.call_value(&hook).await.unwrap();
+    let drained = telegram::drain_updates(&client, &desired, &mut store).await.unwrap();
+    assert!(drained.webhook_active);
+    sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_chat_that_cannot_be_read_does_not_stop_the_others() {
+    let desired = acme();
+    let mut world = exact_world(&desired);
+    let id = |k: &str| desired.state.chats[k].id;
+    world.chats.get_mut(&id("platform")).unwrap().set_status(BOT_ID, Member::Left);
+    world.chats.get_mut(&id("sre-oncall")).unwrap().set_status(BOT_ID, Member::Kicked { until_date: 0 });
+    world.chats.get_mut(&id("leadership")).unwrap().migrated_to = Some(-1_009_999_000_003);
+    world.chats.remove(&id("sales"));
+    let sandbox = start(world, FaultOptions::default()).await;
+    let client = client(&sandbox);
+    let mut store = Store::default();
+    let live = telegram::read(&client, &desired, &mut store, unix_now()).await.unwrap();
+
+    let error = |k: &str| live.meta[k].error.clone().unwrap_or_default();
+    assert!(error("platform").contains("Forbidden: bot is not a member of the supergroup chat"), "{}", error("platform"));
+    assert!(error("platform").contains("hint: add the bot"), "{}", error("platform"));
+    assert!(error("sre-oncall").contains("bot was kicked"), "{}", error("sre-oncall"));
+    assert!(error("leadership").contains("this chat became a supergroup: set id to -1009999000003"), "{}", error("leadership"));
+    assert!(error("sales").contains("chat not found"), "{}", error("sales"));
+    for key in ["platform", "sre-oncall", "leadership", "sales"] {
+        assert!(!live.state.chats.contains_key(key), "{key} is not in the state");
+        assert!(store.never_read(desired.state.chats[key].id));
+    }
+    let fine: Vec<&String> = live.state.chats.keys().collect();
+    assert_eq!(fine.len(), desired.state.chats.len() - 4);
+    assert!(live.meta.iter().filter(|(k, _)| fine.contains(k)).all(|(_, m)| m.error.is_none()));
+    sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_wrong_bot_is_refused() {
+    let mut desired = acme();
+    desired.bot = Some("someone_else_bot".into());
+    let sandbox = start(exact_world(&acme()), FaultOptions::default()).await;
+    let err = telegram::read(&client(&sandbox), &desired, &mut Store::default(), unix_now()).await.unwrap_err();
+    assert_eq!(err.to_string(), "the token belongs to @acme_org_bot, but the config names @someone_else_bot (org.telegram.bot)");
+    assert_eq!(sandbox.stats().requests, 1);
+    sandbox.shutdown().await.unwrap();
+}
+
+/// A server that answers each method with a different kind of garbage, and
+/// echoes the request path (token included) in its HTML page.
+async fn garbage_server() -> (String, Arc<Mutex<HashMap<String, u32>>>) {
+    let hits: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    let counter = hits.clone();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let counter = counter.clone();
+        async move {
+            let path = request.uri().path().to_string();
+            let method = path.rsplit('/').next().unwrap_or_default().to_string();
+            *counter.lock().unwrap().entry(method.clone()).or_default() += 1;
+            let (status, body) = match method.as_str() {
+                "getMe" => (200, json!({"ok": true, "result": {"id": 1, "is_bot": true, "first_name": "B", "username": "acme_org_bot"}}).to_string()),
+                "getChat" => (502, format!("<html><body><h1>502 Bad Gateway</h1><p>upstream failed for {path}</p></body></html>")),
+                "getChatAdministrators" => (200, r#"{"ok":true,"result":[{"status":"creat"#.to_string()),
+                "getChatMemberCount" => (200, r#"{"ok":true}"#.to_string()),
+                "getChatMember" => (200, "hello".to_string()),
+                "getMyCommands" => (200, r#"{"ok":true,"result":"not a list"}"#.to_string()),
+                _ => (200, String::new()),
+            };
+            (axum::http::StatusCode::from_u16(status).unwrap(), body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, hits)
+}
+
+const TOKEN: &str = "7000000001:AAgarbageSECRETtoken_0123456789";
+
+#[tokio::test]
+async fn garbage_answers_are_clear_errors() {
+    let (url, hits) = garbage_server().await;
+    let client = client_for(&url, TOKEN, fast());
+    let chat = Some(-1001000000077);
+    let cases = [
+        ("getChat", "an HTML page (a proxy or gateway answered, not the Bot API)"),
+        ("getChatAdministrators", "truncated JSON"),
+        ("getChatMemberCount", "ok:true without a result"),
+        ("getChatMember", "not JSON"),
+        ("getMyCommands", "the result does not have the expected shape"),
+        ("sendMessage", "the body is empty"),
+    ];
+    for (method, problem) in cases {
+        let err = client.call::<Vec<Value>>(&ApiCall::read(method, chat)).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with(&format!("{method} in chat -1001000000077: ")), "{text}");
+        assert!(text.contains(problem), "{text}");
+        assert!(text.contains("body: \""), "{text}");
+        assert!(!text.contains("SECRET") && !format!("{err:?}").contains("SECRET"), "{text}");
+    }
+    let hits = hits.lock().unwrap().clone();
+    // A gateway's 5xx page is retried for reads; garbage with 200 is not.
+    assert_eq!(hits["getChat"], fast().retry.max_attempts);
+    assert_eq!(hits["getChatAdministrators"], 1);
+
+    // Through read(): the chat gets the error, nothing panics.
+    let desired = acme();
+    let live = telegram::read_chats(&client, &desired, &mut Store::default(), unix_now(), &["platform".to_string()]).await.unwrap();
+    let error = live.meta["platform"].error.clone().unwrap();
+    assert!(error.contains("getChat in chat -1001000000011") && error.contains("HTML"), "{error}");
+    assert!(error.contains("upstream failed for /bot[redacted]/getChat"), "{error}");
+}
+
+/// Everything a failing run prints, logs or formats, with the token nowhere in it.
+#[test]
+fn the_token_never_leaks() {
+    use std::io::Write;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buffer {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let logs = Buffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+
+    let desired = acme();
+    let mut outputs: Vec<String> = Vec::new();
+    let mut secrets: Vec<String> = Vec::new();
+    runtime.block_on(async {
+        let sandbox = start(exact_world(&desired), FaultOptions::default()).await;
+        let real = sandbox.token().to_string();
+        secrets.push(real.clone());
+        let good = client(&sandbox);
+        outputs.push(format!("{good:?}"));
+
+        // A wrong token: 401 for the whole run.
+        let wrong = format!("{}:AAwrongSECRETtoken_000000000", BOT_ID);
+        secrets.push(wrong.clone());
+        let bad = client_for(&sandbox.base_url(), &wrong, fast());
+        let err = telegram::read(&bad, &desired, &mut Store::default(), unix_now()).await.unwrap_err();
+        outputs.extend([err.to_string(), format!("{err:?}")]);
+        if let ReadError::Telegram(e) = &err {
+            outputs.push(e.hint().unwrap_or_default());
+        }
+
+        // Refused changes.
+        let provider = telegram::TelegramProvider::new(good.clone());
+        let chat = &desired.state.chats["platform"];
+        let outsider = *desired.people.keys().find(|u| !chat.admins.contains_key(u) && !chat.members.contains_key(u)).unwrap();
+        let change = orgform::plan::Change {
+            address: orgform::state::Address::admin("platform", "nobody"),
+            chat: "platform".into(),
+            chat_id: chat.id,
+            chat_type: chat.kind,
+            action: orgform::plan::Action::Update,
+            step: orgform::plan::Step::Promotions,
+            op: orgform::plan::Op::Promote { user: outsider, rights: [Right::PinMessages].into_iter().collect() },
+            before: Value::Null,
+            after: Value::Null,
+            why: vec![],
+            reversible: true,
+            person: None,
+        };
+        use orgform::telegram::Provider;
+        let err = provider.execute(&change).await.unwrap_err();
+        outputs.extend([err.to_string(), format!("{err:?}")]);
+
+        // A connection that fails: nothing listens on this port any more.
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let nowhere = client_for(&format!("http://{closed}"), &real, fast());
+        let err = nowhere.call_value(&ApiCall::read("getMe", None)).await.unwrap_err();
+        outputs.extend([err.to_string(), format!("{err:?}")]);
+        assert!(matches!(err.kind, telegram::ErrorKind::Transport { .. }), "{err}");
+
+        // A server that echoes the URL.
+        let (url, _) = garbage_server().await;
+        let echo = client_for(&url, &real, fast());
+        let err = echo.call_value(&ApiCall::read("getChat", Some(-1))).await.unwrap_err();
+        outputs.extend([err.to_string(), format!("{err:?}")]);
+        outputs.push(format!("{:?}", telegram::load_token(None, Some(&real)).unwrap()));
+        sandbox.shutdown().await.unwrap();
+    });
+    outputs.push(String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned());
+    let everything = outputs.join("\n");
+    assert!(everything.contains("Unauthorized") && everything.contains("bots can't add new chat members"), "{everything}");
+    for secret in &secrets {
+        let hidden = secret.split_once(':').unwrap().1;
+        assert!(!everything.contains(hidden), "the token leaked:\n{everything}");
+    }
+}
+
+#[tokio::test]
+async fn plain_http_only_to_loopback() {
+    for url in ["http://api.telegram.org", "http://192.168.1.10:8081", "http://example.com/"] {
+        let err = telegram::resolve_api_url(Some(url), None, None).unwrap_err();
+        assert!(err.to_string().contains("plain http"), "{err}");
+    }
+    // The env value loses to the flag, so a bad env value is never used.
+    assert!(telegram::resolve_api_url(Some("https://api.telegram.org"), Some("http://evil.example"), None).is_ok());
+    let sandbox = start(exact_world(&acme()), FaultOptions::default()).await;
+    let port = sandbox.addr().port();
+    for url in [format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}/")] {
+        let url = telegram::resolve_api_url(None, Some(&url), Some("https://api.telegram.org")).unwrap();
+        let token = telegram::load_token(None, Some(sandbox.token())).unwrap();
+        let client = telegram::Client::new(url, token, fast()).unwrap();
+        let me: orgform::telegram::wire::User = client.call(&ApiCall::read("getMe", None)).await.unwrap();
+        assert_eq!(me.id, BOT_ID);
+    }
+    sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_store_survives_a_save_and_load() {
+    let desired = acme();
+    let sandbox = start(exact_world(&desired), FaultOptions::default()).await;
+    let mut store = Store::default();
+    telegram::read(&client(&sandbox), &desired, &mut store, unix_now()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    orgform::store::file::save(dir.path(), &store).unwrap();
+    assert_eq!(orgform::store::file::load(dir.path()).unwrap(), store);
+    sandbox.shutdown().await.unwrap();
+}
