@@ -83,7 +83,7 @@ fn converged(desired: &DesiredState) -> LiveState {
 fn known_store(desired: &DesiredState) -> Store {
     let mut store = Store::default();
     for chat in desired.state.chats.values() {
-        store.chat_mut(chat.id).last_read = Some(1);
+        store.chat_mut(chat.id).last_applied = Some(1);
     }
     store
 }

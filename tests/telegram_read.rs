@@ -421,6 +421,8 @@ fn the_token_never_leaks() {
     });
     outputs.push(String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned());
     let everything = outputs.join("\n");
+    // The log capture works: the transport retries were logged.
+    assert!(everything.contains("retrying"), "no logs captured:\n{everything}");
     assert!(everything.contains("Unauthorized") && everything.contains("bots can't add new chat members"), "{everything}");
     for secret in &secrets {
         let hidden = secret.split_once(':').unwrap().1;

@@ -3,7 +3,10 @@
 //! terminal, environment variables and the process exit status.
 
 pub mod completions;
+pub mod connect;
 pub mod error;
+pub mod plan;
+pub mod progress;
 pub mod sandbox;
 pub mod schema;
 pub mod show;
@@ -36,6 +39,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Show the resolved model: everything, one person's access, or one chat.
     Show(show::ShowArgs),
+    /// Read Telegram and show the ordered, guarded change plan (changes nothing).
+    Plan(plan::PlanArgs),
     /// Print the JSON Schema of the config language.
     Schema(schema::SchemaArgs),
     /// Print shell completions or the man page.
@@ -62,6 +67,7 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Show(args) => show::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Sandbox(args) => sandbox::run(args),

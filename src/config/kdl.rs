@@ -628,6 +628,19 @@ fn is_disallowed(c: char) -> bool {
         | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
+/// Only white space and escaped white space: such a line of a multi-line
+/// string needs no indentation.
+fn is_blank_line(line: &str) -> bool {
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        let escaped_space = c == '\\' && chars.peek().is_some_and(|&n| is_space(n) || is_newline(n));
+        if !(is_space(c) || is_newline(c) || escaped_space) {
+            return false;
+        }
+    }
+    true
+}
+
 fn is_ident_char(c: char) -> bool {
     !is_space(c) && !is_newline(c) && !is_disallowed(c) && !matches!(c, '\\' | '/' | '(' | ')' | '{' | '}' | '[' | ']' | ';' | '"' | '#' | '=')
 }
@@ -807,6 +820,7 @@ impl<'a> Lexer<'a> {
                     None => return Tok::Bad("this multi-line string is never closed", "end it with `\"\"\"` on a line of its own"),
                     Some('\\') => self.skip_escape(),
                     Some(c) => {
+                        self.check_literal(self.pos, c);
                         self.pos += if rest.starts_with("\r\n") { 2 } else { c.len_utf8() };
                         if is_newline(c) {
                             lines.push(self.pos);
@@ -830,8 +844,24 @@ impl<'a> Lexer<'a> {
                         "close the string with `\"`; for text over several lines use `\"\"\"` on lines of their own, or `\\n`",
                     );
                 }
-                Some(c) => self.pos += c.len_utf8(),
+                Some(c) => {
+                    self.check_literal(self.pos, c);
+                    self.pos += c.len_utf8();
+                }
             }
+        }
+    }
+
+    /// A control or direction character may not appear literally, even in a
+    /// string (it may be written as an escape).
+    fn check_literal(&mut self, at: usize, c: char) {
+        if is_disallowed(c) {
+            self.flag(
+                at,
+                at + c.len_utf8(),
+                "a control or direction character is not allowed in a string",
+                "write it as an escape such as \\u{200E}, or delete it",
+            );
         }
     }
 
@@ -844,22 +874,31 @@ impl<'a> Lexer<'a> {
     /// The lines of a multi-line string (`lines` are where they start; the
     /// last is the closing line, which ends at `close`) must each start with
     /// the white space before the closing quotes, unless they are blank.
+    /// Escaped white space (`\` and spaces or newlines) is not part of that
+    /// prefix, and an escaped newline does not start a line.
     fn check_dedent(&mut self, lines: &[usize], close: usize) {
         let Some((&last, body)) = lines.split_last() else { return };
-        let prefix = &self.text[last..close];
-        if !prefix.chars().all(is_space) {
-            self.flag(
-                close,
-                close + 3,
-                "the closing quotes of a multi-line string must be on a line of their own",
-                "put the closing `\"\"\"` (or `\"\"\"#`) on its own line; its indentation is removed from every line",
-            );
-            return;
+        let mut prefix = String::new();
+        let mut chars = self.text[last..close].chars().peekable();
+        while let Some(c) = chars.next() {
+            if is_space(c) {
+                prefix.push(c);
+            } else if c == '\\' && chars.peek().is_some_and(|&n| is_space(n) || is_newline(n)) {
+                while chars.next_if(|&n| is_space(n) || is_newline(n)).is_some() {}
+            } else {
+                self.flag(
+                    close,
+                    close + 3,
+                    "the closing quotes of a multi-line string must be on a line of their own",
+                    "put the closing `\"\"\"` (or `\"\"\"#`) on its own line; its indentation is removed from every line",
+                );
+                return;
+            }
         }
         for (i, &start) in body.iter().enumerate() {
             let end = body.get(i + 1).copied().unwrap_or(last);
-            let line = self.text[start..end].trim_end_matches(is_newline);
-            if !line.chars().all(is_space) && !line.starts_with(prefix) {
+            let line = &self.text[start..end];
+            if !line.starts_with(prefix.as_str()) && !is_blank_line(line) {
                 let indent = line.len() - line.trim_start_matches(is_space).len();
                 self.flag(
                     start,
@@ -892,9 +931,22 @@ impl<'a> Lexer<'a> {
                     self.check_dedent(&lines, body_start + i);
                 }
             }
-            // A single-line raw string must close on its own line.
-            let line_end = if multi { body.len() } else { body.find(is_newline).unwrap_or(body.len()) };
-            return match body[..line_end].find(&close) {
+            // A single-line raw string must close on its own line. Look for
+            // whichever comes first, so that a long line is scanned once.
+            let mut line_end = body.len();
+            let mut found = None;
+            for (j, c) in body.char_indices() {
+                if body[j..].starts_with(close.as_str()) {
+                    found = Some(j);
+                    break;
+                }
+                self.check_literal(body_start + j, c);
+                if !multi && is_newline(c) {
+                    line_end = j;
+                    break;
+                }
+            }
+            return match found {
                 Some(i) => {
                     self.pos = body_start + i + close.len();
                     Tok::Str
@@ -1197,6 +1249,11 @@ impl<'a> Scanner<'a> {
             let t = self.peek();
             match t.tok {
                 Tok::SlashDash => {
+                    if !spaced && !had_children {
+                        // The spec allows `a/-b`; the kdl crate does not,
+                        // and recovers from it slowly.
+                        return Err(self.error(t, "expected a space before `/-`", "separate `/-` from what comes before it with a space"));
+                    }
                     self.bump();
                     self.line_space()?;
                     if self.peek().tok == Tok::LBrace {
@@ -1711,7 +1768,7 @@ policies min_admins=2 lockout=deny {
 
     #[test]
     fn lexical_errors_come_from_the_kdl_parser_with_a_place() {
-        let text = "a 1\nb 1.\nc \"\\q\"\n";
+        let text = "a 1\nb 1.\nc 0x\n";
         let ds = errors(text);
         assert!(ds.iter().all(|d| d.code == codes::SYNTAX));
         let places: Vec<(usize, usize)> = ds.iter().map(|d| at(text, d)).collect();
@@ -1734,6 +1791,8 @@ policies min_admins=2 lockout=deny {
         assert_eq!(at(text, &ds[0]), (3, 1));
         let text = "a #\"\"\"\n  x\n  y \"\"\"#\n";
         assert!(errors(text)[0].message.contains("own"));
+        assert!(errors("a \"x\u{202E}y\"\n")[0].message.contains("control or direction"));
+        assert!(errors("a #\"x\u{0007}y\"#\n")[0].message.contains("control or direction"));
         // Blank lines need no indentation; escaped newlines join lines.
         assert_eq!(raw("a \"\"\"\n    x\n\n    y \\\n  z\n    \"\"\"\n").to_json(), json!({"a": "x\n\ny z"}));
     }

@@ -429,6 +429,13 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
+        // Telegram: can_manage_chat is "implied by any other administrator
+        // privilege"; an admin seat always has it, so the desired one does too.
+        for seat in chat.admins.values_mut() {
+            if !seat.rights.is_empty() {
+                seat.rights.insert(crate::state::Right::ManageChat);
+            }
+        }
         // Plain members.
         if let Some(members) = &eff.members {
             for (handle, reason) in self.select(members) {

@@ -145,6 +145,11 @@ pub struct Change {
     /// The person concerned, by handle, for per-person summaries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<String>,
+    /// A removal of someone the config does not mention (as opposed to an
+    /// offboarded or banned person it names): what the first-run guard
+    /// protects against when a config is still incomplete.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undeclared: bool,
 }
 
 impl Change {

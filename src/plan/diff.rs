@@ -109,6 +109,7 @@ impl ChatDiff<'_> {
             why,
             reversible,
             person,
+            undeclared: false,
         });
     }
 
@@ -429,6 +430,7 @@ impl ChatDiff<'_> {
             self.push(Address::member(key, &who), Action::Delete, Step::Bans, op, member_json(&have), json!({"status": "absent"}), Some(who));
             if let Some(last) = self.out.last_mut() {
                 last.why = vec![format!("not declared in {key}, whose membership is authoritative")];
+                last.undeclared = true;
             }
         }
     }

@@ -104,22 +104,24 @@ pub fn check(
         push(
             "removal-limit",
             None,
-            format!("the plan removes {total} people; the limit is {max_count} (policies.removals.max_count)"),
+            format!("the plan removes {total} {}; the limit is {max_count} (policies.removals.max_count)", if total == 1 { "person" } else { "people" }),
             Some("--allow-removals"),
             overrides.removals,
         );
     }
+    // Per chat: removals, removals of people the config does not mention,
+    // the chat id.
     let mut per_chat: BTreeMap<&str, (u32, u32, i64)> = BTreeMap::new();
     for c in changes {
         let e = per_chat.entry(&c.chat).or_insert((0, 0, c.chat_id));
         if is_removal(c) {
             e.0 += 1;
-        }
-        if is_demotion(c) {
-            e.1 += 1;
+            if c.undeclared {
+                e.1 += 1;
+            }
         }
     }
-    for (chat, (removed, _, chat_id)) in &per_chat {
+    for (chat, (removed, undeclared, chat_id)) in &per_chat {
         if *removed == 0 {
             continue;
         }
@@ -153,11 +155,17 @@ pub fn check(
                 );
             }
         }
-        if first_run(*chat_id) {
+        // Removing people the config names (offboarded, banned) is its
+        // explicit intent; removing everyone it does not mention on a first
+        // run is how an incomplete config empties a chat.
+        if *undeclared > 0 && first_run(*chat_id) {
             push(
                 "first-run",
                 Some(chat),
-                format!("orgform has never read {chat} before, and this first plan would remove {removed} people from it"),
+                format!(
+                    "orgform has never applied a plan to {chat}, and this first one would remove {undeclared} {} the config does not mention",
+                    if *undeclared == 1 { "person" } else { "people" }
+                ),
                 Some("--allow-removals"),
                 overrides.removals,
             );

@@ -73,7 +73,7 @@ pub fn build(input: PlanInput) -> Plan {
         only: input.only.as_deref(),
     });
     order(&mut changes);
-    let guards = guard::check(&changes, input.live, input.policies, &input.overrides, |id| input.store.never_read(id));
+    let guards = guard::check(&changes, input.live, input.policies, &input.overrides, |id| input.store.first_run(id));
     let unreadable = input
         .live
         .meta

@@ -54,6 +54,11 @@ pub struct ChatMemory {
     /// the config stops managing commands, and can delete it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub commands_set: bool,
+    /// Unix time an apply last finished in this chat. Until then every plan
+    /// is a first run, which may not remove anyone without
+    /// `--allow-removals` (reading alone does not count: a plan reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,9 +105,14 @@ impl Store {
         self.chats.entry(id).or_default()
     }
 
-    /// Whether the store has never read this chat (a first run there).
+    /// Whether the store has never read this chat.
     pub fn never_read(&self, id: ChatId) -> bool {
         self.chats.get(&id).is_none_or(|c| c.last_read.is_none())
+    }
+
+    /// Whether orgform has never applied a plan to this chat.
+    pub fn first_run(&self, id: ChatId) -> bool {
+        self.chats.get(&id).is_none_or(|c| c.last_applied.is_none())
     }
 
     /// Record a user's status in a chat, unless the store already holds a

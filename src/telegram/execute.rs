@@ -141,6 +141,7 @@ impl Inverse {
                 why: vec![format!("undo {} {}", original.action.symbol(), original.address)],
                 reversible: op.reversible(),
                 person: original.person.clone(),
+                undeclared: false,
             })
             .collect()
     }

@@ -1,0 +1,133 @@
+//! Reaching Telegram from a command: the flags every Telegram-facing
+//! command shares (`--sandbox`, `--api-url`, `--token-file`, `--state-dir`),
+//! the environment they read, and the in-process sandbox.
+//!
+//! With `--sandbox` everything lives under `<state-dir>/sandbox/` — the
+//! emulated world, the store and the journals — so trying the sandbox never
+//! touches what orgform remembers about the real Telegram.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::error::CliError;
+use crate::sandbox::{self, RunningSandbox, SandboxOptions, World};
+use crate::state::DesiredState;
+use crate::store::{Store, file as store_file};
+use crate::telegram::client::{self, Client, ClientOptions};
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct TelegramArgs {
+    /// Run against a built-in Telegram sandbox seeded from the config
+    /// (its world is kept in <state-dir>/sandbox/).
+    #[arg(long, conflicts_with_all = ["api_url", "token_file"])]
+    pub sandbox: bool,
+    /// Bot API base URL [env: ORGFORM_TELEGRAM_API_URL; default: org.telegram.api_url, then https://api.telegram.org].
+    #[arg(long)]
+    pub api_url: Option<String>,
+    /// File holding the bot token [default: env ORGFORM_TELEGRAM_TOKEN]. The token is never printed.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Where orgform keeps its store and journals [env: ORGFORM_STATE_DIR; default: .orgform].
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// A live connection: the client, the state dir in use, and the sandbox
+/// when there is one (dropped = stopped, after saving its world).
+pub struct Connection {
+    pub client: Client,
+    pub state_dir: PathBuf,
+    pub sandbox: Option<RunningSandbox>,
+}
+
+impl Connection {
+    pub fn load_store(&self) -> Result<Store, CliError> {
+        store_file::load(&self.state_dir).map_err(|e| CliError::with_hint(e.to_string(), "move the file aside to start over, or fix it by hand"))
+    }
+
+    pub fn save_store(&self, store: &Store) -> Result<(), CliError> {
+        std::fs::create_dir_all(&self.state_dir)?;
+        store_file::save(&self.state_dir, store).map_err(|e| CliError::user(e.to_string()))
+    }
+
+    /// Stop the sandbox (saving its world). Without a sandbox, nothing.
+    pub async fn close(self) -> Result<(), CliError> {
+        if let Some(running) = self.sandbox {
+            running.shutdown().await.map_err(|e| CliError::user(format!("sandbox: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// The state dir from the flag, the environment or the default.
+pub fn state_dir(args: &TelegramArgs) -> Result<PathBuf, CliError> {
+    let cwd = std::env::current_dir()?;
+    let env = std::env::var_os("ORGFORM_STATE_DIR");
+    Ok(store_file::state_dir(args.state_dir.as_deref(), env.as_deref(), &cwd))
+}
+
+/// The world file the `--sandbox` flag keeps.
+pub fn sandbox_world_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("sandbox").join("world.json")
+}
+
+/// Connect to Telegram (or start the sandbox). Must run inside a tokio runtime.
+pub async fn connect(args: &TelegramArgs, desired: &DesiredState, config_api_url: Option<&str>) -> Result<Connection, CliError> {
+    let base_dir = state_dir(args)?;
+    if args.sandbox {
+        let dir = base_dir.join("sandbox");
+        std::fs::create_dir_all(&dir)?;
+        let world_file = sandbox_world_path(&base_dir);
+        let world = if world_file.exists() {
+            World::load(&world_file).map_err(|e| {
+                CliError::with_hint(format!("cannot read the sandbox world {}: {e}", world_file.display()), "delete it to seed a fresh one from the config")
+            })?
+        } else {
+            let world = World::from_desired(desired, &sandbox::SeedOptions::default());
+            world.save(&world_file).map_err(|e| CliError::user(format!("cannot write {}: {e}", world_file.display())))?;
+            world
+        };
+        let options = SandboxOptions { world_file: Some(world_file), ..SandboxOptions::default() };
+        let running = sandbox::start(options, world).await.map_err(|e| CliError::user(format!("cannot start the sandbox: {e}")))?;
+        let url = client::ApiUrl::parse(&running.base_url()).map_err(setup)?;
+        let token = client::Token::new(running.token(), "from the sandbox").map_err(setup)?;
+        let client = Client::new(url, token, sandbox_client_options()).map_err(setup)?;
+        return Ok(Connection { client, state_dir: dir, sandbox: Some(running) });
+    }
+    let env_url = std::env::var("ORGFORM_TELEGRAM_API_URL").ok();
+    let url = client::resolve_api_url(args.api_url.as_deref(), env_url.as_deref(), config_api_url).map_err(setup)?;
+    let env_token = std::env::var("ORGFORM_TELEGRAM_TOKEN").ok();
+    let token = client::load_token(args.token_file.as_deref(), env_token.as_deref()).map_err(setup)?;
+    let client = Client::new(url, token, ClientOptions::default()).map_err(setup)?;
+    Ok(Connection { client, state_dir: base_dir, sandbox: None })
+}
+
+/// The sandbox answers at once and never floods: no pacing needed.
+fn sandbox_client_options() -> ClientOptions {
+    ClientOptions { requests_per_second: None, ..ClientOptions::default() }
+}
+
+fn setup(e: crate::telegram::error::SetupError) -> CliError {
+    let hint = match &e {
+        crate::telegram::error::SetupError::NoToken => {
+            Some("set ORGFORM_TELEGRAM_TOKEN, pass --token-file FILE, or try everything with --sandbox".to_string())
+        }
+        _ => None,
+    };
+    CliError::User { message: e.to_string(), hint }
+}
+
+/// A tokio runtime for one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::user(format!("cannot start the async runtime: {e}")))
+}
+
+/// The `api_url` a config names.
+pub fn config_api_url(config: &crate::model::Config) -> Option<&str> {
+    config.org.as_ref()?.telegram.as_ref()?.api_url.as_deref()
+}

@@ -1,0 +1,613 @@
+//! Carrying out changes against the sandbox over HTTP: every op, applied and
+//! re-read, shows the intended state; every inverse restores the
+//! before-state; and under rate limits, injected 500s, cut connections and
+//! timeouts a 50-chat org is read and written with every call eventually
+//! succeeding and no call repeated before its retry_after ran out.
+
+mod telegram_common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use orgform::plan::{Action, Change, Op, Step};
+use orgform::sandbox::FaultOptions;
+use orgform::sandbox::generate::{GenerateOptions, generate};
+use orgform::sandbox::world::{Member, World};
+use orgform::state::{
+    Address, ChatState, ChatType, Command, DesiredState, InviteLink, MemberState, Permission, Permissions, Right, Rights,
+    Topic, UserId,
+};
+use orgform::store::Store;
+use orgform::telegram::{self, Answer, Client, ErrorKind, Executed, Inverse, Observed, Provider, TelegramProvider};
+use serde_json::Value;
+use telegram_common::*;
+
+fn change(desired: &DesiredState, key: &str, op: Op, before: Value) -> Change {
+    let chat = &desired.state.chats[key];
+    Change {
+        address: Address::chat(key),
+        chat: key.to_string(),
+        chat_id: chat.id,
+        chat_type: chat.kind,
+        action: Action::Update,
+        step: Step::Settings,
+        reversible: op.reversible(),
+        op,
+        before,
+        after: Value::Null,
+        why: vec![],
+        person: None,
+    }
+}
+
+fn rights(list: &[Right]) -> Rights {
+    list.iter().copied().collect()
+}
+
+fn perms(list: &[Permission]) -> Permissions {
+    list.iter().copied().collect()
+}
+
+/// A sandbox, a provider and a store that has read every chat once.
+struct Harness {
+    desired: DesiredState,
+    sandbox: orgform::sandbox::RunningSandbox,
+    client: Client,
+    provider: TelegramProvider,
+    store: Store,
+}
+
+impl Harness {
+    async fn new(desired: DesiredState, world: World) -> Harness {
+        let sandbox = start(world, FaultOptions::default()).await;
+        let client = client(&sandbox);
+        let mut store = Store::default();
+        telegram::read(&client, &desired, &mut store, unix_now()).await.unwrap();
+        let provider = TelegramProvider::new(client.clone());
+        Harness { desired, sandbox, client, provider, store }
+    }
+
+    fn change(&self, key: &str, op: Op, before: Value) -> Change {
+        change(&self.desired, key, op, before)
+    }
+
+    /// Observe, execute, record, as the applier will.
+    async fn apply(&mut self, change: &Change) -> (Observed, Executed) {
+        let before = self.provider.observe_before(change).await.unwrap();
+        let done = self.provider.execute(change).await.unwrap_or_else(|e| panic!("{:?}: {e}", change.op));
+        telegram::record(&mut self.store, change, Some(&before), &done, unix_now());
+        (before, done)
+    }
+
+    /// Run the inverse of an applied change; returns it.
+    async fn undo(&mut self, change: &Change, before: &Observed, done: &Executed) -> Inverse {
+        let inverse = self.provider.inverse(change, before, done);
+        for undo in inverse.changes(change) {
+            self.apply(&undo).await;
+        }
+        inverse
+    }
+
+    async fn chat(&mut self, key: &str) -> ChatState {
+        let live = telegram::read_chats(&self.client, &self.desired, &mut self.store, unix_now(), &[key.to_string()]).await.unwrap();
+        assert_eq!(live.meta[key].error, None);
+        live.state.chats[key].clone()
+    }
+
+    fn world(&self) -> World {
+        self.sandbox.world_snapshot()
+    }
+
+    fn chat_id(&self, key: &str) -> i64 {
+        self.desired.state.chats[key].id
+    }
+}
+
+const ENG: &str = "engineering";
+
+/// People of the engineering chat: an editable admin, plain members, and
+/// two outsiders (one who started the bot, one who did not).
+struct Cast {
+    admin: UserId,
+    members: Vec<UserId>,
+    outsider: UserId,
+    silent_outsider: UserId,
+}
+
+fn cast(desired: &DesiredState, world: &mut World) -> Cast {
+    let eng = &desired.state.chats[ENG];
+    let wchat = &world.chats[&eng.id];
+    let owner = wchat.owner().unwrap();
+    let admin = *eng.admins.keys().find(|u| **u != owner).unwrap();
+    let members: Vec<UserId> = eng.members.iter().filter(|(_, m)| **m == MemberState::Member).map(|(u, _)| *u).take(4).collect();
+    let outsiders: Vec<UserId> = desired
+        .people
+        .iter()
+        .filter(|(u, p)| !p.offboarded && !eng.admins.contains_key(u) && !eng.members.contains_key(u))
+        .map(|(u, _)| *u)
+        .take(2)
+        .collect();
+    world.users.get_mut(&outsiders[0]).unwrap().started_bot = true;
+    world.users.get_mut(&outsiders[1]).unwrap().started_bot = false;
+    Cast { admin, members, outsider: outsiders[0], silent_outsider: outsiders[1] }
+}
+
+#[tokio::test]
+async fn settings_change_and_come_back() {
+    let desired = acme();
+    let mut h = Harness::new(desired.clone(), exact_world(&desired)).await;
+    let before = h.chat(ENG).await;
+
+    let ops = [
+        Op::SetTitle { title: "Acme Engineering (renamed)".into() },
+        Op::SetDescription { description: "A new description".into() },
+        Op::SetPermissions { permissions: perms(&[Permission::SendMessages, Permission::ReactToMessages]) },
+    ];
+    for op in ops {
+        let c = h.change(ENG, op.clone(), Value::Null);
+        let (observed, done) = h.apply(&c).await;
+        let after = h.chat(ENG).await;
+        match &op {
+            Op::SetTitle { title } => assert_eq!(after.settings.title.as_ref(), Some(title)),
+            Op::SetDescription { description } => assert_eq!(after.settings.description.as_ref(), Some(description)),
+            Op::SetPermissions { permissions } => assert_eq!(after.settings.permissions.as_ref(), Some(permissions)),
+            _ => unreachable!(),
+        }
+        assert!(matches!(observed, Observed::Chat { .. }));
+        let inverse = h.undo(&c, &observed, &done).await;
+        assert!(matches!(&inverse, Inverse::Ops { ops } if ops.len() == 1), "{inverse:?}");
+        assert_eq!(h.chat(ENG).await.settings, before.settings, "{op:?} undone");
+    }
+
+    // "Not modified" is success.
+    let same = h.change(ENG, Op::SetDescription { description: before.settings.description.clone().unwrap() }, Value::Null);
+    let done = h.provider.execute(&same).await.unwrap();
+    assert!(done.not_modified);
+    let same = h.change(ENG, Op::SetPermissions { permissions: before.settings.permissions.clone().unwrap() }, Value::Null);
+    assert!(h.provider.execute(&same).await.unwrap().not_modified);
+
+    // A manual op is never executed.
+    h.sandbox.reset_stats();
+    let manual = h.change(ENG, Op::Manual { instruction: "turn slow mode off".into() }, Value::Null);
+    let err = h.provider.execute(&manual).await.unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::NotExecutable { .. }) && err.to_string().contains("turn slow mode off"), "{err}");
+    assert_eq!(h.sandbox.stats().requests, 0);
+    assert!(matches!(h.provider.inverse(&manual, &Observed::Nothing, &Executed { answer: Answer::Done, not_modified: false, calls: vec![], notes: vec![] }), Inverse::Irreversible { .. }));
+    h.sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn topics_are_created_edited_closed_reopened_and_deleted() {
+    let desired = acme();
+    let mut h = Harness::new(desired.clone(), exact_world(&desired)).await;
+    let id = h.chat_id(ENG);
+
+    // Create (closed, as the config may ask) and undo by deleting.
+    let topic = Topic { name: "Offsite".into(), icon_color: Some(16749490), closed: true, thread_id: None };
+    let create = h.change(ENG, Op::CreateTopic { key: "offsite".into(), topic: topic.clone() }, Value::Null);
+    let (observed, done) = h.apply(&create).await;
+    let Answer::Topic { thread_id, .. } = done.answer.clone() else { panic!("{done:?}") };
+    let live = h.chat(ENG).await;
+    assert_eq!(live.topics["offsite"], Topic { thread_id: Some(thread_id), ..topic.clone() });
+    assert!(h.world().chats[&id].topics[&thread_id].closed);
+    assert_eq!(done.calls, vec!["createForumTopic", "closeForumTopic"]);
+    let inverse = h.undo(&create, &observed, &done).await;
+    assert_eq!(inverse, Inverse::Ops { ops: vec![Op::DeleteTopic { key: "offsite".into(), thread_id }] });
+    assert!(!h.world().chats[&id].topics.contains_key(&thread_id));
+    assert!(!h.chat(ENG).await.topics.contains_key("offsite"));
+
+    // A topic to work on.
+    let open = Topic { name: "Releases".into(), icon_color: Some(7322096), closed: false, thread_id: None };
+    let (_, done) = h.apply(&h.change(ENG, Op::CreateTopic { key: "releases".into(), topic: open }, Value::Null)).await;
+    let Answer::Topic { thread_id, .. } = done.answer else { panic!() };
+    let recorded = serde_json::to_value(&h.chat(ENG).await.topics["releases"]).unwrap();
+
+    let edit = h.change(ENG, Op::EditTopic { key: "releases".into(), thread_id, name: "Release notes".into(), icon_color: Some(7322096) }, recorded.clone());
+    let (observed, done) = h.apply(&edit).await;
+    assert_eq!(h.world().chats[&id].topics[&thread_id].name, "Release notes");
+    assert_eq!(h.chat(ENG).await.topics["releases"].name, "Release notes");
+    h.undo(&edit, &observed, &done).await;
+    assert_eq!(h.world().chats[&id].topics[&thread_id].name, "Releases");
+    assert_eq!(serde_json::to_value(&h.chat(ENG).await.topics["releases"]).unwrap(), recorded);
+
+    // A colour change cannot be made; the answer says so.
+    let recolour = h.change(ENG, Op::EditTopic { key: "releases".into(), thread_id, name: "Releases".into(), icon_color: Some(9367192) }, recorded.clone());
+    let (_, done) = h.apply(&recolour).await;
+    assert!(done.not_modified && done.notes.iter().any(|n| n.contains("icon colour")), "{done:?}");
+
+    for (op, closed) in [
+        (Op::CloseTopic { key: "releases".into(), thread_id }, true),
+        (Op::ReopenTopic { key: "releases".into(), thread_id }, false),
+    ] {
+        let c = h.change(ENG, op, recorded.clone());
+        let (observed, done) = h.apply(&c).await;
+        assert_eq!(h.world().chats[&id].topics[&thread_id].closed, closed);
+        assert_eq!(h.chat(ENG).await.topics["releases"].closed, closed);
+        h.undo(&c, &observed, &done).await;
+        assert_eq!(h.world().chats[&id].topics[&thread_id].closed, !closed);
+        // Back again for the next step.
+        h.undo(&c, &observed, &done).await;
+        h.apply(&c).await;
+    }
+    assert!(!h.world().chats[&id].topics[&thread_id].closed);
+
+    let delete = h.change(ENG, Op::DeleteTopic { key: "releases".into(), thread_id }, recorded);
+    let (observed, done) = h.apply(&delete).await;
+    assert!(!h.world().chats[&id].topics.contains_key(&thread_id));
+    assert!(!h.chat(ENG).await.topics.contains_key("releases"));
+    assert!(matches!(h.provider.inverse(&delete, &observed, &done), Inverse::Irreversible { .. }));
+    // Deleting again: already gone is done.
+    let again = h.provider.execute(&delete).await.unwrap();
+    assert!(again.notes.iter().any(|n| n.contains("already gone")));
+    h.sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn invite_links_are_created_edited_and_revoked() {
+    let desired = acme();
+    let mut h = Harness::new(desired.clone(), exact_world(&desired)).await;
+    let id = h.chat_id(ENG);
+    let expires = unix_now() + 30 * 86_400;
+    let link = InviteLink { name: "Guests".into(), expires: Some(expires), member_limit: Some(5), join_request: false, url: None };
+
+    let create = h.change(ENG, Op::CreateInviteLink { key: "guests".into(), link: link.clone() }, Value::Null);
+    let (observed, done) = h.apply(&create).await;
+    let Answer::InviteLink { url, .. } = done.answer.clone() else { panic!("{done:?}") };
+    let world_link = |h: &Harness, url: &str| h.world().chats[&id].invite_links.iter().find(|l| l.link == url).cloned().unwrap();
+    let w = world_link(&h, &url);
+    assert_eq!((w.name.as_deref(), w.expire_date, w.member_limit, w.is_revoked), (Some("Guests"), Some(expires), Some(5), false));
+    assert_eq!(h.chat(ENG).await.invite_links["guests"], InviteLink { url: Some(url.clone()), ..link.clone() });
+    // Undo = revoke.
+    let inverse = h.undo(&create, &observed, &done).await;
+    assert_eq!(inverse, Inverse::Ops { ops: vec![Op::RevokeInviteLink { key: "guests".into(), url: url.clone() }] });
+    assert!(world_link(&h, &url).is_revoked);
+    assert!(!h.chat(ENG).await.invite_links.contains_key("guests"));
+
+    // Edit a live link, then undo the edit.
+    let (_, done) = h.apply(&h.change(ENG, Op::CreateInviteLink { key: "guests".into(), link: link.clone() }, Value::Null)).await;
+    let Answer::InviteLink { url, .. } = done.answer else { panic!() };
+    let recorded = serde_json::to_value(&h.chat(ENG).await.invite_links["guests"]).unwrap();
+    let edited = InviteLink { name: "Visitors".into(), expires: None, member_limit: None, join_request: true, url: None };
+    let edit = h.change(ENG, Op::EditInviteLink { key: "guests".into(), url: url.clone(), link: edited }, recorded.clone());
+    let (observed, done) = h.apply(&edit).await;
+    let w = world_link(&h, &url);
+    assert_eq!((w.name.as_deref(), w.expire_date, w.member_limit, w.creates_join_request), (Some("Visitors"), None, None, true));
+    assert!(h.chat(ENG).await.invite_links["guests"].join_request);
+    h.undo(&edit, &observed, &done).await;
+    let w = world_link(&h, &url);
+    assert_eq!((w.name.as_deref(), w.expire_date, w.member_limit, w.creates_join_request), (Some("Guests"), Some(expires), Some(5), false));
+    assert_eq!(serde_json::to_value(&h.chat(ENG).await.invite_links["guests"]).unwrap(), recorded);
+
+    let revoke = h.change(ENG, Op::RevokeInviteLink { key: "guests".into(), url: url.clone() }, recorded);
+    let (observed, done) = h.apply(&revoke).await;
+    assert!(world_link(&h, &url).is_revoked);
+    assert!(matches!(h.provider.inverse(&revoke, &observed, &done), Inverse::Irreversible { .. }));
+    h.sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn admins_and_members_change_and_come_back() {
+    let desired = acme();
+    let mut world = exact_world(&desired);
+    let cast = cast(&desired, &mut world);
+    let mut h = Harness::new(desired.clone(), world).await;
+    let id = h.chat_id(ENG);
+    let status = |h: &Harness, u: UserId| h.world().chats[&id].status(u, unix_now());
+    let [m1, m2, m3, m4] = cast.members[..] else { panic!("four members") };
+
+    // Promote a member with exact rights; undo demotes.
+    let granted = rights(&[Right::ManageChat, Right::DeleteMessages, Right::PinMessages, Right::ManageTopics]);
+    let promote = h.change(ENG, Op::Promote { user: m1, rights: granted.clone() }, Value::Null);
+    let (observed, done) = h.apply(&promote).await;
+    assert_eq!(h.chat(ENG).await.admins[&m1].rights, granted);
+    assert!(matches!(status(&h, m1), Member::Administrator { rights, .. } if rights == granted));
+    h.undo(&promote, &observed, &done).await;
+    let live = h.chat(ENG).await;
+    assert!(!live.admins.contains_key(&m1));
+    assert_eq!(live.members[&m1], MemberState::Member);
+
+    // Change an admin's rights and title, then undo both.
+    let before = h.chat(ENG).await.admins[&cast.admin].clone();
+    let title = h.change(ENG, Op::SetAdminTitle { user: cast.admin, title: "Boss".into() }, Value::Null);
+    let (t_observed, t_done) = h.apply(&title).await;
+    assert_eq!(h.chat(ENG).await.admins[&cast.admin].title.as_deref(), Some("Boss"));
+    let fewer = rights(&[Right::ManageChat, Right::PinMessages]);
+    let narrow = h.change(ENG, Op::Promote { user: cast.admin, rights: fewer.clone() }, Value::Null);
+    let (observed, done) = h.apply(&narrow).await;
+    assert_eq!(h.chat(ENG).await.admins[&cast.admin].rights, fewer);
+    h.undo(&narrow, &observed, &done).await;
+    h.undo(&title, &t_observed, &t_done).await;
+    assert_eq!(h.chat(ENG).await.admins[&cast.admin], before);
+
+    // Demote (empty rights), then undo: rights and title come back.
+    let with_title = h.change(ENG, Op::SetAdminTitle { user: cast.admin, title: "Lead".into() }, Value::Null);
+    h.apply(&with_title).await;
+    let before = h.chat(ENG).await.admins[&cast.admin].clone();
+    let demote = h.change(ENG, Op::Promote { user: cast.admin, rights: Rights::new() }, Value::Null);
+    let (observed, done) = h.apply(&demote).await;
+    assert!(!h.chat(ENG).await.admins.contains_key(&cast.admin));
+    assert_eq!(status(&h, cast.admin), Member::Member { tag: None });
+    h.undo(&demote, &observed, &done).await;
+    assert_eq!(h.chat(ENG).await.admins[&cast.admin], before);
+
+    // Restrict with an end date; undo lifts it.
+    let until = unix_now() + 3600;
+    let narrow = perms(&[Permission::SendMessages]);
+    let restrict = h.change(ENG, Op::Restrict { user: m2, permissions: narrow.clone(), until: Some(until) }, Value::Null);
+    let (observed, done) = h.apply(&restrict).await;
+    assert_eq!(h.chat(ENG).await.members[&m2], MemberState::Restricted { permissions: narrow.clone(), until: Some(until) });
+    h.undo(&restrict, &observed, &done).await;
+    assert_eq!(h.chat(ENG).await.members[&m2], MemberState::Member);
+    assert_eq!(status(&h, m2), Member::Member { tag: None });
+
+    // Unrestrict someone restricted; undo restricts them again as before.
+    h.apply(&restrict).await;
+    let unrestrict = h.change(ENG, Op::Unrestrict { user: m2 }, Value::Null);
+    let (observed, done) = h.apply(&unrestrict).await;
+    assert_eq!(h.chat(ENG).await.members[&m2], MemberState::Member);
+    h.undo(&unrestrict, &observed, &done).await;
+    assert_eq!(h.chat(ENG).await.members[&m2], MemberState::Restricted { permissions: narrow, until: Some(until) });
+
+    // Ban: irreversible; unban: undone by banning again.
+    let ban = h.change(ENG, Op::Ban { user: m3 }, Value::Null);
+    let (observed, done) = h.apply(&ban).await;
+    assert_eq!(h.chat(ENG).await.members[&m3], MemberState::Banned);
+    assert!(matches!(h.provider.inverse(&ban, &observed, &done), Inverse::Irreversible { .. }));
+    let unban = h.change(ENG, Op::Unban { user: m3 }, Value::Null);
+    let (observed, done) = h.apply(&unban).await;
+    assert_eq!(h.chat(ENG).await.members[&m3], MemberState::Absent);
+    assert_eq!(status(&h, m3), Member::Left);
+    h.undo(&unban, &observed, &done).await;
+    assert_eq!(h.chat(ENG).await.members[&m3], MemberState::Banned);
+
+    // Kick = ban + unban(only_if_banned): gone, not banned.
+    let kick = h.change(ENG, Op::Kick { user: m4 }, Value::Null);
+    let (observed, done) = h.apply(&kick).await;
+    assert_eq!(done.calls, vec!["banChatMember", "unbanChatMember"]);
+    assert_eq!(status(&h, m4), Member::Left);
+    assert_eq!(h.chat(ENG).await.members[&m4], MemberState::Absent);
+    assert!(matches!(h.provider.inverse(&kick, &observed, &done), Inverse::Irreversible { .. }));
+
+    // A refusal names the method and the chat, and is a per-chat problem when it is about rights.
+    let stranger = h.change(ENG, Op::Promote { user: cast.outsider, rights: rights(&[Right::PinMessages]) }, Value::Null);
+    let err = h.provider.execute(&stranger).await.unwrap_err();
+    assert_eq!(err.to_string(), format!("promoteChatMember in chat {id}: Bad Request: bots can't add new chat members (error 400)"));
+    h.sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn personal_invites_and_commands() {
+    let desired = acme();
+    let mut world = exact_world(&desired);
+    let cast = cast(&desired, &mut world);
+    let mut h = Harness::new(desired.clone(), world).await;
+    let id = h.chat_id(ENG);
+    let expires = unix_now() + 7 * 86_400;
+
+    // Someone who started the bot gets the link by DM.
+    let invite = h.change(ENG, Op::SendInvite { user: cast.outsider, name: "Invite for someone with a long name".into(), expires }, Value::Null);
+    let (observed, done) = h.apply(&invite).await;
+    let Answer::PersonalInvite { url, delivered: true, .. } = done.answer.clone() else { panic!("{done:?}") };
+    let world = h.world();
+    let link = world.chats[&id].invite_links.iter().find(|l| l.link == url).unwrap();
+    assert_eq!((link.member_limit, link.expire_date, link.name.as_deref().map(str::len)), (Some(1), Some(expires), Some(32)));
+    let dm = &world.private_chats[&cast.outsider].messages;
+    assert!(dm.last().unwrap().text.contains(&url), "{dm:?}");
+    assert_eq!(h.store.chat(id).unwrap().personal_invites[&cast.outsider].url, url);
+    // Undo withdraws the link.
+    h.undo(&invite, &observed, &done).await;
+    assert!(h.world().chats[&id].invite_links.iter().find(|l| l.link == url).unwrap().is_revoked);
+    assert!(h.store.chat(id).unwrap().personal_invites[&cast.outsider].revoked);
+
+    // Someone who never started the bot: the link exists, the DM is "not delivered", not a failure.
+    let silent = h.change(ENG, Op::SendInvite { user: cast.silent_outsider, name: "Invite".into(), expires }, Value::Null);
+    let (_, done) = h.apply(&silent).await;
+    let Answer::PersonalInvite { delivered, not_delivered_because, .. } = &done.answer else { panic!() };
+    assert!(!delivered);
+    assert!(not_delivered_because.as_deref().unwrap_or_default().contains("can't initiate conversation"), "{done:?}");
+
+    // Commands for the chat's scope.
+    let list = vec![Command { command: "oncall".into(), description: "Who is on call".into() }];
+    let set = h.change(ENG, Op::SetCommands { commands: list.clone() }, Value::Null);
+    let (observed, done) = h.apply(&set).await;
+    assert_eq!(h.chat(ENG).await.commands, Some(list.clone()));
+    let inverse = h.undo(&set, &observed, &done).await;
+    assert_eq!(inverse, Inverse::Ops { ops: vec![Op::DeleteCommands] });
+    assert_eq!(h.chat(ENG).await.commands, Some(vec![]));
+    h.apply(&set).await;
+    let delete = h.change(ENG, Op::DeleteCommands, Value::Null);
+    let (observed, done) = h.apply(&delete).await;
+    assert_eq!(h.chat(ENG).await.commands, Some(vec![]));
+    h.undo(&delete, &observed, &done).await;
+    assert_eq!(h.chat(ENG).await.commands, Some(list));
+    // Other scopes are untouched.
+    assert!(h.world().commands.iter().all(|s| s.scope.kind == "chat" && s.scope.chat_id == Some(id)));
+    h.sandbox.shutdown().await.unwrap();
+}
+
+/// One request as the recording proxy saw it.
+#[derive(Clone, Debug)]
+struct Seen {
+    key: String,
+    arrived: Instant,
+    answered: Instant,
+    status: u16,
+    retry_after: Option<u64>,
+}
+
+/// A pass-through proxy in front of the sandbox that records when each
+/// request arrived and when (and how) it was answered: the server-side
+/// evidence of how the client treated `retry_after`.
+async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let http = reqwest::Client::new();
+    let record = log.clone();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let (http, record, upstream) = (http.clone(), record.clone(), upstream.clone());
+        async move {
+            let arrived = Instant::now();
+            let path = request.uri().path().to_string();
+            let body = axum::body::to_bytes(request.into_body(), usize::MAX).await.unwrap_or_default();
+            let method = path.rsplit('/').next().unwrap_or_default().to_string();
+            let forwarded = http
+                .post(format!("{upstream}{path}"))
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await;
+            let (status, bytes) = match forwarded {
+                Ok(r) => (r.status().as_u16(), r.bytes().await.unwrap_or_default()),
+                Err(_) => (502, Default::default()),
+            };
+            let retry_after = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v["parameters"]["retry_after"].as_u64());
+            let key = format!("{method} {}", String::from_utf8_lossy(&body));
+            record.lock().unwrap().push(Seen { key, arrived, answered: Instant::now(), status, retry_after });
+            (axum::http::StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], bytes)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, log)
+}
+
+/// Safe-to-repeat changes for one chat of the generated org.
+fn writes_for(desired: &DesiredState, key: &str, live: &ChatState) -> Vec<Change> {
+    let chat = &desired.state.chats[key];
+    let mut ops = vec![
+        Op::SetTitle { title: format!("{key} (renamed)") },
+        Op::SetDescription { description: format!("Managed by orgform: {key}") },
+        Op::SetCommands { commands: vec![Command { command: "help".into(), description: format!("Help for {key}") }] },
+    ];
+    let plain: Vec<UserId> = live.members.iter().filter(|(_, m)| **m == MemberState::Member).map(|(u, _)| *u).collect();
+    if let Some(first) = plain.first() {
+        let granted = match chat.kind {
+            ChatType::Channel => rights(&[Right::ManageChat, Right::PostMessages]),
+            _ => rights(&[Right::ManageChat, Right::PinMessages]),
+        };
+        ops.push(Op::Promote { user: *first, rights: granted });
+    }
+    if chat.kind == ChatType::Supergroup {
+        ops.push(Op::SetPermissions { permissions: perms(&[Permission::SendMessages]) });
+        if let Some(second) = plain.get(1) {
+            ops.push(Op::Restrict { user: *second, permissions: perms(&[Permission::SendMessages]), until: None });
+        }
+    }
+    ops.into_iter().map(|op| change(desired, key, op, Value::Null)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifty_chat_org_survives_rate_limits_and_failures() {
+    let generated = generate(&GenerateOptions { people: 120, chats: 50, seed: 11 });
+    let desired = generated.desired;
+    assert_eq!(desired.state.chats.len(), 50);
+    let faults = FaultOptions { rate_limit_per_sec: Some(150), fail_rate: 0.1, seed: 4, ..Default::default() };
+    let sandbox = start(generated.world, faults).await;
+    let (proxy, log) = recording_proxy(sandbox.base_url()).await;
+    let client = client_for(&proxy, sandbox.token(), fast());
+
+    // Read everything.
+    let mut store = Store::default();
+    let live = telegram::read(&client, &desired, &mut store, unix_now()).await.unwrap();
+    let errors: BTreeMap<&String, &String> = live.meta.iter().filter_map(|(k, m)| m.error.as_ref().map(|e| (k, e))).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(live.state.chats.len(), 50);
+
+    // Write: chats in parallel, each chat's changes in order.
+    let provider = TelegramProvider::new(client.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut expected_titles = BTreeMap::new();
+    for (key, chat) in &live.state.chats {
+        let changes = writes_for(&desired, key, chat);
+        expected_titles.insert(desired.state.chats[key].id, format!("{key} (renamed)"));
+        let provider = provider.clone();
+        tasks.spawn(async move {
+            let mut results = Vec::new();
+            for change in changes {
+                results.push(provider.execute(&change).await.map_err(|e| e.to_string()));
+            }
+            results
+        });
+    }
+    let mut writes = 0;
+    while let Some(done) = tasks.join_next().await {
+        for result in done.unwrap() {
+            assert!(result.is_ok(), "{result:?}");
+            writes += 1;
+        }
+    }
+    assert!(writes >= 50 * 4, "{writes} writes");
+    let world = sandbox.world_snapshot();
+    for (id, title) in &expected_titles {
+        assert_eq!(&world.chats[id].title, title);
+    }
+
+    // Faults happened, and every call got through in the end.
+    let stats = sandbox.stats();
+    eprintln!("requests {} rate_limited {} injected {} getChatMember {}", stats.requests, stats.rate_limited, stats.injected_errors, stats.calls("getChatMember"));
+    assert!(stats.rate_limited > 0 && stats.injected_errors > 0, "no faults were injected: {stats:?}");
+    let log = log.lock().unwrap().clone();
+    let mut last: BTreeMap<&str, u16> = BTreeMap::new();
+    for seen in &log {
+        last.insert(&seen.key, seen.status);
+    }
+    let failed: Vec<_> = last.iter().filter(|(_, s)| **s != 200).collect();
+    assert!(failed.is_empty(), "calls that never succeeded: {failed:?}");
+    // No call was repeated before its retry_after ran out.
+    let mut checked = 0;
+    for (i, seen) in log.iter().enumerate() {
+        let Some(wait) = seen.retry_after.filter(|_| seen.status == 429) else { continue };
+        let next = log[i + 1..].iter().find(|s| s.key == seen.key).expect("a rate-limited call is repeated");
+        let waited = next.arrived.duration_since(seen.answered);
+        assert!(waited >= Duration::from_secs(wait), "{} repeated after {waited:?}, retry_after was {wait} s", seen.key);
+        checked += 1;
+    }
+    assert!(checked > 0);
+    assert!(stats.spec_violations.is_empty(), "{:?}", stats.spec_violations);
+    sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn cut_connections_and_timeouts() {
+    // Cut connections (half of them after the call ran) are retried for safe calls.
+    let desired = acme();
+    let faults = FaultOptions { drop_rate: 0.2, seed: 9, ..Default::default() };
+    let sandbox = start(exact_world(&desired), faults).await;
+    let client = client(&sandbox);
+    let mut store = Store::default();
+    let live = telegram::read(&client, &desired, &mut store, unix_now()).await.unwrap();
+    assert!(live.meta.values().all(|m| m.error.is_none()));
+    let provider = TelegramProvider::new(client.clone());
+    for key in desired.state.chats.keys() {
+        provider.execute(&change(&desired, key, Op::SetTitle { title: format!("{key}!") }, Value::Null)).await.unwrap();
+    }
+    assert!(sandbox.stats().dropped_connections > 0);
+
+    // A write that is not safe to repeat is not repeated after a failure.
+    let always = start(exact_world(&desired), FaultOptions { fail_rate: 1.0, ..Default::default() }).await;
+    let provider = TelegramProvider::new(telegram_common::client(&always));
+    let topic = Topic { name: "X".into(), icon_color: None, closed: false, thread_id: None };
+    let err = provider.execute(&change(&desired, ENG, Op::CreateTopic { key: "x".into(), topic }, Value::Null)).await.unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Unrepeatable { .. }), "{err}");
+    assert!(err.to_string().contains("not safe to repeat"), "{err}");
+    assert_eq!(always.stats().calls("createForumTopic"), 1);
+    // A safe one is retried up to the limit.
+    let err = provider.execute(&change(&desired, ENG, Op::SetTitle { title: "Y".into() }, Value::Null)).await.unwrap_err();
+    assert_eq!(always.stats().calls("setChatTitle"), u64::from(fast().retry.max_attempts));
+    assert!(err.to_string().contains("Internal Server Error"), "{err}");
+    always.shutdown().await.unwrap();
+
+    // A server slower than the HTTP timeout: the call times out, retried, then reported.
+    let slow = start(exact_world(&desired), FaultOptions { latency: Duration::from_millis(400), ..Default::default() }).await;
+    let mut options = fast();
+    options.timeout = Duration::from_millis(100);
+    options.retry.max_attempts = 2;
+    let impatient = client_for(&slow.base_url(), slow.token(), options);
+    let err = impatient.call_value(&telegram::ApiCall::read("getMe", None)).await.unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Transport { timed_out: true, attempts: 2, .. }), "{err:?}");
+    assert!(err.to_string().starts_with("getMe: the request timed out after 2 attempt(s)"), "{err}");
+    assert!(telegram::ClientOptions::default().timeout > Duration::from_secs(60));
+    slow.shutdown().await.unwrap();
+    sandbox.shutdown().await.unwrap();
+}
