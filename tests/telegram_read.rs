@@ -396,6 +396,7 @@ fn the_token_never_leaks() {
             why: vec![],
             reversible: true,
             person: None,
+            undeclared: false,
         };
         use orgform::telegram::Provider;
         let err = provider.execute(&change).await.unwrap_err();

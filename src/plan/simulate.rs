@@ -104,3 +104,29 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
         }
     }
 }
+
+/// The live state Telegram would show if it matched `desired` exactly: the
+/// starting point of converged-fake tests and benchmarks. Topics and links
+/// get made-up thread ids and URLs; the bot holds every right.
+pub fn converged(desired: &crate::state::DesiredState, bot: crate::state::BotIdentity) -> LiveState {
+    let mut live = LiveState { bot: Some(bot), ..Default::default() };
+    live.state = desired.state.clone();
+    for (key, chat) in live.state.chats.iter_mut() {
+        for (i, t) in chat.topics.values_mut().enumerate() {
+            t.thread_id = Some(100 + i as i64);
+        }
+        for (k, l) in chat.invite_links.iter_mut() {
+            l.url = Some(format!("https://t.me/+{k}"));
+        }
+        chat.members.retain(|_, m| *m != MemberState::Absent);
+        live.meta.insert(
+            key.clone(),
+            crate::state::LiveChatMeta {
+                member_count: Some((chat.members.len() + chat.admins.len() + 1) as u64),
+                bot_rights: Some(crate::state::Right::all_for(chat.kind)),
+                ..Default::default()
+            },
+        );
+    }
+    live
+}

@@ -129,19 +129,14 @@ impl Inverse {
         let Inverse::Ops { ops } = self else { return Vec::new() };
         ops.iter()
             .map(|op| Change {
-                address: original.address.clone(),
-                chat: original.chat.clone(),
-                chat_id: original.chat_id,
-                chat_type: original.chat_type,
                 action: action_of(op),
-                step: original.step,
                 op: op.clone(),
                 before: original.after.clone(),
                 after: original.before.clone(),
                 why: vec![format!("undo {} {}", original.action.symbol(), original.address)],
                 reversible: op.reversible(),
-                person: original.person.clone(),
                 undeclared: false,
+                ..original.clone()
             })
             .collect()
     }
