@@ -5,10 +5,14 @@
 //! live state, `plan` diffs the two, `apply` executes the plan. `cli` is the
 //! thin layer on top.
 
+pub mod access;
+pub mod apply;
 pub mod botapi_spec;
 pub mod sandbox;
 pub mod cli;
 pub mod config;
+pub mod drift;
+pub mod git;
 pub mod model;
 pub mod plan;
 pub mod render;

@@ -546,7 +546,6 @@ async fn a_fifty_chat_org_survives_rate_limits_and_failures() {
 
     // Faults happened, and every call got through in the end.
     let stats = sandbox.stats();
-    eprintln!("requests {} rate_limited {} injected {} getChatMember {}", stats.requests, stats.rate_limited, stats.injected_errors, stats.calls("getChatMember"));
     assert!(stats.rate_limited > 0 && stats.injected_errors > 0, "no faults were injected: {stats:?}");
     let log = log.lock().unwrap().clone();
     let mut last: BTreeMap<&str, u16> = BTreeMap::new();

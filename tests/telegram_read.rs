@@ -16,8 +16,11 @@ use orgform::telegram::{self, ApiCall, ReadError};
 use serde_json::{Value, json};
 use telegram_common::*;
 
+/// Admin seats, member statuses and settings of one chat.
+type ChatView = (BTreeMap<UserId, AdminSeat>, BTreeMap<UserId, MemberState>, ChatSettings);
+
 /// What a correct reader must see in one chat, computed from the world itself.
-fn expected_from_world(world: &World, chat_id: i64, declared: &BTreeSet<UserId>) -> (BTreeMap<UserId, AdminSeat>, BTreeMap<UserId, MemberState>, ChatSettings) {
+fn expected_from_world(world: &World, chat_id: i64, declared: &BTreeSet<UserId>) -> ChatView {
     let chat = &world.chats[&chat_id];
     let mut admins = BTreeMap::new();
     let mut members = BTreeMap::new();

@@ -2,11 +2,15 @@
 //! selection, environment and exit codes. Only this module knows about the
 //! terminal, environment variables and the process exit status.
 
+pub mod apply;
 pub mod completions;
 pub mod connect;
+pub mod diff;
+pub mod drift;
 pub mod error;
 pub mod plan;
 pub mod progress;
+pub mod rollback;
 pub mod sandbox;
 pub mod schema;
 pub mod show;
@@ -41,6 +45,14 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Read Telegram and show the ordered, guarded change plan (changes nothing).
     Plan(plan::PlanArgs),
+    /// Execute a plan with a journal; roll back a failed reversible phase.
+    Apply(apply::ApplyArgs),
+    /// Undo a finished or failed run from its journal.
+    Rollback(rollback::RollbackArgs),
+    /// Compare the effective access of two git revisions of the config (no Telegram calls).
+    Diff(diff::DiffArgs),
+    /// Report what changed by hand in Telegram, and who must fix it.
+    Drift(drift::DriftArgs),
     /// Print the JSON Schema of the config language.
     Schema(schema::SchemaArgs),
     /// Print shell completions or the man page.
@@ -68,6 +80,10 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Validate(args) => validate::run(args),
         Command::Show(args) => show::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Rollback(args) => rollback::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Drift(args) => drift::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Sandbox(args) => sandbox::run(args),

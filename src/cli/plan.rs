@@ -56,6 +56,10 @@ pub struct PlanArgs {
     /// Plan as of this instant (RFC 3339) instead of now.
     #[arg(long)]
     pub now: Option<String>,
+    /// Read and plan only the chats whose desired state differs between REV and the working tree
+    /// (plus chats never read before). The guards still apply.
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
 }
 
 /// Everything a plan was made from, for `plan` and `apply`.
@@ -129,10 +133,15 @@ pub fn git_commit(config: &std::path::Path) -> Option<String> {
 pub fn run(args: PlanArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
     let model = crate::model::load(&args.config, now)?;
+    let changed = args.changed_since.as_deref().map(|rev| super::diff::changed_chats_since(&args.config, rev, &model, now)).transpose()?;
     let rt = connect::runtime()?;
     let planned = rt.block_on(async {
         let conn = connect::connect(&args.telegram, &model.desired, connect::config_api_url(&model.config)).await?;
-        let result = make_plan(&args.config, &conn, model, args.guards.overrides(), now, None).await;
+        let only = match (changed, &args.changed_since) {
+            (Some(changed), Some(rev)) => Some(super::diff::targeted(rev, changed, &model.desired, &conn.load_store()?)),
+            _ => None,
+        };
+        let result = make_plan(&args.config, &conn, model, args.guards.overrides(), now, only).await;
         conn.close().await?;
         result
     })?;

@@ -26,6 +26,9 @@ pub struct DiffInput<'a> {
     pub now: i64,
     /// Only these chats (by key); `None` = all.
     pub only: Option<&'a [String]>,
+    /// What orgform remembers: personal invites already sent are not sent
+    /// again while they are valid.
+    pub store: &'a crate::store::Store,
 }
 
 /// The raw changes, unordered.
@@ -40,7 +43,7 @@ pub fn diff(input: &DiffInput) -> Vec<Change> {
             continue;
         }
         let Some(live) = input.live.state.chats.get(key) else { continue };
-        let mut cx = ChatDiff { key, desired, live, meta: &meta, d: input.desired, now: input.now, out: &mut out };
+        let mut cx = ChatDiff { key, desired, live, meta: &meta, d: input.desired, now: input.now, store: input.store, out: &mut out };
         cx.settings();
         cx.topics();
         cx.invite_links();
@@ -58,6 +61,7 @@ struct ChatDiff<'a> {
     meta: &'a LiveChatMeta,
     d: &'a DesiredState,
     now: i64,
+    store: &'a crate::store::Store,
     out: &'a mut Vec<Change>,
 }
 
@@ -450,6 +454,16 @@ impl ChatDiff<'_> {
     }
 
     fn invite(&mut self, user: UserId, who: &str, address: Address) {
+        // An invite sent earlier and still valid is waiting for the person;
+        // sending another would only spam them (drift reports it).
+        let pending = self
+            .store
+            .chat(self.desired.id)
+            .and_then(|m| m.personal_invites.get(&user))
+            .is_some_and(|l| !l.revoked && l.expires.is_none_or(|e| e > self.now));
+        if pending {
+            return;
+        }
         let name = format!("orgform: {who}");
         let name: String = name.chars().take(32).collect();
         let op = Op::SendInvite { user, name: name.clone(), expires: self.now + PERSONAL_INVITE_SECONDS };

@@ -71,6 +71,7 @@ pub fn build(input: PlanInput) -> Plan {
         live: input.live,
         now: input.now.as_second(),
         only: input.only.as_deref(),
+        store: input.store,
     });
     order(&mut changes);
     let guards = guard::check(&changes, input.live, input.policies, &input.overrides, |id| input.store.first_run(id));

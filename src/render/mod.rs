@@ -2,7 +2,9 @@
 //! resolved models, plans and drift. Rendering decides nothing; it prints
 //! what it is given.
 
+pub mod access_diff;
 pub mod diagnostics;
+pub mod drift;
 pub mod model;
 pub mod plan;
 

@@ -166,8 +166,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("nested/.orgform");
         assert_eq!(load(&state).unwrap(), Store::default());
-        let mut store = Store::default();
-        store.update_offset = Some(42);
+        let mut store = Store { update_offset: Some(42), ..Default::default() };
         store.see_member(-100, 7, MemberState::Member, 10, "getChatMember");
         store.chat_mut(-100).topics.insert("releases".into(), TopicRecord { thread_id: 9, name: "Releases".into(), icon_color: None, closed: false });
         save(&state, &store).unwrap();

@@ -26,8 +26,10 @@ use crate::state::{
 use crate::store::{ChatMemory, Store};
 
 /// Update kinds orgform asks for. `chat_member` must be named explicitly or
-/// Telegram never sends it.
-pub const ALLOWED_UPDATES: &[&str] = &["chat_member", "my_chat_member"];
+/// Telegram never sends it. `message` carries the service messages of forum
+/// topics edited, closed or reopened by hand (the Bot API cannot list
+/// topics, so these are the only way to notice); other messages are skipped.
+pub const ALLOWED_UPDATES: &[&str] = &["chat_member", "my_chat_member", "message"];
 /// getUpdates page size (Telegram's maximum).
 const UPDATE_PAGE: usize = 100;
 
@@ -74,6 +76,12 @@ pub async fn drain_updates(client: &Client, desired: &DesiredState, store: &mut 
         let page = updates.len();
         for update in updates {
             store.update_offset = Some(store.update_offset.unwrap_or(0).max(update.update_id + 1));
+            if let Some(message) = update.extra.get("message") {
+                if topic_event(store, &managed, message) {
+                    drained.updates += 1;
+                }
+                continue;
+            }
             let Some(changed) = update.chat_member else { continue };
             if !managed.contains(&changed.chat.id) {
                 continue;
@@ -87,6 +95,32 @@ pub async fn drain_updates(client: &Client, desired: &DesiredState, store: &mut 
             return Ok(drained);
         }
     }
+}
+
+/// Fold a forum topic's service message (edited, closed, reopened by a
+/// person) into the store's record of that topic, so the live state shows
+/// what Telegram now has. Topics orgform does not know are ignored.
+fn topic_event(store: &mut Store, managed: &BTreeSet<ChatId>, message: &serde_json::Value) -> bool {
+    let chat = message.pointer("/chat/id").and_then(serde_json::Value::as_i64);
+    let thread = message.get("message_thread_id").and_then(serde_json::Value::as_i64);
+    let (Some(chat), Some(thread)) = (chat, thread) else { return false };
+    if !managed.contains(&chat) {
+        return false;
+    }
+    let Some(memory) = store.chats.get_mut(&chat) else { return false };
+    let Some(record) = memory.topics.values_mut().find(|t| t.thread_id == thread) else { return false };
+    if let Some(edited) = message.get("forum_topic_edited") {
+        if let Some(name) = edited.get("name").and_then(serde_json::Value::as_str) {
+            record.name = name.to_string();
+        }
+    } else if message.get("forum_topic_closed").is_some() {
+        record.closed = true;
+    } else if message.get("forum_topic_reopened").is_some() {
+        record.closed = false;
+    } else {
+        return false;
+    }
+    true
 }
 
 /// Drain updates (unless a webhook is set), then read the chats: all of

@@ -88,7 +88,38 @@ pub fn edit(call: &mut Call) -> Outcome {
     if !changed {
         return Err(errors::topic_not_modified());
     }
+    let mut edited = serde_json::Map::new();
+    if let Some(name) = call.params.str_opt("name").map(|n| clean_name(&n)) {
+        edited.insert("name".into(), serde_json::json!(name));
+    }
+    if let Some(emoji) = call.params.str_opt("icon_custom_emoji_id") {
+        edited.insert("icon_custom_emoji_id".into(), serde_json::json!(emoji));
+    }
+    service_message(call, id, thread, "forum_topic_edited", serde_json::Value::Object(edited));
     ok()
+}
+
+/// Telegram posts a service message in the topic when it is edited,
+/// closed or reopened; an admin bot receives it as a `message` update,
+/// except for what the bot did itself. This is how a bot can notice a
+/// topic changed by hand.
+fn service_message(call: &mut Call, id: ChatId, thread: i64, field: &str, value: serde_json::Value) {
+    if call.caller.id == call.world.bot_id() {
+        return;
+    }
+    let now = call.now;
+    let message_id = call.chat_mut(id).take_message_id();
+    let chat = call.chat_ref(id);
+    let mut payload = serde_json::json!({
+        "message_id": message_id,
+        "date": now,
+        "chat": wire::chat(chat),
+        "from": wire::user_by_id(call.world, call.caller.id),
+        "message_thread_id": thread,
+        "is_topic_message": true,
+    });
+    payload[field] = value;
+    crate::sandbox::updates::enqueue(call.world, "message", now, payload);
 }
 
 pub fn set_closed(call: &mut Call, closed: bool) -> Outcome {
@@ -98,6 +129,8 @@ pub fn set_closed(call: &mut Call, closed: bool) -> Outcome {
         return Err(errors::topic_not_modified());
     }
     topic.closed = closed;
+    let field = if closed { "forum_topic_closed" } else { "forum_topic_reopened" };
+    service_message(call, id, thread, field, serde_json::json!({}));
     ok()
 }
 

@@ -1,0 +1,229 @@
+//! `orgform apply`: plan (or load a saved plan and check it is not stale),
+//! ask, execute with a journal, roll back a failed reversible phase, and
+//! report. `--resume RUN` finishes a run that was cut off.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::connect::{self, Connection, TelegramArgs};
+use super::error::{CliError, exit};
+use super::plan::{GuardArgs, config_digest, make_plan, read_error};
+use crate::apply::{self, Event, Journal, Prior, Report, RunStatus, journal, lock::Lock};
+use crate::plan::{self as planner, Plan};
+use crate::render::plan as render;
+use crate::telegram::execute::TelegramProvider;
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// A config file or directory.
+    #[arg(default_value = ".")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub telegram: TelegramArgs,
+    #[command(flatten)]
+    pub guards: GuardArgs,
+    /// Apply without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Execute this saved plan (from `plan --out`) exactly, after checking
+    /// that nothing it touches moved since it was made.
+    #[arg(long, conflicts_with = "resume")]
+    pub plan: Option<PathBuf>,
+    /// Finish a run that was cut off (crash, kill, lost network), without
+    /// repeating what it completed.
+    #[arg(long, value_name = "RUN")]
+    pub resume: Option<String>,
+    /// Plan as of this instant (RFC 3339) instead of now.
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+pub fn run(args: ApplyArgs) -> Result<u8, CliError> {
+    let now = super::parse_now(args.now.as_deref())?;
+    let model = crate::model::load(&args.config, now)?;
+    let rt = connect::runtime()?;
+    rt.block_on(async {
+        let conn = connect::connect(&args.telegram, &model.desired, connect::config_api_url(&model.config)).await?;
+        let result = apply_with(&args, &conn, model, now).await;
+        conn.close().await?;
+        result
+    })
+}
+
+async fn apply_with(args: &ApplyArgs, conn: &Connection, model: crate::model::Model, now: jiff::Timestamp) -> Result<u8, CliError> {
+    let lock = Lock::acquire(&conn.state_dir, "apply", now).map_err(|e| {
+        CliError::with_hint(e.to_string(), "wait for it to finish; if it died, its lock is taken over automatically")
+    })?;
+    if let Some(previous) = &lock.took_over {
+        eprintln!("note: took over a stale lock left by {previous}");
+    }
+    if let Some(run_id) = &args.resume {
+        return resume(conn, run_id, now).await;
+    }
+    let plan = match &args.plan {
+        Some(path) => load_saved_plan(path, conn, &model, now).await?,
+        None => make_plan(&args.config, conn, model, args.guards.overrides(), now, None).await?.plan,
+    };
+    print!("{}", render::text(&plan, super::stdout_style()));
+    if plan.refused() {
+        return Ok(super::plan::outcome(&plan, false));
+    }
+    if plan.executable().next().is_none() {
+        println!("Nothing to apply.");
+        return Ok(exit::OK);
+    }
+    if !args.auto_approve {
+        confirm(plan.executable().count())?;
+    }
+    let run_id = journal::new_run_id(now);
+    let mut journal = Journal::create(&conn.state_dir, &run_id).map_err(|e| CliError::user(e.to_string()))?;
+    journal
+        .write(&Event::Start { run_id: run_id.clone(), at: now.to_string(), plan: Box::new(plan.clone()) })
+        .map_err(|e| CliError::with_hint(format!("{e}; nothing was changed"), "free some disk space or fix the permissions of the state dir"))?;
+    eprintln!("Run {run_id} (journal: {})", journal.path().display());
+    execute(conn, &plan, &mut journal, &run_id, now, Prior::default()).await
+}
+
+async fn execute(conn: &Connection, plan: &Plan, journal: &mut Journal, run_id: &str, now: jiff::Timestamp, prior: Prior) -> Result<u8, CliError> {
+    let provider = TelegramProvider::new(conn.client.clone());
+    let mut store = conn.load_store()?;
+    let progress = super::progress::bar(plan.executable().count() as u64, "applying");
+    let report = apply::run(&provider, plan, journal, &mut store, now.as_second(), conn.client.options().max_parallel_chats, prior).await;
+    progress.finish_and_clear();
+    if report.status() == RunStatus::Applied {
+        let chats: BTreeSet<i64> = plan.changes.iter().map(|c| c.chat_id).collect();
+        for id in chats {
+            store.chat_mut(id).last_applied = Some(now.as_second());
+        }
+    }
+    conn.save_store(&store)?;
+    print_report(plan, &report, run_id);
+    Ok(if report.status() == RunStatus::Applied { exit::OK } else { exit::ERROR })
+}
+
+fn print_report(plan: &Plan, report: &Report, run_id: &str) {
+    let addr = |i: &usize| plan.changes[*i].address.to_string();
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    if let Some((i, error)) = &report.failed {
+        println!("\nFailed: {}: {error}", addr(i));
+    }
+    if !report.rolled_back.is_empty() || report.status() == RunStatus::RolledBack {
+        println!("Rolled back, in reverse order: {}", report.rolled_back.iter().map(addr).collect::<Vec<_>>().join(", "));
+    }
+    for (i, e) in &report.rollback_errors {
+        println!("Not rolled back: {}: {e}", addr(i));
+    }
+    if !report.not_run.is_empty() {
+        println!("Not run: {}", report.not_run.iter().map(addr).collect::<Vec<_>>().join(", "));
+    }
+    let status = match report.status() {
+        RunStatus::Applied => "applied".to_string(),
+        RunStatus::RolledBack => "failed; the rollback is complete: Telegram is as it was before the run".to_string(),
+        RunStatus::Partial if report.rolled_back.is_empty() && report.rollback_errors.is_empty() => {
+            format!("stopped in the irreversible phase; `orgform apply --resume {run_id}` continues it")
+        }
+        RunStatus::Partial => "failed; the rollback is INCOMPLETE (see above)".to_string(),
+        RunStatus::Reverted => "reverted".to_string(),
+    };
+    println!(
+        "\nRun {run_id}: {status}. {} applied, {} failed, {} rolled back, {} not run, {} manual action{} left.",
+        report.applied.len(),
+        usize::from(report.failed.is_some()),
+        report.rolled_back.len(),
+        report.not_run.len(),
+        report.manual.len(),
+        if report.manual.len() == 1 { "" } else { "s" }
+    );
+}
+
+fn confirm(count: usize) -> Result<(), CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::with_hint(
+            "refusing to apply without confirmation: stdin is not a terminal",
+            "review the plan, then run again with --auto-approve (or apply a saved plan with --plan FILE --auto-approve)",
+        ));
+    }
+    print!("\nApply these {count} changes? Only 'yes' is accepted: ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        return Err(CliError::user("apply cancelled; nothing was changed"));
+    }
+    Ok(())
+}
+
+/// Load a saved plan and refuse it when the config or any live object it
+/// touches moved since it was made.
+async fn load_saved_plan(path: &std::path::Path, conn: &Connection, model: &crate::model::Model, now: jiff::Timestamp) -> Result<Plan, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        CliError::with_hint(format!("{} is not an orgform plan: {e}", path.display()), "make one with `orgform plan --out FILE`")
+    })?;
+    if plan.format_version != planner::FORMAT_VERSION {
+        return Err(CliError::with_hint(
+            format!("{} has plan format {}, this orgform reads format {}", path.display(), plan.format_version, planner::FORMAT_VERSION),
+            "make a new plan with this version",
+        ));
+    }
+    let digest = config_digest(&model.sources);
+    if plan.config_digest.as_deref() != Some(digest.as_str()) {
+        return Err(CliError::with_hint(
+            "the config changed since the plan was made (its digest differs)",
+            "make a new plan from the current files",
+        ));
+    }
+    // Re-read the chats the plan touches; compare fingerprints.
+    let chats: Vec<String> = plan.changes.iter().map(|c| c.chat.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut store = conn.load_store()?;
+    let live = crate::telegram::read::read_chats(&conn.client, &model.desired, &mut store, now.as_second(), &chats)
+        .await
+        .map_err(read_error)?;
+    let mut moved: BTreeMap<String, ()> = BTreeMap::new();
+    for change in &plan.changes {
+        let now_print = planner::fingerprint(&planner::live_object(&live, change));
+        if plan.fingerprints.get(change.address.as_str()) != Some(&now_print) {
+            moved.insert(change.address.to_string(), ());
+        }
+    }
+    if !moved.is_empty() {
+        let list: Vec<String> = moved.into_keys().collect();
+        return Err(CliError::with_hint(
+            format!("the plan is stale: these objects changed in Telegram since it was made: {}", list.join(", ")),
+            "make a new plan (`orgform plan --out FILE`) and review it again",
+        ));
+    }
+    Ok(plan)
+}
+
+async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result<u8, CliError> {
+    let events = journal::read(&conn.state_dir, run_id).map_err(|e| CliError::user(e.to_string()))?;
+    let state = apply::replay(&events);
+    let Some(plan) = state.plan else {
+        return Err(CliError::user(format!("run {run_id} has no plan in its journal")));
+    };
+    match state.finished {
+        Some(RunStatus::Applied) => {
+            println!("Run {run_id} already finished: nothing to resume.");
+            return Ok(exit::OK);
+        }
+        Some(RunStatus::RolledBack | RunStatus::Reverted) => {
+            return Err(CliError::with_hint(format!("run {run_id} was rolled back"), "make a new plan and apply it"));
+        }
+        _ => {}
+    }
+    let mut journal = Journal::reopen(&conn.state_dir, run_id).map_err(|e| CliError::user(e.to_string()))?;
+    journal.write(&Event::Resume { at: now.to_string(), pid: std::process::id() }).map_err(|e| CliError::user(e.to_string()))?;
+    let done = state.done.len();
+    let left = plan.executable().count() - done;
+    eprintln!("Resuming run {run_id}: {done} changes were done, {left} left.");
+    for i in &state.in_flight {
+        eprintln!("note: {} was cut off mid-call; it runs again (every orgform change sets a final state, so repeating it is safe)", plan.changes[*i].address);
+    }
+    execute(conn, &plan, &mut journal, run_id, now, Prior { done: state.done }).await
+}

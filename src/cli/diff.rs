@@ -1,0 +1,162 @@
+//! `orgform diff`: the effective access diff between two git revisions of
+//! the config (or a revision and the working tree), without contacting
+//! Telegram. Also what `plan --changed-since` uses to find the chats a
+//! change touches.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use jiff::Timestamp;
+
+use super::error::{CliError, exit};
+use crate::access::{self, AccessDiff, Side};
+use crate::git::{GitError, Repo, Revision};
+use crate::model::Model;
+use crate::render::access_diff::{self as render, Compared};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "The base is compared at its merge-base with the head, like `git diff BASE...HEAD`, so a pull request \
+                        shows only its own changes. Renaming or moving config files is not a change; only what the config \
+                        resolves to counts.\n\n\
+                        Exit status: 0 no differences, 2 differences, 1 error.")]
+pub struct DiffArgs {
+    /// The revision to compare with: a branch, tag or commit (e.g. origin/main).
+    #[arg(long, value_name = "REV")]
+    pub base: String,
+    /// The revision to compare [default: the working tree, uncommitted and untracked files included].
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// A config file or directory, as it is in the working tree (the same path is read at both revisions).
+    #[arg(default_value = ".", value_name = "CONFIG-PATH")]
+    pub config: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DiffFormat,
+    /// Resolve both sides as of this instant (RFC 3339) instead of now: grants expire by it.
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+/// A git problem as a CLI error with what to fetch.
+pub fn git_error(e: GitError) -> CliError {
+    CliError::User { hint: e.hint(), message: e.to_string() }
+}
+
+/// The base side of a comparison: where the config lives in the repository,
+/// the revision as given, the merge-base actually compared, and the
+/// resolved config there.
+pub struct BaseSide {
+    pub repo: Repo,
+    pub path: String,
+    pub base: Revision,
+    pub merge_base: Revision,
+    pub model: Model,
+}
+
+/// Resolve the base against a head (`None` = the working tree, whose merge
+/// point is HEAD) and load the config at the merge-base.
+pub fn load_base(config: &Path, base: &str, head: Option<&Revision>, repo: Repo, now: Timestamp) -> Result<BaseSide, CliError> {
+    let path = repo.path_in_repo(config).map_err(git_error)?;
+    let base_rev = repo.revision(base).map_err(git_error)?;
+    let head_commit = match head {
+        Some(h) => h.clone(),
+        None => repo.head().map_err(git_error)?,
+    };
+    let merge_base = repo.merge_base(&base_rev, &head_commit).map_err(git_error)?;
+    let loaded = repo.load_config(&merge_base, &path).map_err(git_error)?;
+    let model = crate::model::from_loaded(loaded, now).map_err(|e| {
+        eprintln!("error: the config at {} ({}) does not load:", base_rev.rev, merge_base.short());
+        CliError::from(e)
+    })?;
+    Ok(BaseSide { repo, path, base: base_rev, merge_base, model })
+}
+
+/// The access diff between two loaded models.
+pub fn compare(base: &Model, head: &Model) -> AccessDiff {
+    access::diff(
+        Side { desired: &base.desired, config: Some(&base.config) },
+        Side { desired: &head.desired, config: Some(&head.config) },
+    )
+}
+
+/// Chats (config keys at the head) whose desired state differs between
+/// `rev` and the working tree's `head` model.
+pub fn changed_chats_since(config: &Path, rev: &str, head: &Model, now: Timestamp) -> Result<Vec<String>, CliError> {
+    let repo = Repo::discover(config).map_err(git_error)?;
+    let base = load_base(config, rev, None, repo, now)?;
+    Ok(compare(&base.model, head).changed_chats())
+}
+
+/// The chats a `--changed-since REV` plan reads: those that changed plus
+/// those the store has never read (they have no baseline yet), in config
+/// order. Says on stderr what was chosen and why.
+pub fn targeted(rev: &str, changed: Vec<String>, desired: &crate::state::DesiredState, store: &crate::store::Store) -> Vec<String> {
+    let never_read: Vec<&String> =
+        desired.state.chats.iter().filter(|(k, c)| !changed.contains(k) && store.never_read(c.id)).map(|(k, _)| k).collect();
+    let only: Vec<String> =
+        desired.state.chats.keys().filter(|k| changed.contains(k) || never_read.contains(k)).cloned().collect();
+    let list = |v: &[&String]| if v.is_empty() { "none".to_string() } else { v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") };
+    let changed_refs: Vec<&String> = changed.iter().collect();
+    eprintln!(
+        "--changed-since {rev}: reading {} of {} chats (changed: {}; never read before: {}).",
+        only.len(),
+        desired.state.chats.len(),
+        list(&changed_refs),
+        list(&never_read),
+    );
+    only
+}
+
+pub fn run(args: DiffArgs) -> Result<u8, CliError> {
+    let now = super::parse_now(args.now.as_deref())?;
+    let repo = Repo::discover(&args.config).map_err(git_error)?;
+    let head_rev = match &args.head {
+        Some(h) => Some(repo.revision(h).map_err(git_error)?),
+        None => None,
+    };
+    let base = load_base(&args.config, &args.base, head_rev.as_ref(), repo, now)?;
+    let head_model = match &head_rev {
+        Some(h) => {
+            let loaded = base.repo.load_config(h, &base.path).map_err(git_error)?;
+            crate::model::from_loaded(loaded, now).map_err(|e| {
+                eprintln!("error: the config at {} ({}) does not load:", h.rev, h.short());
+                CliError::from(e)
+            })?
+        }
+        None => crate::model::load(&args.config, now)?,
+    };
+    let files = base.repo.changed_files(&base.merge_base, head_rev.as_ref(), &base.path).map_err(git_error)?;
+    let diff = compare(&base.model, &head_model);
+    let compared = Compared {
+        path: &base.path,
+        base: &base.base,
+        merge_base: &base.merge_base,
+        head: head_rev.as_ref(),
+        files: &files,
+        diff: &diff,
+    };
+    match args.format {
+        DiffFormat::Text => print!("{}", render::text(&compared, super::stdout_style())),
+        DiffFormat::Markdown => print!("{}", render::markdown(&compared)),
+        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&render::json(&compared)).expect("diff serialises")),
+    }
+    Ok(if diff.is_empty() { exit::OK } else { exit::CHANGES })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn git_errors_carry_their_hint() {
+        let e = super::git_error(crate::git::GitError::UnknownRevision { rev: "origin/main".into(), shallow: false });
+        match e {
+            super::CliError::User { hint: Some(h), .. } => assert!(h.contains("git fetch origin main"), "{h}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
