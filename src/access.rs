@@ -245,7 +245,8 @@ pub fn diff(base: Side<'_>, head: Side<'_>) -> AccessDiff {
         let mut members = Vec::new();
         // A chat that is no longer managed changes nobody's access.
         if status != ChatStatus::Removed {
-            let empty = ChatState::new(id, h.map_or(b.expect("one side").1.kind, |x| x.1.kind));
+            let kind = h.or(b).map(|x| x.1.kind).expect("one side has the chat");
+            let empty = ChatState::new(id, kind);
             let bc = b.map_or(&empty, |x| x.1);
             let hc = h.map_or(&empty, |x| x.1);
             let users: BTreeSet<UserId> =
@@ -459,4 +460,85 @@ fn profile_changes(base: Option<&Config>, bh: Option<&str>, head: Option<&Config
     push("labels", json!(b.labels), json!(h.labels));
     push("grants", json!(b.grants), json!(h.grants));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{AdminSeat, ChatType, PersonRef, Right};
+
+    fn person(desired: &mut DesiredState, uid: UserId, handle: &str) {
+        desired.people.insert(uid, PersonRef { handle: handle.into(), name: None, username: None, offboarded: false });
+    }
+
+    fn side(desired: &DesiredState) -> Side<'_> {
+        Side { desired, config: None }
+    }
+
+    #[test]
+    fn renaming_a_chat_key_or_a_handle_is_a_rename_not_a_move() {
+        let mut base = DesiredState::default();
+        person(&mut base, 1, "al");
+        let mut chat = ChatState::new(-100, ChatType::Supergroup);
+        chat.members.insert(1, MemberState::Member);
+        base.state.chats.insert("apps".into(), chat.clone());
+        let mut head = DesiredState::default();
+        person(&mut head, 1, "alice");
+        head.state.chats.insert("app-team".into(), chat);
+        let d = diff(side(&base), side(&head));
+        assert_eq!(d.chats.len(), 1);
+        assert_eq!((d.chats[0].key.as_str(), d.chats[0].renamed_from.as_deref()), ("app-team", Some("apps")));
+        assert!(d.chats[0].admins.is_empty() && d.chats[0].members.is_empty());
+        assert_eq!(d.people.len(), 1);
+        assert_eq!((d.people[0].handle.as_str(), d.people[0].renamed_from.as_deref()), ("alice", Some("al")));
+        assert!(d.people[0].changes.is_empty());
+        assert!(d.changed_chats() == ["app-team"]);
+    }
+
+    #[test]
+    fn effects_of_admin_rights_restrictions_and_bans() {
+        let mut base = DesiredState::default();
+        let mut head = DesiredState::default();
+        for d in [&mut base, &mut head] {
+            for (uid, h) in [(1, "a"), (2, "b"), (3, "c"), (4, "d")] {
+                person(d, uid, h);
+            }
+        }
+        let mut b = ChatState::new(-100, ChatType::Supergroup);
+        b.admins.insert(1, AdminSeat { rights: [Right::ManageChat, Right::PinMessages].into(), title: Some("Mod".into()), owner: false });
+        b.members.insert(2, MemberState::Member);
+        b.members.insert(3, MemberState::Member);
+        let mut h = ChatState::new(-100, ChatType::Supergroup);
+        h.admins.insert(1, AdminSeat { rights: [Right::ManageChat].into(), title: Some("Mod".into()), owner: false });
+        h.members.insert(2, MemberState::Restricted { permissions: Default::default(), until: None });
+        h.members.insert(3, MemberState::Banned);
+        h.members.insert(4, MemberState::Member);
+        base.state.chats.insert("x".into(), b);
+        head.state.chats.insert("x".into(), h);
+        let d = diff(side(&base), side(&head));
+        let effect = |handle: &str| {
+            let p = d.people.iter().find(|p| p.handle == handle).unwrap();
+            (p.changes[0].effect, p.changes[0].rights_lost.len(), p.changes[0].permissions_lost.len())
+        };
+        assert_eq!(effect("a"), (Effect::Loses, 1, 0));
+        assert_eq!(effect("b").0, Effect::Loses);
+        assert!(effect("b").2 > 0);
+        assert_eq!(effect("c").0, Effect::Loses);
+        assert_eq!(effect("d").0, Effect::Gains);
+        assert_eq!(d.summary(), Summary { people: 4, chats: 1, gains: 1, losses: 3, changes: 0 });
+    }
+
+    #[test]
+    fn a_chat_no_longer_managed_removes_nobody() {
+        let mut base = DesiredState::default();
+        person(&mut base, 1, "a");
+        let mut chat = ChatState::new(-100, ChatType::Supergroup);
+        chat.members.insert(1, MemberState::Member);
+        base.state.chats.insert("old".into(), chat);
+        let head = DesiredState { people: base.people.clone(), ..Default::default() };
+        let d = diff(side(&base), side(&head));
+        assert_eq!(d.chats[0].status, ChatStatus::Removed);
+        assert!(d.people.is_empty());
+        assert!(d.changed_chats().is_empty());
+    }
 }

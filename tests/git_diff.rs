@@ -179,3 +179,24 @@ fn a_shallow_clone_without_the_base_commit_says_to_fetch_history() {
     assert_eq!(code, 2, "{err}");
     assert!(out.contains("app-team (-1002000000004), renamed from apps"), "{out}");
 }
+
+#[test]
+fn a_pull_request_is_compared_with_its_merge_base() {
+    let mut repo = FixtureRepo::new();
+    let branch_point = repo.commit("Globex config");
+    let main = repo.repo.head().unwrap().shorthand().unwrap().to_string();
+    repo.repo.branch("feature", &repo.repo.find_commit(branch_point).unwrap(), false).unwrap();
+    // The main branch moves on after the branch point.
+    repo.edit("config/chats.yaml", "title: Globex\n", "title: Globex Inc\n");
+    repo.commit("Retitle general");
+    // The pull request, on its branch.
+    repo.repo.set_head("refs/heads/feature").unwrap();
+    repo.repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).unwrap();
+    repo.edit("config/people.yaml", "Dan Brown, department: platform", "Dan Brown, department: support");
+    repo.commit("Dan moves");
+    let (code, out, err) = diff(&repo, &["--base", &main, "--head", "HEAD", "config"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.starts_with(&format!("Comparing config at {main} (merge-base {})", &branch_point.to_string()[..12])), "{out}");
+    assert!(out.contains("dan (Dan Brown)"), "{out}");
+    assert!(!out.contains("Globex Inc"), "main's own change is not part of the pull request: {out}");
+}

@@ -442,6 +442,7 @@ struct Seen {
 /// evidence of how the client treated `retry_after`.
 async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let record = log.clone();
     let app = axum::Router::new().fallback(move |request: axum::extract::Request| {

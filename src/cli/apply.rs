@@ -225,5 +225,21 @@ async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result
     for i in &state.in_flight {
         eprintln!("note: {} was cut off mid-call; it runs again (every orgform change sets a final state, so repeating it is safe)", plan.changes[*i].address);
     }
+    // What the cut-off process learned (created topics and links, members'
+    // new statuses) may never have reached the store: the journal has it.
+    let mut store = conn.load_store()?;
+    let mut observed = std::collections::BTreeMap::new();
+    for event in &events {
+        match event {
+            Event::Before { index, observed: o, .. } => {
+                observed.insert(*index, o.clone());
+            }
+            Event::Done { index, executed, .. } => {
+                crate::telegram::execute::record(&mut store, &plan.changes[*index], observed.get(index), executed, now.as_second());
+            }
+            _ => {}
+        }
+    }
+    conn.save_store(&store)?;
     execute(conn, &plan, &mut journal, run_id, now, Prior { done: state.done }).await
 }

@@ -16,7 +16,7 @@ use crate::state::DesiredState;
 use crate::store::{Store, file as store_file};
 use crate::telegram::client::{self, Client, ClientOptions};
 
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct TelegramArgs {
     /// Run against a built-in Telegram sandbox seeded from the config
     /// (its world is kept in <state-dir>/sandbox/).
@@ -31,6 +31,12 @@ pub struct TelegramArgs {
     /// Where orgform keeps its store and journals [env: ORGFORM_STATE_DIR; default: .orgform].
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// Chats worked on at the same time (each chat's changes run in order).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel_chats: u16,
+    /// Global pace for real Telegram, in requests per second.
+    #[arg(long, default_value_t = 25.0)]
+    pub requests_per_second: f64,
 }
 
 /// A live connection: the client, the state dir in use, and the sandbox
@@ -92,14 +98,20 @@ pub async fn connect(args: &TelegramArgs, desired: &DesiredState, config_api_url
         let running = sandbox::start(options, world).await.map_err(|e| CliError::user(format!("cannot start the sandbox: {e}")))?;
         let url = client::ApiUrl::parse(&running.base_url()).map_err(setup)?;
         let token = client::Token::new(running.token(), "from the sandbox").map_err(setup)?;
-        let client = Client::new(url, token, sandbox_client_options()).map_err(setup)?;
+        let options = ClientOptions { max_parallel_chats: args.parallel_chats.into(), ..sandbox_client_options() };
+        let client = Client::new(url, token, options).map_err(setup)?;
         return Ok(Connection { client, state_dir: dir, sandbox: Some(running) });
     }
     let env_url = std::env::var("ORGFORM_TELEGRAM_API_URL").ok();
     let url = client::resolve_api_url(args.api_url.as_deref(), env_url.as_deref(), config_api_url).map_err(setup)?;
     let env_token = std::env::var("ORGFORM_TELEGRAM_TOKEN").ok();
     let token = client::load_token(args.token_file.as_deref(), env_token.as_deref()).map_err(setup)?;
-    let client = Client::new(url, token, ClientOptions::default()).map_err(setup)?;
+    let options = ClientOptions {
+        max_parallel_chats: args.parallel_chats.into(),
+        requests_per_second: (args.requests_per_second > 0.0).then_some(args.requests_per_second),
+        ..ClientOptions::default()
+    };
+    let client = Client::new(url, token, options).map_err(setup)?;
     Ok(Connection { client, state_dir: base_dir, sandbox: None })
 }
 

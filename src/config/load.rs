@@ -100,15 +100,19 @@ pub fn load_sources(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Loaded {
         };
         let is_kdl = path.extension().is_some_and(|e| e == "kdl");
         let id = loaded.sources.add(SourceFile::new(name, path, text));
+        // KDL reports every problem in a file; YAML stops at the first
+        // syntax error (the parser cannot resynchronise).
         let result = if is_kdl {
-            super::kdl::parse(id, loaded.sources.get(id))
+            super::kdl::parse_all(id, loaded.sources.get(id))
         } else {
-            super::yaml::parse(id, loaded.sources.get(id))
+            super::yaml::parse(id, loaded.sources.get(id)).map_err(|d| vec![d])
         };
         match result {
             Ok(node) => trees.push(node),
-            Err(d) => {
-                loaded.diagnostics.push(d);
+            Err(ds) => {
+                for d in ds {
+                    loaded.diagnostics.push(d);
+                }
                 failed = true;
             }
         }

@@ -160,8 +160,9 @@ pub struct MemberKnowledge {
     /// The newest `chat_member` update the store holds for this chat (unix time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_update: Option<i64>,
-    /// The oldest observation behind a present member that was not read
-    /// in this run (unix time): how stale the oldest knowledge is.
+    /// The oldest observation behind a present member (unix time): members
+    /// whose status matches the config are not asked about again, so this
+    /// is how old the oldest knowledge is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oldest_observation: Option<i64>,
 }
@@ -443,6 +444,9 @@ impl ChatCx<'_> {
                 None => {}
             }
         }
+        if mode != MembershipMode::Observe {
+            self.invited_not_joined(live, items);
+        }
         if mode == MembershipMode::Additive {
             for (&user, have) in &live.members {
                 if !present(have) || self.desired.members.contains_key(&user) || self.desired.admins.contains_key(&user) {
@@ -477,6 +481,44 @@ impl ChatCx<'_> {
         }
     }
 
+    /// A personal invite still valid for this person.
+    fn pending_invite(&self, user: UserId) -> bool {
+        self.store
+            .chat(self.desired.id)
+            .and_then(|m| m.personal_invites.get(&user))
+            .is_some_and(|l| !l.revoked && l.expires.is_none_or(|e| e > self.now))
+    }
+
+    /// Declared people who are not in the chat although an invite is out:
+    /// the planner sends nothing more, a person must join.
+    fn invited_not_joined(&self, live: &ChatState, items: &mut Vec<Item>) {
+        let wanted = self
+            .desired
+            .admins
+            .keys()
+            .map(|u| (*u, true))
+            .chain(self.desired.members.iter().filter(|(u, m)| present(m) && !self.desired.admins.contains_key(u)).map(|(u, _)| (*u, false)));
+        for (user, admin) in wanted {
+            let here = live.admins.contains_key(&user) || live.members.get(&user).is_some_and(present);
+            if here || !self.pending_invite(user) {
+                continue;
+            }
+            let who = self.d.handle(user);
+            let (address, summary) = if admin {
+                (Address::admin(self.key, &who), "declared admin is not in the chat")
+            } else {
+                (Address::member(self.key, &who), "declared member is not in the chat")
+            };
+            let actual = match self.store.chat(self.desired.id).and_then(|m| m.members.get(&user)) {
+                Some(seen) => json!({"status": status_name(&seen.status), "seen": time_text(seen.at), "source": seen.source}),
+                None => json!({"status": "absent"}),
+            };
+            let mut item = self.item(address, Kind::MissingMembers, Fixer::Person, summary, json!({"status": "member"}), actual, self.invite_status(user));
+            item.person = Some(who);
+            items.push(item);
+        }
+    }
+
     fn seen_value(&self, user: UserId, have: &MemberState) -> Value {
         let mut v = diff::member_json(have);
         if let Some(seen) = self.store.chat(self.desired.id).and_then(|m| m.members.get(&user)) {
@@ -499,9 +541,7 @@ impl ChatCx<'_> {
             let seen = memory.and_then(|mem| mem.members.get(user));
             let source = seen.map(|s| s.source.clone()).unwrap_or_else(|| "unknown".into());
             *k.sources.entry(source).or_default() += 1;
-            if let Some(seen) = seen
-                && seen.at < self.now
-            {
+            if let Some(seen) = seen {
                 k.oldest_observation = Some(k.oldest_observation.map_or(seen.at, |o| o.min(seen.at)));
             }
         }

@@ -162,16 +162,21 @@ fn field_text(f: &FieldChange) -> String {
     format!("{}: {} → {}", f.field, value_text(&f.before), value_text(&f.after))
 }
 
+/// `origin/main (1a2b3c4d5e6f)`, or just the id when that is what was typed.
+fn rev_label(r: &Revision) -> String {
+    if r.commit.starts_with(&r.rev) { r.short().to_string() } else { format!("{} ({})", r.rev, r.short()) }
+}
+
 fn head_label(c: &Compared) -> String {
     match c.head {
-        Some(h) => format!("{} ({})", h.rev, h.short()),
+        Some(h) => rev_label(h),
         None => "the working tree".into(),
     }
 }
 
 fn base_label(c: &Compared) -> String {
     if c.merge_base.commit == c.base.commit {
-        format!("{} ({})", c.base.rev, c.base.short())
+        rev_label(c.base)
     } else {
         format!("{} (merge-base {})", c.base.rev, c.merge_base.short())
     }
@@ -436,4 +441,35 @@ pub fn json(c: &Compared) -> Value {
         "people": c.diff.people,
         "chats": c.diff.chats,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Side, diff};
+    use crate::state::{ChatState, ChatType, DesiredState, MemberState, PersonRef};
+
+    #[test]
+    fn markdown_stays_under_the_comment_limit() {
+        let mut head = DesiredState::default();
+        for uid in 0..400 {
+            head.people.insert(uid, PersonRef { handle: format!("person-{uid:04}"), name: None, username: None, offboarded: false });
+        }
+        for c in 0..60 {
+            let mut chat = ChatState::new(-1000 - c, ChatType::Supergroup);
+            for uid in 0..400 {
+                chat.members.insert(uid, MemberState::Member);
+                head.why.insert(format!("chat.chat-{c}.member.person-{uid:04}"), vec!["member via everyone".into()]);
+            }
+            head.state.chats.insert(format!("chat-{c}"), chat);
+        }
+        let base = DesiredState { people: head.people.clone(), ..Default::default() };
+        let d = diff(Side { desired: &base, config: None }, Side { desired: &head, config: None });
+        let rev = Revision { rev: "main".into(), commit: "0123456789abcdef0123456789abcdef01234567".into() };
+        let compared = Compared { path: "org", base: &rev, merge_base: &rev, head: None, files: &[], diff: &d };
+        let md = markdown(&compared);
+        assert!(md.len() <= MARKDOWN_LIMIT, "{}", md.len());
+        assert!(md.contains("was cut to fit GitHub's 65,536-character comment limit"));
+        assert!(md.contains("Diff: 400 people affected, 60 chats changed: 24000 gains"));
+    }
 }

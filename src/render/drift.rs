@@ -67,7 +67,7 @@ pub fn knowledge_line(report: &DriftReport) -> String {
         let _ = write!(out, ", newest update {}", time_text(t));
     }
     if let Some(t) = oldest {
-        let _ = write!(out, "; oldest observation not re-read in this run: {}", time_text(t));
+        let _ = write!(out, "; oldest member observation {}", time_text(t));
     }
     if unseen_chats > 0 {
         let _ = write!(out, "; {} where the count differs", plural(unseen_chats, "chat", "chats"));
@@ -110,12 +110,12 @@ fn members_text(c: &ChatDrift) -> String {
     let m = &c.members;
     let mut out = match m.count {
         Some(count) => format!("Telegram counts {count}, orgform knows {}", m.known),
-        None => format!("count unknown, orgform knows {}", m.known),
+        None => format!("Telegram's count is unknown, orgform knows {}", m.known),
     };
-    if !m.sources.is_empty() {
-        let sources: Vec<String> = m.sources.iter().map(|(s, n)| format!("{n} via {s}")).collect();
-        let _ = write!(out, " ({})", sources.join(", "));
-    }
+    let from_sources: u64 = m.sources.values().sum();
+    let mut parts = vec![format!("{} admins and the bot read now", m.known.saturating_sub(from_sources))];
+    parts.extend(m.sources.iter().map(|(s, n)| format!("{n} via {s}")));
+    let _ = write!(out, " ({})", parts.join(", "));
     if let Some(t) = m.last_update {
         let _ = write!(out, "; newest update {}", time_text(t));
     }

@@ -1,0 +1,190 @@
+//! The applier against the sandbox over real HTTP: a fault at the Nth
+//! change of the reversible phase rolls everything back, and `rollback`
+//! of a finished run restores the before-state of every reversible change.
+//!
+//! "The world before" is compared as people see it: chat settings, every
+//! member's status, rights and title, live topics, active invite links and
+//! commands. Undoing a creation revokes or deletes what was created, which
+//! Telegram keeps as a revoked link or a deleted topic, so those are left
+//! out of the comparison by being inactive.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use orgform::apply::{self, Journal, Prior, RunStatus};
+use orgform::plan::{self, Change, Overrides, Phase, Plan, PlanInput};
+use orgform::sandbox::{self, SandboxOptions, SeedOptions, World};
+use orgform::state::DesiredState;
+use orgform::store::Store;
+use orgform::telegram::client::{ApiUrl, Client, ClientOptions, Token};
+use orgform::telegram::error::{Error, ErrorKind};
+use orgform::telegram::execute::{Executed, Observed, Provider, TelegramProvider};
+use serde_json::{Value, json};
+
+fn now() -> jiff::Timestamp {
+    "2026-11-27T12:00:00Z".parse().unwrap()
+}
+
+fn desired() -> DesiredState {
+    orgform::model::load_desired(std::path::Path::new("examples/acme"), now()).unwrap()
+}
+
+/// What people see of a world: per chat, settings, members, live topics,
+/// active links; plus commands.
+fn visible(world: &World, skip_members: &BTreeSet<(i64, i64)>) -> Value {
+    let chats: Vec<Value> = world
+        .chats
+        .values()
+        .map(|c| {
+            let members: serde_json::Map<String, Value> = c
+                .members
+                .iter()
+                .filter(|(u, _)| !skip_members.contains(&(c.id, **u)))
+                .map(|(u, m)| (u.to_string(), serde_json::to_value(m).unwrap()))
+                .collect();
+            let links: Vec<Value> = c
+                .invite_links
+                .iter()
+                .filter(|l| !l.is_revoked)
+                .map(|l| json!([l.name, l.expire_date, l.member_limit, l.creates_join_request, l.is_primary]))
+                .collect();
+            let topics: Vec<Value> = c.topics.values().map(|t| json!([t.name, t.icon_color, t.closed])).collect();
+            json!({"id": c.id, "title": c.title, "description": c.description, "permissions": c.permissions,
+                   "members": members, "links": links, "topics": topics})
+        })
+        .collect();
+    json!({"chats": chats, "commands": serde_json::to_value(&world.commands).unwrap()})
+}
+
+struct Setup {
+    running: sandbox::RunningSandbox,
+    provider: TelegramProvider,
+    desired: DesiredState,
+}
+
+async fn setup() -> Setup {
+    let desired = desired();
+    let world = World::from_desired(&desired, &SeedOptions::default());
+    let running = sandbox::start(SandboxOptions::default(), world).await.unwrap();
+    let client = Client::new(
+        ApiUrl::parse(&running.base_url()).unwrap(),
+        Token::new(running.token(), "test").unwrap(),
+        ClientOptions { requests_per_second: None, ..ClientOptions::default() },
+    )
+    .unwrap();
+    Setup { running, provider: TelegramProvider::new(client), desired }
+}
+
+async fn make_plan(s: &Setup, store: &mut Store) -> Plan {
+    let (live, _) = orgform::telegram::read::refresh(s.provider.client(), &s.desired, store, now().as_second(), None).await.unwrap();
+    plan::build(PlanInput {
+        desired: &s.desired,
+        live: &live,
+        store,
+        policies: None,
+        overrides: Overrides { removals: true, demotions: true, few_admins: true },
+        now: now(),
+        only: None,
+    })
+}
+
+/// Fails the `n`th change it is asked to execute (counting from 0), like a
+/// Telegram error would; everything else goes to the real provider.
+struct FaultAt {
+    inner: TelegramProvider,
+    n: usize,
+    seen: AtomicUsize,
+}
+
+impl Provider for FaultAt {
+    async fn execute(&self, change: &Change) -> Result<Executed, Error> {
+        if self.seen.fetch_add(1, Ordering::SeqCst) == self.n {
+            let kind = ErrorKind::Transport { detail: "injected fault".into(), attempts: 1, timed_out: false };
+            return Err(Error::new("injected", Some(change.chat_id), kind));
+        }
+        self.inner.execute(change).await
+    }
+
+    async fn observe_before(&self, change: &Change) -> Result<Observed, Error> {
+        self.inner.observe_before(change).await
+    }
+}
+
+#[tokio::test]
+async fn a_fault_in_the_reversible_phase_rolls_everything_back() {
+    let s = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::default();
+    let plan = make_plan(&s, &mut store).await;
+    let reversible = plan.executable().filter(|c| c.phase() == Phase::Reversible).count();
+    assert!(reversible > 10, "the seeded drift gives the plan work: {reversible}");
+    let before = visible(&s.running.world_snapshot(), &BTreeSet::new());
+
+    // Fail the 8th change: some chats are done, some half done, some not started.
+    let faulty = FaultAt { inner: s.provider.clone(), n: 7, seen: AtomicUsize::new(0) };
+    let mut journal = Journal::create(dir.path(), "run-fault").unwrap();
+    let report = apply::run(&faulty, &plan, &mut journal, &mut store, now().as_second(), 4, Prior::default()).await;
+
+    assert_eq!(report.status(), RunStatus::RolledBack, "{report:#?}");
+    assert!(report.failed.as_ref().unwrap().1.contains("injected fault"));
+    assert_eq!(report.rolled_back.len(), 7, "the seven changes done before the fault were undone");
+    assert!(report.rollback_errors.is_empty());
+    let after = visible(&s.running.world_snapshot(), &BTreeSet::new());
+    assert_eq!(before, after, "the world looks as it did before the run");
+
+    // The journal tells the story, and is private.
+    let events = apply::journal::read(dir.path(), "run-fault").unwrap();
+    let state = apply::replay(&events);
+    assert!(state.done.is_empty(), "every done change has a successful undo");
+    assert_eq!(state.finished, Some(RunStatus::RolledBack));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(apply::journal::journal_path(dir.path(), "run-fault")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    s.running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn rollback_of_a_finished_run_restores_every_reversible_change() {
+    let s = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::default();
+    let plan = make_plan(&s, &mut store).await;
+    let before_world = s.running.world_snapshot();
+
+    let mut journal = Journal::create(dir.path(), "run-1").unwrap();
+    let report = apply::run(&s.provider, &plan, &mut journal, &mut store, now().as_second(), 4, Prior::default()).await;
+    assert_eq!(report.status(), RunStatus::Applied, "{report:#?}");
+    assert_eq!(report.applied.len(), plan.executable().count());
+
+    // Converged: a new plan has nothing to do.
+    let again = make_plan(&s, &mut store).await;
+    assert!(again.changes.is_empty(), "{}", orgform::render::plan::text(&again, orgform::render::Style::Plain));
+
+    let state = apply::replay(&apply::journal::read(dir.path(), "run-1").unwrap());
+    let mut journal = Journal::reopen(dir.path(), "run-1").unwrap();
+    let undo = apply::rollback(&s.provider, &plan, &mut journal, &mut store, now().as_second(), state.done).await;
+    assert_eq!(undo.status(), RunStatus::Reverted, "{undo:#?}");
+
+    // Irreversible changes (kicking an offboarded person) stay done, and
+    // are listed for a person; everything else is as before.
+    let irreversible: BTreeSet<(i64, i64)> = plan
+        .changes
+        .iter()
+        .filter(|c| !c.reversible)
+        .filter_map(|c| match c.op {
+            plan::Op::Kick { user } | plan::Op::Ban { user } => Some((c.chat_id, user)),
+            _ => None,
+        })
+        .collect();
+    assert!(!irreversible.is_empty());
+    assert_eq!(undo.not_run.len(), irreversible.len());
+    assert_eq!(
+        visible(&before_world, &irreversible),
+        visible(&s.running.world_snapshot(), &irreversible),
+        "every reversible change is undone"
+    );
+    s.running.shutdown().await.unwrap();
+}
