@@ -245,3 +245,34 @@ fn drift_without_a_token_is_an_error() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("no bot token"), "{stderr}");
 }
+
+#[test]
+fn a_topic_edited_by_hand_reaches_the_bot_as_a_valid_service_message() {
+    let state = converged_org();
+    let store = orgform::store::file::load(&state.path().join("sandbox")).unwrap();
+    let releases = store.chat(ENGINEERING).unwrap().topics["releases"].thread_id;
+    let spec = orgform::botapi_spec::BotApiSpec::bundled();
+    act(state.path(), |sb, world| {
+        let owner = owner(world, ENGINEERING);
+        sb.act(owner, "editForumTopic", json!({"chat_id": ENGINEERING, "message_thread_id": releases, "name": "Ship it"})).unwrap();
+        sb.act(owner, "closeForumTopic", json!({"chat_id": ENGINEERING, "message_thread_id": releases})).unwrap();
+        let updates: Vec<Value> = sb.world_snapshot().updates.pending.iter().filter(|u| u.kind == "message").map(|u| u.update.clone()).collect();
+        assert_eq!(updates.len(), 2, "{updates:#?}");
+        assert_eq!(updates[0]["message"]["forum_topic_edited"], json!({"name": "Ship it"}));
+        assert_eq!(updates[0]["message"]["message_thread_id"], json!(releases));
+        assert_eq!(updates[1]["message"]["forum_topic_closed"], json!({}));
+        for u in &updates {
+            spec.check_type("Update", u).unwrap_or_else(|e| panic!("{e:?}\n{u:#}"));
+        }
+    });
+    // drift folds both into what it reports, and apply undoes both.
+    let (code, json_text, _) = drift(state.path(), "json");
+    assert_eq!(code, 2);
+    let report: Value = serde_json::from_str(&json_text).unwrap();
+    let got: Vec<_> = items(&report).into_iter().map(|(address, ..)| address).collect();
+    assert_eq!(got, vec!["chat.engineering.topic.releases", "chat.engineering.topic.releases"]);
+    let (code, _, stderr) = run(state.path(), &["apply", CONFIG, "--sandbox", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, text, _) = drift(state.path(), "text");
+    assert_eq!(code, 0, "{text}");
+}

@@ -206,10 +206,19 @@ impl ChatDiff<'_> {
                 }
                 Some(have) => {
                     let Some(thread_id) = have.thread_id else { continue };
-                    if have.name != want.name || (want.icon_color.is_some() && have.icon_color != want.icon_color) {
-                        let op = Op::EditTopic { key: tkey.clone(), thread_id, name: want.name.clone(), icon_color: want.icon_color };
-                        let look = |t: &Topic| Topic { closed: false, ..t.clone() };
-                        self.push(address.clone(), Action::Update, Step::Topics, op, topic_json(&look(have)), topic_json(&look(want)), None);
+                    if have.name != want.name {
+                        let op = Op::EditTopic { key: tkey.clone(), thread_id, name: want.name.clone(), icon_color: None };
+                        self.push(address.clone(), Action::Update, Step::Topics, op, json!(have.name), json!(want.name), None);
+                    }
+                    // editForumTopic takes a name and a custom emoji, never a
+                    // colour: Telegram fixes it when the topic is created.
+                    if want.icon_color.is_some() && have.icon_color != want.icon_color {
+                        let instruction = format!(
+                            "Telegram cannot recolour topic \"{}\"; keep icon_color {} in the config, or delete the topic by hand and let orgform create it again",
+                            want.name,
+                            have.icon_color.map(|c| c.to_string()).unwrap_or_else(|| "unset".into())
+                        );
+                        self.push(address.clone(), Action::Manual, Step::Manual, Op::Manual { instruction }, json!(have.icon_color), json!(want.icon_color), None);
                     }
                     if have.closed != want.closed {
                         let op = if want.closed {
