@@ -243,3 +243,36 @@ fn concurrent_applies_are_refused() {
     assert!(stderr.contains("took over a stale lock left by pid 999999999"), "{stderr}");
     assert!(!dir.join("apply.lock").exists(), "released at the end");
 }
+
+#[test]
+fn a_200_chat_org_converges_through_rate_limits_and_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = dir.path().join("org");
+    let (code, _, err) = run(orgform(dir.path()).args(["sandbox", "generate", "--people", "400", "--chats", "200", "--seed", "3", "--out"]).arg(&generated));
+    assert_eq!(code, 0, "{err}");
+    let token = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(generated.join("world.json")).unwrap()).unwrap()["bot"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, token).unwrap();
+    let server = Server::serve(&generated.join("world.json"), token_file, &["--rate-limit", "300", "--fail-rate", "0.1", "--seed", "5"]);
+    let config = generated.join("config");
+    let state = dir.path().join("state");
+    let (code, stdout, stderr) = run(
+        orgform(&state)
+            .args(["apply"])
+            .arg(&config)
+            // Unpaced, so the sandbox's own limit answers with 429s.
+            .args(["--auto-approve", "--allow-removals", "--allow-demotions", "--allow-few-admins", "--requests-per-second", "0", NOW])
+            .args(server.args()),
+    );
+    assert_eq!(code, 0, "{}\n{stderr}", stdout.lines().rev().take(15).collect::<Vec<_>>().join("\n"));
+    assert!(stdout.contains(", 0 failed, 0 rolled back, 0 not run"), "{}", stdout.lines().last().unwrap_or(""));
+    let (code, stdout, _) = run(orgform(&state).args(["plan"]).arg(&config).args(["--detailed-exitcode", "--requests-per-second", "0", NOW]).args(server.args()));
+    assert_eq!(code, 0, "converged: {}", stdout.lines().rev().take(5).collect::<Vec<_>>().join("\n"));
+    let (_, stats, _) = run(Command::cargo_bin("orgform").unwrap().args(["sandbox", "stats", "--url", &server.url]));
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert!(stats["rate_limited"].as_u64().unwrap() > 0, "the rate limit was hit: {stats}");
+    assert!(stats["injected_errors"].as_u64().unwrap() > 0, "faults were injected: {stats}");
+}

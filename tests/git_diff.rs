@@ -76,7 +76,7 @@ fn without_head_the_working_tree_is_compared() {
 }
 
 #[test]
-fn a_config_that_is_a_single_file_and_a_repository_root_config() {
+fn a_config_named_from_inside_it_or_as_a_single_file() {
     let mut repo = FixtureRepo::new();
     repo.commit("Globex config");
     repo.edit("config/chats.yaml", "title: On-call", "title: On-call rota");
@@ -90,6 +90,15 @@ fn a_config_that_is_a_single_file_and_a_repository_root_config() {
     repo.commit("Scratch");
     let (code, out, err) = diff(&repo, &["--base", "HEAD~1", "--head", "HEAD", "config"]);
     assert_eq!(code, 0, "{out}{err}");
+    // One file holding the whole config.
+    let whole: String = ["org", "people", "departments", "roles", "chats"].iter().map(|f| repo.read(&format!("config/{f}.yaml"))).collect();
+    repo.write("globex.yaml", &whole);
+    repo.commit("One file");
+    repo.edit("globex.yaml", "bob:   {telegram_id: 200005, name: Bob Stone, department: sales}", "bob:   {telegram_id: 200005, name: Bob Stone, department: sales, status: offboarded}");
+    let (code, out, err) = diff(&repo, &["--base", "HEAD", "globex.yaml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.contains("status: \"active\" → \"offboarded\""), "{out}");
+    assert!(out.contains("- sales: must leave the chat"), "{out}");
 }
 
 #[test]

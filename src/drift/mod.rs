@@ -299,7 +299,7 @@ impl ChatCx<'_> {
             (Some(error), _) => items.push(self.unreadable(error)),
             (None, None) => items.push(self.unreadable("the chat was not read")),
             (None, Some(live)) => {
-                items.extend(changes.iter().map(|c| self.from_change(c, live)));
+                items.extend(changes.iter().map(|c| self.change_item(c, live)));
                 self.beyond_the_planner(live, &mut items);
                 members = self.knowledge(live);
                 if let Some(item) = self.unseen(&members) {
@@ -320,7 +320,9 @@ impl ChatCx<'_> {
         }
     }
 
-    fn item(&self, address: Address, kind: Kind, fixer: Fixer, summary: impl Into<String>, expected: Value, actual: Value, fix: impl Into<String>) -> Item {
+    /// An item; `values` is (expected, actual).
+    fn item(&self, address: Address, kind: Kind, fixer: Fixer, summary: impl Into<String>, values: (Value, Value), fix: impl Into<String>) -> Item {
+        let (expected, actual) = values;
         let why = self.d.why.get(address.as_str()).cloned().unwrap_or_default();
         Item { address, kind, status: Status::Drift, fixer, person: None, summary: summary.into(), expected, actual, fix: fix.into(), why }
     }
@@ -331,16 +333,14 @@ impl ChatCx<'_> {
             Kind::Access,
             Fixer::Person,
             "the chat could not be read, so its drift is unknown",
-            json!({"readable": true}),
-            json!({"error": error}),
-            "check that the chat exists, that its id in the config is right and that the bot is an administrator there",
-        );
+            (json!({"readable": true}), json!({"error": error})),
+            "check that the chat exists, that its id in the config is right and that the bot is an administrator there");
         item.status = Status::Unknown;
         item
     }
 
     /// A change the planner would make, as a drift item.
-    fn from_change(&self, c: &Change, live: &ChatState) -> Item {
+    fn change_item(&self, c: &Change, live: &ChatState) -> Item {
         let (kind, fixer, summary, mut fix) = classify(c, self.desired, live);
         let mut actual = c.before.clone();
         let mut expected = c.after.clone();
@@ -396,14 +396,12 @@ impl ChatCx<'_> {
                             Kind::AdminRights,
                             Fixer::Person,
                             "admin title differs on a seat the bot cannot edit",
-                            json!(title),
-                            json!(have.title),
+                            (json!(title), json!(have.title)),
                             if have.owner {
                                 "only the owner can change their own title".to_string()
                             } else {
                                 format!("the chat owner or the admin who promoted {who} must set the title")
-                            },
-                        );
+                            });
                         item.person = Some(who);
                         items.push(item);
                     }
@@ -431,13 +429,11 @@ impl ChatCx<'_> {
                         Kind::UnexpectedAdmins,
                         Fixer::Person,
                         summary,
-                        match self.desired.members.get(&user) {
+                        (match self.desired.members.get(&user) {
                             Some(m) => diff::member_json(m),
                             None => Value::Null,
-                        },
-                        seat_value(have),
-                        fix,
-                    );
+                        }, seat_value(have)),
+                        fix);
                     item.person = Some(who);
                     items.push(item);
                 }
@@ -458,10 +454,8 @@ impl ChatCx<'_> {
                     Kind::UndeclaredMembers,
                     Fixer::Person,
                     "member not declared (membership additive: reported, never removed)",
-                    Value::Null,
-                    self.seen_value(user, have),
-                    "declare them in the config, or remove them from the chat by hand",
-                );
+                    (Value::Null, self.seen_value(user, have)),
+                    "declare them in the config, or remove them from the chat by hand");
                 item.person = Some(who);
                 items.push(item);
             }
@@ -472,10 +466,8 @@ impl ChatCx<'_> {
                 Kind::Access,
                 Fixer::Person,
                 "the bot is not an administrator: Telegram sends it no membership updates and refuses its changes",
-                json!("administrator"),
-                json!("not an administrator"),
-                "make the bot an administrator of the chat",
-            );
+                (json!("administrator"), json!("not an administrator")),
+                "make the bot an administrator of the chat");
             item.status = Status::Unknown;
             items.push(item);
         }
@@ -513,7 +505,7 @@ impl ChatCx<'_> {
                 Some(seen) => json!({"status": status_name(&seen.status), "seen": time_text(seen.at), "source": seen.source}),
                 None => json!({"status": "absent"}),
             };
-            let mut item = self.item(address, Kind::MissingMembers, Fixer::Person, summary, json!({"status": "member"}), actual, self.invite_status(user));
+            let mut item = self.item(address, Kind::MissingMembers, Fixer::Person, summary, (json!({"status": "member"}), actual), self.invite_status(user));
             item.person = Some(who);
             items.push(item);
         }
@@ -560,10 +552,8 @@ impl ChatCx<'_> {
                 Kind::Unseen,
                 Fixer::Person,
                 "Telegram did not say how many people are in the chat",
-                Value::Null,
-                Value::Null,
-                "read the chat again; membership drift is unknown until then",
-            );
+                (Value::Null, Value::Null),
+                "read the chat again; membership drift is unknown until then");
             item.status = Status::Unknown;
             return Some(item);
         };
@@ -592,10 +582,8 @@ impl ChatCx<'_> {
             Kind::Unseen,
             Fixer::Person,
             summary,
-            json!({"count": k.known}),
-            json!({"count": count}),
-            fix,
-        );
+            (json!({"count": k.known}), json!({"count": count})),
+            fix);
         item.status = Status::Unknown;
         Some(item)
     }
@@ -647,17 +635,19 @@ fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, 
         Op::SetCommands { .. } => apply(Kind::Settings, "bot commands differ", "sets the chat's bot commands"),
         Op::DeleteCommands => apply(Kind::Settings, "bot commands are set but the config has none", "deletes the chat's bot commands"),
         Op::Manual { instruction } => {
-            let kind = if c.address.as_str().contains(".admin.") { Kind::AdminRights } else { Kind::ManualSettings };
-            let field = c.address.as_str().rsplit('.').next().unwrap_or("");
-            let summary = if kind == Kind::AdminRights {
-                "admin rights differ on a seat the bot cannot edit".to_string()
+            let address = c.address.as_str();
+            let (kind, summary) = if address.contains(".admin.") {
+                (Kind::AdminRights, "admin rights differ on a seat the bot cannot edit".to_string())
+            } else if address.contains(".topic.") {
+                (Kind::Topics, "topic icon colour differs (the Bot API cannot recolour a topic)".to_string())
             } else {
-                format!("{} differs (the Bot API cannot change it)", field.replace('_', " "))
+                let field = address.rsplit('.').next().unwrap_or("");
+                (Kind::ManualSettings, format!("{} differs (the Bot API cannot change it)", field.replace('_', " ")))
             };
             (kind, Fixer::Person, summary, instruction.clone())
         }
         Op::CreateTopic { .. } => apply(Kind::Topics, "topic missing", "creates the topic"),
-        Op::EditTopic { .. } => apply(Kind::Topics, "topic renamed or recoloured", "renames the topic back"),
+        Op::EditTopic { .. } => apply(Kind::Topics, "topic renamed", "renames the topic back"),
         Op::CloseTopic { .. } => apply(Kind::Topics, "topic open but should be closed", "closes the topic"),
         Op::ReopenTopic { .. } => apply(Kind::Topics, "topic closed but should be open", "reopens the topic"),
         Op::DeleteTopic { .. } => apply(Kind::Topics, "topic not in the config", "deletes the topic and its messages"),

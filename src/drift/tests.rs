@@ -273,8 +273,14 @@ fn topics_and_links_changed_or_removed() {
         ]
     );
     let topic = report.items().next().unwrap().1;
-    assert_eq!(topic.actual["name"], json!("Ship it"));
-    assert_eq!(topic.expected["name"], json!("Releases"));
+    assert_eq!(topic.actual, json!("Ship it"));
+    assert_eq!(topic.expected, json!("Releases"));
+
+    // A colour the Bot API cannot change back: a person must.
+    let mut l = live(&d);
+    chat(&mut l, "eng").topics.get_mut("releases").unwrap().icon_color = Some(16766590);
+    let report = detect_with(&d, &l, &Store::default());
+    assert_eq!(items(&report), vec![("chat.eng.topic.releases".into(), Kind::Topics, Status::Drift, Fixer::Person)]);
 }
 
 #[test]

@@ -492,6 +492,12 @@ impl<'a> Resolver<'a> {
             );
         }
         for (lkey, l) in eff.invite_links.iter().flatten() {
+            // A link past its expiry is gone in Telegram, and cannot be
+            // created: like an expired grant, it drops out.
+            let expires = l.expires.as_deref().and_then(parse_until);
+            if expires.is_some_and(|e| e <= self.now) {
+                continue;
+            }
             chat.invite_links.insert(
                 lkey.clone(),
                 InviteLink {

@@ -334,7 +334,10 @@ impl TelegramProvider {
     async fn send_invite(&self, change: &Change, user: UserId, name: &str, expires: i64) -> Result<Executed, Error> {
         let chat = change.chat_id;
         let name: String = name.chars().take(LINK_NAME_MAX).collect();
-        let create = ApiCall::new("createChatInviteLink", Some(chat), Repeat::Unsafe)
+        // Safe to repeat: if an attempt created a link whose answer was lost,
+        // that link was never sent to anyone, works once and expires with
+        // the others; a second link is the only way to get a URL to send.
+        let create = ApiCall::new("createChatInviteLink", Some(chat), Repeat::Safe)
             .param("name", &name)
             .param("expire_date", expires)
             .param("member_limit", 1);
