@@ -92,7 +92,8 @@ fn offboarded_and_suspended_match_nothing() {
 fn admins_get_their_role_rights_and_title_with_a_why() {
     let d = resolve(&with_chat("    admins:\n      - {role: mod, members: [{leads_of: engineering}]}\n      - {role: oncall, members: [{role: oncall}], title: Pager}\n"));
     let seat = &d.state.chats["c"].admins[&1];
-    assert_eq!(seat.rights, [Right::DeleteMessages, Right::PinMessages].into_iter().collect());
+    // manage_chat comes with any admin right, as in Telegram.
+    assert_eq!(seat.rights, [Right::ManageChat, Right::DeleteMessages, Right::PinMessages].into_iter().collect());
     assert_eq!(seat.title.as_deref(), Some("Mod"), "the first binding's title wins");
     assert_eq!(d.why["chat.c.admin.alice"], vec!["role mod via leads_of engineering", "role oncall via role oncall"]);
 }

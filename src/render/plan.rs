@@ -47,17 +47,28 @@ pub fn value_text(v: &Value) -> String {
                 let _ = write!(out, " (may: {})", if list.is_empty() { "nothing".to_string() } else { list.join(", ") });
             }
             if let Some(u) = m.get("until").and_then(Value::as_i64) {
-                let _ = write!(out, " until {}", jiff::Timestamp::from_second(u).map(|t| t.to_string()).unwrap_or_default());
+                let _ = write!(out, " until {}", unix_text(u));
             }
             out
         }
         Value::Object(m) => format!(
             "{{{}}}",
-            m.iter().map(|(k, v)| format!("{k}: {}", value_text(v))).collect::<Vec<_>>().join(", ")
+            m.iter()
+                .map(|(k, v)| match (k.as_str(), v.as_i64()) {
+                    ("expires" | "until", Some(t)) => format!("{k}: {}", unix_text(t)),
+                    _ => format!("{k}: {}", value_text(v)),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Value::Array(items) => format!("[{}]", items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join(", ")),
         other => other.to_string(),
     }
+}
+
+/// A unix time as an RFC 3339 instant.
+fn unix_text(t: i64) -> String {
+    jiff::Timestamp::from_second(t).map(|ts| ts.to_string()).unwrap_or_else(|_| t.to_string())
 }
 
 /// Word diff of two texts: `[-removed-]{+added+}`.
