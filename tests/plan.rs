@@ -4,7 +4,7 @@
 
 use orgform::plan::{self, Overrides, Plan, PlanInput};
 use orgform::render::{Style, plan as render};
-use orgform::state::{AdminSeat, BotIdentity, DesiredState, LiveChatMeta, LiveState, MemberState, Right};
+use orgform::state::{AdminSeat, BotIdentity, DesiredState, LiveState, MemberState, Right};
 use orgform::store::Store;
 
 const BASE: &str = r#"
@@ -58,26 +58,7 @@ fn resolve(yaml: &str) -> (DesiredState, Option<orgform::model::spec::Policies>)
 
 /// A live state equal to the desired one, as Telegram would show it.
 fn converged(desired: &DesiredState) -> LiveState {
-    let mut live = LiveState { bot: Some(BotIdentity { id: BOT, username: "org_bot".into() }), ..Default::default() };
-    live.state = desired.state.clone();
-    for (key, chat) in live.state.chats.iter_mut() {
-        for (i, t) in chat.topics.values_mut().enumerate() {
-            t.thread_id = Some(100 + i as i64);
-        }
-        for (k, l) in chat.invite_links.iter_mut() {
-            l.url = Some(format!("https://t.me/+{k}"));
-        }
-        chat.members.retain(|_, m| *m != MemberState::Absent);
-        live.meta.insert(
-            key.clone(),
-            LiveChatMeta {
-                member_count: Some((chat.members.len() + chat.admins.len() + 1) as u64),
-                bot_rights: Some(Right::all_for(chat.kind)),
-                ..Default::default()
-            },
-        );
-    }
-    live
+    plan::simulate::converged(desired, BotIdentity { id: BOT, username: "org_bot".into() })
 }
 
 fn known_store(desired: &DesiredState) -> Store {

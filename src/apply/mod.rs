@@ -72,7 +72,21 @@ struct Shared<'a, P> {
     notes: Mutex<Vec<String>>,
 }
 
-impl<P: Provider> Shared<'_, P> {
+impl<'a, P: Provider> Shared<'a, P> {
+    fn new(provider: &'a P, plan: &'a Plan, journal: &'a mut Journal, store: &'a mut Store, now: i64, done: Vec<(usize, Inverse)>) -> Self {
+        Shared {
+            provider,
+            plan,
+            journal: Mutex::new(journal),
+            store: Mutex::new(store),
+            now,
+            stop: AtomicBool::new(false),
+            done: Mutex::new(done),
+            failure: Mutex::new(None),
+            notes: Mutex::new(Vec::new()),
+        }
+    }
+
     fn journal(&self, event: &Event) -> Result<(), String> {
         self.journal.lock().expect("journal lock").write(event).map_err(|e| e.to_string())
     }
@@ -146,17 +160,7 @@ pub async fn run<P: Provider>(
     prior: Prior,
 ) -> Report {
     let skip: BTreeSet<usize> = prior.done.iter().map(|(i, _)| *i).collect();
-    let shared = Shared {
-        provider,
-        plan,
-        journal: Mutex::new(journal),
-        store: Mutex::new(store),
-        now,
-        stop: AtomicBool::new(false),
-        done: Mutex::new(prior.done),
-        failure: Mutex::new(None),
-        notes: Mutex::new(Vec::new()),
-    };
+    let shared = Shared::new(provider, plan, journal, store, now, prior.done);
     let mut report = Report::default();
     report.manual = plan.changes.iter().enumerate().filter(|(_, c)| c.action == Action::Manual).map(|(i, _)| i).collect();
 
@@ -278,17 +282,7 @@ pub async fn rollback<P: Provider>(
     now: i64,
     done: Vec<(usize, Inverse)>,
 ) -> Report {
-    let shared = Shared {
-        provider,
-        plan,
-        journal: Mutex::new(journal),
-        store: Mutex::new(store),
-        now,
-        stop: AtomicBool::new(false),
-        done: Mutex::new(Vec::new()),
-        failure: Mutex::new(None),
-        notes: Mutex::new(Vec::new()),
-    };
+    let shared = Shared::new(provider, plan, journal, store, now, Vec::new());
     let _ = shared.journal(&Event::RollbackStart { reason: "orgform rollback".into() });
     let (reversible, irreversible): (Vec<_>, Vec<_>) =
         done.into_iter().partition(|(i, inv)| plan.changes[*i].reversible && !matches!(inv, Inverse::Irreversible { .. }));

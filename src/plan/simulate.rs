@@ -119,10 +119,13 @@ pub fn converged(desired: &crate::state::DesiredState, bot: crate::state::BotIde
             l.url = Some(format!("https://t.me/+{k}"));
         }
         chat.members.retain(|_, m| *m != MemberState::Absent);
+        // getChatMemberCount counts who is in the chat: admins, members,
+        // restricted members and the bot; not the banned.
+        let present = chat.members.values().filter(|m| super::present(m)).count();
         live.meta.insert(
             key.clone(),
             crate::state::LiveChatMeta {
-                member_count: Some((chat.members.len() + chat.admins.len() + 1) as u64),
+                member_count: Some((present + chat.admins.len() + 1) as u64),
                 bot_rights: Some(crate::state::Right::all_for(chat.kind)),
                 ..Default::default()
             },

@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::Style;
-use super::plan::{MARKDOWN_LIMIT, value_text, word_diff};
+use super::plan::{value_text, word_diff};
+use super::{MARKDOWN_LIMIT, md_cell as md_escape, push_fitting};
 use crate::access::{Access, AccessChange, AccessDiff, ChatDiff, ChatStatus, Effect, FieldChange, PersonDiff, Presence};
 use crate::git::{FileChange, FileStatus, Revision};
 use crate::state::MembershipMode;
@@ -294,9 +295,6 @@ pub fn text(c: &Compared, style: Style) -> String {
     out
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ").replace('<', "&lt;")
-}
 
 /// Markdown for a pull request comment or a job summary, always under
 /// GitHub's 65,536-character limit.
@@ -407,14 +405,7 @@ pub fn markdown(c: &Compared) -> String {
             cut = true;
         }
     }
-    let mut shown = 0;
-    for d in &details {
-        if out.len() + d.len() + reserve > MARKDOWN_LIMIT {
-            break;
-        }
-        out.push_str(d);
-        shown += 1;
-    }
+    let shown = push_fitting(&mut out, &details, reserve);
     if cut || shown < details.len() {
         let _ = writeln!(
             out,

@@ -9,7 +9,8 @@ use serde_json::Value;
 use crate::drift::{ChatDrift, DriftReport, Fixer, Item, Kind, Status, UpdateFeed};
 
 use super::Style;
-use super::plan::{MARKDOWN_LIMIT, value_text};
+use super::plan::value_text;
+use super::{md_cell as md_escape, push_fitting};
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -160,9 +161,6 @@ pub fn text(report: &DriftReport, style: Style) -> String {
     out
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
 
 fn md_value(v: &Value) -> String {
     if v.is_null() {
@@ -243,14 +241,7 @@ pub fn markdown(report: &DriftReport) -> String {
     }
     let reserve = 400;
     let mut out = head;
-    let mut shown = 0;
-    for d in &details {
-        if out.len() + d.len() + reserve > MARKDOWN_LIMIT {
-            break;
-        }
-        out.push_str(d);
-        shown += 1;
-    }
+    let shown = push_fitting(&mut out, &details, reserve);
     if shown < details.len() {
         let rest = details.len() - shown;
         let _ = writeln!(

@@ -14,3 +14,26 @@ pub enum Style {
     Plain,
     Color,
 }
+
+/// GitHub's limit for a comment or issue body.
+pub const MARKDOWN_LIMIT: usize = 65_536;
+
+/// Text for a Markdown table cell: pipes escaped, one line, no raw HTML.
+pub fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ").replace('<', "&lt;")
+}
+
+/// Append whole sections while the text stays `reserve` below GitHub's
+/// limit; returns how many fitted. Reports cut at a section boundary, so a
+/// folded `<details>` block is never left open.
+pub fn push_fitting(out: &mut String, sections: &[String], reserve: usize) -> usize {
+    let mut shown = 0;
+    for section in sections {
+        if out.len() + section.len() + reserve > MARKDOWN_LIMIT {
+            break;
+        }
+        out.push_str(section);
+        shown += 1;
+    }
+    shown
+}

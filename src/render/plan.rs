@@ -11,8 +11,8 @@ use crate::plan::{Action, Change, Op, Phase, Plan};
 
 use super::Style;
 
-/// GitHub's limit for a comment body.
-pub const MARKDOWN_LIMIT: usize = 65_536;
+pub use super::MARKDOWN_LIMIT;
+use super::{md_cell as md_escape, push_fitting};
 
 fn paint(style: Style, action: Action, text: &str) -> String {
     if style == Style::Plain {
@@ -346,23 +346,13 @@ pub fn markdown(plan: &Plan) -> String {
         partial.push_str("\n_…the access table was cut to fit GitHub's comment limit; run `orgform plan --format json` for all of it._\n\n");
         out.push_str(&partial);
     }
-    let mut shown = 0;
-    for d in &details {
-        if out.len() + d.len() + reserve > MARKDOWN_LIMIT {
-            break;
-        }
-        out.push_str(d);
-        shown += 1;
-    }
+    let shown = push_fitting(&mut out, &details, reserve);
     if shown < details.len() {
         let _ = writeln!(out, "_Details for {} more chat{} were cut to fit GitHub's 65,536-character comment limit; the full plan is in the job's artifacts or `orgform plan --format json`._", details.len() - shown, if details.len() - shown == 1 { "" } else { "s" });
     }
     out
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
 
 /// Versioned JSON: the plan as saved, plus counts.
 pub fn json(plan: &Plan) -> Value {
