@@ -8,6 +8,8 @@ pub mod connect;
 pub mod diff;
 pub mod drift;
 pub mod error;
+pub mod export;
+pub mod import;
 pub mod plan;
 pub mod progress;
 pub mod rollback;
@@ -59,6 +61,10 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// A stateful Telegram Bot API emulator: serve, init, generate, act.
     Sandbox(sandbox::SandboxArgs),
+    /// Adopt what exists: describe existing chats, or read a staff list, as config files.
+    Import(import::ImportArgs),
+    /// Export the effective access matrix (CSV, JSON or Markdown), optionally with the live status.
+    Export(export::ExportArgs),
 }
 
 /// Entry point of the binary.
@@ -87,6 +93,8 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Export(args) => export::run(args),
     }
 }
 

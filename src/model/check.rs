@@ -21,7 +21,7 @@ pub const TOPIC_COLORS: [u32; 6] = [7322096, 16766590, 13338331, 9367192, 167494
 /// Slow-mode delays Telegram accepts, in seconds.
 pub const SLOW_MODE_VALUES: [u32; 8] = [0, 10, 30, 60, 300, 900, 1800, 3600];
 
-pub(crate) struct Checker<'a> {
+pub struct Checker<'a> {
     pub root: &'a Node,
     pub config: &'a Config,
     pub out: Diagnostics,

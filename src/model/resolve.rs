@@ -368,16 +368,31 @@ impl<'a> Resolver<'a> {
                 );
             }
         }
+        // Why-traces are gathered per chat in a hash map and sorted once at
+        // the end: inserting tens of thousands of long, shared-prefix
+        // addresses into one BTreeMap as they come is a large share of the
+        // time for a big org.
+        let mut why: Vec<(String, Vec<String>)> = Vec::new();
         for (key, spec) in &config.chats {
             let eff = effective_chat(config, spec);
             let (Some(id), Some(kind)) = (eff.id, eff.kind) else { continue };
-            let chat = self.chat(key, &eff, id, kind, &mut desired.why);
+            let mut chat_why = std::collections::HashMap::new();
+            let chat = self.chat(key, &eff, id, kind, &mut chat_why);
+            why.extend(chat_why);
             desired.state.chats.insert(key.clone(), chat);
         }
+        desired.why = why.into_iter().collect();
         desired
     }
 
-    fn chat(&self, key: &str, eff: &EffectiveChat, id: i64, kind: ChatType, why: &mut BTreeMap<String, Vec<String>>) -> ChatState {
+    fn chat(
+        &self,
+        key: &str,
+        eff: &EffectiveChat,
+        id: i64,
+        kind: ChatType,
+        why: &mut std::collections::HashMap<String, Vec<String>>,
+    ) -> ChatState {
         let config = self.config;
         let mut chat = ChatState::new(id, kind);
         chat.membership = eff.membership.unwrap_or_default();

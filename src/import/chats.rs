@@ -1,0 +1,1177 @@
+//! `orgform import chats`: existing Telegram chats → config entries that
+//! describe them as they are.
+//!
+//! Three steps. [`read`] asks the Bot API what it can tell about each chat
+//! (getChat, getChatAdministrators, getChatMemberCount, getMyCommands, and
+//! getChatMember for the members the store has seen) and takes topics and
+//! invite links from the store, which is all the Bot API lets a bot know.
+//! [`build`] turns that into config: settings, admins bound to existing
+//! roles when the rights match exactly and to generated roles named by
+//! their rights otherwise, members by handle, people stubs for users the
+//! config does not know; merged with the config already in the output
+//! directory, whose people, roles and chats are reused and never changed
+//! without `force`. The CLI then writes the files the import owns.
+//!
+//! Imported chats are `membership: additive`: the Bot API cannot list a
+//! chat's members, so an authoritative chat built from what the bot has
+//! seen would remove everyone it has not. The report says how many members
+//! each chat has that the bot cannot see.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use tokio::task::JoinSet;
+
+use super::{ConfigDir, Format, ImportError, WriteOutcome, slug};
+use crate::model::resolve::{role_permissions, role_rights, role_rights_named};
+use crate::model::spec::{
+    AdminBinding, AllKeyword, ChatSpec, CommandSpec, Config, InviteLinkSpec, Org, Person,
+    PersonStatus, RestrictionBinding, RightsSpec, Role, Selector, SelectorRule, TelegramSettings,
+    TopicSpec,
+};
+use crate::state::{
+    AdminSeat, BotIdentity, ChatId, ChatSettings, ChatType, Command, DesiredState, MemberState,
+    MembershipMode, Permission, Permissions, Right, Rights, UserId,
+};
+use crate::store::{InviteLinkRecord, Store, TopicRecord};
+use crate::telegram::client::{ApiCall, Client};
+use crate::telegram::error::{Class, Error, ErrorKind};
+use crate::telegram::read::{ALLOWED_UPDATES, admin_seat, chat_type, member_state, settings_of};
+use crate::telegram::wire::{self, BotCommandScope, ChatFullInfo, ChatMember, Update};
+
+/// A Telegram user as an answer showed them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeenUser {
+    pub id: UserId,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+}
+
+impl SeenUser {
+    fn of(user: &wire::User) -> SeenUser {
+        SeenUser {
+            id: user.id,
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            username: user.username.clone(),
+        }
+    }
+
+    pub fn full_name(&self) -> String {
+        match &self.last_name {
+            Some(last) if !last.is_empty() => format!("{} {last}", self.first_name),
+            _ => self.first_name.clone(),
+        }
+    }
+}
+
+/// One chat as the bot can see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObservedChat {
+    pub id: ChatId,
+    pub kind: ChatType,
+    pub settings: ChatSettings,
+    /// Admins other than the bot, the owner included.
+    pub admins: BTreeMap<UserId, AdminSeat>,
+    /// Non-admins whose status is known (from the store, refreshed).
+    pub members: BTreeMap<UserId, MemberState>,
+    pub topics: BTreeMap<String, TopicRecord>,
+    pub invite_links: BTreeMap<String, InviteLinkRecord>,
+    pub commands: Vec<Command>,
+    /// getChatMemberCount: everyone, admins and the bot included.
+    pub member_count: u64,
+}
+
+impl ObservedChat {
+    /// Members the Bot API cannot show: the count minus everyone known to be present and the bot.
+    pub fn unseen(&self) -> u64 {
+        let present = self
+            .members
+            .values()
+            .filter(|m| matches!(m, MemberState::Member | MemberState::Restricted { .. }))
+            .count();
+        self.member_count
+            .saturating_sub((self.admins.len() + present + 1) as u64)
+    }
+}
+
+/// Everything read for an import.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    pub bot: Option<BotIdentity>,
+    pub chats: Vec<ObservedChat>,
+    /// Chats that could not be read, with why.
+    pub unreadable: Vec<(ChatId, String)>,
+    pub users: BTreeMap<UserId, SeenUser>,
+}
+
+/// A desired state that names these chats and nothing else, for the
+/// reader functions that work on the config's chats (update draining).
+pub fn bare_desired(ids: &[ChatId]) -> DesiredState {
+    let mut desired = DesiredState::default();
+    for &id in ids {
+        desired.state.chats.insert(
+            format!("chat{id}"),
+            crate::state::ChatState::new(id, ChatType::Supergroup),
+        );
+    }
+    desired
+}
+
+/// Chats the bot is known to be in, for real Telegram: those in the store
+/// and those the update feed shows (membership changes, the bot's own
+/// status, messages). The updates are consumed: membership changes are
+/// recorded in the store as `read::drain_updates` would. Returns the chat
+/// ids and whether a webhook kept the feed from being read.
+pub async fn discover(
+    client: &Client,
+    store: &mut Store,
+    now: i64,
+) -> Result<(BTreeSet<ChatId>, bool), Error> {
+    let mut chats: BTreeSet<ChatId> = store.chats.keys().copied().collect();
+    let mut left: BTreeSet<ChatId> = BTreeSet::new();
+    loop {
+        let mut call = ApiCall::read("getUpdates", None)
+            .param("limit", 100)
+            .param("timeout", 0)
+            .param("allowed_updates", ALLOWED_UPDATES);
+        if let Some(offset) = store.update_offset {
+            call = call.param("offset", offset);
+        }
+        let updates: Vec<Update> = match client.call(&call).await {
+            Ok(u) => u,
+            Err(e) if e.class() == Some(&Class::Conflict) => return Ok((chats, true)),
+            Err(e) => return Err(e),
+        };
+        let page = updates.len();
+        for update in updates {
+            store.update_offset = Some(store.update_offset.unwrap_or(0).max(update.update_id + 1));
+            if let Some(mine) = &update.my_chat_member {
+                if chat_type(&mine.chat.kind).is_some() {
+                    if matches!(
+                        mine.new_chat_member,
+                        ChatMember::Left(_) | ChatMember::Banned(_)
+                    ) {
+                        left.insert(mine.chat.id);
+                        chats.remove(&mine.chat.id);
+                    } else {
+                        left.remove(&mine.chat.id);
+                        chats.insert(mine.chat.id);
+                    }
+                }
+            }
+            if let Some(changed) = &update.chat_member
+                && chat_type(&changed.chat.kind).is_some()
+            {
+                if !left.contains(&changed.chat.id) {
+                    chats.insert(changed.chat.id);
+                }
+                if let (Some(user), Some(status)) = (
+                    changed.new_chat_member.user_id(),
+                    stored_status(&changed.new_chat_member),
+                ) {
+                    store.see_member(
+                        changed.chat.id,
+                        user,
+                        status,
+                        changed.date.min(now),
+                        "update",
+                    );
+                }
+            }
+            if let Some(message) = update.extra.get("message") {
+                let id = message
+                    .pointer("/chat/id")
+                    .and_then(serde_json::Value::as_i64);
+                let kind = message
+                    .pointer("/chat/type")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(chat_type);
+                if let (Some(id), Some(_)) = (id, kind)
+                    && !left.contains(&id)
+                {
+                    chats.insert(id);
+                }
+            }
+        }
+        if page < 100 {
+            return Ok((chats, false));
+        }
+    }
+}
+
+fn stored_status(member: &ChatMember) -> Option<MemberState> {
+    match member {
+        ChatMember::Owner(_) | ChatMember::Administrator(_) => Some(MemberState::Member),
+        other => member_state(other),
+    }
+}
+
+fn member_user(member: &ChatMember) -> Option<&wire::User> {
+    Some(match member {
+        ChatMember::Owner(m) => &m.user,
+        ChatMember::Administrator(m) => &m.user,
+        ChatMember::Member(m) => &m.user,
+        ChatMember::Restricted(m) => &m.user,
+        ChatMember::Left(m) => &m.user,
+        ChatMember::Banned(m) => &m.user,
+        ChatMember::Other(_) => return None,
+    })
+}
+
+struct ChatRead {
+    chat: ObservedChat,
+    users: Vec<SeenUser>,
+    seen: Vec<(UserId, MemberState)>,
+}
+
+/// Read the chats (in parallel, each chat's calls in order). What was
+/// learned about members goes into the store.
+pub async fn read(
+    client: &Client,
+    store: &mut Store,
+    ids: &[ChatId],
+    now: i64,
+) -> Result<Observed, Error> {
+    let me: wire::User = client.call(&ApiCall::read("getMe", None)).await?;
+    let bot = BotIdentity {
+        id: me.id,
+        username: me.username.clone().unwrap_or_default(),
+    };
+    let unique: BTreeSet<ChatId> = ids.iter().copied().collect();
+    let mut tasks = JoinSet::new();
+    for id in unique {
+        let known: Vec<UserId> = store
+            .chat(id)
+            .map(|c| {
+                c.members
+                    .iter()
+                    .filter(|(u, s)| **u != bot.id && s.status != MemberState::Absent)
+                    .map(|(u, _)| *u)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let client = client.clone();
+        let bot_id = bot.id;
+        tasks.spawn(async move { (id, read_chat(&client, id, bot_id, &known).await) });
+    }
+    let mut observed = Observed {
+        bot: Some(bot),
+        ..Default::default()
+    };
+    while let Some(joined) = tasks.join_next().await {
+        let (id, outcome) = match joined {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => {
+                return Err(Error::new(
+                    "read",
+                    None,
+                    ErrorKind::NotExecutable {
+                        reason: e.to_string(),
+                    },
+                ));
+            }
+        };
+        match outcome {
+            Ok(mut read) => {
+                for (user, status) in read.seen {
+                    store.see_member(id, user, status, now, "getChatMember");
+                }
+                let memory = store.chat_mut(id);
+                memory.last_read = Some(now);
+                read.chat.topics = memory.topics.clone();
+                read.chat.invite_links = memory
+                    .invite_links
+                    .iter()
+                    .filter(|(_, l)| !l.revoked)
+                    .map(|(k, l)| (k.clone(), l.clone()))
+                    .collect();
+                for user in read.users {
+                    observed.users.insert(user.id, user);
+                }
+                observed.chats.push(read.chat);
+            }
+            Err(e) if e.is_fatal() => return Err(e),
+            Err(e) => {
+                let message = match e.hint() {
+                    Some(hint) => format!("{e}; hint: {hint}"),
+                    None => e.to_string(),
+                };
+                observed.unreadable.push((id, message));
+            }
+        }
+    }
+    observed.chats.sort_by_key(|c| c.id);
+    observed.unreadable.sort();
+    Ok(observed)
+}
+
+async fn read_chat(
+    client: &Client,
+    id: ChatId,
+    bot: UserId,
+    known: &[UserId],
+) -> Result<ChatRead, Error> {
+    let _turn = client.chat_turn(id).await;
+    let info: ChatFullInfo = client.call(&ApiCall::read("getChat", Some(id))).await?;
+    let Some(kind) = chat_type(&info.kind) else {
+        let reason = format!("this is a {} chat, not a group or channel", info.kind);
+        return Err(Error::new(
+            "getChat",
+            Some(id),
+            ErrorKind::NotExecutable { reason },
+        ));
+    };
+    let admins: Vec<ChatMember> = client
+        .call(&ApiCall::read("getChatAdministrators", Some(id)))
+        .await?;
+    let count: u64 = client
+        .call(&ApiCall::read("getChatMemberCount", Some(id)))
+        .await?;
+    let call =
+        ApiCall::read("getMyCommands", None).param("scope", BotCommandScope::Chat { chat_id: id });
+    let commands: Vec<wire::BotCommand> = client.call(&call).await?;
+    let mut chat = ObservedChat {
+        id,
+        kind,
+        settings: settings_of(&info, kind),
+        admins: BTreeMap::new(),
+        members: BTreeMap::new(),
+        topics: BTreeMap::new(),
+        invite_links: BTreeMap::new(),
+        commands: commands
+            .into_iter()
+            .map(|c| Command {
+                command: c.command,
+                description: c.description,
+            })
+            .collect(),
+        member_count: count,
+    };
+    let mut users = Vec::new();
+    let mut seen = Vec::new();
+    for admin in &admins {
+        let Some(user) = member_user(admin) else {
+            continue;
+        };
+        if user.id == bot {
+            continue;
+        }
+        if let Some((seat, _)) = admin_seat(admin, kind) {
+            chat.admins.insert(user.id, seat);
+            users.push(SeenUser::of(user));
+            seen.push((user.id, MemberState::Member));
+        }
+    }
+    for &user in known {
+        if chat.admins.contains_key(&user) {
+            continue;
+        }
+        let call = ApiCall::read("getChatMember", Some(id)).param("user_id", user);
+        let member = match client.call::<ChatMember>(&call).await {
+            Ok(m) => m,
+            // Telegram no longer knows the user, or they are not in the chat.
+            Err(e) if e.class() == Some(&Class::BadRequest) => {
+                seen.push((user, MemberState::Absent));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(u) = member_user(&member) {
+            users.push(SeenUser::of(u));
+        }
+        if let Some((seat, _)) = admin_seat(&member, kind) {
+            chat.admins.insert(user, seat);
+            seen.push((user, MemberState::Member));
+        } else if let Some(status) = member_state(&member) {
+            seen.push((user, status.clone()));
+            if status != MemberState::Absent {
+                chat.members.insert(user, status);
+            }
+        }
+    }
+    Ok(ChatRead { chat, users, seen })
+}
+
+/// How the written files are headed and where they go.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    pub format: Format,
+    /// Where the chats were read: "the sandbox", "Telegram (https://…)".
+    pub source: String,
+    /// Written into `org.telegram.api_url` of a new org (not for the sandbox).
+    pub api_url: Option<String>,
+    /// Replace entries and rewrite files the import did not write.
+    pub force: bool,
+    /// Invite links expired by then are left out.
+    pub now: i64,
+}
+
+/// What one chat became.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatOutcome {
+    Added,
+    Unchanged,
+    Replaced,
+    /// Imported earlier, different now, and left as it is (a conflict).
+    Kept,
+    /// Declared in a file the import does not write (named); left as it is.
+    Declared(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct ChatLine {
+    pub key: String,
+    pub id: ChatId,
+    pub kind: ChatType,
+    pub title: String,
+    pub admins: usize,
+    pub members: usize,
+    pub member_count: u64,
+    pub unseen: u64,
+    pub outcome: ChatOutcome,
+}
+
+/// What an import did or would do.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub source: String,
+    pub chats: Vec<ChatLine>,
+    pub unreadable: Vec<(ChatId, String)>,
+    pub people_added: Vec<String>,
+    pub people_reused: usize,
+    pub roles_added: Vec<String>,
+    pub roles_reused: BTreeSet<String>,
+    pub conflicts: Vec<String>,
+    pub notes: Vec<String>,
+    /// Files that must be rewritten but were not written by an import
+    /// (without `force` nothing is written at all then).
+    pub blocked: Vec<PathBuf>,
+    pub files: Vec<(PathBuf, WriteOutcome)>,
+}
+
+/// The files to write and the report.
+#[derive(Clone, Debug)]
+pub struct Built {
+    pub files: Vec<(PathBuf, String)>,
+    pub report: Report,
+}
+
+/// Which file of the output directory each section goes to.
+struct Targets {
+    org: PathBuf,
+    people: PathBuf,
+    roles: PathBuf,
+    chats: PathBuf,
+}
+
+/// Turn what was read into config, merged with the directory's config.
+pub fn build(
+    observed: &Observed,
+    dir: &ConfigDir,
+    options: &BuildOptions,
+) -> Result<Built, ImportError> {
+    let ext = options.format.extension();
+    let targets = Targets {
+        org: dir.dir.join(format!("org.{ext}")),
+        people: dir.dir.join(format!("people.{ext}")),
+        roles: dir.dir.join(format!("roles.{ext}")),
+        chats: dir.dir.join(format!("chats.{ext}")),
+    };
+    let other = match options.format {
+        Format::Yaml => "kdl",
+        Format::Kdl => "yaml",
+    };
+    for name in ["people", "roles", "chats"] {
+        if let Some(f) = dir.file(&dir.dir.join(format!("{name}.{other}")))
+            && f.ours
+        {
+            return Err(ImportError::new(format!(
+                "{} was written by an earlier import in the other format",
+                f.path.display()
+            ))
+            .hint(format!("pass --format {other} to keep importing into it")));
+        }
+    }
+    let start = |path: &PathBuf| dir.file(path).map(|f| f.config.clone()).unwrap_or_default();
+    let mut b = Builder {
+        observed,
+        dir,
+        options,
+        work: merged(dir),
+        out_org: start(&targets.org),
+        out_people: start(&targets.people),
+        out_roles: start(&targets.roles),
+        out_chats: start(&targets.chats),
+        by_id: BTreeMap::new(),
+        report: Report {
+            source: options.source.clone(),
+            unreadable: observed.unreadable.clone(),
+            ..Default::default()
+        },
+        reused_people: BTreeSet::new(),
+        targets,
+    };
+    b.by_id = b
+        .work
+        .people
+        .iter()
+        .filter_map(|(h, p)| p.telegram_id.map(|id| (id, h.clone())))
+        .collect();
+    b.org();
+    for chat in &observed.chats {
+        b.chat(chat);
+    }
+    b.report.people_reused = b.reused_people.len();
+    b.report.chats.sort_by(|x, y| x.key.cmp(&y.key));
+    b.finish()
+}
+
+/// The sections of every file, merged (a valid directory has no key twice).
+fn merged(dir: &ConfigDir) -> Config {
+    let mut all = Config::default();
+    for f in &dir.files {
+        let c = &f.config;
+        if all.org.is_none() {
+            all.org = c.org.clone();
+        }
+        if all.policies.is_none() {
+            all.policies = c.policies.clone();
+        }
+        all.people.extend(c.people.clone());
+        all.departments.extend(c.departments.clone());
+        all.roles.extend(c.roles.clone());
+        all.templates.extend(c.templates.clone());
+        all.chats.extend(c.chats.clone());
+    }
+    all
+}
+
+struct Builder<'a> {
+    observed: &'a Observed,
+    dir: &'a ConfigDir,
+    options: &'a BuildOptions,
+    /// The directory's config plus everything added so far.
+    work: Config,
+    out_org: Config,
+    out_people: Config,
+    out_roles: Config,
+    out_chats: Config,
+    by_id: BTreeMap<UserId, String>,
+    report: Report,
+    reused_people: BTreeSet<String>,
+    targets: Targets,
+}
+
+impl Builder<'_> {
+    fn org(&mut self) {
+        let Some(bot) = &self.observed.bot else {
+            return;
+        };
+        match &self.work.org {
+            None => {
+                let org = Org {
+                    name: bot.username.clone(),
+                    telegram: Some(TelegramSettings {
+                        bot: Some(bot.username.clone()),
+                        api_url: self.options.api_url.clone(),
+                    }),
+                };
+                self.out_org.org = Some(org.clone());
+                self.work.org = Some(org);
+            }
+            Some(org) => {
+                let named = org.telegram.as_ref().and_then(|t| t.bot.as_deref());
+                if let Some(named) = named
+                    && !named
+                        .trim_start_matches('@')
+                        .eq_ignore_ascii_case(&bot.username)
+                {
+                    self.report.conflicts.push(format!(
+                        "org.telegram.bot is @{named}, but the chats were read as @{}; plans with this config will refuse the token",
+                        bot.username
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The handle of a user: the config's, or a new stub's.
+    fn handle(&mut self, uid: UserId) -> String {
+        if let Some(h) = self.by_id.get(&uid) {
+            let handle = h.clone();
+            if !self.report.people_added.contains(&handle) {
+                self.check_person(&handle, uid);
+                self.reused_people.insert(handle.clone());
+            }
+            return handle;
+        }
+        let seen = self.observed.users.get(&uid);
+        let base = seen
+            .and_then(|u| u.username.as_deref().map(slug).filter(|s| !s.is_empty()))
+            .or_else(|| seen.map(|u| slug(&u.full_name())).filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| format!("user-{uid}"));
+        let handle = if self.work.people.contains_key(&base) {
+            format!("{base}-{uid}")
+        } else {
+            base
+        };
+        let person = Person {
+            telegram_id: Some(uid),
+            name: seen.map(SeenUser::full_name).filter(|n| !n.is_empty()),
+            username: seen.and_then(|u| u.username.clone()),
+            ..Default::default()
+        };
+        self.out_people
+            .people
+            .insert(handle.clone(), person.clone());
+        self.work.people.insert(handle.clone(), person);
+        self.by_id.insert(uid, handle.clone());
+        self.report.people_added.push(handle.clone());
+        handle
+    }
+
+    /// A known person whose Telegram name or username differs from the config's.
+    fn check_person(&mut self, handle: &str, uid: UserId) {
+        if self.reused_people.contains(handle)
+            || self.report.people_added.iter().any(|h| h == handle)
+        {
+            return;
+        }
+        let Some(seen) = self.observed.users.get(&uid) else {
+            return;
+        };
+        let Some(person) = self.work.people.get(handle) else {
+            return;
+        };
+        if person.username.is_none() || person.username == seen.username {
+            return;
+        }
+        let in_ours = self.out_people.people.contains_key(handle)
+            && self.dir.file(&self.targets.people).is_none_or(|f| f.ours);
+        if self.options.force && in_ours {
+            if let Some(p) = self.out_people.people.get_mut(handle) {
+                p.username = seen.username.clone();
+            }
+            self.report.notes.push(format!(
+                "person `{handle}`: username updated to {:?}",
+                seen.username.as_deref().unwrap_or("")
+            ));
+        } else {
+            self.report.conflicts.push(format!(
+                "person `{handle}`: the config says username {:?}, Telegram shows {:?}; kept{}",
+                person.username.as_deref().unwrap_or(""),
+                seen.username.as_deref().unwrap_or(""),
+                if in_ours {
+                    " (--force takes Telegram's)"
+                } else {
+                    " (edit it by hand)"
+                }
+            ));
+        }
+    }
+
+    /// The role (and title override) for an admin seat in a chat of `kind`.
+    fn role_for(&mut self, seat: &AdminSeat, kind: ChatType) -> (String, Option<String>) {
+        let mut rights = seat.rights.clone();
+        if seat.owner {
+            // The owner's rights are not editable; anonymity is theirs to choose.
+            rights = Right::all_for(kind);
+        }
+        // Titles exist only in groups and supergroups.
+        let title = if kind == ChatType::Channel {
+            None
+        } else {
+            seat.title.clone()
+        };
+        let fits = |config: &Config, role: &str| -> bool {
+            let Some(r) = role_rights(config, role) else {
+                return false;
+            };
+            if !role_rights_named(config, role)
+                .unwrap_or_default()
+                .iter()
+                .all(|r| r.valid_for(kind))
+            {
+                return false;
+            }
+            let mut resolved: Rights = r.into_iter().filter(|r| r.valid_for(kind)).collect();
+            if !resolved.is_empty() {
+                resolved.insert(Right::ManageChat);
+            }
+            resolved == rights
+        };
+        let candidates: Vec<String> = self
+            .work
+            .roles
+            .keys()
+            .filter(|k| fits(&self.work, k))
+            .cloned()
+            .collect();
+        let role_title =
+            |config: &Config, role: &str| config.roles.get(role).and_then(|r| r.title.clone());
+        let chosen = candidates
+            .iter()
+            .find(|k| role_title(&self.work, k) == title)
+            .map(|k| (k.clone(), None))
+            .or_else(|| {
+                if kind == ChatType::Channel {
+                    candidates.first().map(|k| (k.clone(), None))
+                } else {
+                    None
+                }
+            })
+            .or_else(|| {
+                title
+                    .as_ref()
+                    .and_then(|t| candidates.first().map(|k| (k.clone(), Some(t.clone()))))
+            });
+        if let Some((key, t)) = chosen {
+            if !self.report.roles_added.contains(&key) {
+                self.report.roles_reused.insert(key.clone());
+            }
+            return (key, t);
+        }
+        // A new role, named by its rights.
+        let (spec, name) = if rights == Right::all_for(kind) {
+            (RightsSpec::All(AllKeyword::All), "admin-all".to_string())
+        } else {
+            let mut names: Vec<&str> = rights
+                .iter()
+                .filter(|r| **r != Right::ManageChat)
+                .map(|r| r.name())
+                .collect();
+            if names.is_empty() {
+                names.push(Right::ManageChat.name());
+            }
+            // manage_chat is implied by any other right (resolution adds it).
+            let list: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            let name = format!("admin-{}", names.join("-").replace('_', "-"));
+            (RightsSpec::List(list), name)
+        };
+        let role = Role {
+            rights: Some(spec),
+            ..Default::default()
+        };
+        let mut key = name.clone();
+        let mut n = 2;
+        while self.work.roles.get(&key).is_some_and(|r| *r != role) {
+            key = format!("{name}-{n}");
+            n += 1;
+        }
+        if !self.work.roles.contains_key(&key) {
+            self.out_roles.roles.insert(key.clone(), role.clone());
+            self.work.roles.insert(key.clone(), role);
+            self.report.roles_added.push(key.clone());
+        }
+        (key, title)
+    }
+
+    /// A restriction: an existing restriction role with exactly these permissions, or the list.
+    fn restriction(&self, permissions: &Permissions) -> (Option<String>, Option<Vec<String>>) {
+        let role = self
+            .work
+            .roles
+            .keys()
+            .find(|k| role_permissions(&self.work, k).as_ref() == Some(permissions));
+        match role {
+            Some(r) => (Some(r.clone()), None),
+            None => (None, Some(permission_names(permissions))),
+        }
+    }
+
+    fn chat(&mut self, chat: &ObservedChat) {
+        let spec = self.spec(chat);
+        let existing = self
+            .work
+            .chats
+            .iter()
+            .find(|(_, c)| c.id == Some(chat.id))
+            .map(|(k, c)| (k.clone(), c.clone()));
+        let (key, outcome) = match existing {
+            Some((key, old)) if old == spec => (key, ChatOutcome::Unchanged),
+            Some((key, _)) => {
+                let declared_in = self
+                    .dir
+                    .declaring(|c| c.chats.contains_key(&key))
+                    .map(|f| f.path.clone());
+                let ours = declared_in.as_ref().is_none_or(|p| {
+                    *p == self.targets.chats && self.dir.file(p).is_some_and(|f| f.ours)
+                });
+                if self.options.force && ours {
+                    self.out_chats.chats.insert(key.clone(), spec.clone());
+                    self.work.chats.insert(key.clone(), spec);
+                    (key, ChatOutcome::Replaced)
+                } else {
+                    let place = declared_in
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    if ours {
+                        self.report.conflicts.push(format!(
+                            "chat `{key}` ({}) differs from Telegram; kept as the earlier import wrote it in {place} (--force replaces it)",
+                            chat.id
+                        ));
+                        (key, ChatOutcome::Kept)
+                    } else {
+                        // Written by hand: the config is the source of truth; a plan shows how Telegram differs.
+                        (key, ChatOutcome::Declared(place))
+                    }
+                }
+            }
+            None => {
+                let title = chat.settings.title.clone().unwrap_or_default();
+                let base = Some(slug(&title))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| format!("chat{}", chat.id.unsigned_abs()));
+                let key = if self.work.chats.contains_key(&base) {
+                    format!("{base}-{}", chat.id.unsigned_abs())
+                } else {
+                    base
+                };
+                self.out_chats.chats.insert(key.clone(), spec.clone());
+                self.work.chats.insert(key.clone(), spec);
+                (key, ChatOutcome::Added)
+            }
+        };
+        self.notes_for(&key, chat);
+        let present = chat
+            .members
+            .values()
+            .filter(|m| matches!(m, MemberState::Member | MemberState::Restricted { .. }))
+            .count();
+        self.report.chats.push(ChatLine {
+            key,
+            id: chat.id,
+            kind: chat.kind,
+            title: chat.settings.title.clone().unwrap_or_default(),
+            admins: chat.admins.len(),
+            members: present,
+            member_count: chat.member_count,
+            unseen: chat.unseen(),
+            outcome,
+        });
+    }
+
+    /// People the config already knows whose status keeps them from what Telegram shows.
+    fn notes_for(&mut self, key: &str, chat: &ObservedChat) {
+        let users: Vec<UserId> = chat
+            .admins
+            .keys()
+            .chain(chat.members.keys())
+            .copied()
+            .collect();
+        for uid in users {
+            let Some(handle) = self.by_id.get(&uid) else {
+                continue;
+            };
+            let Some(person) = self.work.people.get(handle) else {
+                continue;
+            };
+            match person.status {
+                PersonStatus::Active => {}
+                PersonStatus::Offboarded => self.report.notes.push(format!(
+                    "`{handle}` is offboarded in the config but is in `{key}`: a plan will remove them"
+                )),
+                PersonStatus::Suspended => self.report.notes.push(format!(
+                    "`{handle}` is suspended in the config but is in `{key}`: a plan takes their declared access away"
+                )),
+            }
+        }
+    }
+
+    fn spec(&mut self, chat: &ObservedChat) -> ChatSpec {
+        let s = &chat.settings;
+        let mut spec = ChatSpec {
+            id: Some(chat.id),
+            kind: Some(chat.kind),
+            title: s.title.clone(),
+            description: s.description.clone().filter(|d| !d.is_empty()),
+            forum: s.forum.filter(|f| *f),
+            permissions: s
+                .permissions
+                .as_ref()
+                .filter(|_| chat.kind != ChatType::Channel)
+                .map(permission_names),
+            membership: Some(MembershipMode::Additive),
+            slow_mode: s.slow_mode.filter(|v| *v > 0),
+            protected_content: s.protected_content.filter(|v| *v),
+            auto_delete: s.auto_delete.filter(|v| *v > 0),
+            join_by_request: s.join_by_request.filter(|v| *v),
+            ..Default::default()
+        };
+        // Admins, grouped by role and title.
+        let mut bindings: BTreeMap<(String, Option<String>), BTreeSet<String>> = BTreeMap::new();
+        for (&uid, seat) in &chat.admins {
+            let handle = self.handle(uid);
+            let (role, title) = self.role_for(seat, chat.kind);
+            bindings.entry((role, title)).or_default().insert(handle);
+        }
+        if !bindings.is_empty() {
+            spec.admins = Some(
+                bindings
+                    .into_iter()
+                    .map(|((role, title), people)| AdminBinding {
+                        role,
+                        members: vec![people_selector(people)],
+                        title,
+                    })
+                    .collect(),
+            );
+        }
+        let mut members = BTreeSet::new();
+        let mut restricted: BTreeMap<(Permissions, Option<i64>), BTreeSet<String>> =
+            BTreeMap::new();
+        let mut banned = BTreeSet::new();
+        for (&uid, state) in &chat.members {
+            match state {
+                MemberState::Member => {
+                    members.insert(self.handle(uid));
+                }
+                MemberState::Restricted { permissions, until } => {
+                    let handle = self.handle(uid);
+                    restricted
+                        .entry((permissions.clone(), *until))
+                        .or_default()
+                        .insert(handle);
+                }
+                MemberState::Banned => {
+                    banned.insert(self.handle(uid));
+                }
+                MemberState::Absent => {}
+            }
+        }
+        if !members.is_empty() {
+            spec.members = Some(vec![people_selector(members)]);
+        }
+        if !restricted.is_empty() {
+            let mut list = Vec::new();
+            for ((permissions, until), people) in restricted {
+                let (role, names) = self.restriction(&permissions);
+                list.push(RestrictionBinding {
+                    role,
+                    permissions: names,
+                    members: vec![people_selector(people)],
+                    until: until.map(instant),
+                });
+            }
+            spec.restricted = Some(list);
+        }
+        if !banned.is_empty() {
+            spec.banned = Some(vec![people_selector(banned)]);
+        }
+        if !chat.topics.is_empty() {
+            spec.topics = Some(
+                chat.topics
+                    .iter()
+                    .map(|(k, t)| {
+                        (
+                            k.clone(),
+                            TopicSpec {
+                                name: t.name.clone(),
+                                icon_color: t.icon_color,
+                                closed: t.closed.then_some(true),
+                            },
+                        )
+                    })
+                    .collect(),
+            );
+        }
+        let links: BTreeMap<String, InviteLinkSpec> = chat
+            .invite_links
+            .iter()
+            .filter(|(_, l)| l.expires.is_none_or(|e| e > self.options.now))
+            .map(|(k, l)| {
+                let spec = InviteLinkSpec {
+                    name: Some(l.name.clone()).filter(|n| n != k),
+                    expires: l.expires.map(instant),
+                    member_limit: l.member_limit,
+                    join_request: l.join_request.then_some(true),
+                };
+                (k.clone(), spec)
+            })
+            .collect();
+        if !links.is_empty() {
+            spec.invite_links = Some(links);
+        }
+        if !chat.commands.is_empty() {
+            spec.commands = Some(
+                chat.commands
+                    .iter()
+                    .map(|c| CommandSpec {
+                        command: c.command.clone(),
+                        description: c.description.clone(),
+                    })
+                    .collect(),
+            );
+        }
+        spec
+    }
+
+    fn finish(mut self) -> Result<Built, ImportError> {
+        let source = self.options.source.clone();
+        let header = vec![
+            format!("{} chats` from {source}.", super::HEADER_MARK),
+            "Re-running the import keeps what is here and adds what is new; edit freely."
+                .to_string(),
+        ];
+        let wanted = [
+            (self.targets.org.clone(), self.out_org.clone()),
+            (self.targets.people.clone(), self.out_people.clone()),
+            (self.targets.roles.clone(), self.out_roles.clone()),
+            (self.targets.chats.clone(), self.out_chats.clone()),
+        ];
+        let mut files = Vec::new();
+        for (path, config) in wanted {
+            let existing = self.dir.file(&path);
+            let unchanged = existing.is_some_and(|f| f.config == config);
+            if unchanged || (existing.is_none() && config == Config::default()) {
+                if let Some(f) = existing
+                    && f.ours
+                {
+                    // Rendered again, so a file the user reformatted by hand comes back to the stable form.
+                    let text = super::render(&config, self.options.format, &header)?;
+                    files.push((path, text));
+                }
+                continue;
+            }
+            if existing.is_some_and(|f| !f.ours) && !self.options.force {
+                self.report.blocked.push(path.clone());
+                continue;
+            }
+            files.push((
+                path.clone(),
+                super::render(&config, self.options.format, &header)?,
+            ));
+        }
+        Ok(Built {
+            files,
+            report: self.report,
+        })
+    }
+}
+
+fn people_selector(people: BTreeSet<String>) -> Selector {
+    let mut list: Vec<String> = people.into_iter().collect();
+    if list.len() == 1 {
+        return Selector::Rule(SelectorRule {
+            person: list.pop(),
+            ..Default::default()
+        });
+    }
+    Selector::Rule(SelectorRule {
+        people: Some(list),
+        ..Default::default()
+    })
+}
+
+/// Permission names as a config writes them: `[all]` for everything.
+pub fn permission_names(permissions: &Permissions) -> Vec<String> {
+    if *permissions == Permission::all() {
+        return vec!["all".to_string()];
+    }
+    permissions.iter().map(|p| p.name().to_string()).collect()
+}
+
+fn instant(unix: i64) -> String {
+    jiff::Timestamp::from_second(unix)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| unix.to_string())
+}
+
+/// The report as text, for the terminal (no colour, stable order).
+pub fn report_text(report: &Report, written: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Imported {} chats from {}.",
+        report.chats.len(),
+        report.source
+    );
+    for c in &report.chats {
+        let outcome = match &c.outcome {
+            ChatOutcome::Added => "added".to_string(),
+            ChatOutcome::Unchanged => "unchanged".to_string(),
+            ChatOutcome::Replaced => "replaced".to_string(),
+            ChatOutcome::Kept => "kept (conflict)".to_string(),
+            ChatOutcome::Declared(file) => format!(
+                "already declared in {file}, kept (`orgform plan` compares it with Telegram)"
+            ),
+        };
+        let _ = write!(
+            out,
+            "  {} ({} {}, {:?}): {outcome}; {} admins, {} members known",
+            c.key, c.kind, c.id, c.title, c.admins, c.members
+        );
+        if c.unseen > 0 {
+            let _ = write!(
+                out,
+                "; {} of {} members the Bot API cannot show",
+                c.unseen, c.member_count
+            );
+        }
+        out.push('\n');
+    }
+    for (id, why) in &report.unreadable {
+        let _ = writeln!(out, "  {id}: not imported: {why}");
+    }
+    let _ = writeln!(
+        out,
+        "People: {} added, {} already in the config.",
+        report.people_added.len(),
+        report.people_reused
+    );
+    let reused: Vec<&str> = report.roles_reused.iter().map(String::as_str).collect();
+    let _ = writeln!(
+        out,
+        "Roles: {} added{}, {} reused{}.",
+        report.roles_added.len(),
+        list_suffix(
+            &report
+                .roles_added
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        ),
+        reused.len(),
+        list_suffix(&reused)
+    );
+    let unseen: u64 = report.chats.iter().map(|c| c.unseen).sum();
+    if unseen > 0 {
+        let _ = writeln!(
+            out,
+            "Not visible: {unseen} members in all; the Bot API lists only admins, so members appear as the bot sees them join (chat_member updates). The chats are imported as `membership: additive`, so nobody unseen is removed."
+        );
+    }
+    for n in &report.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    for c in &report.conflicts {
+        let _ = writeln!(out, "conflict: {c}");
+    }
+    for p in &report.blocked {
+        let _ = writeln!(
+            out,
+            "conflict: {} was not written by orgform import; --force rewrites it (entries kept, comments lost)",
+            p.display()
+        );
+    }
+    if written {
+        for (path, outcome) in &report.files {
+            let _ = writeln!(out, "{}: {}", path.display(), outcome.label());
+        }
+    } else if !report.blocked.is_empty() {
+        let _ = writeln!(out, "Nothing was written.");
+    }
+    out
+}
+
+fn list_suffix(items: &[&str]) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", items.join(", "))
+    }
+}
