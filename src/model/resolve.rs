@@ -182,11 +182,6 @@ pub fn expand_permissions(names: &[String]) -> Permissions {
     names.iter().filter_map(|n| Permission::expand(n)).flatten().collect()
 }
 
-/// Who a selector list matches, with the reason for each person.
-pub struct Selection {
-    pub people: BTreeMap<String, String>,
-}
-
 /// Resolution with indexes built once, so that a 10,000-person org with a
 /// thousand chats resolves in linear time: every selector looks people up
 /// by department, role or status instead of scanning everyone per chat.
@@ -195,8 +190,9 @@ pub(crate) struct Resolver<'a> {
     now: Timestamp,
     /// department → its children.
     children: BTreeMap<&'a str, Vec<&'a str>>,
-    /// Active people with a telegram id: the only ones selectors match.
-    active: std::collections::HashSet<&'a str>,
+    /// Active people with a telegram id (the only ones selectors match),
+    /// with that id.
+    active: std::collections::HashMap<&'a str, UserId>,
     /// department → its active people (direct members only).
     by_department: BTreeMap<&'a str, Vec<&'a str>>,
     /// org-wide role → its active holders.
@@ -235,7 +231,7 @@ impl<'a> Resolver<'a> {
                 }
                 PersonStatus::Suspended => continue,
             }
-            r.active.insert(handle.as_str());
+            r.active.insert(handle.as_str(), id);
             if let Some(d) = &p.department {
                 r.by_department.entry(d.as_str()).or_default().push(handle.as_str());
             }
@@ -252,7 +248,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn active(&self, handle: &str) -> bool {
-        self.active.contains(handle)
+        self.active.contains_key(handle)
     }
 
     /// A department and all below it.
@@ -269,14 +265,14 @@ impl<'a> Resolver<'a> {
 
     /// Resolve a list of selectors: the union of its selectors minus those
     /// matched by `except` items. Returns handle → reason.
-    pub fn select(&self, list: &[Selector]) -> BTreeMap<String, String> {
-        let mut out: BTreeMap<String, String> = BTreeMap::new();
-        let mut excluded: BTreeSet<String> = BTreeSet::new();
+    pub fn select(&self, list: &'a [Selector]) -> BTreeMap<&'a str, String> {
+        let mut out: BTreeMap<&'a str, String> = BTreeMap::new();
+        let mut excluded: BTreeSet<&'a str> = BTreeSet::new();
         for sel in list {
             match sel {
                 Selector::Keyword(_) => {
-                    for handle in &self.active {
-                        out.entry(handle.to_string()).or_insert_with(|| "everyone".into());
+                    for handle in self.active.keys() {
+                        out.entry(handle).or_insert_with(|| "everyone".into());
                     }
                 }
                 Selector::Rule(rule) if rule.except.is_some() => {
@@ -293,12 +289,12 @@ impl<'a> Resolver<'a> {
         out
     }
 
-    fn rule(&self, rule: &SelectorRule) -> Vec<(String, String)> {
+    fn rule(&self, rule: &'a SelectorRule) -> Vec<(&'a str, String)> {
         let config = self.config;
         let mut out = Vec::new();
-        let mut push = |h: &str, why: String| {
+        let mut push = |h: &'a str, why: String| {
             if self.active(h) {
-                out.push((h.to_string(), why));
+                out.push((h, why));
             }
         };
         if let Some(p) = &rule.person {
@@ -339,7 +335,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn uid(&self, handle: &str) -> Option<UserId> {
-        self.config.people.get(handle)?.telegram_id
+        self.active.get(handle).copied()
     }
 
     fn unix(ts: Timestamp) -> i64 {
