@@ -123,7 +123,7 @@ async fn a_fault_in_the_reversible_phase_rolls_everything_back() {
     // Fail the 8th change: some chats are done, some half done, some not started.
     let faulty = FaultAt { inner: s.provider.clone(), n: 7, seen: AtomicUsize::new(0) };
     let mut journal = Journal::create(dir.path(), "run-fault").unwrap();
-    let report = apply::run(&faulty, &plan, &mut journal, &mut store, now().as_second(), 4, Prior::default()).await;
+    let report = apply::run(&faulty, &plan, &mut journal, &mut store, now().as_second(), 4, Prior::default(), &|_| {}).await;
 
     assert_eq!(report.status(), RunStatus::RolledBack, "{report:#?}");
     assert!(report.failed.as_ref().unwrap().1.contains("injected fault"));
@@ -155,7 +155,7 @@ async fn rollback_of_a_finished_run_restores_every_reversible_change() {
     let before_world = s.running.world_snapshot();
 
     let mut journal = Journal::create(dir.path(), "run-1").unwrap();
-    let report = apply::run(&s.provider, &plan, &mut journal, &mut store, now().as_second(), 4, Prior::default()).await;
+    let report = apply::run(&s.provider, &plan, &mut journal, &mut store, now().as_second(), 4, Prior::default(), &|_| {}).await;
     assert_eq!(report.status(), RunStatus::Applied, "{report:#?}");
     assert_eq!(report.applied.len(), plan.executable().count());
 

@@ -70,10 +70,20 @@ struct Shared<'a, P> {
     done: Mutex<Vec<(usize, Inverse)>>,
     failure: Mutex<Option<(usize, String)>>,
     notes: Mutex<Vec<String>>,
+    /// Told about every change as it finishes (the CLI's progress bar).
+    progress: &'a (dyn Fn(&Change) + Sync),
 }
 
 impl<'a, P: Provider> Shared<'a, P> {
-    fn new(provider: &'a P, plan: &'a Plan, journal: &'a mut Journal, store: &'a mut Store, now: i64, done: Vec<(usize, Inverse)>) -> Self {
+    fn new(
+        provider: &'a P,
+        plan: &'a Plan,
+        journal: &'a mut Journal,
+        store: &'a mut Store,
+        now: i64,
+        done: Vec<(usize, Inverse)>,
+        progress: &'a (dyn Fn(&Change) + Sync),
+    ) -> Self {
         Shared {
             provider,
             plan,
@@ -84,6 +94,7 @@ impl<'a, P: Provider> Shared<'a, P> {
             done: Mutex::new(done),
             failure: Mutex::new(None),
             notes: Mutex::new(Vec::new()),
+            progress,
         }
     }
 
@@ -119,6 +130,7 @@ impl<'a, P: Provider> Shared<'a, P> {
             Ok(executed) => {
                 let inverse = self.provider.inverse(change, &observed, &executed);
                 self.remember(index, change, &observed, &executed);
+                (self.progress)(change);
                 let written = self.journal(&Event::Done { index, executed, inverse: inverse.clone() });
                 self.done.lock().expect("done lock").push((index, inverse));
                 if let Err(e) = written {
@@ -158,9 +170,10 @@ pub async fn run<P: Provider>(
     now: i64,
     parallel_chats: usize,
     prior: Prior,
+    progress: &(dyn Fn(&Change) + Sync),
 ) -> Report {
     let skip: BTreeSet<usize> = prior.done.iter().map(|(i, _)| *i).collect();
-    let shared = Shared::new(provider, plan, journal, store, now, prior.done);
+    let shared = Shared::new(provider, plan, journal, store, now, prior.done, progress);
     let mut report = Report::default();
     report.manual = plan.changes.iter().enumerate().filter(|(_, c)| c.action == Action::Manual).map(|(i, _)| i).collect();
 
@@ -282,7 +295,7 @@ pub async fn rollback<P: Provider>(
     now: i64,
     done: Vec<(usize, Inverse)>,
 ) -> Report {
-    let shared = Shared::new(provider, plan, journal, store, now, Vec::new());
+    let shared = Shared::new(provider, plan, journal, store, now, Vec::new(), &|_| {});
     let _ = shared.journal(&Event::RollbackStart { reason: "orgform rollback".into() });
     let (reversible, irreversible): (Vec<_>, Vec<_>) =
         done.into_iter().partition(|(i, inv)| plan.changes[*i].reversible && !matches!(inv, Inverse::Irreversible { .. }));

@@ -90,8 +90,13 @@ async fn apply_with(args: &ApplyArgs, conn: &Connection, model: crate::model::Mo
 async fn execute(conn: &Connection, plan: &Plan, journal: &mut Journal, run_id: &str, now: jiff::Timestamp, prior: Prior) -> Result<u8, CliError> {
     let provider = TelegramProvider::new(conn.client.clone());
     let mut store = conn.load_store()?;
-    let progress = super::progress::bar(plan.executable().count() as u64, "applying");
-    let report = apply::run(&provider, plan, journal, &mut store, now.as_second(), conn.client.options().max_parallel_chats, prior).await;
+    let progress = super::progress::bar((plan.executable().count() - prior.done.len()) as u64, "applying");
+    let tick = |change: &crate::plan::Change| {
+        progress.inc(1);
+        progress.set_message(format!("chat {}", change.chat));
+    };
+    let report =
+        apply::run(&provider, plan, journal, &mut store, now.as_second(), conn.client.options().max_parallel_chats, prior, &tick).await;
     progress.finish_and_clear();
     if report.status() == RunStatus::Applied {
         let chats: BTreeSet<i64> = plan.changes.iter().map(|c| c.chat_id).collect();
