@@ -188,3 +188,32 @@ async fn rollback_of_a_finished_run_restores_every_reversible_change() {
     );
     s.running.shutdown().await.unwrap();
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_journal_that_cannot_be_written_stops_the_run_before_any_change() {
+    let s = setup().await;
+    let mut store = Store::default();
+    let plan = make_plan(&s, &mut store).await;
+    assert!(plan.executable().count() > 0);
+    let before = visible(&s.running.world_snapshot(), &BTreeSet::new());
+    s.running.reset_stats();
+    // /dev/full accepts the open and refuses every write with ENOSPC, like a full disk.
+    let full = std::fs::OpenOptions::new().append(true).open("/dev/full").unwrap();
+    let mut journal = Journal::from_file(full, "/dev/full".into());
+    let report = apply::run(&s.provider, &plan, &mut journal, &mut store, now().as_second(), 4, Prior::default(), &|_| {}).await;
+    let (_, error) = report.failed.clone().expect("the run stops");
+    assert!(error.starts_with("not executed: cannot write the journal"), "{error}");
+    assert!(report.applied.is_empty() && report.rolled_back.is_empty(), "{report:#?}");
+    let writes: u64 = s
+        .running
+        .stats()
+        .methods
+        .iter()
+        .filter(|(m, _)| !m.starts_with("get"))
+        .map(|(_, st)| st.calls)
+        .sum();
+    assert_eq!(writes, 0, "nothing reached Telegram but reads");
+    assert_eq!(before, visible(&s.running.world_snapshot(), &BTreeSet::new()));
+    s.running.shutdown().await.unwrap();
+}
