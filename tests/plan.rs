@@ -49,8 +49,7 @@ fn now() -> jiff::Timestamp {
 }
 
 fn resolve(yaml: &str) -> (DesiredState, Option<orgform::model::spec::Policies>) {
-    let loaded = orgform::config::load::load_sources(vec![("org.yaml".into(), "org.yaml".into(), yaml.as_bytes().to_vec())]);
-    let model = orgform::model::from_loaded(loaded, now()).unwrap_or_else(|e| {
+    let model = orgform::model::load_text("org.yaml", yaml, now()).unwrap_or_else(|e| {
         panic!("{}", orgform::render::diagnostics::text(&e.sources, &e.diagnostics, Style::Plain))
     });
     (model.desired, model.config.policies)

@@ -5,8 +5,7 @@
 use orgform::state::{DesiredState, MemberState, Permission, Right};
 
 fn resolve_at(yaml: &str, now: &str) -> DesiredState {
-    let loaded = orgform::config::load::load_sources(vec![("org.yaml".into(), "org.yaml".into(), yaml.as_bytes().to_vec())]);
-    match orgform::model::from_loaded(loaded, now.parse().unwrap()) {
+    match orgform::model::load_text("org.yaml", yaml, now.parse().unwrap()) {
         Ok(model) => model.desired,
         Err(e) => {
             let text = orgform::render::diagnostics::text(&e.sources, &e.diagnostics, orgform::render::Style::Plain);

@@ -3,7 +3,6 @@
 //! report. `--resume RUN` finishes a run that was cut off.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -76,7 +75,11 @@ async fn apply_with(args: &ApplyArgs, conn: &Connection, model: crate::model::Mo
         return Ok(exit::OK);
     }
     if !args.auto_approve {
-        confirm(plan.executable().count())?;
+        super::prompt::confirm(
+            &format!("\nApply these {} changes?", plan.executable().count()),
+            "apply",
+            "review the plan, then run again with --auto-approve (or apply a saved plan with --plan FILE --auto-approve)",
+        )?;
     }
     let run_id = journal::new_run_id(now);
     let mut journal = Journal::create(&conn.state_dir, &run_id).map_err(|e| CliError::user(e.to_string()))?;
@@ -144,23 +147,6 @@ fn print_report(plan: &Plan, report: &Report, run_id: &str) {
         report.manual.len(),
         if report.manual.len() == 1 { "" } else { "s" }
     );
-}
-
-fn confirm(count: usize) -> Result<(), CliError> {
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError::with_hint(
-            "refusing to apply without confirmation: stdin is not a terminal",
-            "review the plan, then run again with --auto-approve (or apply a saved plan with --plan FILE --auto-approve)",
-        ));
-    }
-    print!("\nApply these {count} changes? Only 'yes' is accepted: ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim() != "yes" {
-        return Err(CliError::user("apply cancelled; nothing was changed"));
-    }
-    Ok(())
 }
 
 /// Load a saved plan and refuse it when the config or any live object it

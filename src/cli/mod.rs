@@ -12,6 +12,7 @@ pub mod export;
 pub mod import;
 pub mod plan;
 pub mod progress;
+pub mod prompt;
 pub mod rollback;
 pub mod sandbox;
 pub mod schema;

@@ -55,17 +55,7 @@ async fn rollback(args: &RollbackArgs, conn: &connect::Connection, now: jiff::Ti
         println!("  {mark}: {} {}", c.action.symbol(), c.address);
     }
     if !args.auto_approve {
-        use std::io::{BufRead, IsTerminal, Write};
-        if !std::io::stdin().is_terminal() {
-            return Err(CliError::with_hint("refusing to roll back without confirmation: stdin is not a terminal", "run again with --auto-approve"));
-        }
-        print!("Roll back? Only 'yes' is accepted: ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if answer.trim() != "yes" {
-            return Err(CliError::user("rollback cancelled; nothing was changed"));
-        }
+        super::prompt::confirm("Roll back?", "roll back", "run again with --auto-approve")?;
     }
     let mut journal = Journal::reopen(&conn.state_dir, &args.run).map_err(|e| CliError::user(e.to_string()))?;
     journal.write(&Event::Resume { at: now.to_string(), pid: std::process::id() }).map_err(|e| CliError::user(e.to_string()))?;

@@ -57,8 +57,7 @@ fn now() -> jiff::Timestamp {
 }
 
 fn desired() -> DesiredState {
-    let loaded = crate::config::load::load_sources(vec![("org.yaml".into(), "org.yaml".into(), CONFIG.as_bytes().to_vec())]);
-    match crate::model::from_loaded(loaded, now()) {
+    match crate::model::load_text("org.yaml", CONFIG, now()) {
         Ok(model) => model.desired,
         Err(e) => panic!("{}", crate::render::diagnostics::text(&e.sources, &e.diagnostics, crate::render::Style::Plain)),
     }

@@ -31,7 +31,7 @@ use crate::model::spec::{
 };
 use crate::state::{
     AdminSeat, BotIdentity, ChatId, ChatSettings, ChatType, Command, DesiredState, MemberState,
-    MembershipMode, Permission, Permissions, Right, Rights, UserId,
+    MembershipMode, Permission, Permissions, Right, UserId,
 };
 use crate::store::{InviteLinkRecord, Store, TopicRecord};
 use crate::telegram::client::{ApiCall, Client};
@@ -697,11 +697,7 @@ impl Builder<'_> {
             {
                 return false;
             }
-            let mut resolved: Rights = r.into_iter().filter(|r| r.valid_for(kind)).collect();
-            if !resolved.is_empty() {
-                resolved.insert(Right::ManageChat);
-            }
-            resolved == rights
+            Right::seat_for(&r, kind) == rights
         };
         let candidates: Vec<String> = self
             .work

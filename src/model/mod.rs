@@ -48,6 +48,12 @@ pub fn load_desired(path: &Path, now: Timestamp) -> Result<DesiredState, LoadErr
     load(path, now).map(|m| m.desired)
 }
 
+/// Load, check and resolve one config file given as text (`name` decides
+/// YAML or KDL by its extension, and is what diagnostics show).
+pub fn load_text(name: &str, text: &str, now: Timestamp) -> Result<Model, LoadError> {
+    from_loaded(config::load::load_sources(vec![(name.to_string(), name.into(), text.as_bytes().to_vec())]), now)
+}
+
 /// Check and resolve files that are already loaded (from disk or git).
 pub fn from_loaded(loaded: config::Loaded, now: Timestamp) -> Result<Model, LoadError> {
     let config::Loaded { sources, root, mut diagnostics } = loaded;

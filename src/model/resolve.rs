@@ -14,7 +14,7 @@ use crate::state::{
     Permission, Permissions, PersonRef, Right, Rights, Topic, UserId,
 };
 
-use super::spec::{AdminBinding, ChatSpec, Config, PersonStatus, RightsSpec, Selector, SelectorRule};
+use super::spec::{AdminBinding, ChatSpec, Config, PersonStatus, RightsSpec, Role, Selector, SelectorRule};
 use super::time::parse_until;
 
 /// A chat with its template chain merged in, remembering where each field
@@ -88,94 +88,66 @@ pub fn effective_chat(config: &Config, chat: &ChatSpec) -> EffectiveChat {
     EffectiveChat { spec: eff, origins }
 }
 
+/// A role and the roles it `extends`, nearest first. `None` when a role in
+/// the chain is unknown; a cycle (reported by `check`) ends the chain.
+fn role_chain<'c>(config: &'c Config, role: &str) -> Option<Vec<&'c Role>> {
+    let mut seen = BTreeSet::new();
+    let mut chain = Vec::new();
+    let mut cur = Some(role);
+    while let Some(name) = cur {
+        if !seen.insert(name) {
+            break;
+        }
+        let r = config.roles.get(name)?;
+        chain.push(r);
+        cur = r.extends.as_deref();
+    }
+    Some(chain)
+}
+
 /// Admin rights of a role (following `extends`), or `None` for a
 /// restriction role. `all` is kept as the full set; it is narrowed per chat
 /// type when a seat is resolved.
 pub fn role_rights(config: &Config, role: &str) -> Option<Rights> {
-    let mut seen = BTreeSet::new();
+    let chain = role_chain(config, role)?;
+    if chain.iter().any(|r| r.permissions.is_some()) || chain.iter().all(|r| r.rights.is_none()) {
+        return None;
+    }
     let mut rights = Rights::new();
-    let mut cur = Some(role.to_string());
-    let mut any = false;
-    while let Some(name) = cur {
-        if !seen.insert(name.clone()) {
-            break;
-        }
-        let r = config.roles.get(&name)?;
-        if r.permissions.is_some() {
-            return None;
-        }
+    for r in chain {
         match &r.rights {
-            Some(RightsSpec::All(_)) => {
-                rights.extend(Right::ALL.iter().copied().filter(|r| *r != Right::Anonymous));
-                any = true;
-            }
-            Some(RightsSpec::List(list)) => {
-                rights.extend(list.iter().filter_map(|n| n.parse::<Right>().ok()));
-                any = true;
-            }
+            Some(RightsSpec::All(_)) => rights.extend(Right::ALL.iter().copied().filter(|r| *r != Right::Anonymous)),
+            Some(RightsSpec::List(list)) => rights.extend(list.iter().filter_map(|n| n.parse::<Right>().ok())),
             None => {}
         }
-        cur = r.extends.clone();
     }
-    any.then_some(rights)
+    Some(rights)
 }
 
 /// The rights a role names explicitly (not via `all`), for the check that
 /// a role fits a chat type: `all` always fits, since it narrows per type.
 pub fn role_rights_named(config: &Config, role: &str) -> Option<Rights> {
-    let mut seen = BTreeSet::new();
     let mut rights = Rights::new();
-    let mut cur = Some(role.to_string());
-    while let Some(name) = cur {
-        if !seen.insert(name.clone()) {
-            break;
-        }
-        let r = config.roles.get(&name)?;
+    for r in role_chain(config, role)? {
         if let Some(RightsSpec::List(list)) = &r.rights {
             rights.extend(list.iter().filter_map(|n| n.parse::<Right>().ok()));
         }
-        cur = r.extends.clone();
     }
     Some(rights)
 }
 
 /// Member permissions of a restriction role, or `None` for an admin role.
 pub fn role_permissions(config: &Config, role: &str) -> Option<Permissions> {
-    let mut seen = BTreeSet::new();
-    let mut perms = Permissions::new();
-    let mut cur = Some(role.to_string());
-    let mut any = false;
-    while let Some(name) = cur {
-        if !seen.insert(name.clone()) {
-            break;
-        }
-        let r = config.roles.get(&name)?;
-        if r.rights.is_some() {
-            return None;
-        }
-        if let Some(list) = &r.permissions {
-            perms.extend(expand_permissions(list));
-            any = true;
-        }
-        cur = r.extends.clone();
+    let chain = role_chain(config, role)?;
+    if chain.iter().any(|r| r.rights.is_some()) || chain.iter().all(|r| r.permissions.is_none()) {
+        return None;
     }
-    any.then_some(perms)
+    Some(chain.iter().filter_map(|r| r.permissions.as_deref()).flat_map(expand_permissions).collect())
 }
 
-fn role_title(config: &Config, role: &str) -> Option<String> {
-    let mut seen = BTreeSet::new();
-    let mut cur = Some(role.to_string());
-    while let Some(name) = cur {
-        if !seen.insert(name.clone()) {
-            break;
-        }
-        let r = config.roles.get(&name)?;
-        if r.title.is_some() {
-            return r.title.clone();
-        }
-        cur = r.extends.clone();
-    }
-    None
+/// The nearest title along a role's `extends` chain.
+pub fn role_title(config: &Config, role: &str) -> Option<String> {
+    role_chain(config, role)?.iter().find_map(|r| r.title.clone())
 }
 
 pub fn expand_permissions(names: &[String]) -> Permissions {
@@ -429,7 +401,7 @@ impl<'a> Resolver<'a> {
                 };
                 if let Some(rights) = role_rights(config, &grant.role) {
                     let seat = chat.admins.entry(uid).or_default();
-                    seat.rights.extend(rights.into_iter().filter(|r| r.valid_for(kind)));
+                    seat.rights.extend(Right::seat_for(&rights, kind));
                     if seat.title.is_none() {
                         seat.title = role_title(config, &grant.role);
                     }
@@ -438,13 +410,6 @@ impl<'a> Resolver<'a> {
                     chat.members.insert(uid, MemberState::Restricted { permissions: perms, until: until.map(Self::unix) });
                     trace(format!("chat.{key}.member.{handle}"), reason);
                 }
-            }
-        }
-        // Telegram: can_manage_chat is "implied by any other administrator
-        // privilege"; an admin seat always has it, so the desired one does too.
-        for seat in chat.admins.values_mut() {
-            if !seat.rights.is_empty() {
-                seat.rights.insert(crate::state::Right::ManageChat);
             }
         }
         // Plain members.
@@ -540,7 +505,7 @@ impl<'a> Resolver<'a> {
         for (handle, reason) in self.select(&binding.members) {
             let Some(uid) = self.uid(&handle) else { continue };
             let seat: &mut AdminSeat = chat.admins.entry(uid).or_default();
-            seat.rights.extend(rights.iter().copied().filter(|r| r.valid_for(kind)));
+            seat.rights.extend(Right::seat_for(&rights, kind));
             if seat.title.is_none() {
                 seat.title = title.clone();
             }

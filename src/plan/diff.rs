@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::state::{
     Address, AdminSeat, ChatState, ChatType, DesiredState, InviteLink, LiveChatMeta, LiveState, MemberState,
-    MembershipMode, Permission, Permissions, Rights, Topic, UserId,
+    MembershipMode, Permissions, Rights, Topic, UserId,
 };
 
 use super::change::{Action, Change, Op, Step};
@@ -515,9 +515,4 @@ fn link_json(l: &InviteLink) -> Value {
         v["join_request"] = json!(true);
     }
     v
-}
-
-/// Every permission a plain member has when the chat allows everything.
-pub fn all_permissions() -> Permissions {
-    Permission::all()
 }

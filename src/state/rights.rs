@@ -118,6 +118,17 @@ impl Right {
         Right::ALL.iter().copied().filter(|r| *r != Right::Anonymous && r.valid_for(chat)).collect()
     }
 
+    /// The seat a role's rights give in a chat of this type: the rights
+    /// that exist there, plus `manage_chat`, which Telegram implies with any
+    /// other right.
+    pub fn seat_for(rights: &BTreeSet<Right>, chat: ChatType) -> BTreeSet<Right> {
+        let mut seat: BTreeSet<Right> = rights.iter().copied().filter(|r| r.valid_for(chat)).collect();
+        if !seat.is_empty() {
+            seat.insert(Right::ManageChat);
+        }
+        seat
+    }
+
     /// Rights the Bot API marks as required in ChatAdministratorRights: they
     /// are always present (true or false) in an administrator object.
     pub fn always_present(self) -> bool {
