@@ -185,6 +185,13 @@ async fn every_method_conforms_to_the_spec() {
             json!({"chat_id": SG, "text": "Release 1.0", "message_thread_id": thread}),
         )
         .await;
+    let edited = api
+        .ok(
+            "editMessageText",
+            json!({"chat_id": SG, "message_id": msg["message_id"], "text": "Release 1.0.1"}),
+        )
+        .await;
+    assert_eq!(edited["text"], "Release 1.0.1");
     api.ok(
         "pinChatMessage",
         json!({"chat_id": SG, "message_id": msg["message_id"]}),

@@ -57,6 +57,11 @@ fn expected_from_world(world: &World, chat_id: i64, declared: &BTreeSet<UserId>)
         title: Some(chat.title.clone()),
         description: Some(chat.description.clone()),
         permissions: (chat.kind != ChatType::Channel).then(|| chat.permissions.clone()),
+        // orgform uploaded nothing yet: a photo in the world is someone else's.
+        photo: Some(match &chat.photo {
+            None => orgform::state::Photo::None,
+            Some(p) => orgform::state::Photo::Other { file_unique_id: format!("AQb{}", p.serial) },
+        }),
         forum: Some(chat.is_forum),
         slow_mode: Some(chat.slow_mode_delay),
         protected_content: Some(chat.has_protected_content),

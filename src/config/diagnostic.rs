@@ -44,6 +44,7 @@ pub mod codes {
     pub const FEATURE_FOR_CHAT_TYPE: &str = "feature-for-chat-type";
     pub const INVITE_LINK_OPTIONS: &str = "invite-link-options";
     pub const NO_CONFIG: &str = "no-config";
+    pub const PHOTO: &str = "photo";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

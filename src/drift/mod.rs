@@ -81,6 +81,8 @@ pub enum Kind {
     MissingMembers,
     /// Restrictions and bans that differ.
     Restrictions,
+    /// Member tags that differ.
+    Tags,
     Topics,
     InviteLinks,
     /// People Telegram counts but orgform has never seen.
@@ -97,6 +99,7 @@ impl Kind {
         Kind::UndeclaredMembers,
         Kind::MissingMembers,
         Kind::Restrictions,
+        Kind::Tags,
         Kind::Topics,
         Kind::InviteLinks,
         Kind::Unseen,
@@ -113,6 +116,7 @@ impl Kind {
             Kind::UndeclaredMembers => "members the config does not allow",
             Kind::MissingMembers => "declared members not in the chat",
             Kind::Restrictions => "restrictions and bans",
+            Kind::Tags => "member tags",
             Kind::Topics => "topics",
             Kind::InviteLinks => "invite links",
             Kind::Unseen => "what the Bot API cannot see",
@@ -632,6 +636,20 @@ fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, 
         Op::SetTitle { .. } => apply(Kind::Settings, "title differs", "sets the title"),
         Op::SetDescription { .. } => apply(Kind::Settings, "description differs", "sets the description"),
         Op::SetPermissions { .. } => apply(Kind::Settings, "default member permissions differ", "sets the default permissions"),
+        Op::SetPhoto { .. } if live.settings.photo == Some(crate::state::Photo::None) => {
+            apply(Kind::Settings, "chat has no photo", "uploads the photo")
+        }
+        Op::SetPhoto { .. } => apply(Kind::Settings, "chat photo differs", "uploads the declared photo"),
+        Op::DeletePhoto => apply(Kind::Settings, "chat has a photo the config does not declare", "deletes the photo"),
+        Op::Pin { .. } if live.pinned.is_none() => apply(Kind::Settings, "nothing is pinned", "posts and pins the message"),
+        Op::Pin { .. } if live.pinned.as_ref().is_some_and(|p| p.by_bot) => {
+            apply(Kind::Settings, "pinned message text differs", "edits the pinned message")
+        }
+        Op::Pin { .. } => apply(Kind::Settings, "another message is pinned on top", "pins the declared message on top again")
+        ,
+        Op::Unpin { .. } => apply(Kind::Settings, "orgform's message is pinned but the config pins nothing", "unpins it"),
+        Op::SetTag { tag, .. } if tag.is_empty() => apply(Kind::Tags, "member has a tag the config does not give", "clears the tag"),
+        Op::SetTag { .. } => apply(Kind::Tags, "member tag differs", "sets the tag"),
         Op::SetCommands { .. } => apply(Kind::Settings, "bot commands differ", "sets the chat's bot commands"),
         Op::DeleteCommands => apply(Kind::Settings, "bot commands are set but the config has none", "deletes the chat's bot commands"),
         Op::Manual { instruction } => {

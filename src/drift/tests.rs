@@ -343,7 +343,7 @@ fn member_knowledge_says_where_it_came_from_and_how_fresh_it_is() {
     let at = now().as_second();
     store.see_member(-1001, 2, MemberState::Member, at - 7200, "update");
     store.see_member(-1001, 5, MemberState::Member, at, "getChatMember");
-    store.chat_mut(-1001).members.insert(77, SeenMember { status: MemberState::Absent, at: at - 60, source: "update".into() });
+    store.chat_mut(-1001).members.insert(77, SeenMember { status: MemberState::Absent, tag: None, at: at - 60, source: "update".into() });
     let report = detect_with(&d, &l, &store);
     let eng = report.chats.iter().find(|c| c.key == "eng").unwrap();
     assert_eq!(eng.members.last_update, Some(at - 60));

@@ -460,6 +460,28 @@ impl<'a> Checker<'a> {
         if let Some(members) = &spec.members {
             self.selectors(members, &format!("{base}/members"));
         }
+        for (i, binding) in spec.tags.iter().flatten().enumerate() {
+            let p = format!("{base}/tags/{i}");
+            self.length("a member tag", &binding.tag, 1, 16, &format!("{p}/tag"));
+            if binding.tag.chars().any(is_emoji) {
+                self.out.push(
+                    Diagnostic::error(codes::INVALID_VALUE, "member tags may not contain emoji")
+                        .at(self.at(&format!("{p}/tag")), "has an emoji")
+                        .hint("Telegram rejects tags with emoji (TAG_INVALID)"),
+                );
+            }
+            self.selectors(&binding.members, &format!("{p}/members"));
+        }
+        if let Some(pinned) = &spec.pinned {
+            self.length("a pinned message", &pinned.text, 1, 4096, &format!("{base}/pinned/text"));
+            if pinned.text.trim().is_empty() && !pinned.text.is_empty() {
+                self.out.push(
+                    Diagnostic::error(codes::INVALID_VALUE, "a pinned message cannot be only white space")
+                        .at(self.at(&format!("{base}/pinned/text")), "blank")
+                        .hint("Telegram refuses empty messages (message text is empty)"),
+                );
+            }
+        }
         if let Some(banned) = &spec.banned {
             self.selectors(banned, &format!("{base}/banned"));
         }
@@ -667,13 +689,14 @@ impl<'a> Checker<'a> {
                     ("permissions", eff.permissions.is_some()),
                     ("slow_mode", eff.slow_mode.is_some()),
                     ("restricted", eff.restricted.as_ref().is_some_and(|r| !r.is_empty())),
+                    ("tags", eff.tags.is_some()),
                 ] {
                     if present {
                         let origin = eff.origin(field, key);
                         self.out.push(
                             Diagnostic::error(codes::FEATURE_FOR_CHAT_TYPE, format!("channel `{key}` cannot have `{field}`"))
                                 .at(self.key_at(&format!("{origin}/{field}")), "only groups have this")
-                                .hint("channels have no member permissions, forums or slow mode"),
+                                .hint("channels have no member permissions, forums, slow mode or member tags"),
                         );
                     }
                 }

@@ -7,6 +7,7 @@
 //! diagnostic on the way.
 
 pub mod check;
+pub mod photo;
 pub mod resolve;
 pub mod spec;
 pub mod time;
@@ -38,9 +39,17 @@ pub struct LoadError {
     pub diagnostics: Diagnostics,
 }
 
-/// Load, check and resolve the config at `path` as of `now`.
+/// Load, check and resolve the config at `path` as of `now`, and read the
+/// chat photos it names.
 pub fn load(path: &Path, now: Timestamp) -> Result<Model, LoadError> {
-    from_loaded(config::load(path), now)
+    let mut model = from_loaded(config::load(path), now)?;
+    let mut problems = photo::digest(&model.config, &model.root, &mut model.desired);
+    if problems.has_errors() {
+        problems.sort();
+        return Err(LoadError { sources: model.sources, diagnostics: problems });
+    }
+    model.warnings.extend(problems);
+    Ok(model)
 }
 
 /// Like [`load`], returning only the desired state.
@@ -64,7 +73,7 @@ pub fn from_loaded(loaded: config::Loaded, now: Timestamp) -> Result<Model, Load
     let (schema_problems, pruned) = config::schema::validate_and_prune(&root);
     let schema_ok = schema_problems.is_empty();
     diagnostics.extend(schema_problems);
-    let config: Config = match serde_json::from_value(pruned) {
+    let mut config: Config = match serde_json::from_value(pruned) {
         Ok(c) => c,
         // What the schema found already explains why the rest cannot be read.
         Err(_) if !schema_ok => {
@@ -83,6 +92,7 @@ pub fn from_loaded(loaded: config::Loaded, now: Timestamp) -> Result<Model, Load
             return Err(LoadError { sources, diagnostics });
         }
     };
+    photo::locate(&mut config, &root, &sources);
     diagnostics.extend(check::Checker::new(&root, &config).run());
     if diagnostics.has_errors() {
         diagnostics.sort();

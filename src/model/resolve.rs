@@ -11,7 +11,7 @@ use jiff::Timestamp;
 
 use crate::state::{
     AdminSeat, ChatSettings, ChatState, ChatType, Command, DesiredState, InviteLink, MemberState, OrgState,
-    Permission, Permissions, PersonRef, Right, Rights, Topic, UserId,
+    Permission, Permissions, PersonRef, Photo, PinnedMessage, Right, Rights, Topic, UserId,
 };
 
 use super::spec::{AdminBinding, ChatSpec, Config, PersonStatus, RightsSpec, Role, Selector, SelectorRule};
@@ -72,7 +72,7 @@ pub fn effective_chat(config: &Config, chat: &ChatSpec) -> EffectiveChat {
                 }
             )*};
         }
-        take!(id, kind, title, description, forum, permissions, membership, members, admins, restricted, banned, commands, slow_mode, protected_content, auto_delete, join_by_request);
+        take!(id, kind, title, description, forum, photo, pinned, permissions, membership, members, admins, restricted, banned, tags, commands, slow_mode, protected_content, auto_delete, join_by_request);
         macro_rules! merge_map {
             ($($field:ident),*) => {$(
                 if let Some(map) = &layer.$field {
@@ -368,6 +368,12 @@ impl<'a> Resolver<'a> {
             title: eff.title.clone(),
             description: eff.description.clone(),
             permissions: eff.permissions.as_ref().map(|p| expand_permissions(p)),
+            photo: eff.photo.as_ref().map(|p| {
+                let path = std::path::PathBuf::from(p);
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                // The hash is filled in by `photo::digest` when the files are on disk.
+                Photo::File { sha256: String::new(), name, path }
+            }),
             forum: eff.forum,
             slow_mode: eff.slow_mode,
             protected_content: eff.protected_content,
@@ -485,6 +491,31 @@ impl<'a> Resolver<'a> {
                 },
             );
         }
+        // Tags go to non-admins who stay in the chat; the first binding
+        // that matches a person decides their tag.
+        if let Some(bindings) = &eff.tags {
+            let mut tags = BTreeMap::new();
+            for binding in bindings {
+                for (handle, reason) in self.select(&binding.members) {
+                    let Some(uid) = self.uid(&handle) else { continue };
+                    if chat.admins.contains_key(&uid)
+                        || matches!(chat.members.get(&uid), Some(MemberState::Banned | MemberState::Absent))
+                        || tags.contains_key(&uid)
+                    {
+                        continue;
+                    }
+                    tags.insert(uid, binding.tag.clone());
+                    trace(format!("chat.{key}.tag.{handle}"), format!("tag \"{}\" via {reason}", binding.tag));
+                }
+            }
+            chat.tags = Some(tags);
+        }
+        chat.pinned = eff.pinned.as_ref().map(|p| PinnedMessage {
+            text: p.text.clone(),
+            message_id: None,
+            by_bot: false,
+            notify: p.notify.unwrap_or(false),
+        });
         chat.commands = eff.commands.as_ref().map(|cmds| {
             cmds.iter().map(|c| Command { command: c.command.clone(), description: c.description.clone() }).collect()
         });

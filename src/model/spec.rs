@@ -223,6 +223,28 @@ pub struct RestrictionBinding {
     pub until: Option<String>,
 }
 
+/// Members who carry a tag (Telegram's member tag, 9.5): a short label
+/// shown next to a plain member's name. Admins show their title instead.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagBinding {
+    /// ≤16 characters, no emoji.
+    pub tag: String,
+    /// Who carries it. A person matched by several bindings gets the first.
+    pub members: Vec<Selector>,
+}
+
+/// The message the bot keeps pinned at the top of the chat.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedSpec {
+    /// Plain text, 1–4096 characters. Changing it edits the pinned message.
+    pub text: String,
+    /// Notify members when the message is pinned (default: silent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<bool>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopicSpec {
@@ -285,6 +307,13 @@ pub struct ChatSpec {
     /// A forum supergroup (read-only through the Bot API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forum: Option<bool>,
+    /// The chat photo: a JPEG or PNG file (≤10 MiB), relative to the file
+    /// that names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<String>,
+    /// The message the bot keeps pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<PinnedSpec>,
     /// What members may do by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
@@ -299,6 +328,10 @@ pub struct ChatSpec {
     /// People who must be banned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub banned: Option<Vec<Selector>>,
+    /// Member tags (groups and supergroups). When present, tags in this
+    /// chat are managed: members no binding matches lose theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<TagBinding>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topics: Option<BTreeMap<String, TopicSpec>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

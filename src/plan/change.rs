@@ -57,6 +57,7 @@ pub enum Step {
     InviteLinks,
     Promotions,
     Restrictions,
+    /// Admin titles and member tags.
     Titles,
     Demotions,
     /// Personal invite links (sent last in the reversible phase: they only
@@ -65,6 +66,8 @@ pub enum Step {
     Bans,
     LinkRevocations,
     TopicDeletions,
+    /// A chat photo replacing one orgform cannot put back.
+    PhotoReplacements,
     /// Things a person must do; never executed.
     Manual,
 }
@@ -72,7 +75,7 @@ pub enum Step {
 impl Step {
     pub fn phase(self) -> Phase {
         match self {
-            Step::Bans | Step::LinkRevocations | Step::TopicDeletions => Phase::Irreversible,
+            Step::Bans | Step::LinkRevocations | Step::TopicDeletions | Step::PhotoReplacements => Phase::Irreversible,
             _ => Phase::Reversible,
         }
     }
@@ -87,6 +90,21 @@ pub enum Op {
     SetDescription { description: String },
     /// Default member permissions (sent with use_independent_chat_permissions).
     SetPermissions { permissions: Permissions },
+    /// Upload the image at `path`, whose content must still hash to `sha256`.
+    SetPhoto { path: String, sha256: String },
+    DeletePhoto,
+    /// Make a bot message saying `text` the top pin: edit and re-pin
+    /// `message_id` (the bot's earlier pin) when it still exists, otherwise
+    /// send a new message and pin it.
+    Pin {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<i64>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        notify: bool,
+    },
+    /// Take a message off the pins (the message itself stays).
+    Unpin { message_id: i64 },
     CreateTopic { key: String, topic: Topic },
     /// Rename or recolour an existing topic.
     EditTopic { key: String, thread_id: i64, name: String, icon_color: Option<u32> },
@@ -99,6 +117,8 @@ pub enum Op {
     /// Set an admin's rights to exactly `rights` (empty = demote to member).
     Promote { user: UserId, rights: Rights },
     SetAdminTitle { user: UserId, title: String },
+    /// A plain or restricted member's tag; empty = no tag.
+    SetTag { user: UserId, tag: String },
     /// Narrow a member's permissions; `until` as unix time, none = forever.
     Restrict { user: UserId, permissions: Permissions, until: Option<i64> },
     /// Lift a member's restrictions (back to the chat's defaults).
@@ -119,7 +139,7 @@ pub enum Op {
 impl Op {
     /// Whether the op can be undone by another op.
     pub fn reversible(&self) -> bool {
-        !matches!(self, Op::Ban { .. } | Op::Kick { .. } | Op::RevokeInviteLink { .. } | Op::DeleteTopic { .. })
+        !matches!(self, Op::Ban { .. } | Op::Kick { .. } | Op::RevokeInviteLink { .. } | Op::DeleteTopic { .. } | Op::DeletePhoto)
     }
 }
 

@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 
 use crate::state::{
     Address, AdminSeat, ChatState, ChatType, DesiredState, InviteLink, LiveChatMeta, LiveState, MemberState,
-    MembershipMode, Permissions, Rights, Topic, UserId,
+    MembershipMode, Permissions, Photo, PinnedMessage, Rights, Topic, UserId,
 };
 
-use super::change::{Action, Change, Op, Step};
+use super::change::{Action, Change, Op, Phase, Step};
 
 /// How long a personal invite link stays valid.
 pub const PERSONAL_INVITE_SECONDS: i64 = 7 * 24 * 3600;
@@ -45,10 +45,13 @@ pub fn diff(input: &DiffInput) -> Vec<Change> {
         let Some(live) = input.live.state.chats.get(key) else { continue };
         let mut cx = ChatDiff { key, desired, live, meta: &meta, d: input.desired, now: input.now, store: input.store, out: &mut out };
         cx.settings();
+        cx.photo();
+        cx.pinned();
         cx.topics();
         cx.invite_links();
         cx.admins();
         cx.members();
+        cx.tags();
         cx.commands();
     }
     out
@@ -99,7 +102,7 @@ pub fn member_json(m: &MemberState) -> Value {
 impl ChatDiff<'_> {
     fn push(&mut self, address: Address, action: Action, step: Step, op: Op, before: Value, after: Value, person: Option<String>) {
         let why = self.d.why.get(address.as_str()).cloned().unwrap_or_default();
-        let reversible = op.reversible() && !matches!(op, Op::Manual { .. });
+        let reversible = op.reversible() && step.phase() == Phase::Reversible && !matches!(op, Op::Manual { .. });
         self.out.push(Change {
             address,
             chat: self.key.to_string(),
@@ -192,6 +195,99 @@ impl ChatDiff<'_> {
                 json!(j),
                 format!("turn \"approve new members\" {} (Edit → Group type)", on_off(j)),
             );
+        }
+    }
+
+    /// Photos are compared by content. One orgform cannot compare (a
+    /// config read from git, where the file is not hashed) is left alone.
+    fn photo(&mut self) {
+        let Some(want) = &self.desired.settings.photo else { return };
+        let (Photo::File { path, .. }, Some(sha256)) = (want, want.sha256()) else { return };
+        let have = self.live.settings.photo.as_ref();
+        if have.and_then(Photo::sha256) == Some(sha256) {
+            return;
+        }
+        // Telegram keeps earlier photos in the chat's photo list, but the
+        // Bot API cannot put one back: replacing a photo cannot be undone.
+        let replacing = !matches!(have, None | Some(Photo::None));
+        let (action, step) = if replacing { (Action::Replace, Step::PhotoReplacements) } else { (Action::Create, Step::Settings) };
+        let op = Op::SetPhoto { path: path.to_string_lossy().into_owned(), sha256: sha256.to_string() };
+        let before = have.map(photo_json).unwrap_or(Value::Null);
+        self.push(Address::settings(self.key, "photo"), action, step, op, before, photo_json(want), None);
+    }
+
+    /// The top pin must be a bot message with the declared text. The
+    /// bot's earlier pin is edited and pinned again rather than posted anew.
+    fn pinned(&mut self) {
+        let have = self.live.pinned.as_ref();
+        let ours = self.store.chat(self.desired.id).and_then(|m| m.pinned.as_ref());
+        let address = Address::settings(self.key, "pinned");
+        let Some(want) = &self.desired.pinned else {
+            // No longer managed: take orgform's own pin down, like commands.
+            if let Some(ours) = ours
+                && have.is_some_and(|p| p.message_id == Some(ours.message_id))
+            {
+                let op = Op::Unpin { message_id: ours.message_id };
+                self.push(address, Action::Delete, Step::Settings, op, have.map(pinned_json).unwrap_or(Value::Null), Value::Null, None);
+            }
+            return;
+        };
+        if have.is_some_and(|p| p.by_bot && p.text == want.text) {
+            return;
+        }
+        let reuse = have.filter(|p| p.by_bot).and_then(|p| p.message_id).or(ours.map(|o| o.message_id));
+        let op = Op::Pin { text: want.text.clone(), message_id: reuse, notify: want.notify };
+        let action = if have.is_none() { Action::Create } else { Action::Update };
+        self.push(address, action, Step::Settings, op, have.map(pinned_json).unwrap_or(Value::Null), pinned_json(want), None);
+    }
+
+    /// Tags go to non-admins who are in the chat and stay there. When a
+    /// chat manages tags, a tag no binding gives is cleared.
+    fn tags(&mut self) {
+        let Some(want) = &self.desired.tags else { return };
+        let none = std::collections::BTreeMap::new();
+        let have = self.live.tags.as_ref().unwrap_or(&none);
+        let users: std::collections::BTreeSet<UserId> = want.keys().chain(have.keys()).copied().collect();
+        for user in users {
+            if self.desired.admins.contains_key(&user) {
+                continue;
+            }
+            // A live admin who loses the seat is tagged after the demotion
+            // (same step, and `tag` sorts after `admin`); one the bot
+            // cannot demote keeps their title instead.
+            let step = match self.live.admins.get(&user) {
+                Some(seat) if seat.owner || self.meta.not_editable.contains(&user) => continue,
+                Some(_) => Step::Demotions,
+                None if matches!(self.live.members.get(&user), Some(MemberState::Member | MemberState::Restricted { .. })) => Step::Titles,
+                None => continue,
+            };
+            let stays = match self.desired.members.get(&user) {
+                Some(MemberState::Member | MemberState::Restricted { .. }) => true,
+                Some(MemberState::Banned | MemberState::Absent) => false,
+                None => self.desired.membership != MembershipMode::Authoritative,
+            };
+            if !stays {
+                continue;
+            }
+            let w = want.get(&user).map(String::as_str).unwrap_or("");
+            let h = have.get(&user).map(String::as_str).unwrap_or("");
+            if w == h {
+                continue;
+            }
+            let action = match (h.is_empty(), w.is_empty()) {
+                (true, _) => Action::Create,
+                (_, true) => Action::Delete,
+                _ => Action::Update,
+            };
+            let who = self.handle(user);
+            let text = |t: &str| if t.is_empty() { Value::Null } else { json!(t) };
+            let op = Op::SetTag { user, tag: w.to_string() };
+            self.push(Address::tag(self.key, &who), action, step, op, text(h), text(w), Some(who.clone()));
+            if w.is_empty()
+                && let Some(last) = self.out.last_mut()
+            {
+                last.why = vec![format!("no tag binding in {} gives {who} a tag", self.key)];
+            }
         }
     }
 
@@ -490,6 +586,28 @@ impl ChatDiff<'_> {
         let (action, op) = if want.is_empty() { (Action::Delete, Op::DeleteCommands) } else { (Action::Update, Op::SetCommands { commands: want.clone() }) };
         self.push(Address::commands(self.key), action, Step::Settings, op, before, after, None);
     }
+}
+
+fn photo_json(p: &Photo) -> Value {
+    match p {
+        Photo::None => Value::Null,
+        Photo::File { sha256, name, .. } => {
+            let short: String = sha256.chars().take(12).collect();
+            if name.is_empty() { json!({"sha256": short}) } else { json!({"file": name, "sha256": short}) }
+        }
+        Photo::Other { file_unique_id } => json!({"set_by": "not orgform", "file_unique_id": file_unique_id}),
+    }
+}
+
+fn pinned_json(p: &PinnedMessage) -> Value {
+    let mut v = json!({"text": p.text});
+    if let Some(id) = p.message_id {
+        v["message_id"] = json!(id);
+    }
+    if p.message_id.is_some() && !p.by_bot {
+        v["by"] = json!("a person");
+    }
+    v
 }
 
 fn topic_json(t: &Topic) -> Value {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::spec::{LockoutPolicy, Policies};
-use crate::state::{LiveState, Right};
+use crate::state::{ChatType, LiveState, Right};
 
 use super::change::{Change, Op};
 
@@ -52,9 +52,15 @@ fn is_demotion(c: &Change) -> bool {
 }
 
 /// The rights the bot needs to carry out an op.
-fn needed_rights(op: &Op) -> Vec<Right> {
+fn needed_rights(op: &Op, kind: ChatType) -> Vec<Right> {
     match op {
-        Op::SetTitle { .. } | Op::SetDescription { .. } => vec![Right::ChangeInfo],
+        // In channels the bot posts and edits its message and pins it with
+        // can_edit_messages; in groups it needs can_pin_messages.
+        Op::Pin { .. } if kind == ChatType::Channel => vec![Right::PostMessages, Right::EditMessages],
+        Op::Unpin { .. } if kind == ChatType::Channel => vec![Right::EditMessages],
+        Op::Pin { .. } | Op::Unpin { .. } => vec![Right::PinMessages],
+        Op::SetTitle { .. } | Op::SetDescription { .. } | Op::SetPhoto { .. } | Op::DeletePhoto => vec![Right::ChangeInfo],
+        Op::SetTag { .. } => vec![Right::ManageTags],
         Op::SetPermissions { .. } | Op::Restrict { .. } | Op::Unrestrict { .. } | Op::Ban { .. } | Op::Unban { .. } | Op::Kick { .. } => {
             vec![Right::RestrictMembers]
         }
@@ -238,7 +244,7 @@ pub fn check(
     for c in changes {
         let Some(meta) = live.meta.get(&c.chat) else { continue };
         let held = meta.bot_rights.clone().unwrap_or_default();
-        for r in needed_rights(&c.op) {
+        for r in needed_rights(&c.op, c.chat_type) {
             if !held.contains(&r) && r.valid_for(c.chat_type) {
                 missing.entry(&c.chat).or_default().insert(r);
             }

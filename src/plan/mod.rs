@@ -145,6 +145,9 @@ pub fn live_object(live: &LiveState, change: &Change) -> Value {
         Op::SetTitle { .. } => serde_json::json!(chat.settings.title),
         Op::SetDescription { .. } => serde_json::json!(chat.settings.description),
         Op::SetPermissions { .. } => serde_json::to_value(&chat.settings.permissions).unwrap_or(Value::Null),
+        Op::SetPhoto { .. } | Op::DeletePhoto => serde_json::to_value(&chat.settings.photo).unwrap_or(Value::Null),
+        Op::Pin { .. } | Op::Unpin { .. } => serde_json::to_value(&chat.pinned).unwrap_or(Value::Null),
+        Op::SetTag { user, .. } => serde_json::json!(chat.tags.as_ref().and_then(|t| t.get(user))),
         Op::CreateTopic { key, .. }
         | Op::EditTopic { key, .. }
         | Op::CloseTopic { key, .. }

@@ -5,18 +5,43 @@
 //! Two human steps are taken as done: a personal invite is accepted (the
 //! person joins), and a manual instruction is carried out.
 
-use crate::state::{AdminSeat, LiveState, MemberState};
+use crate::state::{AdminSeat, LiveState, MemberState, Photo, PinnedMessage};
 
 use super::change::{Change, Op};
 
 pub fn simulate(live: &mut LiveState, changes: &[Change]) {
     let mut next_thread = 1000;
+    let mut next_message = 5000;
     for change in changes {
         let Some(chat) = live.state.chats.get_mut(&change.chat) else { continue };
         match &change.op {
             Op::SetTitle { title } => chat.settings.title = Some(title.clone()),
             Op::SetDescription { description } => chat.settings.description = Some(description.clone()),
             Op::SetPermissions { permissions } => chat.settings.permissions = Some(permissions.clone()),
+            Op::SetPhoto { path, sha256 } => {
+                let path = std::path::PathBuf::from(path);
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                chat.settings.photo = Some(Photo::File { sha256: sha256.clone(), name, path });
+            }
+            Op::DeletePhoto => chat.settings.photo = Some(Photo::None),
+            Op::Pin { text, message_id, notify } => {
+                next_message += 1;
+                let message_id = Some(message_id.unwrap_or(next_message));
+                chat.pinned = Some(PinnedMessage { text: text.clone(), message_id, by_bot: true, notify: *notify });
+            }
+            Op::Unpin { message_id } => {
+                if chat.pinned.as_ref().is_some_and(|p| p.message_id == Some(*message_id)) {
+                    chat.pinned = None;
+                }
+            }
+            Op::SetTag { user, tag } => {
+                let tags = chat.tags.get_or_insert_with(Default::default);
+                if tag.is_empty() {
+                    tags.remove(user);
+                } else {
+                    tags.insert(*user, tag.clone());
+                }
+            }
             Op::CreateTopic { key, topic } => {
                 next_thread += 1;
                 let mut t = topic.clone();
@@ -119,6 +144,11 @@ pub fn converged(desired: &crate::state::DesiredState, bot: crate::state::BotIde
             l.url = Some(format!("https://t.me/+{k}"));
         }
         chat.members.retain(|_, m| *m != MemberState::Absent);
+        if let Some(p) = &mut chat.pinned {
+            p.message_id = Some(7);
+            p.by_bot = true;
+            p.notify = false;
+        }
         // getChatMemberCount counts who is in the chat: admins, members,
         // restricted members and the bot; not the banned.
         let present = chat.members.values().filter(|m| super::present(m)).count();

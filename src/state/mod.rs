@@ -112,6 +112,53 @@ pub struct Command {
     pub description: String,
 }
 
+/// A chat photo, compared by content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Photo {
+    /// The chat has no photo.
+    None,
+    /// An image known by its content. On the desired side `path` says
+    /// where to read it (not serialised: it depends on where the config
+    /// was loaded from, the content does not); `name` is the file name.
+    File {
+        sha256: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        name: String,
+        #[serde(skip)]
+        path: std::path::PathBuf,
+    },
+    /// A photo orgform did not upload (set by hand, or before orgform),
+    /// known only by Telegram's file id.
+    Other { file_unique_id: String },
+}
+
+impl Photo {
+    /// The content hash, when known.
+    pub fn sha256(&self) -> Option<&str> {
+        match self {
+            Photo::File { sha256, .. } if !sha256.is_empty() => Some(sha256),
+            _ => None,
+        }
+    }
+}
+
+/// The message at the top of a chat's pins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinnedMessage {
+    pub text: String,
+    /// The message, once it exists (live side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<i64>,
+    /// Sent by the bot (live side): only the bot's own messages can be
+    /// edited, so only they count as the managed pin.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_bot: bool,
+    /// Notify members when pinning (desired side).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notify: bool,
+}
+
 /// Chat settings. `None` means "not managed" on the desired side and "not
 /// known" on the live side.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -123,6 +170,8 @@ pub struct ChatSettings {
     /// Default permissions of members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Permissions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<Photo>,
     // What only a person can change (MTProto), read and compared only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forum: Option<bool>,
@@ -154,6 +203,15 @@ pub struct ChatState {
     /// Bot commands for this chat's scope; `None` = not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commands: Option<Vec<Command>>,
+    /// Member tags by user id. Desired: `None` = not managed, otherwise
+    /// the tag of every non-admin member who should have one. Live: the
+    /// tags known (from getChatMember answers and updates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<UserId, String>>,
+    /// The top pinned message. Desired: `None` = not managed. Live: `None`
+    /// = nothing pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<PinnedMessage>,
 }
 
 impl ChatState {
@@ -168,6 +226,8 @@ impl ChatState {
             topics: BTreeMap::new(),
             invite_links: BTreeMap::new(),
             commands: None,
+            tags: None,
+            pinned: None,
         }
     }
 }
@@ -237,6 +297,9 @@ impl Address {
     }
     pub fn commands(chat: &str) -> Self {
         Address(format!("chat.{chat}.commands"))
+    }
+    pub fn tag(chat: &str, who: &str) -> Self {
+        Address(format!("chat.{chat}.tag.{who}"))
     }
     pub fn as_str(&self) -> &str {
         &self.0

@@ -54,6 +54,13 @@ pub struct ChatMemory {
     /// the config stops managing commands, and can delete it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub commands_set: bool,
+    /// The chat photo orgform uploaded: its content hash and the id
+    /// Telegram gave it, which is how a later read recognises it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<PhotoRecord>,
+    /// The message orgform pinned, so that it can edit or re-pin it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<PinRecord>,
     /// Unix time an apply last finished in this chat. Until then every plan
     /// is a first run, which may not remove anyone without
     /// `--allow-removals` (reading alone does not count: a plan reads).
@@ -86,10 +93,26 @@ pub struct InviteLinkRecord {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoRecord {
+    pub sha256: String,
+    /// `big_file_unique_id` from getChat after the upload.
+    pub file_unique_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinRecord {
+    pub message_id: i64,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeenMember {
     /// Last known status; admins are recorded as `Member` here (their seat
     /// is read fresh from getChatAdministrators every time).
     pub status: MemberState,
+    /// The member tag last seen (plain and restricted members only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
     /// Unix time it was seen.
     pub at: i64,
     /// Where it was learned: "update", "getChatMember", "apply".
@@ -116,12 +139,34 @@ impl Store {
     }
 
     /// Record a user's status in a chat, unless the store already holds a
-    /// newer observation.
+    /// newer observation. The tag is kept: use [`Store::see_tag`] for it.
     pub fn see_member(&mut self, chat: ChatId, user: UserId, status: MemberState, at: i64, source: &str) {
         let members = &mut self.chat_mut(chat).members;
-        if members.get(&user).is_some_and(|seen| seen.at > at) {
-            return;
+        let tag = match members.get(&user) {
+            Some(seen) if seen.at > at => return,
+            Some(seen) => seen.tag.clone(),
+            None => None,
+        };
+        // Someone who left or was banned has no tag when they come back.
+        let tag = tag.filter(|_| matches!(status, MemberState::Member | MemberState::Restricted { .. }));
+        members.insert(user, SeenMember { status, tag, at, source: source.to_string() });
+    }
+
+    /// Record a member's tag (`None` = no tag), unless the store holds a
+    /// newer observation.
+    pub fn see_tag(&mut self, chat: ChatId, user: UserId, tag: Option<String>, at: i64, source: &str) {
+        let members = &mut self.chat_mut(chat).members;
+        match members.get_mut(&user) {
+            Some(seen) if seen.at > at => {}
+            Some(seen) => {
+                seen.tag = tag.filter(|t| !t.is_empty());
+                seen.at = at;
+                seen.source = source.to_string();
+            }
+            None => {
+                let tag = tag.filter(|t| !t.is_empty());
+                members.insert(user, SeenMember { status: MemberState::Member, tag, at, source: source.to_string() });
+            }
         }
-        members.insert(user, SeenMember { status, at, source: source.to_string() });
     }
 }

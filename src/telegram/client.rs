@@ -240,6 +240,23 @@ pub struct ApiCall {
     pub chat: Option<ChatId>,
     pub params: Map<String, Value>,
     pub repeat: Repeat,
+    /// A file to upload: the call is then sent as multipart/form-data.
+    pub upload: Option<Upload>,
+}
+
+/// A file sent with a call (a chat photo).
+#[derive(Clone, PartialEq)]
+pub struct Upload {
+    /// The parameter it is sent as (`photo`).
+    pub field: String,
+    pub file_name: String,
+    pub bytes: std::sync::Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Upload({} = {}, {} bytes)", self.field, self.file_name, self.bytes.len())
+    }
 }
 
 impl ApiCall {
@@ -248,7 +265,7 @@ impl ApiCall {
         if let Some(chat) = chat {
             params.insert("chat_id".into(), Value::from(chat));
         }
-        ApiCall { method, chat, params, repeat }
+        ApiCall { method, chat, params, repeat, upload: None }
     }
 
     pub fn read(method: &'static str, chat: Option<ChatId>) -> ApiCall {
@@ -257,6 +274,12 @@ impl ApiCall {
 
     pub fn param(mut self, name: &str, value: impl serde::Serialize) -> ApiCall {
         self.params.insert(name.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
+        self
+    }
+
+    /// Send `bytes` as the file parameter `field`.
+    pub fn upload(mut self, field: &str, file_name: &str, bytes: Vec<u8>) -> ApiCall {
+        self.upload = Some(Upload { field: field.into(), file_name: file_name.into(), bytes: std::sync::Arc::new(bytes) });
         self
     }
 
@@ -487,7 +510,12 @@ impl Client {
             let timed_out = e.is_timeout();
             Attempt::Transport { detail: inner.redactor.redact(&describe(&e.without_url())), timed_out }
         };
-        let response = inner.http.post(url).json(&call.params).send().await.map_err(transport)?;
+        let request = inner.http.post(url);
+        let request = match &call.upload {
+            None => request.json(&call.params),
+            Some(upload) => request.multipart(multipart_form(call, upload)),
+        };
+        let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let header_retry = response
             .headers()
@@ -497,6 +525,21 @@ impl Client {
         let body = response.bytes().await.map_err(transport)?;
         interpret(status, header_retry, &body, &inner.redactor)
     }
+}
+
+/// A call with a file as multipart/form-data: strings as they are, other
+/// values as JSON text (how the Bot API reads form fields).
+fn multipart_form(call: &ApiCall, upload: &Upload) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in &call.params {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        form = form.text(name.clone(), text);
+    }
+    let part = reqwest::multipart::Part::bytes(upload.bytes.as_ref().clone()).file_name(upload.file_name.clone());
+    form.part(upload.field.clone(), part)
 }
 
 /// A transport error with its causes, without any URL.

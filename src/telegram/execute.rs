@@ -22,8 +22,10 @@ use super::error::{Class, Error, ErrorKind};
 use super::read::{admin_seat, member_state};
 use super::wire::{self, BotCommandScope, ChatAdministratorRights, ChatFullInfo, ChatMember, ChatPermissions};
 use crate::plan::{Action, Change, Op};
-use crate::state::{ChatId, ChatType, Command, InviteLink, MemberState, Permission, Permissions, Rights, Topic, UserId};
-use crate::store::{InviteLinkRecord, Store, TopicRecord};
+use crate::state::{
+    ChatId, ChatType, Command, InviteLink, MemberState, Permission, Permissions, PinnedMessage, Rights, Topic, UserId,
+};
+use crate::store::{InviteLinkRecord, PhotoRecord, PinRecord, Store, TopicRecord};
 
 /// How long a kick's ban lasts if the unban that follows never happens.
 const KICK_BAN_SECONDS: i64 = 60;
@@ -39,6 +41,13 @@ pub enum Answer {
     Topic { thread_id: i64, name: String, icon_color: Option<u32> },
     /// An invite link was created or edited.
     InviteLink { url: String, name: String, expires: Option<i64>, member_limit: Option<u32>, join_request: bool },
+    /// A chat photo was uploaded; Telegram's id for it, from getChat.
+    Photo {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_unique_id: Option<String>,
+    },
+    /// A message is pinned on top; `posted` when it was sent just now.
+    Pinned { message_id: i64, text: String, posted: bool },
     /// A personal invite link was created; `delivered` says whether the
     /// direct message reached the person.
     PersonalInvite {
@@ -100,9 +109,24 @@ pub enum MemberSnapshot {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Observed {
     /// From getChat.
-    Chat { title: String, description: String, permissions: Option<Permissions> },
+    Chat {
+        title: String,
+        description: String,
+        permissions: Option<Permissions>,
+        /// Telegram's id of the photo; `None` = no photo.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        photo: Option<String>,
+        /// The top pinned message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pinned: Option<PinnedMessage>,
+    },
     /// From getChatMember.
-    Member { user: UserId, member: MemberSnapshot },
+    Member {
+        user: UserId,
+        member: MemberSnapshot,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<String>,
+    },
     /// From getMyCommands with the chat's scope.
     Commands { commands: Vec<Command> },
     /// The Bot API cannot read topics or links: what the plan recorded as
@@ -145,9 +169,13 @@ impl Inverse {
 fn action_of(op: &Op) -> Action {
     match op {
         Op::CreateTopic { .. } | Op::CreateInviteLink { .. } => Action::Create,
-        Op::DeleteTopic { .. } | Op::RevokeInviteLink { .. } | Op::Ban { .. } | Op::Kick { .. } | Op::DeleteCommands => {
-            Action::Delete
-        }
+        Op::DeleteTopic { .. }
+        | Op::RevokeInviteLink { .. }
+        | Op::Ban { .. }
+        | Op::Kick { .. }
+        | Op::DeleteCommands
+        | Op::DeletePhoto
+        | Op::Unpin { .. } => Action::Delete,
         Op::Promote { rights, .. } if rights.is_empty() => Action::Delete,
         Op::SendInvite { .. } => Action::Invite,
         Op::Manual { .. } => Action::Manual,
@@ -224,6 +252,14 @@ impl TelegramProvider {
                     .param("use_independent_chat_permissions", true);
                 self.set(call).await
             }
+            Op::SetPhoto { path, sha256 } => self.set_photo(chat, path, sha256).await,
+            Op::DeletePhoto => self.set(ApiCall::new("deleteChatPhoto", Some(chat), Repeat::Safe)).await,
+            Op::Pin { text, message_id, notify } => self.pin(chat, text, *message_id, *notify).await,
+            Op::Unpin { message_id } => {
+                let call = ApiCall::new("unpinChatMessage", Some(chat), Repeat::Safe).param("message_id", message_id);
+                self.remove(call, &["message to unpin not found"], "the message was already gone").await
+            }
+            Op::SetTag { user, tag } => self.set(member_call("setChatMemberTag", *user).param("tag", tag)).await,
             Op::CreateTopic { topic, .. } => self.create_topic(chat, topic).await,
             Op::EditTopic { thread_id, name, icon_color, .. } => {
                 let call = ApiCall::new("editForumTopic", Some(chat), Repeat::Safe)
@@ -331,6 +367,67 @@ impl TelegramProvider {
         })
     }
 
+    /// Upload the photo file, refusing one whose content is no longer what
+    /// the plan showed; then read back Telegram's id for it.
+    async fn set_photo(&self, chat: ChatId, path: &str, sha256: &str) -> Result<Executed, Error> {
+        let refuse = |reason: String| Error::new("setChatPhoto", Some(chat), ErrorKind::NotExecutable { reason });
+        let bytes = std::fs::read(path).map_err(|e| refuse(format!("cannot read the photo {path}: {e}")))?;
+        let actual = crate::model::photo::sha256_hex(&bytes);
+        if actual != sha256 {
+            return Err(refuse(format!(
+                "the photo {path} changed since the plan was made (sha256 {} there, {} now); plan again",
+                &sha256[..12.min(sha256.len())],
+                &actual[..12]
+            )));
+        }
+        let name = std::path::Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "photo".into());
+        let upload = ApiCall::new("setChatPhoto", Some(chat), Repeat::Safe).upload("photo", &name, bytes);
+        let mut done = self.set(upload).await?;
+        let info: ChatFullInfo = self.client.call(&ApiCall::read("getChat", Some(chat))).await?;
+        done.calls.push("getChat".into());
+        done.answer = Answer::Photo { file_unique_id: info.photo.map(|p| p.big_file_unique_id) };
+        Ok(done)
+    }
+
+    /// Edit the bot's earlier pin and pin it again, or post a new message
+    /// and pin that when there is none (or it was deleted).
+    async fn pin(&self, chat: ChatId, text: &str, reuse: Option<i64>, notify: bool) -> Result<Executed, Error> {
+        let mut calls = Vec::new();
+        let mut notes = Vec::new();
+        let mut kept = None;
+        if let Some(id) = reuse {
+            let edit = ApiCall::new("editMessageText", Some(chat), Repeat::Safe).param("message_id", id).param("text", text);
+            calls.push(edit.method.to_string());
+            match self.client.call_value(&edit).await {
+                Ok(_) => kept = Some(id),
+                Err(e) if e.is_not_modified() => kept = Some(id),
+                Err(e)
+                    if e.class() == Some(&Class::BadRequest)
+                        && error_text_has(&e, &["message to edit not found", "message can't be edited", "MESSAGE_ID_INVALID"]) =>
+                {
+                    notes.push(format!("message {id}, pinned earlier, is gone or cannot be edited; a new one was posted"));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let posted = kept.is_none();
+        let message_id = match kept {
+            Some(id) => id,
+            None => {
+                // Posted silently: whether members hear of it is the pin's choice.
+                let send = ApiCall::new("sendMessage", Some(chat), Repeat::Unsafe).param("text", text).param("disable_notification", true);
+                calls.push(send.method.to_string());
+                let message: wire::Message = self.client.call(&send).await?;
+                message.message_id
+            }
+        };
+        let pin = ApiCall::new("pinChatMessage", Some(chat), Repeat::Safe)
+            .param("message_id", message_id)
+            .param("disable_notification", !notify);
+        calls.extend(self.set(pin).await?.calls);
+        Ok(Executed { answer: Answer::Pinned { message_id, text: text.to_string(), posted }, not_modified: false, calls, notes })
+    }
+
     async fn send_invite(&self, change: &Change, user: UserId, name: &str, expires: i64) -> Result<Executed, Error> {
         let chat = change.chat_id;
         let name: String = name.chars().take(LINK_NAME_MAX).collect();
@@ -362,14 +459,28 @@ impl TelegramProvider {
     async fn observe(&self, change: &Change) -> Result<Observed, Error> {
         let chat = change.chat_id;
         let user = match &change.op {
-            Op::SetTitle { .. } | Op::SetDescription { .. } | Op::SetPermissions { .. } => {
+            Op::SetTitle { .. }
+            | Op::SetDescription { .. }
+            | Op::SetPermissions { .. }
+            | Op::SetPhoto { .. }
+            | Op::DeletePhoto
+            | Op::Pin { .. }
+            | Op::Unpin { .. } => {
                 let info: ChatFullInfo = self.client.call(&ApiCall::read("getChat", Some(chat))).await?;
                 let permissions = (change.chat_type != ChatType::Channel)
                     .then(|| info.permissions.as_ref().map(ChatPermissions::to_set).unwrap_or_default());
+                let pinned = info.pinned_message.as_ref().map(|m| PinnedMessage {
+                    text: m.text.clone().unwrap_or_default(),
+                    message_id: Some(m.message_id),
+                    by_bot: m.from.as_ref().is_some_and(|u| u.is_bot),
+                    notify: false,
+                });
                 return Ok(Observed::Chat {
                     title: info.title.unwrap_or_default(),
                     description: info.description.unwrap_or_default(),
                     permissions,
+                    photo: info.photo.map(|p| p.big_file_unique_id),
+                    pinned,
                 });
             }
             Op::SetCommands { .. } | Op::DeleteCommands => {
@@ -387,6 +498,7 @@ impl TelegramProvider {
             Op::CreateTopic { .. } | Op::CreateInviteLink { .. } | Op::Manual { .. } => return Ok(Observed::Nothing),
             Op::Promote { user, .. }
             | Op::SetAdminTitle { user, .. }
+            | Op::SetTag { user, .. }
             | Op::Restrict { user, .. }
             | Op::Unrestrict { user }
             | Op::Ban { user }
@@ -395,14 +507,14 @@ impl TelegramProvider {
             | Op::SendInvite { user, .. } => *user,
         };
         let call = ApiCall::read("getChatMember", Some(chat)).param("user_id", user);
-        let member = match self.client.call::<ChatMember>(&call).await {
-            Ok(m) => snapshot(&m, change.chat_type),
+        let (member, tag) = match self.client.call::<ChatMember>(&call).await {
+            Ok(m) => (snapshot(&m, change.chat_type), m.tag()),
             Err(e) if e.class() == Some(&Class::BadRequest) && error_text_has(&e, &["user not found", "member not found"]) => {
-                MemberSnapshot::Absent
+                (MemberSnapshot::Absent, None)
             }
             Err(e) => return Err(e),
         };
-        Ok(Observed::Member { user, member })
+        Ok(Observed::Member { user, member, tag })
     }
 }
 
@@ -501,6 +613,38 @@ pub fn inverse(change: &Change, before: &Observed, done: &Executed) -> Inverse {
         },
         Op::SetPermissions { .. } => match before {
             Observed::Chat { permissions: Some(p), .. } => ops(vec![Op::SetPermissions { permissions: p.clone() }]),
+            _ => unobserved(),
+        },
+        Op::SetPhoto { .. } => match before {
+            Observed::Chat { photo: None, .. } => ops(vec![Op::DeletePhoto]),
+            Observed::Chat { photo: Some(_), .. } => {
+                never("the Bot API cannot upload the previous photo again (Telegram keeps it in the chat's photo list)")
+            }
+            _ => unobserved(),
+        },
+        Op::DeletePhoto => never("a deleted photo cannot be uploaded again through the Bot API"),
+        Op::Pin { .. } => match (before, &done.answer) {
+            // The same message was on top with other text: edit it back.
+            (Observed::Chat { pinned: Some(old), .. }, Answer::Pinned { message_id, .. }) if old.message_id == Some(*message_id) => {
+                ops(vec![Op::Pin { text: old.text.clone(), message_id: Some(*message_id), notify: false }])
+            }
+            // Unpinning the new top pin shows the one below it again.
+            (Observed::Chat { .. }, Answer::Pinned { message_id, .. }) => ops(vec![Op::Unpin { message_id: *message_id }]),
+            (Observed::Chat { .. }, _) => never("Telegram did not answer with the pinned message"),
+            _ => unobserved(),
+        },
+        Op::Unpin { message_id } => match before {
+            Observed::Chat { pinned: Some(old), .. } if old.message_id == Some(*message_id) => {
+                ops(vec![Op::Pin { text: old.text.clone(), message_id: Some(*message_id), notify: false }])
+            }
+            Observed::Chat { .. } => ops(vec![]),
+            _ => unobserved(),
+        },
+        Op::SetTag { user, .. } => match before {
+            Observed::Member { tag, member: MemberSnapshot::Member | MemberSnapshot::Restricted { .. }, .. } => {
+                ops(vec![Op::SetTag { user: *user, tag: tag.clone().unwrap_or_default() }])
+            }
+            Observed::Member { .. } => ops(vec![]),
             _ => unobserved(),
         },
         Op::CreateTopic { key, .. } => match &done.answer {
@@ -681,6 +825,20 @@ pub fn record(store: &mut Store, change: &Change, before: Option<&Observed>, don
                 store.see_member(chat, *user, MemberState::Absent, now, "apply");
             }
         }
+        (Op::SetPhoto { sha256, .. }, Answer::Photo { file_unique_id: Some(id) }) => {
+            store.chat_mut(chat).photo = Some(PhotoRecord { sha256: sha256.clone(), file_unique_id: id.clone() });
+        }
+        (Op::DeletePhoto, _) => store.chat_mut(chat).photo = None,
+        (Op::Pin { .. }, Answer::Pinned { message_id, text, .. }) => {
+            store.chat_mut(chat).pinned = Some(PinRecord { message_id: *message_id, text: text.clone() });
+        }
+        (Op::Unpin { message_id }, _) => {
+            let memory = store.chat_mut(chat);
+            if memory.pinned.as_ref().is_some_and(|p| p.message_id == *message_id) {
+                memory.pinned = None;
+            }
+        }
+        (Op::SetTag { user, tag }, _) => store.see_tag(chat, *user, Some(tag.clone()), now, "apply"),
         (Op::SetCommands { .. }, _) => store.chat_mut(chat).commands_set = true,
         (Op::DeleteCommands, _) => store.chat_mut(chat).commands_set = false,
         _ => {}

@@ -21,7 +21,7 @@ use super::error::{Class, Error};
 use super::wire::{self, BotCommandScope, ChatFullInfo, ChatMember, Update};
 use crate::state::{
     AdminSeat, BotIdentity, ChatId, ChatSettings, ChatState, ChatType, Command, DesiredState, InviteLink, LiveChatMeta,
-    LiveState, MemberState, Right, Rights, Topic, UserId,
+    LiveState, MemberState, Photo, PinnedMessage, Right, Rights, Topic, UserId,
 };
 use crate::store::{ChatMemory, Store};
 
@@ -89,6 +89,7 @@ pub async fn drain_updates(client: &Client, desired: &DesiredState, store: &mut 
             let Some(user) = changed.new_chat_member.user_id() else { continue };
             let Some(status) = store_status(&changed.new_chat_member) else { continue };
             store.see_member(changed.chat.id, user, status, changed.date, "update");
+            store.see_tag(changed.chat.id, user, changed.new_chat_member.tag(), changed.date, "update");
             drained.updates += 1;
         }
         if page < UPDATE_PAGE {
@@ -198,6 +199,9 @@ pub async fn read_chats(
                 for (user, status, source) in read.seen {
                     store.see_member(job.desired.id, user, status, now, source);
                 }
+                for (user, tag) in read.tags_seen {
+                    store.see_tag(job.desired.id, user, tag, now, "getChatMember");
+                }
                 let memory = store.chat_mut(job.desired.id);
                 memory.last_read = Some(now);
                 live.state.chats.insert(job.key.clone(), read.chat);
@@ -229,6 +233,8 @@ struct ChatRead {
     meta: LiveChatMeta,
     /// Statuses learned in this read, for the store.
     seen: Vec<(UserId, MemberState, &'static str)>,
+    /// Member tags learned from getChatMember answers.
+    tags_seen: Vec<(UserId, Option<String>)>,
 }
 
 async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
@@ -248,8 +254,22 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
     let mut chat = ChatState::new(id, kind);
     chat.membership = job.desired.membership;
     chat.settings = settings_of(&info, kind);
+    // A photo is orgform's when Telegram's id for it is the one recorded
+    // after the upload; then its content is known.
+    if let (Some(photo), Some(record)) = (&info.photo, &job.memory.photo)
+        && photo.big_file_unique_id == record.file_unique_id
+    {
+        chat.settings.photo = Some(Photo::File { sha256: record.sha256.clone(), name: String::new(), path: Default::default() });
+    }
+    chat.pinned = info.pinned_message.as_ref().map(|m| PinnedMessage {
+        text: m.text.clone().unwrap_or_default(),
+        message_id: Some(m.message_id),
+        by_bot: m.from.as_ref().is_some_and(|u| u.id == job.bot),
+        notify: false,
+    });
     let mut meta = LiveChatMeta { member_count: Some(count), has_photo: info.photo.is_some(), ..Default::default() };
     let mut seen = Vec::new();
+    let mut tags_seen = Vec::new();
     for admin in &admins {
         let Some(user) = admin.user_id() else { continue };
         let Some((seat, editable)) = admin_seat(admin, kind) else { continue };
@@ -265,6 +285,9 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         seen.push((user, MemberState::Member, "getChatAdministrators"));
     }
 
+    // Tags as last seen, corrected below by what getChatMember answers.
+    let mut fresh_tags: std::collections::BTreeMap<UserId, String> =
+        job.memory.members.iter().filter_map(|(u, r)| Some((*u, r.tag.clone()?))).collect();
     // Whom to ask about: declared people who are not admins now and whose
     // status the store does not know, or knows to differ from the config.
     let declared: BTreeSet<UserId> = job.desired.admins.keys().chain(job.desired.members.keys()).copied().collect();
@@ -272,11 +295,17 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         if chat.admins.contains_key(user) || *user == job.bot {
             continue;
         }
-        let known = job.memory.members.get(user).map(|s| &s.status);
+        let record = job.memory.members.get(user);
+        let known = record.map(|s| &s.status);
         let wanted = job.desired.members.get(user);
+        // A managed tag that differs from the one last seen is asked about
+        // too: it may have been set by hand since.
+        let tag_differs = job.desired.tags.as_ref().is_some_and(|tags| {
+            tags.get(user).map(String::as_str).unwrap_or("") != record.and_then(|r| r.tag.as_deref()).unwrap_or("")
+        });
         let ask = match (known, wanted) {
             (None, _) => true,
-            (Some(known), Some(wanted)) => !same_status(known, wanted),
+            (Some(known), Some(wanted)) => !same_status(known, wanted) || tag_differs,
             // Declared as admin, known as something else.
             (Some(_), None) => true,
         };
@@ -305,6 +334,12 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         } else if let Some(status) = member_state(&member) {
             chat.members.insert(*user, status.clone());
             seen.push((*user, status, "getChatMember"));
+            tags_seen.push((*user, member.tag()));
+            if let Some(tag) = member.tag() {
+                fresh_tags.insert(*user, tag);
+            } else {
+                fresh_tags.remove(user);
+            }
         }
     }
     // Everyone else the store has seen here (undeclared people included).
@@ -315,6 +350,11 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         chat.members.insert(*user, record.status.clone());
     }
 
+    // Only people in the chat, and not admins, carry tags.
+    fresh_tags.retain(|u, _| {
+        !chat.admins.contains_key(u) && matches!(chat.members.get(u), Some(MemberState::Member | MemberState::Restricted { .. }))
+    });
+    chat.tags = Some(fresh_tags);
     chat.topics = job
         .memory
         .topics
@@ -345,7 +385,7 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         chat.commands =
             Some(commands.into_iter().map(|c| Command { command: c.command, description: c.description }).collect());
     }
-    Ok(ChatRead { chat, meta, seen })
+    Ok(ChatRead { chat, meta, seen, tags_seen })
 }
 
 fn is_unknown_user(e: &Error) -> bool {
@@ -392,6 +432,11 @@ pub fn settings_of(info: &ChatFullInfo, kind: ChatType) -> ChatSettings {
         } else {
             Some(info.permissions.as_ref().map(wire::ChatPermissions::to_set).unwrap_or_default())
         },
+        // Whose photo it is, only the store can tell (see `read_chat`).
+        photo: Some(match &info.photo {
+            None => Photo::None,
+            Some(p) => Photo::Other { file_unique_id: p.big_file_unique_id.clone() },
+        }),
         forum: flag(info.is_forum),
         slow_mode: seconds(info.slow_mode_delay),
         protected_content: flag(info.has_protected_content),

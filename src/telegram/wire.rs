@@ -447,6 +447,17 @@ impl ChatMember {
         }
     }
 
+    /// The member tag of a plain or restricted member (`None` = no tag,
+    /// and for every other status).
+    pub fn tag(&self) -> Option<String> {
+        match self {
+            ChatMember::Member(m) => m.tag.clone(),
+            ChatMember::Restricted(r) => r.tag.clone(),
+            _ => None,
+        }
+        .filter(|t| !t.is_empty())
+    }
+
     /// The user id, if the answer has one.
     pub fn user_id(&self) -> Option<UserId> {
         Some(match self {

@@ -1,5 +1,6 @@
 //! Messages: sendMessage (to groups, channels and to users who started the
-//! bot, which is how orgform hands out personal invite links) and pins.
+//! bot, which is how orgform hands out personal invite links),
+//! editMessageText (of the bot's own messages) and pins.
 
 use super::{Call, Outcome, ok};
 use crate::sandbox::request::ChatRef;
@@ -78,6 +79,35 @@ fn send_private(call: &mut Call, user_id: i64, text: String) -> Outcome {
     chat.next_message_id += 1;
     chat.messages.push(msg.clone());
     Ok(wire::private_message(call.world, &user, &msg))
+}
+
+pub fn edit_text(call: &mut Call) -> Outcome {
+    if call.params.has("inline_message_id") {
+        return Err(errors::message_to_edit_not_found());
+    }
+    let id = call.chat(Accepts::AnyGroup)?;
+    let message_id = call.params.int_opt("message_id").unwrap_or(0);
+    let text = call.params.str_opt("text").unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(errors::message_text_empty());
+    }
+    if rules::text_len(&text) > TEXT_MAX {
+        return Err(errors::message_too_long());
+    }
+    let caller = call.caller.id;
+    let chat = call.chat_ref(id);
+    let message = chat.messages.get(&message_id).ok_or_else(errors::message_to_edit_not_found)?;
+    if message.from != caller {
+        return Err(errors::message_cant_be_edited());
+    }
+    if message.text == text {
+        return Err(errors::message_not_modified());
+    }
+    let chat = call.chat_mut(id);
+    let message = chat.messages.get_mut(&message_id).expect("checked above");
+    message.text = text;
+    let message = message.clone();
+    Ok(wire::message(call.world, call.chat_ref(id), &message))
 }
 
 /// Pinning needs can_pin_messages, in channels can_edit_messages.

@@ -364,6 +364,20 @@ pub fn message_to_unpin_not_found() -> ApiError {
     ApiError::bad_request("message to unpin not found")
 }
 
+pub fn message_to_edit_not_found() -> ApiError {
+    ApiError::bad_request("message to edit not found")
+}
+
+pub fn message_cant_be_edited() -> ApiError {
+    ApiError::bad_request("message can't be edited")
+}
+
+pub fn message_not_modified() -> ApiError {
+    ApiError::bad_request(
+        "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+    )
+}
+
 pub fn not_enough_rights_to_send() -> ApiError {
     ApiError::bad_request("not enough rights to send text messages to the chat")
 }
