@@ -69,9 +69,11 @@ fn a_guard_refuses_with_exit_3_and_its_override_shows() {
             std::fs::copy(entry.path(), config.join(entry.file_name())).unwrap();
         }
     }
-    std::fs::create_dir_all(config.join("chats")).unwrap();
-    for entry in std::fs::read_dir("examples/acme/chats").unwrap().flatten() {
-        std::fs::copy(entry.path(), config.join("chats").join(entry.file_name())).unwrap();
+    for dir in ["chats", "photos"] {
+        std::fs::create_dir_all(config.join(dir)).unwrap();
+        for entry in std::fs::read_dir(format!("examples/acme/{dir}")).unwrap().flatten() {
+            std::fs::copy(entry.path(), config.join(dir).join(entry.file_name())).unwrap();
+        }
     }
     // A policy that allows no removals at all.
     let org = std::fs::read_to_string(config.join("org.yaml")).unwrap();

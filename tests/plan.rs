@@ -303,3 +303,132 @@ fn markdown_stays_under_githubs_limit() {
     assert!(md.len() <= render::MARKDOWN_LIMIT, "{} characters", md.len());
     assert!(md.contains("cut to fit GitHub"));
 }
+
+/// Plan a desired state against a live one directly (for what the config
+/// text alone cannot set up: photo hashes, the store's pin).
+fn plan_states(desired: &DesiredState, live: &LiveState, store: &Store) -> Plan {
+    plan::build(PlanInput { desired, live, store, policies: None, overrides: Overrides::default(), now: now(), only: None })
+}
+
+const TAGS: &str = "    admins: [{role: lead, members: [{leads_of: eng}]}]\n    tags: [{tag: Lead, members: [{person: alice}]}, {tag: Engineer, members: [{department: eng}]}]\n    topics:";
+
+#[test]
+fn tags_set_change_and_clear() {
+    // alice is an admin (her title shows instead); bob gets the first binding that matches him.
+    insta::assert_snapshot!(plan_config(|c| c.replacen("    admins: [{role: lead, members: [{leads_of: eng}]}]\n    topics:", TAGS, 1)));
+
+    let yaml = BASE.replacen("    admins: [{role: lead, members: [{leads_of: eng}]}]\n    topics:", TAGS, 1).replace(
+        "members: [{department: sales}]",
+        "members: [{department: sales}]\n    tags: [{tag: Seller, members: [{person: dave}]}]",
+    );
+    let (desired, _) = resolve(&yaml);
+    assert_eq!(desired.state.chats["eng"].tags, Some([(2, "Engineer".to_string())].into_iter().collect()));
+    let mut live = converged(&desired);
+    chat(&mut live, "eng").tags = Some([(2, "Intern".to_string())].into_iter().collect());
+    // sales is additive: alice may stay undeclared, but the tag is managed.
+    let sales = chat(&mut live, "sales");
+    sales.members.insert(1, MemberState::Member);
+    sales.tags = Some([(1, "Visitor".to_string())].into_iter().collect());
+    insta::assert_snapshot!("tags_live_drift", render::text(&plan_states(&desired, &live, &known_store(&desired)), Style::Plain));
+}
+
+#[test]
+fn tags_wait_for_people_who_are_not_in_the_chat_and_follow_a_demotion() {
+    let yaml = BASE.replacen("    admins: [{role: lead, members: [{leads_of: eng}]}]\n    topics:", TAGS, 1);
+    let (desired, _) = resolve(&yaml);
+    let mut live = converged(&desired);
+    // bob never joined: he is invited, and tagged once he is in.
+    let eng = chat(&mut live, "eng");
+    eng.members.remove(&2);
+    eng.tags = Some(Default::default());
+    let plan = plan_states(&desired, &live, &known_store(&desired));
+    assert!(plan.changes.iter().all(|c| !c.address.as_str().contains(".tag.")), "{}", render::text(&plan, Style::Plain));
+
+    // bob is an admin by hand: the seat goes first, then the tag, in that order.
+    let mut live = converged(&desired);
+    let eng = chat(&mut live, "eng");
+    eng.members.remove(&2);
+    eng.admins.insert(2, AdminSeat { rights: [Right::DeleteMessages].into_iter().collect(), title: None, owner: false });
+    eng.tags = Some(Default::default());
+    let plan = plan_states(&desired, &live, &known_store(&desired));
+    let order: Vec<&str> = plan.changes.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(order, ["chat.eng.admin.bob", "chat.eng.tag.bob"]);
+    assert_eq!(plan.changes[1].step, plan::Step::Demotions);
+}
+
+fn with_photo(sha: &str) -> DesiredState {
+    let (mut desired, _) = resolve(&BASE.replace("    title: Engineering\n", "    title: Engineering\n    photo: art/eng.png\n"));
+    let Some(orgform::state::Photo::File { sha256, .. }) = &mut chat_state(&mut desired, "eng").settings.photo else {
+        panic!("the photo is declared")
+    };
+    *sha256 = sha.into();
+    desired
+}
+
+fn chat_state<'a>(desired: &'a mut DesiredState, key: &str) -> &'a mut orgform::state::ChatState {
+    desired.state.chats.get_mut(key).unwrap()
+}
+
+#[test]
+fn photos_are_compared_by_content() {
+    use orgform::state::Photo;
+    let desired = with_photo("9f2c1e7d55aa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c");
+    let store = known_store(&desired);
+    let live = converged(&desired);
+    assert!(plan_states(&desired, &live, &store).is_empty());
+
+    // No photo yet: an upload that can be undone.
+    let mut none = converged(&desired);
+    chat(&mut none, "eng").settings.photo = Some(Photo::None);
+    let plan = plan_states(&desired, &none, &store);
+    insta::assert_snapshot!("photo_uploaded", render::text(&plan, Style::Plain));
+    assert!(plan.changes[0].reversible);
+
+    // A photo set by hand: replacing it cannot be undone, so it runs last.
+    let mut other = converged(&desired);
+    chat(&mut other, "eng").settings.photo = Some(Photo::Other { file_unique_id: "AQb7".into() });
+    let plan = plan_states(&desired, &other, &store);
+    insta::assert_snapshot!("photo_replaced", render::text(&plan, Style::Plain));
+    assert_eq!((plan.changes[0].reversible, plan.changes[0].phase()), (false, plan::Phase::Irreversible));
+
+    // A config read without its files (from git) has no hash: the photo is left alone.
+    let unhashed = with_photo("");
+    assert!(plan_states(&unhashed, &other, &store).is_empty());
+}
+
+#[test]
+fn the_pinned_message_is_posted_edited_or_pinned_again() {
+    use orgform::plan::Op;
+    use orgform::state::PinnedMessage;
+    let yaml = BASE.replace("    title: Sales\n", "    title: Sales\n    pinned: {text: Quotas are due Friday}\n");
+    let (desired, _) = resolve(&yaml);
+    let mut store = known_store(&desired);
+    assert!(plan_states(&desired, &converged(&desired), &store).is_empty());
+
+    let ops = |live: &LiveState, store: &Store| -> Vec<Op> { plan_states(&desired, live, store).changes.into_iter().map(|c| c.op).collect() };
+    let pin = |message_id| Op::Pin { text: "Quotas are due Friday".into(), message_id, notify: false };
+
+    // Nothing pinned: post and pin.
+    let mut live = converged(&desired);
+    chat(&mut live, "sales").pinned = None;
+    insta::assert_snapshot!("pinned_posted", render::text(&plan_states(&desired, &live, &store), Style::Plain));
+    assert_eq!(ops(&live, &store), [pin(None)]);
+
+    // The bot's pin with older text: edit it in place.
+    chat(&mut live, "sales").pinned = Some(PinnedMessage { text: "Quotas are due Monday".into(), message_id: Some(41), by_bot: true, notify: false });
+    assert_eq!(ops(&live, &store), [pin(Some(41))]);
+
+    // A person pinned something on top: the bot's own pin goes back on top.
+    store.chat_mut(-1002).pinned = Some(orgform::store::PinRecord { message_id: 41, text: "Quotas are due Friday".into() });
+    chat(&mut live, "sales").pinned = Some(PinnedMessage { text: "Lunch?".into(), message_id: Some(77), by_bot: false, notify: false });
+    insta::assert_snapshot!("pinned_again", render::text(&plan_states(&desired, &live, &store), Style::Plain));
+    assert_eq!(ops(&live, &store), [pin(Some(41))]);
+
+    // The config stops pinning: orgform's pin comes down, a person's stays.
+    let (unpinned, _) = resolve(BASE);
+    chat(&mut live, "sales").pinned = Some(PinnedMessage { text: "Quotas are due Friday".into(), message_id: Some(41), by_bot: true, notify: false });
+    let plan = plan_states(&unpinned, &live, &store);
+    assert_eq!(plan.changes.iter().map(|c| c.op.clone()).collect::<Vec<_>>(), [Op::Unpin { message_id: 41 }]);
+    chat(&mut live, "sales").pinned = Some(PinnedMessage { text: "Lunch?".into(), message_id: Some(77), by_bot: false, notify: false });
+    assert!(plan_states(&unpinned, &live, &store).is_empty());
+}

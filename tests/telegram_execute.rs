@@ -340,7 +340,7 @@ async fn admins_and_members_change_and_come_back() {
     assert_eq!(h.chat(ENG).await.members[&m2], MemberState::Restricted { permissions: narrow.clone(), until: Some(until) });
     h.undo(&restrict, &observed, &done).await;
     assert_eq!(h.chat(ENG).await.members[&m2], MemberState::Member);
-    assert_eq!(status(&h, m2), Member::Member { tag: None });
+    assert!(matches!(status(&h, m2), Member::Member { .. }));
 
     // Unrestrict someone restricted; undo restricts them again as before.
     h.apply(&restrict).await;

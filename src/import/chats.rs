@@ -27,7 +27,7 @@ use crate::model::resolve::{role_permissions, role_rights, role_rights_named};
 use crate::model::spec::{
     AdminBinding, AllKeyword, ChatSpec, CommandSpec, Config, InviteLinkSpec, Org, Person,
     PersonStatus, RestrictionBinding, RightsSpec, Role, Selector, SelectorRule, TelegramSettings,
-    TopicSpec,
+    PinnedSpec, TagBinding, TopicSpec,
 };
 use crate::state::{
     AdminSeat, BotIdentity, ChatId, ChatSettings, ChatType, Command, DesiredState, MemberState,
@@ -81,6 +81,10 @@ pub struct ObservedChat {
     pub commands: Vec<Command>,
     /// getChatMemberCount: everyone, admins and the bot included.
     pub member_count: u64,
+    /// The top pinned message, when the bot posted it.
+    pub pinned: Option<String>,
+    /// Member tags seen in getChatMember answers.
+    pub tags: BTreeMap<UserId, String>,
 }
 
 impl ObservedChat {
@@ -349,6 +353,12 @@ async fn read_chat(
             })
             .collect(),
         member_count: count,
+        pinned: info
+            .pinned_message
+            .as_ref()
+            .filter(|m| m.from.as_ref().is_some_and(|u| u.id == bot))
+            .and_then(|m| m.text.clone()),
+        tags: BTreeMap::new(),
     };
     let mut users = Vec::new();
     let mut seen = Vec::new();
@@ -389,6 +399,9 @@ async fn read_chat(
             seen.push((user, status.clone()));
             if status != MemberState::Absent {
                 chat.members.insert(user, status);
+                if let Some(tag) = member.tag() {
+                    chat.tags.insert(user, tag);
+                }
             }
         }
     }
@@ -957,6 +970,19 @@ impl Builder<'_> {
         if !banned.is_empty() {
             spec.banned = Some(vec![people_selector(banned)]);
         }
+        // Tags as seen, grouped; a chat where none was seen leaves tags unmanaged.
+        let mut tags: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for (&uid, tag) in &chat.tags {
+            tags.entry(tag.as_str()).or_default().insert(self.handle(uid));
+        }
+        if !tags.is_empty() {
+            spec.tags = Some(
+                tags.into_iter()
+                    .map(|(tag, people)| TagBinding { tag: tag.to_string(), members: vec![people_selector(people)] })
+                    .collect(),
+            );
+        }
+        spec.pinned = chat.pinned.clone().map(|text| PinnedSpec { text, notify: None });
         if !chat.topics.is_empty() {
             spec.topics = Some(
                 chat.topics

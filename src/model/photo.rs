@@ -50,9 +50,40 @@ fn beside(file: &Path, photo: &str) -> PathBuf {
     if photo.is_absolute() {
         return photo.to_path_buf();
     }
-    match file.parent() {
+    let joined = match file.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.join(photo),
         _ => photo.to_path_buf(),
+    };
+    tidy(&joined)
+}
+
+/// `a/b/../c` → `a/c`, without touching the file system (plans and
+/// journals show this path; `..` past the start is kept).
+fn tidy(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn photos_are_found_beside_the_file_that_names_them() {
+        assert_eq!(beside(Path::new("org/chats/eng.yaml"), "../photos/eng.png"), Path::new("org/photos/eng.png"));
+        assert_eq!(beside(Path::new("eng.yaml"), "./eng.png"), Path::new("eng.png"));
+        assert_eq!(beside(Path::new("../org/eng.yaml"), "../../x.png"), Path::new("../../x.png"));
+        assert_eq!(beside(Path::new("org/eng.yaml"), "/srv/logo.jpg"), Path::new("/srv/logo.jpg"));
     }
 }
 

@@ -274,11 +274,8 @@ impl ChatDiff<'_> {
             if w == h {
                 continue;
             }
-            let action = match (h.is_empty(), w.is_empty()) {
-                (true, _) => Action::Create,
-                (_, true) => Action::Delete,
-                _ => Action::Update,
-            };
+            // Clearing a tag is an update: nobody loses access by it.
+            let action = if h.is_empty() { Action::Create } else { Action::Update };
             let who = self.handle(user);
             let text = |t: &str| if t.is_empty() { Value::Null } else { json!(t) };
             let op = Op::SetTag { user, tag: w.to_string() };

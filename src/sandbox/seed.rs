@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::state::{ChatType, DesiredState, MemberState, MembershipMode, Permission, Right, Rights, UserId};
 
-use super::world::{Chat, Member, User, World, full_rights};
+use super::world::{Chat, Member, Message, User, World, full_rights};
 
 /// How to seed a world.
 #[derive(Clone, Debug, PartialEq)]
@@ -166,6 +166,22 @@ impl World {
                 };
                 chat.set_status(*user, member);
             }
+            // Declared tags are in place (drift changes one later).
+            for (user, tag) in declared.tags.iter().flatten() {
+                let tag = tag.clone();
+                match chat.members.get_mut(user) {
+                    Some(Member::Member { tag: t } | Member::Restricted { tag: t, .. }) => *t = Some(tag),
+                    _ => {}
+                }
+            }
+            // The declared pinned message, posted and pinned by the bot; with
+            // drift, nothing is pinned yet.
+            if let Some(pinned) = declared.pinned.as_ref().filter(|_| !options.drift) {
+                let message_id = chat.take_message_id();
+                let message = Message { message_id, from: BOT_ID, date: 0, text: pinned.text.clone(), thread_id: None };
+                chat.messages.insert(message_id, message);
+                chat.pinned.push(message_id);
+            }
             world.add_chat(chat);
         }
 
@@ -251,6 +267,17 @@ fn add_drift(world: &mut World, desired: &DesiredState, options: &SeedOptions, r
             let c = world.chats.get_mut(&first).expect("seeded above");
             if !c.members.contains_key(id) {
                 c.set_status(*id, Member::plain());
+            }
+        }
+    }
+
+    // An old tag on the first tagged person still in their chat.
+    'tags: for declared in desired.state.chats.values() {
+        for user in declared.tags.iter().flatten().map(|(u, _)| u) {
+            let c = world.chats.get_mut(&declared.id).expect("seeded above");
+            if let Some(Member::Member { tag } | Member::Restricted { tag, .. }) = c.members.get_mut(user) {
+                *tag = Some("Old team".into());
+                break 'tags;
             }
         }
     }
