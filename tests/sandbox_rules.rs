@@ -522,6 +522,27 @@ fn bot_rules() -> Vec<Rule> {
             "Bad Request: message thread not found",
         ),
         rule(
+            "edit a missing message",
+            "editMessageText",
+            json!({"chat_id": SG, "message_id": 999, "text": "new"}),
+            400,
+            "Bad Request: message to edit not found",
+        ),
+        rule(
+            "edit a person's message",
+            "editMessageText",
+            json!({"chat_id": SG, "message_id": MESSAGE, "text": "new"}),
+            400,
+            "Bad Request: message can't be edited",
+        ),
+        rule(
+            "edit to empty text",
+            "editMessageText",
+            json!({"chat_id": SG, "message_id": MESSAGE, "text": " "}),
+            400,
+            "Bad Request: message text is empty",
+        ),
+        rule(
             "pin a missing message",
             "pinChatMessage",
             json!({"chat_id": SG, "message_id": 999}),

@@ -612,3 +612,154 @@ async fn cut_connections_and_timeouts() {
     slow.shutdown().await.unwrap();
     sandbox.shutdown().await.unwrap();
 }
+
+/// A file that starts like a PNG, with `seed` making its content unique.
+fn png(seed: u8) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend([seed; 64]);
+    bytes
+}
+
+#[tokio::test]
+async fn photos_are_uploaded_compared_by_content_and_deleted() {
+    use orgform::state::Photo;
+    let desired = acme();
+    let mut h = Harness::new(desired.clone(), exact_world(&desired)).await;
+    let id = h.chat_id(ENG);
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(h.chat(ENG).await.settings.photo, Some(Photo::None));
+
+    // Upload: sent as multipart, then read back; the store remembers it by content.
+    let path = dir.path().join("team.png");
+    std::fs::write(&path, png(1)).unwrap();
+    let sha = orgform::model::photo::sha256_hex(&png(1));
+    let set = h.change(ENG, Op::SetPhoto { path: path.display().to_string(), sha256: sha.clone() }, Value::Null);
+    let (observed, done) = h.apply(&set).await;
+    assert_eq!(done.calls, ["setChatPhoto", "getChat"]);
+    assert!(matches!(observed, Observed::Chat { photo: None, .. }), "{observed:?}");
+    assert!(h.world().chats[&id].photo.is_some());
+    assert_eq!(h.chat(ENG).await.settings.photo.as_ref().and_then(Photo::sha256), Some(sha.as_str()));
+
+    // Undo deletes it; deleting twice is "not modified".
+    let inverse = h.undo(&set, &observed, &done).await;
+    assert_eq!(inverse, Inverse::Ops { ops: vec![Op::DeletePhoto] });
+    assert_eq!(h.chat(ENG).await.settings.photo, Some(Photo::None));
+    assert_eq!(h.store.chat(id).unwrap().photo, None);
+    let delete = h.change(ENG, Op::DeletePhoto, Value::Null);
+    assert!(h.provider.execute(&delete).await.unwrap().not_modified);
+
+    // A photo someone set by hand is not orgform's; replacing it cannot be undone.
+    let mut world = h.world();
+    world.chats.get_mut(&id).unwrap().photo = Some(orgform::sandbox::world::ChatPhoto { serial: 99 });
+    h.sandbox.replace_world(world);
+    assert_eq!(h.chat(ENG).await.settings.photo, Some(Photo::Other { file_unique_id: "AQb99".into() }));
+    let (observed, done) = h.apply(&set).await;
+    assert!(matches!(h.provider.inverse(&set, &observed, &done), Inverse::Irreversible { .. }));
+    assert_eq!(h.chat(ENG).await.settings.photo.as_ref().and_then(Photo::sha256), Some(sha.as_str()));
+
+    // A file that changed since the plan is refused before anything is sent.
+    std::fs::write(&path, png(2)).unwrap();
+    h.sandbox.reset_stats();
+    let err = h.provider.execute(&set).await.unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::NotExecutable { .. }) && err.to_string().contains("changed since the plan"), "{err}");
+    assert_eq!(h.sandbox.stats().requests, 0);
+    assert!(h.sandbox.stats().spec_violations.is_empty(), "{:?}", h.sandbox.stats().spec_violations);
+    h.sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_pinned_message_is_edited_pinned_again_and_unpinned() {
+    let desired = acme();
+    let mut h = Harness::new(desired.clone(), exact_world(&desired)).await;
+    let id = h.chat_id(ENG);
+    let owner = h.world().chats[&id].owner().unwrap();
+    let declared = h.chat(ENG).await.pinned.expect("the example pins a message");
+    assert!(declared.by_bot);
+    let ours = declared.message_id.unwrap();
+
+    // Edited in place, and edited back.
+    let edit = h.change(ENG, Op::Pin { text: "New house rules".into(), message_id: Some(ours), notify: false }, Value::Null);
+    let (observed, done) = h.apply(&edit).await;
+    assert_eq!(done.calls, ["editMessageText", "pinChatMessage"]);
+    let live = h.chat(ENG).await.pinned.unwrap();
+    assert_eq!((live.text.as_str(), live.message_id), ("New house rules", Some(ours)));
+    let inverse = h.undo(&edit, &observed, &done).await;
+    assert_eq!(inverse, Inverse::Ops { ops: vec![Op::Pin { text: declared.text.clone(), message_id: Some(ours), notify: false }] });
+    assert_eq!(h.chat(ENG).await.pinned.unwrap().text, declared.text);
+
+    // A person pins their own message on top: the bot's goes back on top
+    // (its text unchanged, so "not modified"), and undo shows theirs again.
+    let theirs = h.sandbox.act(owner, "sendMessage", serde_json::json!({"chat_id": id, "text": "Lunch?"})).unwrap()["message_id"].as_i64().unwrap();
+    h.sandbox.act(owner, "pinChatMessage", serde_json::json!({"chat_id": id, "message_id": theirs})).unwrap();
+    let live = h.chat(ENG).await.pinned.unwrap();
+    assert_eq!((live.message_id, live.by_bot), (Some(theirs), false));
+    let again = h.change(ENG, Op::Pin { text: declared.text.clone(), message_id: Some(ours), notify: false }, Value::Null);
+    let (observed, done) = h.apply(&again).await;
+    assert_eq!(h.chat(ENG).await.pinned.unwrap().message_id, Some(ours));
+    assert_eq!(h.undo(&again, &observed, &done).await, Inverse::Ops { ops: vec![Op::Unpin { message_id: ours }] });
+    assert_eq!(h.chat(ENG).await.pinned.unwrap().message_id, Some(theirs));
+
+    // The earlier pin is gone: a new message is posted and pinned, and remembered.
+    let gone = h.change(ENG, Op::Pin { text: "Fresh rules".into(), message_id: Some(987_654), notify: true }, Value::Null);
+    let (_, done) = h.apply(&gone).await;
+    assert_eq!(done.calls, ["editMessageText", "sendMessage", "pinChatMessage"]);
+    let Answer::Pinned { message_id: fresh, posted: true, .. } = done.answer else { panic!("{done:?}") };
+    assert_eq!(h.store.chat(id).unwrap().pinned.as_ref().map(|p| p.message_id), Some(fresh));
+    assert!(h.world().chats[&id].messages[&fresh].text == "Fresh rules");
+
+    // Unpinned, and pinned again by the undo.
+    let unpin = h.change(ENG, Op::Unpin { message_id: fresh }, Value::Null);
+    let (observed, done) = h.apply(&unpin).await;
+    assert_eq!(h.chat(ENG).await.pinned.unwrap().message_id, Some(theirs));
+    assert_eq!(h.store.chat(id).unwrap().pinned, None);
+    h.undo(&unpin, &observed, &done).await;
+    assert_eq!(h.chat(ENG).await.pinned.unwrap().message_id, Some(fresh));
+    assert!(h.sandbox.stats().spec_violations.is_empty(), "{:?}", h.sandbox.stats().spec_violations);
+    h.sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn member_tags_are_set_cleared_and_seen_when_set_by_hand() {
+    let desired = acme();
+    let mut world = exact_world(&desired);
+    let cast = cast(&desired, &mut world);
+    let mut h = Harness::new(desired.clone(), world).await;
+    let id = h.chat_id(ENG);
+    let owner = h.world().chats[&id].owner().unwrap();
+    let m1 = cast.members[0];
+    let tag_of = |h: &Harness, u: UserId| match h.world().chats[&id].status(u, unix_now()) {
+        Member::Member { tag } | Member::Restricted { tag, .. } => tag,
+        other => panic!("{other:?}"),
+    };
+    let before = tag_of(&h, m1);
+
+    let set = h.change(ENG, Op::SetTag { user: m1, tag: "Guest".into() }, Value::Null);
+    let (observed, done) = h.apply(&set).await;
+    assert!(matches!(&observed, Observed::Member { tag, .. } if *tag == before), "{observed:?}");
+    assert_eq!(tag_of(&h, m1).as_deref(), Some("Guest"));
+    assert_eq!(h.chat(ENG).await.tags.unwrap().get(&m1).map(String::as_str), Some("Guest"));
+    h.undo(&set, &observed, &done).await;
+    assert_eq!(tag_of(&h, m1), before);
+    assert_eq!(h.chat(ENG).await.tags.unwrap().get(&m1), before.as_ref());
+
+    // An empty tag clears it.
+    let clear = h.change(ENG, Op::SetTag { user: m1, tag: String::new() }, Value::Null);
+    h.apply(&clear).await;
+    assert_eq!(tag_of(&h, m1), None);
+    assert_eq!(h.chat(ENG).await.tags.unwrap().get(&m1), None);
+
+    // A tag set by hand arrives as a chat_member update and shows up after
+    // a refresh (the first one asks Telegram for chat_member updates).
+    telegram::refresh(&h.client, &h.desired, &mut h.store, unix_now(), Some(&[ENG.to_string()])).await.unwrap();
+    h.sandbox.act(owner, "setChatMemberTag", serde_json::json!({"chat_id": id, "user_id": m1, "tag": "By hand"})).unwrap();
+    let (live, drained) = telegram::refresh(&h.client, &h.desired, &mut h.store, unix_now(), Some(&[ENG.to_string()])).await.unwrap();
+    assert!(drained.updates >= 1);
+    assert_eq!(live.state.chats[ENG].tags.as_ref().unwrap().get(&m1).map(String::as_str), Some("By hand"));
+
+    // Admins carry titles, not tags: Telegram refuses, and the error says so.
+    let admin = h.change(ENG, Op::SetTag { user: cast.admin, tag: "Lead".into() }, Value::Null);
+    let err = h.provider.execute(&admin).await.unwrap_err();
+    assert!(err.to_string().contains("setChatMemberTag") && err.to_string().contains("administrator"), "{err}");
+    assert!(h.sandbox.stats().spec_violations.is_empty(), "{:?}", h.sandbox.stats().spec_violations);
+    h.sandbox.shutdown().await.unwrap();
+}

@@ -105,7 +105,9 @@ pub fn person_text(model: &Model, handle: &str) -> String {
     } else {
         out.push('\n');
         for (chat, access, reasons) in rows {
-            let _ = writeln!(out, "  {chat}: {}", describe(&access));
+            let tag = person.telegram_id.and_then(|id| model.desired.state.chats[chat].tags.as_ref()?.get(&id));
+            let tag = tag.map(|t| format!(", tagged \"{t}\"")).unwrap_or_default();
+            let _ = writeln!(out, "  {chat}: {}{tag}", describe(&access));
             for r in reasons {
                 let _ = writeln!(out, "      why: {r}");
             }
@@ -155,6 +157,12 @@ pub fn chat_text(model: &Model, key: &str) -> String {
     setting("title:", s.title.clone());
     setting("description:", s.description.clone());
     setting("permissions:", s.permissions.as_ref().map(permissions_list));
+    setting("photo:", s.photo.as_ref().map(|p| match p {
+        crate::state::Photo::File { name, sha256, .. } if !sha256.is_empty() => format!("{name} (sha256 {})", &sha256[..12.min(sha256.len())]),
+        crate::state::Photo::File { name, .. } => name.clone(),
+        other => format!("{other:?}"),
+    }));
+    setting("pinned:", chat.pinned.as_ref().map(|p| format!("\"{}\"{}", p.text, if p.notify { " (notifies)" } else { "" })));
     setting("forum:", s.forum.map(|b| b.to_string()));
     setting("slow mode:", s.slow_mode.map(|v| format!("{v}s (set by hand)")));
     setting("protected content:", s.protected_content.map(|v| format!("{v} (set by hand)")));
@@ -188,6 +196,12 @@ pub fn chat_text(model: &Model, key: &str) -> String {
             let reasons = why(model, key, "member", &h);
             let because = if reasons.is_empty() { String::new() } else { format!("  ({})", reasons.join("; ")) };
             let _ = writeln!(out, "    {h}{extra}{because}");
+        }
+    }
+    if let Some(tags) = chat.tags.as_ref().filter(|t| !t.is_empty()) {
+        let _ = writeln!(out, "\n  tags ({}):", tags.len());
+        for (uid, tag) in tags {
+            let _ = writeln!(out, "    {}: {tag}", name(uid));
         }
     }
     if !chat.topics.is_empty() {
