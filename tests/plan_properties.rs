@@ -7,9 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use orgform::model::spec::{AdminBinding, ChatSpec, Config, Person, PersonStatus, RestrictionBinding, Role, RightsSpec, Selector, SelectorRule, TopicSpec};
+use orgform::model::spec::{
+    AdminBinding, ChatSpec, Config, Person, PersonStatus, PinnedSpec, RestrictionBinding, Role, RightsSpec, Selector, SelectorRule, TagBinding,
+    TopicSpec,
+};
 use orgform::plan::{self, Overrides, PlanInput};
-use orgform::state::{AdminSeat, BotIdentity, ChatType, LiveChatMeta, LiveState, MemberState, MembershipMode, Permission, Right};
+use orgform::state::{
+    AdminSeat, BotIdentity, ChatType, LiveChatMeta, LiveState, MemberState, MembershipMode, Permission, Photo, PinnedMessage, Right,
+};
 use orgform::store::Store;
 use proptest::prelude::*;
 
@@ -35,6 +40,15 @@ struct ChatGen {
     live_rights: Vec<Vec<bool>>,
     live_title: bool,
     live_topic_names: Vec<bool>,
+    /// Per person: 0 no tag binding, 1 tag "A", 2 tag "B"; and live tags the same way.
+    tags: Vec<u8>,
+    live_tags: Vec<u8>,
+    /// Pinned: none or declared; live 0 nothing, 1 the bot's with that text, 2 the bot's with other text, 3 a person's.
+    pinned: bool,
+    live_pinned: u8,
+    /// Photo: none or declared; live 0 none, 1 the same, 2 another.
+    photo: bool,
+    live_photo: u8,
 }
 
 fn chat_gen(n: usize) -> impl Strategy<Value = ChatGen> {
@@ -50,8 +64,9 @@ fn chat_gen(n: usize) -> impl Strategy<Value = ChatGen> {
         proptest::collection::vec(proptest::collection::vec(any::<bool>(), 4), n),
         any::<bool>(),
         proptest::collection::vec(any::<bool>(), 3),
+        (proptest::collection::vec(0u8..3, n), proptest::collection::vec(0u8..3, n), any::<bool>(), 0u8..4, any::<bool>(), 0u8..3),
     )
-        .prop_map(|(mode, members, admins, admin_role, restricted, title, topics, live_members, live_rights, live_title, live_topic_names)| ChatGen {
+        .prop_map(|(mode, members, admins, admin_role, restricted, title, topics, live_members, live_rights, live_title, live_topic_names, (tags, live_tags, pinned, live_pinned, photo, live_photo))| ChatGen {
             mode,
             members,
             admins,
@@ -63,6 +78,12 @@ fn chat_gen(n: usize) -> impl Strategy<Value = ChatGen> {
             live_rights,
             live_title,
             live_topic_names,
+            tags,
+            live_tags,
+            pinned,
+            live_pinned,
+            photo,
+            live_photo,
         })
 }
 
@@ -107,6 +128,18 @@ fn config(org: &Org) -> Config {
                 admins: Some(vec![AdminBinding { role: format!("r{}", ch.admin_role), members: pick(&ch.admins), title: None }]),
                 restricted: Some(vec![RestrictionBinding { role: Some("quiet".into()), members: pick(&ch.restricted), ..Default::default() }]),
                 topics: Some(topics),
+                tags: Some(
+                    ["A", "B"]
+                        .iter()
+                        .enumerate()
+                        .map(|(t, tag)| TagBinding {
+                            tag: tag.to_string(),
+                            members: pick(&ch.tags.iter().map(|v| *v as usize == t + 1).collect::<Vec<_>>()),
+                        })
+                        .collect(),
+                ),
+                pinned: ch.pinned.then(|| PinnedSpec { text: "Rules".into(), notify: None }),
+                photo: ch.photo.then(|| "logo.png".into()),
                 ..Default::default()
             },
         );
@@ -132,9 +165,17 @@ fn live(org: &Org, desired: &orgform::state::DesiredState) -> LiveState {
         for (i, state) in ch.live_members.iter().enumerate() {
             let user = 100 + i as i64;
             let mut state = *state;
-            // Precondition: declared admins are in the chat.
-            if want.admins.contains_key(&user) && matches!(state, 0 | 3) {
+            // Precondition: declared admins, and members who carry a tag,
+            // are in the chat (the bot cannot promote or tag people who
+            // are not: it invites them, and does that on a later run).
+            let tagged = want.tags.as_ref().is_some_and(|t| t.contains_key(&user))
+                && matches!(want.members.get(&user), Some(MemberState::Member | MemberState::Restricted { .. }));
+            if (want.admins.contains_key(&user) || tagged) && matches!(state, 0 | 3) {
                 state = 1;
+            }
+            // Only members in the chat carry tags (as a read shows them).
+            if ch.live_tags[i] > 0 && matches!(state, 1 | 2) {
+                chat.tags.get_or_insert_with(Default::default).insert(user, ["A", "B"][ch.live_tags[i] as usize - 1].to_string());
             }
             match state {
                 1 => {
@@ -153,6 +194,17 @@ fn live(org: &Org, desired: &orgform::state::DesiredState) -> LiveState {
                 _ => {}
             }
         }
+        chat.pinned = match ch.live_pinned {
+            1 => Some(PinnedMessage { text: "Rules".into(), message_id: Some(5), by_bot: true, notify: false }),
+            2 => Some(PinnedMessage { text: "Old rules".into(), message_id: Some(5), by_bot: true, notify: false }),
+            3 => Some(PinnedMessage { text: "Lunch?".into(), message_id: Some(6), by_bot: false, notify: false }),
+            _ => None,
+        };
+        chat.settings.photo = Some(match ch.live_photo {
+            1 => Photo::File { sha256: "aa".into(), name: String::new(), path: Default::default() },
+            2 => Photo::Other { file_unique_id: "AQb1".into() },
+            _ => Photo::None,
+        });
         live.meta.insert(key.clone(), LiveChatMeta { bot_rights: Some(Right::all_for(ChatType::Supergroup)), ..Default::default() });
         live.state.chats.insert(key, chat);
     }
@@ -166,7 +218,13 @@ proptest! {
     fn plan_then_apply_then_plan_is_empty(org in org()) {
         let now: jiff::Timestamp = "2026-11-27T12:00:00Z".parse().unwrap();
         let config = config(&org);
-        let desired = orgform::model::resolve::resolve(&config, now);
+        let mut desired = orgform::model::resolve::resolve(&config, now);
+        // What `photo::digest` does for files on disk.
+        for chat in desired.state.chats.values_mut() {
+            if let Some(Photo::File { sha256, .. }) = &mut chat.settings.photo {
+                *sha256 = "aa".into();
+            }
+        }
         let mut live = live(&org, &desired);
         let store = Store::default();
         let overrides = Overrides { removals: true, demotions: true, few_admins: true };

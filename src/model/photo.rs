@@ -74,18 +74,6 @@ fn tidy(path: &Path) -> PathBuf {
     out.iter().collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn photos_are_found_beside_the_file_that_names_them() {
-        assert_eq!(beside(Path::new("org/chats/eng.yaml"), "../photos/eng.png"), Path::new("org/photos/eng.png"));
-        assert_eq!(beside(Path::new("eng.yaml"), "./eng.png"), Path::new("eng.png"));
-        assert_eq!(beside(Path::new("../org/eng.yaml"), "../../x.png"), Path::new("../../x.png"));
-        assert_eq!(beside(Path::new("org/eng.yaml"), "/srv/logo.jpg"), Path::new("/srv/logo.jpg"));
-    }
-}
 
 /// What a photo file is, or why Telegram would refuse it.
 fn inspect(path: &Path) -> Result<String, (String, &'static str)> {
@@ -145,4 +133,17 @@ pub fn digest(config: &Config, root: &Node, desired: &mut DesiredState) -> Diagn
         }
     }
     diagnostics
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn photos_are_found_beside_the_file_that_names_them() {
+        assert_eq!(beside(Path::new("org/chats/eng.yaml"), "../photos/eng.png"), Path::new("org/photos/eng.png"));
+        assert_eq!(beside(Path::new("eng.yaml"), "./eng.png"), Path::new("eng.png"));
+        assert_eq!(beside(Path::new("../org/eng.yaml"), "../../x.png"), Path::new("../../x.png"));
+        assert_eq!(beside(Path::new("org/eng.yaml"), "/srv/logo.jpg"), Path::new("/srv/logo.jpg"));
+    }
 }

@@ -75,6 +75,8 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                     chat.admins.remove(user);
                     chat.members.insert(*user, MemberState::Member);
                 } else {
+                    // A read shows admins with their title, never a tag.
+                    drop_tag(chat, *user);
                     let seat = chat.admins.entry(*user).or_insert_with(AdminSeat::default);
                     seat.rights = rights.clone();
                     chat.members.remove(user);
@@ -93,6 +95,7 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
             }
             Op::Ban { user } => {
                 chat.admins.remove(user);
+                drop_tag(chat, *user);
                 chat.members.insert(*user, MemberState::Banned);
             }
             Op::Unban { user } => {
@@ -102,6 +105,7 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
             }
             Op::Kick { user } => {
                 chat.admins.remove(user);
+                drop_tag(chat, *user);
                 chat.members.insert(*user, MemberState::Absent);
             }
             Op::SendInvite { user, .. } => {
@@ -127,6 +131,13 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                 }
             }
         }
+    }
+}
+
+/// Someone who leaves the chat, or becomes an admin, no longer shows a tag.
+fn drop_tag(chat: &mut crate::state::ChatState, user: crate::state::UserId) {
+    if let Some(tags) = &mut chat.tags {
+        tags.remove(&user);
     }
 }
 

@@ -169,9 +169,8 @@ impl World {
             // Declared tags are in place (drift changes one later).
             for (user, tag) in declared.tags.iter().flatten() {
                 let tag = tag.clone();
-                match chat.members.get_mut(user) {
-                    Some(Member::Member { tag: t } | Member::Restricted { tag: t, .. }) => *t = Some(tag),
-                    _ => {}
+                if let Some(Member::Member { tag: t } | Member::Restricted { tag: t, .. }) = chat.members.get_mut(user) {
+                    *t = Some(tag);
                 }
             }
             // The declared pinned message, posted and pinned by the bot; with
