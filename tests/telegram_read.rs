@@ -129,14 +129,13 @@ async fn a_seeded_world_reads_as_expected() {
 #[tokio::test]
 async fn the_call_budget_holds() {
     let mut desired = acme();
-    for chat in desired.state.chats.values_mut() {
-        chat.commands = None;
-    }
     let sandbox = start(exact_world(&desired), FaultOptions::default()).await;
     let client = client(&sandbox);
     let n = desired.state.chats.len() as u64;
+    let managed = desired.state.chats.values().filter(|c| c.commands.is_some()).count() as u64;
 
-    // First run: every declared non-admin's status is unknown: one getChatMember each, no more.
+    // First run: every declared non-admin's status is unknown: one getChatMember
+    // each, no more; and the commands of the chats that manage them, once.
     let mut store = Store::default();
     telegram::read(&client, &desired, &mut store, unix_now()).await.unwrap();
     let stats = sandbox.stats();
@@ -147,15 +146,17 @@ async fn the_call_budget_holds() {
         .map(|c| c.members.keys().filter(|u| !c.admins.contains_key(u)).count() as u64)
         .sum();
     assert_eq!(stats.calls("getChatMember"), unknown);
-    assert_eq!(stats.requests, 3 * n + 1 + unknown);
+    assert_eq!(stats.calls("getMyCommands"), managed);
+    assert_eq!(stats.requests, 3 * n + 1 + unknown + managed);
 
-    // Second run: the store knows everyone: getMe + 3 per chat.
+    // Second run: the store knows everyone, their tags and the commands: getMe + 3 per chat.
     sandbox.reset_stats();
     telegram::read(&client, &desired, &mut store, unix_now()).await.unwrap();
     let stats = sandbox.stats();
     assert!(stats.requests <= 3 * n + 1, "{} calls for {n} chats: {:?}", stats.requests, stats.methods);
     assert_eq!(stats.calls("getMe"), 1);
     assert_eq!(stats.calls("getChatMember"), 0);
+    assert_eq!(stats.calls("getMyCommands"), 0);
 
     // A person whose desired status differs from what the store knows is asked about, once.
     let general = desired.state.chats.get_mut("general").unwrap();
@@ -172,12 +173,14 @@ async fn the_call_budget_holds() {
     assert_eq!(stats.requests, 3 * n + 1 + 2);
     assert_eq!(live.state.chats["general"].members[&user], MemberState::Member);
 
-    // Commands cost one getMyCommands per chat that manages them.
-    let with_commands = acme();
-    let managed = with_commands.state.chats.values().filter(|c| c.commands.is_some()).count() as u64;
+    // A tag the config asks for, where the store last saw another, is asked about, once.
+    desired.state.chats.get_mut("general").unwrap().members.insert(user, MemberState::Member);
+    let eng = desired.state.chats.get_mut("engineering").unwrap();
+    let (tagged, _) = eng.tags.as_ref().unwrap().iter().next().map(|(u, t)| (*u, t.clone())).unwrap();
+    eng.tags.as_mut().unwrap().insert(tagged, "Renamed".into());
     sandbox.reset_stats();
-    telegram::read(&client, &with_commands, &mut store, unix_now()).await.unwrap();
-    assert_eq!(sandbox.stats().calls("getMyCommands"), managed);
+    telegram::read(&client, &desired, &mut store, unix_now()).await.unwrap();
+    assert_eq!(sandbox.stats().calls("getChatMember"), 1);
     sandbox.shutdown().await.unwrap();
 }
 

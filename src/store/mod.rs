@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{ChatId, MemberState, UserId};
+use crate::state::{ChatId, Command, MemberState, UserId};
 
 /// The current store format. A newer file is refused, never overwritten.
 pub const FORMAT_VERSION: u32 = 1;
@@ -54,6 +54,11 @@ pub struct ChatMemory {
     /// the config stops managing commands, and can delete it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub commands_set: bool,
+    /// The chat's command list as last read or set. Only the bot itself can
+    /// change a chat's commands (there is no screen for it in Telegram), so
+    /// later reads use this instead of asking again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commands: Option<Vec<Command>>,
     /// The chat photo orgform uploaded: its content hash and the id
     /// Telegram gave it, which is how a later read recognises it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

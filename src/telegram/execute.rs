@@ -839,8 +839,16 @@ pub fn record(store: &mut Store, change: &Change, before: Option<&Observed>, don
             }
         }
         (Op::SetTag { user, tag }, _) => store.see_tag(chat, *user, Some(tag.clone()), now, "apply"),
-        (Op::SetCommands { .. }, _) => store.chat_mut(chat).commands_set = true,
-        (Op::DeleteCommands, _) => store.chat_mut(chat).commands_set = false,
+        (Op::SetCommands { commands }, _) => {
+            let memory = store.chat_mut(chat);
+            memory.commands_set = true;
+            memory.commands = Some(commands.clone());
+        }
+        (Op::DeleteCommands, _) => {
+            let memory = store.chat_mut(chat);
+            memory.commands_set = false;
+            memory.commands = Some(Vec::new());
+        }
         _ => {}
     }
 }

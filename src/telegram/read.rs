@@ -3,7 +3,8 @@
 //!
 //! Per run: getMe once. Per chat, bounded-concurrent across chats: getChat,
 //! getChatAdministrators, getChatMemberCount; getMyCommands only where the
-//! config or a previous run manages the chat's commands; getChatMember only
+//! config or a previous run manages the chat's commands and the store does
+//! not know them yet (only the bot can change them); getChatMember only
 //! for declared people whose status the store does not know or whose desired
 //! status differs from what the store knows. Topics and invite links come
 //! from the store (the Bot API cannot list them). A chat that cannot be read
@@ -204,6 +205,9 @@ pub async fn read_chats(
                 }
                 let memory = store.chat_mut(job.desired.id);
                 memory.last_read = Some(now);
+                if let Some(commands) = read.commands_read {
+                    memory.commands = Some(commands);
+                }
                 live.state.chats.insert(job.key.clone(), read.chat);
                 live.meta.insert(job.key, read.meta);
             }
@@ -235,6 +239,8 @@ struct ChatRead {
     seen: Vec<(UserId, MemberState, &'static str)>,
     /// Member tags learned from getChatMember answers.
     tags_seen: Vec<(UserId, Option<String>)>,
+    /// The command list, when it was asked for.
+    commands_read: Option<Vec<Command>>,
 }
 
 async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
@@ -379,13 +385,21 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
             (key.clone(), link)
         })
         .collect();
+    let mut commands_read = None;
     if job.desired.commands.is_some() || job.memory.commands_set {
-        let call = ApiCall::read("getMyCommands", None).param("scope", BotCommandScope::Chat { chat_id: id });
-        let commands: Vec<wire::BotCommand> = client.call(&call).await?;
-        chat.commands =
-            Some(commands.into_iter().map(|c| Command { command: c.command, description: c.description }).collect());
+        chat.commands = match &job.memory.commands {
+            Some(known) => Some(known.clone()),
+            None => {
+                let call = ApiCall::read("getMyCommands", None).param("scope", BotCommandScope::Chat { chat_id: id });
+                let commands: Vec<wire::BotCommand> = client.call(&call).await?;
+                let list: Vec<Command> =
+                    commands.into_iter().map(|c| Command { command: c.command, description: c.description }).collect();
+                commands_read = Some(list.clone());
+                Some(list)
+            }
+        };
     }
-    Ok(ChatRead { chat, meta, seen, tags_seen })
+    Ok(ChatRead { chat, meta, seen, tags_seen, commands_read })
 }
 
 fn is_unknown_user(e: &Error) -> bool {
