@@ -450,20 +450,32 @@ async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<Seen>>>) {
         async move {
             let arrived = Instant::now();
             let path = request.uri().path().to_string();
+            let content_type = request
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_string();
             let body = axum::body::to_bytes(request.into_body(), usize::MAX).await.unwrap_or_default();
             let method = path.rsplit('/').next().unwrap_or_default().to_string();
             let forwarded = http
                 .post(format!("{upstream}{path}"))
-                .header("content-type", "application/json")
+                .header("content-type", &content_type)
                 .body(body.clone())
                 .send()
                 .await;
+            // A multipart body has a fresh boundary on every attempt: leave it
+            // out, so a repeated call is recognised as the same call.
+            let mut text = String::from_utf8_lossy(&body).into_owned();
+            if let Some((_, boundary)) = content_type.split_once("boundary=") {
+                text = text.replace(boundary.trim_matches('"'), "BOUNDARY");
+            }
             let (status, bytes) = match forwarded {
                 Ok(r) => (r.status().as_u16(), r.bytes().await.unwrap_or_default()),
                 Err(_) => (502, Default::default()),
             };
             let retry_after = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v["parameters"]["retry_after"].as_u64());
-            let key = format!("{method} {}", String::from_utf8_lossy(&body));
+            let key = format!("{method} {text}");
             record.lock().unwrap().push(Seen { key, arrived, answered: Instant::now(), status, retry_after });
             (axum::http::StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], bytes)
         }
@@ -475,7 +487,7 @@ async fn recording_proxy(upstream: String) -> (String, Arc<Mutex<Vec<Seen>>>) {
 }
 
 /// Safe-to-repeat changes for one chat of the generated org.
-fn writes_for(desired: &DesiredState, key: &str, live: &ChatState) -> Vec<Change> {
+fn writes_for(desired: &DesiredState, key: &str, live: &ChatState, photo: &std::path::Path) -> Vec<Change> {
     let chat = &desired.state.chats[key];
     let mut ops = vec![
         Op::SetTitle { title: format!("{key} (renamed)") },
@@ -495,6 +507,12 @@ fn writes_for(desired: &DesiredState, key: &str, live: &ChatState) -> Vec<Change
         if let Some(second) = plain.get(1) {
             ops.push(Op::Restrict { user: *second, permissions: perms(&[Permission::SendMessages]), until: None });
         }
+        if let Some(third) = plain.get(2) {
+            ops.push(Op::SetTag { user: *third, tag: "Tagged".into() });
+        }
+        // A multipart upload, retried like any call that is safe to repeat.
+        let sha256 = orgform::model::photo::sha256_hex(&std::fs::read(photo).unwrap());
+        ops.push(Op::SetPhoto { path: photo.display().to_string(), sha256 });
     }
     ops.into_iter().map(|op| change(desired, key, op, Value::Null)).collect()
 }
@@ -520,8 +538,11 @@ async fn a_fifty_chat_org_survives_rate_limits_and_failures() {
     let provider = TelegramProvider::new(client.clone());
     let mut tasks = tokio::task::JoinSet::new();
     let mut expected_titles = BTreeMap::new();
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("logo.png");
+    std::fs::write(&photo, png(7)).unwrap();
     for (key, chat) in &live.state.chats {
-        let changes = writes_for(&desired, key, chat);
+        let changes = writes_for(&desired, key, chat, &photo);
         expected_titles.insert(desired.state.chats[key].id, format!("{key} (renamed)"));
         let provider = provider.clone();
         tasks.spawn(async move {
@@ -543,6 +564,9 @@ async fn a_fifty_chat_org_survives_rate_limits_and_failures() {
     let world = sandbox.world_snapshot();
     for (id, title) in &expected_titles {
         assert_eq!(&world.chats[id].title, title);
+        if world.chats[id].kind == ChatType::Supergroup {
+            assert!(world.chats[id].photo.is_some(), "chat {id} has its photo");
+        }
     }
 
     // Faults happened, and every call got through in the end.
