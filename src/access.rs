@@ -240,7 +240,7 @@ pub fn diff(base: Side<'_>, head: Side<'_>) -> AccessDiff {
             (Some((bk, _)), Some((hk, _))) if bk != hk => Some(bk.clone()),
             _ => None,
         };
-        let settings = chat_fields(b.map(|x| x.1), h.map(|x| x.1));
+        let settings = chat_fields(b.map(|x| (x.1, base.desired)), h.map(|x| (x.1, head.desired)));
         let mut admins = Vec::new();
         let mut members = Vec::new();
         // A chat that is no longer managed changes nobody's access.
@@ -386,9 +386,9 @@ fn access_change(
 }
 
 /// Settings and other chat-level fields that differ.
-fn chat_fields(base: Option<&ChatState>, head: Option<&ChatState>) -> Vec<FieldChange> {
-    let fields = |c: Option<&ChatState>| -> BTreeMap<String, Value> {
-        let Some(c) = c else { return BTreeMap::new() };
+fn chat_fields(base: Option<(&ChatState, &DesiredState)>, head: Option<(&ChatState, &DesiredState)>) -> Vec<FieldChange> {
+    let fields = |side: Option<(&ChatState, &DesiredState)>| -> BTreeMap<String, Value> {
+        let Some((c, desired)) = side else { return BTreeMap::new() };
         let mut m = BTreeMap::new();
         m.insert("type".to_string(), json!(c.kind));
         m.insert("membership".to_string(), json!(c.membership));
@@ -403,6 +403,12 @@ fn chat_fields(base: Option<&ChatState>, head: Option<&ChatState>) -> Vec<FieldC
         }
         if let Some(cmds) = &c.commands {
             m.insert("commands".into(), json!(cmds.iter().map(|c| format!("/{} — {}", c.command, c.description)).collect::<Vec<_>>()));
+        }
+        if let Some(p) = &c.pinned {
+            m.insert("pinned".into(), json!(p.text));
+        }
+        for (user, tag) in c.tags.iter().flatten() {
+            m.insert(format!("tag.{}", desired.handle(*user)), json!(tag));
         }
         m
     };

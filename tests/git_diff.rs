@@ -209,3 +209,40 @@ fn a_pull_request_is_compared_with_its_merge_base() {
     assert!(out.contains("dan (Dan Brown)"), "{out}");
     assert!(!out.contains("Globex Inc"), "main's own change is not part of the pull request: {out}");
 }
+
+#[test]
+fn photos_compare_by_content_at_each_revision_and_pins_and_tags_show() {
+    let mut repo = FixtureRepo::new();
+    let png = |seed: u8| {
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        bytes.extend([seed; 32]);
+        bytes
+    };
+    std::fs::create_dir_all(repo.file("config/art")).unwrap();
+    std::fs::write(repo.file("config/art/apps.png"), png(1)).unwrap();
+    repo.edit("config/chats.yaml", "    title: Apps", "    title: Apps\n    photo: art/apps.png");
+    let first = repo.commit("Apps gets a photo");
+
+    // Moving the file (and the path with it) changes nothing that matters.
+    std::fs::create_dir_all(repo.file("config/photos")).unwrap();
+    std::fs::rename(repo.file("config/art/apps.png"), repo.file("config/photos/apps.png")).unwrap();
+    repo.edit("config/chats.yaml", "photo: art/apps.png", "photo: photos/apps.png");
+    let moved = repo.commit("Move the photo");
+    let (code, out, err) = diff(&repo, &["--base", &first.to_string(), "--head", &moved.to_string(), "config"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // New content under the same name is a change, as are a pin and tags.
+    std::fs::write(repo.file("config/photos/apps.png"), png(2)).unwrap();
+    repo.edit(
+        "config/chats.yaml",
+        "photo: photos/apps.png",
+        "photo: photos/apps.png\n    pinned: {text: Ship it}\n    tags: [{tag: Builder, members: [everyone]}]",
+    );
+    let changed = repo.commit("New photo, a pin and tags");
+    let (code, out, err) = diff(&repo, &["--base", &moved.to_string(), "--head", &changed.to_string(), "config"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.contains("photo") && out.contains("pinned") && out.contains("Ship it") && out.contains("tag."), "{out}");
+    // The working tree reads the photo from disk and agrees with the commit.
+    let (code, out, err) = diff(&repo, &["--base", "HEAD", "config"]);
+    assert_eq!(code, 0, "{out}{err}");
+}

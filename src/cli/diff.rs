@@ -70,11 +70,24 @@ pub fn load_base(config: &Path, base: &str, head: Option<&Revision>, repo: Repo,
     };
     let merge_base = repo.merge_base(&base_rev, &head_commit).map_err(git_error)?;
     let loaded = repo.load_config(&merge_base, &path).map_err(git_error)?;
-    let model = crate::model::from_loaded(loaded, now).map_err(|e| {
+    let mut model = crate::model::from_loaded(loaded, now).map_err(|e| {
         eprintln!("error: the config at {} ({}) does not load:", base_rev.rev, merge_base.short());
         CliError::from(e)
     })?;
+    photos_at(&mut model, &repo, &merge_base);
     Ok(BaseSide { repo, path, base: base_rev, merge_base, model })
+}
+
+/// Hash the chat photos of a config loaded from git with the files of the
+/// same revision, so photos compare by content across revisions. A photo
+/// that cannot be read there stays unhashed (a note says so): history is
+/// reported on, not refused.
+fn photos_at(model: &mut Model, repo: &Repo, at: &Revision) {
+    let files = crate::git::PhotosAt { repo, at };
+    let problems = crate::model::photo::digest(&model.config, &model.root, &mut model.desired, &files);
+    for d in problems.iter() {
+        eprintln!("note: {}", d.message);
+    }
 }
 
 /// The access diff between two loaded models.
@@ -124,10 +137,12 @@ pub fn run(args: DiffArgs) -> Result<u8, CliError> {
     let head_model = match &head_rev {
         Some(h) => {
             let loaded = base.repo.load_config(h, &base.path).map_err(git_error)?;
-            crate::model::from_loaded(loaded, now).map_err(|e| {
+            let mut model = crate::model::from_loaded(loaded, now).map_err(|e| {
                 eprintln!("error: the config at {} ({}) does not load:", h.rev, h.short());
                 CliError::from(e)
-            })?
+            })?;
+            photos_at(&mut model, &base.repo, h);
+            model
         }
         None => crate::model::load(&args.config, now)?,
     };

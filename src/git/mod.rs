@@ -258,6 +258,17 @@ impl Repo {
         Ok(loaded)
     }
 
+    /// A file's bytes at a revision (`path` inside the repository).
+    pub fn read_file(&self, at: &Revision, path: &Path) -> Result<Vec<u8>, GitError> {
+        let commit = self.repo.find_commit(Oid::from_str(&at.commit)?)?;
+        let missing = || GitError::PathMissing { path: path.display().to_string(), rev: at.rev.clone(), commit: at.short().to_string() };
+        let entry = commit.tree()?.get_path(path).map_err(|_| missing())?;
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Err(missing());
+        }
+        Ok(self.repo.find_blob(entry.id())?.content().to_vec())
+    }
+
     /// Every config file below `tree`, hidden entries skipped, like
     /// `config::load` does on disk. Symlinks and submodules are skipped.
     fn collect(&self, tree: &Tree<'_>, prefix: &Path, out: &mut Vec<(PathBuf, Oid)>) -> Result<(), GitError> {
@@ -352,4 +363,18 @@ fn absolute(path: &Path) -> Result<PathBuf, GitError> {
         }
     }
     Ok(out)
+}
+
+/// Chat photos read from the revision a config was loaded from.
+pub struct PhotosAt<'r> {
+    pub repo: &'r Repo,
+    pub at: &'r Revision,
+}
+
+impl crate::model::photo::PhotoFiles for PhotosAt<'_> {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, (String, &'static str)> {
+        self.repo
+            .read_file(self.at, path)
+            .map_err(|e| (format!("cannot read the photo {} at {}: {e}", path.display(), self.at.rev), "the path is relative to the file that names it"))
+    }
 }

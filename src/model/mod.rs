@@ -43,7 +43,7 @@ pub struct LoadError {
 /// chat photos it names.
 pub fn load(path: &Path, now: Timestamp) -> Result<Model, LoadError> {
     let mut model = from_loaded(config::load(path), now)?;
-    let mut problems = photo::digest(&model.config, &model.root, &mut model.desired);
+    let mut problems = photo::digest(&model.config, &model.root, &mut model.desired, &photo::OnDisk);
     if problems.has_errors() {
         problems.sort();
         return Err(LoadError { sources: model.sources, diagnostics: problems });

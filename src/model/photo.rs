@@ -9,9 +9,10 @@
 //! 10 MiB) and records their SHA-256 in the desired state: the planner
 //! compares photos by content, never by name.
 //!
-//! Only configs loaded from disk are digested. A config read from git
-//! objects (`orgform diff`) keeps photos unhashed; the planner leaves a
-//! photo it cannot compare alone.
+//! Files come from the disk, or from the same git revision as the config
+//! (`orgform diff`, `plan --changed-since`), through [`PhotoFiles`]. A photo
+//! left unhashed (one that could not be read at an old revision) is one the
+//! planner cannot compare, and leaves alone.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -75,20 +76,43 @@ fn tidy(path: &Path) -> PathBuf {
 }
 
 
+/// Where photo files are read from: the disk, or a git revision.
+pub trait PhotoFiles {
+    /// The file's bytes, or why it cannot be read (with a hint). Files over
+    /// [`MAX_BYTES`] may be refused without reading them.
+    fn read(&self, path: &Path) -> Result<Vec<u8>, (String, &'static str)>;
+}
+
+/// Photo files on disk.
+pub struct OnDisk;
+
+impl PhotoFiles for OnDisk {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, (String, &'static str)> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| (format!("cannot read the photo {}: {e}", path.display()), "the path is relative to the file that names it"))?;
+        if !meta.is_file() {
+            return Err((format!("the photo {} is not a file", path.display()), "name a JPEG or PNG file"));
+        }
+        if meta.len() > MAX_BYTES {
+            return Err(too_large(path, meta.len()));
+        }
+        std::fs::read(path).map_err(|e| (format!("cannot read the photo {}: {e}", path.display()), "check the file's permissions"))
+    }
+}
+
+fn too_large(path: &Path, len: u64) -> (String, &'static str) {
+    (
+        format!("the photo {} is {len} bytes; Telegram takes at most {MAX_BYTES}", path.display()),
+        "scale the image down (Telegram shows chat photos at 640×640 at most)",
+    )
+}
+
 /// What a photo file is, or why Telegram would refuse it.
-fn inspect(path: &Path) -> Result<String, (String, &'static str)> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| (format!("cannot read the photo {}: {e}", path.display()), "the path is relative to the file that names it"))?;
-    if !meta.is_file() {
-        return Err((format!("the photo {} is not a file", path.display()), "name a JPEG or PNG file"));
+fn inspect(files: &dyn PhotoFiles, path: &Path) -> Result<String, (String, &'static str)> {
+    let bytes = files.read(path)?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(too_large(path, bytes.len() as u64));
     }
-    if meta.len() > MAX_BYTES {
-        return Err((
-            format!("the photo {} is {} bytes; Telegram takes at most {MAX_BYTES}", path.display(), meta.len()),
-            "scale the image down (Telegram shows chat photos at 640×640 at most)",
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| (format!("cannot read the photo {}: {e}", path.display()), "check the file's permissions"))?;
     let jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
     let png = bytes.starts_with(b"\x89PNG\r\n\x1a\n");
     if !jpeg && !png {
@@ -104,7 +128,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Read every photo the config names, report the ones Telegram would
 /// refuse, and fill in the content hash of each chat's photo.
-pub fn digest(config: &Config, root: &Node, desired: &mut DesiredState) -> Diagnostics {
+pub fn digest(config: &Config, root: &Node, desired: &mut DesiredState, files: &dyn PhotoFiles) -> Diagnostics {
     let mut diagnostics = Diagnostics::default();
     let mut hashes: BTreeMap<String, String> = BTreeMap::new();
     let sections = [("templates", &config.templates), ("chats", &config.chats)];
@@ -114,7 +138,7 @@ pub fn digest(config: &Config, root: &Node, desired: &mut DesiredState) -> Diagn
             if hashes.contains_key(photo) {
                 continue;
             }
-            match inspect(Path::new(photo)) {
+            match inspect(files, Path::new(photo)) {
                 Ok(sha) => {
                     hashes.insert(photo.clone(), sha);
                 }
