@@ -117,6 +117,15 @@ async fn a_seeded_world_reads_as_expected() {
         assert!(got.topics.is_empty() && got.invite_links.is_empty(), "{key}");
         assert_eq!(got.commands, want.commands.as_ref().map(|_| Vec::new()), "{key}: commands");
         assert!(!store.never_read(want.id), "{key}: last_read recorded");
+        // The declared pin is the bot's message; declared tags are read back.
+        match &want.pinned {
+            Some(p) => {
+                let got = got.pinned.as_ref().expect("pinned");
+                assert!(got.by_bot && got.text == p.text && got.message_id.is_some(), "{key}: {got:?}");
+            }
+            None => assert_eq!(got.pinned, None, "{key}"),
+        }
+        assert_eq!(got.tags.clone().unwrap_or_default(), want.tags.clone().unwrap_or_default(), "{key}: tags");
     }
     // What was seen is in the store, with its source.
     let some_member = desired.state.chats["general"].members.iter().find(|(_, m)| **m == MemberState::Member).map(|(u, _)| *u).unwrap();
