@@ -90,6 +90,8 @@ struct Cast {
     stray_admin: UserId,
     joiner: UserId,
     leaver: UserId,
+    /// A member of engineering whose tag a person changes.
+    tagged: UserId,
 }
 
 fn cast(desired: &DesiredState, world: &World) -> Cast {
@@ -101,7 +103,9 @@ fn cast(desired: &DesiredState, world: &World) -> Cast {
     let in_engineering: BTreeSet<UserId> = engineering.members.keys().chain(engineering.admins.keys()).copied().collect();
     let joiner = *chats["sales"].members.keys().find(|u| !in_engineering.contains(u) && !desired.people[u].offboarded).unwrap();
     let leaver = *engineering.members.keys().find(|u| !engineering.admins.contains_key(u) && plain(ENGINEERING, u)).unwrap();
-    Cast { stray_admin, joiner, leaver }
+    let tags = engineering.tags.clone().unwrap_or_default();
+    let tagged = *tags.keys().find(|u| **u != leaver && plain(ENGINEERING, u)).unwrap();
+    Cast { stray_admin, joiner, leaver, tagged }
 }
 
 /// The scripted human acts.
@@ -125,6 +129,11 @@ fn scripted_acts(state: &Path) -> Cast {
         // The Releases topic is renamed.
         sb.act(owner(world, ENGINEERING), "editForumTopic", json!({"chat_id": ENGINEERING, "message_thread_id": releases, "name": "Ship it"}))
             .unwrap();
+        // Someone pins their own message on top of the bot's in engineering.
+        let lunch = sb.act(owner(world, ENGINEERING), "sendMessage", json!({"chat_id": ENGINEERING, "text": "Lunch at noon?"})).unwrap();
+        sb.act(owner(world, ENGINEERING), "pinChatMessage", json!({"chat_id": ENGINEERING, "message_id": lunch["message_id"]})).unwrap();
+        // And gives a tagged member another tag.
+        sb.act(owner(world, ENGINEERING), "setChatMemberTag", json!({"chat_id": ENGINEERING, "user_id": who.tagged, "tag": "Intern"})).unwrap();
         // Content protection is switched off in the leadership chat.
         sb.act(owner(world, LEADERSHIP), "setChatProtectedContent", json!({"chat_id": LEADERSHIP, "enabled": false})).unwrap();
         chosen = Some(who);
@@ -187,6 +196,8 @@ fn scripted_human_acts_produce_exactly_those_items() {
         item(&format!("chat.engineering.member.{}", handle(&d, who.joiner)), "undeclared_members", "apply"),
         item(&format!("chat.engineering.member.{}", handle(&d, who.leaver)), "missing_members", "person"),
         item("chat.engineering.topic.releases", "topics", "apply"),
+        item("chat.engineering.pinned", "settings", "apply"),
+        item(&format!("chat.engineering.tag.{}", handle(&d, who.tagged)), "tags", "apply"),
         item("chat.leadership.protected_content", "manual_settings", "person"),
     ];
     want.sort();
