@@ -36,7 +36,7 @@ use crate::state::{
 use crate::store::{InviteLinkRecord, Store, TopicRecord};
 use crate::telegram::client::{ApiCall, Client};
 use crate::telegram::error::{Class, Error, ErrorKind};
-use crate::telegram::read::{ALLOWED_UPDATES, admin_seat, chat_type, member_state, settings_of};
+use crate::telegram::read::{ALLOWED_UPDATES, admin_seat, chat_type, member_state, settings_of, top_pin};
 use crate::telegram::wire::{self, BotCommandScope, ChatFullInfo, ChatMember, Update};
 
 /// A Telegram user as an answer showed them.
@@ -353,11 +353,7 @@ async fn read_chat(
             })
             .collect(),
         member_count: count,
-        pinned: info
-            .pinned_message
-            .as_ref()
-            .filter(|m| m.from.as_ref().is_some_and(|u| u.id == bot))
-            .and_then(|m| m.text.clone()),
+        pinned: top_pin(&info, |u| u.id == bot).filter(|p| p.by_bot && !p.text.is_empty()).map(|p| p.text),
         tags: BTreeMap::new(),
     };
     let mut users = Vec::new();

@@ -368,12 +368,8 @@ impl<'a> Resolver<'a> {
             title: eff.title.clone(),
             description: eff.description.clone(),
             permissions: eff.permissions.as_ref().map(|p| expand_permissions(p)),
-            photo: eff.photo.as_ref().map(|p| {
-                let path = std::path::PathBuf::from(p);
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                // The hash is filled in by `photo::digest` when the files are on disk.
-                Photo::File { sha256: String::new(), name, path }
-            }),
+            // The hash is filled in by `photo::digest`, which reads the files.
+            photo: eff.photo.as_ref().map(|p| Photo::file(p, String::new())),
             forum: eff.forum,
             slow_mode: eff.slow_mode,
             protected_content: eff.protected_content,

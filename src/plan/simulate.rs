@@ -18,11 +18,7 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
             Op::SetTitle { title } => chat.settings.title = Some(title.clone()),
             Op::SetDescription { description } => chat.settings.description = Some(description.clone()),
             Op::SetPermissions { permissions } => chat.settings.permissions = Some(permissions.clone()),
-            Op::SetPhoto { path, sha256 } => {
-                let path = std::path::PathBuf::from(path);
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                chat.settings.photo = Some(Photo::File { sha256: sha256.clone(), name, path });
-            }
+            Op::SetPhoto { path, sha256 } => chat.settings.photo = Some(Photo::file(path, sha256.clone())),
             Op::DeletePhoto => chat.settings.photo = Some(Photo::None),
             Op::Pin { text, message_id, notify } => {
                 next_message += 1;

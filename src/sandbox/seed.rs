@@ -168,9 +168,8 @@ impl World {
             }
             // Declared tags are in place (drift changes one later).
             for (user, tag) in declared.tags.iter().flatten() {
-                let tag = tag.clone();
                 if let Some(Member::Member { tag: t } | Member::Restricted { tag: t, .. }) = chat.members.get_mut(user) {
-                    *t = Some(tag);
+                    *t = Some(tag.clone());
                 }
             }
             // The declared pinned message, posted and pinned by the bot; with

@@ -134,6 +134,14 @@ pub enum Photo {
 }
 
 impl Photo {
+    /// The image at `path`, named by its file name; `sha256` may be empty
+    /// until the file is read.
+    pub fn file(path: impl Into<std::path::PathBuf>, sha256: String) -> Photo {
+        let path = path.into();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Photo::File { sha256, name, path }
+    }
+
     /// The content hash, when known.
     pub fn sha256(&self) -> Option<&str> {
         match self {
@@ -347,9 +355,6 @@ pub struct LiveChatMeta {
     /// Admins the bot may not edit (`can_be_edited: false`), the owner included.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub not_editable: std::collections::BTreeSet<UserId>,
-    /// Whether the chat has a photo.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub has_photo: bool,
     /// The chat could not be read (not found, bot not a member, …): the
     /// planner leaves it alone and reports this.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::client::{ApiCall, Client, Repeat};
 use super::error::{Class, Error, ErrorKind};
-use super::read::{admin_seat, member_state};
+use super::read::{admin_seat, member_state, top_pin};
 use super::wire::{self, BotCommandScope, ChatAdministratorRights, ChatFullInfo, ChatMember, ChatPermissions};
 use crate::plan::{Action, Change, Op};
 use crate::state::{
@@ -469,12 +469,7 @@ impl TelegramProvider {
                 let info: ChatFullInfo = self.client.call(&ApiCall::read("getChat", Some(chat))).await?;
                 let permissions = (change.chat_type != ChatType::Channel)
                     .then(|| info.permissions.as_ref().map(ChatPermissions::to_set).unwrap_or_default());
-                let pinned = info.pinned_message.as_ref().map(|m| PinnedMessage {
-                    text: m.text.clone().unwrap_or_default(),
-                    message_id: Some(m.message_id),
-                    by_bot: m.from.as_ref().is_some_and(|u| u.is_bot),
-                    notify: false,
-                });
+                let pinned = top_pin(&info, |u| u.is_bot);
                 return Ok(Observed::Chat {
                     title: info.title.unwrap_or_default(),
                     description: info.description.unwrap_or_default(),

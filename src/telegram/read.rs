@@ -267,13 +267,8 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
     {
         chat.settings.photo = Some(Photo::File { sha256: record.sha256.clone(), name: String::new(), path: Default::default() });
     }
-    chat.pinned = info.pinned_message.as_ref().map(|m| PinnedMessage {
-        text: m.text.clone().unwrap_or_default(),
-        message_id: Some(m.message_id),
-        by_bot: m.from.as_ref().is_some_and(|u| u.id == job.bot),
-        notify: false,
-    });
-    let mut meta = LiveChatMeta { member_count: Some(count), has_photo: info.photo.is_some(), ..Default::default() };
+    chat.pinned = top_pin(&info, |u| u.id == job.bot);
+    let mut meta = LiveChatMeta { member_count: Some(count), ..Default::default() };
     let mut seen = Vec::new();
     let mut tags_seen = Vec::new();
     for admin in &admins {
@@ -457,6 +452,17 @@ pub fn settings_of(info: &ChatFullInfo, kind: ChatType) -> ChatSettings {
         auto_delete: seconds(info.message_auto_delete_time),
         join_by_request: flag(info.join_by_request),
     }
+}
+
+/// getChat's top pinned message; `by_bot` when `ours` says its sender is
+/// the bot.
+pub fn top_pin(info: &ChatFullInfo, ours: impl Fn(&wire::User) -> bool) -> Option<PinnedMessage> {
+    info.pinned_message.as_ref().map(|m| PinnedMessage {
+        text: m.text.clone().unwrap_or_default(),
+        message_id: Some(m.message_id),
+        by_bot: m.from.as_ref().is_some_and(&ours),
+        notify: false,
+    })
 }
 
 /// An administrator's seat and whether the bot may edit it; `None` for
