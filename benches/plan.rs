@@ -18,7 +18,11 @@ fn now() -> jiff::Timestamp {
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let generated = generate(&GenerateOptions { people: 10_000, chats: 1_000, seed: 7 });
+    let generated = generate(&GenerateOptions {
+        people: 10_000,
+        chats: 1_000,
+        seed: 7,
+    });
     write(&generated, dir.path()).expect("write the generated org");
     let config_dir = dir.path().join("config");
 
@@ -59,13 +63,20 @@ fn main() {
     });
 
     let model = orgform::model::load(&config_dir, now()).expect("valid");
-    let mut live = plan::simulate::converged(&model.desired, BotIdentity { id: 1, username: "bot".into() });
+    let mut live = plan::simulate::converged(
+        &model.desired,
+        BotIdentity {
+            id: 1,
+            username: "bot".into(),
+        },
+    );
     // A few hundred differences: strays, missing members, old titles.
     let mut differences = 0;
     for (i, chat) in live.state.chats.values_mut().enumerate().take(300) {
         match i % 3 {
             0 => {
-                chat.members.insert(900_000_000 + i as i64, MemberState::Member);
+                chat.members
+                    .insert(900_000_000 + i as i64, MemberState::Member);
             }
             1 => {
                 if let Some(user) = chat.members.keys().next().copied() {
@@ -82,17 +93,26 @@ fn main() {
         live: &live,
         store: &store,
         policies: model.config.policies.as_ref(),
-        overrides: Overrides { removals: true, demotions: true, few_admins: true },
+        overrides: Overrides {
+            removals: true,
+            demotions: true,
+            few_admins: true,
+        },
         now: now(),
         only: None,
     };
     let changes = plan::build(input()).changes.len();
     println!("plan against {differences} live differences: {changes} changes");
-    c.bench_function("plan 1k chats with a few hundred differences", |b| b.iter(|| black_box(plan::build(input()))));
+    c.bench_function("plan 1k chats with a few hundred differences", |b| {
+        b.iter(|| black_box(plan::build(input())))
+    });
     c.final_summary();
 
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-        for line in status.lines().filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS")) {
+        for line in status
+            .lines()
+            .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+        {
             println!("{line}");
         }
     }

@@ -15,7 +15,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::model::Config;
-use crate::state::{ChatId, ChatState, DesiredState, MemberState, MembershipMode, Permissions, Rights, UserId};
+use crate::state::{
+    ChatId, ChatState, DesiredState, MemberState, MembershipMode, Permissions, Rights, UserId,
+};
 
 /// The diff format; bumped on incompatible changes to the JSON.
 pub const FORMAT_VERSION: u32 = 1;
@@ -52,11 +54,17 @@ pub enum Access {
 impl Access {
     fn of(chat: &ChatState, uid: UserId) -> Option<Access> {
         if let Some(seat) = chat.admins.get(&uid) {
-            return Some(Access::Admin { rights: seat.rights.clone(), title: seat.title.clone() });
+            return Some(Access::Admin {
+                rights: seat.rights.clone(),
+                title: seat.title.clone(),
+            });
         }
         Some(match chat.members.get(&uid)? {
             MemberState::Member => Access::Member,
-            MemberState::Restricted { permissions, until } => Access::Restricted { permissions: permissions.clone(), until: *until },
+            MemberState::Restricted { permissions, until } => Access::Restricted {
+                permissions: permissions.clone(),
+                until: *until,
+            },
             MemberState::Banned => Access::Banned,
             MemberState::Absent => Access::Removed,
         })
@@ -64,11 +72,18 @@ impl Access {
 
     /// Whether this lets the person into the chat.
     pub fn is_in(&self) -> bool {
-        matches!(self, Access::Admin { .. } | Access::Member | Access::Restricted { .. })
+        matches!(
+            self,
+            Access::Admin { .. } | Access::Member | Access::Restricted { .. }
+        )
     }
 
     fn kind(&self) -> &'static str {
-        if matches!(self, Access::Admin { .. }) { "admin" } else { "member" }
+        if matches!(self, Access::Admin { .. }) {
+            "admin"
+        } else {
+            "member"
+        }
     }
 }
 
@@ -204,7 +219,11 @@ impl AccessDiff {
     /// Config keys of the chats whose desired state differs, at the head
     /// (chats no longer managed are left out: nothing is planned there).
     pub fn changed_chats(&self) -> Vec<String> {
-        self.chats.iter().filter(|c| c.status != ChatStatus::Removed).map(|c| c.key.clone()).collect()
+        self.chats
+            .iter()
+            .filter(|c| c.status != ChatStatus::Removed)
+            .map(|c| c.key.clone())
+            .collect()
     }
 
     pub fn summary(&self) -> Summary {
@@ -221,9 +240,25 @@ impl AccessDiff {
 
 /// Compare two sides.
 pub fn diff(base: Side<'_>, head: Side<'_>) -> AccessDiff {
-    let base_by_id: BTreeMap<ChatId, (&String, &ChatState)> = base.desired.state.chats.iter().map(|(k, c)| (c.id, (k, c))).collect();
-    let head_by_id: BTreeMap<ChatId, (&String, &ChatState)> = head.desired.state.chats.iter().map(|(k, c)| (c.id, (k, c))).collect();
-    let ids: BTreeSet<ChatId> = base_by_id.keys().chain(head_by_id.keys()).copied().collect();
+    let base_by_id: BTreeMap<ChatId, (&String, &ChatState)> = base
+        .desired
+        .state
+        .chats
+        .iter()
+        .map(|(k, c)| (c.id, (k, c)))
+        .collect();
+    let head_by_id: BTreeMap<ChatId, (&String, &ChatState)> = head
+        .desired
+        .state
+        .chats
+        .iter()
+        .map(|(k, c)| (c.id, (k, c)))
+        .collect();
+    let ids: BTreeSet<ChatId> = base_by_id
+        .keys()
+        .chain(head_by_id.keys())
+        .copied()
+        .collect();
 
     let mut per_person: BTreeMap<UserId, Vec<AccessChange>> = BTreeMap::new();
     let mut chats = Vec::new();
@@ -240,7 +275,10 @@ pub fn diff(base: Side<'_>, head: Side<'_>) -> AccessDiff {
             (Some((bk, _)), Some((hk, _))) if bk != hk => Some(bk.clone()),
             _ => None,
         };
-        let settings = chat_fields(b.map(|x| (x.1, base.desired)), h.map(|x| (x.1, head.desired)));
+        let settings = chat_fields(
+            b.map(|x| (x.1, base.desired)),
+            h.map(|x| (x.1, head.desired)),
+        );
         let mut admins = Vec::new();
         let mut members = Vec::new();
         // A chat that is no longer managed changes nobody's access.
@@ -249,8 +287,14 @@ pub fn diff(base: Side<'_>, head: Side<'_>) -> AccessDiff {
             let empty = ChatState::new(id, kind);
             let bc = b.map_or(&empty, |x| x.1);
             let hc = h.map_or(&empty, |x| x.1);
-            let users: BTreeSet<UserId> =
-                bc.admins.keys().chain(bc.members.keys()).chain(hc.admins.keys()).chain(hc.members.keys()).copied().collect();
+            let users: BTreeSet<UserId> = bc
+                .admins
+                .keys()
+                .chain(bc.members.keys())
+                .chain(hc.admins.keys())
+                .chain(hc.members.keys())
+                .copied()
+                .collect();
             for uid in users {
                 let before = Access::of(bc, uid);
                 let after = Access::of(hc, uid);
@@ -258,33 +302,70 @@ pub fn diff(base: Side<'_>, head: Side<'_>) -> AccessDiff {
                     continue;
                 }
                 let base_key = b.map(|x| x.0.as_str()).unwrap_or(&key);
-                let why_before = before.as_ref().map(|a| why(base.desired, base_key, a.kind(), uid)).unwrap_or_default();
-                let why_after = after.as_ref().map(|a| why(head.desired, &key, a.kind(), uid)).unwrap_or_default();
+                let why_before = before
+                    .as_ref()
+                    .map(|a| why(base.desired, base_key, a.kind(), uid))
+                    .unwrap_or_default();
+                let why_after = after
+                    .as_ref()
+                    .map(|a| why(head.desired, &key, a.kind(), uid))
+                    .unwrap_or_default();
                 let handle = head_handle(base.desired, head.desired, uid);
                 let was_admin = matches!(before, Some(Access::Admin { .. }));
                 let is_admin = matches!(after, Some(Access::Admin { .. }));
                 if was_admin || is_admin {
                     admins.push(handle.clone());
                 }
-                let non_admin = |a: &Option<Access>| a.as_ref().is_some_and(|a| !matches!(a, Access::Admin { .. }));
+                let non_admin = |a: &Option<Access>| {
+                    a.as_ref()
+                        .is_some_and(|a| !matches!(a, Access::Admin { .. }))
+                };
                 if non_admin(&before) || non_admin(&after) {
                     members.push(handle);
                 }
-                let change = access_change(key.clone(), id, hc.membership, before, after, why_before, why_after);
+                let change = access_change(
+                    key.clone(),
+                    id,
+                    hc.membership,
+                    before,
+                    after,
+                    why_before,
+                    why_after,
+                );
                 per_person.entry(uid).or_default().push(change);
             }
         }
-        if status == ChatStatus::Changed && renamed_from.is_none() && settings.is_empty() && admins.is_empty() && members.is_empty() {
+        if status == ChatStatus::Changed
+            && renamed_from.is_none()
+            && settings.is_empty()
+            && admins.is_empty()
+            && members.is_empty()
+        {
             continue;
         }
         admins.sort();
         members.sort();
-        chats.push(ChatDiff { key, id, status, renamed_from, settings, admins, members });
+        chats.push(ChatDiff {
+            key,
+            id,
+            status,
+            renamed_from,
+            settings,
+            admins,
+            members,
+        });
     }
     chats.sort_by(|a, b| a.key.cmp(&b.key));
 
     let mut people = Vec::new();
-    let uids: BTreeSet<UserId> = base.desired.people.keys().chain(head.desired.people.keys()).chain(per_person.keys()).copied().collect();
+    let uids: BTreeSet<UserId> = base
+        .desired
+        .people
+        .keys()
+        .chain(head.desired.people.keys())
+        .chain(per_person.keys())
+        .copied()
+        .collect();
     for uid in uids {
         let bp = base.desired.people.get(&uid);
         let hp = head.desired.people.get(&uid);
@@ -298,26 +379,48 @@ pub fn diff(base: Side<'_>, head: Side<'_>) -> AccessDiff {
             (Some(_), None) => Some(Presence::Removed),
             _ => None,
         };
-        let profile = profile_changes(base.config, bp.map(|p| p.handle.as_str()), head.config, hp.map(|p| p.handle.as_str()));
+        let profile = profile_changes(
+            base.config,
+            bp.map(|p| p.handle.as_str()),
+            head.config,
+            hp.map(|p| p.handle.as_str()),
+        );
         let mut changes = per_person.remove(&uid).unwrap_or_default();
         changes.sort_by(|a, b| a.chat.cmp(&b.chat));
-        if changes.is_empty() && renamed_from.is_none() && presence.is_none() && profile.is_empty() {
+        if changes.is_empty() && renamed_from.is_none() && presence.is_none() && profile.is_empty()
+        {
             continue;
         }
         let name = hp.or(bp).and_then(|p| p.name.clone());
-        people.push(PersonDiff { handle, user_id: uid, name, renamed_from, presence, profile, changes });
+        people.push(PersonDiff {
+            handle,
+            user_id: uid,
+            name,
+            renamed_from,
+            presence,
+            profile,
+            changes,
+        });
     }
     people.sort_by(|a, b| (&a.handle, a.user_id).cmp(&(&b.handle, b.user_id)));
     AccessDiff { people, chats }
 }
 
 fn head_handle(base: &DesiredState, head: &DesiredState, uid: UserId) -> String {
-    head.people.get(&uid).or_else(|| base.people.get(&uid)).map(|p| p.handle.clone()).unwrap_or_else(|| uid.to_string())
+    head.people
+        .get(&uid)
+        .or_else(|| base.people.get(&uid))
+        .map(|p| p.handle.clone())
+        .unwrap_or_else(|| uid.to_string())
 }
 
 fn why(desired: &DesiredState, chat: &str, kind: &str, uid: UserId) -> Vec<String> {
     let handle = desired.handle(uid);
-    desired.why.get(&format!("chat.{chat}.{kind}.{handle}")).cloned().unwrap_or_default()
+    desired
+        .why
+        .get(&format!("chat.{chat}.{kind}.{handle}"))
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn access_change(
@@ -345,7 +448,10 @@ fn access_change(
     let rights_gained: Rights = ra.difference(&rb).copied().collect();
     let rights_lost: Rights = rb.difference(&ra).copied().collect();
     let (permissions_gained, permissions_lost) = match (permissions(&before), permissions(&after)) {
-        (Some(pb), Some(pa)) => (pa.difference(&pb).copied().collect(), pb.difference(&pa).copied().collect()),
+        (Some(pb), Some(pa)) => (
+            pa.difference(&pb).copied().collect(),
+            pb.difference(&pa).copied().collect(),
+        ),
         _ => (Permissions::new(), Permissions::new()),
     };
     let was_in = before.as_ref().is_some_and(Access::is_in);
@@ -386,9 +492,14 @@ fn access_change(
 }
 
 /// Settings and other chat-level fields that differ.
-fn chat_fields(base: Option<(&ChatState, &DesiredState)>, head: Option<(&ChatState, &DesiredState)>) -> Vec<FieldChange> {
+fn chat_fields(
+    base: Option<(&ChatState, &DesiredState)>,
+    head: Option<(&ChatState, &DesiredState)>,
+) -> Vec<FieldChange> {
     let fields = |side: Option<(&ChatState, &DesiredState)>| -> BTreeMap<String, Value> {
-        let Some((c, desired)) = side else { return BTreeMap::new() };
+        let Some((c, desired)) = side else {
+            return BTreeMap::new();
+        };
         let mut m = BTreeMap::new();
         m.insert("type".to_string(), json!(c.kind));
         m.insert("membership".to_string(), json!(c.membership));
@@ -402,7 +513,14 @@ fn chat_fields(base: Option<(&ChatState, &DesiredState)>, head: Option<(&ChatSta
             m.insert(format!("invite.{k}"), json!(l));
         }
         if let Some(cmds) = &c.commands {
-            m.insert("commands".into(), json!(cmds.iter().map(|c| format!("/{} — {}", c.command, c.description)).collect::<Vec<_>>()));
+            m.insert(
+                "commands".into(),
+                json!(
+                    cmds.iter()
+                        .map(|c| format!("/{} — {}", c.command, c.description))
+                        .collect::<Vec<_>>()
+                ),
+            );
         }
         if let Some(p) = &c.pinned {
             m.insert("pinned".into(), json!(p.text));
@@ -424,15 +542,28 @@ fn chat_fields(base: Option<(&ChatState, &DesiredState)>, head: Option<(&ChatSta
         .filter_map(|name| {
             let before = b.get(name).cloned().unwrap_or(Value::Null);
             let after = h.get(name).cloned().unwrap_or(Value::Null);
-            (before != after).then(|| FieldChange { field: name.clone(), before, after })
+            (before != after).then(|| FieldChange {
+                field: name.clone(),
+                before,
+                after,
+            })
         })
         .collect()
 }
 
 /// A person's department, roles, status, labels and grants that differ.
-fn profile_changes(base: Option<&Config>, bh: Option<&str>, head: Option<&Config>, hh: Option<&str>) -> Vec<FieldChange> {
-    let (Some(bc), Some(hc), Some(bh), Some(hh)) = (base, head, bh, hh) else { return Vec::new() };
-    let (Some(b), Some(h)) = (bc.people.get(bh), hc.people.get(hh)) else { return Vec::new() };
+fn profile_changes(
+    base: Option<&Config>,
+    bh: Option<&str>,
+    head: Option<&Config>,
+    hh: Option<&str>,
+) -> Vec<FieldChange> {
+    let (Some(bc), Some(hc), Some(bh), Some(hh)) = (base, head, bh, hh) else {
+        return Vec::new();
+    };
+    let (Some(b), Some(h)) = (bc.people.get(bh), hc.people.get(hh)) else {
+        return Vec::new();
+    };
     let dept = |c: &Config, d: &Option<String>| -> Value {
         match d {
             Some(d) => {
@@ -457,10 +588,18 @@ fn profile_changes(base: Option<&Config>, bh: Option<&str>, head: Option<&Config
     let mut out = Vec::new();
     let mut push = |field: &str, before: Value, after: Value| {
         if before != after {
-            out.push(FieldChange { field: field.into(), before, after });
+            out.push(FieldChange {
+                field: field.into(),
+                before,
+                after,
+            });
         }
     };
-    push("department", dept(bc, &b.department), dept(hc, &h.department));
+    push(
+        "department",
+        dept(bc, &b.department),
+        dept(hc, &h.department),
+    );
     push("roles", json!(b.roles), json!(h.roles));
     push("status", json!(b.status), json!(h.status));
     push("labels", json!(b.labels), json!(h.labels));
@@ -474,11 +613,22 @@ mod tests {
     use crate::state::{AdminSeat, ChatType, PersonRef, Right};
 
     fn person(desired: &mut DesiredState, uid: UserId, handle: &str) {
-        desired.people.insert(uid, PersonRef { handle: handle.into(), name: None, username: None, offboarded: false });
+        desired.people.insert(
+            uid,
+            PersonRef {
+                handle: handle.into(),
+                name: None,
+                username: None,
+                offboarded: false,
+            },
+        );
     }
 
     fn side(desired: &DesiredState) -> Side<'_> {
-        Side { desired, config: None }
+        Side {
+            desired,
+            config: None,
+        }
     }
 
     #[test]
@@ -493,10 +643,19 @@ mod tests {
         head.state.chats.insert("app-team".into(), chat);
         let d = diff(side(&base), side(&head));
         assert_eq!(d.chats.len(), 1);
-        assert_eq!((d.chats[0].key.as_str(), d.chats[0].renamed_from.as_deref()), ("app-team", Some("apps")));
+        assert_eq!(
+            (d.chats[0].key.as_str(), d.chats[0].renamed_from.as_deref()),
+            ("app-team", Some("apps"))
+        );
         assert!(d.chats[0].admins.is_empty() && d.chats[0].members.is_empty());
         assert_eq!(d.people.len(), 1);
-        assert_eq!((d.people[0].handle.as_str(), d.people[0].renamed_from.as_deref()), ("alice", Some("al")));
+        assert_eq!(
+            (
+                d.people[0].handle.as_str(),
+                d.people[0].renamed_from.as_deref()
+            ),
+            ("alice", Some("al"))
+        );
         assert!(d.people[0].changes.is_empty());
         assert!(d.changed_chats() == ["app-team"]);
     }
@@ -511,12 +670,32 @@ mod tests {
             }
         }
         let mut b = ChatState::new(-100, ChatType::Supergroup);
-        b.admins.insert(1, AdminSeat { rights: [Right::ManageChat, Right::PinMessages].into(), title: Some("Mod".into()), owner: false });
+        b.admins.insert(
+            1,
+            AdminSeat {
+                rights: [Right::ManageChat, Right::PinMessages].into(),
+                title: Some("Mod".into()),
+                owner: false,
+            },
+        );
         b.members.insert(2, MemberState::Member);
         b.members.insert(3, MemberState::Member);
         let mut h = ChatState::new(-100, ChatType::Supergroup);
-        h.admins.insert(1, AdminSeat { rights: [Right::ManageChat].into(), title: Some("Mod".into()), owner: false });
-        h.members.insert(2, MemberState::Restricted { permissions: Default::default(), until: None });
+        h.admins.insert(
+            1,
+            AdminSeat {
+                rights: [Right::ManageChat].into(),
+                title: Some("Mod".into()),
+                owner: false,
+            },
+        );
+        h.members.insert(
+            2,
+            MemberState::Restricted {
+                permissions: Default::default(),
+                until: None,
+            },
+        );
         h.members.insert(3, MemberState::Banned);
         h.members.insert(4, MemberState::Member);
         base.state.chats.insert("x".into(), b);
@@ -524,14 +703,27 @@ mod tests {
         let d = diff(side(&base), side(&head));
         let effect = |handle: &str| {
             let p = d.people.iter().find(|p| p.handle == handle).unwrap();
-            (p.changes[0].effect, p.changes[0].rights_lost.len(), p.changes[0].permissions_lost.len())
+            (
+                p.changes[0].effect,
+                p.changes[0].rights_lost.len(),
+                p.changes[0].permissions_lost.len(),
+            )
         };
         assert_eq!(effect("a"), (Effect::Loses, 1, 0));
         assert_eq!(effect("b").0, Effect::Loses);
         assert!(effect("b").2 > 0);
         assert_eq!(effect("c").0, Effect::Loses);
         assert_eq!(effect("d").0, Effect::Gains);
-        assert_eq!(d.summary(), Summary { people: 4, chats: 1, gains: 1, losses: 3, changes: 0 });
+        assert_eq!(
+            d.summary(),
+            Summary {
+                people: 4,
+                chats: 1,
+                gains: 1,
+                losses: 3,
+                changes: 0
+            }
+        );
     }
 
     #[test]
@@ -541,7 +733,10 @@ mod tests {
         let mut chat = ChatState::new(-100, ChatType::Supergroup);
         chat.members.insert(1, MemberState::Member);
         base.state.chats.insert("old".into(), chat);
-        let head = DesiredState { people: base.people.clone(), ..Default::default() };
+        let head = DesiredState {
+            people: base.people.clone(),
+            ..Default::default()
+        };
         let d = diff(side(&base), side(&head));
         assert_eq!(d.chats[0].status, ChatStatus::Removed);
         assert!(d.people.is_empty());

@@ -8,7 +8,6 @@
 pub mod access;
 pub mod apply;
 pub mod botapi_spec;
-pub mod sandbox;
 pub mod cli;
 pub mod config;
 pub mod drift;
@@ -18,6 +17,7 @@ pub mod import;
 pub mod model;
 pub mod plan;
 pub mod render;
+pub mod sandbox;
 pub mod state;
 pub mod store;
 pub mod telegram;

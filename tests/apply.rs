@@ -65,24 +65,45 @@ struct Setup {
 async fn setup() -> Setup {
     let desired = desired();
     let world = World::from_desired(&desired, &SeedOptions::default());
-    let running = sandbox::start(SandboxOptions::default(), world).await.unwrap();
+    let running = sandbox::start(SandboxOptions::default(), world)
+        .await
+        .unwrap();
     let client = Client::new(
         ApiUrl::parse(&running.base_url()).unwrap(),
         Token::new(running.token(), "test").unwrap(),
-        ClientOptions { requests_per_second: None, ..ClientOptions::default() },
+        ClientOptions {
+            requests_per_second: None,
+            ..ClientOptions::default()
+        },
     )
     .unwrap();
-    Setup { running, provider: TelegramProvider::new(client), desired }
+    Setup {
+        running,
+        provider: TelegramProvider::new(client),
+        desired,
+    }
 }
 
 async fn make_plan(s: &Setup, store: &mut Store) -> Plan {
-    let (live, _) = orgform::telegram::read::refresh(s.provider.client(), &s.desired, store, now().as_second(), None).await.unwrap();
+    let (live, _) = orgform::telegram::read::refresh(
+        s.provider.client(),
+        &s.desired,
+        store,
+        now().as_second(),
+        None,
+    )
+    .await
+    .unwrap();
     plan::build(PlanInput {
         desired: &s.desired,
         live: &live,
         store,
         policies: None,
-        overrides: Overrides { removals: true, demotions: true, few_admins: true },
+        overrides: Overrides {
+            removals: true,
+            demotions: true,
+            few_admins: true,
+        },
         now: now(),
         only: None,
     })
@@ -99,7 +120,11 @@ struct FaultAt {
 impl Provider for FaultAt {
     async fn execute(&self, change: &Change) -> Result<Executed, Error> {
         if self.seen.fetch_add(1, Ordering::SeqCst) == self.n {
-            let kind = ErrorKind::Transport { detail: "injected fault".into(), attempts: 1, timed_out: false };
+            let kind = ErrorKind::Transport {
+                detail: "injected fault".into(),
+                attempts: 1,
+                timed_out: false,
+            };
             return Err(Error::new("injected", Some(change.chat_id), kind));
         }
         self.inner.execute(change).await
@@ -116,18 +141,42 @@ async fn a_fault_in_the_reversible_phase_rolls_everything_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::default();
     let plan = make_plan(&s, &mut store).await;
-    let reversible = plan.executable().filter(|c| c.phase() == Phase::Reversible).count();
-    assert!(reversible > 10, "the seeded drift gives the plan work: {reversible}");
+    let reversible = plan
+        .executable()
+        .filter(|c| c.phase() == Phase::Reversible)
+        .count();
+    assert!(
+        reversible > 10,
+        "the seeded drift gives the plan work: {reversible}"
+    );
     let before = visible(&s.running.world_snapshot(), &BTreeSet::new());
 
     // Fail the 8th change: some chats are done, some half done, some not started.
-    let faulty = FaultAt { inner: s.provider.clone(), n: 7, seen: AtomicUsize::new(0) };
+    let faulty = FaultAt {
+        inner: s.provider.clone(),
+        n: 7,
+        seen: AtomicUsize::new(0),
+    };
     let mut journal = Journal::create(dir.path(), "run-fault").unwrap();
-    let report = apply::run(&faulty, &plan, &mut journal, &mut store, now().as_second(), 4, Prior::default(), &|_| {}).await;
+    let report = apply::run(
+        &faulty,
+        &plan,
+        &mut journal,
+        &mut store,
+        now().as_second(),
+        4,
+        Prior::default(),
+        &|_| {},
+    )
+    .await;
 
     assert_eq!(report.status(), RunStatus::RolledBack, "{report:#?}");
     assert!(report.failed.as_ref().unwrap().1.contains("injected fault"));
-    assert_eq!(report.rolled_back.len(), 7, "the seven changes done before the fault were undone");
+    assert_eq!(
+        report.rolled_back.len(),
+        7,
+        "the seven changes done before the fault were undone"
+    );
     assert!(report.rollback_errors.is_empty());
     let after = visible(&s.running.world_snapshot(), &BTreeSet::new());
     assert_eq!(before, after, "the world looks as it did before the run");
@@ -135,12 +184,18 @@ async fn a_fault_in_the_reversible_phase_rolls_everything_back() {
     // The journal tells the story, and is private.
     let events = apply::journal::read(dir.path(), "run-fault").unwrap();
     let state = apply::replay(&events);
-    assert!(state.done.is_empty(), "every done change has a successful undo");
+    assert!(
+        state.done.is_empty(),
+        "every done change has a successful undo"
+    );
     assert_eq!(state.finished, Some(RunStatus::RolledBack));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(apply::journal::journal_path(dir.path(), "run-fault")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(apply::journal::journal_path(dir.path(), "run-fault"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     s.running.shutdown().await.unwrap();
@@ -155,17 +210,39 @@ async fn rollback_of_a_finished_run_restores_every_reversible_change() {
     let before_world = s.running.world_snapshot();
 
     let mut journal = Journal::create(dir.path(), "run-1").unwrap();
-    let report = apply::run(&s.provider, &plan, &mut journal, &mut store, now().as_second(), 4, Prior::default(), &|_| {}).await;
+    let report = apply::run(
+        &s.provider,
+        &plan,
+        &mut journal,
+        &mut store,
+        now().as_second(),
+        4,
+        Prior::default(),
+        &|_| {},
+    )
+    .await;
     assert_eq!(report.status(), RunStatus::Applied, "{report:#?}");
     assert_eq!(report.applied.len(), plan.executable().count());
 
     // Converged: a new plan has nothing to do.
     let again = make_plan(&s, &mut store).await;
-    assert!(again.changes.is_empty(), "{}", orgform::render::plan::text(&again, orgform::render::Style::Plain));
+    assert!(
+        again.changes.is_empty(),
+        "{}",
+        orgform::render::plan::text(&again, orgform::render::Style::Plain)
+    );
 
     let state = apply::replay(&apply::journal::read(dir.path(), "run-1").unwrap());
     let mut journal = Journal::reopen(dir.path(), "run-1").unwrap();
-    let undo = apply::rollback(&s.provider, &plan, &mut journal, &mut store, now().as_second(), state.done).await;
+    let undo = apply::rollback(
+        &s.provider,
+        &plan,
+        &mut journal,
+        &mut store,
+        now().as_second(),
+        state.done,
+    )
+    .await;
     assert_eq!(undo.status(), RunStatus::Reverted, "{undo:#?}");
 
     // Irreversible changes (kicking an offboarded person) stay done, and
@@ -199,12 +276,31 @@ async fn a_journal_that_cannot_be_written_stops_the_run_before_any_change() {
     let before = visible(&s.running.world_snapshot(), &BTreeSet::new());
     s.running.reset_stats();
     // /dev/full accepts the open and refuses every write with ENOSPC, like a full disk.
-    let full = std::fs::OpenOptions::new().append(true).open("/dev/full").unwrap();
+    let full = std::fs::OpenOptions::new()
+        .append(true)
+        .open("/dev/full")
+        .unwrap();
     let mut journal = Journal::from_file(full, "/dev/full".into());
-    let report = apply::run(&s.provider, &plan, &mut journal, &mut store, now().as_second(), 4, Prior::default(), &|_| {}).await;
+    let report = apply::run(
+        &s.provider,
+        &plan,
+        &mut journal,
+        &mut store,
+        now().as_second(),
+        4,
+        Prior::default(),
+        &|_| {},
+    )
+    .await;
     let (_, error) = report.failed.clone().expect("the run stops");
-    assert!(error.starts_with("not executed: cannot write the journal"), "{error}");
-    assert!(report.applied.is_empty() && report.rolled_back.is_empty(), "{report:#?}");
+    assert!(
+        error.starts_with("not executed: cannot write the journal"),
+        "{error}"
+    );
+    assert!(
+        report.applied.is_empty() && report.rolled_back.is_empty(),
+        "{report:#?}"
+    );
     let writes: u64 = s
         .running
         .stats()
@@ -214,6 +310,9 @@ async fn a_journal_that_cannot_be_written_stops_the_run_before_any_change() {
         .map(|(_, st)| st.calls)
         .sum();
     assert_eq!(writes, 0, "nothing reached Telegram but reads");
-    assert_eq!(before, visible(&s.running.world_snapshot(), &BTreeSet::new()));
+    assert_eq!(
+        before,
+        visible(&s.running.world_snapshot(), &BTreeSet::new())
+    );
     s.running.shutdown().await.unwrap();
 }

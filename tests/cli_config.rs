@@ -6,7 +6,9 @@ use assert_cmd::Command;
 
 fn orgform() -> Command {
     let mut cmd = Command::cargo_bin("orgform").unwrap();
-    cmd.env_clear().env("NO_COLOR", "1").env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env_clear()
+        .env("NO_COLOR", "1")
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     cmd
 }
 
@@ -73,13 +75,25 @@ fn validate_github_format_is_automatic_in_actions() {
 
 #[test]
 fn validate_json_format() {
-    let (code, stdout, _) = run(&["validate", "tests/fixtures/invalid/duplicate-across-files", "--format", "json", NOW]);
+    let (code, stdout, _) = run(&[
+        "validate",
+        "tests/fixtures/invalid/duplicate-across-files",
+        "--format",
+        "json",
+        NOW,
+    ]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["valid"], false);
     assert_eq!(v["diagnostics"][1]["code"], "duplicate-key");
-    assert_eq!(v["diagnostics"][1]["file"], "tests/fixtures/invalid/duplicate-across-files/b.yaml");
-    assert_eq!(v["diagnostics"][1]["related"][0]["file"], "tests/fixtures/invalid/duplicate-across-files/a.yaml");
+    assert_eq!(
+        v["diagnostics"][1]["file"],
+        "tests/fixtures/invalid/duplicate-across-files/b.yaml"
+    );
+    assert_eq!(
+        v["diagnostics"][1]["related"][0]["file"],
+        "tests/fixtures/invalid/duplicate-across-files/a.yaml"
+    );
     assert_eq!(v["diagnostics"][1]["related"][0]["line"], 4);
 }
 
@@ -115,14 +129,29 @@ fn show_json_is_deterministic_and_matches_the_kdl_example() {
     assert_eq!(yaml, again);
     let (code, kdl, stderr) = run(&["show", "examples/acme-kdl", "--format", "json", NOW]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(yaml == kdl, "examples/acme and examples/acme-kdl must resolve to identical bytes");
+    assert!(
+        yaml == kdl,
+        "examples/acme and examples/acme-kdl must resolve to identical bytes"
+    );
 }
 
 #[test]
 fn now_moves_grants() {
     // lena's support grant ends with 2026-12-31.
-    let (_, before, _) = run(&["show", "examples/acme", "person", "lena", "--now=2026-12-31T12:00:00Z"]);
-    let (_, after, _) = run(&["show", "examples/acme", "person", "lena", "--now=2027-01-01T00:00:00Z"]);
+    let (_, before, _) = run(&[
+        "show",
+        "examples/acme",
+        "person",
+        "lena",
+        "--now=2026-12-31T12:00:00Z",
+    ]);
+    let (_, after, _) = run(&[
+        "show",
+        "examples/acme",
+        "person",
+        "lena",
+        "--now=2027-01-01T00:00:00Z",
+    ]);
     assert!(before.contains("support: admin"));
     assert!(!after.contains("support: admin"));
 }
@@ -131,7 +160,10 @@ fn now_moves_grants() {
 fn schema_command_prints_the_checked_in_schema() {
     let (code, stdout, _) = run(&["schema"]);
     assert_eq!(code, 0);
-    assert_eq!(stdout, std::fs::read_to_string("schema/orgform.schema.json").unwrap());
+    assert_eq!(
+        stdout,
+        std::fs::read_to_string("schema/orgform.schema.json").unwrap()
+    );
 }
 
 #[test]

@@ -37,7 +37,11 @@ fn orgform(state: &Path) -> Command {
 /// so a command reading at another instant would mix two clocks.
 fn run(state: &Path, args: &[&str]) -> (i32, String, String) {
     let out = orgform(state).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 fn drift(state: &Path, format: &str) -> (i32, String, String) {
@@ -56,10 +60,19 @@ fn world_path(state: &Path) -> PathBuf {
 /// apply can create (topics, links, commands, and the store behind them).
 fn converged_org() -> tempfile::TempDir {
     let state = tempfile::tempdir().unwrap();
-    let world = World::from_desired(&desired(), &SeedOptions { drift: false, ..SeedOptions::default() });
+    let world = World::from_desired(
+        &desired(),
+        &SeedOptions {
+            drift: false,
+            ..SeedOptions::default()
+        },
+    );
     std::fs::create_dir_all(state.path().join("sandbox")).unwrap();
     world.save(&world_path(state.path())).unwrap();
-    let (code, stdout, stderr) = run(state.path(), &["apply", CONFIG, "--sandbox", "--auto-approve"]);
+    let (code, stdout, stderr) = run(
+        state.path(),
+        &["apply", CONFIG, "--sandbox", "--auto-approve"],
+    );
     assert_eq!(code, 0, "apply failed:\n{stdout}\n{stderr}");
     state
 }
@@ -68,9 +81,15 @@ fn converged_org() -> tempfile::TempDir {
 fn act(state: &Path, acts: impl FnOnce(&sandbox::RunningSandbox, &World)) {
     let path = world_path(state);
     let world = World::load(&path).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let options = SandboxOptions { world_file: Some(path.clone()), ..SandboxOptions::default() };
+        let options = SandboxOptions {
+            world_file: Some(path.clone()),
+            ..SandboxOptions::default()
+        };
         let running = sandbox::start(options, world.clone()).await.unwrap();
         acts(&running, &world);
         running.shutdown().await.unwrap();
@@ -78,7 +97,12 @@ fn act(state: &Path, acts: impl FnOnce(&sandbox::RunningSandbox, &World)) {
 }
 
 fn owner(world: &World, chat: i64) -> UserId {
-    world.chats[&chat].members.iter().find(|(_, m)| matches!(m, Member::Creator { .. })).map(|(u, _)| *u).unwrap()
+    world.chats[&chat]
+        .members
+        .iter()
+        .find(|(_, m)| matches!(m, Member::Creator { .. }))
+        .map(|(u, _)| *u)
+        .unwrap()
 }
 
 fn handle(desired: &DesiredState, user: UserId) -> String {
@@ -98,14 +122,44 @@ fn cast(desired: &DesiredState, world: &World) -> Cast {
     let chats = &desired.state.chats;
     let platform = &chats["platform"];
     let engineering = &chats["engineering"];
-    let plain = |chat: i64, user: &UserId| matches!(world.chats[&chat].members.get(user), Some(Member::Member { .. }));
-    let stray_admin = *platform.members.keys().find(|u| !platform.admins.contains_key(u) && plain(PLATFORM, u)).unwrap();
-    let in_engineering: BTreeSet<UserId> = engineering.members.keys().chain(engineering.admins.keys()).copied().collect();
-    let joiner = *chats["sales"].members.keys().find(|u| !in_engineering.contains(u) && !desired.people[u].offboarded).unwrap();
-    let leaver = *engineering.members.keys().find(|u| !engineering.admins.contains_key(u) && plain(ENGINEERING, u)).unwrap();
+    let plain = |chat: i64, user: &UserId| {
+        matches!(
+            world.chats[&chat].members.get(user),
+            Some(Member::Member { .. })
+        )
+    };
+    let stray_admin = *platform
+        .members
+        .keys()
+        .find(|u| !platform.admins.contains_key(u) && plain(PLATFORM, u))
+        .unwrap();
+    let in_engineering: BTreeSet<UserId> = engineering
+        .members
+        .keys()
+        .chain(engineering.admins.keys())
+        .copied()
+        .collect();
+    let joiner = *chats["sales"]
+        .members
+        .keys()
+        .find(|u| !in_engineering.contains(u) && !desired.people[u].offboarded)
+        .unwrap();
+    let leaver = *engineering
+        .members
+        .keys()
+        .find(|u| !engineering.admins.contains_key(u) && plain(ENGINEERING, u))
+        .unwrap();
     let tags = engineering.tags.clone().unwrap_or_default();
-    let tagged = *tags.keys().find(|u| **u != leaver && plain(ENGINEERING, u)).unwrap();
-    Cast { stray_admin, joiner, leaver, tagged }
+    let tagged = *tags
+        .keys()
+        .find(|u| **u != leaver && plain(ENGINEERING, u))
+        .unwrap();
+    Cast {
+        stray_admin,
+        joiner,
+        leaver,
+        tagged,
+    }
 }
 
 /// The scripted human acts.
@@ -120,22 +174,64 @@ fn scripted_acts(state: &Path) -> Cast {
         sb.act(owner(world, PLATFORM), "promoteChatMember", json!({"chat_id": PLATFORM, "user_id": who.stray_admin, "can_pin_messages": true, "can_delete_messages": true}))
             .unwrap();
         // The sales chat gets a new title by hand.
-        sb.act(owner(world, SALES), "setChatTitle", json!({"chat_id": SALES, "title": "Sales & Friends"})).unwrap();
+        sb.act(
+            owner(world, SALES),
+            "setChatTitle",
+            json!({"chat_id": SALES, "title": "Sales & Friends"}),
+        )
+        .unwrap();
         // Someone from sales joins engineering with a link its owner made.
-        let link = sb.act(owner(world, ENGINEERING), "createChatInviteLink", json!({"chat_id": ENGINEERING, "name": "hallway"})).unwrap();
-        sb.act(who.joiner, "joinChat", json!({"invite_link": link["invite_link"]})).unwrap();
-        // A declared member leaves engineering.
-        sb.act(who.leaver, "leaveChat", json!({"chat_id": ENGINEERING})).unwrap();
-        // The Releases topic is renamed.
-        sb.act(owner(world, ENGINEERING), "editForumTopic", json!({"chat_id": ENGINEERING, "message_thread_id": releases, "name": "Ship it"}))
+        let link = sb
+            .act(
+                owner(world, ENGINEERING),
+                "createChatInviteLink",
+                json!({"chat_id": ENGINEERING, "name": "hallway"}),
+            )
             .unwrap();
+        sb.act(
+            who.joiner,
+            "joinChat",
+            json!({"invite_link": link["invite_link"]}),
+        )
+        .unwrap();
+        // A declared member leaves engineering.
+        sb.act(who.leaver, "leaveChat", json!({"chat_id": ENGINEERING}))
+            .unwrap();
+        // The Releases topic is renamed.
+        sb.act(
+            owner(world, ENGINEERING),
+            "editForumTopic",
+            json!({"chat_id": ENGINEERING, "message_thread_id": releases, "name": "Ship it"}),
+        )
+        .unwrap();
         // Someone pins their own message on top of the bot's in engineering.
-        let lunch = sb.act(owner(world, ENGINEERING), "sendMessage", json!({"chat_id": ENGINEERING, "text": "Lunch at noon?"})).unwrap();
-        sb.act(owner(world, ENGINEERING), "pinChatMessage", json!({"chat_id": ENGINEERING, "message_id": lunch["message_id"]})).unwrap();
+        let lunch = sb
+            .act(
+                owner(world, ENGINEERING),
+                "sendMessage",
+                json!({"chat_id": ENGINEERING, "text": "Lunch at noon?"}),
+            )
+            .unwrap();
+        sb.act(
+            owner(world, ENGINEERING),
+            "pinChatMessage",
+            json!({"chat_id": ENGINEERING, "message_id": lunch["message_id"]}),
+        )
+        .unwrap();
         // And gives a tagged member another tag.
-        sb.act(owner(world, ENGINEERING), "setChatMemberTag", json!({"chat_id": ENGINEERING, "user_id": who.tagged, "tag": "Intern"})).unwrap();
+        sb.act(
+            owner(world, ENGINEERING),
+            "setChatMemberTag",
+            json!({"chat_id": ENGINEERING, "user_id": who.tagged, "tag": "Intern"}),
+        )
+        .unwrap();
         // Content protection is switched off in the leadership chat.
-        sb.act(owner(world, LEADERSHIP), "setChatProtectedContent", json!({"chat_id": LEADERSHIP, "enabled": false})).unwrap();
+        sb.act(
+            owner(world, LEADERSHIP),
+            "setChatProtectedContent",
+            json!({"chat_id": LEADERSHIP, "enabled": false}),
+        )
+        .unwrap();
         chosen = Some(who);
     });
     chosen.unwrap()
@@ -160,7 +256,12 @@ fn items(report: &Value) -> Vec<(String, String, String, String)> {
 }
 
 fn item(address: &str, kind: &str, fixer: &str) -> (String, String, String, String) {
-    (address.to_string(), kind.to_string(), "drift".to_string(), fixer.to_string())
+    (
+        address.to_string(),
+        kind.to_string(),
+        "drift".to_string(),
+        fixer.to_string(),
+    )
 }
 
 #[test]
@@ -168,7 +269,10 @@ fn after_apply_drift_exits_0_with_an_empty_report() {
     let state = converged_org();
     let (code, text, stderr) = drift(state.path(), "text");
     assert_eq!(code, 0, "{text}\n{stderr}");
-    assert!(text.contains("No drift: Telegram matches the configuration in all 10 chats."), "{text}");
+    assert!(
+        text.contains("No drift: Telegram matches the configuration in all 10 chats."),
+        "{text}"
+    );
     let (code, json_text, _) = drift(state.path(), "json");
     assert_eq!(code, 0);
     let report: Value = serde_json::from_str(&json_text).unwrap();
@@ -191,14 +295,34 @@ fn scripted_human_acts_produce_exactly_those_items() {
     let mut got = items(&report);
     got.sort();
     let mut want = vec![
-        item(&format!("chat.platform.admin.{}", handle(&d, who.stray_admin)), "unexpected_admins", "person"),
+        item(
+            &format!("chat.platform.admin.{}", handle(&d, who.stray_admin)),
+            "unexpected_admins",
+            "person",
+        ),
         item("chat.sales.title", "settings", "apply"),
-        item(&format!("chat.engineering.member.{}", handle(&d, who.joiner)), "undeclared_members", "apply"),
-        item(&format!("chat.engineering.member.{}", handle(&d, who.leaver)), "missing_members", "person"),
+        item(
+            &format!("chat.engineering.member.{}", handle(&d, who.joiner)),
+            "undeclared_members",
+            "apply",
+        ),
+        item(
+            &format!("chat.engineering.member.{}", handle(&d, who.leaver)),
+            "missing_members",
+            "person",
+        ),
         item("chat.engineering.topic.releases", "topics", "apply"),
         item("chat.engineering.pinned", "settings", "apply"),
-        item(&format!("chat.engineering.tag.{}", handle(&d, who.tagged)), "tags", "apply"),
-        item("chat.leadership.protected_content", "manual_settings", "person"),
+        item(
+            &format!("chat.engineering.tag.{}", handle(&d, who.tagged)),
+            "tags",
+            "apply",
+        ),
+        item(
+            "chat.leadership.protected_content",
+            "manual_settings",
+            "person",
+        ),
     ];
     want.sort();
     assert_eq!(got, want);
@@ -223,7 +347,10 @@ fn acts_then_apply_leave_only_what_a_person_must_fix() {
     let state = converged_org();
     let who = scripted_acts(state.path());
     let d = desired();
-    let (code, stdout, stderr) = run(state.path(), &["apply", CONFIG, "--sandbox", "--auto-approve"]);
+    let (code, stdout, stderr) = run(
+        state.path(),
+        &["apply", CONFIG, "--sandbox", "--auto-approve"],
+    );
     assert_eq!(code, 0, "apply failed:\n{stdout}\n{stderr}");
     let (code, json_text, stderr) = drift(state.path(), "json");
     assert_eq!(code, 2, "{json_text}\n{stderr}");
@@ -231,9 +358,21 @@ fn acts_then_apply_leave_only_what_a_person_must_fix() {
     let mut got = items(&report);
     got.sort();
     let mut want = vec![
-        item(&format!("chat.platform.admin.{}", handle(&d, who.stray_admin)), "unexpected_admins", "person"),
-        item(&format!("chat.engineering.member.{}", handle(&d, who.leaver)), "missing_members", "person"),
-        item("chat.leadership.protected_content", "manual_settings", "person"),
+        item(
+            &format!("chat.platform.admin.{}", handle(&d, who.stray_admin)),
+            "unexpected_admins",
+            "person",
+        ),
+        item(
+            &format!("chat.engineering.member.{}", handle(&d, who.leaver)),
+            "missing_members",
+            "person",
+        ),
+        item(
+            "chat.leadership.protected_content",
+            "manual_settings",
+            "person",
+        ),
     ];
     want.sort();
     assert_eq!(got, want);
@@ -246,7 +385,13 @@ fn acts_then_apply_leave_only_what_a_person_must_fix() {
         .flat_map(|c| c["items"].as_array().unwrap().iter())
         .find(|i| i["kind"] == "missing_members")
         .unwrap();
-    assert!(leaver["fix"].as_str().unwrap().starts_with("a personal invite link was sent"), "{leaver}");
+    assert!(
+        leaver["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("a personal invite link was sent"),
+        "{leaver}"
+    );
 }
 
 #[test]
@@ -265,24 +410,57 @@ fn a_topic_edited_by_hand_reaches_the_bot_as_a_valid_service_message() {
     let spec = orgform::botapi_spec::BotApiSpec::bundled();
     act(state.path(), |sb, world| {
         let owner = owner(world, ENGINEERING);
-        sb.act(owner, "editForumTopic", json!({"chat_id": ENGINEERING, "message_thread_id": releases, "name": "Ship it"})).unwrap();
-        sb.act(owner, "closeForumTopic", json!({"chat_id": ENGINEERING, "message_thread_id": releases})).unwrap();
-        let updates: Vec<Value> = sb.world_snapshot().updates.pending.iter().filter(|u| u.kind == "message").map(|u| u.update.clone()).collect();
+        sb.act(
+            owner,
+            "editForumTopic",
+            json!({"chat_id": ENGINEERING, "message_thread_id": releases, "name": "Ship it"}),
+        )
+        .unwrap();
+        sb.act(
+            owner,
+            "closeForumTopic",
+            json!({"chat_id": ENGINEERING, "message_thread_id": releases}),
+        )
+        .unwrap();
+        let updates: Vec<Value> = sb
+            .world_snapshot()
+            .updates
+            .pending
+            .iter()
+            .filter(|u| u.kind == "message")
+            .map(|u| u.update.clone())
+            .collect();
         assert_eq!(updates.len(), 2, "{updates:#?}");
-        assert_eq!(updates[0]["message"]["forum_topic_edited"], json!({"name": "Ship it"}));
+        assert_eq!(
+            updates[0]["message"]["forum_topic_edited"],
+            json!({"name": "Ship it"})
+        );
         assert_eq!(updates[0]["message"]["message_thread_id"], json!(releases));
         assert_eq!(updates[1]["message"]["forum_topic_closed"], json!({}));
         for u in &updates {
-            spec.check_type("Update", u).unwrap_or_else(|e| panic!("{e:?}\n{u:#}"));
+            spec.check_type("Update", u)
+                .unwrap_or_else(|e| panic!("{e:?}\n{u:#}"));
         }
     });
     // drift folds both into what it reports, and apply undoes both.
     let (code, json_text, _) = drift(state.path(), "json");
     assert_eq!(code, 2);
     let report: Value = serde_json::from_str(&json_text).unwrap();
-    let got: Vec<_> = items(&report).into_iter().map(|(address, ..)| address).collect();
-    assert_eq!(got, vec!["chat.engineering.topic.releases", "chat.engineering.topic.releases"]);
-    let (code, _, stderr) = run(state.path(), &["apply", CONFIG, "--sandbox", "--auto-approve"]);
+    let got: Vec<_> = items(&report)
+        .into_iter()
+        .map(|(address, ..)| address)
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "chat.engineering.topic.releases",
+            "chat.engineering.topic.releases"
+        ]
+    );
+    let (code, _, stderr) = run(
+        state.path(),
+        &["apply", CONFIG, "--sandbox", "--auto-approve"],
+    );
     assert_eq!(code, 0, "{stderr}");
     let (code, text, _) = drift(state.path(), "text");
     assert_eq!(code, 0, "{text}");

@@ -17,8 +17,16 @@ fn orgform(state: &std::path::Path) -> Command {
 }
 
 fn plan(state: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
-    let out = orgform(state).args(["plan", "examples/acme", "--sandbox", NOW]).args(extra).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    let out = orgform(state)
+        .args(["plan", "examples/acme", "--sandbox", NOW])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 #[test]
@@ -49,13 +57,23 @@ fn plan_out_saves_digest_commit_and_fingerprints() {
     let (code, _, stderr) = plan(state.path(), &["--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("Saved the plan"), "{stderr}");
-    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert!(saved["config_digest"].as_str().unwrap().starts_with("sha256:"));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(
+        saved["config_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
     let changes = saved["changes"].as_array().unwrap();
     let fingerprints = saved["fingerprints"].as_object().unwrap();
     assert!(!changes.is_empty());
     for c in changes {
-        assert!(fingerprints.contains_key(c["address"].as_str().unwrap()), "no fingerprint for {}", c["address"]);
+        assert!(
+            fingerprints.contains_key(c["address"].as_str().unwrap()),
+            "no fingerprint for {}",
+            c["address"]
+        );
     }
 }
 
@@ -71,7 +89,10 @@ fn a_guard_refuses_with_exit_3_and_its_override_shows() {
     }
     for dir in ["chats", "photos"] {
         std::fs::create_dir_all(config.join(dir)).unwrap();
-        for entry in std::fs::read_dir(format!("examples/acme/{dir}")).unwrap().flatten() {
+        for entry in std::fs::read_dir(format!("examples/acme/{dir}"))
+            .unwrap()
+            .flatten()
+        {
             std::fs::copy(entry.path(), config.join(dir).join(entry.file_name())).unwrap();
         }
     }
@@ -79,19 +100,42 @@ fn a_guard_refuses_with_exit_3_and_its_override_shows() {
     let org = std::fs::read_to_string(config.join("org.yaml")).unwrap();
     let org = org.replace("max_count: 10", "max_count: 0");
     std::fs::write(config.join("org.yaml"), org).unwrap();
-    let out = orgform(state.path()).args(["plan", config.to_str().unwrap(), "--sandbox", NOW]).output().unwrap();
+    let out = orgform(state.path())
+        .args(["plan", config.to_str().unwrap(), "--sandbox", NOW])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("REFUSED [removal-limit]") && stdout.contains("override with --allow-removals"), "{stdout}");
-    let out = orgform(state.path()).args(["plan", config.to_str().unwrap(), "--sandbox", NOW, "--allow-removals"]).output().unwrap();
+    assert!(
+        stdout.contains("REFUSED [removal-limit]")
+            && stdout.contains("override with --allow-removals"),
+        "{stdout}"
+    );
+    let out = orgform(state.path())
+        .args([
+            "plan",
+            config.to_str().unwrap(),
+            "--sandbox",
+            NOW,
+            "--allow-removals",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8(out.stdout).unwrap().contains("overridden [removal-limit]"));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("overridden [removal-limit]")
+    );
 }
 
 #[test]
 fn without_a_token_the_error_says_what_to_do() {
     let state = tempfile::tempdir().unwrap();
-    let out = orgform(state.path()).args(["plan", "examples/acme", NOW]).output().unwrap();
+    let out = orgform(state.path())
+        .args(["plan", "examples/acme", NOW])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     insta::assert_snapshot!(stderr, @r"

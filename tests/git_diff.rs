@@ -30,12 +30,30 @@ fn each_commit_of_the_history_in_text() {
         ("chat_renamed", h.department_moved, h.chat_renamed),
     ];
     for (name, base, head) in steps {
-        let (code, out, err) = diff(&repo, &["--base", &base.to_string(), "--head", &head.to_string(), "config"]);
+        let (code, out, err) = diff(
+            &repo,
+            &[
+                "--base",
+                &base.to_string(),
+                "--head",
+                &head.to_string(),
+                "config",
+            ],
+        );
         assert_eq!(code, 2, "{name}: {err}");
         insta::assert_snapshot!(name, repo.redact(&out, &names));
     }
     // Splitting and moving files changes nothing that matters.
-    let (code, out, err) = diff(&repo, &["--base", &h.chat_renamed.to_string(), "--head", &h.files_moved.to_string(), "config"]);
+    let (code, out, err) = diff(
+        &repo,
+        &[
+            "--base",
+            &h.chat_renamed.to_string(),
+            "--head",
+            &h.files_moved.to_string(),
+            "config",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!("files_moved", repo.redact(&out, &names));
 }
@@ -46,7 +64,11 @@ fn the_whole_history_in_every_format() {
     let h = repo.history();
     let names = [(h.initial, "initial"), (h.files_moved, "files-moved")];
     let base = h.initial.to_string();
-    let args = |format: &'static str| vec!["--base", "HEAD~4", "--head", "HEAD", "--format", format, "config"];
+    let args = |format: &'static str| {
+        vec![
+            "--base", "HEAD~4", "--head", "HEAD", "--format", format, "config",
+        ]
+    };
     let (code, text, err) = diff(&repo, &args("text"));
     assert_eq!(code, 2, "{err}");
     insta::assert_snapshot!("history_text", repo.redact(&text, &names));
@@ -57,7 +79,10 @@ fn the_whole_history_in_every_format() {
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(value["format_version"], 1);
     assert_eq!(value["base"]["commit"], base);
-    insta::assert_snapshot!("history_json", repo.redact(&serde_json::to_string_pretty(&value).unwrap(), &names));
+    insta::assert_snapshot!(
+        "history_json",
+        repo.redact(&serde_json::to_string_pretty(&value).unwrap(), &names)
+    );
 }
 
 #[test]
@@ -68,11 +93,24 @@ fn without_head_the_working_tree_is_compared() {
     assert_eq!(code, 0);
     assert!(out.contains("No differences in effective access."), "{out}");
     // An uncommitted edit and an untracked file both count.
-    repo.edit("config/roles.yaml", "lead: {title: Lead, rights: [delete_messages,", "lead: {title: Team Lead, rights: [manage_video_chats, delete_messages,");
-    repo.write("config/extra/people.yaml", "people:\n  hal: {telegram_id: 200099, name: Hal Jordan, department: platform}\n");
+    repo.edit(
+        "config/roles.yaml",
+        "lead: {title: Lead, rights: [delete_messages,",
+        "lead: {title: Team Lead, rights: [manage_video_chats, delete_messages,",
+    );
+    repo.write(
+        "config/extra/people.yaml",
+        "people:\n  hal: {telegram_id: 200099, name: Hal Jordan, department: platform}\n",
+    );
     let (code, out, err) = diff(&repo, &["--base", "HEAD", "config"]);
     assert_eq!(code, 2, "{err}");
-    insta::assert_snapshot!("working_tree", repo.redact(&out, &[(repo.repo.head().unwrap().target().unwrap(), "head")]));
+    insta::assert_snapshot!(
+        "working_tree",
+        repo.redact(
+            &out,
+            &[(repo.repo.head().unwrap().target().unwrap(), "head")]
+        )
+    );
 }
 
 #[test]
@@ -82,19 +120,32 @@ fn a_config_named_from_inside_it_or_as_a_single_file() {
     repo.edit("config/chats.yaml", "title: On-call", "title: On-call rota");
     repo.commit("Retitle");
     // The directory, named from inside it.
-    let (code, out, _) = run(&repo.file("config"), &["diff", NOW, "--base", "HEAD~1", "--head", "HEAD"]);
+    let (code, out, _) = run(
+        &repo.file("config"),
+        &["diff", NOW, "--base", "HEAD~1", "--head", "HEAD"],
+    );
     assert_eq!(code, 2);
-    assert!(out.contains("title: \"On-call\" → \"On-call rota\""), "{out}");
+    assert!(
+        out.contains("title: \"On-call\" → \"On-call rota\""),
+        "{out}"
+    );
     // Hidden folders are not config: a broken file there changes nothing.
     repo.write("config/.scratch/broken.yaml", "people: [");
     repo.commit("Scratch");
     let (code, out, err) = diff(&repo, &["--base", "HEAD~1", "--head", "HEAD", "config"]);
     assert_eq!(code, 0, "{out}{err}");
     // One file holding the whole config.
-    let whole: String = ["org", "people", "departments", "roles", "chats"].iter().map(|f| repo.read(&format!("config/{f}.yaml"))).collect();
+    let whole: String = ["org", "people", "departments", "roles", "chats"]
+        .iter()
+        .map(|f| repo.read(&format!("config/{f}.yaml")))
+        .collect();
     repo.write("globex.yaml", &whole);
     repo.commit("One file");
-    repo.edit("globex.yaml", "bob:   {telegram_id: 200005, name: Bob Stone, department: sales}", "bob:   {telegram_id: 200005, name: Bob Stone, department: sales, status: offboarded}");
+    repo.edit(
+        "globex.yaml",
+        "bob:   {telegram_id: 200005, name: Bob Stone, department: sales}",
+        "bob:   {telegram_id: 200005, name: Bob Stone, department: sales, status: offboarded}",
+    );
     let (code, out, err) = diff(&repo, &["--base", "HEAD", "globex.yaml"]);
     assert_eq!(code, 2, "{err}");
     assert!(out.contains("status: \"active\" → \"offboarded\""), "{out}");
@@ -118,7 +169,10 @@ fn a_path_missing_at_a_revision_is_named() {
     let mut repo = FixtureRepo::new();
     let h = repo.history();
     // config/chats/ exists only since the last commit.
-    let (code, _, err) = diff(&repo, &["--base", "HEAD~4", "--head", "HEAD", "config/chats"]);
+    let (code, _, err) = diff(
+        &repo,
+        &["--base", "HEAD~4", "--head", "HEAD", "config/chats"],
+    );
     assert_eq!(code, 1);
     let err = repo.redact(&err, &[(h.initial, "initial")]);
     insta::assert_snapshot!(err, @r"
@@ -136,7 +190,10 @@ fn a_config_that_does_not_load_at_the_base_shows_its_diagnostics() {
     let (code, _, err) = diff(&repo, &["--base", "HEAD", "config"]);
     assert_eq!(code, 1);
     assert!(err.contains("the config at HEAD"), "{err}");
-    assert!(err.contains("HEAD:config/people.yaml"), "the file is named with its revision: {err}");
+    assert!(
+        err.contains("HEAD:config/people.yaml"),
+        "the file is named with its revision: {err}"
+    );
 }
 
 #[test]
@@ -164,21 +221,36 @@ fn git(dir: &std::path::Path, args: &[&str]) -> bool {
 fn a_shallow_clone_without_the_base_commit_says_to_fetch_history() {
     let mut repo = FixtureRepo::new();
     let h = repo.history();
-    repo.repo.branch("old", &repo.repo.find_commit(h.department_moved).unwrap(), false).unwrap();
+    repo.repo
+        .branch(
+            "old",
+            &repo.repo.find_commit(h.department_moved).unwrap(),
+            false,
+        )
+        .unwrap();
     let work = tempfile::tempdir().unwrap();
     let url = format!("file://{}", repo.path().display());
-    if !git(work.path(), &["clone", "--quiet", "--depth", "1", &url, "clone"]) {
+    if !git(
+        work.path(),
+        &["clone", "--quiet", "--depth", "1", &url, "clone"],
+    ) {
         eprintln!("note: `git` is not available; skipping the shallow clone test");
         return;
     }
     let clone = work.path().join("clone");
     // The base commit is not in the clone at all.
-    let (code, _, err) = run(&clone, &["diff", NOW, "--base", &h.initial.to_string(), "config"]);
+    let (code, _, err) = run(
+        &clone,
+        &["diff", NOW, "--base", &h.initial.to_string(), "config"],
+    );
     assert_eq!(code, 1);
     let err = repo.redact(&err, &[(h.initial, "initial")]);
     insta::assert_snapshot!("shallow_missing_commit", err);
     // The base branch was fetched shallowly too: no common ancestor.
-    assert!(git(&clone, &["fetch", "--quiet", "--depth", "1", "origin", "old:old"]));
+    assert!(git(
+        &clone,
+        &["fetch", "--quiet", "--depth", "1", "origin", "old:old"]
+    ));
     let (code, _, err) = run(&clone, &["diff", NOW, "--base", "old", "config"]);
     assert_eq!(code, 1);
     insta::assert_snapshot!("shallow_no_merge_base", err);
@@ -186,7 +258,10 @@ fn a_shallow_clone_without_the_base_commit_says_to_fetch_history() {
     assert!(git(&clone, &["fetch", "--quiet", "--unshallow", "origin"]));
     let (code, out, err) = run(&clone, &["diff", NOW, "--base", "old", "config"]);
     assert_eq!(code, 2, "{err}");
-    assert!(out.contains("app-team (-1002000000004), renamed from apps"), "{out}");
+    assert!(
+        out.contains("app-team (-1002000000004), renamed from apps"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -194,20 +269,45 @@ fn a_pull_request_is_compared_with_its_merge_base() {
     let mut repo = FixtureRepo::new();
     let branch_point = repo.commit("Globex config");
     let main = repo.repo.head().unwrap().shorthand().unwrap().to_string();
-    repo.repo.branch("feature", &repo.repo.find_commit(branch_point).unwrap(), false).unwrap();
+    repo.repo
+        .branch(
+            "feature",
+            &repo.repo.find_commit(branch_point).unwrap(),
+            false,
+        )
+        .unwrap();
     // The main branch moves on after the branch point.
-    repo.edit("config/chats.yaml", "title: Globex\n", "title: Globex Inc\n");
+    repo.edit(
+        "config/chats.yaml",
+        "title: Globex\n",
+        "title: Globex Inc\n",
+    );
     repo.commit("Retitle general");
     // The pull request, on its branch.
     repo.repo.set_head("refs/heads/feature").unwrap();
-    repo.repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).unwrap();
-    repo.edit("config/people.yaml", "Dan Brown, department: platform", "Dan Brown, department: support");
+    repo.repo
+        .checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+    repo.edit(
+        "config/people.yaml",
+        "Dan Brown, department: platform",
+        "Dan Brown, department: support",
+    );
     repo.commit("Dan moves");
     let (code, out, err) = diff(&repo, &["--base", &main, "--head", "HEAD", "config"]);
     assert_eq!(code, 2, "{err}");
-    assert!(out.starts_with(&format!("Comparing config at {main} (merge-base {})", &branch_point.to_string()[..12])), "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "Comparing config at {main} (merge-base {})",
+            &branch_point.to_string()[..12]
+        )),
+        "{out}"
+    );
     assert!(out.contains("dan (Dan Brown)"), "{out}");
-    assert!(!out.contains("Globex Inc"), "main's own change is not part of the pull request: {out}");
+    assert!(
+        !out.contains("Globex Inc"),
+        "main's own change is not part of the pull request: {out}"
+    );
 }
 
 #[test]
@@ -220,15 +320,36 @@ fn photos_compare_by_content_at_each_revision_and_pins_and_tags_show() {
     };
     std::fs::create_dir_all(repo.file("config/art")).unwrap();
     std::fs::write(repo.file("config/art/apps.png"), png(1)).unwrap();
-    repo.edit("config/chats.yaml", "    title: Apps", "    title: Apps\n    photo: art/apps.png");
+    repo.edit(
+        "config/chats.yaml",
+        "    title: Apps",
+        "    title: Apps\n    photo: art/apps.png",
+    );
     let first = repo.commit("Apps gets a photo");
 
     // Moving the file (and the path with it) changes nothing that matters.
     std::fs::create_dir_all(repo.file("config/photos")).unwrap();
-    std::fs::rename(repo.file("config/art/apps.png"), repo.file("config/photos/apps.png")).unwrap();
-    repo.edit("config/chats.yaml", "photo: art/apps.png", "photo: photos/apps.png");
+    std::fs::rename(
+        repo.file("config/art/apps.png"),
+        repo.file("config/photos/apps.png"),
+    )
+    .unwrap();
+    repo.edit(
+        "config/chats.yaml",
+        "photo: art/apps.png",
+        "photo: photos/apps.png",
+    );
     let moved = repo.commit("Move the photo");
-    let (code, out, err) = diff(&repo, &["--base", &first.to_string(), "--head", &moved.to_string(), "config"]);
+    let (code, out, err) = diff(
+        &repo,
+        &[
+            "--base",
+            &first.to_string(),
+            "--head",
+            &moved.to_string(),
+            "config",
+        ],
+    );
     assert_eq!(code, 0, "{out}{err}");
 
     // New content under the same name is a change, as are a pin and tags.
@@ -239,9 +360,24 @@ fn photos_compare_by_content_at_each_revision_and_pins_and_tags_show() {
         "photo: photos/apps.png\n    pinned: {text: Ship it}\n    tags: [{tag: Builder, members: [everyone]}]",
     );
     let changed = repo.commit("New photo, a pin and tags");
-    let (code, out, err) = diff(&repo, &["--base", &moved.to_string(), "--head", &changed.to_string(), "config"]);
+    let (code, out, err) = diff(
+        &repo,
+        &[
+            "--base",
+            &moved.to_string(),
+            "--head",
+            &changed.to_string(),
+            "config",
+        ],
+    );
     assert_eq!(code, 2, "{err}");
-    assert!(out.contains("photo") && out.contains("pinned") && out.contains("Ship it") && out.contains("tag."), "{out}");
+    assert!(
+        out.contains("photo")
+            && out.contains("pinned")
+            && out.contains("Ship it")
+            && out.contains("tag."),
+        "{out}"
+    );
     // The working tree reads the photo from disk and agrees with the commit.
     let (code, out, err) = diff(&repo, &["--base", "HEAD", "config"]);
     assert_eq!(code, 0, "{out}{err}");

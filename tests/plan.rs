@@ -50,14 +50,23 @@ fn now() -> jiff::Timestamp {
 
 fn resolve(yaml: &str) -> (DesiredState, Option<orgform::model::spec::Policies>) {
     let model = orgform::model::load_text("org.yaml", yaml, now()).unwrap_or_else(|e| {
-        panic!("{}", orgform::render::diagnostics::text(&e.sources, &e.diagnostics, Style::Plain))
+        panic!(
+            "{}",
+            orgform::render::diagnostics::text(&e.sources, &e.diagnostics, Style::Plain)
+        )
     });
     (model.desired, model.config.policies)
 }
 
 /// A live state equal to the desired one, as Telegram would show it.
 fn converged(desired: &DesiredState) -> LiveState {
-    plan::simulate::converged(desired, BotIdentity { id: BOT, username: "org_bot".into() })
+    plan::simulate::converged(
+        desired,
+        BotIdentity {
+            id: BOT,
+            username: "org_bot".into(),
+        },
+    )
 }
 
 fn known_store(desired: &DesiredState) -> Store {
@@ -70,7 +79,15 @@ fn known_store(desired: &DesiredState) -> Store {
 
 fn make(yaml: &str, live: &LiveState, store: &Store, overrides: Overrides) -> Plan {
     let (desired, policies) = resolve(yaml);
-    plan::build(PlanInput { desired: &desired, live, store, policies: policies.as_ref(), overrides, now: now(), only: None })
+    plan::build(PlanInput {
+        desired: &desired,
+        live,
+        store,
+        policies: policies.as_ref(),
+        overrides,
+        now: now(),
+        only: None,
+    })
 }
 
 /// Plan after changing the config text (desired side).
@@ -111,8 +128,14 @@ fn converged_plans_nothing() {
 fn settings_title_description_permissions() {
     insta::assert_snapshot!(plan_config(|c| c
         .replace("title: Engineering", "title: Engineering Team")
-        .replace("Everything engineering. Be kind.", "Everything engineering. Be very kind.")
-        .replace("permissions: [send_messages, react]", "permissions: [send_messages]")));
+        .replace(
+            "Everything engineering. Be kind.",
+            "Everything engineering. Be very kind."
+        )
+        .replace(
+            "permissions: [send_messages, react]",
+            "permissions: [send_messages]"
+        )));
 }
 
 #[test]
@@ -126,35 +149,67 @@ fn settings_only_a_person_can_change() {
 
 #[test]
 fn topics_create_edit_close_delete() {
-    insta::assert_snapshot!(plan_config(|c| c.replace(
+    insta::assert_snapshot!(plan_config(|c| {
+        c.replace(
         "topics: {releases: {name: Releases, icon_color: 7322096}}",
         "topics: {releases: {name: Release notes, icon_color: 7322096, closed: true}, incidents: {name: Incidents}}"
-    )));
-    insta::assert_snapshot!("topic_deleted", plan_config(|c| c.replace("topics: {releases: {name: Releases, icon_color: 7322096}}", "")));
+    )
+    }));
+    insta::assert_snapshot!(
+        "topic_deleted",
+        plan_config(|c| c.replace(
+            "topics: {releases: {name: Releases, icon_color: 7322096}}",
+            ""
+        ))
+    );
 }
 
 #[test]
 fn invite_links_create_edit_revoke() {
-    insta::assert_snapshot!(plan_config(|c| c.replace(
+    insta::assert_snapshot!(plan_config(|c| {
+        c.replace(
         "invite_links: {onboarding: {name: Onboarding, join_request: true}}",
         "invite_links: {onboarding: {name: New hires, join_request: true}, events: {name: Events, member_limit: 50}}"
-    )));
-    insta::assert_snapshot!("link_revoked", plan_config(|c| c.replace("invite_links: {onboarding: {name: Onboarding, join_request: true}}", "")));
+    )
+    }));
+    insta::assert_snapshot!(
+        "link_revoked",
+        plan_config(|c| c.replace(
+            "invite_links: {onboarding: {name: Onboarding, join_request: true}}",
+            ""
+        ))
+    );
 }
 
 #[test]
 fn admins_promote_increase_decrease_title() {
-    insta::assert_snapshot!(plan_config(|c| c
+    insta::assert_snapshot!(plan_config(|c| {
+        c
         .replace("admins: [{role: lead, members: [{leads_of: eng}]}]", "admins: [{role: lead, members: [{leads_of: eng}]}, {role: mod, members: [{person: bob}]}]")
-        .replace("lead: {title: Lead, rights: [delete_messages, pin_messages, invite_users]}", "lead: {title: Boss, rights: [delete_messages, pin_messages]}")));
+        .replace("lead: {title: Lead, rights: [delete_messages, pin_messages, invite_users]}", "lead: {title: Boss, rights: [delete_messages, pin_messages]}")
+    }));
 }
 
 #[test]
 fn undeclared_admin_per_membership_mode() {
     // eng is authoritative: demote, then remove. sales is additive: demote only.
     insta::assert_snapshot!(plan_live(|l| {
-        chat(l, "eng").admins.insert(4, AdminSeat { rights: [Right::DeleteMessages].into_iter().collect(), title: None, owner: false });
-        chat(l, "sales").admins.insert(2, AdminSeat { rights: [Right::DeleteMessages].into_iter().collect(), title: None, owner: false });
+        chat(l, "eng").admins.insert(
+            4,
+            AdminSeat {
+                rights: [Right::DeleteMessages].into_iter().collect(),
+                title: None,
+                owner: false,
+            },
+        );
+        chat(l, "sales").admins.insert(
+            2,
+            AdminSeat {
+                rights: [Right::DeleteMessages].into_iter().collect(),
+                title: None,
+                owner: false,
+            },
+        );
         chat(l, "sales").members.remove(&2);
     }));
 }
@@ -164,10 +219,16 @@ fn observe_changes_no_membership() {
     let yaml = BASE.replace("membership: additive", "membership: observe");
     let (desired, _) = resolve(&yaml);
     let mut live = converged(&desired);
-    chat(&mut live, "sales").members.insert(1, MemberState::Member);
+    chat(&mut live, "sales")
+        .members
+        .insert(1, MemberState::Member);
     chat(&mut live, "sales").members.remove(&4);
     let plan = make(&yaml, &live, &known_store(&desired), Overrides::default());
-    assert!(plan.changes.is_empty(), "{}", render::text(&plan, Style::Plain));
+    assert!(
+        plan.changes.is_empty(),
+        "{}",
+        render::text(&plan, Style::Plain)
+    );
 }
 
 #[test]
@@ -178,33 +239,52 @@ fn members_missing_undeclared_restricted_banned() {
         eng.members.insert(3, MemberState::Member); // carol is not declared in eng: removed
         let sales = chat(l, "sales");
         sales.members.insert(1, MemberState::Member); // additive: left alone
-        sales.members.insert(4, MemberState::Restricted { permissions: Default::default(), until: None }); // lift
+        sales.members.insert(
+            4,
+            MemberState::Restricted {
+                permissions: Default::default(),
+                until: None,
+            },
+        ); // lift
     }));
 }
 
 #[test]
 fn restrictions_bans_and_offboarding() {
-    insta::assert_snapshot!(plan_config(|c| c
+    insta::assert_snapshot!(plan_config(|c| {
+        c
         .replace("dave: {telegram_id: 4, department: sales}", "dave: {telegram_id: 4, department: sales, status: offboarded}")
-        .replace("members: [{department: sales}]", "members: [{department: sales}]\n    restricted: [{role: quiet, members: [{person: carol}]}]\n    banned: [{person: bob}]")));
+        .replace("members: [{department: sales}]", "members: [{department: sales}]\n    restricted: [{role: quiet, members: [{person: carol}]}]\n    banned: [{person: bob}]")
+    }));
 }
 
 #[test]
 fn commands() {
-    insta::assert_snapshot!(plan_config(|c| c.replace("commands: [{command: oncall, description: Who is on call}]", "commands: [{command: oncall, description: Who is on call now}, {command: page, description: Page someone}]")));
+    insta::assert_snapshot!(plan_config(|c| {
+        c.replace("commands: [{command: oncall, description: Who is on call}]", "commands: [{command: oncall, description: Who is on call now}, {command: page, description: Page someone}]")
+    }));
 }
 
 #[test]
 fn every_reversible_change_runs_before_any_irreversible_one() {
     let (desired, _) = resolve(BASE);
     let mut live = converged(&desired);
-    chat(&mut live, "eng").members.insert(3, MemberState::Member);
+    chat(&mut live, "eng")
+        .members
+        .insert(3, MemberState::Member);
     chat(&mut live, "sales").settings.title = Some("Old".into());
     let plan = make(BASE, &live, &known_store(&desired), Overrides::default());
-    let phases: Vec<_> = plan.changes.iter().map(|c| (c.phase(), c.chat.as_str())).collect();
+    let phases: Vec<_> = plan
+        .changes
+        .iter()
+        .map(|c| (c.phase(), c.chat.as_str()))
+        .collect();
     assert_eq!(
         phases,
-        vec![(plan::Phase::Reversible, "sales"), (plan::Phase::Irreversible, "eng")],
+        vec![
+            (plan::Phase::Reversible, "sales"),
+            (plan::Phase::Irreversible, "eng")
+        ],
         "sales' title comes before eng's removal although eng sorts first"
     );
 }
@@ -215,7 +295,9 @@ fn guard_removal_limits() {
     let (desired, _) = resolve(&yaml);
     let mut live = converged(&desired);
     for u in 10..14 {
-        chat(&mut live, "eng").members.insert(u, MemberState::Member);
+        chat(&mut live, "eng")
+            .members
+            .insert(u, MemberState::Member);
     }
     let store = known_store(&desired);
     let refused = make(&yaml, &live, &store, Overrides::default());
@@ -225,7 +307,15 @@ fn guard_removal_limits() {
       REFUSED [removal-limit]: the plan removes 4 people; the limit is 2 (policies.removals.max_count) (override with --allow-removals)
       REFUSED [removal-limit]: the plan removes 4 of 6 members of eng (67%); the limit is 50% (policies.removals.max_percent) (override with --allow-removals)
     ");
-    let allowed = make(&yaml, &live, &store, Overrides { removals: true, ..Default::default() });
+    let allowed = make(
+        &yaml,
+        &live,
+        &store,
+        Overrides {
+            removals: true,
+            ..Default::default()
+        },
+    );
     assert!(!allowed.refused());
     assert!(render::text(&allowed, Style::Plain).contains("overridden [removal-limit]"));
 }
@@ -234,9 +324,15 @@ fn guard_removal_limits() {
 fn guard_first_run_may_not_remove() {
     let (desired, _) = resolve(BASE);
     let mut live = converged(&desired);
-    chat(&mut live, "eng").members.insert(3, MemberState::Member);
+    chat(&mut live, "eng")
+        .members
+        .insert(3, MemberState::Member);
     let plan = make(BASE, &live, &Store::default(), Overrides::default());
-    let g: Vec<_> = plan.guards.iter().map(|g| (g.code.as_str(), g.chat.as_deref(), g.overridden)).collect();
+    let g: Vec<_> = plan
+        .guards
+        .iter()
+        .map(|g| (g.code.as_str(), g.chat.as_deref(), g.overridden))
+        .collect();
     assert_eq!(g, vec![("first-run", Some("eng"), false)]);
 }
 
@@ -256,9 +352,17 @@ fn guard_demotions_and_min_admins() {
 #[test]
 fn guard_bot_rights_and_lockout() {
     insta::assert_snapshot!(plan_live(|l| {
-        l.meta.get_mut("eng").unwrap().bot_rights = Some([Right::RestrictMembers].into_iter().collect());
+        l.meta.get_mut("eng").unwrap().bot_rights =
+            Some([Right::RestrictMembers].into_iter().collect());
         chat(l, "eng").settings.title = Some("Old".into());
-        chat(l, "sales").admins.insert(BOT, AdminSeat { rights: Right::all_for(orgform::state::ChatType::Supergroup), title: None, owner: false });
+        chat(l, "sales").admins.insert(
+            BOT,
+            AdminSeat {
+                rights: Right::all_for(orgform::state::ChatType::Supergroup),
+                title: None,
+                owner: false,
+            },
+        );
         l.meta.get_mut("sales").unwrap().bot_rights = None;
     }));
 }
@@ -280,9 +384,16 @@ fn unreadable_chats_are_reported_and_skipped() {
 fn markdown_and_json_renderings() {
     let (desired, _) = resolve(BASE);
     let mut live = converged(&desired);
-    chat(&mut live, "eng").members.insert(3, MemberState::Member);
+    chat(&mut live, "eng")
+        .members
+        .insert(3, MemberState::Member);
     chat(&mut live, "eng").members.remove(&2);
-    chat(&mut live, "eng").admins.get_mut(&1).unwrap().rights.remove(&Right::PinMessages);
+    chat(&mut live, "eng")
+        .admins
+        .get_mut(&1)
+        .unwrap()
+        .rights
+        .remove(&Right::PinMessages);
     chat(&mut live, "sales").settings.title = Some("Old".into());
     let plan = make(BASE, &live, &known_store(&desired), Overrides::default());
     insta::assert_snapshot!("markdown", render::markdown(&plan));
@@ -296,18 +407,40 @@ fn markdown_stays_under_githubs_limit() {
     let (desired, _) = resolve(BASE);
     let mut live = converged(&desired);
     for u in 1000..4000 {
-        chat(&mut live, "eng").members.insert(u, MemberState::Member);
+        chat(&mut live, "eng")
+            .members
+            .insert(u, MemberState::Member);
     }
-    let plan = make(BASE, &live, &known_store(&desired), Overrides { removals: true, ..Default::default() });
+    let plan = make(
+        BASE,
+        &live,
+        &known_store(&desired),
+        Overrides {
+            removals: true,
+            ..Default::default()
+        },
+    );
     let md = render::markdown(&plan);
-    assert!(md.len() <= render::MARKDOWN_LIMIT, "{} characters", md.len());
+    assert!(
+        md.len() <= render::MARKDOWN_LIMIT,
+        "{} characters",
+        md.len()
+    );
     assert!(md.contains("cut to fit GitHub"));
 }
 
 /// Plan a desired state against a live one directly (for what the config
 /// text alone cannot set up: photo hashes, the store's pin).
 fn plan_states(desired: &DesiredState, live: &LiveState, store: &Store) -> Plan {
-    plan::build(PlanInput { desired, live, store, policies: None, overrides: Overrides::default(), now: now(), only: None })
+    plan::build(PlanInput {
+        desired,
+        live,
+        store,
+        policies: None,
+        overrides: Overrides::default(),
+        now: now(),
+        only: None,
+    })
 }
 
 const TAGS: &str = "    admins: [{role: lead, members: [{leads_of: eng}]}]\n    tags: [{tag: Lead, members: [{person: alice}]}, {tag: Engineer, members: [{department: eng}]}]\n    topics:";
@@ -315,26 +448,49 @@ const TAGS: &str = "    admins: [{role: lead, members: [{leads_of: eng}]}]\n    
 #[test]
 fn tags_set_change_and_clear() {
     // alice is an admin (her title shows instead); bob gets the first binding that matches him.
-    insta::assert_snapshot!(plan_config(|c| c.replacen("    admins: [{role: lead, members: [{leads_of: eng}]}]\n    topics:", TAGS, 1)));
+    insta::assert_snapshot!(plan_config(|c| c.replacen(
+        "    admins: [{role: lead, members: [{leads_of: eng}]}]\n    topics:",
+        TAGS,
+        1
+    )));
 
-    let yaml = BASE.replacen("    admins: [{role: lead, members: [{leads_of: eng}]}]\n    topics:", TAGS, 1).replace(
-        "members: [{department: sales}]",
-        "members: [{department: sales}]\n    tags: [{tag: Seller, members: [{person: dave}]}]",
-    );
+    let yaml = BASE
+        .replacen(
+            "    admins: [{role: lead, members: [{leads_of: eng}]}]\n    topics:",
+            TAGS,
+            1,
+        )
+        .replace(
+            "members: [{department: sales}]",
+            "members: [{department: sales}]\n    tags: [{tag: Seller, members: [{person: dave}]}]",
+        );
     let (desired, _) = resolve(&yaml);
-    assert_eq!(desired.state.chats["eng"].tags, Some([(2, "Engineer".to_string())].into_iter().collect()));
+    assert_eq!(
+        desired.state.chats["eng"].tags,
+        Some([(2, "Engineer".to_string())].into_iter().collect())
+    );
     let mut live = converged(&desired);
     chat(&mut live, "eng").tags = Some([(2, "Intern".to_string())].into_iter().collect());
     // sales is additive: alice may stay undeclared, but the tag is managed.
     let sales = chat(&mut live, "sales");
     sales.members.insert(1, MemberState::Member);
     sales.tags = Some([(1, "Visitor".to_string())].into_iter().collect());
-    insta::assert_snapshot!("tags_live_drift", render::text(&plan_states(&desired, &live, &known_store(&desired)), Style::Plain));
+    insta::assert_snapshot!(
+        "tags_live_drift",
+        render::text(
+            &plan_states(&desired, &live, &known_store(&desired)),
+            Style::Plain
+        )
+    );
 }
 
 #[test]
 fn tags_wait_for_people_who_are_not_in_the_chat_and_follow_a_demotion() {
-    let yaml = BASE.replacen("    admins: [{role: lead, members: [{leads_of: eng}]}]\n    topics:", TAGS, 1);
+    let yaml = BASE.replacen(
+        "    admins: [{role: lead, members: [{leads_of: eng}]}]\n    topics:",
+        TAGS,
+        1,
+    );
     let (desired, _) = resolve(&yaml);
     let mut live = converged(&desired);
     // bob never joined: he is invited, and tagged once he is in.
@@ -342,13 +498,26 @@ fn tags_wait_for_people_who_are_not_in_the_chat_and_follow_a_demotion() {
     eng.members.remove(&2);
     eng.tags = Some(Default::default());
     let plan = plan_states(&desired, &live, &known_store(&desired));
-    assert!(plan.changes.iter().all(|c| !c.address.as_str().contains(".tag.")), "{}", render::text(&plan, Style::Plain));
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| !c.address.as_str().contains(".tag.")),
+        "{}",
+        render::text(&plan, Style::Plain)
+    );
 
     // bob is an admin by hand: the seat goes first, then the tag, in that order.
     let mut live = converged(&desired);
     let eng = chat(&mut live, "eng");
     eng.members.remove(&2);
-    eng.admins.insert(2, AdminSeat { rights: [Right::DeleteMessages].into_iter().collect(), title: None, owner: false });
+    eng.admins.insert(
+        2,
+        AdminSeat {
+            rights: [Right::DeleteMessages].into_iter().collect(),
+            title: None,
+            owner: false,
+        },
+    );
     eng.tags = Some(Default::default());
     let plan = plan_states(&desired, &live, &known_store(&desired));
     let order: Vec<&str> = plan.changes.iter().map(|c| c.address.as_str()).collect();
@@ -357,8 +526,13 @@ fn tags_wait_for_people_who_are_not_in_the_chat_and_follow_a_demotion() {
 }
 
 fn with_photo(sha: &str) -> DesiredState {
-    let (mut desired, _) = resolve(&BASE.replace("    title: Engineering\n", "    title: Engineering\n    photo: art/eng.png\n"));
-    let Some(orgform::state::Photo::File { sha256, .. }) = &mut chat_state(&mut desired, "eng").settings.photo else {
+    let (mut desired, _) = resolve(&BASE.replace(
+        "    title: Engineering\n",
+        "    title: Engineering\n    photo: art/eng.png\n",
+    ));
+    let Some(orgform::state::Photo::File { sha256, .. }) =
+        &mut chat_state(&mut desired, "eng").settings.photo
+    else {
         panic!("the photo is declared")
     };
     *sha256 = sha.into();
@@ -386,10 +560,15 @@ fn photos_are_compared_by_content() {
 
     // A photo set by hand: replacing it cannot be undone, so it runs last.
     let mut other = converged(&desired);
-    chat(&mut other, "eng").settings.photo = Some(Photo::Other { file_unique_id: "AQb7".into() });
+    chat(&mut other, "eng").settings.photo = Some(Photo::Other {
+        file_unique_id: "AQb7".into(),
+    });
     let plan = plan_states(&desired, &other, &store);
     insta::assert_snapshot!("photo_replaced", render::text(&plan, Style::Plain));
-    assert_eq!((plan.changes[0].reversible, plan.changes[0].phase()), (false, plan::Phase::Irreversible));
+    assert_eq!(
+        (plan.changes[0].reversible, plan.changes[0].phase()),
+        (false, plan::Phase::Irreversible)
+    );
 
     // A config read without its files (from git) has no hash: the photo is left alone.
     let unhashed = with_photo("");
@@ -400,35 +579,83 @@ fn photos_are_compared_by_content() {
 fn the_pinned_message_is_posted_edited_or_pinned_again() {
     use orgform::plan::Op;
     use orgform::state::PinnedMessage;
-    let yaml = BASE.replace("    title: Sales\n", "    title: Sales\n    pinned: {text: Quotas are due Friday}\n");
+    let yaml = BASE.replace(
+        "    title: Sales\n",
+        "    title: Sales\n    pinned: {text: Quotas are due Friday}\n",
+    );
     let (desired, _) = resolve(&yaml);
     let mut store = known_store(&desired);
     assert!(plan_states(&desired, &converged(&desired), &store).is_empty());
 
-    let ops = |live: &LiveState, store: &Store| -> Vec<Op> { plan_states(&desired, live, store).changes.into_iter().map(|c| c.op).collect() };
-    let pin = |message_id| Op::Pin { text: "Quotas are due Friday".into(), message_id, notify: false };
+    let ops = |live: &LiveState, store: &Store| -> Vec<Op> {
+        plan_states(&desired, live, store)
+            .changes
+            .into_iter()
+            .map(|c| c.op)
+            .collect()
+    };
+    let pin = |message_id| Op::Pin {
+        text: "Quotas are due Friday".into(),
+        message_id,
+        notify: false,
+    };
 
     // Nothing pinned: post and pin.
     let mut live = converged(&desired);
     chat(&mut live, "sales").pinned = None;
-    insta::assert_snapshot!("pinned_posted", render::text(&plan_states(&desired, &live, &store), Style::Plain));
+    insta::assert_snapshot!(
+        "pinned_posted",
+        render::text(&plan_states(&desired, &live, &store), Style::Plain)
+    );
     assert_eq!(ops(&live, &store), [pin(None)]);
 
     // The bot's pin with older text: edit it in place.
-    chat(&mut live, "sales").pinned = Some(PinnedMessage { text: "Quotas are due Monday".into(), message_id: Some(41), by_bot: true, notify: false });
+    chat(&mut live, "sales").pinned = Some(PinnedMessage {
+        text: "Quotas are due Monday".into(),
+        message_id: Some(41),
+        by_bot: true,
+        notify: false,
+    });
     assert_eq!(ops(&live, &store), [pin(Some(41))]);
 
     // A person pinned something on top: the bot's own pin goes back on top.
-    store.chat_mut(-1002).pinned = Some(orgform::store::PinRecord { message_id: 41, text: "Quotas are due Friday".into() });
-    chat(&mut live, "sales").pinned = Some(PinnedMessage { text: "Lunch?".into(), message_id: Some(77), by_bot: false, notify: false });
-    insta::assert_snapshot!("pinned_again", render::text(&plan_states(&desired, &live, &store), Style::Plain));
+    store.chat_mut(-1002).pinned = Some(orgform::store::PinRecord {
+        message_id: 41,
+        text: "Quotas are due Friday".into(),
+    });
+    chat(&mut live, "sales").pinned = Some(PinnedMessage {
+        text: "Lunch?".into(),
+        message_id: Some(77),
+        by_bot: false,
+        notify: false,
+    });
+    insta::assert_snapshot!(
+        "pinned_again",
+        render::text(&plan_states(&desired, &live, &store), Style::Plain)
+    );
     assert_eq!(ops(&live, &store), [pin(Some(41))]);
 
     // The config stops pinning: orgform's pin comes down, a person's stays.
     let (unpinned, _) = resolve(BASE);
-    chat(&mut live, "sales").pinned = Some(PinnedMessage { text: "Quotas are due Friday".into(), message_id: Some(41), by_bot: true, notify: false });
+    chat(&mut live, "sales").pinned = Some(PinnedMessage {
+        text: "Quotas are due Friday".into(),
+        message_id: Some(41),
+        by_bot: true,
+        notify: false,
+    });
     let plan = plan_states(&unpinned, &live, &store);
-    assert_eq!(plan.changes.iter().map(|c| c.op.clone()).collect::<Vec<_>>(), [Op::Unpin { message_id: 41 }]);
-    chat(&mut live, "sales").pinned = Some(PinnedMessage { text: "Lunch?".into(), message_id: Some(77), by_bot: false, notify: false });
+    assert_eq!(
+        plan.changes
+            .iter()
+            .map(|c| c.op.clone())
+            .collect::<Vec<_>>(),
+        [Op::Unpin { message_id: 41 }]
+    );
+    chat(&mut live, "sales").pinned = Some(PinnedMessage {
+        text: "Lunch?".into(),
+        message_id: Some(77),
+        by_bot: false,
+        notify: false,
+    });
     assert!(plan_states(&unpinned, &live, &store).is_empty());
 }

@@ -17,20 +17,38 @@ use crate::telegram::execute::{Executed, Inverse, Observed};
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// The run begins; the plan it executes.
-    Start { run_id: String, at: String, plan: Box<Plan> },
+    Start {
+        run_id: String,
+        at: String,
+        plan: Box<Plan>,
+    },
     /// A later process picks the run up again.
     Resume { at: String, pid: u32 },
     /// About to execute change `index` (its position in the plan); what was
     /// there before.
-    Before { index: usize, address: String, observed: Observed },
+    Before {
+        index: usize,
+        address: String,
+        observed: Observed,
+    },
     /// Change `index` succeeded; what Telegram answered and what undoes it.
-    Done { index: usize, executed: Executed, inverse: Inverse },
+    Done {
+        index: usize,
+        executed: Executed,
+        inverse: Inverse,
+    },
     /// Change `index` failed.
     Failed { index: usize, error: String },
     /// Undoing began.
     RollbackStart { reason: String },
     /// The inverse of change `index` ran (or failed).
-    Undo { index: usize, ops: Vec<Op>, ok: bool, #[serde(default, skip_serializing_if = "Option::is_none")] error: Option<String> },
+    Undo {
+        index: usize,
+        ops: Vec<Op>,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// The run ended.
     Finish { status: RunStatus },
 }
@@ -52,11 +70,21 @@ pub enum RunStatus {
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("cannot write the journal {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot read the journal {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the journal {path} is damaged at line {line}: {reason}")]
-    Damaged { path: String, line: usize, reason: String },
+    Damaged {
+        path: String,
+        line: usize,
+        reason: String,
+    },
     #[error("no run {0} in the journal directory")]
     NoSuchRun(String),
 }
@@ -78,7 +106,10 @@ impl Journal {
     /// A new journal for a new run.
     pub fn create(state_dir: &Path, run_id: &str) -> Result<Journal, JournalError> {
         let path = journal_path(state_dir, run_id);
-        let err = |source| JournalError::Write { path: path.display().to_string(), source };
+        let err = |source| JournalError::Write {
+            path: path.display().to_string(),
+            source,
+        };
         std::fs::create_dir_all(journal_dir(state_dir)).map_err(err)?;
         let mut options = OpenOptions::new();
         options.create_new(true).append(true);
@@ -97,7 +128,10 @@ impl Journal {
         let file = OpenOptions::new()
             .append(true)
             .open(&path)
-            .map_err(|source| JournalError::Write { path: path.display().to_string(), source })?;
+            .map_err(|source| JournalError::Write {
+                path: path.display().to_string(),
+                source,
+            })?;
         Ok(Journal { file, path })
     }
 
@@ -111,7 +145,10 @@ impl Journal {
     pub fn write(&mut self, event: &Event) -> Result<(), JournalError> {
         let mut line = serde_json::to_vec(event).expect("events serialise");
         line.push(b'\n');
-        let err = |source| JournalError::Write { path: self.path.display().to_string(), source };
+        let err = |source| JournalError::Write {
+            path: self.path.display().to_string(),
+            source,
+        };
         self.file.write_all(&line).map_err(err)?;
         self.file.sync_data().map_err(err)
     }
@@ -128,11 +165,17 @@ pub fn read(state_dir: &Path, run_id: &str) -> Result<Vec<Event>, JournalError> 
     if !path.exists() {
         return Err(JournalError::NoSuchRun(run_id.to_string()));
     }
-    let file = File::open(&path).map_err(|source| JournalError::Read { path: path.display().to_string(), source })?;
+    let file = File::open(&path).map_err(|source| JournalError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
     let lines: Vec<String> = std::io::BufReader::new(file)
         .lines()
         .collect::<Result<_, _>>()
-        .map_err(|source| JournalError::Read { path: path.display().to_string(), source })?;
+        .map_err(|source| JournalError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
     let mut events = Vec::new();
     let last = lines.len();
     for (i, line) in lines.iter().enumerate() {
@@ -143,7 +186,11 @@ pub fn read(state_dir: &Path, run_id: &str) -> Result<Vec<Event>, JournalError> 
             Ok(e) => events.push(e),
             Err(_) if i + 1 == last => break,
             Err(e) => {
-                return Err(JournalError::Damaged { path: path.display().to_string(), line: i + 1, reason: e.to_string() });
+                return Err(JournalError::Damaged {
+                    path: path.display().to_string(),
+                    line: i + 1,
+                    reason: e.to_string(),
+                });
             }
         }
     }

@@ -17,10 +17,20 @@ struct Holder {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another orgform {command} (pid {pid}, started {started_at}) is working on this state dir ({path})")]
-    Held { pid: u32, started_at: String, command: String, path: String },
+    #[error(
+        "another orgform {command} (pid {pid}, started {started_at}) is working on this state dir ({path})"
+    )]
+    Held {
+        pid: u32,
+        started_at: String,
+        command: String,
+        path: String,
+    },
     #[error("cannot take the lock {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Held until dropped.
@@ -34,13 +44,24 @@ pub struct Lock {
 fn alive(pid: u32) -> bool {
     // Linux: a running process has /proc/<pid>. Elsewhere assume it runs,
     // so a lock is never stolen from a live process.
-    if cfg!(target_os = "linux") { Path::new(&format!("/proc/{pid}")).exists() } else { true }
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
 }
 
 impl Lock {
-    pub fn acquire(state_dir: &Path, command: &str, now: jiff::Timestamp) -> Result<Lock, LockError> {
+    pub fn acquire(
+        state_dir: &Path,
+        command: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Lock, LockError> {
         let path = state_dir.join("apply.lock");
-        let io = |source| LockError::Io { path: path.display().to_string(), source };
+        let io = |source| LockError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         std::fs::create_dir_all(state_dir).map_err(io)?;
         let mut took_over = None;
         for _ in 0..2 {
@@ -50,8 +71,17 @@ impl Lock {
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             match options.open(&path) {
                 Ok(mut file) => {
-                    let holder = Holder { pid: std::process::id(), started_at: now.to_string(), command: command.to_string() };
-                    file.write_all(serde_json::to_string(&holder).expect("serialises").as_bytes()).map_err(io)?;
+                    let holder = Holder {
+                        pid: std::process::id(),
+                        started_at: now.to_string(),
+                        command: command.to_string(),
+                    };
+                    file.write_all(
+                        serde_json::to_string(&holder)
+                            .expect("serialises")
+                            .as_bytes(),
+                    )
+                    .map_err(io)?;
                     file.sync_all().map_err(io)?;
                     return Ok(Lock { path, took_over });
                 }
@@ -66,7 +96,9 @@ impl Lock {
                                 path: path.display().to_string(),
                             });
                         }
-                        Ok(h) => took_over = Some(format!("pid {} started {}", h.pid, h.started_at)),
+                        Ok(h) => {
+                            took_over = Some(format!("pid {} started {}", h.pid, h.started_at))
+                        }
                         Err(_) => took_over = Some("an unreadable lock file".to_string()),
                     }
                     std::fs::remove_file(&path).map_err(io)?;

@@ -99,7 +99,11 @@ impl<'a, P: Provider> Shared<'a, P> {
     }
 
     fn journal(&self, event: &Event) -> Result<(), String> {
-        self.journal.lock().expect("journal lock").write(event).map_err(|e| e.to_string())
+        self.journal
+            .lock()
+            .expect("journal lock")
+            .write(event)
+            .map_err(|e| e.to_string())
     }
 
     fn fail(&self, index: usize, error: String) {
@@ -117,12 +121,19 @@ impl<'a, P: Provider> Shared<'a, P> {
             Ok(o) => o,
             Err(e) => {
                 let error = format!("reading {} before changing it: {e}", change.address);
-                let _ = self.journal(&Event::Failed { index, error: error.clone() });
+                let _ = self.journal(&Event::Failed {
+                    index,
+                    error: error.clone(),
+                });
                 self.fail(index, error);
                 return false;
             }
         };
-        if let Err(e) = self.journal(&Event::Before { index, address: change.address.to_string(), observed: observed.clone() }) {
+        if let Err(e) = self.journal(&Event::Before {
+            index,
+            address: change.address.to_string(),
+            observed: observed.clone(),
+        }) {
             self.fail(index, format!("not executed: {e}"));
             return false;
         }
@@ -131,7 +142,11 @@ impl<'a, P: Provider> Shared<'a, P> {
                 let inverse = self.provider.inverse(change, &observed, &executed);
                 self.remember(index, change, &observed, &executed);
                 (self.progress)(change);
-                let written = self.journal(&Event::Done { index, executed, inverse: inverse.clone() });
+                let written = self.journal(&Event::Done {
+                    index,
+                    executed,
+                    inverse: inverse.clone(),
+                });
                 self.done.lock().expect("done lock").push((index, inverse));
                 if let Err(e) = written {
                     // The change ran but its record did not reach the disk:
@@ -143,7 +158,10 @@ impl<'a, P: Provider> Shared<'a, P> {
             }
             Err(e) => {
                 let error = e.to_string();
-                let _ = self.journal(&Event::Failed { index, error: error.clone() });
+                let _ = self.journal(&Event::Failed {
+                    index,
+                    error: error.clone(),
+                });
                 self.fail(index, error);
                 false
             }
@@ -152,7 +170,13 @@ impl<'a, P: Provider> Shared<'a, P> {
 
     fn remember(&self, index: usize, change: &Change, observed: &Observed, executed: &Executed) {
         let _ = index;
-        execute::record(&mut self.store.lock().expect("store lock"), change, Some(observed), executed, self.now);
+        execute::record(
+            &mut self.store.lock().expect("store lock"),
+            change,
+            Some(observed),
+            executed,
+            self.now,
+        );
         let mut notes = self.notes.lock().expect("notes lock");
         for n in &executed.notes {
             notes.push(format!("{}: {n}", change.address));
@@ -175,7 +199,13 @@ pub async fn run<P: Provider>(
     let skip: BTreeSet<usize> = prior.done.iter().map(|(i, _)| *i).collect();
     let shared = Shared::new(provider, plan, journal, store, now, prior.done, progress);
     let mut report = Report::default();
-    report.manual = plan.changes.iter().enumerate().filter(|(_, c)| c.action == Action::Manual).map(|(i, _)| i).collect();
+    report.manual = plan
+        .changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.action == Action::Manual)
+        .map(|(i, _)| i)
+        .collect();
 
     // Reversible phase: per chat in order, chats concurrently.
     let mut per_chat: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -203,14 +233,25 @@ pub async fn run<P: Provider>(
     }
 
     if shared.stop.load(Ordering::SeqCst) {
-        let (index, error) = shared.failure.lock().expect("failure lock").clone().expect("a stop has a failure");
-        let _ = shared.journal(&Event::RollbackStart { reason: format!("{} failed: {error}", plan.changes[index].address) });
+        let (index, error) = shared
+            .failure
+            .lock()
+            .expect("failure lock")
+            .clone()
+            .expect("a stop has a failure");
+        let _ = shared.journal(&Event::RollbackStart {
+            reason: format!("{} failed: {error}", plan.changes[index].address),
+        });
         let done = std::mem::take(&mut *shared.done.lock().expect("done lock"));
         let (rolled_back, errors) = undo_all(&shared, done).await;
         report.rolled_back = rolled_back;
         report.rollback_errors = errors;
         report.failed = Some((index, error));
-        report.status = Some(if report.rollback_errors.is_empty() { RunStatus::RolledBack } else { RunStatus::Partial });
+        report.status = Some(if report.rollback_errors.is_empty() {
+            RunStatus::RolledBack
+        } else {
+            RunStatus::Partial
+        });
     } else {
         // Irreversible phase, one change at a time.
         for (i, c) in plan.changes.iter().enumerate() {
@@ -224,13 +265,31 @@ pub async fn run<P: Provider>(
             }
         }
     }
-    let done: BTreeSet<usize> = shared.done.lock().expect("done lock").iter().map(|(i, _)| *i).collect();
-    report.applied = shared.done.lock().expect("done lock").iter().map(|(i, _)| *i).filter(|i| !skip.contains(i)).collect();
+    let done: BTreeSet<usize> = shared
+        .done
+        .lock()
+        .expect("done lock")
+        .iter()
+        .map(|(i, _)| *i)
+        .collect();
+    report.applied = shared
+        .done
+        .lock()
+        .expect("done lock")
+        .iter()
+        .map(|(i, _)| *i)
+        .filter(|i| !skip.contains(i))
+        .collect();
     report.not_run = plan
         .changes
         .iter()
         .enumerate()
-        .filter(|(i, c)| c.action != Action::Manual && !done.contains(i) && !report.rolled_back.contains(i) && report.failed.as_ref().is_none_or(|f| f.0 != *i))
+        .filter(|(i, c)| {
+            c.action != Action::Manual
+                && !done.contains(i)
+                && !report.rolled_back.contains(i)
+                && report.failed.as_ref().is_none_or(|f| f.0 != *i)
+        })
         .filter(|(i, _)| !skip.contains(i))
         .map(|(i, _)| i)
         .collect();
@@ -238,20 +297,28 @@ pub async fn run<P: Provider>(
         report.status = Some(RunStatus::Applied);
     }
     report.notes = std::mem::take(&mut *shared.notes.lock().expect("notes lock"));
-    let _ = shared.journal(&Event::Finish { status: report.status() });
+    let _ = shared.journal(&Event::Finish {
+        status: report.status(),
+    });
     report
 }
 
 /// Undo done changes in reverse order of completion. Returns the indices
 /// undone and the undo steps that failed.
-async fn undo_all<P: Provider>(shared: &Shared<'_, P>, done: Vec<(usize, Inverse)>) -> (Vec<usize>, Vec<(usize, String)>) {
+async fn undo_all<P: Provider>(
+    shared: &Shared<'_, P>,
+    done: Vec<(usize, Inverse)>,
+) -> (Vec<usize>, Vec<(usize, String)>) {
     let mut undone = Vec::new();
     let mut errors = Vec::new();
     for (index, inverse) in done.into_iter().rev() {
         let original = &shared.plan.changes[index];
         match &inverse {
             Inverse::Irreversible { reason } => {
-                errors.push((index, format!("{} cannot be undone: {reason}", original.address)));
+                errors.push((
+                    index,
+                    format!("{} cannot be undone: {reason}", original.address),
+                ));
                 continue;
             }
             Inverse::Ops { ops } if ops.is_empty() => {
@@ -268,18 +335,41 @@ async fn undo_all<P: Provider>(shared: &Shared<'_, P>, done: Vec<(usize, Inverse
                 error = Some(e.to_string());
                 break;
             }
-            let executed = Executed { answer: execute::Answer::Done, not_modified: false, calls: vec![], notes: vec![] };
-            execute::record(&mut shared.store.lock().expect("store lock"), &change, None, &executed, shared.now);
+            let executed = Executed {
+                answer: execute::Answer::Done,
+                not_modified: false,
+                calls: vec![],
+                notes: vec![],
+            };
+            execute::record(
+                &mut shared.store.lock().expect("store lock"),
+                &change,
+                None,
+                &executed,
+                shared.now,
+            );
         }
         let ops = match &inverse {
             Inverse::Ops { ops } => ops.clone(),
             Inverse::Irreversible { .. } => vec![],
         };
-        let _ = shared.journal(&Event::Undo { index, ops, ok, error: error.clone() });
+        let _ = shared.journal(&Event::Undo {
+            index,
+            ops,
+            ok,
+            error: error.clone(),
+        });
         if ok {
             undone.push(index);
         } else {
-            errors.push((index, format!("undoing {}: {}", original.address, error.unwrap_or_default())));
+            errors.push((
+                index,
+                format!(
+                    "undoing {}: {}",
+                    original.address,
+                    error.unwrap_or_default()
+                ),
+            ));
         }
     }
     (undone, errors)
@@ -296,14 +386,27 @@ pub async fn rollback<P: Provider>(
     done: Vec<(usize, Inverse)>,
 ) -> Report {
     let shared = Shared::new(provider, plan, journal, store, now, Vec::new(), &|_| {});
-    let _ = shared.journal(&Event::RollbackStart { reason: "orgform rollback".into() });
-    let (reversible, irreversible): (Vec<_>, Vec<_>) =
-        done.into_iter().partition(|(i, inv)| plan.changes[*i].reversible && !matches!(inv, Inverse::Irreversible { .. }));
+    let _ = shared.journal(&Event::RollbackStart {
+        reason: "orgform rollback".into(),
+    });
+    let (reversible, irreversible): (Vec<_>, Vec<_>) = done.into_iter().partition(|(i, inv)| {
+        plan.changes[*i].reversible && !matches!(inv, Inverse::Irreversible { .. })
+    });
     let (rolled_back, errors) = undo_all(&shared, reversible).await;
-    let mut report = Report { rolled_back, rollback_errors: errors, ..Report::default() };
+    let mut report = Report {
+        rolled_back,
+        rollback_errors: errors,
+        ..Report::default()
+    };
     report.not_run = irreversible.into_iter().map(|(i, _)| i).collect();
-    report.status = Some(if report.rollback_errors.is_empty() { RunStatus::Reverted } else { RunStatus::Partial });
-    let _ = shared.journal(&Event::Finish { status: report.status() });
+    report.status = Some(if report.rollback_errors.is_empty() {
+        RunStatus::Reverted
+    } else {
+        RunStatus::Partial
+    });
+    let _ = shared.journal(&Event::Finish {
+        status: report.status(),
+    });
     report
 }
 
@@ -334,7 +437,9 @@ pub fn replay(events: &[Event]) -> JournalState {
             Event::Failed { index, .. } => {
                 started.remove(index);
             }
-            Event::Undo { index, ok: true, .. } => state.done.retain(|(i, _)| i != index),
+            Event::Undo {
+                index, ok: true, ..
+            } => state.done.retain(|(i, _)| i != index),
             Event::Finish { status } => state.finished = Some(*status),
             Event::Resume { .. } => state.finished = None,
             _ => {}
@@ -352,8 +457,14 @@ pub fn manual_undo(change: &Change) -> String {
             "{}: unban the person (orgform does it on the next apply if the config declares them) and send them an invite link",
             change.address
         ),
-        Op::RevokeInviteLink { .. } => format!("{}: a revoked link cannot come back; declare a new link and apply", change.address),
-        Op::DeleteTopic { .. } => format!("{}: the topic and its messages are gone; declare it again to create an empty one", change.address),
+        Op::RevokeInviteLink { .. } => format!(
+            "{}: a revoked link cannot come back; declare a new link and apply",
+            change.address
+        ),
+        Op::DeleteTopic { .. } => format!(
+            "{}: the topic and its messages are gone; declare it again to create an empty one",
+            change.address
+        ),
         _ => format!("{}: cannot be undone by orgform", change.address),
     }
 }

@@ -45,16 +45,29 @@ pub fn run(args: ApplyArgs) -> Result<u8, CliError> {
     let model = crate::model::load(&args.config, now)?;
     let rt = connect::runtime()?;
     rt.block_on(async {
-        let conn = connect::connect(&args.telegram, &model.desired, connect::config_api_url(&model.config)).await?;
+        let conn = connect::connect(
+            &args.telegram,
+            &model.desired,
+            connect::config_api_url(&model.config),
+        )
+        .await?;
         let result = apply_with(&args, &conn, model, now).await;
         conn.close().await?;
         result
     })
 }
 
-async fn apply_with(args: &ApplyArgs, conn: &Connection, model: crate::model::Model, now: jiff::Timestamp) -> Result<u8, CliError> {
+async fn apply_with(
+    args: &ApplyArgs,
+    conn: &Connection,
+    model: crate::model::Model,
+    now: jiff::Timestamp,
+) -> Result<u8, CliError> {
     let lock = Lock::acquire(&conn.state_dir, "apply", now).map_err(|e| {
-        CliError::with_hint(e.to_string(), "wait for it to finish; if it died, its lock is taken over automatically")
+        CliError::with_hint(
+            e.to_string(),
+            "wait for it to finish; if it died, its lock is taken over automatically",
+        )
     })?;
     if let Some(previous) = &lock.took_over {
         eprintln!("note: took over a stale lock left by {previous}");
@@ -64,7 +77,18 @@ async fn apply_with(args: &ApplyArgs, conn: &Connection, model: crate::model::Mo
     }
     let plan = match &args.plan {
         Some(path) => load_saved_plan(path, conn, &model, now).await?,
-        None => make_plan(&args.config, conn, model, args.guards.overrides(), now, None).await?.plan,
+        None => {
+            make_plan(
+                &args.config,
+                conn,
+                model,
+                args.guards.overrides(),
+                now,
+                None,
+            )
+            .await?
+            .plan
+        }
     };
     print!("{}", render::text(&plan, super::stdout_style()));
     if plan.refused() {
@@ -82,24 +106,53 @@ async fn apply_with(args: &ApplyArgs, conn: &Connection, model: crate::model::Mo
         )?;
     }
     let run_id = journal::new_run_id(now);
-    let mut journal = Journal::create(&conn.state_dir, &run_id).map_err(|e| CliError::user(e.to_string()))?;
+    let mut journal =
+        Journal::create(&conn.state_dir, &run_id).map_err(|e| CliError::user(e.to_string()))?;
     journal
-        .write(&Event::Start { run_id: run_id.clone(), at: now.to_string(), plan: Box::new(plan.clone()) })
-        .map_err(|e| CliError::with_hint(format!("{e}; nothing was changed"), "free some disk space or fix the permissions of the state dir"))?;
+        .write(&Event::Start {
+            run_id: run_id.clone(),
+            at: now.to_string(),
+            plan: Box::new(plan.clone()),
+        })
+        .map_err(|e| {
+            CliError::with_hint(
+                format!("{e}; nothing was changed"),
+                "free some disk space or fix the permissions of the state dir",
+            )
+        })?;
     eprintln!("Run {run_id} (journal: {})", journal.path().display());
     execute(conn, &plan, &mut journal, &run_id, now, Prior::default()).await
 }
 
-async fn execute(conn: &Connection, plan: &Plan, journal: &mut Journal, run_id: &str, now: jiff::Timestamp, prior: Prior) -> Result<u8, CliError> {
+async fn execute(
+    conn: &Connection,
+    plan: &Plan,
+    journal: &mut Journal,
+    run_id: &str,
+    now: jiff::Timestamp,
+    prior: Prior,
+) -> Result<u8, CliError> {
     let provider = TelegramProvider::new(conn.client.clone());
     let mut store = conn.load_store()?;
-    let progress = super::progress::bar((plan.executable().count() - prior.done.len()) as u64, "applying");
+    let progress = super::progress::bar(
+        (plan.executable().count() - prior.done.len()) as u64,
+        "applying",
+    );
     let tick = |change: &crate::plan::Change| {
         progress.inc(1);
         progress.set_message(format!("chat {}", change.chat));
     };
-    let report =
-        apply::run(&provider, plan, journal, &mut store, now.as_second(), conn.client.options().max_parallel_chats, prior, &tick).await;
+    let report = apply::run(
+        &provider,
+        plan,
+        journal,
+        &mut store,
+        now.as_second(),
+        conn.client.options().max_parallel_chats,
+        prior,
+        &tick,
+    )
+    .await;
     progress.finish_and_clear();
     if report.status() == RunStatus::Applied {
         let chats: BTreeSet<i64> = plan.changes.iter().map(|c| c.chat_id).collect();
@@ -109,7 +162,11 @@ async fn execute(conn: &Connection, plan: &Plan, journal: &mut Journal, run_id: 
     }
     conn.save_store(&store)?;
     print_report(plan, &report, run_id);
-    Ok(if report.status() == RunStatus::Applied { exit::OK } else { exit::ERROR })
+    Ok(if report.status() == RunStatus::Applied {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
 }
 
 fn print_report(plan: &Plan, report: &Report, run_id: &str) {
@@ -121,19 +178,41 @@ fn print_report(plan: &Plan, report: &Report, run_id: &str) {
         println!("\nFailed: {}: {error}", addr(i));
     }
     if !report.rolled_back.is_empty() || report.status() == RunStatus::RolledBack {
-        println!("Rolled back, in reverse order: {}", report.rolled_back.iter().map(addr).collect::<Vec<_>>().join(", "));
+        println!(
+            "Rolled back, in reverse order: {}",
+            report
+                .rolled_back
+                .iter()
+                .map(addr)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     for (i, e) in &report.rollback_errors {
         println!("Not rolled back: {}: {e}", addr(i));
     }
     if !report.not_run.is_empty() {
-        println!("Not run: {}", report.not_run.iter().map(addr).collect::<Vec<_>>().join(", "));
+        println!(
+            "Not run: {}",
+            report
+                .not_run
+                .iter()
+                .map(addr)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let status = match report.status() {
         RunStatus::Applied => "applied".to_string(),
-        RunStatus::RolledBack => "failed; the rollback is complete: Telegram is as it was before the run".to_string(),
-        RunStatus::Partial if report.rolled_back.is_empty() && report.rollback_errors.is_empty() => {
-            format!("stopped in the irreversible phase; `orgform apply --resume {run_id}` continues it")
+        RunStatus::RolledBack => {
+            "failed; the rollback is complete: Telegram is as it was before the run".to_string()
+        }
+        RunStatus::Partial
+            if report.rolled_back.is_empty() && report.rollback_errors.is_empty() =>
+        {
+            format!(
+                "stopped in the irreversible phase; `orgform apply --resume {run_id}` continues it"
+            )
         }
         RunStatus::Partial => "failed; the rollback is INCOMPLETE (see above)".to_string(),
         RunStatus::Reverted => "reverted".to_string(),
@@ -151,14 +230,28 @@ fn print_report(plan: &Plan, report: &Report, run_id: &str) {
 
 /// Load a saved plan and refuse it when the config or any live object it
 /// touches moved since it was made.
-async fn load_saved_plan(path: &std::path::Path, conn: &Connection, model: &crate::model::Model, now: jiff::Timestamp) -> Result<Plan, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
+async fn load_saved_plan(
+    path: &std::path::Path,
+    conn: &Connection,
+    model: &crate::model::Model,
+    now: jiff::Timestamp,
+) -> Result<Plan, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
     let plan: Plan = serde_json::from_str(&text).map_err(|e| {
-        CliError::with_hint(format!("{} is not an orgform plan: {e}", path.display()), "make one with `orgform plan --out FILE`")
+        CliError::with_hint(
+            format!("{} is not an orgform plan: {e}", path.display()),
+            "make one with `orgform plan --out FILE`",
+        )
     })?;
     if plan.format_version != planner::FORMAT_VERSION {
         return Err(CliError::with_hint(
-            format!("{} has plan format {}, this orgform reads format {}", path.display(), plan.format_version, planner::FORMAT_VERSION),
+            format!(
+                "{} has plan format {}, this orgform reads format {}",
+                path.display(),
+                plan.format_version,
+                planner::FORMAT_VERSION
+            ),
             "make a new plan with this version",
         ));
     }
@@ -170,11 +263,23 @@ async fn load_saved_plan(path: &std::path::Path, conn: &Connection, model: &crat
         ));
     }
     // Re-read the chats the plan touches; compare fingerprints.
-    let chats: Vec<String> = plan.changes.iter().map(|c| c.chat.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let chats: Vec<String> = plan
+        .changes
+        .iter()
+        .map(|c| c.chat.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let mut store = conn.load_store()?;
-    let live = crate::telegram::read::read_chats(&conn.client, &model.desired, &mut store, now.as_second(), &chats)
-        .await
-        .map_err(read_error)?;
+    let live = crate::telegram::read::read_chats(
+        &conn.client,
+        &model.desired,
+        &mut store,
+        now.as_second(),
+        &chats,
+    )
+    .await
+    .map_err(read_error)?;
     let mut moved: BTreeMap<String, ()> = BTreeMap::new();
     for change in &plan.changes {
         let now_print = planner::fingerprint(&planner::live_object(&live, change));
@@ -185,7 +290,10 @@ async fn load_saved_plan(path: &std::path::Path, conn: &Connection, model: &crat
     if !moved.is_empty() {
         let list: Vec<String> = moved.into_keys().collect();
         return Err(CliError::with_hint(
-            format!("the plan is stale: these objects changed in Telegram since it was made: {}", list.join(", ")),
+            format!(
+                "the plan is stale: these objects changed in Telegram since it was made: {}",
+                list.join(", ")
+            ),
             "make a new plan (`orgform plan --out FILE`) and review it again",
         ));
     }
@@ -193,10 +301,13 @@ async fn load_saved_plan(path: &std::path::Path, conn: &Connection, model: &crat
 }
 
 async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result<u8, CliError> {
-    let events = journal::read(&conn.state_dir, run_id).map_err(|e| CliError::user(e.to_string()))?;
+    let events =
+        journal::read(&conn.state_dir, run_id).map_err(|e| CliError::user(e.to_string()))?;
     let state = apply::replay(&events);
     let Some(plan) = state.plan else {
-        return Err(CliError::user(format!("run {run_id} has no plan in its journal")));
+        return Err(CliError::user(format!(
+            "run {run_id} has no plan in its journal"
+        )));
     };
     match state.finished {
         Some(RunStatus::Applied) => {
@@ -204,17 +315,29 @@ async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result
             return Ok(exit::OK);
         }
         Some(RunStatus::RolledBack | RunStatus::Reverted) => {
-            return Err(CliError::with_hint(format!("run {run_id} was rolled back"), "make a new plan and apply it"));
+            return Err(CliError::with_hint(
+                format!("run {run_id} was rolled back"),
+                "make a new plan and apply it",
+            ));
         }
         _ => {}
     }
-    let mut journal = Journal::reopen(&conn.state_dir, run_id).map_err(|e| CliError::user(e.to_string()))?;
-    journal.write(&Event::Resume { at: now.to_string(), pid: std::process::id() }).map_err(|e| CliError::user(e.to_string()))?;
+    let mut journal =
+        Journal::reopen(&conn.state_dir, run_id).map_err(|e| CliError::user(e.to_string()))?;
+    journal
+        .write(&Event::Resume {
+            at: now.to_string(),
+            pid: std::process::id(),
+        })
+        .map_err(|e| CliError::user(e.to_string()))?;
     let done = state.done.len();
     let left = plan.executable().count() - done;
     eprintln!("Resuming run {run_id}: {done} changes were done, {left} left.");
     for i in &state.in_flight {
-        eprintln!("note: {} was cut off mid-call; it runs again (every orgform change sets a final state, so repeating it is safe)", plan.changes[*i].address);
+        eprintln!(
+            "note: {} was cut off mid-call; it runs again (every orgform change sets a final state, so repeating it is safe)",
+            plan.changes[*i].address
+        );
     }
     // What the cut-off process learned (created topics and links, members'
     // new statuses) may never have reached the store: the journal has it.
@@ -222,15 +345,33 @@ async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result
     let mut observed = std::collections::BTreeMap::new();
     for event in &events {
         match event {
-            Event::Before { index, observed: o, .. } => {
+            Event::Before {
+                index, observed: o, ..
+            } => {
                 observed.insert(*index, o.clone());
             }
-            Event::Done { index, executed, .. } => {
-                crate::telegram::execute::record(&mut store, &plan.changes[*index], observed.get(index), executed, now.as_second());
+            Event::Done {
+                index, executed, ..
+            } => {
+                crate::telegram::execute::record(
+                    &mut store,
+                    &plan.changes[*index],
+                    observed.get(index),
+                    executed,
+                    now.as_second(),
+                );
             }
             _ => {}
         }
     }
     conn.save_store(&store)?;
-    execute(conn, &plan, &mut journal, run_id, now, Prior { done: state.done }).await
+    execute(
+        conn,
+        &plan,
+        &mut journal,
+        run_id,
+        now,
+        Prior { done: state.done },
+    )
+    .await
 }

@@ -49,7 +49,12 @@ pub struct Connection {
 
 impl Connection {
     pub fn load_store(&self) -> Result<Store, CliError> {
-        store_file::load(&self.state_dir).map_err(|e| CliError::with_hint(e.to_string(), "move the file aside to start over, or fix it by hand"))
+        store_file::load(&self.state_dir).map_err(|e| {
+            CliError::with_hint(
+                e.to_string(),
+                "move the file aside to start over, or fix it by hand",
+            )
+        })
     }
 
     pub fn save_store(&self, store: &Store) -> Result<(), CliError> {
@@ -60,7 +65,10 @@ impl Connection {
     /// Stop the sandbox (saving its world). Without a sandbox, nothing.
     pub async fn close(self) -> Result<(), CliError> {
         if let Some(running) = self.sandbox {
-            running.shutdown().await.map_err(|e| CliError::user(format!("sandbox: {e}")))?;
+            running
+                .shutdown()
+                .await
+                .map_err(|e| CliError::user(format!("sandbox: {e}")))?;
         }
         Ok(())
     }
@@ -70,7 +78,11 @@ impl Connection {
 pub fn state_dir(args: &TelegramArgs) -> Result<PathBuf, CliError> {
     let cwd = std::env::current_dir()?;
     let env = std::env::var_os("ORGFORM_STATE_DIR");
-    Ok(store_file::state_dir(args.state_dir.as_deref(), env.as_deref(), &cwd))
+    Ok(store_file::state_dir(
+        args.state_dir.as_deref(),
+        env.as_deref(),
+        &cwd,
+    ))
 }
 
 /// The world file the `--sandbox` flag keeps.
@@ -79,7 +91,11 @@ pub fn sandbox_world_path(state_dir: &Path) -> PathBuf {
 }
 
 /// Connect to Telegram (or start the sandbox). Must run inside a tokio runtime.
-pub async fn connect(args: &TelegramArgs, desired: &DesiredState, config_api_url: Option<&str>) -> Result<Connection, CliError> {
+pub async fn connect(
+    args: &TelegramArgs,
+    desired: &DesiredState,
+    config_api_url: Option<&str>,
+) -> Result<Connection, CliError> {
     let base_dir = state_dir(args)?;
     if args.sandbox {
         let dir = base_dir.join("sandbox");
@@ -87,47 +103,80 @@ pub async fn connect(args: &TelegramArgs, desired: &DesiredState, config_api_url
         let world_file = sandbox_world_path(&base_dir);
         let world = if world_file.exists() {
             World::load(&world_file).map_err(|e| {
-                CliError::with_hint(format!("cannot read the sandbox world {}: {e}", world_file.display()), "delete it to seed a fresh one from the config")
+                CliError::with_hint(
+                    format!(
+                        "cannot read the sandbox world {}: {e}",
+                        world_file.display()
+                    ),
+                    "delete it to seed a fresh one from the config",
+                )
             })?
         } else {
             let world = World::from_desired(desired, &sandbox::SeedOptions::default());
-            world.save(&world_file).map_err(|e| CliError::user(format!("cannot write {}: {e}", world_file.display())))?;
+            world.save(&world_file).map_err(|e| {
+                CliError::user(format!("cannot write {}: {e}", world_file.display()))
+            })?;
             world
         };
-        let options = SandboxOptions { world_file: Some(world_file), ..SandboxOptions::default() };
-        let running = sandbox::start(options, world).await.map_err(|e| CliError::user(format!("cannot start the sandbox: {e}")))?;
+        let options = SandboxOptions {
+            world_file: Some(world_file),
+            ..SandboxOptions::default()
+        };
+        let running = sandbox::start(options, world)
+            .await
+            .map_err(|e| CliError::user(format!("cannot start the sandbox: {e}")))?;
         let url = client::ApiUrl::parse(&running.base_url()).map_err(setup)?;
         let token = client::Token::new(running.token(), "from the sandbox").map_err(setup)?;
-        let options = ClientOptions { max_parallel_chats: args.parallel_chats.into(), ..sandbox_client_options() };
+        let options = ClientOptions {
+            max_parallel_chats: args.parallel_chats.into(),
+            ..sandbox_client_options()
+        };
         let client = Client::new(url, token, options).map_err(setup)?;
-        return Ok(Connection { client, state_dir: dir, sandbox: Some(running) });
+        return Ok(Connection {
+            client,
+            state_dir: dir,
+            sandbox: Some(running),
+        });
     }
     let env_url = std::env::var("ORGFORM_TELEGRAM_API_URL").ok();
-    let url = client::resolve_api_url(args.api_url.as_deref(), env_url.as_deref(), config_api_url).map_err(setup)?;
+    let url = client::resolve_api_url(args.api_url.as_deref(), env_url.as_deref(), config_api_url)
+        .map_err(setup)?;
     let env_token = std::env::var("ORGFORM_TELEGRAM_TOKEN").ok();
-    let token = client::load_token(args.token_file.as_deref(), env_token.as_deref()).map_err(setup)?;
+    let token =
+        client::load_token(args.token_file.as_deref(), env_token.as_deref()).map_err(setup)?;
     let options = ClientOptions {
         max_parallel_chats: args.parallel_chats.into(),
         requests_per_second: (args.requests_per_second > 0.0).then_some(args.requests_per_second),
         ..ClientOptions::default()
     };
     let client = Client::new(url, token, options).map_err(setup)?;
-    Ok(Connection { client, state_dir: base_dir, sandbox: None })
+    Ok(Connection {
+        client,
+        state_dir: base_dir,
+        sandbox: None,
+    })
 }
 
 /// The sandbox answers at once and never floods: no pacing needed.
 fn sandbox_client_options() -> ClientOptions {
-    ClientOptions { requests_per_second: None, ..ClientOptions::default() }
+    ClientOptions {
+        requests_per_second: None,
+        ..ClientOptions::default()
+    }
 }
 
 fn setup(e: crate::telegram::error::SetupError) -> CliError {
     let hint = match &e {
-        crate::telegram::error::SetupError::NoToken => {
-            Some("set ORGFORM_TELEGRAM_TOKEN, pass --token-file FILE, or try everything with --sandbox".to_string())
-        }
+        crate::telegram::error::SetupError::NoToken => Some(
+            "set ORGFORM_TELEGRAM_TOKEN, pass --token-file FILE, or try everything with --sandbox"
+                .to_string(),
+        ),
         _ => None,
     };
-    CliError::User { message: e.to_string(), hint }
+    CliError::User {
+        message: e.to_string(),
+        hint,
+    }
 }
 
 /// A tokio runtime for one command.

@@ -22,10 +22,12 @@ pub enum DiffFormat {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "The base is compared at its merge-base with the head, like `git diff BASE...HEAD`, so a pull request \
+#[command(
+    after_help = "The base is compared at its merge-base with the head, like `git diff BASE...HEAD`, so a pull request \
                         shows only its own changes. Renaming or moving config files is not a change; only what the config \
                         resolves to counts.\n\n\
-                        Exit status: 0 no differences, 2 differences, 1 error.")]
+                        Exit status: 0 no differences, 2 differences, 1 error."
+)]
 pub struct DiffArgs {
     /// The revision to compare with: a branch, tag or commit (e.g. origin/main).
     #[arg(long, value_name = "REV")]
@@ -45,7 +47,10 @@ pub struct DiffArgs {
 
 /// A git problem as a CLI error with what to fetch.
 pub fn git_error(e: GitError) -> CliError {
-    CliError::User { hint: e.hint(), message: e.to_string() }
+    CliError::User {
+        hint: e.hint(),
+        message: e.to_string(),
+    }
 }
 
 /// The base side of a comparison: where the config lives in the repository,
@@ -61,21 +66,39 @@ pub struct BaseSide {
 
 /// Resolve the base against a head (`None` = the working tree, whose merge
 /// point is HEAD) and load the config at the merge-base.
-pub fn load_base(config: &Path, base: &str, head: Option<&Revision>, repo: Repo, now: Timestamp) -> Result<BaseSide, CliError> {
+pub fn load_base(
+    config: &Path,
+    base: &str,
+    head: Option<&Revision>,
+    repo: Repo,
+    now: Timestamp,
+) -> Result<BaseSide, CliError> {
     let path = repo.path_in_repo(config).map_err(git_error)?;
     let base_rev = repo.revision(base).map_err(git_error)?;
     let head_commit = match head {
         Some(h) => h.clone(),
         None => repo.head().map_err(git_error)?,
     };
-    let merge_base = repo.merge_base(&base_rev, &head_commit).map_err(git_error)?;
+    let merge_base = repo
+        .merge_base(&base_rev, &head_commit)
+        .map_err(git_error)?;
     let loaded = repo.load_config(&merge_base, &path).map_err(git_error)?;
     let mut model = crate::model::from_loaded(loaded, now).map_err(|e| {
-        eprintln!("error: the config at {} ({}) does not load:", base_rev.rev, merge_base.short());
+        eprintln!(
+            "error: the config at {} ({}) does not load:",
+            base_rev.rev,
+            merge_base.short()
+        );
         CliError::from(e)
     })?;
     photos_at(&mut model, &repo, &merge_base);
-    Ok(BaseSide { repo, path, base: base_rev, merge_base, model })
+    Ok(BaseSide {
+        repo,
+        path,
+        base: base_rev,
+        merge_base,
+        model,
+    })
 }
 
 /// Hash the chat photos of a config loaded from git with the files of the
@@ -84,7 +107,8 @@ pub fn load_base(config: &Path, base: &str, head: Option<&Revision>, repo: Repo,
 /// reported on, not refused.
 fn photos_at(model: &mut Model, repo: &Repo, at: &Revision) {
     let files = crate::git::PhotosAt { repo, at };
-    let problems = crate::model::photo::digest(&model.config, &model.root, &mut model.desired, &files);
+    let problems =
+        crate::model::photo::digest(&model.config, &model.root, &mut model.desired, &files);
     for d in problems.iter() {
         eprintln!("note: {}", d.message);
     }
@@ -93,14 +117,25 @@ fn photos_at(model: &mut Model, repo: &Repo, at: &Revision) {
 /// The access diff between two loaded models.
 pub fn compare(base: &Model, head: &Model) -> AccessDiff {
     access::diff(
-        Side { desired: &base.desired, config: Some(&base.config) },
-        Side { desired: &head.desired, config: Some(&head.config) },
+        Side {
+            desired: &base.desired,
+            config: Some(&base.config),
+        },
+        Side {
+            desired: &head.desired,
+            config: Some(&head.config),
+        },
     )
 }
 
 /// Chats (config keys at the head) whose desired state differs between
 /// `rev` and the working tree's `head` model.
-pub fn changed_chats_since(config: &Path, rev: &str, head: &Model, now: Timestamp) -> Result<Vec<String>, CliError> {
+pub fn changed_chats_since(
+    config: &Path,
+    rev: &str,
+    head: &Model,
+    now: Timestamp,
+) -> Result<Vec<String>, CliError> {
     let repo = Repo::discover(config).map_err(git_error)?;
     let base = load_base(config, rev, None, repo, now)?;
     Ok(compare(&base.model, head).changed_chats())
@@ -109,12 +144,33 @@ pub fn changed_chats_since(config: &Path, rev: &str, head: &Model, now: Timestam
 /// The chats a `--changed-since REV` plan reads: those that changed plus
 /// those the store has never read (they have no baseline yet), in config
 /// order. Says on stderr what was chosen and why.
-pub fn targeted(rev: &str, changed: Vec<String>, desired: &crate::state::DesiredState, store: &crate::store::Store) -> Vec<String> {
-    let never_read: Vec<&String> =
-        desired.state.chats.iter().filter(|(k, c)| !changed.contains(k) && store.never_read(c.id)).map(|(k, _)| k).collect();
-    let only: Vec<String> =
-        desired.state.chats.keys().filter(|k| changed.contains(k) || never_read.contains(k)).cloned().collect();
-    let list = |v: &[&String]| if v.is_empty() { "none".to_string() } else { v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") };
+pub fn targeted(
+    rev: &str,
+    changed: Vec<String>,
+    desired: &crate::state::DesiredState,
+    store: &crate::store::Store,
+) -> Vec<String> {
+    let never_read: Vec<&String> = desired
+        .state
+        .chats
+        .iter()
+        .filter(|(k, c)| !changed.contains(k) && store.never_read(c.id))
+        .map(|(k, _)| k)
+        .collect();
+    let only: Vec<String> = desired
+        .state
+        .chats
+        .keys()
+        .filter(|k| changed.contains(k) || never_read.contains(k))
+        .cloned()
+        .collect();
+    let list = |v: &[&String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        }
+    };
     let changed_refs: Vec<&String> = changed.iter().collect();
     eprintln!(
         "--changed-since {rev}: reading {} of {} chats (changed: {}; never read before: {}).",
@@ -138,7 +194,11 @@ pub fn run(args: DiffArgs) -> Result<u8, CliError> {
         Some(h) => {
             let loaded = base.repo.load_config(h, &base.path).map_err(git_error)?;
             let mut model = crate::model::from_loaded(loaded, now).map_err(|e| {
-                eprintln!("error: the config at {} ({}) does not load:", h.rev, h.short());
+                eprintln!(
+                    "error: the config at {} ({}) does not load:",
+                    h.rev,
+                    h.short()
+                );
                 CliError::from(e)
             })?;
             photos_at(&mut model, &base.repo, h);
@@ -146,7 +206,10 @@ pub fn run(args: DiffArgs) -> Result<u8, CliError> {
         }
         None => crate::model::load(&args.config, now)?,
     };
-    let files = base.repo.changed_files(&base.merge_base, head_rev.as_ref(), &base.path).map_err(git_error)?;
+    let files = base
+        .repo
+        .changed_files(&base.merge_base, head_rev.as_ref(), &base.path)
+        .map_err(git_error)?;
     let diff = compare(&base.model, &head_model);
     let compared = Compared {
         path: &base.path,
@@ -159,18 +222,30 @@ pub fn run(args: DiffArgs) -> Result<u8, CliError> {
     match args.format {
         DiffFormat::Text => print!("{}", render::text(&compared, super::stdout_style())),
         DiffFormat::Markdown => print!("{}", render::markdown(&compared)),
-        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&render::json(&compared)).expect("diff serialises")),
+        DiffFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::json(&compared)).expect("diff serialises")
+        ),
     }
-    Ok(if diff.is_empty() { exit::OK } else { exit::CHANGES })
+    Ok(if diff.is_empty() {
+        exit::OK
+    } else {
+        exit::CHANGES
+    })
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn git_errors_carry_their_hint() {
-        let e = super::git_error(crate::git::GitError::UnknownRevision { rev: "origin/main".into(), shallow: false });
+        let e = super::git_error(crate::git::GitError::UnknownRevision {
+            rev: "origin/main".into(),
+            shallow: false,
+        });
         match e {
-            super::CliError::User { hint: Some(h), .. } => assert!(h.contains("git fetch origin main"), "{h}"),
+            super::CliError::User { hint: Some(h), .. } => {
+                assert!(h.contains("git fetch origin main"), "{h}")
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -35,15 +35,41 @@ pub struct DriftArgs {
 
 /// Load, connect, refresh and detect. The store is saved with what the
 /// refresh learned (members seen, topic service messages, update offset).
-pub async fn make_report(conn: &connect::Connection, model: &crate::model::Model, now: jiff::Timestamp) -> Result<DriftReport, CliError> {
+pub async fn make_report(
+    conn: &connect::Connection,
+    model: &crate::model::Model,
+    now: jiff::Timestamp,
+) -> Result<DriftReport, CliError> {
     let mut store = conn.load_store()?;
-    let progress = super::progress::spinner(&format!("reading {} chats from Telegram", model.desired.state.chats.len()));
-    let refreshed = crate::telegram::read::refresh(&conn.client, &model.desired, &mut store, now.as_second(), None).await;
+    let progress = super::progress::spinner(&format!(
+        "reading {} chats from Telegram",
+        model.desired.state.chats.len()
+    ));
+    let refreshed = crate::telegram::read::refresh(
+        &conn.client,
+        &model.desired,
+        &mut store,
+        now.as_second(),
+        None,
+    )
+    .await;
     progress.finish_and_clear();
     let (live, drained) = refreshed.map_err(super::plan::read_error)?;
     conn.save_store(&store)?;
-    let updates = if drained.webhook_active { UpdateFeed::Webhook } else { UpdateFeed::Drained { updates: drained.updates } };
-    Ok(drift::detect(&DriftInput { desired: &model.desired, live: &live, store: &store, now, updates }))
+    let updates = if drained.webhook_active {
+        UpdateFeed::Webhook
+    } else {
+        UpdateFeed::Drained {
+            updates: drained.updates,
+        }
+    };
+    Ok(drift::detect(&DriftInput {
+        desired: &model.desired,
+        live: &live,
+        store: &store,
+        now,
+        updates,
+    }))
 }
 
 pub fn run(args: DriftArgs) -> Result<u8, CliError> {
@@ -51,7 +77,12 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     let model = crate::model::load(&args.config, now)?;
     let rt = connect::runtime()?;
     let report = rt.block_on(async {
-        let conn = connect::connect(&args.telegram, &model.desired, connect::config_api_url(&model.config)).await?;
+        let conn = connect::connect(
+            &args.telegram,
+            &model.desired,
+            connect::config_api_url(&model.config),
+        )
+        .await?;
         let result = make_report(&conn, &model, now).await;
         conn.close().await?;
         result
@@ -59,7 +90,14 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     match args.format {
         DriftFormat::Text => print!("{}", render::text(&report, super::stdout_style())),
         DriftFormat::Markdown => print!("{}", render::markdown(&report)),
-        DriftFormat::Json => println!("{}", serde_json::to_string_pretty(&render::json(&report)).expect("report serialises")),
+        DriftFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::json(&report)).expect("report serialises")
+        ),
     }
-    Ok(if report.has_drift() { exit::CHANGES } else { exit::OK })
+    Ok(if report.has_drift() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    })
 }

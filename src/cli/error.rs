@@ -21,20 +21,35 @@ pub mod exit {
 #[derive(Debug)]
 pub enum CliError {
     /// Config problems, all of them, with the files they point into.
-    Config { sources: SourceMap, diagnostics: Diagnostics },
+    Config {
+        sources: SourceMap,
+        diagnostics: Diagnostics,
+    },
     /// Something the user can fix: a message and a hint.
-    User { message: String, hint: Option<String> },
+    User {
+        message: String,
+        hint: Option<String>,
+    },
     /// A guard or policy refused the operation.
-    Refused { message: String, hint: Option<String> },
+    Refused {
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 impl CliError {
     pub fn user(message: impl Into<String>) -> Self {
-        CliError::User { message: message.into(), hint: None }
+        CliError::User {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        CliError::User { message: message.into(), hint: Some(hint.into()) }
+        CliError::User {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 
     pub fn exit_code(&self) -> u8 {
@@ -53,6 +68,9 @@ impl From<std::io::Error> for CliError {
 
 impl From<crate::model::LoadError> for CliError {
     fn from(e: crate::model::LoadError) -> Self {
-        CliError::Config { sources: e.sources, diagnostics: e.diagnostics }
+        CliError::Config {
+            sources: e.sources,
+            diagnostics: e.diagnostics,
+        }
     }
 }

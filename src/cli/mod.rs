@@ -102,11 +102,20 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
 /// Print an error to stderr in the form the environment wants.
 pub fn report(e: &CliError) {
     match e {
-        CliError::Config { sources, diagnostics } => {
+        CliError::Config {
+            sources,
+            diagnostics,
+        } => {
             if github_actions() {
-                print!("{}", crate::render::diagnostics::github(sources, diagnostics));
+                print!(
+                    "{}",
+                    crate::render::diagnostics::github(sources, diagnostics)
+                );
             }
-            eprint!("{}", crate::render::diagnostics::text(sources, diagnostics, stderr_style()));
+            eprint!(
+                "{}",
+                crate::render::diagnostics::text(sources, diagnostics, stderr_style())
+            );
         }
         CliError::User { message, hint } | CliError::Refused { message, hint } => {
             eprintln!("error: {message}");
@@ -127,11 +136,19 @@ fn color_allowed() -> bool {
 }
 
 pub fn stdout_style() -> Style {
-    if color_allowed() && std::io::stdout().is_terminal() { Style::Color } else { Style::Plain }
+    if color_allowed() && std::io::stdout().is_terminal() {
+        Style::Color
+    } else {
+        Style::Plain
+    }
 }
 
 pub fn stderr_style() -> Style {
-    if color_allowed() && std::io::stderr().is_terminal() { Style::Color } else { Style::Plain }
+    if color_allowed() && std::io::stderr().is_terminal() {
+        Style::Color
+    } else {
+        Style::Plain
+    }
 }
 
 /// `--now`: an RFC 3339 instant, default the clock.
@@ -139,7 +156,10 @@ pub fn parse_now(now: Option<&str>) -> Result<jiff::Timestamp, CliError> {
     match now {
         None => Ok(jiff::Timestamp::now()),
         Some(text) => text.parse().map_err(|e| {
-            CliError::with_hint(format!("--now {text}: {e}"), "write an RFC 3339 instant, e.g. 2026-11-27T12:00:00Z")
+            CliError::with_hint(
+                format!("--now {text}: {e}"),
+                "write an RFC 3339 instant, e.g. 2026-11-27T12:00:00Z",
+            )
         }),
     }
 }

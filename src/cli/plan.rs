@@ -32,7 +32,11 @@ pub struct GuardArgs {
 
 impl GuardArgs {
     pub fn overrides(&self) -> Overrides {
-        Overrides { removals: self.allow_removals, demotions: self.allow_demotions, few_admins: self.allow_few_admins }
+        Overrides {
+            removals: self.allow_removals,
+            demotions: self.allow_demotions,
+            few_admins: self.allow_few_admins,
+        }
     }
 }
 
@@ -81,8 +85,19 @@ pub async fn make_plan(
 ) -> Result<Planned, CliError> {
     let mut store = conn.load_store()?;
     let before = store.clone();
-    let progress = super::progress::spinner(&format!("reading {} chats from Telegram", only.as_ref().map_or(model.desired.state.chats.len(), Vec::len)));
-    let refreshed = crate::telegram::read::refresh(&conn.client, &model.desired, &mut store, now.as_second(), only.as_deref()).await;
+    let progress = super::progress::spinner(&format!(
+        "reading {} chats from Telegram",
+        only.as_ref()
+            .map_or(model.desired.state.chats.len(), Vec::len)
+    ));
+    let refreshed = crate::telegram::read::refresh(
+        &conn.client,
+        &model.desired,
+        &mut store,
+        now.as_second(),
+        only.as_deref(),
+    )
+    .await;
     progress.finish_and_clear();
     let (live, _) = refreshed.map_err(read_error)?;
     conn.save_store(&store)?;
@@ -103,8 +118,14 @@ pub async fn make_plan(
 pub fn read_error(e: crate::telegram::read::ReadError) -> CliError {
     use crate::telegram::read::ReadError;
     match &e {
-        ReadError::WrongBot { .. } => CliError::with_hint(e.to_string(), "use the token of the bot the config names, or fix org.telegram.bot"),
-        ReadError::Telegram(t) => CliError::User { message: e.to_string(), hint: t.hint() },
+        ReadError::WrongBot { .. } => CliError::with_hint(
+            e.to_string(),
+            "use the token of the bot the config names, or fix org.telegram.bot",
+        ),
+        ReadError::Telegram(t) => CliError::User {
+            message: e.to_string(),
+            hint: t.hint(),
+        },
         _ => CliError::user(e.to_string()),
     }
 }
@@ -114,7 +135,11 @@ pub fn config_digest(sources: &crate::config::SourceMap) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     for (_, file) in sources.files() {
-        let name = file.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = file
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         hasher.update(name.as_bytes());
         hasher.update([0]);
         hasher.update(file.text.as_bytes());
@@ -133,28 +158,58 @@ pub fn git_commit(config: &std::path::Path) -> Option<String> {
 pub fn run(args: PlanArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
     let model = crate::model::load(&args.config, now)?;
-    let changed = args.changed_since.as_deref().map(|rev| super::diff::changed_chats_since(&args.config, rev, &model, now)).transpose()?;
+    let changed = args
+        .changed_since
+        .as_deref()
+        .map(|rev| super::diff::changed_chats_since(&args.config, rev, &model, now))
+        .transpose()?;
     let rt = connect::runtime()?;
     let planned = rt.block_on(async {
-        let conn = connect::connect(&args.telegram, &model.desired, connect::config_api_url(&model.config)).await?;
+        let conn = connect::connect(
+            &args.telegram,
+            &model.desired,
+            connect::config_api_url(&model.config),
+        )
+        .await?;
         let only = match (changed, &args.changed_since) {
-            (Some(changed), Some(rev)) => Some(super::diff::targeted(rev, changed, &model.desired, &conn.load_store()?)),
+            (Some(changed), Some(rev)) => Some(super::diff::targeted(
+                rev,
+                changed,
+                &model.desired,
+                &conn.load_store()?,
+            )),
             _ => None,
         };
-        let result = make_plan(&args.config, &conn, model, args.guards.overrides(), now, only).await;
+        let result = make_plan(
+            &args.config,
+            &conn,
+            model,
+            args.guards.overrides(),
+            now,
+            only,
+        )
+        .await;
         conn.close().await?;
         result
     })?;
     let plan = &planned.plan;
     if let Some(out) = &args.out {
         let text = serde_json::to_string_pretty(&render::json(plan)).expect("plan serialises");
-        std::fs::write(out, text + "\n").map_err(|e| CliError::user(format!("cannot write {}: {e}", out.display())))?;
-        eprintln!("Saved the plan to {}; apply it with `orgform apply --plan {}`.", out.display(), out.display());
+        std::fs::write(out, text + "\n")
+            .map_err(|e| CliError::user(format!("cannot write {}: {e}", out.display())))?;
+        eprintln!(
+            "Saved the plan to {}; apply it with `orgform apply --plan {}`.",
+            out.display(),
+            out.display()
+        );
     }
     match args.format {
         PlanFormat::Text => print!("{}", render::text(plan, super::stdout_style())),
         PlanFormat::Markdown => print!("{}", render::markdown(plan)),
-        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&render::json(plan)).expect("plan serialises")),
+        PlanFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::json(plan)).expect("plan serialises")
+        ),
     }
     Ok(outcome(plan, args.detailed_exitcode))
 }
@@ -162,8 +217,16 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
 /// The exit code a finished plan earns.
 pub fn outcome(plan: &Plan, detailed: bool) -> u8 {
     if plan.refused() {
-        let refused: Vec<&str> = plan.guards.iter().filter(|g| !g.overridden).map(|g| g.code.as_str()).collect();
-        eprintln!("error: the plan was refused by {} (see Guards above)", refused.join(", "));
+        let refused: Vec<&str> = plan
+            .guards
+            .iter()
+            .filter(|g| !g.overridden)
+            .map(|g| g.code.as_str())
+            .collect();
+        eprintln!(
+            "error: the plan was refused by {} (see Guards above)",
+            refused.join(", ")
+        );
         exit::REFUSED
     } else if detailed && !plan.is_empty() {
         exit::CHANGES

@@ -10,14 +10,19 @@ use super::error::CliError;
 /// "roll back"), `hint` says how to proceed without a terminal.
 pub fn confirm(question: &str, what: &str, hint: &str) -> Result<(), CliError> {
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::with_hint(format!("refusing to {what} without confirmation: stdin is not a terminal"), hint));
+        return Err(CliError::with_hint(
+            format!("refusing to {what} without confirmation: stdin is not a terminal"),
+            hint,
+        ));
     }
     print!("{question} Only 'yes' is accepted: ");
     std::io::stdout().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     if answer.trim() != "yes" {
-        return Err(CliError::user(format!("{what} cancelled; nothing was changed")));
+        return Err(CliError::user(format!(
+            "{what} cancelled; nothing was changed"
+        )));
     }
     Ok(())
 }

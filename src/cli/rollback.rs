@@ -30,25 +30,50 @@ pub fn run(args: RollbackArgs) -> Result<u8, CliError> {
     let model = crate::model::load(&args.config, now)?;
     let rt = connect::runtime()?;
     rt.block_on(async {
-        let conn = connect::connect(&args.telegram, &model.desired, connect::config_api_url(&model.config)).await?;
+        let conn = connect::connect(
+            &args.telegram,
+            &model.desired,
+            connect::config_api_url(&model.config),
+        )
+        .await?;
         let result = rollback(&args, &conn, now).await;
         conn.close().await?;
         result
     })
 }
 
-async fn rollback(args: &RollbackArgs, conn: &connect::Connection, now: jiff::Timestamp) -> Result<u8, CliError> {
-    let _lock = Lock::acquire(&conn.state_dir, "rollback", now).map_err(|e| CliError::user(e.to_string()))?;
+async fn rollback(
+    args: &RollbackArgs,
+    conn: &connect::Connection,
+    now: jiff::Timestamp,
+) -> Result<u8, CliError> {
+    let _lock = Lock::acquire(&conn.state_dir, "rollback", now)
+        .map_err(|e| CliError::user(e.to_string()))?;
     let events = journal::read(&conn.state_dir, &args.run).map_err(|e| {
-        CliError::with_hint(e.to_string(), format!("runs are in {}", journal::journal_dir(&conn.state_dir).display()))
+        CliError::with_hint(
+            e.to_string(),
+            format!(
+                "runs are in {}",
+                journal::journal_dir(&conn.state_dir).display()
+            ),
+        )
     })?;
     let state = apply::replay(&events);
-    let Some(plan) = state.plan else { return Err(CliError::user(format!("run {} has no plan in its journal", args.run))) };
+    let Some(plan) = state.plan else {
+        return Err(CliError::user(format!(
+            "run {} has no plan in its journal",
+            args.run
+        )));
+    };
     if state.done.is_empty() {
         println!("Run {}: nothing to undo.", args.run);
         return Ok(exit::OK);
     }
-    println!("Run {} did {} change(s); undoing them in reverse order:", args.run, state.done.len());
+    println!(
+        "Run {} did {} change(s); undoing them in reverse order:",
+        args.run,
+        state.done.len()
+    );
     for (i, _) in state.done.iter().rev() {
         let c = &plan.changes[*i];
         let mark = if c.reversible { "undo" } else { "cannot undo" };
@@ -57,13 +82,35 @@ async fn rollback(args: &RollbackArgs, conn: &connect::Connection, now: jiff::Ti
     if !args.auto_approve {
         super::prompt::confirm("Roll back?", "roll back", "run again with --auto-approve")?;
     }
-    let mut journal = Journal::reopen(&conn.state_dir, &args.run).map_err(|e| CliError::user(e.to_string()))?;
-    journal.write(&Event::Resume { at: now.to_string(), pid: std::process::id() }).map_err(|e| CliError::user(e.to_string()))?;
+    let mut journal =
+        Journal::reopen(&conn.state_dir, &args.run).map_err(|e| CliError::user(e.to_string()))?;
+    journal
+        .write(&Event::Resume {
+            at: now.to_string(),
+            pid: std::process::id(),
+        })
+        .map_err(|e| CliError::user(e.to_string()))?;
     let provider = TelegramProvider::new(conn.client.clone());
     let mut store = conn.load_store()?;
-    let report = apply::rollback(&provider, &plan, &mut journal, &mut store, now.as_second(), state.done).await;
+    let report = apply::rollback(
+        &provider,
+        &plan,
+        &mut journal,
+        &mut store,
+        now.as_second(),
+        state.done,
+    )
+    .await;
     conn.save_store(&store)?;
-    println!("\nRolled back: {}", report.rolled_back.iter().map(|i| plan.changes[*i].address.to_string()).collect::<Vec<_>>().join(", "));
+    println!(
+        "\nRolled back: {}",
+        report
+            .rolled_back
+            .iter()
+            .map(|i| plan.changes[*i].address.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     for (i, e) in &report.rollback_errors {
         println!("Not rolled back: {}: {e}", plan.changes[*i].address);
     }
@@ -74,6 +121,10 @@ async fn rollback(args: &RollbackArgs, conn: &connect::Connection, now: jiff::Ti
         }
     }
     let complete = report.status() == RunStatus::Reverted;
-    println!("\nRollback of run {} {}.", args.run, if complete { "complete" } else { "INCOMPLETE" });
+    println!(
+        "\nRollback of run {} {}.",
+        args.run,
+        if complete { "complete" } else { "INCOMPLETE" }
+    );
     Ok(if complete { exit::OK } else { exit::ERROR })
 }

@@ -79,8 +79,16 @@ pub fn run(args: ShowArgs) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
-fn unknown<'a>(kind: &str, name: &str, known: impl Iterator<Item = &'a String> + Clone) -> CliError {
-    let hint = did_you_mean(name, known.clone().map(String::as_str))
-        .unwrap_or_else(|| format!("known {kind}s: {}", known.map(String::as_str).collect::<Vec<_>>().join(", ")));
+fn unknown<'a>(
+    kind: &str,
+    name: &str,
+    known: impl Iterator<Item = &'a String> + Clone,
+) -> CliError {
+    let hint = did_you_mean(name, known.clone().map(String::as_str)).unwrap_or_else(|| {
+        format!(
+            "known {kind}s: {}",
+            known.map(String::as_str).collect::<Vec<_>>().join(", ")
+        )
+    });
     CliError::with_hint(format!("no {kind} named `{name}` in the config"), hint)
 }

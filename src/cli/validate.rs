@@ -30,7 +30,11 @@ pub struct ValidateArgs {
 
 pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
-    let format = args.format.unwrap_or(if super::github_actions() { DiagnosticFormat::Github } else { DiagnosticFormat::Text });
+    let format = args.format.unwrap_or(if super::github_actions() {
+        DiagnosticFormat::Github
+    } else {
+        DiagnosticFormat::Text
+    });
     match crate::model::load(&args.config, now) {
         Ok(model) => {
             let s = model.summary();
@@ -46,7 +50,14 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
                 }
                 DiagnosticFormat::Text => {
                     if !model.warnings.is_empty() {
-                        eprint!("{}", diagnostics::text(&model.sources, &model.warnings, super::stderr_style()));
+                        eprint!(
+                            "{}",
+                            diagnostics::text(
+                                &model.sources,
+                                &model.warnings,
+                                super::stderr_style()
+                            )
+                        );
                     }
                     println!("{}", summary_line(&s));
                 }
@@ -56,12 +67,19 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
         Err(e) => match format {
             DiagnosticFormat::Text => Err(e.into()),
             DiagnosticFormat::Json => {
-                println!("{}", serde_json::to_string_pretty(&diagnostics::json(&e.sources, &e.diagnostics)).expect("json"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&diagnostics::json(&e.sources, &e.diagnostics))
+                        .expect("json")
+                );
                 Ok(exit::ERROR)
             }
             DiagnosticFormat::Github => {
                 print!("{}", diagnostics::github(&e.sources, &e.diagnostics));
-                eprint!("{}", diagnostics::text(&e.sources, &e.diagnostics, super::stderr_style()));
+                eprint!(
+                    "{}",
+                    diagnostics::text(&e.sources, &e.diagnostics, super::stderr_style())
+                );
                 Ok(exit::ERROR)
             }
         },

@@ -88,16 +88,25 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
     }
 
     pub fn at(mut self, span: Span, text: impl Into<String>) -> Self {
-        self.primary = Some(Label { span, text: text.into() });
+        self.primary = Some(Label {
+            span,
+            text: text.into(),
+        });
         self
     }
 
     pub fn also(mut self, span: Span, text: impl Into<String>) -> Self {
-        self.secondary.push(Label { span, text: text.into() });
+        self.secondary.push(Label {
+            span,
+            text: text.into(),
+        });
         self
     }
 
@@ -123,7 +132,11 @@ impl Diagnostics {
     pub fn push(&mut self, d: Diagnostic) {
         // The same problem reached by two routes (a schema error and a
         // deserialisation error at one place) is shown once.
-        if !self.items.iter().any(|x| x.code == d.code && x.primary == d.primary && x.message == d.message) {
+        if !self
+            .items
+            .iter()
+            .any(|x| x.code == d.code && x.primary == d.primary && x.message == d.message)
+        {
             self.items.push(d);
         }
     }
@@ -153,7 +166,11 @@ impl Diagnostics {
     /// Sort by file, then position, so output is stable.
     pub fn sort(&mut self) {
         self.items.sort_by_key(|d| {
-            let p = d.primary.as_ref().map(|l| (l.span.file, l.span.start)).unwrap_or_default();
+            let p = d
+                .primary
+                .as_ref()
+                .map(|l| (l.span.file, l.span.start))
+                .unwrap_or_default();
             (p, d.code)
         });
     }
@@ -164,7 +181,10 @@ impl Diagnostics {
 }
 
 /// The closest candidate to `name`, for "did you mean" hints.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(name, c);

@@ -55,14 +55,20 @@ pub fn load(path: &Path) -> Loaded {
                 continue;
             }
             Err(e) => {
-                loaded.diagnostics.push(Diagnostic::error(codes::IO, format!("cannot read {name}: {e}")));
+                loaded.diagnostics.push(Diagnostic::error(
+                    codes::IO,
+                    format!("cannot read {name}: {e}"),
+                ));
                 continue;
             }
             Ok(_) => {}
         }
         match std::fs::read(&file) {
             Ok(bytes) => inputs.push((name, file, bytes)),
-            Err(e) => loaded.diagnostics.push(Diagnostic::error(codes::IO, format!("cannot read {name}: {e}"))),
+            Err(e) => loaded.diagnostics.push(Diagnostic::error(
+                codes::IO,
+                format!("cannot read {name}: {e}"),
+            )),
         }
     }
     if inputs.is_empty() && loaded.diagnostics.has_errors() {
@@ -88,10 +94,15 @@ pub fn load_sources(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Loaded {
                 let valid = e.utf8_error().valid_up_to();
                 let bytes = e.into_bytes();
                 let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
-                let id = loaded.sources.add(SourceFile::new(name.clone(), path, prefix.clone()));
+                let id = loaded
+                    .sources
+                    .add(SourceFile::new(name.clone(), path, prefix.clone()));
                 loaded.diagnostics.push(
                     Diagnostic::error(codes::ENCODING, format!("{name} is not valid UTF-8"))
-                        .at(Span::new(id, prefix.len(), 0), "the first invalid byte is here")
+                        .at(
+                            Span::new(id, prefix.len(), 0),
+                            "the first invalid byte is here",
+                        )
                         .hint("save the file as UTF-8"),
                 );
                 failed = true;
@@ -137,8 +148,11 @@ pub fn load_sources(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Loaded {
 /// The config files at `path`, sorted, hidden entries skipped.
 fn collect_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     let meta = std::fs::metadata(path).map_err(|e| {
-        Diagnostic::error(codes::NO_CONFIG, format!("cannot read config at {}: {e}", path.display()))
-            .hint("pass a config file or directory, e.g. `orgform validate examples/acme`")
+        Diagnostic::error(
+            codes::NO_CONFIG,
+            format!("cannot read config at {}: {e}", path.display()),
+        )
+        .hint("pass a config file or directory, e.g. `orgform validate examples/acme`")
     })?;
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
@@ -146,26 +160,37 @@ fn collect_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     let mut out = Vec::new();
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| Diagnostic::error(codes::IO, format!("cannot list {}: {e}", dir.display())))?;
+        let entries = std::fs::read_dir(&dir).map_err(|e| {
+            Diagnostic::error(codes::IO, format!("cannot list {}: {e}", dir.display()))
+        })?;
         for entry in entries.flatten() {
             let p = entry.path();
-            let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+            let hidden = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
             if hidden {
                 continue;
             }
             let Ok(ft) = entry.file_type() else { continue };
             if ft.is_dir() {
                 stack.push(p);
-            } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "kdl")) {
+            } else if p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e, "yaml" | "yml" | "kdl"))
+            {
                 out.push(p);
             }
         }
     }
     out.sort();
     if out.is_empty() {
-        return Err(Diagnostic::error(codes::NO_CONFIG, format!("no config files in {}", path.display()))
-            .hint("a config directory holds .yaml, .yml or .kdl files"));
+        return Err(Diagnostic::error(
+            codes::NO_CONFIG,
+            format!("no config files in {}", path.display()),
+        )
+        .hint("a config directory holds .yaml, .yml or .kdl files"));
     }
     Ok(out)
 }
@@ -178,10 +203,13 @@ fn find_duplicates(node: &Node, out: &mut Diagnostics) {
             for e in entries {
                 if let Some(first) = seen.get(e.key.as_str()) {
                     out.push(
-                        Diagnostic::error(codes::DUPLICATE_KEY, format!("`{}` is defined twice", e.key))
-                            .at(e.key_span, "defined again here")
-                            .also(*first, "first defined here")
-                            .hint("remove one of the two, or merge them"),
+                        Diagnostic::error(
+                            codes::DUPLICATE_KEY,
+                            format!("`{}` is defined twice", e.key),
+                        )
+                        .at(e.key_span, "defined again here")
+                        .also(*first, "first defined here")
+                        .hint("remove one of the two, or merge them"),
                     );
                 } else {
                     seen.insert(&e.key, e.key_span);
@@ -196,14 +224,20 @@ fn find_duplicates(node: &Node, out: &mut Diagnostics) {
 
 /// Merge the top levels of several files into one tree.
 fn merge(trees: Vec<Node>, out: &mut Diagnostics) -> Node {
-    let span = trees.first().map(|t| Span::new(t.span.file, 0, 0)).unwrap_or_default();
+    let span = trees
+        .first()
+        .map(|t| Span::new(t.span.file, 0, 0))
+        .unwrap_or_default();
     let mut merged: Vec<Entry> = Vec::new();
     for tree in trees {
         let Value::Map(entries) = tree.value else {
             out.push(
                 Diagnostic::error(
                     codes::WRONG_TYPE,
-                    format!("a config file must be a mapping of sections, found a {}", tree.type_name()),
+                    format!(
+                        "a config file must be a mapping of sections, found a {}",
+                        tree.type_name()
+                    ),
                 )
                 .at(tree.span, "expected `org:`, `people:`, `chats:` …")
                 .hint("start the file with a section name such as `people:`"),
@@ -222,11 +256,16 @@ fn merge(trees: Vec<Node>, out: &mut Diagnostics) -> Node {
                                     out.push(
                                         Diagnostic::error(
                                             codes::DUPLICATE_KEY,
-                                            format!("`{}.{}` is defined in two places", entry.key, item.key),
+                                            format!(
+                                                "`{}.{}` is defined in two places",
+                                                entry.key, item.key
+                                            ),
                                         )
                                         .at(item.key_span, "defined again here")
                                         .also(first.key_span, "first defined here")
-                                        .hint("each name may be defined once across all config files"),
+                                        .hint(
+                                            "each name may be defined once across all config files",
+                                        ),
                                     );
                                 } else {
                                     into.push(item);
@@ -239,10 +278,16 @@ fn merge(trees: Vec<Node>, out: &mut Diagnostics) -> Node {
                 }
                 Some(existing) => {
                     out.push(
-                        Diagnostic::error(codes::DUPLICATE_KEY, format!("section `{}` is defined twice", entry.key))
-                            .at(entry.key_span, "defined again here")
-                            .also(existing.key_span, "first defined here")
-                            .hint(format!("keep one `{}` section across all config files", entry.key)),
+                        Diagnostic::error(
+                            codes::DUPLICATE_KEY,
+                            format!("section `{}` is defined twice", entry.key),
+                        )
+                        .at(entry.key_span, "defined again here")
+                        .also(existing.key_span, "first defined here")
+                        .hint(format!(
+                            "keep one `{}` section across all config files",
+                            entry.key
+                        )),
                     );
                 }
             }

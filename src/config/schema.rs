@@ -75,7 +75,8 @@ fn drop_null(value: &mut Json) {
 
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| jsonschema::validator_for(schema()).expect("generated schema compiles"))
+    VALIDATOR
+        .get_or_init(|| jsonschema::validator_for(schema()).expect("generated schema compiles"))
 }
 
 /// Validate the merged tree. Every schema violation becomes a diagnostic
@@ -99,7 +100,10 @@ pub fn validate_and_prune(root: &Node) -> (Diagnostics, Json) {
         match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for key in unexpected {
-                    remove_at(&mut pruned, &format!("{path}/{}", escape_pointer_token(key)));
+                    remove_at(
+                        &mut pruned,
+                        &format!("{path}/{}", escape_pointer_token(key)),
+                    );
                 }
             }
             _ => remove_at(&mut pruned, &path),
@@ -148,7 +152,13 @@ fn remove_at(value: &mut Json, pointer: &str) {
     }
 }
 
-fn report(root: &Node, instance: &Json, path: &str, kind: &ValidationErrorKind, out: &mut Diagnostics) {
+fn report(
+    root: &Node,
+    instance: &Json,
+    path: &str,
+    kind: &ValidationErrorKind,
+    out: &mut Diagnostics,
+) {
     let (node, _) = root.pointer(path);
     let what = describe_path(path);
     match kind {
@@ -158,7 +168,8 @@ fn report(root: &Node, instance: &Json, path: &str, kind: &ValidationErrorKind, 
                 let key_ptr = format!("{path}/{}", escape_pointer_token(key));
                 let span = root.key_span(&key_ptr).unwrap_or(node.span);
                 let hint = did_you_mean(key, allowed.iter().map(String::as_str)).or_else(|| {
-                    (!allowed.is_empty()).then(|| format!("allowed keys here: {}", allowed.join(", ")))
+                    (!allowed.is_empty())
+                        .then(|| format!("allowed keys here: {}", allowed.join(", ")))
                 });
                 out.push(
                     Diagnostic::error(codes::UNKNOWN_KEY, format!("unknown key `{key}` in {what}"))
@@ -170,14 +181,19 @@ fn report(root: &Node, instance: &Json, path: &str, kind: &ValidationErrorKind, 
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {
                 TypeKind::Single(t) => type_word(&t.to_string()),
-                TypeKind::Multiple(set) => {
-                    set.iter().map(|t| type_word(&t.to_string())).collect::<Vec<_>>().join(" or ")
-                }
+                TypeKind::Multiple(set) => set
+                    .iter()
+                    .map(|t| type_word(&t.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
             };
             out.push(
                 Diagnostic::error(
                     codes::WRONG_TYPE,
-                    format!("{what} must be {expected}, found {}", article(node.type_name())),
+                    format!(
+                        "{what} must be {expected}, found {}",
+                        article(node.type_name())
+                    ),
                 )
                 .at(node.span, format!("this is {}", article(node.type_name())))
                 .hint(type_hint(&expected, node)),
@@ -186,17 +202,27 @@ fn report(root: &Node, instance: &Json, path: &str, kind: &ValidationErrorKind, 
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or("?");
             out.push(
-                Diagnostic::error(codes::MISSING_FIELD, format!("{what} is missing the required key `{name}`"))
-                    .at(key_or_node(root, path), format!("add `{name}` here"))
-                    .hint(format!("add `{name}: …`")),
+                Diagnostic::error(
+                    codes::MISSING_FIELD,
+                    format!("{what} is missing the required key `{name}`"),
+                )
+                .at(key_or_node(root, path), format!("add `{name}` here"))
+                .hint(format!("add `{name}: …`")),
             );
         }
         ValidationErrorKind::Enum { options } => {
             let opts: Vec<String> = options
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
-            let found = node.as_str().map(|s| format!("`{s}`")).unwrap_or_else(|| article(node.type_name()));
+            let found = node
+                .as_str()
+                .map(|s| format!("`{s}`"))
+                .unwrap_or_else(|| article(node.type_name()));
             let hint = node
                 .as_str()
                 .and_then(|s| did_you_mean(s, opts.iter().map(String::as_str)))
@@ -214,7 +240,9 @@ fn report(root: &Node, instance: &Json, path: &str, kind: &ValidationErrorKind, 
                 .iter()
                 .map(|errs| match errs.as_slice() {
                     [e] => match e.kind() {
-                        ValidationErrorKind::Constant { expected_value } => expected_value.as_str().map(str::to_string),
+                        ValidationErrorKind::Constant { expected_value } => {
+                            expected_value.as_str().map(str::to_string)
+                        }
                         _ => None,
                     },
                     _ => None,
@@ -222,7 +250,15 @@ fn report(root: &Node, instance: &Json, path: &str, kind: &ValidationErrorKind, 
                 .collect();
             if let Some(options) = consts.filter(|o| !o.is_empty()) {
                 let options = Json::Array(options.into_iter().map(Json::String).collect());
-                report(root, instance, path, &ValidationErrorKind::Enum { options: options.into() }, out);
+                report(
+                    root,
+                    instance,
+                    path,
+                    &ValidationErrorKind::Enum {
+                        options: options.into(),
+                    },
+                    out,
+                );
                 return;
             }
             // Report the errors of the alternative that got furthest: the
@@ -232,7 +268,10 @@ fn report(root: &Node, instance: &Json, path: &str, kind: &ValidationErrorKind, 
                 .iter()
                 .filter(|errs| !errs.is_empty())
                 .min_by_key(|errs| {
-                    let shallow = errs.iter().filter(|e| e.instance_path().as_str() == path).count();
+                    let shallow = errs
+                        .iter()
+                        .filter(|e| e.instance_path().as_str() == path)
+                        .count();
                     (shallow, errs.len())
                 });
             match best {
@@ -246,7 +285,10 @@ fn report(root: &Node, instance: &Json, path: &str, kind: &ValidationErrorKind, 
                     out.push(
                         Diagnostic::error(
                             codes::WRONG_TYPE,
-                            format!("{what} has the wrong form ({} found)", article(node.type_name())),
+                            format!(
+                                "{what} has the wrong form ({} found)",
+                                article(node.type_name())
+                            ),
                         )
                         .at(node.span, "not a valid value here")
                         .hint(shape),
@@ -254,33 +296,50 @@ fn report(root: &Node, instance: &Json, path: &str, kind: &ValidationErrorKind, 
                 }
             }
         }
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => {
             out.push(
-                Diagnostic::error(codes::INVALID_VALUE, format!("{what} is too small (minimum {limit})"))
-                    .at(node.span, "too small"),
+                Diagnostic::error(
+                    codes::INVALID_VALUE,
+                    format!("{what} is too small (minimum {limit})"),
+                )
+                .at(node.span, "too small"),
             );
         }
-        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => {
             out.push(
-                Diagnostic::error(codes::INVALID_VALUE, format!("{what} is too large (maximum {limit})"))
-                    .at(node.span, "too large"),
+                Diagnostic::error(
+                    codes::INVALID_VALUE,
+                    format!("{what} is too large (maximum {limit})"),
+                )
+                .at(node.span, "too large"),
             );
         }
         other => {
             out.push(
-                Diagnostic::error(codes::INVALID_VALUE, format!("{what}: {}", describe_kind(other)))
-                    .at(node.span, "here"),
+                Diagnostic::error(
+                    codes::INVALID_VALUE,
+                    format!("{what}: {}", describe_kind(other)),
+                )
+                .at(node.span, "here"),
             );
         }
     }
 }
 
 fn describe_kind(kind: &ValidationErrorKind) -> String {
-    format!("{kind:?}").split(['{', '(']).next().unwrap_or("invalid").trim().to_lowercase()
+    format!("{kind:?}")
+        .split(['{', '('])
+        .next()
+        .unwrap_or("invalid")
+        .trim()
+        .to_lowercase()
 }
 
 fn key_or_node(root: &Node, path: &str) -> super::Span {
-    root.key_span(path).unwrap_or_else(|| root.pointer(path).0.span)
+    root.key_span(path)
+        .unwrap_or_else(|| root.pointer(path).0.span)
 }
 
 fn type_word(t: &str) -> String {
@@ -309,8 +368,12 @@ fn type_hint(expected: &str, node: &Node) -> String {
         (e, super::Value::Str(s)) if e.starts_with("a boolean") => {
             format!("booleans are strict: write `true` or `false`, not `{s}`")
         }
-        (e, super::Value::Str(_)) if e.starts_with("an integer") => "write the number without quotes".into(),
-        (e, _) if e.starts_with("a list") => "write a list: `[a, b]`, or one `- item` per line".into(),
+        (e, super::Value::Str(_)) if e.starts_with("an integer") => {
+            "write the number without quotes".into()
+        }
+        (e, _) if e.starts_with("a list") => {
+            "write a list: `[a, b]`, or one `- item` per line".into()
+        }
         (e, _) if e.starts_with("a mapping") => "write `key: value` pairs here".into(),
         _ => format!("write {expected} here"),
     }
@@ -332,8 +395,11 @@ fn describe_path(path: &str) -> String {
     if path.is_empty() {
         return "the config".into();
     }
-    let parts: Vec<String> =
-        path.trim_start_matches('/').split('/').map(|p| p.replace("~1", "/").replace("~0", "~")).collect();
+    let parts: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
     format!("`{}`", parts.join("."))
 }
 
@@ -345,7 +411,10 @@ fn allowed_keys(instance: &Json, path: &str) -> Vec<String> {
     let tokens: Vec<String> = if path.is_empty() {
         Vec::new()
     } else {
-        path.trim_start_matches('/').split('/').map(|p| p.replace("~1", "/").replace("~0", "~")).collect()
+        path.trim_start_matches('/')
+            .split('/')
+            .map(|p| p.replace("~1", "/").replace("~0", "~"))
+            .collect()
     };
     for token in &tokens {
         sub = pick_alternative(root, sub, value);
@@ -354,7 +423,9 @@ fn allowed_keys(instance: &Json, path: &str) -> Vec<String> {
             Json::Array(a) => token.parse::<usize>().ok().and_then(|i| a.get(i)),
             _ => None,
         };
-        let Some(next_value) = next_value else { return Vec::new() };
+        let Some(next_value) = next_value else {
+            return Vec::new();
+        };
         let next_schema = match value {
             Json::Object(_) => sub
                 .get("properties")
@@ -363,7 +434,9 @@ fn allowed_keys(instance: &Json, path: &str) -> Vec<String> {
             Json::Array(_) => sub.get("items"),
             _ => None,
         };
-        let Some(next_schema) = next_schema else { return Vec::new() };
+        let Some(next_schema) = next_schema else {
+            return Vec::new();
+        };
         sub = next_schema;
         value = next_value;
     }
@@ -388,7 +461,10 @@ fn pick_alternative<'a>(root: &'a Json, mut sub: &'a Json, value: &Json) -> &'a 
                 None => return sub,
             }
         }
-        let alts = sub.get("anyOf").or_else(|| sub.get("oneOf")).and_then(Json::as_array);
+        let alts = sub
+            .get("anyOf")
+            .or_else(|| sub.get("oneOf"))
+            .and_then(Json::as_array);
         if let Some(alts) = alts {
             let want = match value {
                 Json::Object(_) => "object",
@@ -415,7 +491,10 @@ fn pick_alternative<'a>(root: &'a Json, mut sub: &'a Json, value: &Json) -> &'a 
 
 fn resolve_ref<'a>(root: &'a Json, sub: &'a Json) -> &'a Json {
     match sub.get("$ref").and_then(Json::as_str) {
-        Some(r) => root.get("$defs").and_then(|d| d.get(r.rsplit('/').next().unwrap_or(""))).unwrap_or(sub),
+        Some(r) => root
+            .get("$defs")
+            .and_then(|d| d.get(r.rsplit('/').next().unwrap_or("")))
+            .unwrap_or(sub),
         None => sub,
     }
 }

@@ -39,14 +39,26 @@ fn options() -> Options {
 /// Parse one YAML file into a tree. An empty file is an empty mapping.
 pub fn parse(file_id: FileId, source: &SourceFile) -> Result<Node, Diagnostic> {
     let text = &*source.text;
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Ok(Node::new(Value::Map(Vec::new()), Span::new(file_id, 0, 0)));
     }
     if let Some((line, depth)) = nesting_beyond(text, MAX_DEPTH) {
         let offset = source.offset_of(line, 1);
-        return Err(Diagnostic::error(codes::TOO_DEEP, format!("the YAML nests deeper than {MAX_DEPTH} levels ({depth} at line {line})"))
-            .at(Span::new(file_id, offset, source.line_text(line).len()), "too deep here")
-            .hint(format!("nesting is limited to {MAX_DEPTH} levels; a config never needs more")));
+        return Err(Diagnostic::error(
+            codes::TOO_DEEP,
+            format!("the YAML nests deeper than {MAX_DEPTH} levels ({depth} at line {line})"),
+        )
+        .at(
+            Span::new(file_id, offset, source.line_text(line).len()),
+            "too deep here",
+        )
+        .hint(format!(
+            "nesting is limited to {MAX_DEPTH} levels; a config never needs more"
+        )));
     }
     let spanned: Spanned<Raw> = serde_saphyr::from_str_with_options(text, options())
         .map_err(|e| error_to_diagnostic(file_id, source, &e))?;
@@ -67,7 +79,10 @@ fn nesting_beyond(text: &str, max: usize) -> Option<(usize, usize)> {
             let mut indent = line.len() - trimmed.len();
             let mut rest = trimmed;
             let mut levels = vec![indent];
-            while let Some(after) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix('-').filter(|r| r.is_empty())) {
+            while let Some(after) = rest
+                .strip_prefix("- ")
+                .or_else(|| rest.strip_prefix('-').filter(|r| r.is_empty()))
+            {
                 indent += 2;
                 levels.push(indent);
                 rest = after.trim_start_matches(' ');
@@ -118,7 +133,12 @@ fn convert(file_id: FileId, source: &SourceFile, raw: Spanned<Raw>) -> Node {
         Raw::Int(i) => Value::Int(i),
         Raw::Float(f) => Value::Float(f),
         Raw::Str(s) => Value::Str(s),
-        Raw::Seq(items) => Value::Seq(items.into_iter().map(|i| convert(file_id, source, i)).collect()),
+        Raw::Seq(items) => Value::Seq(
+            items
+                .into_iter()
+                .map(|i| convert(file_id, source, i))
+                .collect(),
+        ),
         Raw::Map(entries) => Value::Map(
             entries
                 .into_iter()
@@ -127,7 +147,11 @@ fn convert(file_id: FileId, source: &SourceFile, raw: Spanned<Raw>) -> Node {
                     if key_span.len == 0 {
                         key_span.len = k.value.len();
                     }
-                    Entry { key: k.value, key_span, value: convert(file_id, source, v) }
+                    Entry {
+                        key: k.value,
+                        key_span,
+                        value: convert(file_id, source, v),
+                    }
                 })
                 .collect(),
         ),
@@ -135,25 +159,47 @@ fn convert(file_id: FileId, source: &SourceFile, raw: Spanned<Raw>) -> Node {
     Node::new(value, span)
 }
 
-fn error_to_diagnostic(file_id: FileId, source: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
+fn error_to_diagnostic(
+    file_id: FileId,
+    source: &SourceFile,
+    err: &serde_saphyr::Error,
+) -> Diagnostic {
     let text = err.to_string();
     // The rendered error carries its own snippet; keep the first line as the
     // message and point at the location ourselves.
-    let first = text.lines().next().unwrap_or("invalid YAML").trim().to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_string();
     let lower = text.to_lowercase();
-    let deep = lower.contains("recursion limit") || (lower.contains("budget") && (lower.contains("depth") || lower.contains("nest")));
+    let deep = lower.contains("recursion limit")
+        || (lower.contains("budget") && (lower.contains("depth") || lower.contains("nest")));
     let (code, hint) = if deep {
-        (codes::TOO_DEEP, format!("nesting is limited to {MAX_DEPTH} levels; a config never needs more"))
+        (
+            codes::TOO_DEEP,
+            format!("nesting is limited to {MAX_DEPTH} levels; a config never needs more"),
+        )
     } else if lower.contains("budget") || lower.contains("alias") {
         (codes::ALIAS_BOMB, "the file expands into far more values than it contains (an alias bomb?); write the values out or use fewer aliases".to_string())
     } else {
-        (codes::SYNTAX, "fix the YAML syntax at this place".to_string())
+        (
+            codes::SYNTAX,
+            "fix the YAML syntax at this place".to_string(),
+        )
     };
     let mut d = Diagnostic::error(code, format!("invalid YAML: {first}")).hint(hint);
     if let Some(loc) = err.location() {
         if loc.line() > 0 {
             let span = span_of(file_id, source, &loc);
-            d = d.at(Span { len: span.len.max(1), ..span }, "here");
+            d = d.at(
+                Span {
+                    len: span.len.max(1),
+                    ..span
+                },
+                "here",
+            );
         }
     } else {
         d = d.at(Span::new(file_id, 0, 0), "in this file");
@@ -203,13 +249,19 @@ impl<'de> Visitor<'de> for RawVisitor {
         Ok(Raw::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Raw, E> {
-        i64::try_from(v).map(Raw::Int).map_err(|_| E::custom("integer is too large"))
+        i64::try_from(v)
+            .map(Raw::Int)
+            .map_err(|_| E::custom("integer is too large"))
     }
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<Raw, E> {
-        i64::try_from(v).map(Raw::Int).map_err(|_| E::custom("integer is too large"))
+        i64::try_from(v)
+            .map(Raw::Int)
+            .map_err(|_| E::custom("integer is too large"))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Raw, E> {
-        i64::try_from(v).map(Raw::Int).map_err(|_| E::custom("integer is too large"))
+        i64::try_from(v)
+            .map(Raw::Int)
+            .map_err(|_| E::custom("integer is too large"))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Raw, E> {
         Ok(Raw::Float(v))
@@ -231,7 +283,11 @@ impl<'de> Visitor<'de> for RawVisitor {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key::<Spanned<KeyString>>()? {
             let value = map.next_value::<Spanned<Raw>>()?;
-            let key = Spanned { value: key.value.0, referenced: key.referenced, defined: key.defined };
+            let key = Spanned {
+                value: key.value.0,
+                referenced: key.referenced,
+                defined: key.defined,
+            };
             entries.push((key, value));
         }
         Ok(Raw::Map(entries))

@@ -26,7 +26,8 @@ use serde_json::{Value, json};
 use crate::plan::diff::{self, DiffInput};
 use crate::plan::{Action, Change, Op, present};
 use crate::state::{
-    Address, ChatId, ChatState, ChatType, DesiredState, LiveChatMeta, LiveState, MemberState, MembershipMode, UserId,
+    Address, ChatId, ChatState, ChatType, DesiredState, LiveChatMeta, LiveState, MemberState,
+    MembershipMode, UserId,
 };
 use crate::store::Store;
 
@@ -232,7 +233,9 @@ impl DriftReport {
     }
 
     pub fn items(&self) -> impl Iterator<Item = (&ChatDrift, &Item)> {
-        self.chats.iter().flat_map(|c| c.items.iter().map(move |i| (c, i)))
+        self.chats
+            .iter()
+            .flat_map(|c| c.items.iter().map(move |i| (c, i)))
     }
 }
 
@@ -249,7 +252,13 @@ pub struct DriftInput<'a> {
 /// Compare and classify. Pure.
 pub fn detect(input: &DriftInput) -> DriftReport {
     let now = input.now.as_second();
-    let changes = diff::diff(&DiffInput { desired: input.desired, live: input.live, now, only: None, store: input.store });
+    let changes = diff::diff(&DiffInput {
+        desired: input.desired,
+        live: input.live,
+        now,
+        only: None,
+        store: input.store,
+    });
     let mut by_chat: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
     for c in &changes {
         by_chat.entry(c.chat.as_str()).or_default().push(c);
@@ -257,10 +266,21 @@ pub fn detect(input: &DriftInput) -> DriftReport {
     let mut chats = Vec::new();
     for (key, desired) in &input.desired.state.chats {
         let meta = input.live.meta.get(key).cloned().unwrap_or_default();
-        let cx = ChatCx { key, desired, live: input.live.state.chats.get(key), meta: &meta, d: input.desired, store: input.store, now };
+        let cx = ChatCx {
+            key,
+            desired,
+            live: input.live.state.chats.get(key),
+            meta: &meta,
+            d: input.desired,
+            store: input.store,
+            now,
+        };
         chats.push(cx.report(by_chat.get(key.as_str()).map(Vec::as_slice).unwrap_or(&[])));
     }
-    let mut summary = Summary { chats: chats.len(), ..Summary::default() };
+    let mut summary = Summary {
+        chats: chats.len(),
+        ..Summary::default()
+    };
     for chat in &chats {
         if !chat.items.is_empty() {
             summary.chats_with_drift += 1;
@@ -277,7 +297,13 @@ pub fn detect(input: &DriftInput) -> DriftReport {
             }
         }
     }
-    DriftReport { format_version: FORMAT_VERSION, checked_at: input.now.to_string(), updates: input.updates.clone(), chats, summary }
+    DriftReport {
+        format_version: FORMAT_VERSION,
+        checked_at: input.now.to_string(),
+        updates: input.updates.clone(),
+        chats,
+        summary,
+    }
 }
 
 struct ChatCx<'a> {
@@ -291,7 +317,9 @@ struct ChatCx<'a> {
 }
 
 fn time_text(t: i64) -> String {
-    jiff::Timestamp::from_second(t).map(|t| t.to_string()).unwrap_or_else(|_| t.to_string())
+    jiff::Timestamp::from_second(t)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| t.to_string())
 }
 
 impl ChatCx<'_> {
@@ -325,10 +353,34 @@ impl ChatCx<'_> {
     }
 
     /// An item; `values` is (expected, actual).
-    fn item(&self, address: Address, kind: Kind, fixer: Fixer, summary: impl Into<String>, values: (Value, Value), fix: impl Into<String>) -> Item {
+    fn item(
+        &self,
+        address: Address,
+        kind: Kind,
+        fixer: Fixer,
+        summary: impl Into<String>,
+        values: (Value, Value),
+        fix: impl Into<String>,
+    ) -> Item {
         let (expected, actual) = values;
-        let why = self.d.why.get(address.as_str()).cloned().unwrap_or_default();
-        Item { address, kind, status: Status::Drift, fixer, person: None, summary: summary.into(), expected, actual, fix: fix.into(), why }
+        let why = self
+            .d
+            .why
+            .get(address.as_str())
+            .cloned()
+            .unwrap_or_default();
+        Item {
+            address,
+            kind,
+            status: Status::Drift,
+            fixer,
+            person: None,
+            summary: summary.into(),
+            expected,
+            actual,
+            fix: fix.into(),
+            why,
+        }
     }
 
     fn unreadable(&self, error: &str) -> Item {
@@ -351,7 +403,11 @@ impl ChatCx<'_> {
         if let Op::SendInvite { user, .. } = &c.op {
             fix = self.invite_status(*user);
             expected = json!({"status": "member"});
-            if let Some(seen) = self.store.chat(self.desired.id).and_then(|m| m.members.get(user)) {
+            if let Some(seen) = self
+                .store
+                .chat(self.desired.id)
+                .and_then(|m| m.members.get(user))
+            {
                 actual = json!({"status": status_name(&seen.status), "seen": time_text(seen.at), "source": seen.source});
             }
         }
@@ -370,7 +426,11 @@ impl ChatCx<'_> {
     }
 
     fn invite_status(&self, user: UserId) -> String {
-        let sent = self.store.chat(self.desired.id).and_then(|m| m.personal_invites.get(&user)).filter(|l| !l.revoked);
+        let sent = self
+            .store
+            .chat(self.desired.id)
+            .and_then(|m| m.personal_invites.get(&user))
+            .filter(|l| !l.revoked);
         match sent {
             Some(link) if link.expires.is_none_or(|e| e > self.now) => match link.expires {
                 Some(e) => format!("a personal invite link was sent (valid until {}); they must join with it", time_text(e)),
@@ -425,7 +485,9 @@ impl ChatCx<'_> {
                     } else {
                         (
                             "admin not declared in the config, promoted by a person (the bot cannot demote them)",
-                            format!("the chat owner or the admin who promoted {who} must remove the seat, or declare it in the config"),
+                            format!(
+                                "the chat owner or the admin who promoted {who} must remove the seat, or declare it in the config"
+                            ),
                         )
                     };
                     let mut item = self.item(
@@ -433,11 +495,15 @@ impl ChatCx<'_> {
                         Kind::UnexpectedAdmins,
                         Fixer::Person,
                         summary,
-                        (match self.desired.members.get(&user) {
-                            Some(m) => diff::member_json(m),
-                            None => Value::Null,
-                        }, seat_value(have)),
-                        fix);
+                        (
+                            match self.desired.members.get(&user) {
+                                Some(m) => diff::member_json(m),
+                                None => Value::Null,
+                            },
+                            seat_value(have),
+                        ),
+                        fix,
+                    );
                     item.person = Some(who);
                     items.push(item);
                 }
@@ -449,7 +515,10 @@ impl ChatCx<'_> {
         }
         if mode == MembershipMode::Additive {
             for (&user, have) in &live.members {
-                if !present(have) || self.desired.members.contains_key(&user) || self.desired.admins.contains_key(&user) {
+                if !present(have)
+                    || self.desired.members.contains_key(&user)
+                    || self.desired.admins.contains_key(&user)
+                {
                     continue;
                 }
                 let who = self.d.handle(user);
@@ -459,7 +528,8 @@ impl ChatCx<'_> {
                     Fixer::Person,
                     "member not declared (membership additive: reported, never removed)",
                     (Value::Null, self.seen_value(user, have)),
-                    "declare them in the config, or remove them from the chat by hand");
+                    "declare them in the config, or remove them from the chat by hand",
+                );
                 item.person = Some(who);
                 items.push(item);
             }
@@ -488,28 +558,49 @@ impl ChatCx<'_> {
     /// Declared people who are not in the chat although an invite is out:
     /// the planner sends nothing more, a person must join.
     fn invited_not_joined(&self, live: &ChatState, items: &mut Vec<Item>) {
-        let wanted = self
-            .desired
-            .admins
-            .keys()
-            .map(|u| (*u, true))
-            .chain(self.desired.members.iter().filter(|(u, m)| present(m) && !self.desired.admins.contains_key(u)).map(|(u, _)| (*u, false)));
+        let wanted = self.desired.admins.keys().map(|u| (*u, true)).chain(
+            self.desired
+                .members
+                .iter()
+                .filter(|(u, m)| present(m) && !self.desired.admins.contains_key(u))
+                .map(|(u, _)| (*u, false)),
+        );
         for (user, admin) in wanted {
-            let here = live.admins.contains_key(&user) || live.members.get(&user).is_some_and(present);
+            let here =
+                live.admins.contains_key(&user) || live.members.get(&user).is_some_and(present);
             if here || !self.pending_invite(user) {
                 continue;
             }
             let who = self.d.handle(user);
             let (address, summary) = if admin {
-                (Address::admin(self.key, &who), "declared admin is not in the chat")
+                (
+                    Address::admin(self.key, &who),
+                    "declared admin is not in the chat",
+                )
             } else {
-                (Address::member(self.key, &who), "declared member is not in the chat")
+                (
+                    Address::member(self.key, &who),
+                    "declared member is not in the chat",
+                )
             };
-            let actual = match self.store.chat(self.desired.id).and_then(|m| m.members.get(&user)) {
-                Some(seen) => json!({"status": status_name(&seen.status), "seen": time_text(seen.at), "source": seen.source}),
+            let actual = match self
+                .store
+                .chat(self.desired.id)
+                .and_then(|m| m.members.get(&user))
+            {
+                Some(seen) => {
+                    json!({"status": status_name(&seen.status), "seen": time_text(seen.at), "source": seen.source})
+                }
                 None => json!({"status": "absent"}),
             };
-            let mut item = self.item(address, Kind::MissingMembers, Fixer::Person, summary, (json!({"status": "member"}), actual), self.invite_status(user));
+            let mut item = self.item(
+                address,
+                Kind::MissingMembers,
+                Fixer::Person,
+                summary,
+                (json!({"status": "member"}), actual),
+                self.invite_status(user),
+            );
             item.person = Some(who);
             items.push(item);
         }
@@ -517,7 +608,11 @@ impl ChatCx<'_> {
 
     fn seen_value(&self, user: UserId, have: &MemberState) -> Value {
         let mut v = diff::member_json(have);
-        if let Some(seen) = self.store.chat(self.desired.id).and_then(|m| m.members.get(&user)) {
+        if let Some(seen) = self
+            .store
+            .chat(self.desired.id)
+            .and_then(|m| m.members.get(&user))
+        {
             v["seen"] = json!(time_text(seen.at));
             v["source"] = json!(seen.source);
         }
@@ -526,7 +621,10 @@ impl ChatCx<'_> {
 
     fn knowledge(&self, live: &ChatState) -> MemberKnowledge {
         let memory = self.store.chat(self.desired.id);
-        let mut k = MemberKnowledge { count: self.meta.member_count, ..MemberKnowledge::default() };
+        let mut k = MemberKnowledge {
+            count: self.meta.member_count,
+            ..MemberKnowledge::default()
+        };
         // The bot is in every chat it can read.
         k.known = live.admins.len() as u64 + 1;
         for (user, m) in &live.members {
@@ -535,13 +633,22 @@ impl ChatCx<'_> {
             }
             k.known += 1;
             let seen = memory.and_then(|mem| mem.members.get(user));
-            let source = seen.map(|s| s.source.clone()).unwrap_or_else(|| "unknown".into());
+            let source = seen
+                .map(|s| s.source.clone())
+                .unwrap_or_else(|| "unknown".into());
             *k.sources.entry(source).or_default() += 1;
             if let Some(seen) = seen {
-                k.oldest_observation = Some(k.oldest_observation.map_or(seen.at, |o| o.min(seen.at)));
+                k.oldest_observation =
+                    Some(k.oldest_observation.map_or(seen.at, |o| o.min(seen.at)));
             }
         }
-        k.last_update = memory.and_then(|mem| mem.members.values().filter(|s| s.source == "update").map(|s| s.at).max());
+        k.last_update = memory.and_then(|mem| {
+            mem.members
+                .values()
+                .filter(|s| s.source == "update")
+                .map(|s| s.at)
+                .max()
+        });
         k.unseen = k.count.map(|c| c as i64 - k.known as i64);
         k
     }
@@ -557,7 +664,8 @@ impl ChatCx<'_> {
                 Fixer::Person,
                 "Telegram did not say how many people are in the chat",
                 (Value::Null, Value::Null),
-                "read the chat again; membership drift is unknown until then");
+                "read the chat again; membership drift is unknown until then",
+            );
             item.status = Status::Unknown;
             return Some(item);
         };
@@ -566,9 +674,15 @@ impl ChatCx<'_> {
             return None;
         }
         let (summary, fix) = if unseen > 0 {
-            let who = if unseen == 1 { "1 person".to_string() } else { format!("{unseen} people") };
+            let who = if unseen == 1 {
+                "1 person".to_string()
+            } else {
+                format!("{unseen} people")
+            };
             let risk = match self.desired.membership {
-                MembershipMode::Authoritative => "they may be people the config does not allow, and apply cannot remove whom it cannot see",
+                MembershipMode::Authoritative => {
+                    "they may be people the config does not allow, and apply cannot remove whom it cannot see"
+                }
                 _ => "they may be people the config does not declare",
             };
             (
@@ -587,7 +701,8 @@ impl ChatCx<'_> {
             Fixer::Person,
             summary,
             (json!({"count": k.known}), json!({"count": count})),
-            fix);
+            fix,
+        );
         item.status = Status::Unknown;
         Some(item)
     }
@@ -631,78 +746,199 @@ fn seat_value(seat: &crate::state::AdminSeat) -> Value {
 
 /// Kind, fixer, summary and fix of a planned change.
 fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, String, String) {
-    let apply = |kind: Kind, summary: &str, fix: &str| (kind, Fixer::Apply, summary.to_string(), format!("`orgform apply` {fix}"));
+    let apply = |kind: Kind, summary: &str, fix: &str| {
+        (
+            kind,
+            Fixer::Apply,
+            summary.to_string(),
+            format!("`orgform apply` {fix}"),
+        )
+    };
     match &c.op {
         Op::SetTitle { .. } => apply(Kind::Settings, "title differs", "sets the title"),
-        Op::SetDescription { .. } => apply(Kind::Settings, "description differs", "sets the description"),
-        Op::SetPermissions { .. } => apply(Kind::Settings, "default member permissions differ", "sets the default permissions"),
+        Op::SetDescription { .. } => apply(
+            Kind::Settings,
+            "description differs",
+            "sets the description",
+        ),
+        Op::SetPermissions { .. } => apply(
+            Kind::Settings,
+            "default member permissions differ",
+            "sets the default permissions",
+        ),
         Op::SetPhoto { .. } if live.settings.photo == Some(crate::state::Photo::None) => {
             apply(Kind::Settings, "chat has no photo", "uploads the photo")
         }
-        Op::SetPhoto { .. } => apply(Kind::Settings, "chat photo differs", "uploads the declared photo"),
-        Op::DeletePhoto => apply(Kind::Settings, "chat has a photo the config does not declare", "deletes the photo"),
-        Op::Pin { .. } if live.pinned.is_none() => apply(Kind::Settings, "nothing is pinned", "posts and pins the message"),
-        Op::Pin { .. } if live.pinned.as_ref().is_some_and(|p| p.by_bot) => {
-            apply(Kind::Settings, "pinned message text differs", "edits the pinned message")
-        }
-        Op::Pin { .. } => apply(Kind::Settings, "another message is pinned on top", "pins the declared message on top again")
-        ,
-        Op::Unpin { .. } => apply(Kind::Settings, "orgform's message is pinned but the config pins nothing", "unpins it"),
-        Op::SetTag { tag, .. } if tag.is_empty() => apply(Kind::Tags, "member has a tag the config does not give", "clears the tag"),
+        Op::SetPhoto { .. } => apply(
+            Kind::Settings,
+            "chat photo differs",
+            "uploads the declared photo",
+        ),
+        Op::DeletePhoto => apply(
+            Kind::Settings,
+            "chat has a photo the config does not declare",
+            "deletes the photo",
+        ),
+        Op::Pin { .. } if live.pinned.is_none() => apply(
+            Kind::Settings,
+            "nothing is pinned",
+            "posts and pins the message",
+        ),
+        Op::Pin { .. } if live.pinned.as_ref().is_some_and(|p| p.by_bot) => apply(
+            Kind::Settings,
+            "pinned message text differs",
+            "edits the pinned message",
+        ),
+        Op::Pin { .. } => apply(
+            Kind::Settings,
+            "another message is pinned on top",
+            "pins the declared message on top again",
+        ),
+        Op::Unpin { .. } => apply(
+            Kind::Settings,
+            "orgform's message is pinned but the config pins nothing",
+            "unpins it",
+        ),
+        Op::SetTag { tag, .. } if tag.is_empty() => apply(
+            Kind::Tags,
+            "member has a tag the config does not give",
+            "clears the tag",
+        ),
         Op::SetTag { .. } => apply(Kind::Tags, "member tag differs", "sets the tag"),
-        Op::SetCommands { .. } => apply(Kind::Settings, "bot commands differ", "sets the chat's bot commands"),
-        Op::DeleteCommands => apply(Kind::Settings, "bot commands are set but the config has none", "deletes the chat's bot commands"),
+        Op::SetCommands { .. } => apply(
+            Kind::Settings,
+            "bot commands differ",
+            "sets the chat's bot commands",
+        ),
+        Op::DeleteCommands => apply(
+            Kind::Settings,
+            "bot commands are set but the config has none",
+            "deletes the chat's bot commands",
+        ),
         Op::Manual { instruction } => {
             let address = c.address.as_str();
             let (kind, summary) = if address.contains(".admin.") {
-                (Kind::AdminRights, "admin rights differ on a seat the bot cannot edit".to_string())
+                (
+                    Kind::AdminRights,
+                    "admin rights differ on a seat the bot cannot edit".to_string(),
+                )
             } else if address.contains(".topic.") {
-                (Kind::Topics, "topic icon colour differs (the Bot API cannot recolour a topic)".to_string())
+                (
+                    Kind::Topics,
+                    "topic icon colour differs (the Bot API cannot recolour a topic)".to_string(),
+                )
             } else {
                 let field = address.rsplit('.').next().unwrap_or("");
-                (Kind::ManualSettings, format!("{} differs (the Bot API cannot change it)", field.replace('_', " ")))
+                (
+                    Kind::ManualSettings,
+                    format!(
+                        "{} differs (the Bot API cannot change it)",
+                        field.replace('_', " ")
+                    ),
+                )
             };
             (kind, Fixer::Person, summary, instruction.clone())
         }
         Op::CreateTopic { .. } => apply(Kind::Topics, "topic missing", "creates the topic"),
         Op::EditTopic { .. } => apply(Kind::Topics, "topic renamed", "renames the topic back"),
-        Op::CloseTopic { .. } => apply(Kind::Topics, "topic open but should be closed", "closes the topic"),
-        Op::ReopenTopic { .. } => apply(Kind::Topics, "topic closed but should be open", "reopens the topic"),
-        Op::DeleteTopic { .. } => apply(Kind::Topics, "topic not in the config", "deletes the topic and its messages"),
-        Op::CreateInviteLink { .. } => apply(Kind::InviteLinks, "invite link missing", "creates the link"),
-        Op::EditInviteLink { .. } => apply(Kind::InviteLinks, "invite link options differ", "edits the link"),
-        Op::RevokeInviteLink { .. } => apply(Kind::InviteLinks, "invite link not in the config", "revokes the link"),
-        Op::Promote { rights, user } if rights.is_empty() => {
-            let kind = if desired.admins.contains_key(user) { Kind::AdminRights } else { Kind::UnexpectedAdmins };
-            apply(kind, "admin not declared in the config", "removes the admin seat")
+        Op::CloseTopic { .. } => apply(
+            Kind::Topics,
+            "topic open but should be closed",
+            "closes the topic",
+        ),
+        Op::ReopenTopic { .. } => apply(
+            Kind::Topics,
+            "topic closed but should be open",
+            "reopens the topic",
+        ),
+        Op::DeleteTopic { .. } => apply(
+            Kind::Topics,
+            "topic not in the config",
+            "deletes the topic and its messages",
+        ),
+        Op::CreateInviteLink { .. } => {
+            apply(Kind::InviteLinks, "invite link missing", "creates the link")
         }
-        Op::Promote { .. } if c.action == Action::Create => apply(Kind::AdminRights, "declared admin is not an admin", "promotes them"),
-        Op::Promote { .. } => apply(Kind::AdminRights, "admin rights differ", "sets the declared rights"),
-        Op::SetAdminTitle { .. } => apply(Kind::AdminRights, "admin title differs", "sets the title"),
+        Op::EditInviteLink { .. } => apply(
+            Kind::InviteLinks,
+            "invite link options differ",
+            "edits the link",
+        ),
+        Op::RevokeInviteLink { .. } => apply(
+            Kind::InviteLinks,
+            "invite link not in the config",
+            "revokes the link",
+        ),
+        Op::Promote { rights, user } if rights.is_empty() => {
+            let kind = if desired.admins.contains_key(user) {
+                Kind::AdminRights
+            } else {
+                Kind::UnexpectedAdmins
+            };
+            apply(
+                kind,
+                "admin not declared in the config",
+                "removes the admin seat",
+            )
+        }
+        Op::Promote { .. } if c.action == Action::Create => apply(
+            Kind::AdminRights,
+            "declared admin is not an admin",
+            "promotes them",
+        ),
+        Op::Promote { .. } => apply(
+            Kind::AdminRights,
+            "admin rights differ",
+            "sets the declared rights",
+        ),
+        Op::SetAdminTitle { .. } => {
+            apply(Kind::AdminRights, "admin title differs", "sets the title")
+        }
         Op::Restrict { user, .. } => {
-            let summary = if live.members.get(user).is_some_and(|m| matches!(m, MemberState::Restricted { .. })) {
+            let summary = if live
+                .members
+                .get(user)
+                .is_some_and(|m| matches!(m, MemberState::Restricted { .. }))
+            {
                 "restriction differs"
             } else {
                 "declared restriction not in place"
             };
             apply(Kind::Restrictions, summary, "restricts them as declared")
         }
-        Op::Unrestrict { .. } => apply(Kind::Restrictions, "restricted, but the config declares a plain member", "lifts the restriction"),
-        Op::Unban { .. } => apply(Kind::Restrictions, "banned, but the config declares them", "lifts the ban"),
+        Op::Unrestrict { .. } => apply(
+            Kind::Restrictions,
+            "restricted, but the config declares a plain member",
+            "lifts the restriction",
+        ),
+        Op::Unban { .. } => apply(
+            Kind::Restrictions,
+            "banned, but the config declares them",
+            "lifts the ban",
+        ),
         Op::Ban { .. } => apply(Kind::Restrictions, "declared ban not in place", "bans them"),
         Op::Kick { .. } if c.undeclared => apply(
             Kind::UndeclaredMembers,
             "member not declared (membership authoritative)",
             "removes them from the chat",
         ),
-        Op::Kick { .. } => apply(Kind::UndeclaredMembers, "in the chat, but the config says they must not be", "removes them from the chat"),
+        Op::Kick { .. } => apply(
+            Kind::UndeclaredMembers,
+            "in the chat, but the config says they must not be",
+            "removes them from the chat",
+        ),
         Op::SendInvite { .. } => {
             let summary = if c.address.as_str().contains(".admin.") {
                 "declared admin is not in the chat"
             } else {
                 "declared member is not in the chat"
             };
-            (Kind::MissingMembers, Fixer::Person, summary.to_string(), String::new())
+            (
+                Kind::MissingMembers,
+                Fixer::Person,
+                summary.to_string(),
+                String::new(),
+            )
         }
     }
 }

@@ -59,14 +59,27 @@ fn now() -> jiff::Timestamp {
 fn desired() -> DesiredState {
     match crate::model::load_text("org.yaml", CONFIG, now()) {
         Ok(model) => model.desired,
-        Err(e) => panic!("{}", crate::render::diagnostics::text(&e.sources, &e.diagnostics, crate::render::Style::Plain)),
+        Err(e) => panic!(
+            "{}",
+            crate::render::diagnostics::text(
+                &e.sources,
+                &e.diagnostics,
+                crate::render::Style::Plain
+            )
+        ),
     }
 }
 
 /// The converged fake, with Telegram's count: banned people are not in
 /// the chat, so getChatMemberCount does not count them.
 fn live(desired: &DesiredState) -> LiveState {
-    let mut live = converged(desired, BotIdentity { id: BOT, username: "org_bot".into() });
+    let mut live = converged(
+        desired,
+        BotIdentity {
+            id: BOT,
+            username: "org_bot".into(),
+        },
+    );
     for (key, chat) in &live.state.chats {
         let present = chat.members.values().filter(|m| present(m)).count() + chat.admins.len() + 1;
         live.meta.get_mut(key).unwrap().member_count = Some(present as u64);
@@ -75,11 +88,20 @@ fn live(desired: &DesiredState) -> LiveState {
 }
 
 fn detect_with(desired: &DesiredState, live: &LiveState, store: &Store) -> DriftReport {
-    detect(&DriftInput { desired, live, store, now: now(), updates: UpdateFeed::NotRead })
+    detect(&DriftInput {
+        desired,
+        live,
+        store,
+        now: now(),
+        updates: UpdateFeed::NotRead,
+    })
 }
 
 fn items(report: &DriftReport) -> Vec<(String, Kind, Status, Fixer)> {
-    report.items().map(|(_, i)| (i.address.to_string(), i.kind, i.status, i.fixer)).collect()
+    report
+        .items()
+        .map(|(_, i)| (i.address.to_string(), i.kind, i.status, i.fixer))
+        .collect()
 }
 
 fn chat<'a>(live: &'a mut LiveState, key: &str) -> &'a mut ChatState {
@@ -120,7 +142,15 @@ fn a_title_changed_by_hand_is_fixed_by_apply() {
     let mut l = live(&d);
     chat(&mut l, "eng").settings.title = Some("Hacked".into());
     let report = detect_with(&d, &l, &Store::default());
-    assert_eq!(items(&report), vec![("chat.eng.title".into(), Kind::Settings, Status::Drift, Fixer::Apply)]);
+    assert_eq!(
+        items(&report),
+        vec![(
+            "chat.eng.title".into(),
+            Kind::Settings,
+            Status::Drift,
+            Fixer::Apply
+        )]
+    );
     let (_, item) = report.items().next().unwrap();
     assert_eq!(item.expected, json!("Engineering"));
     assert_eq!(item.actual, json!("Hacked"));
@@ -133,9 +163,20 @@ fn protected_content_switched_off_needs_a_person() {
     let mut l = live(&d);
     chat(&mut l, "eng").settings.protected_content = Some(false);
     let report = detect_with(&d, &l, &Store::default());
-    assert_eq!(items(&report), vec![("chat.eng.protected_content".into(), Kind::ManualSettings, Status::Drift, Fixer::Person)]);
+    assert_eq!(
+        items(&report),
+        vec![(
+            "chat.eng.protected_content".into(),
+            Kind::ManualSettings,
+            Status::Drift,
+            Fixer::Person
+        )]
+    );
     let (_, item) = report.items().next().unwrap();
-    assert_eq!((item.expected.clone(), item.actual.clone()), (json!(true), json!(false)));
+    assert_eq!(
+        (item.expected.clone(), item.actual.clone()),
+        (json!(true), json!(false))
+    );
     assert!(item.fix.contains("content protection on"), "{}", item.fix);
 }
 
@@ -145,17 +186,44 @@ fn a_stray_admin_is_fixed_by_apply_unless_a_person_promoted_them() {
     let mut l = live(&d);
     let eng = chat(&mut l, "eng");
     eng.members.remove(&2);
-    eng.admins.insert(2, AdminSeat { rights: [Right::ManageChat, Right::PinMessages].into_iter().collect(), ..AdminSeat::default() });
+    eng.admins.insert(
+        2,
+        AdminSeat {
+            rights: [Right::ManageChat, Right::PinMessages]
+                .into_iter()
+                .collect(),
+            ..AdminSeat::default()
+        },
+    );
     let report = detect_with(&d, &l, &Store::default());
-    assert_eq!(items(&report), vec![("chat.eng.admin.bob".into(), Kind::UnexpectedAdmins, Status::Drift, Fixer::Apply)]);
+    assert_eq!(
+        items(&report),
+        vec![(
+            "chat.eng.admin.bob".into(),
+            Kind::UnexpectedAdmins,
+            Status::Drift,
+            Fixer::Apply
+        )]
+    );
 
     // Promoted by a person: the bot cannot edit the seat.
     l.meta.get_mut("eng").unwrap().not_editable.insert(2);
     let report = detect_with(&d, &l, &Store::default());
-    assert_eq!(items(&report), vec![("chat.eng.admin.bob".into(), Kind::UnexpectedAdmins, Status::Drift, Fixer::Person)]);
+    assert_eq!(
+        items(&report),
+        vec![(
+            "chat.eng.admin.bob".into(),
+            Kind::UnexpectedAdmins,
+            Status::Drift,
+            Fixer::Person
+        )]
+    );
     let (_, item) = report.items().next().unwrap();
     assert_eq!(item.person.as_deref(), Some("bob"));
-    assert_eq!(item.actual["rights"], json!(["manage_chat", "pin_messages"]));
+    assert_eq!(
+        item.actual["rights"],
+        json!(["manage_chat", "pin_messages"])
+    );
 }
 
 #[test]
@@ -169,15 +237,30 @@ fn admin_rights_and_titles_that_differ() {
     assert_eq!(
         items(&report),
         vec![
-            ("chat.eng.admin.alice".into(), Kind::AdminRights, Status::Drift, Fixer::Apply),
-            ("chat.eng.admin.alice".into(), Kind::AdminRights, Status::Drift, Fixer::Apply),
+            (
+                "chat.eng.admin.alice".into(),
+                Kind::AdminRights,
+                Status::Drift,
+                Fixer::Apply
+            ),
+            (
+                "chat.eng.admin.alice".into(),
+                Kind::AdminRights,
+                Status::Drift,
+                Fixer::Apply
+            ),
         ]
     );
     // The same on a seat the bot cannot edit: a person must.
     l.meta.get_mut("eng").unwrap().not_editable.insert(1);
     let report = detect_with(&d, &l, &Store::default());
     let fixers: Vec<Fixer> = report.items().map(|(_, i)| i.fixer).collect();
-    assert_eq!(fixers, vec![Fixer::Person, Fixer::Person], "{:#?}", items(&report));
+    assert_eq!(
+        fixers,
+        vec![Fixer::Person, Fixer::Person],
+        "{:#?}",
+        items(&report)
+    );
 }
 
 #[test]
@@ -192,8 +275,18 @@ fn undeclared_members_per_membership_mode() {
     assert_eq!(
         items(&report),
         vec![
-            ("chat.eng.member.42".into(), Kind::UndeclaredMembers, Status::Drift, Fixer::Apply),
-            ("chat.sales.member.42".into(), Kind::UndeclaredMembers, Status::Drift, Fixer::Person),
+            (
+                "chat.eng.member.42".into(),
+                Kind::UndeclaredMembers,
+                Status::Drift,
+                Fixer::Apply
+            ),
+            (
+                "chat.sales.member.42".into(),
+                Kind::UndeclaredMembers,
+                Status::Drift,
+                Fixer::Person
+            ),
         ]
     );
 }
@@ -203,11 +296,27 @@ fn an_offboarded_person_still_inside_is_removed_by_apply() {
     let d = desired();
     let mut l = live(&d);
     chat(&mut l, "eng").members.insert(6, MemberState::Member);
-    *l.meta.get_mut("eng").unwrap().member_count.as_mut().unwrap() += 1;
+    *l.meta
+        .get_mut("eng")
+        .unwrap()
+        .member_count
+        .as_mut()
+        .unwrap() += 1;
     let report = detect_with(&d, &l, &Store::default());
-    assert_eq!(items(&report), vec![("chat.eng.member.mallory".into(), Kind::UndeclaredMembers, Status::Drift, Fixer::Apply)]);
+    assert_eq!(
+        items(&report),
+        vec![(
+            "chat.eng.member.mallory".into(),
+            Kind::UndeclaredMembers,
+            Status::Drift,
+            Fixer::Apply
+        )]
+    );
     let (_, item) = report.items().next().unwrap();
-    assert_eq!(item.why, vec!["offboarded: removed from every managed chat".to_string()]);
+    assert_eq!(
+        item.why,
+        vec!["offboarded: removed from every managed chat".to_string()]
+    );
 }
 
 #[test]
@@ -215,15 +324,42 @@ fn a_declared_member_who_left_must_rejoin() {
     let d = desired();
     let mut l = live(&d);
     chat(&mut l, "eng").members.insert(5, MemberState::Absent);
-    *l.meta.get_mut("eng").unwrap().member_count.as_mut().unwrap() -= 1;
+    *l.meta
+        .get_mut("eng")
+        .unwrap()
+        .member_count
+        .as_mut()
+        .unwrap() -= 1;
     let mut store = Store::default();
-    store.see_member(-1001, 5, MemberState::Absent, now().as_second() - 3600, "update");
+    store.see_member(
+        -1001,
+        5,
+        MemberState::Absent,
+        now().as_second() - 3600,
+        "update",
+    );
     let report = detect_with(&d, &l, &store);
-    assert_eq!(items(&report), vec![("chat.eng.member.erin".into(), Kind::MissingMembers, Status::Drift, Fixer::Person)]);
+    assert_eq!(
+        items(&report),
+        vec![(
+            "chat.eng.member.erin".into(),
+            Kind::MissingMembers,
+            Status::Drift,
+            Fixer::Person
+        )]
+    );
     let (_, item) = report.items().next().unwrap();
-    assert_eq!(item.actual, json!({"status": "absent", "seen": "2026-11-27T11:00:00Z", "source": "update"}));
+    assert_eq!(
+        item.actual,
+        json!({"status": "absent", "seen": "2026-11-27T11:00:00Z", "source": "update"})
+    );
     assert_eq!(item.expected, json!({"status": "member"}));
-    assert!(item.fix.contains("orgform apply` creates a personal invite"), "{}", item.fix);
+    assert!(
+        item.fix
+            .contains("orgform apply` creates a personal invite"),
+        "{}",
+        item.fix
+    );
 
     // Once a personal invite is out, the report says so.
     let link = InviteLinkRecord {
@@ -237,7 +373,12 @@ fn a_declared_member_who_left_must_rejoin() {
     store.chat_mut(-1001).personal_invites.insert(5, link);
     let report = detect_with(&d, &l, &store);
     let (_, item) = report.items().next().unwrap();
-    assert!(item.fix.starts_with("a personal invite link was sent (valid until 2026-11-27T13:00:00Z)"), "{}", item.fix);
+    assert!(
+        item.fix
+            .starts_with("a personal invite link was sent (valid until 2026-11-27T13:00:00Z)"),
+        "{}",
+        item.fix
+    );
 }
 
 #[test]
@@ -245,13 +386,29 @@ fn restrictions_and_bans_that_differ_are_fixed_by_apply() {
     let d = desired();
     let mut l = live(&d);
     chat(&mut l, "eng").members.insert(4, MemberState::Member);
-    chat(&mut l, "eng").members.insert(2, MemberState::Restricted { permissions: [Permission::ReactToMessages].into_iter().collect(), until: None });
+    chat(&mut l, "eng").members.insert(
+        2,
+        MemberState::Restricted {
+            permissions: [Permission::ReactToMessages].into_iter().collect(),
+            until: None,
+        },
+    );
     let report = detect_with(&d, &l, &Store::default());
     assert_eq!(
         items(&report),
         vec![
-            ("chat.eng.member.bob".into(), Kind::Restrictions, Status::Drift, Fixer::Apply),
-            ("chat.eng.member.dave".into(), Kind::Restrictions, Status::Drift, Fixer::Apply),
+            (
+                "chat.eng.member.bob".into(),
+                Kind::Restrictions,
+                Status::Drift,
+                Fixer::Apply
+            ),
+            (
+                "chat.eng.member.dave".into(),
+                Kind::Restrictions,
+                Status::Drift,
+                Fixer::Apply
+            ),
         ]
     );
 }
@@ -267,8 +424,18 @@ fn topics_and_links_changed_or_removed() {
     assert_eq!(
         items(&report),
         vec![
-            ("chat.eng.topic.releases".into(), Kind::Topics, Status::Drift, Fixer::Apply),
-            ("chat.eng.invite.onboarding".into(), Kind::InviteLinks, Status::Drift, Fixer::Apply),
+            (
+                "chat.eng.topic.releases".into(),
+                Kind::Topics,
+                Status::Drift,
+                Fixer::Apply
+            ),
+            (
+                "chat.eng.invite.onboarding".into(),
+                Kind::InviteLinks,
+                Status::Drift,
+                Fixer::Apply
+            ),
         ]
     );
     let topic = report.items().next().unwrap().1;
@@ -277,9 +444,21 @@ fn topics_and_links_changed_or_removed() {
 
     // A colour the Bot API cannot change back: a person must.
     let mut l = live(&d);
-    chat(&mut l, "eng").topics.get_mut("releases").unwrap().icon_color = Some(16766590);
+    chat(&mut l, "eng")
+        .topics
+        .get_mut("releases")
+        .unwrap()
+        .icon_color = Some(16766590);
     let report = detect_with(&d, &l, &Store::default());
-    assert_eq!(items(&report), vec![("chat.eng.topic.releases".into(), Kind::Topics, Status::Drift, Fixer::Person)]);
+    assert_eq!(
+        items(&report),
+        vec![(
+            "chat.eng.topic.releases".into(),
+            Kind::Topics,
+            Status::Drift,
+            Fixer::Person
+        )]
+    );
 }
 
 #[test]
@@ -295,19 +474,47 @@ fn blind_spots_are_listed_but_are_not_drift() {
 fn people_the_bot_api_cannot_see_are_unknown_not_no_drift() {
     let d = desired();
     let mut l = live(&d);
-    *l.meta.get_mut("eng").unwrap().member_count.as_mut().unwrap() += 2;
-    *l.meta.get_mut("lounge").unwrap().member_count.as_mut().unwrap() += 5;
+    *l.meta
+        .get_mut("eng")
+        .unwrap()
+        .member_count
+        .as_mut()
+        .unwrap() += 2;
+    *l.meta
+        .get_mut("lounge")
+        .unwrap()
+        .member_count
+        .as_mut()
+        .unwrap() += 5;
     let report = detect_with(&d, &l, &Store::default());
     // Observe chats are neither changed nor reported.
-    assert_eq!(items(&report), vec![("chat.eng.members".into(), Kind::Unseen, Status::Unknown, Fixer::Person)]);
+    assert_eq!(
+        items(&report),
+        vec![(
+            "chat.eng.members".into(),
+            Kind::Unseen,
+            Status::Unknown,
+            Fixer::Person
+        )]
+    );
     let (chat, item) = report.items().next().unwrap();
     assert_eq!(chat.members.unseen, Some(2));
-    assert!(item.summary.starts_with("2 people in the chat are unknown to orgform"), "{}", item.summary);
+    assert!(
+        item.summary
+            .starts_with("2 people in the chat are unknown to orgform"),
+        "{}",
+        item.summary
+    );
     assert_eq!(report.summary.unknown, 1);
     assert!(report.has_drift(), "unknown is never reported as no drift");
 
     // Fewer people than orgform believes: its knowledge is stale.
-    *l.meta.get_mut("eng").unwrap().member_count.as_mut().unwrap() -= 3;
+    *l.meta
+        .get_mut("eng")
+        .unwrap()
+        .member_count
+        .as_mut()
+        .unwrap() -= 3;
     let report = detect_with(&d, &l, &Store::default());
     let (_, item) = report.items().next().unwrap();
     assert!(item.summary.contains("stale"), "{}", item.summary);
@@ -315,7 +522,15 @@ fn people_the_bot_api_cannot_see_are_unknown_not_no_drift() {
     // No count at all.
     l.meta.get_mut("eng").unwrap().member_count = None;
     let report = detect_with(&d, &l, &Store::default());
-    assert_eq!(items(&report), vec![("chat.eng".into(), Kind::Unseen, Status::Unknown, Fixer::Person)]);
+    assert_eq!(
+        items(&report),
+        vec![(
+            "chat.eng".into(),
+            Kind::Unseen,
+            Status::Unknown,
+            Fixer::Person
+        )]
+    );
 }
 
 #[test]
@@ -323,16 +538,41 @@ fn an_unreadable_chat_is_unknown() {
     let d = desired();
     let mut l = live(&d);
     l.state.chats.remove("sales");
-    l.meta.insert("sales".into(), LiveChatMeta { error: Some("Forbidden: bot was kicked from the supergroup chat".into()), ..Default::default() });
+    l.meta.insert(
+        "sales".into(),
+        LiveChatMeta {
+            error: Some("Forbidden: bot was kicked from the supergroup chat".into()),
+            ..Default::default()
+        },
+    );
     let report = detect_with(&d, &l, &Store::default());
-    assert_eq!(items(&report), vec![("chat.sales".into(), Kind::Access, Status::Unknown, Fixer::Person)]);
-    assert_eq!(report.items().next().unwrap().1.actual["error"], json!("Forbidden: bot was kicked from the supergroup chat"));
+    assert_eq!(
+        items(&report),
+        vec![(
+            "chat.sales".into(),
+            Kind::Access,
+            Status::Unknown,
+            Fixer::Person
+        )]
+    );
+    assert_eq!(
+        report.items().next().unwrap().1.actual["error"],
+        json!("Forbidden: bot was kicked from the supergroup chat")
+    );
 
     // The bot is in the chat but not an admin.
     let mut l = live(&d);
     l.meta.get_mut("sales").unwrap().bot_rights = None;
     let report = detect_with(&d, &l, &Store::default());
-    assert_eq!(items(&report), vec![("chat.sales".into(), Kind::Access, Status::Unknown, Fixer::Person)]);
+    assert_eq!(
+        items(&report),
+        vec![(
+            "chat.sales".into(),
+            Kind::Access,
+            Status::Unknown,
+            Fixer::Person
+        )]
+    );
 }
 
 #[test]
@@ -343,7 +583,15 @@ fn member_knowledge_says_where_it_came_from_and_how_fresh_it_is() {
     let at = now().as_second();
     store.see_member(-1001, 2, MemberState::Member, at - 7200, "update");
     store.see_member(-1001, 5, MemberState::Member, at, "getChatMember");
-    store.chat_mut(-1001).members.insert(77, SeenMember { status: MemberState::Absent, tag: None, at: at - 60, source: "update".into() });
+    store.chat_mut(-1001).members.insert(
+        77,
+        SeenMember {
+            status: MemberState::Absent,
+            tag: None,
+            at: at - 60,
+            source: "update".into(),
+        },
+    );
     let report = detect_with(&d, &l, &store);
     let eng = report.chats.iter().find(|c| c.key == "eng").unwrap();
     assert_eq!(eng.members.last_update, Some(at - 60));

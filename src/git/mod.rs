@@ -29,11 +29,19 @@ pub enum GitError {
     #[error("revision `{rev}` does not exist in this repository{}", if *shallow { " (a shallow clone)" } else { "" })]
     UnknownRevision { rev: String, shallow: bool },
     #[error("`{base}` and `{head}` have no common ancestor in this {}", if *shallow { "shallow clone: the history between them was not fetched" } else { "repository" })]
-    NoMergeBase { base: String, head: String, shallow: bool },
+    NoMergeBase {
+        base: String,
+        head: String,
+        shallow: bool,
+    },
     #[error("the repository has no commits yet, so there is no HEAD to compare with")]
     NoHead,
     #[error("the config path `{path}` does not exist at `{rev}` ({commit})")]
-    PathMissing { path: String, rev: String, commit: String },
+    PathMissing {
+        path: String,
+        rev: String,
+        commit: String,
+    },
     #[error("git: {0}")]
     Git(#[from] git2::Error),
 }
@@ -81,7 +89,9 @@ impl GitError {
 fn fetch_command(rev: &str) -> String {
     let plain = rev.trim_start_matches("refs/remotes/");
     match plain.split_once('/') {
-        Some((remote, branch)) if remote == "origin" || remote == "upstream" => format!("git fetch {remote} {branch}"),
+        Some((remote, branch)) if remote == "origin" || remote == "upstream" => {
+            format!("git fetch {remote} {branch}")
+        }
         _ => format!("git fetch origin {rev}"),
     }
 }
@@ -137,9 +147,15 @@ impl Repo {
         while !start.exists() {
             start = start.parent().unwrap_or(Path::new("/"));
         }
-        let repo = Repository::discover(start).map_err(|_| GitError::NotARepo { path: path.to_path_buf() })?;
-        let workdir = repo.workdir().ok_or_else(|| GitError::Bare { path: repo.path().to_path_buf() })?;
-        let workdir = workdir.canonicalize().unwrap_or_else(|_| workdir.to_path_buf());
+        let repo = Repository::discover(start).map_err(|_| GitError::NotARepo {
+            path: path.to_path_buf(),
+        })?;
+        let workdir = repo.workdir().ok_or_else(|| GitError::Bare {
+            path: repo.path().to_path_buf(),
+        })?;
+        let workdir = workdir
+            .canonicalize()
+            .unwrap_or_else(|_| workdir.to_path_buf());
         Ok(Repo { repo, workdir })
     }
 
@@ -162,7 +178,9 @@ impl Repo {
         let mut existing = abs.clone();
         let mut rest: Vec<std::ffi::OsString> = Vec::new();
         while !existing.exists() {
-            let Some(name) = existing.file_name() else { break };
+            let Some(name) = existing.file_name() else {
+                break;
+            };
             rest.push(name.to_os_string());
             existing.pop();
         }
@@ -172,25 +190,41 @@ impl Repo {
         }
         let rel = full
             .strip_prefix(&self.workdir)
-            .map_err(|_| GitError::OutsideRepo { path: path.to_path_buf(), workdir: self.workdir.clone() })?;
-        Ok(rel.components().filter_map(|c| c.as_os_str().to_str()).collect::<Vec<_>>().join("/"))
+            .map_err(|_| GitError::OutsideRepo {
+                path: path.to_path_buf(),
+                workdir: self.workdir.clone(),
+            })?;
+        Ok(rel
+            .components()
+            .filter_map(|c| c.as_os_str().to_str())
+            .collect::<Vec<_>>()
+            .join("/"))
     }
 
     /// Resolve a revision to a commit.
     pub fn revision(&self, rev: &str) -> Result<Revision, GitError> {
         let commit = self.commit(rev)?;
-        Ok(Revision { rev: rev.to_string(), commit: commit.id().to_string() })
+        Ok(Revision {
+            rev: rev.to_string(),
+            commit: commit.id().to_string(),
+        })
     }
 
     /// The commit HEAD points at.
     pub fn head(&self) -> Result<Revision, GitError> {
         let head = self.repo.head().map_err(|_| GitError::NoHead)?;
         let commit = head.peel_to_commit().map_err(|_| GitError::NoHead)?;
-        Ok(Revision { rev: "HEAD".into(), commit: commit.id().to_string() })
+        Ok(Revision {
+            rev: "HEAD".into(),
+            commit: commit.id().to_string(),
+        })
     }
 
     fn commit(&self, rev: &str) -> Result<Commit<'_>, GitError> {
-        let unknown = || GitError::UnknownRevision { rev: rev.to_string(), shallow: self.repo.is_shallow() };
+        let unknown = || GitError::UnknownRevision {
+            rev: rev.to_string(),
+            shallow: self.repo.is_shallow(),
+        };
         let object = self.repo.revparse_single(rev).map_err(|_| unknown())?;
         object.peel_to_commit().map_err(|_| unknown())
     }
@@ -201,10 +235,15 @@ impl Repo {
         let a = Oid::from_str(&base.commit)?;
         let b = Oid::from_str(&head.commit)?;
         match self.repo.merge_base(a, b) {
-            Ok(oid) => Ok(Revision { rev: base.rev.clone(), commit: oid.to_string() }),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => {
-                Err(GitError::NoMergeBase { base: base.rev.clone(), head: head.rev.clone(), shallow: self.repo.is_shallow() })
-            }
+            Ok(oid) => Ok(Revision {
+                rev: base.rev.clone(),
+                commit: oid.to_string(),
+            }),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Err(GitError::NoMergeBase {
+                base: base.rev.clone(),
+                head: head.rev.clone(),
+                shallow: self.repo.is_shallow(),
+            }),
             Err(e) => Err(e.into()),
         }
     }
@@ -215,7 +254,11 @@ impl Repo {
     pub fn load_config(&self, at: &Revision, path: &str) -> Result<config::Loaded, GitError> {
         let commit = self.repo.find_commit(Oid::from_str(&at.commit)?)?;
         let root = commit.tree()?;
-        let missing = || GitError::PathMissing { path: path.to_string(), rev: at.rev.clone(), commit: at.short().to_string() };
+        let missing = || GitError::PathMissing {
+            path: path.to_string(),
+            rev: at.rev.clone(),
+            commit: at.short().to_string(),
+        };
         let mut files: Vec<(PathBuf, Oid)> = Vec::new();
         let mut too_large: Vec<Diagnostic> = Vec::new();
         if path.is_empty() {
@@ -240,7 +283,11 @@ impl Repo {
                 too_large.push(
                     Diagnostic::error(
                         codes::TOO_LARGE,
-                        format!("{name} is {} bytes; config files may be at most {} bytes", blob.size(), config::load::MAX_FILE_BYTES),
+                        format!(
+                            "{name} is {} bytes; config files may be at most {} bytes",
+                            blob.size(),
+                            config::load::MAX_FILE_BYTES
+                        ),
                     )
                     .hint("split the config into several files in one directory"),
                 );
@@ -261,7 +308,11 @@ impl Repo {
     /// A file's bytes at a revision (`path` inside the repository).
     pub fn read_file(&self, at: &Revision, path: &Path) -> Result<Vec<u8>, GitError> {
         let commit = self.repo.find_commit(Oid::from_str(&at.commit)?)?;
-        let missing = || GitError::PathMissing { path: path.display().to_string(), rev: at.rev.clone(), commit: at.short().to_string() };
+        let missing = || GitError::PathMissing {
+            path: path.display().to_string(),
+            rev: at.rev.clone(),
+            commit: at.short().to_string(),
+        };
         let entry = commit.tree()?.get_path(path).map_err(|_| missing())?;
         if entry.kind() != Some(ObjectType::Blob) {
             return Err(missing());
@@ -271,7 +322,12 @@ impl Repo {
 
     /// Every config file below `tree`, hidden entries skipped, like
     /// `config::load` does on disk. Symlinks and submodules are skipped.
-    fn collect(&self, tree: &Tree<'_>, prefix: &Path, out: &mut Vec<(PathBuf, Oid)>) -> Result<(), GitError> {
+    fn collect(
+        &self,
+        tree: &Tree<'_>,
+        prefix: &Path,
+        out: &mut Vec<(PathBuf, Oid)>,
+    ) -> Result<(), GitError> {
         for entry in tree.iter() {
             let Ok(name) = entry.name() else { continue };
             if name.starts_with('.') {
@@ -283,7 +339,9 @@ impl Repo {
                     let sub = self.repo.find_tree(entry.id())?;
                     self.collect(&sub, &path, out)?;
                 }
-                Some(ObjectType::Blob) if entry.filemode() != 0o120000 && is_config_file(&path) => out.push((path, entry.id())),
+                Some(ObjectType::Blob) if entry.filemode() != 0o120000 && is_config_file(&path) => {
+                    out.push((path, entry.id()))
+                }
                 _ => {}
             }
         }
@@ -293,20 +351,32 @@ impl Repo {
     /// Config files under `path` that differ between `base` and `head`
     /// (`None` = the working tree, untracked files included). Renames are
     /// detected, so a moved file shows as one `renamed` entry.
-    pub fn changed_files(&self, base: &Revision, head: Option<&Revision>, path: &str) -> Result<Vec<FileChange>, GitError> {
+    pub fn changed_files(
+        &self,
+        base: &Revision,
+        head: Option<&Revision>,
+        path: &str,
+    ) -> Result<Vec<FileChange>, GitError> {
         let path_in_repo = path;
-        let old = self.repo.find_commit(Oid::from_str(&base.commit)?)?.tree()?;
+        let old = self
+            .repo
+            .find_commit(Oid::from_str(&base.commit)?)?
+            .tree()?;
         let mut opts = DiffOptions::new();
         if !path.is_empty() {
             opts.pathspec(path);
         }
-        opts.include_untracked(head.is_none()).recurse_untracked_dirs(true);
+        opts.include_untracked(head.is_none())
+            .recurse_untracked_dirs(true);
         let mut diff = match head {
             Some(h) => {
                 let new = self.repo.find_commit(Oid::from_str(&h.commit)?)?.tree()?;
-                self.repo.diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))?
+                self.repo
+                    .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))?
             }
-            None => self.repo.diff_tree_to_workdir_with_index(Some(&old), Some(&mut opts))?,
+            None => self
+                .repo
+                .diff_tree_to_workdir_with_index(Some(&old), Some(&mut opts))?,
         };
         let mut find = DiffFindOptions::new();
         find.renames(true).for_untracked(true);
@@ -324,9 +394,15 @@ impl Repo {
                 _ => continue,
             };
             let Some(path) = path else { continue };
-            let relevant = |p: &str| is_config_file(Path::new(p)) && !hidden(p.strip_prefix(path_in_repo).unwrap_or(p));
+            let relevant = |p: &str| {
+                is_config_file(Path::new(p)) && !hidden(p.strip_prefix(path_in_repo).unwrap_or(p))
+            };
             if relevant(&path) || old_path.as_deref().is_some_and(relevant) {
-                out.push(FileChange { status, path, old_path });
+                out.push(FileChange {
+                    status,
+                    path,
+                    old_path,
+                });
             }
         }
         out.sort();
@@ -341,7 +417,9 @@ fn hidden(p: &str) -> bool {
 }
 
 fn is_config_file(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "kdl"))
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "yaml" | "yml" | "kdl"))
 }
 
 /// `path` made absolute against the current directory, `.` and `..`
@@ -350,7 +428,11 @@ fn absolute(path: &Path) -> Result<PathBuf, GitError> {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir().map_err(|_| GitError::NotARepo { path: path.to_path_buf() })?.join(path)
+        std::env::current_dir()
+            .map_err(|_| GitError::NotARepo {
+                path: path.to_path_buf(),
+            })?
+            .join(path)
     };
     let mut out = PathBuf::new();
     for c in joined.components() {
@@ -373,8 +455,15 @@ pub struct PhotosAt<'r> {
 
 impl crate::model::photo::PhotoFiles for PhotosAt<'_> {
     fn read(&self, path: &Path) -> Result<Vec<u8>, (String, &'static str)> {
-        self.repo
-            .read_file(self.at, path)
-            .map_err(|e| (format!("cannot read the photo {} at {}: {e}", path.display(), self.at.rev), "the path is relative to the file that names it"))
+        self.repo.read_file(self.at, path).map_err(|e| {
+            (
+                format!(
+                    "cannot read the photo {} at {}: {e}",
+                    path.display(),
+                    self.at.rev
+                ),
+                "the path is relative to the file that names it",
+            )
+        })
     }
 }

@@ -26,8 +26,8 @@ use super::{ConfigDir, Format, ImportError, WriteOutcome, slug};
 use crate::model::resolve::{role_permissions, role_rights, role_rights_named};
 use crate::model::spec::{
     AdminBinding, AllKeyword, ChatSpec, CommandSpec, Config, InviteLinkSpec, Org, Person,
-    PersonStatus, RestrictionBinding, RightsSpec, Role, Selector, SelectorRule, TelegramSettings,
-    PinnedSpec, TagBinding, TopicSpec,
+    PersonStatus, PinnedSpec, RestrictionBinding, RightsSpec, Role, Selector, SelectorRule,
+    TagBinding, TelegramSettings, TopicSpec,
 };
 use crate::state::{
     AdminSeat, BotIdentity, ChatId, ChatSettings, ChatType, Command, DesiredState, MemberState,
@@ -36,7 +36,9 @@ use crate::state::{
 use crate::store::{InviteLinkRecord, Store, TopicRecord};
 use crate::telegram::client::{ApiCall, Client};
 use crate::telegram::error::{Class, Error, ErrorKind};
-use crate::telegram::read::{ALLOWED_UPDATES, admin_seat, chat_type, member_state, settings_of, top_pin};
+use crate::telegram::read::{
+    ALLOWED_UPDATES, admin_seat, chat_type, member_state, settings_of, top_pin,
+};
 use crate::telegram::wire::{self, BotCommandScope, ChatFullInfo, ChatMember, Update};
 
 /// A Telegram user as an answer showed them.
@@ -353,7 +355,9 @@ async fn read_chat(
             })
             .collect(),
         member_count: count,
-        pinned: top_pin(&info, |u| u.id == bot).filter(|p| p.by_bot && !p.text.is_empty()).map(|p| p.text),
+        pinned: top_pin(&info, |u| u.id == bot)
+            .filter(|p| p.by_bot && !p.text.is_empty())
+            .map(|p| p.text),
         tags: BTreeMap::new(),
     };
     let mut users = Vec::new();
@@ -969,16 +973,24 @@ impl Builder<'_> {
         // Tags as seen, grouped; a chat where none was seen leaves tags unmanaged.
         let mut tags: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
         for (&uid, tag) in &chat.tags {
-            tags.entry(tag.as_str()).or_default().insert(self.handle(uid));
+            tags.entry(tag.as_str())
+                .or_default()
+                .insert(self.handle(uid));
         }
         if !tags.is_empty() {
             spec.tags = Some(
                 tags.into_iter()
-                    .map(|(tag, people)| TagBinding { tag: tag.to_string(), members: vec![people_selector(people)] })
+                    .map(|(tag, people)| TagBinding {
+                        tag: tag.to_string(),
+                        members: vec![people_selector(people)],
+                    })
                     .collect(),
             );
         }
-        spec.pinned = chat.pinned.clone().map(|text| PinnedSpec { text, notify: None });
+        spec.pinned = chat
+            .pinned
+            .clone()
+            .map(|text| PinnedSpec { text, notify: None });
         if !chat.topics.is_empty() {
             spec.topics = Some(
                 chat.topics

@@ -8,9 +8,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::config::Span;
 use crate::config::diagnostic::{Diagnostic, Diagnostics, codes, did_you_mean};
 use crate::config::tree::{Node, escape_pointer_token as esc};
-use crate::config::Span;
 use crate::state::{ChatType, Permission, Right};
 
 use super::spec::{ChatSpec, Config, RightsSpec, Selector, SelectorRule};
@@ -29,7 +29,11 @@ pub struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     pub fn new(root: &'a Node, config: &'a Config) -> Self {
-        Checker { root, config, out: Diagnostics::default() }
+        Checker {
+            root,
+            config,
+            out: Diagnostics::default(),
+        }
     }
 
     /// The span of the value at a pointer (or the deepest node reached).
@@ -42,24 +46,50 @@ impl<'a> Checker<'a> {
         self.root.key_span(ptr).unwrap_or_else(|| self.at(ptr))
     }
 
-    fn unknown(&mut self, code: &'static str, kind: &str, name: &str, ptr: &str, candidates: Vec<&str>) {
-        let plural = if kind == "person" { "people".to_string() } else { format!("{kind}s") };
+    fn unknown(
+        &mut self,
+        code: &'static str,
+        kind: &str,
+        name: &str,
+        ptr: &str,
+        candidates: Vec<&str>,
+    ) {
+        let plural = if kind == "person" {
+            "people".to_string()
+        } else {
+            format!("{kind}s")
+        };
         let hint = did_you_mean(name, candidates.iter().copied())
-            .or_else(|| (candidates.is_empty()).then(|| format!("define it under `{plural}:` first")))
+            .or_else(|| {
+                (candidates.is_empty()).then(|| format!("define it under `{plural}:` first"))
+            })
             .unwrap_or_else(|| format!("known {plural}: {}", preview(&candidates)));
         self.out.push(
-            Diagnostic::error(code, format!("unknown {kind} `{name}`")).at(self.at(ptr), format!("no {kind} named `{name}`")).hint(hint),
+            Diagnostic::error(code, format!("unknown {kind} `{name}`"))
+                .at(self.at(ptr), format!("no {kind} named `{name}`"))
+                .hint(hint),
         );
     }
 
     fn length(&mut self, what: &str, value: &str, min: usize, max: usize, ptr: &str) {
         let n = value.chars().count();
         if n < min || n > max {
-            let limit = if min == 0 { format!("at most {max}") } else { format!("{min} to {max}") };
+            let limit = if min == 0 {
+                format!("at most {max}")
+            } else {
+                format!("{min} to {max}")
+            };
             self.out.push(
-                Diagnostic::error(codes::LENGTH, format!("{what} is {n} characters; Telegram allows {limit}"))
-                    .at(self.at(ptr), format!("{n} characters"))
-                    .hint(if n > max { format!("shorten it to {max} characters") } else { "it may not be empty".into() }),
+                Diagnostic::error(
+                    codes::LENGTH,
+                    format!("{what} is {n} characters; Telegram allows {limit}"),
+                )
+                .at(self.at(ptr), format!("{n} characters"))
+                .hint(if n > max {
+                    format!("shorten it to {max} characters")
+                } else {
+                    "it may not be empty".into()
+                }),
             );
         }
     }
@@ -121,33 +151,62 @@ impl<'a> Checker<'a> {
             if let Some(dep) = &person.department
                 && !config.departments.contains_key(dep)
             {
-                self.unknown(codes::UNKNOWN_DEPARTMENT, "department", dep, &format!("{base}/department"), departments.clone());
+                self.unknown(
+                    codes::UNKNOWN_DEPARTMENT,
+                    "department",
+                    dep,
+                    &format!("{base}/department"),
+                    departments.clone(),
+                );
             }
             for (i, role) in person.roles.iter().enumerate() {
                 if !config.roles.contains_key(role) {
-                    self.unknown(codes::UNKNOWN_ROLE, "role", role, &format!("{base}/roles/{i}"), roles.clone());
+                    self.unknown(
+                        codes::UNKNOWN_ROLE,
+                        "role",
+                        role,
+                        &format!("{base}/roles/{i}"),
+                        roles.clone(),
+                    );
                 }
             }
             if let Some(username) = &person.username {
                 let ok = (5..=32).contains(&username.len())
-                    && username.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && username
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
                     && !username.starts_with('@');
                 if !ok {
                     self.out.push(
-                        Diagnostic::error(codes::INVALID_VALUE, format!("`{username}` is not a Telegram username"))
-                            .at(self.at(&format!("{base}/username")), "invalid username")
-                            .hint("usernames are 5–32 characters of a–z, 0–9 and _, written without @"),
+                        Diagnostic::error(
+                            codes::INVALID_VALUE,
+                            format!("`{username}` is not a Telegram username"),
+                        )
+                        .at(self.at(&format!("{base}/username")), "invalid username")
+                        .hint("usernames are 5–32 characters of a–z, 0–9 and _, written without @"),
                     );
                 }
             }
             for (g, grant) in person.grants.iter().enumerate() {
                 let gp = format!("{base}/grants/{g}");
                 if !config.roles.contains_key(&grant.role) {
-                    self.unknown(codes::UNKNOWN_ROLE, "role", &grant.role, &format!("{gp}/role"), roles.clone());
+                    self.unknown(
+                        codes::UNKNOWN_ROLE,
+                        "role",
+                        &grant.role,
+                        &format!("{gp}/role"),
+                        roles.clone(),
+                    );
                 }
                 for (c, chat) in grant.chats.iter().enumerate() {
                     if !config.chats.contains_key(chat) {
-                        self.unknown(codes::UNKNOWN_CHAT, "chat", chat, &format!("{gp}/chats/{c}"), chats.clone());
+                        self.unknown(
+                            codes::UNKNOWN_CHAT,
+                            "chat",
+                            chat,
+                            &format!("{gp}/chats/{c}"),
+                            chats.clone(),
+                        );
                     }
                 }
                 if let Some(until) = &grant.until {
@@ -176,11 +235,23 @@ impl<'a> Checker<'a> {
             if let Some(parent) = &dep.parent
                 && !config.departments.contains_key(parent)
             {
-                self.unknown(codes::UNKNOWN_DEPARTMENT, "department", parent, &format!("{base}/parent"), names.clone());
+                self.unknown(
+                    codes::UNKNOWN_DEPARTMENT,
+                    "department",
+                    parent,
+                    &format!("{base}/parent"),
+                    names.clone(),
+                );
             }
             for (i, lead) in dep.leads.iter().enumerate() {
                 if !config.people.contains_key(lead) {
-                    self.unknown(codes::UNKNOWN_PERSON, "person", lead, &format!("{base}/leads/{i}"), people.clone());
+                    self.unknown(
+                        codes::UNKNOWN_PERSON,
+                        "person",
+                        lead,
+                        &format!("{base}/leads/{i}"),
+                        people.clone(),
+                    );
                 }
             }
         }
@@ -196,12 +267,22 @@ impl<'a> Checker<'a> {
                     if !reported.contains(&cycle) {
                         let mut d = Diagnostic::error(
                             codes::DEPARTMENT_CYCLE,
-                            format!("departments form a cycle: {} → {}", path[pos..].join(" → "), parent),
+                            format!(
+                                "departments form a cycle: {} → {}",
+                                path[pos..].join(" → "),
+                                parent
+                            ),
                         )
-                        .at(self.at(&format!("/departments/{}/parent", esc(&cycle[0]))), "this parent closes the cycle")
+                        .at(
+                            self.at(&format!("/departments/{}/parent", esc(&cycle[0]))),
+                            "this parent closes the cycle",
+                        )
                         .hint("a department's parent chain must end at a top-level department");
                         for other in &cycle[1..] {
-                            d = d.also(self.at(&format!("/departments/{}/parent", esc(other))), "part of the cycle");
+                            d = d.also(
+                                self.at(&format!("/departments/{}/parent", esc(other))),
+                                "part of the cycle",
+                            );
                         }
                         self.out.push(d);
                         reported.push(cycle);
@@ -242,17 +323,22 @@ impl<'a> Checker<'a> {
                     if name.parse::<Right>().is_err() {
                         let ptr = format!("{base}/rights/{i}");
                         let all: Vec<&str> = Right::ALL.iter().map(|r| r.name()).collect();
-                        let hint = did_you_mean(name.trim_start_matches("can_"), all.iter().copied())
-                            .unwrap_or_else(|| format!("admin rights: {}", all.join(", ")));
-                        let hint = if name.starts_with("can_") && name[4..].parse::<Right>().is_ok() {
+                        let hint =
+                            did_you_mean(name.trim_start_matches("can_"), all.iter().copied())
+                                .unwrap_or_else(|| format!("admin rights: {}", all.join(", ")));
+                        let hint = if name.starts_with("can_") && name[4..].parse::<Right>().is_ok()
+                        {
                             format!("write it without the `can_` prefix: `{}`", &name[4..])
                         } else {
                             hint
                         };
                         self.out.push(
-                            Diagnostic::error(codes::UNKNOWN_RIGHT, format!("unknown admin right `{name}`"))
-                                .at(self.at(&ptr), "not an admin right")
-                                .hint(hint),
+                            Diagnostic::error(
+                                codes::UNKNOWN_RIGHT,
+                                format!("unknown admin right `{name}`"),
+                            )
+                            .at(self.at(&ptr), "not an admin right")
+                            .hint(hint),
                         );
                     }
                 }
@@ -265,7 +351,13 @@ impl<'a> Checker<'a> {
             }
             if let Some(parent) = &role.extends {
                 if !config.roles.contains_key(parent) {
-                    self.unknown(codes::UNKNOWN_ROLE, "role", parent, &format!("{base}/extends"), names.clone());
+                    self.unknown(
+                        codes::UNKNOWN_ROLE,
+                        "role",
+                        parent,
+                        &format!("{base}/extends"),
+                        names.clone(),
+                    );
                 } else {
                     let p = &config.roles[parent];
                     let mismatch = (role.rights.is_some() && p.permissions.is_some())
@@ -283,16 +375,30 @@ impl<'a> Checker<'a> {
         self.extends_cycles(
             codes::ROLE_CYCLE,
             "roles",
-            config.roles.iter().map(|(k, r)| (k.clone(), r.extends.clone())).collect(),
+            config
+                .roles
+                .iter()
+                .map(|(k, r)| (k.clone(), r.extends.clone()))
+                .collect(),
         );
     }
 
     fn template_cycles(&mut self) {
-        let links = self.config.templates.iter().map(|(k, t)| (k.clone(), t.extends.clone())).collect();
+        let links = self
+            .config
+            .templates
+            .iter()
+            .map(|(k, t)| (k.clone(), t.extends.clone()))
+            .collect();
         self.extends_cycles(codes::TEMPLATE_CYCLE, "templates", links);
     }
 
-    fn extends_cycles(&mut self, code: &'static str, section: &str, links: BTreeMap<String, Option<String>>) {
+    fn extends_cycles(
+        &mut self,
+        code: &'static str,
+        section: &str,
+        links: BTreeMap<String, Option<String>>,
+    ) {
         let mut reported: Vec<Vec<String>> = Vec::new();
         for start in links.keys() {
             let mut path = vec![start.clone()];
@@ -304,12 +410,22 @@ impl<'a> Checker<'a> {
                     if !reported.contains(&cycle) {
                         let mut d = Diagnostic::error(
                             code,
-                            format!("{section} extend each other in a cycle: {} → {}", path[pos..].join(" → "), next),
+                            format!(
+                                "{section} extend each other in a cycle: {} → {}",
+                                path[pos..].join(" → "),
+                                next
+                            ),
                         )
-                        .at(self.at(&format!("/{section}/{}/extends", esc(&cycle[0]))), "closes the cycle")
+                        .at(
+                            self.at(&format!("/{section}/{}/extends", esc(&cycle[0]))),
+                            "closes the cycle",
+                        )
                         .hint("an `extends` chain must end at one that extends nothing");
                         for other in &cycle[1..] {
-                            d = d.also(self.at(&format!("/{section}/{}/extends", esc(other))), "part of the cycle");
+                            d = d.also(
+                                self.at(&format!("/{section}/{}/extends", esc(other))),
+                                "part of the cycle",
+                            );
                         }
                         self.out.push(d);
                         reported.push(cycle);
@@ -329,12 +445,16 @@ impl<'a> Checker<'a> {
                 let hint = if name.starts_with("can_") && Permission::expand(&name[4..]).is_some() {
                     format!("write it without the `can_` prefix: `{}`", &name[4..])
                 } else {
-                    did_you_mean(name, all.iter().copied()).unwrap_or_else(|| format!("permissions: {}", all.join(", ")))
+                    did_you_mean(name, all.iter().copied())
+                        .unwrap_or_else(|| format!("permissions: {}", all.join(", ")))
                 };
                 self.out.push(
-                    Diagnostic::error(codes::UNKNOWN_PERMISSION, format!("unknown member permission `{name}`"))
-                        .at(self.at(&format!("{ptr}/{i}")), "not a permission")
-                        .hint(hint),
+                    Diagnostic::error(
+                        codes::UNKNOWN_PERMISSION,
+                        format!("unknown member permission `{name}`"),
+                    )
+                    .at(self.at(&format!("{ptr}/{i}")), "not a permission")
+                    .hint(hint),
                 );
             }
         }
@@ -376,9 +496,13 @@ impl<'a> Checker<'a> {
         .collect();
         if keys.len() != 1 {
             let msg = if keys.is_empty() {
-                "a selector needs one of person, people, department, role, leads_of, label, except".to_string()
+                "a selector needs one of person, people, department, role, leads_of, label, except"
+                    .to_string()
             } else {
-                format!("a selector takes exactly one of its keys, found {}", keys.join(", "))
+                format!(
+                    "a selector takes exactly one of its keys, found {}",
+                    keys.join(", ")
+                )
             };
             self.out.push(
                 Diagnostic::error(codes::INVALID_VALUE, msg)
@@ -394,30 +518,75 @@ impl<'a> Checker<'a> {
         }
         // Candidate lists only when something is unknown: building them per
         // selector would be quadratic in a large org.
-        let people = || config.people.keys().map(String::as_str).collect::<Vec<&str>>();
-        let departments = || config.departments.keys().map(String::as_str).collect::<Vec<&str>>();
-        let roles = || config.roles.keys().map(String::as_str).collect::<Vec<&str>>();
+        let people = || {
+            config
+                .people
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<&str>>()
+        };
+        let departments = || {
+            config
+                .departments
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<&str>>()
+        };
+        let roles = || {
+            config
+                .roles
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<&str>>()
+        };
         if let Some(p) = &rule.person
             && !config.people.contains_key(p)
         {
-            self.unknown(codes::UNKNOWN_PERSON, "person", p, &format!("{ptr}/person"), people());
+            self.unknown(
+                codes::UNKNOWN_PERSON,
+                "person",
+                p,
+                &format!("{ptr}/person"),
+                people(),
+            );
         }
         for (i, p) in rule.people.iter().flatten().enumerate() {
             if !config.people.contains_key(p) {
-                self.unknown(codes::UNKNOWN_PERSON, "person", p, &format!("{ptr}/people/{i}"), people());
+                self.unknown(
+                    codes::UNKNOWN_PERSON,
+                    "person",
+                    p,
+                    &format!("{ptr}/people/{i}"),
+                    people(),
+                );
             }
         }
-        for (key, value) in [("department", &rule.department), ("leads_of", &rule.leads_of)] {
+        for (key, value) in [
+            ("department", &rule.department),
+            ("leads_of", &rule.leads_of),
+        ] {
             if let Some(d) = value
                 && !config.departments.contains_key(d)
             {
-                self.unknown(codes::UNKNOWN_DEPARTMENT, "department", d, &format!("{ptr}/{key}"), departments());
+                self.unknown(
+                    codes::UNKNOWN_DEPARTMENT,
+                    "department",
+                    d,
+                    &format!("{ptr}/{key}"),
+                    departments(),
+                );
             }
         }
         if let Some(r) = &rule.role
             && !config.roles.contains_key(r)
         {
-            self.unknown(codes::UNKNOWN_ROLE, "role", r, &format!("{ptr}/role"), roles());
+            self.unknown(
+                codes::UNKNOWN_ROLE,
+                "role",
+                r,
+                &format!("{ptr}/role"),
+                roles(),
+            );
         }
         if let Some(except) = &rule.except {
             self.selectors(except, &format!("{ptr}/except"));
@@ -431,28 +600,48 @@ impl<'a> Checker<'a> {
         let templates: Vec<&str> = config.templates.keys().map(String::as_str).collect();
         if is_template && spec.template.is_some() {
             self.out.push(
-                Diagnostic::error(codes::INVALID_VALUE, "templates use `extends`, not `template`")
-                    .at(self.key_at(&format!("{base}/template")), "use `extends` here"),
+                Diagnostic::error(
+                    codes::INVALID_VALUE,
+                    "templates use `extends`, not `template`",
+                )
+                .at(
+                    self.key_at(&format!("{base}/template")),
+                    "use `extends` here",
+                ),
             );
         }
         if !is_template && spec.extends.is_some() {
             self.out.push(
-                Diagnostic::error(codes::INVALID_VALUE, "chats use `template`, not `extends`")
-                    .at(self.key_at(&format!("{base}/extends")), "use `template` here"),
+                Diagnostic::error(codes::INVALID_VALUE, "chats use `template`, not `extends`").at(
+                    self.key_at(&format!("{base}/extends")),
+                    "use `template` here",
+                ),
             );
         }
         for (key, name) in [("template", &spec.template), ("extends", &spec.extends)] {
             if let Some(t) = name
                 && !config.templates.contains_key(t)
             {
-                self.unknown(codes::UNKNOWN_TEMPLATE, "template", t, &format!("{base}/{key}"), templates.clone());
+                self.unknown(
+                    codes::UNKNOWN_TEMPLATE,
+                    "template",
+                    t,
+                    &format!("{base}/{key}"),
+                    templates.clone(),
+                );
             }
         }
         if let Some(title) = &spec.title {
             self.length("a chat title", title, 1, 128, &format!("{base}/title"));
         }
         if let Some(d) = &spec.description {
-            self.length("a chat description", d, 0, 255, &format!("{base}/description"));
+            self.length(
+                "a chat description",
+                d,
+                0,
+                255,
+                &format!("{base}/description"),
+            );
         }
         if let Some(perms) = &spec.permissions {
             self.permission_names(perms, &format!("{base}/permissions"));
@@ -473,12 +662,21 @@ impl<'a> Checker<'a> {
             self.selectors(&binding.members, &format!("{p}/members"));
         }
         if let Some(pinned) = &spec.pinned {
-            self.length("a pinned message", &pinned.text, 1, 4096, &format!("{base}/pinned/text"));
+            self.length(
+                "a pinned message",
+                &pinned.text,
+                1,
+                4096,
+                &format!("{base}/pinned/text"),
+            );
             if pinned.text.trim().is_empty() && !pinned.text.is_empty() {
                 self.out.push(
-                    Diagnostic::error(codes::INVALID_VALUE, "a pinned message cannot be only white space")
-                        .at(self.at(&format!("{base}/pinned/text")), "blank")
-                        .hint("Telegram refuses empty messages (message text is empty)"),
+                    Diagnostic::error(
+                        codes::INVALID_VALUE,
+                        "a pinned message cannot be only white space",
+                    )
+                    .at(self.at(&format!("{base}/pinned/text")), "blank")
+                    .hint("Telegram refuses empty messages (message text is empty)"),
                 );
             }
         }
@@ -488,12 +686,29 @@ impl<'a> Checker<'a> {
         for (i, binding) in spec.admins.iter().flatten().enumerate() {
             let p = format!("{base}/admins/{i}");
             match config.roles.get(&binding.role) {
-                None => self.unknown(codes::UNKNOWN_ROLE, "role", &binding.role, &format!("{p}/role"), roles.clone()),
-                Some(_) if super::resolve::role_rights(config, &binding.role).is_none() => self.out.push(
-                    Diagnostic::error(codes::ROLE_KIND, format!("`{}` is a member restriction, not an admin role", binding.role))
-                        .at(self.at(&format!("{p}/role")), "has `permissions`, not `rights`")
-                        .hint("use it under `restricted:`, or give the role `rights`"),
+                None => self.unknown(
+                    codes::UNKNOWN_ROLE,
+                    "role",
+                    &binding.role,
+                    &format!("{p}/role"),
+                    roles.clone(),
                 ),
+                Some(_) if super::resolve::role_rights(config, &binding.role).is_none() => {
+                    self.out.push(
+                        Diagnostic::error(
+                            codes::ROLE_KIND,
+                            format!(
+                                "`{}` is a member restriction, not an admin role",
+                                binding.role
+                            ),
+                        )
+                        .at(
+                            self.at(&format!("{p}/role")),
+                            "has `permissions`, not `rights`",
+                        )
+                        .hint("use it under `restricted:`, or give the role `rights`"),
+                    )
+                }
                 Some(_) => {}
             }
             if let Some(title) = &binding.title {
@@ -505,19 +720,36 @@ impl<'a> Checker<'a> {
             let p = format!("{base}/restricted/{i}");
             match (&binding.role, &binding.permissions) {
                 (Some(role), None) => match config.roles.get(role) {
-                    None => self.unknown(codes::UNKNOWN_ROLE, "role", role, &format!("{p}/role"), roles.clone()),
-                    Some(_) if super::resolve::role_permissions(config, role).is_none() => self.out.push(
-                        Diagnostic::error(codes::ROLE_KIND, format!("`{role}` is an admin role, not a member restriction"))
-                            .at(self.at(&format!("{p}/role")), "has `rights`, not `permissions`")
-                            .hint("use it under `admins:`, or give the role `permissions`"),
+                    None => self.unknown(
+                        codes::UNKNOWN_ROLE,
+                        "role",
+                        role,
+                        &format!("{p}/role"),
+                        roles.clone(),
                     ),
+                    Some(_) if super::resolve::role_permissions(config, role).is_none() => {
+                        self.out.push(
+                            Diagnostic::error(
+                                codes::ROLE_KIND,
+                                format!("`{role}` is an admin role, not a member restriction"),
+                            )
+                            .at(
+                                self.at(&format!("{p}/role")),
+                                "has `rights`, not `permissions`",
+                            )
+                            .hint("use it under `admins:`, or give the role `permissions`"),
+                        )
+                    }
                     Some(_) => {}
                 },
                 (None, Some(perms)) => self.permission_names(perms, &format!("{p}/permissions")),
                 _ => self.out.push(
-                    Diagnostic::error(codes::INVALID_VALUE, "a restriction needs exactly one of `role` or `permissions`")
-                        .at(self.at(&p), "here")
-                        .hint("e.g. `- {role: read-only, members: [{person: bob}]}`"),
+                    Diagnostic::error(
+                        codes::INVALID_VALUE,
+                        "a restriction needs exactly one of `role` or `permissions`",
+                    )
+                    .at(self.at(&p), "here")
+                    .hint("e.g. `- {role: read-only, members: [{person: bob}]}`"),
                 ),
             }
             if let Some(until) = &binding.until {
@@ -541,22 +773,32 @@ impl<'a> Checker<'a> {
         for (key, link) in spec.invite_links.iter().flatten() {
             let p = format!("{base}/invite_links/{}", esc(key));
             let name = link.name.clone().unwrap_or_else(|| key.clone());
-            let name_ptr = if link.name.is_some() { format!("{p}/name") } else { p.clone() };
+            let name_ptr = if link.name.is_some() {
+                format!("{p}/name")
+            } else {
+                p.clone()
+            };
             self.length("an invite link name", &name, 0, 32, &name_ptr);
             if let Some(limit) = link.member_limit {
                 if !(1..=99_999).contains(&limit) {
                     self.out.push(
-                        Diagnostic::error(codes::INVITE_LINK_OPTIONS, format!("member_limit {limit} is out of range"))
-                            .at(self.at(&format!("{p}/member_limit")), "1 to 99999")
-                            .hint("Telegram allows 1 to 99999 members per link"),
+                        Diagnostic::error(
+                            codes::INVITE_LINK_OPTIONS,
+                            format!("member_limit {limit} is out of range"),
+                        )
+                        .at(self.at(&format!("{p}/member_limit")), "1 to 99999")
+                        .hint("Telegram allows 1 to 99999 members per link"),
                     );
                 }
                 if link.join_request == Some(true) {
                     self.out.push(
-                        Diagnostic::error(codes::INVITE_LINK_OPTIONS, "an invite link cannot have both `member_limit` and `join_request`")
-                            .at(self.key_at(&format!("{p}/member_limit")), "member_limit")
-                            .also(self.key_at(&format!("{p}/join_request")), "join_request")
-                            .hint("links that need approval cannot be limited; drop one of the two"),
+                        Diagnostic::error(
+                            codes::INVITE_LINK_OPTIONS,
+                            "an invite link cannot have both `member_limit` and `join_request`",
+                        )
+                        .at(self.key_at(&format!("{p}/member_limit")), "member_limit")
+                        .also(self.key_at(&format!("{p}/join_request")), "join_request")
+                        .hint("links that need approval cannot be limited; drop one of the two"),
                     );
                 }
             }
@@ -568,7 +810,10 @@ impl<'a> Checker<'a> {
         for (i, cmd) in spec.commands.iter().flatten().enumerate() {
             let p = format!("{base}/commands/{i}");
             let ok = (1..=32).contains(&cmd.command.len())
-                && cmd.command.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                && cmd
+                    .command
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             if !ok {
                 self.out.push(
                     Diagnostic::error(codes::COMMAND_NAME, format!("`{}` is not a valid bot command", cmd.command))
@@ -578,20 +823,35 @@ impl<'a> Checker<'a> {
             }
             if let Some(first) = seen_cmd.insert(&cmd.command, i) {
                 self.out.push(
-                    Diagnostic::error(codes::DUPLICATE_KEY, format!("command `{}` is listed twice", cmd.command))
-                        .at(self.at(&format!("{p}/command")), "again here")
-                        .also(self.at(&format!("{base}/commands/{first}/command")), "first here"),
+                    Diagnostic::error(
+                        codes::DUPLICATE_KEY,
+                        format!("command `{}` is listed twice", cmd.command),
+                    )
+                    .at(self.at(&format!("{p}/command")), "again here")
+                    .also(
+                        self.at(&format!("{base}/commands/{first}/command")),
+                        "first here",
+                    ),
                 );
             }
-            self.length("a command description", &cmd.description, 1, 256, &format!("{p}/description"));
+            self.length(
+                "a command description",
+                &cmd.description,
+                1,
+                256,
+                &format!("{p}/description"),
+            );
         }
         if let Some(delay) = spec.slow_mode
             && !SLOW_MODE_VALUES.contains(&delay)
         {
             self.out.push(
-                Diagnostic::error(codes::INVALID_VALUE, format!("slow_mode {delay} is not a delay Telegram offers"))
-                    .at(self.at(&format!("{base}/slow_mode")), "not offered")
-                    .hint("use 0, 10, 30, 60, 300, 900, 1800 or 3600 seconds"),
+                Diagnostic::error(
+                    codes::INVALID_VALUE,
+                    format!("slow_mode {delay} is not a delay Telegram offers"),
+                )
+                .at(self.at(&format!("{base}/slow_mode")), "not offered")
+                .hint("use 0, 10, 30, 60, 300, 900, 1800 or 3600 seconds"),
             );
         }
         if let Some(t) = spec.auto_delete
@@ -599,9 +859,12 @@ impl<'a> Checker<'a> {
             && !(86_400..=31_536_000).contains(&t)
         {
             self.out.push(
-                Diagnostic::error(codes::INVALID_VALUE, format!("auto_delete {t} is not a timer Telegram offers"))
-                    .at(self.at(&format!("{base}/auto_delete")), "out of range")
-                    .hint("use 0 (off) or 86400 (1 day) to 31536000 (1 year) seconds"),
+                Diagnostic::error(
+                    codes::INVALID_VALUE,
+                    format!("auto_delete {t} is not a timer Telegram offers"),
+                )
+                .at(self.at(&format!("{base}/auto_delete")), "out of range")
+                .hint("use 0 (off) or 86400 (1 day) to 31536000 (1 year) seconds"),
             );
         }
     }
@@ -614,7 +877,11 @@ impl<'a> Checker<'a> {
         for (key, spec) in &config.chats {
             let base = format!("/chats/{}", esc(key));
             let eff = super::resolve::effective_chat(config, spec);
-            let written = |field: &str| self.root.pointer(&format!("{}/{field}", eff.origin(field, key))).1;
+            let written = |field: &str| {
+                self.root
+                    .pointer(&format!("{}/{field}", eff.origin(field, key)))
+                    .1
+            };
             match eff.id {
                 None if written("id") => {}
                 None => self.out.push(
@@ -661,7 +928,9 @@ impl<'a> Checker<'a> {
             };
             // Rights that do not exist for this chat type.
             for (i, binding) in eff.admins.iter().flatten().enumerate() {
-                let Some(rights) = super::resolve::role_rights_named(config, &binding.role) else { continue };
+                let Some(rights) = super::resolve::role_rights_named(config, &binding.role) else {
+                    continue;
+                };
                 let bad: Vec<Right> = rights.into_iter().filter(|r| !r.valid_for(kind)).collect();
                 if !bad.is_empty() {
                     let names: Vec<&str> = bad.iter().map(|r| r.name()).collect();
@@ -675,10 +944,18 @@ impl<'a> Checker<'a> {
                         ChatType::Channel => "pin_messages, manage_topics and manage_tags exist only in groups; use a channel role".to_string(),
                         _ => "post_messages, edit_messages and manage_direct_messages exist only in channels; use a role without them".to_string(),
                     });
-                    if let Some(RightsSpec::List(list)) = config.roles.get(&binding.role).and_then(|r| r.rights.as_ref())
-                        && let Some(pos) = list.iter().position(|n| n.parse::<Right>().is_ok_and(|r| bad.contains(&r)))
+                    if let Some(RightsSpec::List(list)) = config
+                        .roles
+                        .get(&binding.role)
+                        .and_then(|r| r.rights.as_ref())
+                        && let Some(pos) = list
+                            .iter()
+                            .position(|n| n.parse::<Right>().is_ok_and(|r| bad.contains(&r)))
                     {
-                        d = d.also(self.at(&format!("/roles/{}/rights/{pos}", esc(&binding.role))), "granted here");
+                        d = d.also(
+                            self.at(&format!("/roles/{}/rights/{pos}", esc(&binding.role))),
+                            "granted here",
+                        );
                     }
                     self.out.push(d);
                 }
@@ -688,7 +965,10 @@ impl<'a> Checker<'a> {
                     ("forum", eff.forum == Some(true)),
                     ("permissions", eff.permissions.is_some()),
                     ("slow_mode", eff.slow_mode.is_some()),
-                    ("restricted", eff.restricted.as_ref().is_some_and(|r| !r.is_empty())),
+                    (
+                        "restricted",
+                        eff.restricted.as_ref().is_some_and(|r| !r.is_empty()),
+                    ),
                     ("tags", eff.tags.is_some()),
                 ] {
                     if present {
@@ -712,9 +992,15 @@ impl<'a> Checker<'a> {
             if eff.forum == Some(true) && kind == ChatType::Group {
                 let origin = eff.origin("forum", key);
                 self.out.push(
-                    Diagnostic::error(codes::FEATURE_FOR_CHAT_TYPE, format!("basic group `{key}` cannot be a forum"))
-                        .at(self.key_at(&format!("{origin}/forum")), "forums are supergroups")
-                        .hint("use `type: supergroup`"),
+                    Diagnostic::error(
+                        codes::FEATURE_FOR_CHAT_TYPE,
+                        format!("basic group `{key}` cannot be a forum"),
+                    )
+                    .at(
+                        self.key_at(&format!("{origin}/forum")),
+                        "forums are supergroups",
+                    )
+                    .hint("use `type: supergroup`"),
                 );
             }
         }

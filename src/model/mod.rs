@@ -43,10 +43,18 @@ pub struct LoadError {
 /// chat photos it names.
 pub fn load(path: &Path, now: Timestamp) -> Result<Model, LoadError> {
     let mut model = from_loaded(config::load(path), now)?;
-    let mut problems = photo::digest(&model.config, &model.root, &mut model.desired, &photo::OnDisk);
+    let mut problems = photo::digest(
+        &model.config,
+        &model.root,
+        &mut model.desired,
+        &photo::OnDisk,
+    );
     if problems.has_errors() {
         problems.sort();
-        return Err(LoadError { sources: model.sources, diagnostics: problems });
+        return Err(LoadError {
+            sources: model.sources,
+            diagnostics: problems,
+        });
     }
     model.warnings.extend(problems);
     Ok(model)
@@ -60,15 +68,29 @@ pub fn load_desired(path: &Path, now: Timestamp) -> Result<DesiredState, LoadErr
 /// Load, check and resolve one config file given as text (`name` decides
 /// YAML or KDL by its extension, and is what diagnostics show).
 pub fn load_text(name: &str, text: &str, now: Timestamp) -> Result<Model, LoadError> {
-    from_loaded(config::load::load_sources(vec![(name.to_string(), name.into(), text.as_bytes().to_vec())]), now)
+    from_loaded(
+        config::load::load_sources(vec![(
+            name.to_string(),
+            name.into(),
+            text.as_bytes().to_vec(),
+        )]),
+        now,
+    )
 }
 
 /// Check and resolve files that are already loaded (from disk or git).
 pub fn from_loaded(loaded: config::Loaded, now: Timestamp) -> Result<Model, LoadError> {
-    let config::Loaded { sources, root, mut diagnostics } = loaded;
+    let config::Loaded {
+        sources,
+        root,
+        mut diagnostics,
+    } = loaded;
     let Some(root) = root else {
         diagnostics.sort();
-        return Err(LoadError { sources, diagnostics });
+        return Err(LoadError {
+            sources,
+            diagnostics,
+        });
     };
     let (schema_problems, pruned) = config::schema::validate_and_prune(&root);
     let schema_ok = schema_problems.is_empty();
@@ -78,29 +100,47 @@ pub fn from_loaded(loaded: config::Loaded, now: Timestamp) -> Result<Model, Load
         // What the schema found already explains why the rest cannot be read.
         Err(_) if !schema_ok => {
             diagnostics.sort();
-            return Err(LoadError { sources, diagnostics });
+            return Err(LoadError {
+                sources,
+                diagnostics,
+            });
         }
         Err(e) => {
             // The schema is generated from these types, so this is rare:
             // report it against the config as a whole.
             diagnostics.push(
-                Diagnostic::error(codes::WRONG_TYPE, format!("the config does not match its types: {e}"))
-                    .at(root.span, "in this config")
-                    .hint("check the value named in the message against schema/orgform.schema.json"),
+                Diagnostic::error(
+                    codes::WRONG_TYPE,
+                    format!("the config does not match its types: {e}"),
+                )
+                .at(root.span, "in this config")
+                .hint("check the value named in the message against schema/orgform.schema.json"),
             );
             diagnostics.sort();
-            return Err(LoadError { sources, diagnostics });
+            return Err(LoadError {
+                sources,
+                diagnostics,
+            });
         }
     };
     photo::locate(&mut config, &root, &sources);
     diagnostics.extend(check::Checker::new(&root, &config).run());
     if diagnostics.has_errors() {
         diagnostics.sort();
-        return Err(LoadError { sources, diagnostics });
+        return Err(LoadError {
+            sources,
+            diagnostics,
+        });
     }
     let desired = resolve::resolve(&config, now);
     diagnostics.sort();
-    Ok(Model { sources, root, config, desired, warnings: diagnostics })
+    Ok(Model {
+        sources,
+        root,
+        config,
+        desired,
+        warnings: diagnostics,
+    })
 }
 
 /// Counts for `validate`'s one-line summary.
@@ -121,7 +161,12 @@ impl Model {
         let admin_seats = chats.values().map(|c| c.admins.len()).sum();
         let members: usize = chats
             .values()
-            .map(|c| c.members.values().filter(|m| matches!(m, MemberState::Member | MemberState::Restricted { .. })).count())
+            .map(|c| {
+                c.members
+                    .values()
+                    .filter(|m| matches!(m, MemberState::Member | MemberState::Restricted { .. }))
+                    .count()
+            })
             .sum();
         Summary {
             people: self.config.people.len(),

@@ -31,7 +31,10 @@ pub const MAX_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Make every `photo:` relative to the directory of the file that names it.
 pub fn locate(config: &mut Config, root: &Node, sources: &SourceMap) {
-    let sections = [("templates", &mut config.templates), ("chats", &mut config.chats)];
+    let sections = [
+        ("templates", &mut config.templates),
+        ("chats", &mut config.chats),
+    ];
     for (section, specs) in sections {
         for (key, spec) in specs.iter_mut() {
             let Some(photo) = &spec.photo else { continue };
@@ -75,7 +78,6 @@ fn tidy(path: &Path) -> PathBuf {
     out.iter().collect()
 }
 
-
 /// Where photo files are read from: the disk, or a git revision.
 pub trait PhotoFiles {
     /// The file's bytes, or why it cannot be read (with a hint). Files over
@@ -88,21 +90,36 @@ pub struct OnDisk;
 
 impl PhotoFiles for OnDisk {
     fn read(&self, path: &Path) -> Result<Vec<u8>, (String, &'static str)> {
-        let meta = std::fs::metadata(path)
-            .map_err(|e| (format!("cannot read the photo {}: {e}", path.display()), "the path is relative to the file that names it"))?;
+        let meta = std::fs::metadata(path).map_err(|e| {
+            (
+                format!("cannot read the photo {}: {e}", path.display()),
+                "the path is relative to the file that names it",
+            )
+        })?;
         if !meta.is_file() {
-            return Err((format!("the photo {} is not a file", path.display()), "name a JPEG or PNG file"));
+            return Err((
+                format!("the photo {} is not a file", path.display()),
+                "name a JPEG or PNG file",
+            ));
         }
         if meta.len() > MAX_BYTES {
             return Err(too_large(path, meta.len()));
         }
-        std::fs::read(path).map_err(|e| (format!("cannot read the photo {}: {e}", path.display()), "check the file's permissions"))
+        std::fs::read(path).map_err(|e| {
+            (
+                format!("cannot read the photo {}: {e}", path.display()),
+                "check the file's permissions",
+            )
+        })
     }
 }
 
 fn too_large(path: &Path, len: u64) -> (String, &'static str) {
     (
-        format!("the photo {} is {len} bytes; Telegram takes at most {MAX_BYTES}", path.display()),
+        format!(
+            "the photo {} is {len} bytes; Telegram takes at most {MAX_BYTES}",
+            path.display()
+        ),
         "scale the image down (Telegram shows chat photos at 640×640 at most)",
     )
 }
@@ -116,7 +133,13 @@ fn inspect(files: &dyn PhotoFiles, path: &Path) -> Result<String, (String, &'sta
     let jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
     let png = bytes.starts_with(b"\x89PNG\r\n\x1a\n");
     if !jpeg && !png {
-        return Err((format!("the photo {} is neither a JPEG nor a PNG image", path.display()), "Telegram takes chat photos as JPEG or PNG"));
+        return Err((
+            format!(
+                "the photo {} is neither a JPEG nor a PNG image",
+                path.display()
+            ),
+            "Telegram takes chat photos as JPEG or PNG",
+        ));
     }
     Ok(sha256_hex(&bytes))
 }
@@ -128,7 +151,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Read every photo the config names, report the ones Telegram would
 /// refuse, and fill in the content hash of each chat's photo.
-pub fn digest(config: &Config, root: &Node, desired: &mut DesiredState, files: &dyn PhotoFiles) -> Diagnostics {
+pub fn digest(
+    config: &Config,
+    root: &Node,
+    desired: &mut DesiredState,
+    files: &dyn PhotoFiles,
+) -> Diagnostics {
     let mut diagnostics = Diagnostics::default();
     let mut hashes: BTreeMap<String, String> = BTreeMap::new();
     let sections = [("templates", &config.templates), ("chats", &config.chats)];
@@ -143,8 +171,15 @@ pub fn digest(config: &Config, root: &Node, desired: &mut DesiredState, files: &
                     hashes.insert(photo.clone(), sha);
                 }
                 Err((message, hint)) => {
-                    let span = root.pointer(&format!("/{section}/{}/photo", esc(key))).0.span;
-                    diagnostics.push(Diagnostic::error(codes::PHOTO, message).at(span, "this photo").hint(hint));
+                    let span = root
+                        .pointer(&format!("/{section}/{}/photo", esc(key)))
+                        .0
+                        .span;
+                    diagnostics.push(
+                        Diagnostic::error(codes::PHOTO, message)
+                            .at(span, "this photo")
+                            .hint(hint),
+                    );
                 }
             }
         }
@@ -165,9 +200,21 @@ mod tests {
 
     #[test]
     fn photos_are_found_beside_the_file_that_names_them() {
-        assert_eq!(beside(Path::new("org/chats/eng.yaml"), "../photos/eng.png"), Path::new("org/photos/eng.png"));
-        assert_eq!(beside(Path::new("eng.yaml"), "./eng.png"), Path::new("eng.png"));
-        assert_eq!(beside(Path::new("../org/eng.yaml"), "../../x.png"), Path::new("../../x.png"));
-        assert_eq!(beside(Path::new("org/eng.yaml"), "/srv/logo.jpg"), Path::new("/srv/logo.jpg"));
+        assert_eq!(
+            beside(Path::new("org/chats/eng.yaml"), "../photos/eng.png"),
+            Path::new("org/photos/eng.png")
+        );
+        assert_eq!(
+            beside(Path::new("eng.yaml"), "./eng.png"),
+            Path::new("eng.png")
+        );
+        assert_eq!(
+            beside(Path::new("../org/eng.yaml"), "../../x.png"),
+            Path::new("../../x.png")
+        );
+        assert_eq!(
+            beside(Path::new("org/eng.yaml"), "/srv/logo.jpg"),
+            Path::new("/srv/logo.jpg")
+        );
     }
 }

@@ -10,11 +10,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 
 use crate::state::{
-    AdminSeat, ChatSettings, ChatState, ChatType, Command, DesiredState, InviteLink, MemberState, OrgState,
-    Permission, Permissions, PersonRef, Photo, PinnedMessage, Right, Rights, Topic, UserId,
+    AdminSeat, ChatSettings, ChatState, ChatType, Command, DesiredState, InviteLink, MemberState,
+    OrgState, Permission, Permissions, PersonRef, Photo, PinnedMessage, Right, Rights, Topic,
+    UserId,
 };
 
-use super::spec::{AdminBinding, ChatSpec, Config, PersonStatus, RightsSpec, Role, Selector, SelectorRule};
+use super::spec::{
+    AdminBinding, ChatSpec, Config, PersonStatus, RightsSpec, Role, Selector, SelectorRule,
+};
 use super::time::parse_until;
 
 /// A chat with its template chain merged in, remembering where each field
@@ -34,10 +37,12 @@ impl std::ops::Deref for EffectiveChat {
 impl EffectiveChat {
     /// Pointer prefix of the spec that wrote `field`.
     pub fn origin(&self, field: &str, chat_key: &str) -> String {
-        self.origins
-            .get(field)
-            .cloned()
-            .unwrap_or_else(|| format!("/chats/{}", crate::config::tree::escape_pointer_token(chat_key)))
+        self.origins.get(field).cloned().unwrap_or_else(|| {
+            format!(
+                "/chats/{}",
+                crate::config::tree::escape_pointer_token(chat_key)
+            )
+        })
     }
 }
 
@@ -51,7 +56,9 @@ pub fn effective_chat(config: &Config, chat: &ChatSpec) -> EffectiveChat {
         if chain.iter().any(|(n, _)| *n == name) {
             break; // a cycle, reported by `check`
         }
-        let Some(t) = config.templates.get(&name) else { break };
+        let Some(t) = config.templates.get(&name) else {
+            break;
+        };
         next = t.extends.clone();
         chain.push((name, t));
     }
@@ -61,7 +68,15 @@ pub fn effective_chat(config: &Config, chat: &ChatSpec) -> EffectiveChat {
     let layers = chain
         .iter()
         .rev()
-        .map(|(n, s)| (format!("/templates/{}", crate::config::tree::escape_pointer_token(n)), *s))
+        .map(|(n, s)| {
+            (
+                format!(
+                    "/templates/{}",
+                    crate::config::tree::escape_pointer_token(n)
+                ),
+                *s,
+            )
+        })
         .chain(std::iter::once((String::new(), chat)));
     for (origin, layer) in layers {
         macro_rules! take {
@@ -72,7 +87,27 @@ pub fn effective_chat(config: &Config, chat: &ChatSpec) -> EffectiveChat {
                 }
             )*};
         }
-        take!(id, kind, title, description, forum, photo, pinned, permissions, membership, members, admins, restricted, banned, tags, commands, slow_mode, protected_content, auto_delete, join_by_request);
+        take!(
+            id,
+            kind,
+            title,
+            description,
+            forum,
+            photo,
+            pinned,
+            permissions,
+            membership,
+            members,
+            admins,
+            restricted,
+            banned,
+            tags,
+            commands,
+            slow_mode,
+            protected_content,
+            auto_delete,
+            join_by_request
+        );
         macro_rules! merge_map {
             ($($field:ident),*) => {$(
                 if let Some(map) = &layer.$field {
@@ -116,8 +151,15 @@ pub fn role_rights(config: &Config, role: &str) -> Option<Rights> {
     let mut rights = Rights::new();
     for r in chain {
         match &r.rights {
-            Some(RightsSpec::All(_)) => rights.extend(Right::ALL.iter().copied().filter(|r| *r != Right::Anonymous)),
-            Some(RightsSpec::List(list)) => rights.extend(list.iter().filter_map(|n| n.parse::<Right>().ok())),
+            Some(RightsSpec::All(_)) => rights.extend(
+                Right::ALL
+                    .iter()
+                    .copied()
+                    .filter(|r| *r != Right::Anonymous),
+            ),
+            Some(RightsSpec::List(list)) => {
+                rights.extend(list.iter().filter_map(|n| n.parse::<Right>().ok()))
+            }
             None => {}
         }
     }
@@ -142,16 +184,28 @@ pub fn role_permissions(config: &Config, role: &str) -> Option<Permissions> {
     if chain.iter().any(|r| r.rights.is_some()) || chain.iter().all(|r| r.permissions.is_none()) {
         return None;
     }
-    Some(chain.iter().filter_map(|r| r.permissions.as_deref()).flat_map(expand_permissions).collect())
+    Some(
+        chain
+            .iter()
+            .filter_map(|r| r.permissions.as_deref())
+            .flat_map(expand_permissions)
+            .collect(),
+    )
 }
 
 /// The nearest title along a role's `extends` chain.
 pub fn role_title(config: &Config, role: &str) -> Option<String> {
-    role_chain(config, role)?.iter().find_map(|r| r.title.clone())
+    role_chain(config, role)?
+        .iter()
+        .find_map(|r| r.title.clone())
 }
 
 pub fn expand_permissions(names: &[String]) -> Permissions {
-    names.iter().filter_map(|n| Permission::expand(n)).flatten().collect()
+    names
+        .iter()
+        .filter_map(|n| Permission::expand(n))
+        .flatten()
+        .collect()
 }
 
 /// Resolution with indexes built once, so that a 10,000-person org with a
@@ -205,14 +259,23 @@ impl<'a> Resolver<'a> {
             }
             r.active.insert(handle.as_str(), id);
             if let Some(d) = &p.department {
-                r.by_department.entry(d.as_str()).or_default().push(handle.as_str());
+                r.by_department
+                    .entry(d.as_str())
+                    .or_default()
+                    .push(handle.as_str());
             }
             for role in &p.roles {
-                r.by_role.entry(role.as_str()).or_default().push(handle.as_str());
+                r.by_role
+                    .entry(role.as_str())
+                    .or_default()
+                    .push(handle.as_str());
             }
             for (i, g) in p.grants.iter().enumerate() {
                 for chat in &g.chats {
-                    r.grants.entry(chat.as_str()).or_default().push((handle.as_str(), i));
+                    r.grants
+                        .entry(chat.as_str())
+                        .or_default()
+                        .push((handle.as_str(), i));
                 }
             }
         }
@@ -226,7 +289,13 @@ impl<'a> Resolver<'a> {
     /// A department and all below it.
     fn subtree(&self, dep: &str) -> BTreeSet<&'a str> {
         let mut out = BTreeSet::new();
-        let mut stack: Vec<&str> = self.config.departments.get_key_value(dep).map(|(k, _)| k.as_str()).into_iter().collect();
+        let mut stack: Vec<&str> = self
+            .config
+            .departments
+            .get_key_value(dep)
+            .map(|(k, _)| k.as_str())
+            .into_iter()
+            .collect();
         while let Some(d) = stack.pop() {
             if out.insert(d) {
                 stack.extend(self.children.get(d).into_iter().flatten().copied());
@@ -248,7 +317,10 @@ impl<'a> Resolver<'a> {
                     }
                 }
                 Selector::Rule(rule) if rule.except.is_some() => {
-                    excluded.extend(self.select(rule.except.as_deref().unwrap_or_default()).into_keys());
+                    excluded.extend(
+                        self.select(rule.except.as_deref().unwrap_or_default())
+                            .into_keys(),
+                    );
                 }
                 Selector::Rule(rule) => {
                     for (handle, why) in self.rule(rule) {
@@ -277,10 +349,18 @@ impl<'a> Resolver<'a> {
         }
         if let Some(dep) = &rule.department {
             let direct = rule.direct == Some(true);
-            let deps = if direct { [dep.as_str()].into_iter().collect() } else { self.subtree(dep) };
+            let deps = if direct {
+                [dep.as_str()].into_iter().collect()
+            } else {
+                self.subtree(dep)
+            };
             for d in deps {
                 for h in self.by_department.get(d).into_iter().flatten() {
-                    let why = if d == dep { format!("department {dep}") } else { format!("department {dep} (via {d})") };
+                    let why = if d == dep {
+                        format!("department {dep}")
+                    } else {
+                        format!("department {dep} (via {d})")
+                    };
                     push(h, why);
                 }
             }
@@ -291,14 +371,20 @@ impl<'a> Resolver<'a> {
             }
         }
         if let Some(dep) = &rule.leads_of {
-            for h in config.departments.get(dep).map(|d| d.leads.as_slice()).unwrap_or_default() {
+            for h in config
+                .departments
+                .get(dep)
+                .map(|d| d.leads.as_slice())
+                .unwrap_or_default()
+            {
                 push(h, format!("leads_of {dep}"));
             }
         }
         if let Some(labels) = &rule.label {
             for (h, person) in &config.people {
                 if labels.iter().all(|(k, v)| person.labels.get(k) == Some(v)) {
-                    let text: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let text: Vec<String> =
+                        labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     push(h, format!("label {}", text.join(",")));
                 }
             }
@@ -318,7 +404,11 @@ impl<'a> Resolver<'a> {
     pub fn resolve(&self) -> DesiredState {
         let config = self.config;
         let mut desired = DesiredState {
-            bot: config.org.as_ref().and_then(|o| o.telegram.as_ref()).and_then(|t| t.bot.clone()),
+            bot: config
+                .org
+                .as_ref()
+                .and_then(|o| o.telegram.as_ref())
+                .and_then(|t| t.bot.clone()),
             state: OrgState::default(),
             people: BTreeMap::new(),
             why: BTreeMap::new(),
@@ -343,7 +433,9 @@ impl<'a> Resolver<'a> {
         let mut why: Vec<(String, Vec<String>)> = Vec::new();
         for (key, spec) in &config.chats {
             let eff = effective_chat(config, spec);
-            let (Some(id), Some(kind)) = (eff.id, eff.kind) else { continue };
+            let (Some(id), Some(kind)) = (eff.id, eff.kind) else {
+                continue;
+            };
             let mut chat_why = std::collections::HashMap::new();
             let chat = self.chat(key, &eff, id, kind, &mut chat_why);
             why.extend(chat_why);
@@ -394,7 +486,9 @@ impl<'a> Resolver<'a> {
                 if until.is_some_and(|u| u <= self.now) {
                     continue;
                 }
-                let Some(uid) = self.uid(handle) else { continue };
+                let Some(uid) = self.uid(handle) else {
+                    continue;
+                };
                 let reason = match (&grant.until, &grant.reason) {
                     (Some(u), Some(r)) => format!("grant {} until {u} ({r})", grant.role),
                     (Some(u), None) => format!("grant {} until {u}", grant.role),
@@ -409,7 +503,13 @@ impl<'a> Resolver<'a> {
                     }
                     trace(format!("chat.{key}.admin.{handle}"), reason);
                 } else if let Some(perms) = role_permissions(config, &grant.role) {
-                    chat.members.insert(uid, MemberState::Restricted { permissions: perms, until: until.map(Self::unix) });
+                    chat.members.insert(
+                        uid,
+                        MemberState::Restricted {
+                            permissions: perms,
+                            until: until.map(Self::unix),
+                        },
+                    );
                     trace(format!("chat.{key}.member.{handle}"), reason);
                 }
             }
@@ -417,12 +517,17 @@ impl<'a> Resolver<'a> {
         // Plain members.
         if let Some(members) = &eff.members {
             for (handle, reason) in self.select(members) {
-                let Some(uid) = self.uid(&handle) else { continue };
+                let Some(uid) = self.uid(&handle) else {
+                    continue;
+                };
                 if chat.admins.contains_key(&uid) {
                     continue;
                 }
                 chat.members.entry(uid).or_insert(MemberState::Member);
-                trace(format!("chat.{key}.member.{handle}"), format!("member via {reason}"));
+                trace(
+                    format!("chat.{key}.member.{handle}"),
+                    format!("member via {reason}"),
+                );
             }
         }
         // Restrictions.
@@ -437,36 +542,64 @@ impl<'a> Resolver<'a> {
             if until.is_some_and(|u| u <= self.now) {
                 continue;
             }
-            let label = binding.role.clone().map(|r| format!("role {r}")).unwrap_or_else(|| "listed permissions".into());
+            let label = binding
+                .role
+                .clone()
+                .map(|r| format!("role {r}"))
+                .unwrap_or_else(|| "listed permissions".into());
             for (handle, reason) in self.select(&binding.members) {
-                let Some(uid) = self.uid(&handle) else { continue };
+                let Some(uid) = self.uid(&handle) else {
+                    continue;
+                };
                 if chat.admins.contains_key(&uid) {
                     continue;
                 }
-                chat.members.insert(uid, MemberState::Restricted { permissions: perms.clone(), until: until.map(Self::unix) });
-                trace(format!("chat.{key}.member.{handle}"), format!("restricted by {label} via {reason}"));
+                chat.members.insert(
+                    uid,
+                    MemberState::Restricted {
+                        permissions: perms.clone(),
+                        until: until.map(Self::unix),
+                    },
+                );
+                trace(
+                    format!("chat.{key}.member.{handle}"),
+                    format!("restricted by {label} via {reason}"),
+                );
             }
         }
         // Bans.
         if let Some(banned) = &eff.banned {
             for (handle, reason) in self.select(banned) {
-                let Some(uid) = self.uid(&handle) else { continue };
+                let Some(uid) = self.uid(&handle) else {
+                    continue;
+                };
                 chat.admins.remove(&uid);
                 chat.members.insert(uid, MemberState::Banned);
-                trace(format!("chat.{key}.member.{handle}"), format!("banned via {reason}"));
+                trace(
+                    format!("chat.{key}.member.{handle}"),
+                    format!("banned via {reason}"),
+                );
             }
         }
         // Offboarded people must be gone from every managed chat.
         for &(handle, uid) in &self.offboarded {
             if !chat.members.contains_key(&uid) {
                 chat.members.insert(uid, MemberState::Absent);
-                trace(format!("chat.{key}.member.{handle}"), "offboarded: removed from every managed chat".into());
+                trace(
+                    format!("chat.{key}.member.{handle}"),
+                    "offboarded: removed from every managed chat".into(),
+                );
             }
         }
         for (tkey, t) in eff.topics.iter().flatten() {
             chat.topics.insert(
                 tkey.clone(),
-                Topic { name: t.name.clone(), icon_color: t.icon_color, closed: t.closed.unwrap_or(false), thread_id: None },
+                Topic {
+                    name: t.name.clone(),
+                    icon_color: t.icon_color,
+                    closed: t.closed.unwrap_or(false),
+                    thread_id: None,
+                },
             );
         }
         for (lkey, l) in eff.invite_links.iter().flatten() {
@@ -493,15 +626,23 @@ impl<'a> Resolver<'a> {
             let mut tags = BTreeMap::new();
             for binding in bindings {
                 for (handle, reason) in self.select(&binding.members) {
-                    let Some(uid) = self.uid(&handle) else { continue };
+                    let Some(uid) = self.uid(&handle) else {
+                        continue;
+                    };
                     if chat.admins.contains_key(&uid)
-                        || matches!(chat.members.get(&uid), Some(MemberState::Banned | MemberState::Absent))
+                        || matches!(
+                            chat.members.get(&uid),
+                            Some(MemberState::Banned | MemberState::Absent)
+                        )
                         || tags.contains_key(&uid)
                     {
                         continue;
                     }
                     tags.insert(uid, binding.tag.clone());
-                    trace(format!("chat.{key}.tag.{handle}"), format!("tag \"{}\" via {reason}", binding.tag));
+                    trace(
+                        format!("chat.{key}.tag.{handle}"),
+                        format!("tag \"{}\" via {reason}", binding.tag),
+                    );
                 }
             }
             chat.tags = Some(tags);
@@ -513,7 +654,12 @@ impl<'a> Resolver<'a> {
             notify: p.notify.unwrap_or(false),
         });
         chat.commands = eff.commands.as_ref().map(|cmds| {
-            cmds.iter().map(|c| Command { command: c.command.clone(), description: c.description.clone() }).collect()
+            cmds.iter()
+                .map(|c| Command {
+                    command: c.command.clone(),
+                    description: c.description.clone(),
+                })
+                .collect()
         });
         chat
     }
@@ -527,16 +673,26 @@ impl<'a> Resolver<'a> {
         trace: &mut impl FnMut(String, String),
     ) {
         let config = self.config;
-        let Some(rights) = role_rights(config, &binding.role) else { return };
-        let title = binding.title.clone().or_else(|| role_title(config, &binding.role));
+        let Some(rights) = role_rights(config, &binding.role) else {
+            return;
+        };
+        let title = binding
+            .title
+            .clone()
+            .or_else(|| role_title(config, &binding.role));
         for (handle, reason) in self.select(&binding.members) {
-            let Some(uid) = self.uid(&handle) else { continue };
+            let Some(uid) = self.uid(&handle) else {
+                continue;
+            };
             let seat: &mut AdminSeat = chat.admins.entry(uid).or_default();
             seat.rights.extend(Right::seat_for(&rights, kind));
             if seat.title.is_none() {
                 seat.title = title.clone();
             }
-            trace(format!("chat.{key}.admin.{handle}"), format!("role {} via {reason}", binding.role));
+            trace(
+                format!("chat.{key}.admin.{handle}"),
+                format!("role {} via {reason}", binding.role),
+            );
         }
     }
 }

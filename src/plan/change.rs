@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{Address, ChatId, ChatType, Command, InviteLink, Permissions, Rights, Topic, UserId};
+use crate::state::{
+    Address, ChatId, ChatType, Command, InviteLink, Permissions, Rights, Topic, UserId,
+};
 
 /// What kind of change, as a reviewer sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -75,7 +77,9 @@ pub enum Step {
 impl Step {
     pub fn phase(self) -> Phase {
         match self {
-            Step::Bans | Step::LinkRevocations | Step::TopicDeletions | Step::PhotoReplacements => Phase::Irreversible,
+            Step::Bans | Step::LinkRevocations | Step::TopicDeletions | Step::PhotoReplacements => {
+                Phase::Irreversible
+            }
             _ => Phase::Reversible,
         }
     }
@@ -86,12 +90,21 @@ impl Step {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
-    SetTitle { title: String },
-    SetDescription { description: String },
+    SetTitle {
+        title: String,
+    },
+    SetDescription {
+        description: String,
+    },
     /// Default member permissions (sent with use_independent_chat_permissions).
-    SetPermissions { permissions: Permissions },
+    SetPermissions {
+        permissions: Permissions,
+    },
     /// Upload the image at `path`, whose content must still hash to `sha256`.
-    SetPhoto { path: String, sha256: String },
+    SetPhoto {
+        path: String,
+        sha256: String,
+    },
     DeletePhoto,
     /// Make a bot message saying `text` the top pin: edit and re-pin
     /// `message_id` (the bot's earlier pin) when it still exists, otherwise
@@ -104,42 +117,107 @@ pub enum Op {
         notify: bool,
     },
     /// Take a message off the pins (the message itself stays).
-    Unpin { message_id: i64 },
-    CreateTopic { key: String, topic: Topic },
+    Unpin {
+        message_id: i64,
+    },
+    CreateTopic {
+        key: String,
+        topic: Topic,
+    },
     /// Rename or recolour an existing topic.
-    EditTopic { key: String, thread_id: i64, name: String, icon_color: Option<u32> },
-    CloseTopic { key: String, thread_id: i64 },
-    ReopenTopic { key: String, thread_id: i64 },
-    DeleteTopic { key: String, thread_id: i64 },
-    CreateInviteLink { key: String, link: InviteLink },
-    EditInviteLink { key: String, url: String, link: InviteLink },
-    RevokeInviteLink { key: String, url: String },
+    EditTopic {
+        key: String,
+        thread_id: i64,
+        name: String,
+        icon_color: Option<u32>,
+    },
+    CloseTopic {
+        key: String,
+        thread_id: i64,
+    },
+    ReopenTopic {
+        key: String,
+        thread_id: i64,
+    },
+    DeleteTopic {
+        key: String,
+        thread_id: i64,
+    },
+    CreateInviteLink {
+        key: String,
+        link: InviteLink,
+    },
+    EditInviteLink {
+        key: String,
+        url: String,
+        link: InviteLink,
+    },
+    RevokeInviteLink {
+        key: String,
+        url: String,
+    },
     /// Set an admin's rights to exactly `rights` (empty = demote to member).
-    Promote { user: UserId, rights: Rights },
-    SetAdminTitle { user: UserId, title: String },
+    Promote {
+        user: UserId,
+        rights: Rights,
+    },
+    SetAdminTitle {
+        user: UserId,
+        title: String,
+    },
     /// A plain or restricted member's tag; empty = no tag.
-    SetTag { user: UserId, tag: String },
+    SetTag {
+        user: UserId,
+        tag: String,
+    },
     /// Narrow a member's permissions; `until` as unix time, none = forever.
-    Restrict { user: UserId, permissions: Permissions, until: Option<i64> },
+    Restrict {
+        user: UserId,
+        permissions: Permissions,
+        until: Option<i64>,
+    },
     /// Lift a member's restrictions (back to the chat's defaults).
-    Unrestrict { user: UserId },
-    Ban { user: UserId },
-    Unban { user: UserId },
+    Unrestrict {
+        user: UserId,
+    },
+    Ban {
+        user: UserId,
+    },
+    Unban {
+        user: UserId,
+    },
     /// Remove from the chat without a lasting ban (ban + unban only_if_banned).
-    Kick { user: UserId },
+    Kick {
+        user: UserId,
+    },
     /// A personal invite link (member_limit 1, short expiry), sent by DM when
     /// the person has started the bot.
-    SendInvite { user: UserId, name: String, expires: i64 },
-    SetCommands { commands: Vec<Command> },
+    SendInvite {
+        user: UserId,
+        name: String,
+        expires: i64,
+    },
+    SetCommands {
+        commands: Vec<Command>,
+    },
     DeleteCommands,
     /// A person must do this by hand; the text says what.
-    Manual { instruction: String },
+    Manual {
+        instruction: String,
+    },
 }
 
 impl Op {
     /// Whether the op can be undone by another op.
     pub fn reversible(&self) -> bool {
-        !matches!(self, Op::Ban { .. } | Op::Kick { .. } | Op::RevokeInviteLink { .. } | Op::DeleteTopic { .. } | Op::DeletePhoto)
+        !matches!(
+            self,
+            Op::Ban { .. }
+                | Op::Kick { .. }
+                | Op::RevokeInviteLink { .. }
+                | Op::DeleteTopic { .. }
+                | Op::DeletePhoto
+        )
     }
 }
 

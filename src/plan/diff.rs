@@ -8,8 +8,8 @@
 use serde_json::{Value, json};
 
 use crate::state::{
-    Address, AdminSeat, ChatState, ChatType, DesiredState, InviteLink, LiveChatMeta, LiveState, MemberState,
-    MembershipMode, Permissions, Photo, PinnedMessage, Rights, Topic, UserId,
+    Address, AdminSeat, ChatState, ChatType, DesiredState, InviteLink, LiveChatMeta, LiveState,
+    MemberState, MembershipMode, Permissions, Photo, PinnedMessage, Rights, Topic, UserId,
 };
 
 use super::change::{Action, Change, Op, Phase, Step};
@@ -35,15 +35,29 @@ pub struct DiffInput<'a> {
 pub fn diff(input: &DiffInput) -> Vec<Change> {
     let mut out = Vec::new();
     for (key, desired) in &input.desired.state.chats {
-        if input.only.is_some_and(|only| !only.iter().any(|k| k == key)) {
+        if input
+            .only
+            .is_some_and(|only| !only.iter().any(|k| k == key))
+        {
             continue;
         }
         let meta = input.live.meta.get(key).cloned().unwrap_or_default();
         if meta.error.is_some() {
             continue;
         }
-        let Some(live) = input.live.state.chats.get(key) else { continue };
-        let mut cx = ChatDiff { key, desired, live, meta: &meta, d: input.desired, now: input.now, store: input.store, out: &mut out };
+        let Some(live) = input.live.state.chats.get(key) else {
+            continue;
+        };
+        let mut cx = ChatDiff {
+            key,
+            desired,
+            live,
+            meta: &meta,
+            d: input.desired,
+            now: input.now,
+            store: input.store,
+            out: &mut out,
+        };
         cx.settings();
         cx.photo();
         cx.pinned();
@@ -100,9 +114,25 @@ pub fn member_json(m: &MemberState) -> Value {
 }
 
 impl ChatDiff<'_> {
-    fn push(&mut self, address: Address, action: Action, step: Step, op: Op, before: Value, after: Value, person: Option<String>) {
-        let why = self.d.why.get(address.as_str()).cloned().unwrap_or_default();
-        let reversible = op.reversible() && step.phase() == Phase::Reversible && !matches!(op, Op::Manual { .. });
+    fn push(
+        &mut self,
+        address: Address,
+        action: Action,
+        step: Step,
+        op: Op,
+        before: Value,
+        after: Value,
+        person: Option<String>,
+    ) {
+        let why = self
+            .d
+            .why
+            .get(address.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let reversible = op.reversible()
+            && step.phase() == Phase::Reversible
+            && !matches!(op, Op::Manual { .. });
         self.out.push(Change {
             address,
             chat: self.key.to_string(),
@@ -126,7 +156,15 @@ impl ChatDiff<'_> {
 
     fn manual(&mut self, field: &str, before: Value, after: Value, instruction: String) {
         let address = Address::settings(self.key, field);
-        self.push(address, Action::Manual, Step::Manual, Op::Manual { instruction }, before, after, None);
+        self.push(
+            address,
+            Action::Manual,
+            Step::Manual,
+            Op::Manual { instruction },
+            before,
+            after,
+            None,
+        );
     }
 
     fn settings(&mut self) {
@@ -134,13 +172,25 @@ impl ChatDiff<'_> {
         if let Some(title) = &want.title
             && have.title.as_ref() != Some(title)
         {
-            let op = Op::SetTitle { title: title.clone() };
-            self.push(Address::settings(self.key, "title"), Action::Update, Step::Settings, op, json!(have.title), json!(title), None);
+            let op = Op::SetTitle {
+                title: title.clone(),
+            };
+            self.push(
+                Address::settings(self.key, "title"),
+                Action::Update,
+                Step::Settings,
+                op,
+                json!(have.title),
+                json!(title),
+                None,
+            );
         }
         if let Some(desc) = &want.description
             && have.description.as_deref().unwrap_or("") != desc
         {
-            let op = Op::SetDescription { description: desc.clone() };
+            let op = Op::SetDescription {
+                description: desc.clone(),
+            };
             self.push(
                 Address::settings(self.key, "description"),
                 Action::Update,
@@ -155,21 +205,48 @@ impl ChatDiff<'_> {
             && self.desired.kind != ChatType::Channel
             && have.permissions.as_ref() != Some(perms)
         {
-            let before = have.permissions.as_ref().map(perms_json).unwrap_or(Value::Null);
-            let op = Op::SetPermissions { permissions: perms.clone() };
-            self.push(Address::settings(self.key, "permissions"), Action::Update, Step::Settings, op, before, perms_json(perms), None);
+            let before = have
+                .permissions
+                .as_ref()
+                .map(perms_json)
+                .unwrap_or(Value::Null);
+            let op = Op::SetPermissions {
+                permissions: perms.clone(),
+            };
+            self.push(
+                Address::settings(self.key, "permissions"),
+                Action::Update,
+                Step::Settings,
+                op,
+                before,
+                perms_json(perms),
+                None,
+            );
         }
         // What only a person can change: report, never attempt.
         let on_off = |b: bool| if b { "on" } else { "off" };
         if let Some(f) = want.forum
             && have.forum.unwrap_or(false) != f
         {
-            self.manual("forum", json!(have.forum.unwrap_or(false)), json!(f), format!("turn topics {} in the chat's settings (Edit → Topics)", on_off(f)));
+            self.manual(
+                "forum",
+                json!(have.forum.unwrap_or(false)),
+                json!(f),
+                format!(
+                    "turn topics {} in the chat's settings (Edit → Topics)",
+                    on_off(f)
+                ),
+            );
         }
         if let Some(s) = want.slow_mode
             && have.slow_mode.unwrap_or(0) != s
         {
-            self.manual("slow_mode", json!(have.slow_mode.unwrap_or(0)), json!(s), format!("set slow mode to {s} s (Edit → Permissions → Slow mode)"));
+            self.manual(
+                "slow_mode",
+                json!(have.slow_mode.unwrap_or(0)),
+                json!(s),
+                format!("set slow mode to {s} s (Edit → Permissions → Slow mode)"),
+            );
         }
         if let Some(p) = want.protected_content
             && have.protected_content.unwrap_or(false) != p
@@ -178,13 +255,21 @@ impl ChatDiff<'_> {
                 "protected_content",
                 json!(have.protected_content.unwrap_or(false)),
                 json!(p),
-                format!("turn content protection {} (Edit → Chat history / Restrict saving content)", on_off(p)),
+                format!(
+                    "turn content protection {} (Edit → Chat history / Restrict saving content)",
+                    on_off(p)
+                ),
             );
         }
         if let Some(a) = want.auto_delete
             && have.auto_delete.unwrap_or(0) != a
         {
-            self.manual("auto_delete", json!(have.auto_delete.unwrap_or(0)), json!(a), format!("set the auto-delete timer to {a} s (Edit → Auto-delete messages)"));
+            self.manual(
+                "auto_delete",
+                json!(have.auto_delete.unwrap_or(0)),
+                json!(a),
+                format!("set the auto-delete timer to {a} s (Edit → Auto-delete messages)"),
+            );
         }
         if let Some(j) = want.join_by_request
             && have.join_by_request.unwrap_or(false) != j
@@ -193,7 +278,10 @@ impl ChatDiff<'_> {
                 "join_by_request",
                 json!(have.join_by_request.unwrap_or(false)),
                 json!(j),
-                format!("turn \"approve new members\" {} (Edit → Group type)", on_off(j)),
+                format!(
+                    "turn \"approve new members\" {} (Edit → Group type)",
+                    on_off(j)
+                ),
             );
         }
     }
@@ -201,8 +289,12 @@ impl ChatDiff<'_> {
     /// Photos are compared by content. One orgform cannot compare (a
     /// config read from git, where the file is not hashed) is left alone.
     fn photo(&mut self) {
-        let Some(want) = &self.desired.settings.photo else { return };
-        let (Photo::File { path, .. }, Some(sha256)) = (want, want.sha256()) else { return };
+        let Some(want) = &self.desired.settings.photo else {
+            return;
+        };
+        let (Photo::File { path, .. }, Some(sha256)) = (want, want.sha256()) else {
+            return;
+        };
         let have = self.live.settings.photo.as_ref();
         if have.and_then(Photo::sha256) == Some(sha256) {
             return;
@@ -210,44 +302,94 @@ impl ChatDiff<'_> {
         // Telegram keeps earlier photos in the chat's photo list, but the
         // Bot API cannot put one back: replacing a photo cannot be undone.
         let replacing = !matches!(have, None | Some(Photo::None));
-        let (action, step) = if replacing { (Action::Replace, Step::PhotoReplacements) } else { (Action::Create, Step::Settings) };
-        let op = Op::SetPhoto { path: path.to_string_lossy().into_owned(), sha256: sha256.to_string() };
+        let (action, step) = if replacing {
+            (Action::Replace, Step::PhotoReplacements)
+        } else {
+            (Action::Create, Step::Settings)
+        };
+        let op = Op::SetPhoto {
+            path: path.to_string_lossy().into_owned(),
+            sha256: sha256.to_string(),
+        };
         let before = have.map(photo_json).unwrap_or(Value::Null);
-        self.push(Address::settings(self.key, "photo"), action, step, op, before, photo_json(want), None);
+        self.push(
+            Address::settings(self.key, "photo"),
+            action,
+            step,
+            op,
+            before,
+            photo_json(want),
+            None,
+        );
     }
 
     /// The top pin must be a bot message with the declared text. The
     /// bot's earlier pin is edited and pinned again rather than posted anew.
     fn pinned(&mut self) {
         let have = self.live.pinned.as_ref();
-        let ours = self.store.chat(self.desired.id).and_then(|m| m.pinned.as_ref());
+        let ours = self
+            .store
+            .chat(self.desired.id)
+            .and_then(|m| m.pinned.as_ref());
         let address = Address::settings(self.key, "pinned");
         let Some(want) = &self.desired.pinned else {
             // No longer managed: take orgform's own pin down, like commands.
             if let Some(ours) = ours
                 && have.is_some_and(|p| p.message_id == Some(ours.message_id))
             {
-                let op = Op::Unpin { message_id: ours.message_id };
-                self.push(address, Action::Delete, Step::Settings, op, have.map(pinned_json).unwrap_or(Value::Null), Value::Null, None);
+                let op = Op::Unpin {
+                    message_id: ours.message_id,
+                };
+                self.push(
+                    address,
+                    Action::Delete,
+                    Step::Settings,
+                    op,
+                    have.map(pinned_json).unwrap_or(Value::Null),
+                    Value::Null,
+                    None,
+                );
             }
             return;
         };
         if have.is_some_and(|p| p.by_bot && p.text == want.text) {
             return;
         }
-        let reuse = have.filter(|p| p.by_bot).and_then(|p| p.message_id).or(ours.map(|o| o.message_id));
-        let op = Op::Pin { text: want.text.clone(), message_id: reuse, notify: want.notify };
-        let action = if have.is_none() { Action::Create } else { Action::Update };
-        self.push(address, action, Step::Settings, op, have.map(pinned_json).unwrap_or(Value::Null), pinned_json(want), None);
+        let reuse = have
+            .filter(|p| p.by_bot)
+            .and_then(|p| p.message_id)
+            .or(ours.map(|o| o.message_id));
+        let op = Op::Pin {
+            text: want.text.clone(),
+            message_id: reuse,
+            notify: want.notify,
+        };
+        let action = if have.is_none() {
+            Action::Create
+        } else {
+            Action::Update
+        };
+        self.push(
+            address,
+            action,
+            Step::Settings,
+            op,
+            have.map(pinned_json).unwrap_or(Value::Null),
+            pinned_json(want),
+            None,
+        );
     }
 
     /// Tags go to non-admins who are in the chat and stay there. When a
     /// chat manages tags, a tag no binding gives is cleared.
     fn tags(&mut self) {
-        let Some(want) = &self.desired.tags else { return };
+        let Some(want) = &self.desired.tags else {
+            return;
+        };
         let none = std::collections::BTreeMap::new();
         let have = self.live.tags.as_ref().unwrap_or(&none);
-        let users: std::collections::BTreeSet<UserId> = want.keys().chain(have.keys()).copied().collect();
+        let users: std::collections::BTreeSet<UserId> =
+            want.keys().chain(have.keys()).copied().collect();
         for user in users {
             if self.desired.admins.contains_key(&user) {
                 continue;
@@ -258,7 +400,13 @@ impl ChatDiff<'_> {
             let step = match self.live.admins.get(&user) {
                 Some(seat) if seat.owner || self.meta.not_editable.contains(&user) => continue,
                 Some(_) => Step::Demotions,
-                None if matches!(self.live.members.get(&user), Some(MemberState::Member | MemberState::Restricted { .. })) => Step::Titles,
+                None if matches!(
+                    self.live.members.get(&user),
+                    Some(MemberState::Member | MemberState::Restricted { .. })
+                ) =>
+                {
+                    Step::Titles
+                }
                 None => continue,
             };
             let stays = match self.desired.members.get(&user) {
@@ -275,11 +423,26 @@ impl ChatDiff<'_> {
                 continue;
             }
             // Clearing a tag is an update: nobody loses access by it.
-            let action = if h.is_empty() { Action::Create } else { Action::Update };
+            let action = if h.is_empty() {
+                Action::Create
+            } else {
+                Action::Update
+            };
             let who = self.handle(user);
             let text = |t: &str| if t.is_empty() { Value::Null } else { json!(t) };
-            let op = Op::SetTag { user, tag: w.to_string() };
-            self.push(Address::tag(self.key, &who), action, step, op, text(h), text(w), Some(who.clone()));
+            let op = Op::SetTag {
+                user,
+                tag: w.to_string(),
+            };
+            self.push(
+                Address::tag(self.key, &who),
+                action,
+                step,
+                op,
+                text(h),
+                text(w),
+                Some(who.clone()),
+            );
             if w.is_empty()
                 && let Some(last) = self.out.last_mut()
             {
@@ -294,14 +457,40 @@ impl ChatDiff<'_> {
             let address = Address::topic(key, tkey);
             match self.live.topics.get(tkey) {
                 None => {
-                    let op = Op::CreateTopic { key: tkey.clone(), topic: want.clone() };
-                    self.push(address, Action::Create, Step::Topics, op, Value::Null, topic_json(want), None);
+                    let op = Op::CreateTopic {
+                        key: tkey.clone(),
+                        topic: want.clone(),
+                    };
+                    self.push(
+                        address,
+                        Action::Create,
+                        Step::Topics,
+                        op,
+                        Value::Null,
+                        topic_json(want),
+                        None,
+                    );
                 }
                 Some(have) => {
-                    let Some(thread_id) = have.thread_id else { continue };
+                    let Some(thread_id) = have.thread_id else {
+                        continue;
+                    };
                     if have.name != want.name {
-                        let op = Op::EditTopic { key: tkey.clone(), thread_id, name: want.name.clone(), icon_color: None };
-                        self.push(address.clone(), Action::Update, Step::Topics, op, json!(have.name), json!(want.name), None);
+                        let op = Op::EditTopic {
+                            key: tkey.clone(),
+                            thread_id,
+                            name: want.name.clone(),
+                            icon_color: None,
+                        };
+                        self.push(
+                            address.clone(),
+                            Action::Update,
+                            Step::Topics,
+                            op,
+                            json!(have.name),
+                            json!(want.name),
+                            None,
+                        );
                     }
                     // editForumTopic takes a name and a custom emoji, never a
                     // colour: Telegram fixes it when the topic is created.
@@ -309,17 +498,41 @@ impl ChatDiff<'_> {
                         let instruction = format!(
                             "Telegram cannot recolour topic \"{}\"; keep icon_color {} in the config, or delete the topic by hand and let orgform create it again",
                             want.name,
-                            have.icon_color.map(|c| c.to_string()).unwrap_or_else(|| "unset".into())
+                            have.icon_color
+                                .map(|c| c.to_string())
+                                .unwrap_or_else(|| "unset".into())
                         );
-                        self.push(address.clone(), Action::Manual, Step::Manual, Op::Manual { instruction }, json!(have.icon_color), json!(want.icon_color), None);
+                        self.push(
+                            address.clone(),
+                            Action::Manual,
+                            Step::Manual,
+                            Op::Manual { instruction },
+                            json!(have.icon_color),
+                            json!(want.icon_color),
+                            None,
+                        );
                     }
                     if have.closed != want.closed {
                         let op = if want.closed {
-                            Op::CloseTopic { key: tkey.clone(), thread_id }
+                            Op::CloseTopic {
+                                key: tkey.clone(),
+                                thread_id,
+                            }
                         } else {
-                            Op::ReopenTopic { key: tkey.clone(), thread_id }
+                            Op::ReopenTopic {
+                                key: tkey.clone(),
+                                thread_id,
+                            }
                         };
-                        self.push(address, Action::Update, Step::Topics, op, json!({"closed": have.closed}), json!({"closed": want.closed}), None);
+                        self.push(
+                            address,
+                            Action::Update,
+                            Step::Topics,
+                            op,
+                            json!({"closed": have.closed}),
+                            json!({"closed": want.closed}),
+                            None,
+                        );
                     }
                 }
             }
@@ -328,9 +541,22 @@ impl ChatDiff<'_> {
             if self.desired.topics.contains_key(tkey) {
                 continue;
             }
-            let Some(thread_id) = have.thread_id else { continue };
-            let op = Op::DeleteTopic { key: tkey.clone(), thread_id };
-            self.push(Address::topic(key, tkey), Action::Delete, Step::TopicDeletions, op, topic_json(have), Value::Null, None);
+            let Some(thread_id) = have.thread_id else {
+                continue;
+            };
+            let op = Op::DeleteTopic {
+                key: tkey.clone(),
+                thread_id,
+            };
+            self.push(
+                Address::topic(key, tkey),
+                Action::Delete,
+                Step::TopicDeletions,
+                op,
+                topic_json(have),
+                Value::Null,
+                None,
+            );
         }
     }
 
@@ -340,8 +566,19 @@ impl ChatDiff<'_> {
             let address = Address::invite(key, lkey);
             match self.live.invite_links.get(lkey) {
                 None => {
-                    let op = Op::CreateInviteLink { key: lkey.clone(), link: want.clone() };
-                    self.push(address, Action::Create, Step::InviteLinks, op, Value::Null, link_json(want), None);
+                    let op = Op::CreateInviteLink {
+                        key: lkey.clone(),
+                        link: want.clone(),
+                    };
+                    self.push(
+                        address,
+                        Action::Create,
+                        Step::InviteLinks,
+                        op,
+                        Value::Null,
+                        link_json(want),
+                        None,
+                    );
                 }
                 Some(have) => {
                     let same = have.name == want.name
@@ -351,9 +588,23 @@ impl ChatDiff<'_> {
                     if same {
                         continue;
                     }
-                    let Some(url) = have.url.clone() else { continue };
-                    let op = Op::EditInviteLink { key: lkey.clone(), url, link: want.clone() };
-                    self.push(address, Action::Update, Step::InviteLinks, op, link_json(have), link_json(want), None);
+                    let Some(url) = have.url.clone() else {
+                        continue;
+                    };
+                    let op = Op::EditInviteLink {
+                        key: lkey.clone(),
+                        url,
+                        link: want.clone(),
+                    };
+                    self.push(
+                        address,
+                        Action::Update,
+                        Step::InviteLinks,
+                        op,
+                        link_json(have),
+                        link_json(want),
+                        None,
+                    );
                 }
             }
         }
@@ -361,9 +612,22 @@ impl ChatDiff<'_> {
             if self.desired.invite_links.contains_key(lkey) {
                 continue;
             }
-            let Some(url) = have.url.clone() else { continue };
-            let op = Op::RevokeInviteLink { key: lkey.clone(), url };
-            self.push(Address::invite(key, lkey), Action::Delete, Step::LinkRevocations, op, link_json(have), Value::Null, None);
+            let Some(url) = have.url.clone() else {
+                continue;
+            };
+            let op = Op::RevokeInviteLink {
+                key: lkey.clone(),
+                url,
+            };
+            self.push(
+                Address::invite(key, lkey),
+                Action::Delete,
+                Step::LinkRevocations,
+                op,
+                link_json(have),
+                Value::Null,
+                None,
+            );
         }
     }
 
@@ -377,41 +641,117 @@ impl ChatDiff<'_> {
             if self.meta.not_editable.contains(&user) || have.is_some_and(|h| h.owner) {
                 let same = have.is_some_and(|h| h.owner || h.rights == want.rights);
                 if !same {
-                    let instruction = format!("{who}'s admin rights can only be changed by the chat owner or the admin who promoted them");
-                    self.push(address, Action::Manual, Step::Manual, Op::Manual { instruction }, have.map(seat_json).unwrap_or(Value::Null), seat_json(want), Some(who));
+                    let instruction = format!(
+                        "{who}'s admin rights can only be changed by the chat owner or the admin who promoted them"
+                    );
+                    self.push(
+                        address,
+                        Action::Manual,
+                        Step::Manual,
+                        Op::Manual { instruction },
+                        have.map(seat_json).unwrap_or(Value::Null),
+                        seat_json(want),
+                        Some(who),
+                    );
                 }
                 continue;
             }
             match have {
-                None if !matches!(self.live.members.get(&user), Some(MemberState::Member | MemberState::Restricted { .. })) => {
+                None if !matches!(
+                    self.live.members.get(&user),
+                    Some(MemberState::Member | MemberState::Restricted { .. })
+                ) =>
+                {
                     // Telegram promotes only people who are in the chat:
                     // invite now; the promotion is planned once they joined.
                     if matches!(self.live.members.get(&user), Some(MemberState::Banned)) {
                         let op = Op::Unban { user };
-                        self.push(address.clone(), Action::Update, Step::Restrictions, op, member_json(&MemberState::Banned), json!({"status": "absent"}), Some(who.clone()));
+                        self.push(
+                            address.clone(),
+                            Action::Update,
+                            Step::Restrictions,
+                            op,
+                            member_json(&MemberState::Banned),
+                            json!({"status": "absent"}),
+                            Some(who.clone()),
+                        );
                     }
                     self.invite(user, &who, address);
                 }
                 None => {
-                    let op = Op::Promote { user, rights: want.rights.clone() };
-                    let before = self.live.members.get(&user).map(member_json).unwrap_or(Value::Null);
-                    self.push(address.clone(), Action::Create, Step::Promotions, op, before, seat_json(want), Some(who.clone()));
+                    let op = Op::Promote {
+                        user,
+                        rights: want.rights.clone(),
+                    };
+                    let before = self
+                        .live
+                        .members
+                        .get(&user)
+                        .map(member_json)
+                        .unwrap_or(Value::Null);
+                    self.push(
+                        address.clone(),
+                        Action::Create,
+                        Step::Promotions,
+                        op,
+                        before,
+                        seat_json(want),
+                        Some(who.clone()),
+                    );
                     if can_title && let Some(title) = &want.title {
-                        let op = Op::SetAdminTitle { user, title: title.clone() };
-                        self.push(address, Action::Update, Step::Titles, op, json!(null), json!(title), Some(who));
+                        let op = Op::SetAdminTitle {
+                            user,
+                            title: title.clone(),
+                        };
+                        self.push(
+                            address,
+                            Action::Update,
+                            Step::Titles,
+                            op,
+                            json!(null),
+                            json!(title),
+                            Some(who),
+                        );
                     }
                 }
                 Some(h) => {
                     if h.rights != want.rights {
-                        let step = if h.rights.is_subset(&want.rights) { Step::Promotions } else { Step::Demotions };
-                        let op = Op::Promote { user, rights: want.rights.clone() };
-                        self.push(address.clone(), Action::Update, step, op, rights_json(&h.rights), rights_json(&want.rights), Some(who.clone()));
+                        let step = if h.rights.is_subset(&want.rights) {
+                            Step::Promotions
+                        } else {
+                            Step::Demotions
+                        };
+                        let op = Op::Promote {
+                            user,
+                            rights: want.rights.clone(),
+                        };
+                        self.push(
+                            address.clone(),
+                            Action::Update,
+                            step,
+                            op,
+                            rights_json(&h.rights),
+                            rights_json(&want.rights),
+                            Some(who.clone()),
+                        );
                     }
-                    if can_title && let Some(title) = &want.title
+                    if can_title
+                        && let Some(title) = &want.title
                         && h.title.as_ref() != Some(title)
                     {
-                        let op = Op::SetAdminTitle { user, title: title.clone() };
-                        self.push(address, Action::Update, Step::Titles, op, json!(h.title), json!(title), Some(who));
+                        let op = Op::SetAdminTitle {
+                            user,
+                            title: title.clone(),
+                        };
+                        self.push(
+                            address,
+                            Action::Update,
+                            Step::Titles,
+                            op,
+                            json!(h.title),
+                            json!(title),
+                            Some(who),
+                        );
                     }
                 }
             }
@@ -422,21 +762,38 @@ impl ChatDiff<'_> {
         // Admins the config does not declare lose their seat. Whether they
         // stay members is decided with the other members below.
         for (&user, have) in &self.live.admins {
-            if self.desired.admins.contains_key(&user) || have.owner || self.meta.not_editable.contains(&user) {
+            if self.desired.admins.contains_key(&user)
+                || have.owner
+                || self.meta.not_editable.contains(&user)
+            {
                 continue;
             }
             // Restricting or banning needs the seat gone first; `members`
             // plans that demotion right before it.
-            if matches!(self.desired.members.get(&user), Some(MemberState::Restricted { .. } | MemberState::Banned | MemberState::Absent)) {
+            if matches!(
+                self.desired.members.get(&user),
+                Some(MemberState::Restricted { .. } | MemberState::Banned | MemberState::Absent)
+            ) {
                 continue;
             }
             let who = self.handle(user);
-            let op = Op::Promote { user, rights: Rights::new() };
+            let op = Op::Promote {
+                user,
+                rights: Rights::new(),
+            };
             let mut why = vec!["not declared as an admin of this chat".to_string()];
             if let Some(w) = self.d.why.get(Address::admin(key, &who).as_str()) {
                 why.extend(w.iter().cloned());
             }
-            self.push(Address::admin(key, &who), Action::Delete, Step::Demotions, op, seat_json(have), json!({"status": "member"}), Some(who));
+            self.push(
+                Address::admin(key, &who),
+                Action::Delete,
+                Step::Demotions,
+                op,
+                seat_json(have),
+                json!({"status": "member"}),
+                Some(who),
+            );
             if let Some(last) = self.out.last_mut() {
                 last.why = why;
             }
@@ -453,19 +810,43 @@ impl ChatDiff<'_> {
             let who = self.handle(user);
             let address = Address::member(key, &who);
             let is_admin = self.live.admins.contains_key(&user);
-            let have = if is_admin { Some(&MemberState::Member) } else { self.live.members.get(&user) };
-            let present = matches!(have, Some(MemberState::Member | MemberState::Restricted { .. }));
+            let have = if is_admin {
+                Some(&MemberState::Member)
+            } else {
+                self.live.members.get(&user)
+            };
+            let present = matches!(
+                have,
+                Some(MemberState::Member | MemberState::Restricted { .. })
+            );
             match want {
-                MemberState::Member | MemberState::Restricted { .. } if mode == MembershipMode::Observe && !present => {}
+                MemberState::Member | MemberState::Restricted { .. }
+                    if mode == MembershipMode::Observe && !present => {}
                 MemberState::Member => match have {
                     Some(MemberState::Member) => {}
                     Some(MemberState::Restricted { .. }) => {
                         let op = Op::Unrestrict { user };
-                        self.push(address, Action::Update, Step::Restrictions, op, member_json(have.unwrap()), member_json(want), Some(who));
+                        self.push(
+                            address,
+                            Action::Update,
+                            Step::Restrictions,
+                            op,
+                            member_json(have.unwrap()),
+                            member_json(want),
+                            Some(who),
+                        );
                     }
                     Some(MemberState::Banned) => {
                         let op = Op::Unban { user };
-                        self.push(address.clone(), Action::Update, Step::Restrictions, op, member_json(&MemberState::Banned), json!({"status": "absent"}), Some(who.clone()));
+                        self.push(
+                            address.clone(),
+                            Action::Update,
+                            Step::Restrictions,
+                            op,
+                            member_json(&MemberState::Banned),
+                            json!({"status": "absent"}),
+                            Some(who.clone()),
+                        );
                         self.invite(user, &who, address);
                     }
                     Some(MemberState::Absent) | None => self.invite(user, &who, address),
@@ -474,13 +855,33 @@ impl ChatDiff<'_> {
                     let same = matches!(have, Some(MemberState::Restricted { permissions: p, .. }) if p == permissions);
                     if matches!(have, Some(MemberState::Banned)) {
                         let op = Op::Unban { user };
-                        self.push(address.clone(), Action::Update, Step::Restrictions, op, member_json(&MemberState::Banned), json!({"status": "absent"}), Some(who.clone()));
+                        self.push(
+                            address.clone(),
+                            Action::Update,
+                            Step::Restrictions,
+                            op,
+                            member_json(&MemberState::Banned),
+                            json!({"status": "absent"}),
+                            Some(who.clone()),
+                        );
                     }
                     if !same {
                         self.demote_first(user, &who, Step::Restrictions);
-                        let op = Op::Restrict { user, permissions: permissions.clone(), until: *until };
+                        let op = Op::Restrict {
+                            user,
+                            permissions: permissions.clone(),
+                            until: *until,
+                        };
                         let before = have.map(member_json).unwrap_or(json!({"status": "absent"}));
-                        self.push(address.clone(), Action::Update, Step::Restrictions, op, before, member_json(want), Some(who.clone()));
+                        self.push(
+                            address.clone(),
+                            Action::Update,
+                            Step::Restrictions,
+                            op,
+                            before,
+                            member_json(want),
+                            Some(who.clone()),
+                        );
                     }
                     if !present {
                         self.invite(user, &who, address);
@@ -491,14 +892,30 @@ impl ChatDiff<'_> {
                         self.demote_first(user, &who, Step::Demotions);
                         let op = Op::Ban { user };
                         let before = have.map(member_json).unwrap_or(json!({"status": "absent"}));
-                        self.push(address, Action::Delete, Step::Bans, op, before, member_json(want), Some(who));
+                        self.push(
+                            address,
+                            Action::Delete,
+                            Step::Bans,
+                            op,
+                            before,
+                            member_json(want),
+                            Some(who),
+                        );
                     }
                 }
                 MemberState::Absent => {
                     if present {
                         self.demote_first(user, &who, Step::Demotions);
                         let op = Op::Kick { user };
-                        self.push(address, Action::Delete, Step::Bans, op, member_json(have.unwrap()), json!({"status": "absent"}), Some(who));
+                        self.push(
+                            address,
+                            Action::Delete,
+                            Step::Bans,
+                            op,
+                            member_json(have.unwrap()),
+                            json!({"status": "absent"}),
+                            Some(who),
+                        );
                     }
                 }
             }
@@ -530,12 +947,25 @@ impl ChatDiff<'_> {
             })
             .map(|(u, _)| *u)
             .collect();
-        for (user, have) in undeclared.into_iter().chain(demoted.into_iter().map(|u| (u, MemberState::Member))) {
+        for (user, have) in undeclared
+            .into_iter()
+            .chain(demoted.into_iter().map(|u| (u, MemberState::Member)))
+        {
             let who = self.handle(user);
             let op = Op::Kick { user };
-            self.push(Address::member(key, &who), Action::Delete, Step::Bans, op, member_json(&have), json!({"status": "absent"}), Some(who));
+            self.push(
+                Address::member(key, &who),
+                Action::Delete,
+                Step::Bans,
+                op,
+                member_json(&have),
+                json!({"status": "absent"}),
+                Some(who),
+            );
             if let Some(last) = self.out.last_mut() {
-                last.why = vec![format!("not declared in {key}, whose membership is authoritative")];
+                last.why = vec![format!(
+                    "not declared in {key}, whose membership is authoritative"
+                )];
                 last.undeclared = true;
             }
         }
@@ -568,20 +998,59 @@ impl ChatDiff<'_> {
         }
         let name = format!("orgform: {who}");
         let name: String = name.chars().take(32).collect();
-        let op = Op::SendInvite { user, name: name.clone(), expires: self.now + PERSONAL_INVITE_SECONDS };
-        self.push(address, Action::Invite, Step::Invites, op, json!({"status": "absent"}), json!({"status": "invited", "link": name}), Some(who.to_string()));
+        let op = Op::SendInvite {
+            user,
+            name: name.clone(),
+            expires: self.now + PERSONAL_INVITE_SECONDS,
+        };
+        self.push(
+            address,
+            Action::Invite,
+            Step::Invites,
+            op,
+            json!({"status": "absent"}),
+            json!({"status": "invited", "link": name}),
+            Some(who.to_string()),
+        );
     }
 
     fn commands(&mut self) {
-        let Some(want) = &self.desired.commands else { return };
+        let Some(want) = &self.desired.commands else {
+            return;
+        };
         let have = self.live.commands.clone().unwrap_or_default();
         if *want == have {
             return;
         }
-        let before = json!(have.iter().map(|c| format!("/{} — {}", c.command, c.description)).collect::<Vec<_>>());
-        let after = json!(want.iter().map(|c| format!("/{} — {}", c.command, c.description)).collect::<Vec<_>>());
-        let (action, op) = if want.is_empty() { (Action::Delete, Op::DeleteCommands) } else { (Action::Update, Op::SetCommands { commands: want.clone() }) };
-        self.push(Address::commands(self.key), action, Step::Settings, op, before, after, None);
+        let before = json!(
+            have.iter()
+                .map(|c| format!("/{} — {}", c.command, c.description))
+                .collect::<Vec<_>>()
+        );
+        let after = json!(
+            want.iter()
+                .map(|c| format!("/{} — {}", c.command, c.description))
+                .collect::<Vec<_>>()
+        );
+        let (action, op) = if want.is_empty() {
+            (Action::Delete, Op::DeleteCommands)
+        } else {
+            (
+                Action::Update,
+                Op::SetCommands {
+                    commands: want.clone(),
+                },
+            )
+        };
+        self.push(
+            Address::commands(self.key),
+            action,
+            Step::Settings,
+            op,
+            before,
+            after,
+            None,
+        );
     }
 }
 
@@ -590,9 +1059,15 @@ fn photo_json(p: &Photo) -> Value {
         Photo::None => Value::Null,
         Photo::File { sha256, name, .. } => {
             let short: String = sha256.chars().take(12).collect();
-            if name.is_empty() { json!({"sha256": short}) } else { json!({"file": name, "sha256": short}) }
+            if name.is_empty() {
+                json!({"sha256": short})
+            } else {
+                json!({"file": name, "sha256": short})
+            }
         }
-        Photo::Other { file_unique_id } => json!({"set_by": "not orgform", "file_unique_id": file_unique_id}),
+        Photo::Other { file_unique_id } => {
+            json!({"set_by": "not orgform", "file_unique_id": file_unique_id})
+        }
     }
 }
 

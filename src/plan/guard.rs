@@ -56,18 +56,34 @@ fn needed_rights(op: &Op, kind: ChatType) -> Vec<Right> {
     match op {
         // In channels the bot posts and edits its message and pins it with
         // can_edit_messages; in groups it needs can_pin_messages.
-        Op::Pin { .. } if kind == ChatType::Channel => vec![Right::PostMessages, Right::EditMessages],
+        Op::Pin { .. } if kind == ChatType::Channel => {
+            vec![Right::PostMessages, Right::EditMessages]
+        }
         Op::Unpin { .. } if kind == ChatType::Channel => vec![Right::EditMessages],
         Op::Pin { .. } | Op::Unpin { .. } => vec![Right::PinMessages],
-        Op::SetTitle { .. } | Op::SetDescription { .. } | Op::SetPhoto { .. } | Op::DeletePhoto => vec![Right::ChangeInfo],
+        Op::SetTitle { .. } | Op::SetDescription { .. } | Op::SetPhoto { .. } | Op::DeletePhoto => {
+            vec![Right::ChangeInfo]
+        }
         Op::SetTag { .. } => vec![Right::ManageTags],
-        Op::SetPermissions { .. } | Op::Restrict { .. } | Op::Unrestrict { .. } | Op::Ban { .. } | Op::Unban { .. } | Op::Kick { .. } => {
+        Op::SetPermissions { .. }
+        | Op::Restrict { .. }
+        | Op::Unrestrict { .. }
+        | Op::Ban { .. }
+        | Op::Unban { .. }
+        | Op::Kick { .. } => {
             vec![Right::RestrictMembers]
         }
-        Op::CreateTopic { .. } | Op::EditTopic { .. } | Op::CloseTopic { .. } | Op::ReopenTopic { .. } | Op::DeleteTopic { .. } => {
+        Op::CreateTopic { .. }
+        | Op::EditTopic { .. }
+        | Op::CloseTopic { .. }
+        | Op::ReopenTopic { .. }
+        | Op::DeleteTopic { .. } => {
             vec![Right::ManageTopics]
         }
-        Op::CreateInviteLink { .. } | Op::EditInviteLink { .. } | Op::RevokeInviteLink { .. } | Op::SendInvite { .. } => {
+        Op::CreateInviteLink { .. }
+        | Op::EditInviteLink { .. }
+        | Op::RevokeInviteLink { .. }
+        | Op::SendInvite { .. } => {
             vec![Right::InviteUsers]
         }
         Op::Promote { rights, .. } => {
@@ -91,18 +107,25 @@ pub fn check(
 ) -> Vec<GuardResult> {
     let mut out = Vec::new();
     let removals = policies.and_then(|p| p.removals.as_ref());
-    let max_count = removals.and_then(|r| r.max_count).unwrap_or(DEFAULT_MAX_REMOVALS);
-    let max_percent = removals.and_then(|r| r.max_percent).unwrap_or(DEFAULT_MAX_PERCENT);
-    let max_demotions = removals.and_then(|r| r.max_demotions).unwrap_or(DEFAULT_MAX_DEMOTIONS);
-    let mut push = |code: &str, chat: Option<&str>, message: String, flag: Option<&str>, overridden: bool| {
-        out.push(GuardResult {
-            code: code.into(),
-            chat: chat.map(str::to_string),
-            message,
-            override_flag: flag.map(str::to_string),
-            overridden,
-        });
-    };
+    let max_count = removals
+        .and_then(|r| r.max_count)
+        .unwrap_or(DEFAULT_MAX_REMOVALS);
+    let max_percent = removals
+        .and_then(|r| r.max_percent)
+        .unwrap_or(DEFAULT_MAX_PERCENT);
+    let max_demotions = removals
+        .and_then(|r| r.max_demotions)
+        .unwrap_or(DEFAULT_MAX_DEMOTIONS);
+    let mut push =
+        |code: &str, chat: Option<&str>, message: String, flag: Option<&str>, overridden: bool| {
+            out.push(GuardResult {
+                code: code.into(),
+                chat: chat.map(str::to_string),
+                message,
+                override_flag: flag.map(str::to_string),
+                overridden,
+            });
+        };
 
     // Removals, overall and per chat.
     let total = changes.iter().filter(|c| is_removal(c)).count() as u32;
@@ -110,7 +133,10 @@ pub fn check(
         push(
             "removal-limit",
             None,
-            format!("the plan removes {total} {}; the limit is {max_count} (policies.removals.max_count)", if total == 1 { "person" } else { "people" }),
+            format!(
+                "the plan removes {total} {}; the limit is {max_count} (policies.removals.max_count)",
+                if total == 1 { "person" } else { "people" }
+            ),
             Some("--allow-removals"),
             overrides.removals,
         );
@@ -144,9 +170,16 @@ pub fn check(
             .state
             .chats
             .get(*chat)
-            .map(|c| (c.members.values().filter(|m| super::present(m)).count() + c.admins.len()) as u64)
+            .map(|c| {
+                (c.members.values().filter(|m| super::present(m)).count() + c.admins.len()) as u64
+            })
             .unwrap_or(0);
-        let known = live.meta.get(*chat).and_then(|m| m.member_count).unwrap_or(0).max(seen);
+        let known = live
+            .meta
+            .get(*chat)
+            .and_then(|m| m.member_count)
+            .unwrap_or(0)
+            .max(seen);
         if known > 0 {
             let percent = (*removed as u64 * 100).div_ceil(known);
             // Tiny chats would trip a percentage on one removal; the
@@ -155,7 +188,9 @@ pub fn check(
                 push(
                     "removal-limit",
                     Some(chat),
-                    format!("the plan removes {removed} of {known} members of {chat} ({percent}%); the limit is {max_percent}% (policies.removals.max_percent)"),
+                    format!(
+                        "the plan removes {removed} of {known} members of {chat} ({percent}%); the limit is {max_percent}% (policies.removals.max_percent)"
+                    ),
                     Some("--allow-removals"),
                     overrides.removals,
                 );
@@ -182,7 +217,9 @@ pub fn check(
         push(
             "demotion-limit",
             None,
-            format!("the plan demotes {demotions} admins; the limit is {max_demotions} (policies.removals.max_demotions)"),
+            format!(
+                "the plan demotes {demotions} admins; the limit is {max_demotions} (policies.removals.max_demotions)"
+            ),
             Some("--allow-demotions"),
             overrides.demotions,
         );
@@ -192,7 +229,10 @@ pub fn check(
     if let Some(min) = policies.and_then(|p| p.min_admins) {
         for (key, chat) in &live.state.chats {
             let mut admins: std::collections::BTreeSet<i64> = chat.admins.keys().copied().collect();
-            let touched = changes.iter().any(|c| c.chat == *key && matches!(c.op, Op::Promote { .. } | Op::Kick { .. } | Op::Ban { .. }));
+            let touched = changes.iter().any(|c| {
+                c.chat == *key
+                    && matches!(c.op, Op::Promote { .. } | Op::Kick { .. } | Op::Ban { .. })
+            });
             if !touched {
                 continue;
             }
@@ -214,7 +254,10 @@ pub fn check(
                 push(
                     "min-admins",
                     Some(key),
-                    format!("{key} would have {} human admin(s) after this plan; policies.min_admins is {min}", admins.len()),
+                    format!(
+                        "{key} would have {} human admin(s) after this plan; policies.min_admins is {min}",
+                        admins.len()
+                    ),
                     Some("--allow-few-admins"),
                     overrides.few_admins,
                 );
@@ -223,18 +266,26 @@ pub fn check(
     }
 
     // The bot must keep and hold the rights it needs.
-    let lockout = policies.and_then(|p| p.lockout).unwrap_or(LockoutPolicy::Deny);
+    let lockout = policies
+        .and_then(|p| p.lockout)
+        .unwrap_or(LockoutPolicy::Deny);
     let bot = live.bot.as_ref().map(|b| b.id);
     for c in changes {
         let targets_bot = match &c.op {
-            Op::Promote { user, .. } | Op::Kick { user } | Op::Ban { user } | Op::Restrict { user, .. } => Some(*user) == bot,
+            Op::Promote { user, .. }
+            | Op::Kick { user }
+            | Op::Ban { user }
+            | Op::Restrict { user, .. } => Some(*user) == bot,
             _ => false,
         };
         if targets_bot && lockout == LockoutPolicy::Deny {
             push(
                 "lockout",
                 Some(&c.chat),
-                format!("{} would change the bot's own seat in {}; orgform would lock itself out", c.address, c.chat),
+                format!(
+                    "{} would change the bot's own seat in {}; orgform would lock itself out",
+                    c.address, c.chat
+                ),
                 None,
                 false,
             );
@@ -242,7 +293,9 @@ pub fn check(
     }
     let mut missing: BTreeMap<&str, std::collections::BTreeSet<Right>> = BTreeMap::new();
     for c in changes {
-        let Some(meta) = live.meta.get(&c.chat) else { continue };
+        let Some(meta) = live.meta.get(&c.chat) else {
+            continue;
+        };
         let held = meta.bot_rights.clone().unwrap_or_default();
         for r in needed_rights(&c.op, c.chat_type) {
             if !held.contains(&r) && r.valid_for(c.chat_type) {
@@ -254,9 +307,15 @@ pub fn check(
         let names: Vec<&str> = rights.iter().map(|r| r.name()).collect();
         let not_admin = live.meta.get(chat).is_some_and(|m| m.bot_rights.is_none());
         let message = if not_admin {
-            format!("the bot is not an admin of {chat}; make it an admin with: {}", names.join(", "))
+            format!(
+                "the bot is not an admin of {chat}; make it an admin with: {}",
+                names.join(", ")
+            )
         } else {
-            format!("the bot lacks rights in {chat} that this plan needs: {} (a bot can only grant rights it holds)", names.join(", "))
+            format!(
+                "the bot lacks rights in {chat} that this plan needs: {} (a bot can only grant rights it holds)",
+                names.join(", ")
+            )
         };
         push("bot-rights", Some(chat), message, None, false);
     }

@@ -74,7 +74,13 @@ pub fn build(input: PlanInput) -> Plan {
         store: input.store,
     });
     order(&mut changes);
-    let guards = guard::check(&changes, input.live, input.policies, &input.overrides, |id| input.store.first_run(id));
+    let guards = guard::check(
+        &changes,
+        input.live,
+        input.policies,
+        &input.overrides,
+        |id| input.store.first_run(id),
+    );
     let unreadable = input
         .live
         .meta
@@ -84,7 +90,12 @@ pub fn build(input: PlanInput) -> Plan {
         .collect();
     let fingerprints = changes
         .iter()
-        .map(|c| (c.address.to_string(), fingerprint(&live_object(input.live, c))))
+        .map(|c| {
+            (
+                c.address.to_string(),
+                fingerprint(&live_object(input.live, c)),
+            )
+        })
         .collect();
     Plan {
         format_version: FORMAT_VERSION,
@@ -134,26 +145,41 @@ impl Plan {
 
 /// The live object a change touches, as JSON: what its fingerprint covers.
 pub fn live_object(live: &LiveState, change: &Change) -> Value {
-    let Some(chat) = live.state.chats.get(&change.chat) else { return Value::Null };
+    let Some(chat) = live.state.chats.get(&change.chat) else {
+        return Value::Null;
+    };
     let user_state = |user: i64| -> Value {
         if let Some(seat) = chat.admins.get(&user) {
             return serde_json::to_value(seat).unwrap_or(Value::Null);
         }
-        chat.members.get(&user).map(diff::member_json).unwrap_or(Value::Null)
+        chat.members
+            .get(&user)
+            .map(diff::member_json)
+            .unwrap_or(Value::Null)
     };
     match &change.op {
         Op::SetTitle { .. } => serde_json::json!(chat.settings.title),
         Op::SetDescription { .. } => serde_json::json!(chat.settings.description),
-        Op::SetPermissions { .. } => serde_json::to_value(&chat.settings.permissions).unwrap_or(Value::Null),
-        Op::SetPhoto { .. } | Op::DeletePhoto => serde_json::to_value(&chat.settings.photo).unwrap_or(Value::Null),
-        Op::Pin { .. } | Op::Unpin { .. } => serde_json::to_value(&chat.pinned).unwrap_or(Value::Null),
+        Op::SetPermissions { .. } => {
+            serde_json::to_value(&chat.settings.permissions).unwrap_or(Value::Null)
+        }
+        Op::SetPhoto { .. } | Op::DeletePhoto => {
+            serde_json::to_value(&chat.settings.photo).unwrap_or(Value::Null)
+        }
+        Op::Pin { .. } | Op::Unpin { .. } => {
+            serde_json::to_value(&chat.pinned).unwrap_or(Value::Null)
+        }
         Op::SetTag { user, .. } => serde_json::json!(chat.tags.as_ref().and_then(|t| t.get(user))),
         Op::CreateTopic { key, .. }
         | Op::EditTopic { key, .. }
         | Op::CloseTopic { key, .. }
         | Op::ReopenTopic { key, .. }
-        | Op::DeleteTopic { key, .. } => serde_json::to_value(chat.topics.get(key)).unwrap_or(Value::Null),
-        Op::CreateInviteLink { key, .. } | Op::EditInviteLink { key, .. } | Op::RevokeInviteLink { key, .. } => {
+        | Op::DeleteTopic { key, .. } => {
+            serde_json::to_value(chat.topics.get(key)).unwrap_or(Value::Null)
+        }
+        Op::CreateInviteLink { key, .. }
+        | Op::EditInviteLink { key, .. }
+        | Op::RevokeInviteLink { key, .. } => {
             serde_json::to_value(chat.invite_links.get(key)).unwrap_or(Value::Null)
         }
         Op::Promote { user, .. }
@@ -164,7 +190,9 @@ pub fn live_object(live: &LiveState, change: &Change) -> Value {
         | Op::Unban { user }
         | Op::Kick { user }
         | Op::SendInvite { user, .. } => user_state(*user),
-        Op::SetCommands { .. } | Op::DeleteCommands => serde_json::to_value(&chat.commands).unwrap_or(Value::Null),
+        Op::SetCommands { .. } | Op::DeleteCommands => {
+            serde_json::to_value(&chat.commands).unwrap_or(Value::Null)
+        }
         Op::Manual { .. } => serde_json::to_value(&chat.settings).unwrap_or(Value::Null),
     }
 }

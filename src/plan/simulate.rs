@@ -13,20 +13,41 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
     let mut next_thread = 1000;
     let mut next_message = 5000;
     for change in changes {
-        let Some(chat) = live.state.chats.get_mut(&change.chat) else { continue };
+        let Some(chat) = live.state.chats.get_mut(&change.chat) else {
+            continue;
+        };
         match &change.op {
             Op::SetTitle { title } => chat.settings.title = Some(title.clone()),
-            Op::SetDescription { description } => chat.settings.description = Some(description.clone()),
-            Op::SetPermissions { permissions } => chat.settings.permissions = Some(permissions.clone()),
-            Op::SetPhoto { path, sha256 } => chat.settings.photo = Some(Photo::file(path, sha256.clone())),
+            Op::SetDescription { description } => {
+                chat.settings.description = Some(description.clone())
+            }
+            Op::SetPermissions { permissions } => {
+                chat.settings.permissions = Some(permissions.clone())
+            }
+            Op::SetPhoto { path, sha256 } => {
+                chat.settings.photo = Some(Photo::file(path, sha256.clone()))
+            }
             Op::DeletePhoto => chat.settings.photo = Some(Photo::None),
-            Op::Pin { text, message_id, notify } => {
+            Op::Pin {
+                text,
+                message_id,
+                notify,
+            } => {
                 next_message += 1;
                 let message_id = Some(message_id.unwrap_or(next_message));
-                chat.pinned = Some(PinnedMessage { text: text.clone(), message_id, by_bot: true, notify: *notify });
+                chat.pinned = Some(PinnedMessage {
+                    text: text.clone(),
+                    message_id,
+                    by_bot: true,
+                    notify: *notify,
+                });
             }
             Op::Unpin { message_id } => {
-                if chat.pinned.as_ref().is_some_and(|p| p.message_id == Some(*message_id)) {
+                if chat
+                    .pinned
+                    .as_ref()
+                    .is_some_and(|p| p.message_id == Some(*message_id))
+                {
                     chat.pinned = None;
                 }
             }
@@ -44,7 +65,12 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                 t.thread_id = Some(next_thread);
                 chat.topics.insert(key.clone(), t);
             }
-            Op::EditTopic { key, name, icon_color, .. } => {
+            Op::EditTopic {
+                key,
+                name,
+                icon_color,
+                ..
+            } => {
                 if let Some(t) = chat.topics.get_mut(key) {
                     t.name = name.clone();
                     if icon_color.is_some() {
@@ -52,13 +78,25 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                     }
                 }
             }
-            Op::CloseTopic { key, .. } => chat.topics.get_mut(key).into_iter().for_each(|t| t.closed = true),
-            Op::ReopenTopic { key, .. } => chat.topics.get_mut(key).into_iter().for_each(|t| t.closed = false),
+            Op::CloseTopic { key, .. } => chat
+                .topics
+                .get_mut(key)
+                .into_iter()
+                .for_each(|t| t.closed = true),
+            Op::ReopenTopic { key, .. } => chat
+                .topics
+                .get_mut(key)
+                .into_iter()
+                .for_each(|t| t.closed = false),
             Op::DeleteTopic { key, .. } => {
                 chat.topics.remove(key);
             }
             Op::CreateInviteLink { key, link } | Op::EditInviteLink { key, link, .. } => {
-                let url = chat.invite_links.get(key).and_then(|l| l.url.clone()).unwrap_or_else(|| format!("https://t.me/+{key}"));
+                let url = chat
+                    .invite_links
+                    .get(key)
+                    .and_then(|l| l.url.clone())
+                    .unwrap_or_else(|| format!("https://t.me/+{key}"));
                 let mut l = link.clone();
                 l.url = Some(url);
                 chat.invite_links.insert(key.clone(), l);
@@ -83,8 +121,18 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                     seat.title = Some(title.clone());
                 }
             }
-            Op::Restrict { user, permissions, until } => {
-                chat.members.insert(*user, MemberState::Restricted { permissions: permissions.clone(), until: *until });
+            Op::Restrict {
+                user,
+                permissions,
+                until,
+            } => {
+                chat.members.insert(
+                    *user,
+                    MemberState::Restricted {
+                        permissions: permissions.clone(),
+                        until: *until,
+                    },
+                );
             }
             Op::Unrestrict { user } => {
                 chat.members.insert(*user, MemberState::Member);
@@ -106,7 +154,9 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
             }
             Op::SendInvite { user, .. } => {
                 // The person accepts the invite.
-                if !matches!(chat.members.get(user), Some(MemberState::Restricted { .. })) && !chat.admins.contains_key(user) {
+                if !matches!(chat.members.get(user), Some(MemberState::Restricted { .. }))
+                    && !chat.admins.contains_key(user)
+                {
                     chat.members.insert(*user, MemberState::Member);
                 }
             }
@@ -140,8 +190,14 @@ fn drop_tag(chat: &mut crate::state::ChatState, user: crate::state::UserId) {
 /// The live state Telegram would show if it matched `desired` exactly: the
 /// starting point of converged-fake tests and benchmarks. Topics and links
 /// get made-up thread ids and URLs; the bot holds every right.
-pub fn converged(desired: &crate::state::DesiredState, bot: crate::state::BotIdentity) -> LiveState {
-    let mut live = LiveState { bot: Some(bot), ..Default::default() };
+pub fn converged(
+    desired: &crate::state::DesiredState,
+    bot: crate::state::BotIdentity,
+) -> LiveState {
+    let mut live = LiveState {
+        bot: Some(bot),
+        ..Default::default()
+    };
     live.state = desired.state.clone();
     for (key, chat) in live.state.chats.iter_mut() {
         for (i, t) in chat.topics.values_mut().enumerate() {

@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 use super::Style;
 use super::plan::{value_text, word_diff};
 use super::{MARKDOWN_LIMIT, md_cell as md_escape, push_fitting};
-use crate::access::{Access, AccessChange, AccessDiff, ChatDiff, ChatStatus, Effect, FieldChange, PersonDiff, Presence};
+use crate::access::{
+    Access, AccessChange, AccessDiff, ChatDiff, ChatStatus, Effect, FieldChange, PersonDiff,
+    Presence,
+};
 use crate::git::{FileChange, FileStatus, Revision};
 use crate::state::MembershipMode;
 
@@ -30,7 +33,11 @@ pub struct Compared<'a> {
 }
 
 fn names<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
-    items.into_iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    items
+        .into_iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn rights_text(rights: &crate::state::Rights) -> String {
@@ -38,21 +45,39 @@ fn rights_text(rights: &crate::state::Rights) -> String {
 }
 
 fn perms_text(perms: &crate::state::Permissions) -> String {
-    if perms.is_empty() { "nothing".into() } else { names(perms.iter()) }
+    if perms.is_empty() {
+        "nothing".into()
+    } else {
+        names(perms.iter())
+    }
 }
 
 /// One access as words.
 pub fn access_text(a: &Access) -> String {
     match a {
-        Access::Admin { rights, title: Some(t) } => format!("admin \"{t}\" [{}]", rights_text(rights)),
-        Access::Admin { rights, title: None } => format!("admin [{}]", rights_text(rights)),
+        Access::Admin {
+            rights,
+            title: Some(t),
+        } => format!("admin \"{t}\" [{}]", rights_text(rights)),
+        Access::Admin {
+            rights,
+            title: None,
+        } => format!("admin [{}]", rights_text(rights)),
         Access::Member => "member".into(),
-        Access::Restricted { permissions, until: Some(u) } => format!(
+        Access::Restricted {
+            permissions,
+            until: Some(u),
+        } => format!(
             "restricted until {} (may: {})",
-            jiff::Timestamp::from_second(*u).map(|t| t.to_string()).unwrap_or_else(|_| u.to_string()),
+            jiff::Timestamp::from_second(*u)
+                .map(|t| t.to_string())
+                .unwrap_or_else(|_| u.to_string()),
             perms_text(permissions)
         ),
-        Access::Restricted { permissions, until: None } => format!("restricted (may: {})", perms_text(permissions)),
+        Access::Restricted {
+            permissions,
+            until: None,
+        } => format!("restricted (may: {})", perms_text(permissions)),
         Access::Banned => "banned".into(),
         Access::Removed => "must not be in the chat".into(),
     }
@@ -63,8 +88,12 @@ pub fn change_text(c: &AccessChange) -> String {
     use Access::*;
     let left = match c.membership {
         MembershipMode::Authoritative => "leaves the chat (removed)".to_string(),
-        MembershipMode::Additive => "no longer declared (additive chat: reported, not removed)".to_string(),
-        MembershipMode::Observe => "no longer declared (observe: membership is not managed)".to_string(),
+        MembershipMode::Additive => {
+            "no longer declared (additive chat: reported, not removed)".to_string()
+        }
+        MembershipMode::Observe => {
+            "no longer declared (observe: membership is not managed)".to_string()
+        }
     };
     let rights_delta = || {
         let mut parts = Vec::new();
@@ -77,8 +106,15 @@ pub fn change_text(c: &AccessChange) -> String {
         parts.join("; ")
     };
     match (&c.before, &c.after) {
-        (None | Some(Banned) | Some(Removed), Some(a @ (Admin { .. } | Member | Restricted { .. }))) => {
-            let unban = if matches!(c.before, Some(Banned)) { " (unbanned)" } else { "" };
+        (
+            None | Some(Banned) | Some(Removed),
+            Some(a @ (Admin { .. } | Member | Restricted { .. })),
+        ) => {
+            let unban = if matches!(c.before, Some(Banned)) {
+                " (unbanned)"
+            } else {
+                ""
+            };
             format!("joins as {}{unban}", access_text(a))
         }
         (Some(Admin { .. } | Member | Restricted { .. }), None) => left,
@@ -87,10 +123,19 @@ pub fn change_text(c: &AccessChange) -> String {
         (Some(Banned), None) => "no longer banned".into(),
         (Some(Removed), None) => "no longer required to stay out".into(),
         (None, Some(Removed)) => "must not be in the chat".into(),
-        (Some(Member | Restricted { .. }), Some(a @ Admin { .. })) => format!("becomes {}", access_text(a)),
-        (Some(Admin { rights, .. }), Some(Member)) => format!("stops being admin (loses {}); stays a member", rights_text(rights)),
+        (Some(Member | Restricted { .. }), Some(a @ Admin { .. })) => {
+            format!("becomes {}", access_text(a))
+        }
+        (Some(Admin { rights, .. }), Some(Member)) => format!(
+            "stops being admin (loses {}); stays a member",
+            rights_text(rights)
+        ),
         (Some(Admin { rights, .. }), Some(r @ Restricted { .. })) => {
-            format!("stops being admin (loses {}); {}", rights_text(rights), access_text(r))
+            format!(
+                "stops being admin (loses {}); {}",
+                rights_text(rights),
+                access_text(r)
+            )
         }
         (Some(Admin { title: tb, .. }), Some(Admin { title: ta, .. })) => {
             let mut parts = Vec::new();
@@ -99,30 +144,48 @@ pub fn change_text(c: &AccessChange) -> String {
                 parts.push(format!("admin rights: {delta}"));
             }
             if tb != ta {
-                let t = |t: &Option<String>| t.as_ref().map(|t| format!("\"{t}\"")).unwrap_or_else(|| "(none)".into());
+                let t = |t: &Option<String>| {
+                    t.as_ref()
+                        .map(|t| format!("\"{t}\""))
+                        .unwrap_or_else(|| "(none)".into())
+                };
                 parts.push(format!("title {} → {}", t(tb), t(ta)));
             }
             parts.join("; ")
         }
         (Some(Member), Some(r @ Restricted { .. })) => format!("is {}", access_text(r)),
-        (Some(Restricted { .. }), Some(Member)) => format!("restriction lifted (may again: {})", perms_text(&c.permissions_gained)),
+        (Some(Restricted { .. }), Some(Member)) => format!(
+            "restriction lifted (may again: {})",
+            perms_text(&c.permissions_gained)
+        ),
         (Some(Restricted { until: ub, .. }), Some(Restricted { until: ua, .. })) => {
             let mut parts = Vec::new();
             if !c.permissions_gained.is_empty() {
-                parts.push(format!("may now also {}", perms_text(&c.permissions_gained)));
+                parts.push(format!(
+                    "may now also {}",
+                    perms_text(&c.permissions_gained)
+                ));
             }
             if !c.permissions_lost.is_empty() {
                 parts.push(format!("may no longer {}", perms_text(&c.permissions_lost)));
             }
             if ub != ua {
-                parts.push(format!("{} → {}", access_text(c.before.as_ref().expect("before")), access_text(c.after.as_ref().expect("after"))));
+                parts.push(format!(
+                    "{} → {}",
+                    access_text(c.before.as_ref().expect("before")),
+                    access_text(c.after.as_ref().expect("after"))
+                ));
             }
             format!("restriction changes: {}", parts.join("; "))
         }
         (b, a) => format!(
             "{} → {}",
-            b.as_ref().map(access_text).unwrap_or_else(|| "not declared".into()),
-            a.as_ref().map(access_text).unwrap_or_else(|| "not declared".into())
+            b.as_ref()
+                .map(access_text)
+                .unwrap_or_else(|| "not declared".into()),
+            a.as_ref()
+                .map(access_text)
+                .unwrap_or_else(|| "not declared".into())
         ),
     }
 }
@@ -133,7 +196,8 @@ fn why_lines(c: &AccessChange) -> Vec<(&'static str, &str)> {
         return c.why_after.iter().map(|w| ("why", w.as_str())).collect();
     }
     let was = c.why_before.iter().map(|w| ("was", w.as_str()));
-    was.chain(c.why_after.iter().map(|w| ("now", w.as_str()))).collect()
+    was.chain(c.why_after.iter().map(|w| ("now", w.as_str())))
+        .collect()
 }
 
 fn symbol(e: Effect) -> &'static str {
@@ -157,15 +221,28 @@ fn paint(style: Style, e: Effect, text: &str) -> String {
 }
 
 fn field_text(f: &FieldChange) -> String {
-    if let (true, Some(b), Some(a)) = (f.field == "description", f.before.as_str(), f.after.as_str()) {
+    if let (true, Some(b), Some(a)) = (
+        f.field == "description",
+        f.before.as_str(),
+        f.after.as_str(),
+    ) {
         return format!("{}: {}", f.field, word_diff(b, a));
     }
-    format!("{}: {} → {}", f.field, value_text(&f.before), value_text(&f.after))
+    format!(
+        "{}: {} → {}",
+        f.field,
+        value_text(&f.before),
+        value_text(&f.after)
+    )
 }
 
 /// `origin/main (1a2b3c4d5e6f)`, or just the id when that is what was typed.
 fn rev_label(r: &Revision) -> String {
-    if r.commit.starts_with(&r.rev) { r.short().to_string() } else { format!("{} ({})", r.rev, r.short()) }
+    if r.commit.starts_with(&r.rev) {
+        r.short().to_string()
+    } else {
+        format!("{} ({})", r.rev, r.short())
+    }
 }
 
 fn head_label(c: &Compared) -> String {
@@ -189,16 +266,28 @@ fn files_line(files: &[FileChange]) -> Option<String> {
     }
     let n = |s: FileStatus| files.iter().filter(|f| f.status == s).count();
     let mut parts = Vec::new();
-    for (s, word) in [(FileStatus::Added, "added"), (FileStatus::Modified, "modified"), (FileStatus::Deleted, "deleted"), (FileStatus::Renamed, "moved or renamed")] {
+    for (s, word) in [
+        (FileStatus::Added, "added"),
+        (FileStatus::Modified, "modified"),
+        (FileStatus::Deleted, "deleted"),
+        (FileStatus::Renamed, "moved or renamed"),
+    ] {
         if n(s) > 0 {
             parts.push(format!("{} {word}", n(s)));
         }
     }
-    Some(format!("Config files: {} (where a file lives is not a change; only what the config resolves to counts).", parts.join(", ")))
+    Some(format!(
+        "Config files: {} (where a file lives is not a change; only what the config resolves to counts).",
+        parts.join(", ")
+    ))
 }
 
 fn path_label(path: &str) -> String {
-    if path.is_empty() { "the repository root".into() } else { format!("`{path}`") }
+    if path.is_empty() {
+        "the repository root".into()
+    } else {
+        format!("`{path}`")
+    }
 }
 
 fn summary_line(diff: &AccessDiff) -> String {
@@ -206,7 +295,8 @@ fn summary_line(diff: &AccessDiff) -> String {
         return "No differences in effective access.".into();
     }
     let s = diff.summary();
-    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
         "Diff: {} affected, {} changed: {}, {}, {}.",
         plural(s.people, "person", "people"),
@@ -240,7 +330,9 @@ fn chat_title(c: &ChatDiff) -> String {
     }
     match c.status {
         ChatStatus::Added => t.push_str(", newly managed"),
-        ChatStatus::Removed => t.push_str(", no longer managed (orgform stops changing it; nobody is removed)"),
+        ChatStatus::Removed => {
+            t.push_str(", no longer managed (orgform stops changing it; nobody is removed)")
+        }
         ChatStatus::Changed => {}
     }
     t
@@ -249,7 +341,13 @@ fn chat_title(c: &ChatDiff) -> String {
 /// Human text for a terminal.
 pub fn text(c: &Compared, style: Style) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Comparing {} at {} with {}.", path_label(c.path).replace('`', ""), base_label(c), head_label(c));
+    let _ = writeln!(
+        out,
+        "Comparing {} at {} with {}.",
+        path_label(c.path).replace('`', ""),
+        base_label(c),
+        head_label(c)
+    );
     if let Some(line) = files_line(c.files) {
         let _ = writeln!(out, "{line}");
     }
@@ -295,13 +393,18 @@ pub fn text(c: &Compared, style: Style) -> String {
     out
 }
 
-
 /// Markdown for a pull request comment or a job summary, always under
 /// GitHub's 65,536-character limit.
 pub fn markdown(c: &Compared) -> String {
     let mut head = String::new();
     let _ = writeln!(head, "## orgform diff\n");
-    let _ = writeln!(head, "Effective access in {} at **{}** compared with **{}**. Telegram was not contacted.\n", path_label(c.path), md_escape(&head_label(c)), md_escape(&base_label(c)));
+    let _ = writeln!(
+        head,
+        "Effective access in {} at **{}** compared with **{}**. Telegram was not contacted.\n",
+        path_label(c.path),
+        md_escape(&head_label(c)),
+        md_escape(&base_label(c))
+    );
     if let Some(line) = files_line(c.files) {
         let _ = writeln!(head, "{line}\n");
     }
@@ -325,8 +428,22 @@ pub fn markdown(c: &Compared) -> String {
                     Effect::Loses => "➖",
                     Effect::Changes => "✏️",
                 };
-                let why = if ch.why_after.is_empty() { ch.why_before.iter().map(|w| format!("was: {w}")).collect::<Vec<_>>() } else { ch.why_after.clone() };
-                let _ = writeln!(table, "| {sign} | `{}` | `{}` | {} | {} |", p.handle, ch.chat, md_escape(&change_text(ch)), md_escape(&why.join("; ")));
+                let why = if ch.why_after.is_empty() {
+                    ch.why_before
+                        .iter()
+                        .map(|w| format!("was: {w}"))
+                        .collect::<Vec<_>>()
+                } else {
+                    ch.why_after.clone()
+                };
+                let _ = writeln!(
+                    table,
+                    "| {sign} | `{}` | `{}` | {} | {} |",
+                    p.handle,
+                    ch.chat,
+                    md_escape(&change_text(ch)),
+                    md_escape(&why.join("; "))
+                );
             }
         }
         table.push('\n');
@@ -337,7 +454,13 @@ pub fn markdown(c: &Compared) -> String {
     for p in &c.diff.people {
         let mut d = String::new();
         let n = p.changes.len();
-        let _ = writeln!(d, "<details><summary><code>{}</code>{}: {n} chat{}</summary>\n", p.handle, md_escape(&person_title(p)[p.handle.len()..]), if n == 1 { "" } else { "s" });
+        let _ = writeln!(
+            d,
+            "<details><summary><code>{}</code>{}: {n} chat{}</summary>\n",
+            p.handle,
+            md_escape(&person_title(p)[p.handle.len()..]),
+            if n == 1 { "" } else { "s" }
+        );
         let _ = writeln!(d, "```diff");
         for f in &p.profile {
             let _ = writeln!(d, "! {}", field_text(f));
@@ -359,7 +482,10 @@ pub fn markdown(c: &Compared) -> String {
     let mut chat_section = String::new();
     if !c.diff.chats.is_empty() {
         let _ = writeln!(chat_section, "### Chats\n");
-        let _ = writeln!(chat_section, "| chat | status | settings | admins | members |");
+        let _ = writeln!(
+            chat_section,
+            "| chat | status | settings | admins | members |"
+        );
         let _ = writeln!(chat_section, "|---|---|---|---|---|");
         for chat in &c.diff.chats {
             let status = match (chat.status, &chat.renamed_from) {
@@ -368,13 +494,28 @@ pub fn markdown(c: &Compared) -> String {
                 (ChatStatus::Changed, Some(old)) => format!("renamed from `{old}`"),
                 (ChatStatus::Changed, None) => "changed".to_string(),
             };
-            let settings = if chat.settings.is_empty() { String::new() } else { names(chat.settings.iter().map(|f| f.field.as_str())) };
-            let _ = writeln!(chat_section, "| `{}` | {status} | {} | {} | {} |", chat.key, md_escape(&settings), chat.admins.len(), chat.members.len());
+            let settings = if chat.settings.is_empty() {
+                String::new()
+            } else {
+                names(chat.settings.iter().map(|f| f.field.as_str()))
+            };
+            let _ = writeln!(
+                chat_section,
+                "| `{}` | {status} | {} | {} | {} |",
+                chat.key,
+                md_escape(&settings),
+                chat.admins.len(),
+                chat.members.len()
+            );
         }
         chat_section.push('\n');
         for chat in c.diff.chats.iter().filter(|c| !c.settings.is_empty()) {
             let mut d = String::new();
-            let _ = writeln!(d, "<details><summary><code>{}</code> settings</summary>\n", chat.key);
+            let _ = writeln!(
+                d,
+                "<details><summary><code>{}</code> settings</summary>\n",
+                chat.key
+            );
             let _ = writeln!(d, "```diff");
             for f in &chat.settings {
                 let _ = writeln!(d, "! {}", field_text(f));
@@ -444,20 +585,53 @@ mod tests {
     fn markdown_stays_under_the_comment_limit() {
         let mut head = DesiredState::default();
         for uid in 0..400 {
-            head.people.insert(uid, PersonRef { handle: format!("person-{uid:04}"), name: None, username: None, offboarded: false });
+            head.people.insert(
+                uid,
+                PersonRef {
+                    handle: format!("person-{uid:04}"),
+                    name: None,
+                    username: None,
+                    offboarded: false,
+                },
+            );
         }
         for c in 0..60 {
             let mut chat = ChatState::new(-1000 - c, ChatType::Supergroup);
             for uid in 0..400 {
                 chat.members.insert(uid, MemberState::Member);
-                head.why.insert(format!("chat.chat-{c}.member.person-{uid:04}"), vec!["member via everyone".into()]);
+                head.why.insert(
+                    format!("chat.chat-{c}.member.person-{uid:04}"),
+                    vec!["member via everyone".into()],
+                );
             }
             head.state.chats.insert(format!("chat-{c}"), chat);
         }
-        let base = DesiredState { people: head.people.clone(), ..Default::default() };
-        let d = diff(Side { desired: &base, config: None }, Side { desired: &head, config: None });
-        let rev = Revision { rev: "main".into(), commit: "0123456789abcdef0123456789abcdef01234567".into() };
-        let compared = Compared { path: "org", base: &rev, merge_base: &rev, head: None, files: &[], diff: &d };
+        let base = DesiredState {
+            people: head.people.clone(),
+            ..Default::default()
+        };
+        let d = diff(
+            Side {
+                desired: &base,
+                config: None,
+            },
+            Side {
+                desired: &head,
+                config: None,
+            },
+        );
+        let rev = Revision {
+            rev: "main".into(),
+            commit: "0123456789abcdef0123456789abcdef01234567".into(),
+        };
+        let compared = Compared {
+            path: "org",
+            base: &rev,
+            merge_base: &rev,
+            head: None,
+            files: &[],
+            diff: &d,
+        };
         let md = markdown(&compared);
         assert!(md.len() <= MARKDOWN_LIMIT, "{}", md.len());
         assert!(md.contains("was cut to fit GitHub's 65,536-character comment limit"));

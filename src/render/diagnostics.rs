@@ -39,17 +39,22 @@ impl miette::Diagnostic for Report {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.hint.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+        self.hint
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        (!self.labels.is_empty()).then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = LabeledSpan>>)
+        (!self.labels.is_empty())
+            .then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = LabeledSpan>>)
     }
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        (!self.related.is_empty())
-            .then(|| Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)) as Box<dyn Iterator<Item = _>>)
+        (!self.related.is_empty()).then(|| {
+            Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic))
+                as Box<dyn Iterator<Item = _>>
+        })
     }
 }
 
@@ -78,13 +83,21 @@ fn to_report(sources: &SourceMap, d: &Diagnostic) -> Report {
         labels: Vec::new(),
         related: Vec::new(),
     };
-    let Some(primary) = &d.primary else { return report };
+    let Some(primary) = &d.primary else {
+        return report;
+    };
     let file = sources.get(primary.span.file);
     report.source = Some(NamedSource::new(file.name.clone(), file.text.to_string()));
-    report.labels.push(LabeledSpan::new_primary_with_span(Some(primary.text.clone()), source_span(sources, primary.span)));
+    report.labels.push(LabeledSpan::new_primary_with_span(
+        Some(primary.text.clone()),
+        source_span(sources, primary.span),
+    ));
     for label in &d.secondary {
         if label.span.file == primary.span.file {
-            report.labels.push(LabeledSpan::new_with_span(Some(label.text.clone()), source_span(sources, label.span)));
+            report.labels.push(LabeledSpan::new_with_span(
+                Some(label.text.clone()),
+                source_span(sources, label.span),
+            ));
         } else {
             let other = sources.get(label.span.file);
             report.related.push(Report {
@@ -93,7 +106,10 @@ fn to_report(sources: &SourceMap, d: &Diagnostic) -> Report {
                 severity: miette::Severity::Advice,
                 hint: None,
                 source: Some(NamedSource::new(other.name.clone(), other.text.to_string())),
-                labels: vec![LabeledSpan::new_primary_with_span(None, source_span(sources, label.span))],
+                labels: vec![LabeledSpan::new_primary_with_span(
+                    None,
+                    source_span(sources, label.span),
+                )],
                 related: Vec::new(),
             });
         }
@@ -108,18 +124,27 @@ pub fn text(sources: &SourceMap, diagnostics: &Diagnostics, style: Style) -> Str
         Style::Plain => GraphicalTheme::unicode_nocolor(),
         Style::Color => GraphicalTheme::unicode(),
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
     let mut out = String::new();
     for d in diagnostics.iter() {
         let report = to_report(sources, d);
         let _ = handler.render_report(&mut out, &report);
         out.push('\n');
     }
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = diagnostics.len() - errors;
     let _ = write!(out, "{errors} error{}", if errors == 1 { "" } else { "s" });
     if warnings > 0 {
-        let _ = write!(out, ", {warnings} warning{}", if warnings == 1 { "" } else { "s" });
+        let _ = write!(
+            out,
+            ", {warnings} warning{}",
+            if warnings == 1 { "" } else { "s" }
+        );
     }
     out.push('\n');
     out
@@ -174,7 +199,12 @@ pub fn json(sources: &SourceMap, diagnostics: &Diagnostics) -> serde_json::Value
                     .iter()
                     .map(|l| {
                         let (file, line, column) = sources.position(l.span);
-                        JsonLabel { file, line, column, text: l.text.clone() }
+                        JsonLabel {
+                            file,
+                            line,
+                            column,
+                            text: l.text.clone(),
+                        }
                     })
                     .collect(),
             }
@@ -202,19 +232,29 @@ pub fn github(sources: &SourceMap, diagnostics: &Diagnostics) -> String {
             props.push(format!("line={line}"));
             props.push(format!("col={col}"));
         }
-        props.push(format!("title={}", escape_property(&format!("orgform {}", d.code))));
+        props.push(format!(
+            "title={}",
+            escape_property(&format!("orgform {}", d.code))
+        ));
         let mut message = d.message.clone();
         if let Some(h) = &d.hint {
             message.push_str("\nhint: ");
             message.push_str(h);
         }
-        let _ = writeln!(out, "::{level} {}::{}", props.join(","), escape_data(&message));
+        let _ = writeln!(
+            out,
+            "::{level} {}::{}",
+            props.join(","),
+            escape_data(&message)
+        );
     }
     out
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {

@@ -17,14 +17,19 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn time_text(t: i64) -> String {
-    jiff::Timestamp::from_second(t).map(|t| t.to_string()).unwrap_or_else(|_| t.to_string())
+    jiff::Timestamp::from_second(t)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| t.to_string())
 }
 
 /// One line saying how much drift there is and who fixes it.
 pub fn summary_line(report: &DriftReport) -> String {
     let s = &report.summary;
     if s.items == 0 {
-        return format!("No drift: Telegram matches the configuration in all {}.", plural(s.chats, "chat", "chats"));
+        return format!(
+            "No drift: Telegram matches the configuration in all {}.",
+            plural(s.chats, "chat", "chats")
+        );
     }
     let mut line = format!(
         "Drift: {} in {} of {}: {} fixed by `orgform apply`, {} a person must fix",
@@ -47,16 +52,38 @@ pub fn knowledge_line(report: &DriftReport) -> String {
         UpdateFeed::Drained { updates } => {
             format!("membership updates were read just now ({} new)", updates)
         }
-        UpdateFeed::Webhook => "a webhook receives the membership updates, so orgform learned nothing new in this run".to_string(),
+        UpdateFeed::Webhook => {
+            "a webhook receives the membership updates, so orgform learned nothing new in this run"
+                .to_string()
+        }
         UpdateFeed::NotRead => "membership updates were not read".to_string(),
     };
-    let readable: Vec<&ChatDrift> = report.chats.iter().filter(|c| c.members.count.is_some()).collect();
+    let readable: Vec<&ChatDrift> = report
+        .chats
+        .iter()
+        .filter(|c| c.members.count.is_some())
+        .collect();
     let known: u64 = readable.iter().map(|c| c.members.known).sum();
     let counted: u64 = readable.iter().filter_map(|c| c.members.count).sum();
-    let from_updates: u64 = readable.iter().filter_map(|c| c.members.sources.get("update")).sum();
-    let last = report.chats.iter().filter_map(|c| c.members.last_update).max();
-    let oldest = report.chats.iter().filter_map(|c| c.members.oldest_observation).min();
-    let unseen_chats = report.chats.iter().filter(|c| c.members.unseen.is_some_and(|u| u != 0)).count();
+    let from_updates: u64 = readable
+        .iter()
+        .filter_map(|c| c.members.sources.get("update"))
+        .sum();
+    let last = report
+        .chats
+        .iter()
+        .filter_map(|c| c.members.last_update)
+        .max();
+    let oldest = report
+        .chats
+        .iter()
+        .filter_map(|c| c.members.oldest_observation)
+        .min();
+    let unseen_chats = report
+        .chats
+        .iter()
+        .filter(|c| c.members.unseen.is_some_and(|u| u != 0))
+        .count();
     let mut out = format!(
         "Member knowledge: {feed}; orgform knows {known} of the {counted} people Telegram counts in {}",
         plural(readable.len(), "chat", "chats")
@@ -71,7 +98,11 @@ pub fn knowledge_line(report: &DriftReport) -> String {
         let _ = write!(out, "; oldest member observation {}", time_text(t));
     }
     if unseen_chats > 0 {
-        let _ = write!(out, "; {} where the count differs", plural(unseen_chats, "chat", "chats"));
+        let _ = write!(
+            out,
+            "; {} where the count differs",
+            plural(unseen_chats, "chat", "chats")
+        );
     }
     out.push('.');
     out
@@ -104,7 +135,13 @@ fn paint(style: Style, item: &Item, text: &str) -> String {
 }
 
 fn chat_header(c: &ChatDrift) -> String {
-    format!("chat.{} ({} {}, membership {})", c.key, c.kind, c.id, format!("{:?}", c.membership).to_lowercase())
+    format!(
+        "chat.{} ({} {}, membership {})",
+        c.key,
+        c.kind,
+        c.id,
+        format!("{:?}", c.membership).to_lowercase()
+    )
 }
 
 fn members_text(c: &ChatDrift) -> String {
@@ -114,7 +151,10 @@ fn members_text(c: &ChatDrift) -> String {
         None => format!("Telegram's count is unknown, orgform knows {}", m.known),
     };
     let from_sources: u64 = m.sources.values().sum();
-    let mut parts = vec![format!("{} admins and the bot read now", m.known.saturating_sub(from_sources))];
+    let mut parts = vec![format!(
+        "{} admins and the bot read now",
+        m.known.saturating_sub(from_sources)
+    )];
     parts.extend(m.sources.iter().map(|(s, n)| format!("{n} via {s}")));
     let _ = write!(out, " ({})", parts.join(", "));
     if let Some(t) = m.last_update {
@@ -135,7 +175,13 @@ pub fn text(report: &DriftReport, style: Style) -> String {
                 let _ = writeln!(out, "  {}:", item.kind.title());
                 last_kind = Some(item.kind);
             }
-            let line = format!("    {} {} {}: {}", mark(item.status), fixer_tag(item.fixer), item.address, item.summary);
+            let line = format!(
+                "    {} {} {}: {}",
+                mark(item.status),
+                fixer_tag(item.fixer),
+                item.address,
+                item.summary
+            );
             let _ = writeln!(out, "{}", paint(style, item, &line));
             if !(item.expected.is_null() && item.actual.is_null()) {
                 let _ = writeln!(out, "        expected: {}", value_text(&item.expected));
@@ -148,9 +194,16 @@ pub fn text(report: &DriftReport, style: Style) -> String {
         }
         out.push('\n');
     }
-    let spots: Vec<(&ChatDrift, &String)> = report.chats.iter().flat_map(|c| c.blind_spots.iter().map(move |s| (c, s))).collect();
+    let spots: Vec<(&ChatDrift, &String)> = report
+        .chats
+        .iter()
+        .flat_map(|c| c.blind_spots.iter().map(move |s| (c, s)))
+        .collect();
     if !spots.is_empty() {
-        let _ = writeln!(out, "Not visible through the Bot API (checked by hand, if at all):");
+        let _ = writeln!(
+            out,
+            "Not visible through the Bot API (checked by hand, if at all):"
+        );
         for (c, s) in spots {
             let _ = writeln!(out, "  chat.{}: {s}", c.key);
         }
@@ -160,7 +213,6 @@ pub fn text(report: &DriftReport, style: Style) -> String {
     let _ = writeln!(out, "{}", summary_line(report));
     out
 }
-
 
 fn md_value(v: &Value) -> String {
     if v.is_null() {
@@ -188,15 +240,35 @@ pub fn markdown(report: &DriftReport) -> String {
             plural(s.unknown, "item", "items")
         );
     }
-    let _ = writeln!(head, "| chat | 🤖 apply fixes | ✋ a person must fix | ❓ unknown | what |");
+    let _ = writeln!(
+        head,
+        "| chat | 🤖 apply fixes | ✋ a person must fix | ❓ unknown | what |"
+    );
     let _ = writeln!(head, "|---|---:|---:|---:|---|");
     for chat in report.chats.iter().filter(|c| !c.items.is_empty()) {
-        let apply = chat.items.iter().filter(|i| i.fixer == Fixer::Apply).count();
-        let person = chat.items.iter().filter(|i| i.fixer == Fixer::Person).count();
-        let unknown = chat.items.iter().filter(|i| i.status == Status::Unknown).count();
+        let apply = chat
+            .items
+            .iter()
+            .filter(|i| i.fixer == Fixer::Apply)
+            .count();
+        let person = chat
+            .items
+            .iter()
+            .filter(|i| i.fixer == Fixer::Person)
+            .count();
+        let unknown = chat
+            .items
+            .iter()
+            .filter(|i| i.status == Status::Unknown)
+            .count();
         let mut kinds: Vec<&str> = chat.items.iter().map(|i| i.kind.title()).collect();
         kinds.dedup();
-        let _ = writeln!(head, "| `{}` | {apply} | {person} | {unknown} | {} |", chat.key, kinds.join(", "));
+        let _ = writeln!(
+            head,
+            "| `{}` | {apply} | {person} | {unknown} | {} |",
+            chat.key,
+            kinds.join(", ")
+        );
     }
     let _ = writeln!(head, "\n{}\n", md_escape(&knowledge_line(report)));
 
@@ -209,7 +281,12 @@ pub fn markdown(report: &DriftReport) -> String {
             chat.key,
             plural(chat.items.len(), "item", "items")
         );
-        let _ = writeln!(d, "{} — members: {}\n", md_escape(&chat_header(chat)), md_escape(&members_text(chat)));
+        let _ = writeln!(
+            d,
+            "{} — members: {}\n",
+            md_escape(&chat_header(chat)),
+            md_escape(&members_text(chat))
+        );
         let _ = writeln!(d, "| | fixer | address | what | expected | actual | fix |");
         let _ = writeln!(d, "|---|---|---|---|---|---|---|");
         for item in &chat.items {
@@ -234,7 +311,11 @@ pub fn markdown(report: &DriftReport) -> String {
             );
         }
         if !chat.blind_spots.is_empty() {
-            let _ = writeln!(d, "\nNot visible through the Bot API: {}.", md_escape(&chat.blind_spots.join("; ")));
+            let _ = writeln!(
+                d,
+                "\nNot visible through the Bot API: {}.",
+                md_escape(&chat.blind_spots.join("; "))
+            );
         }
         let _ = writeln!(d, "\n</details>\n");
         details.push(d);

@@ -20,7 +20,9 @@ pub const MARKDOWN_LIMIT: usize = 65_536;
 
 /// Text for a Markdown table cell: pipes escaped, one line, no raw HTML.
 pub fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ").replace('<', "&lt;")
+    s.replace('|', "\\|")
+        .replace('\n', " ")
+        .replace('<', "&lt;")
 }
 
 /// Append whole sections while the text stays `reserve` below GitHub's

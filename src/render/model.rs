@@ -15,29 +15,53 @@ pub fn desired_json(model: &Model) -> serde_json::Value {
 }
 
 fn rights_list(rights: &Rights) -> String {
-    rights.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")
+    rights
+        .iter()
+        .map(|r| r.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn permissions_list(perms: &crate::state::Permissions) -> String {
-    if perms.is_empty() { "nothing (read-only)".into() } else { perms.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ") }
+    if perms.is_empty() {
+        "nothing (read-only)".into()
+    } else {
+        perms
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// What one person has in one chat.
 pub enum Access<'a> {
-    Admin { rights: &'a Rights, title: Option<&'a str> },
+    Admin {
+        rights: &'a Rights,
+        title: Option<&'a str>,
+    },
     Member,
-    Restricted { permissions: &'a crate::state::Permissions, until: Option<i64> },
+    Restricted {
+        permissions: &'a crate::state::Permissions,
+        until: Option<i64>,
+    },
     Banned,
     Removed,
 }
 
 pub fn access_in(chat: &ChatState, uid: i64) -> Option<Access<'_>> {
     if let Some(seat) = chat.admins.get(&uid) {
-        return Some(Access::Admin { rights: &seat.rights, title: seat.title.as_deref() });
+        return Some(Access::Admin {
+            rights: &seat.rights,
+            title: seat.title.as_deref(),
+        });
     }
     Some(match chat.members.get(&uid)? {
         MemberState::Member => Access::Member,
-        MemberState::Restricted { permissions, until } => Access::Restricted { permissions, until: *until },
+        MemberState::Restricted { permissions, until } => Access::Restricted {
+            permissions,
+            until: *until,
+        },
         MemberState::Banned => Access::Banned,
         MemberState::Absent => Access::Removed,
     })
@@ -51,7 +75,11 @@ fn describe(access: &Access) -> String {
         },
         Access::Member => "member".into(),
         Access::Restricted { permissions, until } => match until {
-            Some(u) => format!("restricted until {} (may: {})", unix_text(*u), permissions_list(permissions)),
+            Some(u) => format!(
+                "restricted until {} (may: {})",
+                unix_text(*u),
+                permissions_list(permissions)
+            ),
             None => format!("restricted (may: {})", permissions_list(permissions)),
         },
         Access::Banned => "banned".into(),
@@ -60,21 +88,32 @@ fn describe(access: &Access) -> String {
 }
 
 fn unix_text(t: i64) -> String {
-    jiff::Timestamp::from_second(t).map(|ts| ts.to_string()).unwrap_or_else(|_| t.to_string())
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.to_string())
+        .unwrap_or_else(|_| t.to_string())
 }
 
 fn access_json(access: &Access) -> serde_json::Value {
     match access {
-        Access::Admin { rights, title } => json!({"status": "admin", "rights": rights, "title": title}),
+        Access::Admin { rights, title } => {
+            json!({"status": "admin", "rights": rights, "title": title})
+        }
         Access::Member => json!({"status": "member"}),
-        Access::Restricted { permissions, until } => json!({"status": "restricted", "permissions": permissions, "until": until}),
+        Access::Restricted { permissions, until } => {
+            json!({"status": "restricted", "permissions": permissions, "until": until})
+        }
         Access::Banned => json!({"status": "banned"}),
         Access::Removed => json!({"status": "removed"}),
     }
 }
 
 fn why<'a>(model: &'a Model, chat: &str, kind: &str, handle: &str) -> &'a [String] {
-    model.desired.why.get(&format!("chat.{chat}.{kind}.{handle}")).map(Vec::as_slice).unwrap_or_default()
+    model
+        .desired
+        .why
+        .get(&format!("chat.{chat}.{kind}.{handle}"))
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 /// Everything one person can do, chat by chat.
@@ -98,14 +137,20 @@ pub fn person_text(model: &Model, handle: &str) -> String {
     if !person.roles.is_empty() {
         let _ = writeln!(out, "  roles:       {}", person.roles.join(", "));
     }
-    let _ = writeln!(out, "  status:      {}", format!("{:?}", person.status).to_lowercase());
+    let _ = writeln!(
+        out,
+        "  status:      {}",
+        format!("{:?}", person.status).to_lowercase()
+    );
     let rows = person_rows(model, handle);
     if rows.is_empty() {
         out.push_str("\n  no access in any managed chat\n");
     } else {
         out.push('\n');
         for (chat, access, reasons) in rows {
-            let tag = person.telegram_id.and_then(|id| model.desired.state.chats[chat].tags.as_ref()?.get(&id));
+            let tag = person
+                .telegram_id
+                .and_then(|id| model.desired.state.chats[chat].tags.as_ref()?.get(&id));
             let tag = tag.map(|t| format!(", tagged \"{t}\"")).unwrap_or_default();
             let _ = writeln!(out, "  {chat}: {}{tag}", describe(&access));
             for r in reasons {
@@ -117,11 +162,17 @@ pub fn person_text(model: &Model, handle: &str) -> String {
 }
 
 fn person_rows<'a>(model: &'a Model, handle: &str) -> Vec<(&'a str, Access<'a>, &'a [String])> {
-    let Some(uid) = model.config.people[handle].telegram_id else { return Vec::new() };
+    let Some(uid) = model.config.people[handle].telegram_id else {
+        return Vec::new();
+    };
     let mut rows = Vec::new();
     for (key, chat) in &model.desired.state.chats {
         if let Some(access) = access_in(chat, uid) {
-            let kind = if matches!(access, Access::Admin { .. }) { "admin" } else { "member" };
+            let kind = if matches!(access, Access::Admin { .. }) {
+                "admin"
+            } else {
+                "member"
+            };
             rows.push((key.as_str(), access, why(model, key, kind, handle)));
         }
     }
@@ -146,7 +197,10 @@ pub fn chat_text(model: &Model, key: &str) -> String {
     let chat = &model.desired.state.chats[key];
     let name = |uid: &i64| model.desired.handle(*uid);
     let mut out = String::new();
-    let mode = serde_json::to_value(chat.membership).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let mode = serde_json::to_value(chat.membership)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     let _ = writeln!(out, "{key} ({} {}, membership {mode})", chat.kind, chat.id);
     let s = &chat.settings;
     let mut setting = |label: &str, value: Option<String>| {
@@ -157,21 +211,50 @@ pub fn chat_text(model: &Model, key: &str) -> String {
     setting("title:", s.title.clone());
     setting("description:", s.description.clone());
     setting("permissions:", s.permissions.as_ref().map(permissions_list));
-    setting("photo:", s.photo.as_ref().map(|p| match p {
-        crate::state::Photo::File { name, sha256, .. } if !sha256.is_empty() => format!("{name} (sha256 {})", &sha256[..12.min(sha256.len())]),
-        crate::state::Photo::File { name, .. } => name.clone(),
-        other => format!("{other:?}"),
-    }));
-    setting("pinned:", chat.pinned.as_ref().map(|p| format!("\"{}\"{}", p.text, if p.notify { " (notifies)" } else { "" })));
+    setting(
+        "photo:",
+        s.photo.as_ref().map(|p| match p {
+            crate::state::Photo::File { name, sha256, .. } if !sha256.is_empty() => {
+                format!("{name} (sha256 {})", &sha256[..12.min(sha256.len())])
+            }
+            crate::state::Photo::File { name, .. } => name.clone(),
+            other => format!("{other:?}"),
+        }),
+    );
+    setting(
+        "pinned:",
+        chat.pinned.as_ref().map(|p| {
+            format!(
+                "\"{}\"{}",
+                p.text,
+                if p.notify { " (notifies)" } else { "" }
+            )
+        }),
+    );
     setting("forum:", s.forum.map(|b| b.to_string()));
-    setting("slow mode:", s.slow_mode.map(|v| format!("{v}s (set by hand)")));
-    setting("protected content:", s.protected_content.map(|v| format!("{v} (set by hand)")));
-    setting("auto-delete:", s.auto_delete.map(|v| format!("{v}s (set by hand)")));
-    setting("join by request:", s.join_by_request.map(|v| format!("{v} (set by hand)")));
+    setting(
+        "slow mode:",
+        s.slow_mode.map(|v| format!("{v}s (set by hand)")),
+    );
+    setting(
+        "protected content:",
+        s.protected_content.map(|v| format!("{v} (set by hand)")),
+    );
+    setting(
+        "auto-delete:",
+        s.auto_delete.map(|v| format!("{v}s (set by hand)")),
+    );
+    setting(
+        "join by request:",
+        s.join_by_request.map(|v| format!("{v} (set by hand)")),
+    );
     let _ = writeln!(out, "\n  admins ({}):", chat.admins.len());
     for (uid, seat) in &chat.admins {
         let h = name(uid);
-        let access = Access::Admin { rights: &seat.rights, title: seat.title.as_deref() };
+        let access = Access::Admin {
+            rights: &seat.rights,
+            title: seat.title.as_deref(),
+        };
         let _ = writeln!(out, "    {h}: {}", describe(&access));
         for r in why(model, key, "admin", &h) {
             let _ = writeln!(out, "        why: {r}");
@@ -179,12 +262,15 @@ pub fn chat_text(model: &Model, key: &str) -> String {
     }
     let groups: [(&str, fn(&MemberState) -> bool); 4] = [
         ("members", |m| matches!(m, MemberState::Member)),
-        ("restricted", |m| matches!(m, MemberState::Restricted { .. })),
+        ("restricted", |m| {
+            matches!(m, MemberState::Restricted { .. })
+        }),
         ("banned", |m| matches!(m, MemberState::Banned)),
         ("must be removed", |m| matches!(m, MemberState::Absent)),
     ];
     for (label, pick) in groups {
-        let list: Vec<(&i64, &MemberState)> = chat.members.iter().filter(|(_, m)| pick(m)).collect();
+        let list: Vec<(&i64, &MemberState)> =
+            chat.members.iter().filter(|(_, m)| pick(m)).collect();
         if list.is_empty() {
             continue;
         }
@@ -192,9 +278,17 @@ pub fn chat_text(model: &Model, key: &str) -> String {
         for (uid, state) in list {
             let h = name(uid);
             let access = access_in(chat, *uid).expect("listed");
-            let extra = if matches!(state, MemberState::Member) { String::new() } else { format!(": {}", describe(&access)) };
+            let extra = if matches!(state, MemberState::Member) {
+                String::new()
+            } else {
+                format!(": {}", describe(&access))
+            };
             let reasons = why(model, key, "member", &h);
-            let because = if reasons.is_empty() { String::new() } else { format!("  ({})", reasons.join("; ")) };
+            let because = if reasons.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", reasons.join("; "))
+            };
             let _ = writeln!(out, "    {h}{extra}{because}");
         }
     }
@@ -207,7 +301,12 @@ pub fn chat_text(model: &Model, key: &str) -> String {
     if !chat.topics.is_empty() {
         let _ = writeln!(out, "\n  topics:");
         for (k, t) in &chat.topics {
-            let _ = writeln!(out, "    {k}: {}{}", t.name, if t.closed { " (closed)" } else { "" });
+            let _ = writeln!(
+                out,
+                "    {k}: {}{}",
+                t.name,
+                if t.closed { " (closed)" } else { "" }
+            );
         }
     }
     if !chat.invite_links.is_empty() {
@@ -223,7 +322,16 @@ pub fn chat_text(model: &Model, key: &str) -> String {
             if l.join_request {
                 extra.push("needs approval".into());
             }
-            let _ = writeln!(out, "    {k}: \"{}\"{}", l.name, if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) });
+            let _ = writeln!(
+                out,
+                "    {k}: \"{}\"{}",
+                l.name,
+                if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", extra.join(", "))
+                }
+            );
         }
     }
     if let Some(cmds) = &chat.commands {

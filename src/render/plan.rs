@@ -40,11 +40,26 @@ pub fn value_text(v: &Value) -> String {
                 let _ = write!(out, " \"{t}\"");
             }
             if let Some(r) = m.get("rights").and_then(Value::as_array) {
-                let _ = write!(out, " [{}]", r.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "));
+                let _ = write!(
+                    out,
+                    " [{}]",
+                    r.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             }
             if let Some(p) = m.get("permissions").and_then(Value::as_array) {
                 let list = p.iter().filter_map(Value::as_str).collect::<Vec<_>>();
-                let _ = write!(out, " (may: {})", if list.is_empty() { "nothing".to_string() } else { list.join(", ") });
+                let _ = write!(
+                    out,
+                    " (may: {})",
+                    if list.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        list.join(", ")
+                    }
+                );
             }
             if let Some(u) = m.get("until").and_then(Value::as_i64) {
                 let _ = write!(out, " until {}", unix_text(u));
@@ -61,19 +76,33 @@ pub fn value_text(v: &Value) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Value::Array(items) => format!("[{}]", items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join(", ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|i| i
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| i.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         other => other.to_string(),
     }
 }
 
 /// A unix time as an RFC 3339 instant.
 fn unix_text(t: i64) -> String {
-    jiff::Timestamp::from_second(t).map(|ts| ts.to_string()).unwrap_or_else(|_| t.to_string())
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.to_string())
+        .unwrap_or_else(|_| t.to_string())
 }
 
 /// Word diff of two texts: `[-removed-]{+added+}`.
 pub fn word_diff(before: &str, after: &str) -> String {
-    let diff = similar::TextDiff::configure().algorithm(similar::Algorithm::Patience).diff_words(before, after);
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .diff_words(before, after);
     let mut out = String::new();
     for op in diff.ops() {
         for change in diff.iter_changes(op) {
@@ -94,20 +123,42 @@ pub fn word_diff(before: &str, after: &str) -> String {
 
 fn change_line(c: &Change) -> String {
     if let Op::SetDescription { description } = &c.op {
-        return format!("{}: {}", c.address, word_diff(c.before.as_str().unwrap_or(""), description));
+        return format!(
+            "{}: {}",
+            c.address,
+            word_diff(c.before.as_str().unwrap_or(""), description)
+        );
     }
     match c.action {
         Action::Create => format!("{}: {}", c.address, value_text(&c.after)),
-        Action::Delete => format!("{}: {} → {}", c.address, value_text(&c.before), value_text(&c.after)),
+        Action::Delete => format!(
+            "{}: {} → {}",
+            c.address,
+            value_text(&c.before),
+            value_text(&c.after)
+        ),
         Action::Invite => {
             let name = c.after.get("link").and_then(Value::as_str).unwrap_or("");
-            format!("{}: personal invite link \"{name}\" (one use, 7 days; sent by DM if they started the bot)", c.address)
+            format!(
+                "{}: personal invite link \"{name}\" (one use, 7 days; sent by DM if they started the bot)",
+                c.address
+            )
         }
         Action::Manual => match &c.op {
-            Op::Manual { instruction } => format!("{}: {} → {} — {instruction}", c.address, value_text(&c.before), value_text(&c.after)),
+            Op::Manual { instruction } => format!(
+                "{}: {} → {} — {instruction}",
+                c.address,
+                value_text(&c.before),
+                value_text(&c.after)
+            ),
             _ => c.address.to_string(),
         },
-        _ => format!("{}: {} → {}", c.address, value_text(&c.before), value_text(&c.after)),
+        _ => format!(
+            "{}: {} → {}",
+            c.address,
+            value_text(&c.before),
+            value_text(&c.after)
+        ),
     }
 }
 
@@ -131,7 +182,15 @@ fn summary_line(plan: &Plan) -> String {
 pub fn text(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     if let Some(only) = &plan.only {
-        let _ = writeln!(out, "Targeted plan: only {} (changed since the base revision).\n", if only.is_empty() { "no chats".to_string() } else { only.join(", ") });
+        let _ = writeln!(
+            out,
+            "Targeted plan: only {} (changed since the base revision).\n",
+            if only.is_empty() {
+                "no chats".to_string()
+            } else {
+                only.join(", ")
+            }
+        );
     }
     for (chat, err) in &plan.unreadable {
         let _ = writeln!(out, "! chat.{chat} could not be read: {err}");
@@ -144,9 +203,16 @@ pub fn text(plan: &Plan, style: Style) -> String {
     }
     let mut last_header: Option<(Phase, &str)> = None;
     let mut irreversible_shown = false;
-    for c in plan.changes.iter().filter(|c| !matches!(c.action, Action::Invite | Action::Manual)) {
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| !matches!(c.action, Action::Invite | Action::Manual))
+    {
         if c.phase() == Phase::Irreversible && !irreversible_shown {
-            let _ = writeln!(out, "Irreversible changes (run only after every change above succeeded):");
+            let _ = writeln!(
+                out,
+                "Irreversible changes (run only after every change above succeeded):"
+            );
             irreversible_shown = true;
             last_header = None;
         }
@@ -163,29 +229,68 @@ pub fn text(plan: &Plan, style: Style) -> String {
             let _ = writeln!(out, "      why: {w}");
         }
     }
-    if irreversible_shown || plan.changes.iter().any(|c| !matches!(c.action, Action::Invite | Action::Manual)) {
+    if irreversible_shown
+        || plan
+            .changes
+            .iter()
+            .any(|c| !matches!(c.action, Action::Invite | Action::Manual))
+    {
         out.push('\n');
     }
-    let invites: Vec<&Change> = plan.changes.iter().filter(|c| c.action == Action::Invite).collect();
+    let invites: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Invite)
+        .collect();
     if !invites.is_empty() {
-        let _ = writeln!(out, "Invite links (a bot cannot add people; these declared members are not in the chat):");
+        let _ = writeln!(
+            out,
+            "Invite links (a bot cannot add people; these declared members are not in the chat):"
+        );
         for c in invites {
-            let _ = writeln!(out, "{}", paint(style, c.action, &format!("  {} {}", c.action.symbol(), change_line(c))));
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(
+                    style,
+                    c.action,
+                    &format!("  {} {}", c.action.symbol(), change_line(c))
+                )
+            );
         }
         out.push('\n');
     }
-    let manual: Vec<&Change> = plan.changes.iter().filter(|c| c.action == Action::Manual).collect();
+    let manual: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Manual)
+        .collect();
     if !manual.is_empty() {
-        let _ = writeln!(out, "Manual actions (the Bot API cannot do these; a person must):");
+        let _ = writeln!(
+            out,
+            "Manual actions (the Bot API cannot do these; a person must):"
+        );
         for c in manual {
-            let _ = writeln!(out, "{}", paint(style, c.action, &format!("  {} {}", c.action.symbol(), change_line(c))));
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(
+                    style,
+                    c.action,
+                    &format!("  {} {}", c.action.symbol(), change_line(c))
+                )
+            );
         }
         out.push('\n');
     }
     if !plan.guards.is_empty() {
         let _ = writeln!(out, "Guards:");
         for g in &plan.guards {
-            let mark = if g.overridden { "overridden" } else { "REFUSED" };
+            let mark = if g.overridden {
+                "overridden"
+            } else {
+                "REFUSED"
+            };
             let flag = match (&g.override_flag, g.overridden) {
                 (Some(f), false) => format!(" (override with {f})"),
                 (Some(f), true) => format!(" ({f} given)"),
@@ -209,26 +314,60 @@ struct AccessRow {
 
 fn access_change(c: &Change) -> Option<String> {
     let list = |v: &Value, key: &str| -> String {
-        v.get(key).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+        v.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
     };
     Some(match &c.op {
         Op::Promote { rights, .. } if rights.is_empty() => "loses admin".to_string(),
-        Op::Promote { .. } if c.action == Action::Create => format!("becomes admin ({})", list(&c.after, "rights")),
+        Op::Promote { .. } if c.action == Action::Create => {
+            format!("becomes admin ({})", list(&c.after, "rights"))
+        }
         Op::Promote { rights, .. } => {
-            let before: Vec<String> = c.before.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            let before: Vec<String> = c
+                .before
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
             let after: Vec<String> = rights.iter().map(|r| r.name().to_string()).collect();
             let gained: Vec<&String> = after.iter().filter(|r| !before.contains(r)).collect();
             let lost: Vec<&String> = before.iter().filter(|r| !after.contains(r)).collect();
             let mut parts = Vec::new();
             if !gained.is_empty() {
-                parts.push(format!("gains {}", gained.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+                parts.push(format!(
+                    "gains {}",
+                    gained
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
             if !lost.is_empty() {
-                parts.push(format!("loses {}", lost.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+                parts.push(format!(
+                    "loses {}",
+                    lost.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
             format!("admin rights: {}", parts.join("; "))
         }
-        Op::Restrict { .. } => format!("restricted (may: {})", { let l = list(&c.after, "permissions"); if l.is_empty() { "nothing".into() } else { l } }),
+        Op::Restrict { .. } => format!("restricted (may: {})", {
+            let l = list(&c.after, "permissions");
+            if l.is_empty() { "nothing".into() } else { l }
+        }),
         Op::Unrestrict { .. } => "restrictions lifted".to_string(),
         Op::Ban { .. } => "banned".to_string(),
         Op::Kick { .. } => "removed from the chat".to_string(),
@@ -243,19 +382,45 @@ pub fn markdown(plan: &Plan) -> String {
     let mut head = String::new();
     let _ = writeln!(head, "## orgform plan\n");
     if let Some(only) = &plan.only {
-        let _ = writeln!(head, "Targeted plan: only {}.\n", if only.is_empty() { "no chats".to_string() } else { only.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ") });
+        let _ = writeln!(
+            head,
+            "Targeted plan: only {}.\n",
+            if only.is_empty() {
+                "no chats".to_string()
+            } else {
+                only.iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
     }
     let refused: Vec<_> = plan.guards.iter().filter(|g| !g.overridden).collect();
     if !refused.is_empty() {
-        let _ = writeln!(head, "> [!CAUTION]\n> This plan is **refused** by {} guard{}:", refused.len(), if refused.len() == 1 { "" } else { "s" });
+        let _ = writeln!(
+            head,
+            "> [!CAUTION]\n> This plan is **refused** by {} guard{}:",
+            refused.len(),
+            if refused.len() == 1 { "" } else { "s" }
+        );
         for g in &refused {
-            let flag = g.override_flag.as_ref().map(|f| format!(" — override with `{f}`")).unwrap_or_default();
+            let flag = g
+                .override_flag
+                .as_ref()
+                .map(|f| format!(" — override with `{f}`"))
+                .unwrap_or_default();
             let _ = writeln!(head, "> - `{}`: {}{flag}", g.code, g.message);
         }
         head.push('\n');
     }
     for g in plan.guards.iter().filter(|g| g.overridden) {
-        let _ = writeln!(head, "> [!WARNING]\n> Guard `{}` overridden ({}): {}\n", g.code, g.override_flag.as_deref().unwrap_or(""), g.message);
+        let _ = writeln!(
+            head,
+            "> [!WARNING]\n> Guard `{}` overridden ({}): {}\n",
+            g.code,
+            g.override_flag.as_deref().unwrap_or(""),
+            g.message
+        );
     }
     for (chat, err) in &plan.unreadable {
         let _ = writeln!(head, "> [!WARNING]\n> `{chat}` could not be read: {err}\n");
@@ -280,10 +445,17 @@ pub fn markdown(plan: &Plan) -> String {
             row[5] += 1;
         }
     }
-    let _ = writeln!(head, "| chat | ➕ add | ✏️ change | ➖ remove | ✉️ invite | ✋ manual | cannot be undone |");
+    let _ = writeln!(
+        head,
+        "| chat | ➕ add | ✏️ change | ➖ remove | ✉️ invite | ✋ manual | cannot be undone |"
+    );
     let _ = writeln!(head, "|---|---:|---:|---:|---:|---:|---:|");
     for (chat, r) in &per_chat {
-        let _ = writeln!(head, "| `{chat}` | {} | {} | {} | {} | {} | {} |", r[0], r[1], r[2], r[3], r[4], r[5]);
+        let _ = writeln!(
+            head,
+            "| `{chat}` | {} | {} | {} | {} | {} | {} |",
+            r[0], r[1], r[2], r[3], r[4], r[5]
+        );
     }
     let _ = writeln!(head, "\n{}\n", summary_line(plan));
 
@@ -294,18 +466,34 @@ pub fn markdown(plan: &Plan) -> String {
         .filter_map(|c| {
             let person = c.person.clone()?;
             let change = access_change(c)?;
-            Some(AccessRow { person, chat: c.chat.clone(), change, why: c.why.join("; ") })
+            Some(AccessRow {
+                person,
+                chat: c.chat.clone(),
+                change,
+                why: c.why.join("; "),
+            })
         })
         .collect();
     rows.sort_by(|a, b| (&a.person, &a.chat).cmp(&(&b.person, &b.chat)));
     let mut access = String::new();
     if !rows.is_empty() {
-        let people = rows.iter().map(|r| &r.person).collect::<std::collections::BTreeSet<_>>().len();
+        let people = rows
+            .iter()
+            .map(|r| &r.person)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
         let _ = writeln!(access, "### Effective access changes ({people} people)\n");
         let _ = writeln!(access, "| person | chat | change | why |");
         let _ = writeln!(access, "|---|---|---|---|");
         for r in &rows {
-            let _ = writeln!(access, "| `{}` | `{}` | {} | {} |", r.person, r.chat, md_escape(&r.change), md_escape(&r.why));
+            let _ = writeln!(
+                access,
+                "| `{}` | `{}` | {} | {} |",
+                r.person,
+                r.chat,
+                md_escape(&r.change),
+                md_escape(&r.why)
+            );
         }
         access.push('\n');
     }
@@ -315,7 +503,12 @@ pub fn markdown(plan: &Plan) -> String {
     for chat in per_chat.keys() {
         let changes: Vec<&Change> = plan.changes.iter().filter(|c| c.chat == *chat).collect();
         let mut d = String::new();
-        let _ = writeln!(d, "<details><summary><code>{chat}</code>: {} change{}</summary>\n", changes.len(), if changes.len() == 1 { "" } else { "s" });
+        let _ = writeln!(
+            d,
+            "<details><summary><code>{chat}</code>: {} change{}</summary>\n",
+            changes.len(),
+            if changes.len() == 1 { "" } else { "s" }
+        );
         let _ = writeln!(d, "```diff");
         for c in changes {
             let sign = match c.action {
@@ -324,7 +517,11 @@ pub fn markdown(plan: &Plan) -> String {
                 Action::Update | Action::Replace => "!",
                 Action::Manual => "#",
             };
-            let undo = if !c.reversible && c.action != Action::Manual { "  (cannot be undone)" } else { "" };
+            let undo = if !c.reversible && c.action != Action::Manual {
+                "  (cannot be undone)"
+            } else {
+                ""
+            };
             let _ = writeln!(d, "{sign} {} {}{undo}", c.action.symbol(), change_line(c));
             for w in &c.why {
                 let _ = writeln!(d, "#     why: {w}");
@@ -342,17 +539,27 @@ pub fn markdown(plan: &Plan) -> String {
         out.push_str(&access);
     } else {
         let cut_at = MARKDOWN_LIMIT.saturating_sub(out.len() + reserve);
-        let mut partial: String = access.lines().scan(0usize, |n, l| { *n += l.len() + 1; (*n <= cut_at).then(|| format!("{l}\n")) }).collect();
+        let mut partial: String = access
+            .lines()
+            .scan(0usize, |n, l| {
+                *n += l.len() + 1;
+                (*n <= cut_at).then(|| format!("{l}\n"))
+            })
+            .collect();
         partial.push_str("\n_…the access table was cut to fit GitHub's comment limit; run `orgform plan --format json` for all of it._\n\n");
         out.push_str(&partial);
     }
     let shown = push_fitting(&mut out, &details, reserve);
     if shown < details.len() {
-        let _ = writeln!(out, "_Details for {} more chat{} were cut to fit GitHub's 65,536-character comment limit; the full plan is in the job's artifacts or `orgform plan --format json`._", details.len() - shown, if details.len() - shown == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "_Details for {} more chat{} were cut to fit GitHub's 65,536-character comment limit; the full plan is in the job's artifacts or `orgform plan --format json`._",
+            details.len() - shown,
+            if details.len() - shown == 1 { "" } else { "s" }
+        );
     }
     out
 }
-
 
 /// Versioned JSON: the plan as saved, plus counts.
 pub fn json(plan: &Plan) -> Value {

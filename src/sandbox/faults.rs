@@ -44,7 +44,9 @@ pub enum Verdict {
     /// 500 without running the call.
     Fail,
     /// Cut the connection; `after` = run the call first.
-    Drop { after: bool },
+    Drop {
+        after: bool,
+    },
 }
 
 pub struct Faults {
@@ -57,7 +59,12 @@ pub struct Faults {
 impl Faults {
     pub fn new(options: FaultOptions) -> Faults {
         let rng = StdRng::seed_from_u64(options.seed);
-        Faults { options, rng, global: VecDeque::new(), per_chat: HashMap::new() }
+        Faults {
+            options,
+            rng,
+            global: VecDeque::new(),
+            per_chat: HashMap::new(),
+        }
     }
 
     pub fn latency(&self) -> Duration {
@@ -82,7 +89,10 @@ impl Faults {
             self.global.push_back(now);
         }
         if let (Some(_), Some(chat)) = (self.options.per_chat_per_min, chat) {
-            self.per_chat.entry(chat.to_string()).or_default().push_back(now);
+            self.per_chat
+                .entry(chat.to_string())
+                .or_default()
+                .push_back(now);
         }
         let fail: f64 = self.rng.random();
         let drop: f64 = self.rng.random();
@@ -99,8 +109,16 @@ impl Faults {
 
 /// Seconds to wait before `window` has room for one more request, or `None`
 /// when there is room now.
-fn window_wait(window: &mut VecDeque<Instant>, limit: u32, span: Duration, now: Instant) -> Option<u64> {
-    while window.front().is_some_and(|t| now.duration_since(*t) >= span) {
+fn window_wait(
+    window: &mut VecDeque<Instant>,
+    limit: u32,
+    span: Duration,
+    now: Instant,
+) -> Option<u64> {
+    while window
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= span)
+    {
         window.pop_front();
     }
     if (window.len() as u64) < limit.max(1) as u64 {
@@ -118,7 +136,12 @@ mod tests {
 
     #[test]
     fn same_seed_same_faults() {
-        let options = FaultOptions { fail_rate: 0.3, drop_rate: 0.2, seed: 7, ..Default::default() };
+        let options = FaultOptions {
+            fail_rate: 0.3,
+            drop_rate: 0.2,
+            seed: 7,
+            ..Default::default()
+        };
         let run = || {
             let mut f = Faults::new(options.clone());
             let now = Instant::now();
@@ -131,22 +154,34 @@ mod tests {
 
     #[test]
     fn rate_limit_window() {
-        let mut f = Faults::new(FaultOptions { rate_limit_per_sec: Some(3), ..Default::default() });
+        let mut f = Faults::new(FaultOptions {
+            rate_limit_per_sec: Some(3),
+            ..Default::default()
+        });
         let t0 = Instant::now();
         for _ in 0..3 {
             assert_eq!(f.decide(None, t0), Verdict::Proceed);
         }
         assert_eq!(f.decide(None, t0), Verdict::RateLimited(1));
-        assert_eq!(f.decide(None, t0 + Duration::from_secs(1)), Verdict::Proceed);
+        assert_eq!(
+            f.decide(None, t0 + Duration::from_secs(1)),
+            Verdict::Proceed
+        );
     }
 
     #[test]
     fn per_chat_limit_is_per_chat() {
-        let mut f = Faults::new(FaultOptions { per_chat_per_min: Some(2), ..Default::default() });
+        let mut f = Faults::new(FaultOptions {
+            per_chat_per_min: Some(2),
+            ..Default::default()
+        });
         let t0 = Instant::now();
         assert_eq!(f.decide(Some("-1"), t0), Verdict::Proceed);
         assert_eq!(f.decide(Some("-1"), t0), Verdict::Proceed);
-        assert_eq!(f.decide(Some("-1"), t0 + Duration::from_secs(10)), Verdict::RateLimited(50));
+        assert_eq!(
+            f.decide(Some("-1"), t0 + Duration::from_secs(10)),
+            Verdict::RateLimited(50)
+        );
         assert_eq!(f.decide(Some("-2"), t0), Verdict::Proceed);
     }
 }

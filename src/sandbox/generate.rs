@@ -18,12 +18,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::model::spec::{
-    AdminBinding, AllKeyword, ChatSpec, Config, Department, Org, Person, PersonStatus, Policies, RemovalPolicy,
-    RightsSpec, Role, Selector, SelectorKeyword, SelectorRule, TelegramSettings,
+    AdminBinding, AllKeyword, ChatSpec, Config, Department, Org, Person, PersonStatus, Policies,
+    RemovalPolicy, RightsSpec, Role, Selector, SelectorKeyword, SelectorRule, TelegramSettings,
 };
 use crate::state::{
-    AdminSeat, ChatState, ChatType, DesiredState, MemberState, MembershipMode, OrgState, Permission, PersonRef, Right,
-    Rights, UserId,
+    AdminSeat, ChatState, ChatType, DesiredState, MemberState, MembershipMode, OrgState,
+    Permission, PersonRef, Right, Rights, UserId,
 };
 
 use super::seed::SeedOptions;
@@ -45,19 +45,40 @@ pub struct Generated {
 }
 
 const FIRST: &[&str] = &[
-    "Alice", "Bob", "Carol", "Dan", "Erin", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemal", "Lena", "Mei", "Nora",
-    "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yara", "Zoe",
+    "Alice", "Bob", "Carol", "Dan", "Erin", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemal",
+    "Lena", "Mei", "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor",
+    "Wen", "Yara", "Zoe",
 ];
 const LAST: &[&str] = &[
-    "Ng", "Smith", "Okafor", "Schmidt", "Rossi", "Kowalski", "Tanaka", "Silva", "Novak", "Haddad", "Larsen", "Chen",
-    "Dubois", "Garcia", "Ivanova", "Murphy", "Patel", "Kim", "Moreau", "Jensen",
+    "Ng", "Smith", "Okafor", "Schmidt", "Rossi", "Kowalski", "Tanaka", "Silva", "Novak", "Haddad",
+    "Larsen", "Chen", "Dubois", "Garcia", "Ivanova", "Murphy", "Patel", "Kim", "Moreau", "Jensen",
 ];
 const LOCATIONS: &[&str] = &["berlin", "london", "lisbon", "remote"];
-const AREAS: &[&str] = &["Engineering", "Sales", "Operations", "Finance", "People", "Product", "Support", "Research"];
+const AREAS: &[&str] = &[
+    "Engineering",
+    "Sales",
+    "Operations",
+    "Finance",
+    "People",
+    "Product",
+    "Support",
+    "Research",
+];
 
-const LEAD_RIGHTS: &[Right] =
-    &[Right::ChangeInfo, Right::DeleteMessages, Right::RestrictMembers, Right::InviteUsers, Right::PinMessages];
-const TEAM_PERMISSIONS: &[&str] = &["send_messages", "send_media", "send_polls", "add_web_page_previews", "react"];
+const LEAD_RIGHTS: &[Right] = &[
+    Right::ChangeInfo,
+    Right::DeleteMessages,
+    Right::RestrictMembers,
+    Right::InviteUsers,
+    Right::PinMessages,
+];
+const TEAM_PERMISSIONS: &[&str] = &[
+    "send_messages",
+    "send_media",
+    "send_polls",
+    "add_web_page_previews",
+    "react",
+];
 
 struct Dept {
     key: String,
@@ -88,17 +109,37 @@ pub fn generate(options: &GenerateOptions) -> Generated {
     let n_depts = (n_people / 25).max(1);
     let n_divisions = (n_depts / 12).clamp(1, AREAS.len() * 8);
     let mut depts: Vec<Dept> = Vec::with_capacity(n_depts + 1);
-    depts.push(Dept { key: "company".into(), name: "Company".into(), parent: None, children: vec![], people: vec![], lead: None });
+    depts.push(Dept {
+        key: "company".into(),
+        name: "Company".into(),
+        parent: None,
+        children: vec![],
+        people: vec![],
+        lead: None,
+    });
     for d in 0..n_divisions {
         let area = AREAS[d % AREAS.len()];
-        let suffix = if d >= AREAS.len() { format!(" {}", d / AREAS.len() + 1) } else { String::new() };
-        push_dept(&mut depts, format!("div-{:02}", d + 1), format!("{area}{suffix}"), 0);
+        let suffix = if d >= AREAS.len() {
+            format!(" {}", d / AREAS.len() + 1)
+        } else {
+            String::new()
+        };
+        push_dept(
+            &mut depts,
+            format!("div-{:02}", d + 1),
+            format!("{area}{suffix}"),
+            0,
+        );
     }
     let mut t = 0;
     while depts.len() < n_depts + 1 {
         t += 1;
         let division = 1 + (t - 1) % n_divisions;
-        let parent = if t % 5 == 0 && depts.len() > n_divisions + 1 { depts.len() - 1 } else { division };
+        let parent = if t % 5 == 0 && depts.len() > n_divisions + 1 {
+            depts.len() - 1
+        } else {
+            division
+        };
         let name = format!("{} team {t}", depts[division].name);
         push_dept(&mut depts, format!("team-{t:04}"), name, parent);
     }
@@ -108,7 +149,11 @@ pub fn generate(options: &GenerateOptions) -> Generated {
     for i in 0..n_people {
         let first = FIRST[rng.random_range(0..FIRST.len())];
         let last = LAST[rng.random_range(0..LAST.len())];
-        let dept = if depts.len() == 1 || i < 3 { 0 } else { 1 + (i + rng.random_range(0..3)) % (depts.len() - 1) };
+        let dept = if depts.len() == 1 || i < 3 {
+            0
+        } else {
+            1 + (i + rng.random_range(0..3)) % (depts.len() - 1)
+        };
         let dept = dept.min(depts.len() - 1);
         depts[dept].people.push(i);
         people.push(GenPerson {
@@ -125,16 +170,27 @@ pub fn generate(options: &GenerateOptions) -> Generated {
     for d in &mut depts {
         d.lead = d.people.iter().copied().find(|p| !people[*p].offboarded);
     }
-    let lead_of: BTreeMap<usize, usize> = depts.iter().enumerate().filter_map(|(i, d)| d.lead.map(|p| (p, i))).collect();
+    let lead_of: BTreeMap<usize, usize> = depts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.lead.map(|p| (p, i)))
+        .collect();
 
     // --- the config ---
     let mut config = Config {
         org: Some(Org {
             name: "Generated Org".into(),
-            telegram: Some(TelegramSettings { bot: Some("generated_org_bot".into()), api_url: None }),
+            telegram: Some(TelegramSettings {
+                bot: Some("generated_org_bot".into()),
+                api_url: None,
+            }),
         }),
         policies: Some(Policies {
-            removals: Some(RemovalPolicy { max_count: Some(1000), max_percent: Some(50), max_demotions: None }),
+            removals: Some(RemovalPolicy {
+                max_count: Some(1000),
+                max_percent: Some(50),
+                max_demotions: None,
+            }),
             min_admins: Some(1),
             lockout: None,
         }),
@@ -150,8 +206,14 @@ pub fn generate(options: &GenerateOptions) -> Generated {
                 username: Some(p.username.clone()),
                 department: Some(depts[p.dept].key.clone()),
                 roles: if lead { vec!["lead".into()] } else { vec![] },
-                labels: [("location".to_string(), p.location.to_string())].into_iter().collect(),
-                status: if p.offboarded { PersonStatus::Offboarded } else { PersonStatus::Active },
+                labels: [("location".to_string(), p.location.to_string())]
+                    .into_iter()
+                    .collect(),
+                status: if p.offboarded {
+                    PersonStatus::Offboarded
+                } else {
+                    PersonStatus::Active
+                },
                 grants: vec![],
             },
         );
@@ -162,7 +224,10 @@ pub fn generate(options: &GenerateOptions) -> Generated {
             Department {
                 name: Some(d.name.clone()),
                 parent: d.parent.map(|p| depts[p].key.clone()),
-                leads: d.lead.map(|p| vec![people[p].handle.clone()]).unwrap_or_default(),
+                leads: d
+                    .lead
+                    .map(|p| vec![people[p].handle.clone()])
+                    .unwrap_or_default(),
             },
         );
     }
@@ -170,13 +235,19 @@ pub fn generate(options: &GenerateOptions) -> Generated {
         "lead".into(),
         Role {
             title: Some("Lead".into()),
-            rights: Some(RightsSpec::List(LEAD_RIGHTS.iter().map(|r| r.name().to_string()).collect())),
+            rights: Some(RightsSpec::List(
+                LEAD_RIGHTS.iter().map(|r| r.name().to_string()).collect(),
+            )),
             ..Default::default()
         },
     );
     config.roles.insert(
         "owner-delegate".into(),
-        Role { title: Some("Admin".into()), rights: Some(RightsSpec::All(AllKeyword::All)), ..Default::default() },
+        Role {
+            title: Some("Admin".into()),
+            rights: Some(RightsSpec::All(AllKeyword::All)),
+            ..Default::default()
+        },
     );
     config.templates.insert(
         "team-chat".into(),
@@ -189,7 +260,11 @@ pub fn generate(options: &GenerateOptions) -> Generated {
     );
     config.templates.insert(
         "announcements".into(),
-        ChatSpec { kind: Some(ChatType::Channel), membership: Some(MembershipMode::Additive), ..Default::default() },
+        ChatSpec {
+            kind: Some(ChatType::Channel),
+            membership: Some(MembershipMode::Additive),
+            ..Default::default()
+        },
     );
 
     // --- chats, and what they resolve to ---
@@ -203,7 +278,10 @@ pub fn generate(options: &GenerateOptions) -> Generated {
         }
         out
     };
-    let mut desired = DesiredState { bot: Some("generated_org_bot".into()), ..Default::default() };
+    let mut desired = DesiredState {
+        bot: Some("generated_org_bot".into()),
+        ..Default::default()
+    };
     for p in &people {
         desired.people.insert(
             p.id,
@@ -217,8 +295,10 @@ pub fn generate(options: &GenerateOptions) -> Generated {
     }
     let mut chats = OrgState::default();
     let owner_delegate = people.iter().position(|p| !p.offboarded).unwrap_or(0);
-    let team_permissions: crate::state::Permissions =
-        TEAM_PERMISSIONS.iter().flat_map(|n| Permission::expand(n).unwrap_or_default()).collect();
+    let team_permissions: crate::state::Permissions = TEAM_PERMISSIONS
+        .iter()
+        .flat_map(|n| Permission::expand(n).unwrap_or_default())
+        .collect();
     let lead_rights: Rights = LEAD_RIGHTS.iter().copied().collect();
 
     for c in 0..options.chats {
@@ -242,7 +322,11 @@ pub fn generate(options: &GenerateOptions) -> Generated {
             let admin = people[owner_delegate].id;
             state.admins.insert(
                 admin,
-                AdminSeat { rights: Right::all_for(ChatType::Channel), title: Some("Admin".into()), owner: false },
+                AdminSeat {
+                    rights: Right::all_for(ChatType::Channel),
+                    title: Some("Admin".into()),
+                    owner: false,
+                },
             );
             for p in (0..people.len()).filter(active) {
                 if people[p].id != admin {
@@ -261,19 +345,39 @@ pub fn generate(options: &GenerateOptions) -> Generated {
                 members: Some(vec![dept_selector(&d.key, false)]),
                 admins: Some(vec![AdminBinding {
                     role: "lead".into(),
-                    members: vec![Selector::Rule(SelectorRule { leads_of: Some(d.key.clone()), ..Default::default() })],
+                    members: vec![Selector::Rule(SelectorRule {
+                        leads_of: Some(d.key.clone()),
+                        ..Default::default()
+                    })],
                     title: None,
                 }]),
                 ..Default::default()
             };
             let members = subtree(c);
             let admins: Vec<usize> = d.lead.into_iter().collect();
-            (d.key.clone(), spec, team_state(chat_id, &d.name, forum, &people, &members, &admins, &lead_rights, &team_permissions))
+            (
+                d.key.clone(),
+                spec,
+                team_state(
+                    chat_id,
+                    &d.name,
+                    forum,
+                    &people,
+                    &members,
+                    &admins,
+                    &lead_rights,
+                    &team_permissions,
+                ),
+            )
         } else {
             // A project chat joining two teams (their direct members only).
             let n = depts.len().max(2);
-            let a = 1 + rng.random_range(0..n - 1).min(depts.len().saturating_sub(2));
-            let b = 1 + rng.random_range(0..n - 1).min(depts.len().saturating_sub(2));
+            let a = 1 + rng
+                .random_range(0..n - 1)
+                .min(depts.len().saturating_sub(2));
+            let b = 1 + rng
+                .random_range(0..n - 1)
+                .min(depts.len().saturating_sub(2));
             let (a, b) = (a.min(depts.len() - 1), b.min(depts.len() - 1));
             let key = format!("proj-{:04}", c - depts.len() + 1);
             let title = format!("Project {}", c - depts.len() + 1);
@@ -281,19 +385,44 @@ pub fn generate(options: &GenerateOptions) -> Generated {
                 id: Some(chat_id),
                 template: Some("team-chat".into()),
                 title: Some(title.clone()),
-                members: Some(vec![dept_selector(&depts[a].key, true), dept_selector(&depts[b].key, true)]),
+                members: Some(vec![
+                    dept_selector(&depts[a].key, true),
+                    dept_selector(&depts[b].key, true),
+                ]),
                 admins: Some(vec![AdminBinding {
                     role: "lead".into(),
-                    members: vec![Selector::Rule(SelectorRule { leads_of: Some(depts[a].key.clone()), ..Default::default() })],
+                    members: vec![Selector::Rule(SelectorRule {
+                        leads_of: Some(depts[a].key.clone()),
+                        ..Default::default()
+                    })],
                     title: None,
                 }]),
                 ..Default::default()
             };
-            let mut members: Vec<usize> = depts[a].people.iter().chain(&depts[b].people).copied().filter(active).collect();
+            let mut members: Vec<usize> = depts[a]
+                .people
+                .iter()
+                .chain(&depts[b].people)
+                .copied()
+                .filter(active)
+                .collect();
             members.sort_unstable();
             members.dedup();
             let admins: Vec<usize> = depts[a].lead.into_iter().collect();
-            (key, spec, team_state(chat_id, &title, false, &people, &members, &admins, &lead_rights, &team_permissions))
+            (
+                key,
+                spec,
+                team_state(
+                    chat_id,
+                    &title,
+                    false,
+                    &people,
+                    &members,
+                    &admins,
+                    &lead_rights,
+                    &team_permissions,
+                ),
+            )
         };
         let mut state = state;
         // As the resolver does: offboarded people must be absent everywhere.
@@ -315,21 +444,39 @@ pub fn generate(options: &GenerateOptions) -> Generated {
         token: None,
     };
     let world = World::from_desired(&desired, &seed_options);
-    Generated { config, desired, world }
+    Generated {
+        config,
+        desired,
+        world,
+    }
 }
 
 fn push_dept(depts: &mut Vec<Dept>, key: String, name: String, parent: usize) {
     let index = depts.len();
-    depts.push(Dept { key, name, parent: Some(parent), children: vec![], people: vec![], lead: None });
+    depts.push(Dept {
+        key,
+        name,
+        parent: Some(parent),
+        children: vec![],
+        people: vec![],
+        lead: None,
+    });
     depts[parent].children.push(index);
 }
 
 fn person_selector(handle: &str) -> Selector {
-    Selector::Rule(SelectorRule { person: Some(handle.to_string()), ..Default::default() })
+    Selector::Rule(SelectorRule {
+        person: Some(handle.to_string()),
+        ..Default::default()
+    })
 }
 
 fn dept_selector(key: &str, direct: bool) -> Selector {
-    Selector::Rule(SelectorRule { department: Some(key.to_string()), direct: direct.then_some(true), ..Default::default() })
+    Selector::Rule(SelectorRule {
+        department: Some(key.to_string()),
+        direct: direct.then_some(true),
+        ..Default::default()
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -350,7 +497,14 @@ fn team_state(
         state.settings.forum = Some(true);
     }
     for a in admins {
-        state.admins.insert(people[*a].id, AdminSeat { rights: lead_rights.clone(), title: Some("Lead".into()), owner: false });
+        state.admins.insert(
+            people[*a].id,
+            AdminSeat {
+                rights: lead_rights.clone(),
+                title: Some("Lead".into()),
+                owner: false,
+            },
+        );
     }
     for m in members {
         let id = people[*m].id;
@@ -364,7 +518,10 @@ fn team_state(
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
     #[error("cannot write {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot serialise the config: {0}")]
     Yaml(String),
     #[error(transparent)]
@@ -374,21 +531,59 @@ pub enum GenerateError {
 /// Write `DIR/config/{org,people,departments,roles,chats}.yaml` and `DIR/world.json`.
 pub fn write(generated: &Generated, out: &Path) -> Result<(), GenerateError> {
     let config_dir = out.join("config");
-    std::fs::create_dir_all(&config_dir)
-        .map_err(|source| GenerateError::Write { path: config_dir.display().to_string(), source })?;
+    std::fs::create_dir_all(&config_dir).map_err(|source| GenerateError::Write {
+        path: config_dir.display().to_string(),
+        source,
+    })?;
     let c = &generated.config;
     let files = [
-        ("org.yaml", Config { org: c.org.clone(), policies: c.policies.clone(), ..Default::default() }),
-        ("people.yaml", Config { people: c.people.clone(), ..Default::default() }),
-        ("departments.yaml", Config { departments: c.departments.clone(), ..Default::default() }),
-        ("roles.yaml", Config { roles: c.roles.clone(), templates: c.templates.clone(), ..Default::default() }),
-        ("chats.yaml", Config { chats: c.chats.clone(), ..Default::default() }),
+        (
+            "org.yaml",
+            Config {
+                org: c.org.clone(),
+                policies: c.policies.clone(),
+                ..Default::default()
+            },
+        ),
+        (
+            "people.yaml",
+            Config {
+                people: c.people.clone(),
+                ..Default::default()
+            },
+        ),
+        (
+            "departments.yaml",
+            Config {
+                departments: c.departments.clone(),
+                ..Default::default()
+            },
+        ),
+        (
+            "roles.yaml",
+            Config {
+                roles: c.roles.clone(),
+                templates: c.templates.clone(),
+                ..Default::default()
+            },
+        ),
+        (
+            "chats.yaml",
+            Config {
+                chats: c.chats.clone(),
+                ..Default::default()
+            },
+        ),
     ];
     for (name, part) in files {
-        let yaml = serde_saphyr::to_string(&part).map_err(|e| GenerateError::Yaml(e.to_string()))?;
+        let yaml =
+            serde_saphyr::to_string(&part).map_err(|e| GenerateError::Yaml(e.to_string()))?;
         let text = format!("# Generated by `orgform sandbox generate`.\n{yaml}");
         let path = config_dir.join(name);
-        std::fs::write(&path, text).map_err(|source| GenerateError::Write { path: path.display().to_string(), source })?;
+        std::fs::write(&path, text).map_err(|source| GenerateError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
     }
     generated.world.save(&out.join("world.json"))?;
     Ok(())
@@ -401,7 +596,11 @@ mod tests {
     #[test]
     fn large_org_is_quick_and_consistent() {
         let started = std::time::Instant::now();
-        let g = generate(&GenerateOptions { people: 10_000, chats: 1_000, seed: 3 });
+        let g = generate(&GenerateOptions {
+            people: 10_000,
+            chats: 1_000,
+            seed: 3,
+        });
         assert_eq!(g.config.people.len(), 10_000);
         assert_eq!(g.config.chats.len(), 1_000);
         assert_eq!(g.world.chats.len(), 1_000);
@@ -410,14 +609,30 @@ mod tests {
         let everyone = &g.world.chats[&-1_002_000_000_001];
         assert!(everyone.members.len() > 9_000);
         // Deterministic for a seed.
-        let again = generate(&GenerateOptions { people: 300, chats: 20, seed: 9 });
-        assert_eq!(again.world, generate(&GenerateOptions { people: 300, chats: 20, seed: 9 }).world);
+        let again = generate(&GenerateOptions {
+            people: 300,
+            chats: 20,
+            seed: 9,
+        });
+        assert_eq!(
+            again.world,
+            generate(&GenerateOptions {
+                people: 300,
+                chats: 20,
+                seed: 9
+            })
+            .world
+        );
     }
 
     /// What `generate` computes itself is what the config resolves to.
     #[test]
     fn desired_state_matches_the_resolver() {
-        let g = generate(&GenerateOptions { people: 400, chats: 30, seed: 5 });
+        let g = generate(&GenerateOptions {
+            people: 400,
+            chats: 30,
+            seed: 5,
+        });
         let dir = tempfile::tempdir().unwrap();
         write(&g, dir.path()).unwrap();
         let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
@@ -428,9 +643,21 @@ mod tests {
         assert_eq!(loaded.people.len(), g.desired.people.len());
         for (key, mine) in &g.desired.state.chats {
             let theirs = &loaded.state.chats[key];
-            assert_eq!((theirs.id, theirs.kind, theirs.membership), (mine.id, mine.kind, mine.membership), "{key}");
-            assert_eq!(theirs.admins.keys().collect::<Vec<_>>(), mine.admins.keys().collect::<Vec<_>>(), "{key} admins");
-            assert_eq!(theirs.members.keys().collect::<Vec<_>>(), mine.members.keys().collect::<Vec<_>>(), "{key} members");
+            assert_eq!(
+                (theirs.id, theirs.kind, theirs.membership),
+                (mine.id, mine.kind, mine.membership),
+                "{key}"
+            );
+            assert_eq!(
+                theirs.admins.keys().collect::<Vec<_>>(),
+                mine.admins.keys().collect::<Vec<_>>(),
+                "{key} admins"
+            );
+            assert_eq!(
+                theirs.members.keys().collect::<Vec<_>>(),
+                mine.members.keys().collect::<Vec<_>>(),
+                "{key} members"
+            );
             assert_eq!(theirs.settings.title, mine.settings.title, "{key}");
         }
     }

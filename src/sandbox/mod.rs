@@ -99,11 +99,20 @@ pub struct RunningSandbox {
 }
 
 /// Start serving `world` on 127.0.0.1.
-pub async fn start(options: SandboxOptions, mut world: World) -> Result<RunningSandbox, SandboxError> {
+pub async fn start(
+    options: SandboxOptions,
+    mut world: World,
+) -> Result<RunningSandbox, SandboxError> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
         .await
-        .map_err(|source| SandboxError::Bind { port: options.port, source })?;
-    let addr = listener.local_addr().map_err(|source| SandboxError::Bind { port: options.port, source })?;
+        .map_err(|source| SandboxError::Bind {
+            port: options.port,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+        port: options.port,
+        source,
+    })?;
     if let Some(token) = &options.token {
         world.bot.token = token.clone();
     }
@@ -132,7 +141,13 @@ pub async fn start(options: SandboxOptions, mut world: World) -> Result<RunningS
         tokio::spawn(server::deliver_webhooks(shared.clone())),
         tokio::spawn(server::autosave(shared.clone(), options.save_interval)),
     ];
-    Ok(RunningSandbox { addr, shared, stop, server, tasks })
+    Ok(RunningSandbox {
+        addr,
+        shared,
+        stop,
+        server,
+        tasks,
+    })
 }
 
 impl RunningSandbox {

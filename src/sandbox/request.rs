@@ -36,7 +36,10 @@ impl Params {
     }
 
     pub fn from_object(map: Map<String, Value>) -> Params {
-        Params { values: map.into_iter().collect(), files: BTreeMap::new() }
+        Params {
+            values: map.into_iter().collect(),
+            files: BTreeMap::new(),
+        }
     }
 
     /// A parameter given as text (query string, form field).
@@ -83,7 +86,10 @@ impl Params {
     pub fn chat_ref(&self, name: &str) -> Result<ChatRef, ApiError> {
         match self.raw(name) {
             None => Err(errors::chat_id_empty()),
-            Some(Value::Number(n)) => n.as_i64().map(ChatRef::Id).ok_or_else(errors::chat_not_found),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(ChatRef::Id)
+                .ok_or_else(errors::chat_not_found),
             Some(Value::String(s)) => {
                 let s = s.trim();
                 if s.is_empty() {
@@ -91,7 +97,9 @@ impl Params {
                 } else if let Some(name) = s.strip_prefix('@') {
                     Ok(ChatRef::Username(name.to_string()))
                 } else {
-                    s.parse::<i64>().map(ChatRef::Id).map_err(|_| errors::chat_not_found())
+                    s.parse::<i64>()
+                        .map(ChatRef::Id)
+                        .map_err(|_| errors::chat_not_found())
                 }
             }
             Some(_) => Err(errors::chat_not_found()),
@@ -174,7 +182,8 @@ impl Params {
     }
 
     pub fn object_required(&self, name: &str) -> Result<Map<String, Value>, ApiError> {
-        self.object_opt(name)?.ok_or_else(|| errors::parameter_required(name))
+        self.object_opt(name)?
+            .ok_or_else(|| errors::parameter_required(name))
     }
 
     /// A JSON array, given as an array or as JSON text.

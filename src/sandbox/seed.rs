@@ -16,7 +16,9 @@ use rand::rngs::StdRng;
 use rand::seq::index;
 use rand::{Rng, SeedableRng};
 
-use crate::state::{ChatType, DesiredState, MemberState, MembershipMode, Permission, Right, Rights, UserId};
+use crate::state::{
+    ChatType, DesiredState, MemberState, MembershipMode, Permission, Right, Rights, UserId,
+};
 
 use super::world::{Chat, Member, Message, User, World, full_rights};
 
@@ -57,13 +59,18 @@ pub const BOT_ID: UserId = 7_000_000_001;
 pub fn token_for(bot_id: UserId, seed: u64) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5A4D_B0C5);
-    let secret: String = (0..35).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let secret: String = (0..35)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
     format!("{bot_id}:{secret}")
 }
 
 /// `"Alice Ng"` → ("Alice", Some("Ng")).
 fn split_name(name: Option<&str>, fallback: &str) -> (String, Option<String>) {
-    let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(fallback);
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(fallback);
     match name.split_once(' ') {
         Some((first, last)) => (first.to_string(), Some(last.trim().to_string())),
         None => (name.to_string(), None),
@@ -72,7 +79,11 @@ fn split_name(name: Option<&str>, fallback: &str) -> (String, Option<String>) {
 
 /// Administrator rights limited to what exists in the chat type.
 fn rights_for(rights: &Rights, kind: ChatType) -> Rights {
-    let mut out: Rights = rights.iter().copied().filter(|r| *r == Right::Anonymous || r.valid_for(kind)).collect();
+    let mut out: Rights = rights
+        .iter()
+        .copied()
+        .filter(|r| *r == Right::Anonymous || r.valid_for(kind))
+        .collect();
     if !out.is_empty() {
         out.insert(Right::ManageChat);
     }
@@ -82,8 +93,14 @@ fn rights_for(rights: &Rights, kind: ChatType) -> Rights {
 impl World {
     /// A world in which the desired state is (almost) true; see the module docs.
     pub fn from_desired(desired: &DesiredState, options: &SeedOptions) -> World {
-        let username = desired.bot.clone().unwrap_or_else(|| options.bot_username.clone());
-        let token = options.token.clone().unwrap_or_else(|| token_for(BOT_ID, options.seed));
+        let username = desired
+            .bot
+            .clone()
+            .unwrap_or_else(|| options.bot_username.clone());
+        let token = options
+            .token
+            .clone()
+            .unwrap_or_else(|| token_for(BOT_ID, options.seed));
         let mut world = World::new(BOT_ID, &username, token);
         let mut rng = StdRng::seed_from_u64(options.seed);
 
@@ -96,16 +113,28 @@ impl World {
             user.started_bot = rng.random_bool(0.8);
             world.add_user(user);
         }
-        let mut next_synthetic = desired.people.keys().max().copied().unwrap_or(1_000_000).max(1_000_000) + 1;
+        let mut next_synthetic = desired
+            .people
+            .keys()
+            .max()
+            .copied()
+            .unwrap_or(1_000_000)
+            .max(1_000_000)
+            + 1;
 
         for (key, declared) in &desired.state.chats {
             let settings = &declared.settings;
-            let mut chat = Chat::new(declared.id, declared.kind, settings.title.clone().unwrap_or_else(|| key.clone()));
+            let mut chat = Chat::new(
+                declared.id,
+                declared.kind,
+                settings.title.clone().unwrap_or_else(|| key.clone()),
+            );
             chat.description = settings.description.clone().unwrap_or_default();
             if declared.kind != ChatType::Channel {
                 chat.permissions = settings.permissions.clone().unwrap_or_else(Permission::all);
             }
-            chat.is_forum = declared.kind == ChatType::Supergroup && settings.forum.unwrap_or(false);
+            chat.is_forum =
+                declared.kind == ChatType::Supergroup && settings.forum.unwrap_or(false);
             chat.slow_mode_delay = settings.slow_mode.unwrap_or(0);
             chat.has_protected_content = settings.protected_content.unwrap_or(false);
             chat.message_auto_delete_time = settings.auto_delete.unwrap_or(0);
@@ -115,25 +144,51 @@ impl World {
                 .admins
                 .iter()
                 .find(|(_, seat)| seat.owner)
-                .or_else(|| declared.admins.iter().max_by_key(|(id, seat)| (seat.rights.len(), std::cmp::Reverse(**id))))
+                .or_else(|| {
+                    declared
+                        .admins
+                        .iter()
+                        .max_by_key(|(id, seat)| (seat.rights.len(), std::cmp::Reverse(**id)))
+                })
                 .map(|(id, _)| *id)
-                .or_else(|| declared.members.iter().find(|(_, m)| matches!(m, MemberState::Member)).map(|(id, _)| *id));
+                .or_else(|| {
+                    declared
+                        .members
+                        .iter()
+                        .find(|(_, m)| matches!(m, MemberState::Member))
+                        .map(|(id, _)| *id)
+                });
             let owner = owner.unwrap_or_else(|| {
                 let id = next_synthetic;
                 next_synthetic += 1;
                 world.add_user(User::human(id, "Chat Owner"));
                 id
             });
-            for user in declared.admins.keys().chain(declared.members.keys()).chain([&owner]) {
+            for user in declared
+                .admins
+                .keys()
+                .chain(declared.members.keys())
+                .chain([&owner])
+            {
                 if !world.users.contains_key(user) {
                     world.add_user(User::human(*user, format!("User {user}")));
                 }
             }
             let owner_title = declared.admins.get(&owner).and_then(|s| s.title.clone());
-            chat.set_status(owner, Member::Creator { is_anonymous: false, custom_title: owner_title });
+            chat.set_status(
+                owner,
+                Member::Creator {
+                    is_anonymous: false,
+                    custom_title: owner_title,
+                },
+            );
             chat.set_status(
                 BOT_ID,
-                Member::Administrator { rights: full_rights(declared.kind), custom_title: None, promoted_by: owner },
+                Member::Administrator {
+                    rights: full_rights(declared.kind),
+                    custom_title: None,
+                    promoted_by: owner,
+                },
             );
             for (user, seat) in &declared.admins {
                 if *user == owner || *user == BOT_ID {
@@ -168,7 +223,9 @@ impl World {
             }
             // Declared tags are in place (drift changes one later).
             for (user, tag) in declared.tags.iter().flatten() {
-                if let Some(Member::Member { tag: t } | Member::Restricted { tag: t, .. }) = chat.members.get_mut(user) {
+                if let Some(Member::Member { tag: t } | Member::Restricted { tag: t, .. }) =
+                    chat.members.get_mut(user)
+                {
                     *t = Some(tag.clone());
                 }
             }
@@ -176,7 +233,13 @@ impl World {
             // drift, nothing is pinned yet.
             if let Some(pinned) = declared.pinned.as_ref().filter(|_| !options.drift) {
                 let message_id = chat.take_message_id();
-                let message = Message { message_id, from: BOT_ID, date: 0, text: pinned.text.clone(), thread_id: None };
+                let message = Message {
+                    message_id,
+                    from: BOT_ID,
+                    date: 0,
+                    text: pinned.text.clone(),
+                    thread_id: None,
+                };
                 chat.messages.insert(message_id, message);
                 chat.pinned.push(message_id);
             }
@@ -191,7 +254,12 @@ impl World {
 }
 
 fn add_drift(world: &mut World, desired: &DesiredState, options: &SeedOptions, rng: &mut StdRng) {
-    let chats: Vec<(String, i64)> = desired.state.chats.iter().map(|(k, c)| (k.clone(), c.id)).collect();
+    let chats: Vec<(String, i64)> = desired
+        .state
+        .chats
+        .iter()
+        .map(|(k, c)| (k.clone(), c.id))
+        .collect();
     if chats.is_empty() {
         return;
     }
@@ -201,24 +269,40 @@ fn add_drift(world: &mut World, desired: &DesiredState, options: &SeedOptions, r
         .state
         .chats
         .values()
-        .flat_map(|c| c.members.iter().filter(|(_, m)| matches!(m, MemberState::Member)).map(move |(u, _)| (c.id, *u)))
+        .flat_map(|c| {
+            c.members
+                .iter()
+                .filter(|(_, m)| matches!(m, MemberState::Member))
+                .map(move |(u, _)| (c.id, *u))
+        })
         .collect();
     let missing: Vec<(i64, UserId)> = match options.missing_members {
         Some(n) => {
             let n = n.min(declared_members.len());
-            index::sample(rng, declared_members.len(), n).into_iter().map(|i| declared_members[i]).collect()
+            index::sample(rng, declared_members.len(), n)
+                .into_iter()
+                .map(|i| declared_members[i])
+                .collect()
         }
         None => {
             // About one in eight per chat, at least one where there are two or more.
             let mut out = Vec::new();
             for (_, declared) in desired.state.chats.iter() {
-                let plain: Vec<UserId> =
-                    declared.members.iter().filter(|(_, m)| matches!(m, MemberState::Member)).map(|(u, _)| *u).collect();
+                let plain: Vec<UserId> = declared
+                    .members
+                    .iter()
+                    .filter(|(_, m)| matches!(m, MemberState::Member))
+                    .map(|(u, _)| *u)
+                    .collect();
                 if plain.len() < 2 {
                     continue;
                 }
                 let n = (plain.len() / 8).max(1);
-                out.extend(index::sample(rng, plain.len(), n).into_iter().map(|i| (declared.id, plain[i])));
+                out.extend(
+                    index::sample(rng, plain.len(), n)
+                        .into_iter()
+                        .map(|i| (declared.id, plain[i])),
+                );
             }
             out
         }
@@ -231,7 +315,12 @@ fn add_drift(world: &mut World, desired: &DesiredState, options: &SeedOptions, r
         }
     }
 
-    let people: Vec<UserId> = desired.people.iter().filter(|(_, p)| !p.offboarded).map(|(id, _)| *id).collect();
+    let people: Vec<UserId> = desired
+        .people
+        .iter()
+        .filter(|(_, p)| !p.offboarded)
+        .map(|(id, _)| *id)
+        .collect();
     let authoritative: Vec<i64> = desired
         .state
         .chats
@@ -273,7 +362,9 @@ fn add_drift(world: &mut World, desired: &DesiredState, options: &SeedOptions, r
     'tags: for declared in desired.state.chats.values() {
         for user in declared.tags.iter().flatten().map(|(u, _)| u) {
             let c = world.chats.get_mut(&declared.id).expect("seeded above");
-            if let Some(Member::Member { tag } | Member::Restricted { tag, .. }) = c.members.get_mut(user) {
+            if let Some(Member::Member { tag } | Member::Restricted { tag, .. }) =
+                c.members.get_mut(user)
+            {
                 *tag = Some("Old team".into());
                 break 'tags;
             }
@@ -281,7 +372,12 @@ fn add_drift(world: &mut World, desired: &DesiredState, options: &SeedOptions, r
     }
 
     // An old title in the first chat with a declared title.
-    if let Some(declared) = desired.state.chats.values().find(|c| c.settings.title.is_some()) {
+    if let Some(declared) = desired
+        .state
+        .chats
+        .values()
+        .find(|c| c.settings.title.is_some())
+    {
         let c = world.chats.get_mut(&declared.id).expect("seeded above");
         c.title = format!("{} (old)", c.title);
     }
@@ -289,8 +385,13 @@ fn add_drift(world: &mut World, desired: &DesiredState, options: &SeedOptions, r
     // A stray admin in the last chat: someone present who is not declared admin.
     let last = chats[chats.len() - 1].1;
     let c = world.chats.get_mut(&last).expect("seeded above");
-    let declared_admins: BTreeSet<UserId> =
-        desired.state.chats.values().find(|d| d.id == last).map(|d| d.admins.keys().copied().collect()).unwrap_or_default();
+    let declared_admins: BTreeSet<UserId> = desired
+        .state
+        .chats
+        .values()
+        .find(|d| d.id == last)
+        .map(|d| d.admins.keys().copied().collect())
+        .unwrap_or_default();
     let candidate = c
         .members
         .iter()
@@ -298,11 +399,20 @@ fn add_drift(world: &mut World, desired: &DesiredState, options: &SeedOptions, r
         .map(|(u, _)| *u)
         .or_else(|| people.iter().copied().find(|u| !c.members.contains_key(u)));
     if let Some(user) = candidate {
-        let mut rights: Rights = [Right::ManageChat, Right::DeleteMessages].into_iter().collect();
+        let mut rights: Rights = [Right::ManageChat, Right::DeleteMessages]
+            .into_iter()
+            .collect();
         if c.kind != ChatType::Channel {
             rights.insert(Right::PinMessages);
         }
-        c.set_status(user, Member::Administrator { rights, custom_title: None, promoted_by: BOT_ID });
+        c.set_status(
+            user,
+            Member::Administrator {
+                rights,
+                custom_title: None,
+                promoted_by: BOT_ID,
+            },
+        );
     }
 }
 

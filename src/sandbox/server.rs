@@ -72,7 +72,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -80,7 +83,9 @@ fn error_response(e: &ApiError) -> Response {
     let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::BAD_REQUEST);
     let mut response = json_response(status, &e.body());
     if let Some(s) = e.retry_after {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
     }
     response
 }
@@ -96,7 +101,10 @@ struct CutBody;
 impl futures_core::Stream for CutBody {
     type Item = Result<Bytes, std::io::Error>;
     fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Poll::Ready(Some(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "sandbox: dropped connection"))))
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "sandbox: dropped connection",
+        ))))
     }
 }
 
@@ -170,7 +178,10 @@ async fn bot_api(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     }
 
     let bot = lock(&shared.world).bot_id();
-    let caller = Caller { id: bot, is_bot: true };
+    let caller = Caller {
+        id: bot,
+        is_bot: true,
+    };
     let outcome = if method == "getUpdates" {
         long_poll(&shared, caller, &params).await
     } else {
@@ -193,10 +204,20 @@ async fn bot_api(State(shared): State<Arc<Shared>>, request: Request) -> Respons
 }
 
 /// Run one method with the world locked.
-fn execute(shared: &Shared, method: &str, caller: Caller, params: &Params) -> Result<Value, ApiError> {
+fn execute(
+    shared: &Shared,
+    method: &str,
+    caller: Caller,
+    params: &Params,
+) -> Result<Value, ApiError> {
     let mut world = lock(&shared.world);
     let before = world.updates.next_update_id;
-    let mut call = Call { world: &mut world, caller, now: unix_now(), params };
+    let mut call = Call {
+        world: &mut world,
+        caller,
+        now: unix_now(),
+        params,
+    };
     let outcome = methods::run(method, &mut call);
     let new_updates = world.updates.next_update_id != before;
     drop(world);
@@ -236,7 +257,9 @@ async fn long_poll(shared: &Shared, caller: Caller, params: &Params) -> Result<V
 /// With a spec loaded, a result that does not validate becomes a 500: the
 /// sandbox must never teach a client a shape Telegram does not send.
 fn check_spec(shared: &Shared, method: &str, result: Value) -> Result<Value, ApiError> {
-    let Some(spec) = &shared.spec else { return Ok(result) };
+    let Some(spec) = &shared.spec else {
+        return Ok(result);
+    };
     if spec.method(method).is_none() {
         return Ok(result);
     }
@@ -247,7 +270,9 @@ fn check_spec(shared: &Shared, method: &str, result: Value) -> Result<Value, Api
             tracing::error!("sandbox response violates the Bot API spec: {text}");
             lock(&shared.stats).violation(text.clone());
             let mut e = errors::internal_server_error();
-            e.description = format!("Internal Server Error: sandbox response violates the Bot API spec: {text}");
+            e.description = format!(
+                "Internal Server Error: sandbox response violates the Bot API spec: {text}"
+            );
             Err(e)
         }
     }
@@ -270,7 +295,9 @@ async fn read_params(request: Request) -> Result<Params, ApiError> {
     let mut params = if content_type.starts_with("multipart/form-data") {
         read_multipart(request).await?
     } else {
-        let body = axum::body::to_bytes(request.into_body(), MAX_BODY).await.map_err(|_| errors::request_too_large())?;
+        let body = axum::body::to_bytes(request.into_body(), MAX_BODY)
+            .await
+            .map_err(|_| errors::request_too_large())?;
         parse_body(&content_type, &body)?
     };
     params.merge_under(query);
@@ -301,12 +328,22 @@ fn parse_body(content_type: &str, body: &[u8]) -> Result<Params, ApiError> {
 
 async fn read_multipart(request: Request) -> Result<Params, ApiError> {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| errors::request_too_large())?;
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| errors::request_too_large())?;
     let request = Request::from_parts(parts, Body::from(body));
-    let mut multipart = Multipart::from_request(request, &()).await.map_err(|_| errors::cant_parse_body())?;
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|_| errors::cant_parse_body())?;
     let mut params = Params::new();
-    while let Some(field) = multipart.next_field().await.map_err(|_| errors::cant_parse_body())? {
-        let Some(name) = field.name().map(str::to_string) else { continue };
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| errors::cant_parse_body())?
+    {
+        let Some(name) = field.name().map(str::to_string) else {
+            continue;
+        };
         let is_file = field.file_name().is_some();
         let data = field.bytes().await.map_err(|_| errors::cant_parse_body())?;
         if is_file {
@@ -337,7 +374,9 @@ fn percent_decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -357,7 +396,10 @@ fn percent_decode(s: &str) -> String {
 
 async fn get_stats(State(shared): State<Arc<Shared>>) -> Response {
     let stats = lock(&shared.stats).clone();
-    json_response(StatusCode::OK, &serde_json::to_value(stats).unwrap_or(Value::Null))
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(stats).unwrap_or(Value::Null),
+    )
 }
 
 async fn reset_stats(State(shared): State<Arc<Shared>>) -> Response {
@@ -368,7 +410,10 @@ async fn reset_stats(State(shared): State<Arc<Shared>>) -> Response {
 async fn get_world(State(shared): State<Arc<Shared>>) -> Response {
     let bytes = serde_json::to_vec(&*lock(&shared.world)).unwrap_or_default();
     let mut response = (StatusCode::OK, bytes).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -379,7 +424,9 @@ async fn put_world(State(shared): State<Arc<Shared>>, request: Request) -> Respo
     };
     let mut world: World = match serde_json::from_slice(&body) {
         Ok(w) => w,
-        Err(e) => return error_response(&ApiError::bad_request(format!("not a sandbox world: {e}"))),
+        Err(e) => {
+            return error_response(&ApiError::bad_request(format!("not a sandbox world: {e}")));
+        }
     };
     // The token in use stays the one the sandbox was started with.
     world.bot.token = shared.token.clone();
@@ -392,10 +439,18 @@ async fn put_world(State(shared): State<Arc<Shared>>, request: Request) -> Respo
 /// `POST /sandbox/act` `{"as": USER_ID, "method": NAME, "params": {…}}`:
 /// run a method as a person, with their rights. Not rate limited, no faults.
 async fn act(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
     let request = if content_type.starts_with("application/x-www-form-urlencoded") {
         let text = String::from_utf8_lossy(&body);
-        Value::Object(parse_urlencoded(&text).into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+        Value::Object(
+            parse_urlencoded(&text)
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        )
     } else {
         match serde_json::from_slice::<Value>(&body) {
             Ok(v @ Value::Object(_)) => v,
@@ -416,8 +471,13 @@ pub(crate) fn run_act(shared: &Shared, request: &Value) -> Result<Value, ApiErro
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
     };
-    let Some(who) = who else { return Err(errors::parameter_required("as")) };
-    let name = request.get("method").and_then(Value::as_str).ok_or_else(|| errors::parameter_required("method"))?;
+    let Some(who) = who else {
+        return Err(errors::parameter_required("as"));
+    };
+    let name = request
+        .get("method")
+        .and_then(Value::as_str)
+        .ok_or_else(|| errors::parameter_required("method"))?;
     let params = match request.get("params") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
@@ -450,7 +510,10 @@ pub(crate) fn run_act(shared: &Shared, request: &Value) -> Result<Value, ApiErro
 /// leaves the queue only when the receiver answered 2xx.
 pub(crate) async fn deliver_webhooks(shared: Arc<Shared>) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("sandbox: cannot build the webhook client: {e}");
@@ -468,9 +531,12 @@ pub(crate) async fn deliver_webhooks(shared: Arc<Shared>) {
         let job = {
             let world = lock(&shared.world);
             match (&world.webhook, world.updates.pending.front()) {
-                (Some(hook), Some(update)) => {
-                    Some((hook.url.clone(), hook.secret_token.clone(), update.update_id, update.update.clone()))
-                }
+                (Some(hook), Some(update)) => Some((
+                    hook.url.clone(),
+                    hook.secret_token.clone(),
+                    update.update_id,
+                    update.update.clone(),
+                )),
                 _ => None,
             }
         };
@@ -496,7 +562,12 @@ pub(crate) async fn deliver_webhooks(shared: Arc<Shared>) {
             let mut world = lock(&shared.world);
             match outcome {
                 Ok(r) if r.status().is_success() => {
-                    if world.updates.pending.front().is_some_and(|u| u.update_id == update_id) {
+                    if world
+                        .updates
+                        .pending
+                        .front()
+                        .is_some_and(|u| u.update_id == update_id)
+                    {
                         world.updates.pending.pop_front();
                     }
                     shared.dirty.store(true, Ordering::Relaxed);
@@ -527,7 +598,9 @@ pub(crate) async fn deliver_webhooks(shared: Arc<Shared>) {
 
 /// Save the world every `interval` when it changed.
 pub(crate) async fn autosave(shared: Arc<Shared>, interval: Duration) {
-    let Some(path) = shared.world_file.clone() else { return };
+    let Some(path) = shared.world_file.clone() else {
+        return;
+    };
     let mut stop = shared.stop.clone();
     loop {
         tokio::select! {

@@ -43,7 +43,10 @@ const MAX_VIOLATIONS: usize = 100;
 
 impl Stats {
     pub fn new(since: i64) -> Stats {
-        Stats { since, ..Default::default() }
+        Stats {
+            since,
+            ..Default::default()
+        }
     }
 
     pub(crate) fn call(&mut self, method: &str, code: Option<u16>) {

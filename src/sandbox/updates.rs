@@ -47,19 +47,34 @@ pub fn enqueue(world: &mut World, kind: &str, now: i64, payload: Value) {
         return;
     }
     let queue = &mut world.updates;
-    while queue.pending.front().is_some_and(|u| u.date + KEEP_SECONDS < now) || queue.pending.len() >= MAX_PENDING {
+    while queue
+        .pending
+        .front()
+        .is_some_and(|u| u.date + KEEP_SECONDS < now)
+        || queue.pending.len() >= MAX_PENDING
+    {
         queue.pending.pop_front();
     }
     let update_id = queue.next_update_id;
     queue.next_update_id += 1;
     let mut update = json!({"update_id": update_id});
     update[kind] = payload;
-    queue.pending.push_back(QueuedUpdate { update_id, kind: kind.to_string(), date: now, update });
+    queue.pending.push_back(QueuedUpdate {
+        update_id,
+        kind: kind.to_string(),
+        date: now,
+        update,
+    });
 }
 
 /// Drop updates older than 24 hours.
 pub fn expire(world: &mut World, now: i64) {
-    while world.updates.pending.front().is_some_and(|u| u.date + KEEP_SECONDS < now) {
+    while world
+        .updates
+        .pending
+        .front()
+        .is_some_and(|u| u.date + KEEP_SECONDS < now)
+    {
         world.updates.pending.pop_front();
     }
 }
@@ -79,13 +94,27 @@ pub struct MemberChange<'a> {
 
 /// Emit the update for a status change (nothing if the status is unchanged).
 pub fn member_changed(world: &mut World, change: MemberChange<'_>, now: i64) {
-    let MemberChange { chat_id, user, actor, old, new, link, via_join_request } = change;
+    let MemberChange {
+        chat_id,
+        user,
+        actor,
+        old,
+        new,
+        link,
+        via_join_request,
+    } = change;
     if old == new {
         return;
     }
-    let Some(chat) = world.chats.get(&chat_id) else { return };
+    let Some(chat) = world.chats.get(&chat_id) else {
+        return;
+    };
     let bot = world.bot_id();
-    let kind = if user == bot { "my_chat_member" } else { "chat_member" };
+    let kind = if user == bot {
+        "my_chat_member"
+    } else {
+        "chat_member"
+    };
     if kind == "chat_member" && admin_rights(chat, bot, now).is_none() {
         return;
     }
@@ -106,8 +135,16 @@ pub fn member_changed(world: &mut World, change: MemberChange<'_>, now: i64) {
 }
 
 /// A user asked to join a chat (through a link or a join-by-request chat).
-pub fn join_requested(world: &mut World, chat_id: ChatId, user: UserId, now: i64, link: Option<&InviteLink>) {
-    let Some(chat) = world.chats.get(&chat_id) else { return };
+pub fn join_requested(
+    world: &mut World,
+    chat_id: ChatId,
+    user: UserId,
+    now: i64,
+    link: Option<&InviteLink>,
+) {
+    let Some(chat) = world.chats.get(&chat_id) else {
+        return;
+    };
     let bot = world.bot_id();
     if !admin_rights(chat, bot, now).is_some_and(|r| r.contains(&Right::InviteUsers)) {
         return;
@@ -142,5 +179,10 @@ pub fn take(world: &mut World, offset: Option<i64>, limit: usize) -> Vec<Value> 
         }
         None => {}
     }
-    queue.pending.iter().take(limit).map(|u| u.update.clone()).collect()
+    queue
+        .pending
+        .iter()
+        .take(limit)
+        .map(|u| u.update.clone())
+        .collect()
 }

@@ -139,17 +139,30 @@ pub fn private_chat_full(u: &User) -> Value {
 }
 
 /// A ChatMember as `viewer` sees it (`can_be_edited` depends on who asks).
-pub fn chat_member(world: &World, c: &Chat, user_id: UserId, member: &Member, viewer: UserId) -> Value {
+pub fn chat_member(
+    world: &World,
+    c: &Chat,
+    user_id: UserId,
+    member: &Member,
+    viewer: UserId,
+) -> Value {
     let user = user_by_id(world, user_id);
     match member {
-        Member::Creator { is_anonymous, custom_title } => {
+        Member::Creator {
+            is_anonymous,
+            custom_title,
+        } => {
             let mut v = json!({"status": "creator", "user": user, "is_anonymous": is_anonymous});
             if let Some(t) = custom_title.as_deref().filter(|t| !t.is_empty()) {
                 v["custom_title"] = json!(t);
             }
             v
         }
-        Member::Administrator { rights, custom_title, .. } => {
+        Member::Administrator {
+            rights,
+            custom_title,
+            ..
+        } => {
             let mut v = json!({"status": "administrator", "user": user, "can_be_edited": can_edit(c, viewer, member)});
             for right in Right::ALL {
                 if right.always_present() || right.valid_for(c.kind) {
@@ -168,7 +181,12 @@ pub fn chat_member(world: &World, c: &Chat, user_id: UserId, member: &Member, vi
             }
             v
         }
-        Member::Restricted { permissions: p, is_member, until_date, tag } => {
+        Member::Restricted {
+            permissions: p,
+            is_member,
+            until_date,
+            tag,
+        } => {
             let mut v = json!({"status": "restricted", "user": user, "is_member": is_member, "until_date": until_date});
             if let (Value::Object(target), Value::Object(perms)) = (&mut v, permissions(p)) {
                 target.extend(perms);
@@ -179,7 +197,9 @@ pub fn chat_member(world: &World, c: &Chat, user_id: UserId, member: &Member, vi
             v
         }
         Member::Left => json!({"status": "left", "user": user}),
-        Member::Kicked { until_date } => json!({"status": "kicked", "user": user, "until_date": until_date}),
+        Member::Kicked { until_date } => {
+            json!({"status": "kicked", "user": user, "until_date": until_date})
+        }
     }
 }
 
@@ -200,7 +220,11 @@ pub fn invite_link(world: &World, link: &InviteLink, c: &Chat) -> Value {
     if let Some(l) = link.member_limit.filter(|l| *l > 0) {
         v["member_limit"] = json!(l);
     }
-    let pending = c.join_requests.values().filter(|r| r.invite_link.as_deref() == Some(link.link.as_str())).count();
+    let pending = c
+        .join_requests
+        .values()
+        .filter(|r| r.invite_link.as_deref() == Some(link.link.as_str()))
+        .count();
     if pending > 0 {
         v["pending_join_request_count"] = json!(pending);
     }
@@ -208,7 +232,8 @@ pub fn invite_link(world: &World, link: &InviteLink, c: &Chat) -> Value {
 }
 
 pub fn topic(t: &Topic) -> Value {
-    let mut v = json!({"message_thread_id": t.thread_id, "name": t.name, "icon_color": t.icon_color});
+    let mut v =
+        json!({"message_thread_id": t.thread_id, "name": t.name, "icon_color": t.icon_color});
     if let Some(e) = t.icon_custom_emoji_id.as_deref().filter(|e| !e.is_empty()) {
         v["icon_custom_emoji_id"] = json!(e);
     }

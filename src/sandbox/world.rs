@@ -171,8 +171,17 @@ impl Member {
     /// The status once time-limited restrictions and bans have run out.
     pub fn expired(self, now: i64) -> Member {
         match self {
-            Member::Restricted { until_date, is_member, tag, .. } if until_date != 0 && until_date <= now => {
-                if is_member { Member::Member { tag } } else { Member::Left }
+            Member::Restricted {
+                until_date,
+                is_member,
+                tag,
+                ..
+            } if until_date != 0 && until_date <= now => {
+                if is_member {
+                    Member::Member { tag }
+                } else {
+                    Member::Left
+                }
             }
             Member::Kicked { until_date } if until_date != 0 && until_date <= now => Member::Left,
             other => other,
@@ -222,7 +231,11 @@ pub struct GeneralTopic {
 
 impl Default for GeneralTopic {
     fn default() -> Self {
-        GeneralTopic { name: "General".into(), closed: false, hidden: false }
+        GeneralTopic {
+            name: "General".into(),
+            closed: false,
+            hidden: false,
+        }
     }
 }
 
@@ -344,7 +357,11 @@ impl Chat {
 
     /// A user's status with expiry applied; `Left` for users never seen here.
     pub fn status(&self, user: UserId, now: i64) -> Member {
-        self.members.get(&user).cloned().map(|m| m.expired(now)).unwrap_or(Member::Left)
+        self.members
+            .get(&user)
+            .cloned()
+            .map(|m| m.expired(now))
+            .unwrap_or(Member::Left)
     }
 
     /// Record a status. `Left` is stored too: Telegram remembers who left.
@@ -353,19 +370,31 @@ impl Chat {
     }
 
     pub fn owner(&self) -> Option<UserId> {
-        self.members.iter().find(|(_, m)| matches!(m, Member::Creator { .. })).map(|(id, _)| *id)
+        self.members
+            .iter()
+            .find(|(_, m)| matches!(m, Member::Creator { .. }))
+            .map(|(id, _)| *id)
     }
 
     pub fn present_count(&self, now: i64) -> usize {
-        self.members.values().filter(|m| (*m).clone().expired(now).is_present()).count()
+        self.members
+            .values()
+            .filter(|m| (*m).clone().expired(now).is_present())
+            .count()
     }
 
     pub fn admin_count(&self) -> usize {
-        self.members.values().filter(|m| matches!(m, Member::Administrator { .. })).count()
+        self.members
+            .values()
+            .filter(|m| matches!(m, Member::Administrator { .. }))
+            .count()
     }
 
     pub fn primary_link(&self) -> Option<&InviteLink> {
-        self.invite_links.iter().rev().find(|l| l.is_primary && !l.is_revoked)
+        self.invite_links
+            .iter()
+            .rev()
+            .find(|l| l.is_primary && !l.is_revoked)
     }
 
     pub fn take_message_id(&mut self) -> i64 {
@@ -388,7 +417,11 @@ pub struct CommandScope {
 
 impl CommandScope {
     pub fn default_scope() -> CommandScope {
-        CommandScope { kind: "default".into(), chat_id: None, user_id: None }
+        CommandScope {
+            kind: "default".into(),
+            chat_id: None,
+            user_id: None,
+        }
     }
 }
 
@@ -465,11 +498,20 @@ fn default_max_connections() -> u32 {
 #[derive(Debug, thiserror::Error)]
 pub enum WorldError {
     #[error("cannot read world file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot write world file {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("world file {path} is not a sandbox world: {source}")]
-    Parse { path: String, source: serde_json::Error },
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
 }
 
 impl World {
@@ -491,20 +533,32 @@ impl World {
         );
         World {
             format_version: format_version(),
-            bot: Bot { user_id: bot_id, token: token.into() },
+            bot: Bot {
+                user_id: bot_id,
+                token: token.into(),
+            },
             users,
             chats: BTreeMap::new(),
             commands: Vec::new(),
             private_chats: BTreeMap::new(),
-            updates: UpdateQueue { next_update_id: first_update_id(), ..Default::default() },
+            updates: UpdateQueue {
+                next_update_id: first_update_id(),
+                ..Default::default()
+            },
             webhook: None,
             next_serial: 1,
         }
     }
 
     pub fn load(path: &Path) -> Result<World, WorldError> {
-        let text = std::fs::read(path).map_err(|source| WorldError::Read { path: path.display().to_string(), source })?;
-        serde_json::from_slice(&text).map_err(|source| WorldError::Parse { path: path.display().to_string(), source })
+        let text = std::fs::read(path).map_err(|source| WorldError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_slice(&text).map_err(|source| WorldError::Parse {
+            path: path.display().to_string(),
+            source,
+        })
     }
 
     /// Write atomically (temporary file, fsync, rename), so a crash mid-save
@@ -531,7 +585,11 @@ impl World {
         let name = name.trim_start_matches('@');
         self.chats
             .values()
-            .find(|c| c.username.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(name)))
+            .find(|c| {
+                c.username
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(name))
+            })
             .map(|c| c.id)
     }
 
@@ -545,7 +603,10 @@ impl World {
 
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WorldError> {
     use std::io::Write;
-    let err = |source| WorldError::Write { path: path.display().to_string(), source };
+    let err = |source| WorldError::Write {
+        path: path.display().to_string(),
+        source,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
@@ -565,8 +626,15 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WorldErr
 }
 
 fn bot_display_name(username: &str) -> String {
-    let base = username.trim_end_matches("_bot").trim_end_matches("bot").trim_end_matches('_');
-    if base.is_empty() { "Bot".into() } else { format!("{base} bot") }
+    let base = username
+        .trim_end_matches("_bot")
+        .trim_end_matches("bot")
+        .trim_end_matches('_');
+    if base.is_empty() {
+        "Bot".into()
+    } else {
+        format!("{base} bot")
+    }
 }
 
 /// Rights a fully trusted admin holds in a chat of this type (anonymity excluded).

@@ -17,7 +17,19 @@ pub use rights::{Permission, Permissions, Right, Rights};
 pub type UserId = i64;
 pub type ChatId = i64;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ChatType {
     Group,
@@ -36,7 +48,20 @@ impl fmt::Display for ChatType {
 }
 
 /// How a chat's membership is managed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum MembershipMode {
     /// Undeclared members are removed.
@@ -138,7 +163,10 @@ impl Photo {
     /// until the file is read.
     pub fn file(path: impl Into<std::path::PathBuf>, sha256: String) -> Photo {
         let path = path.into();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Photo::File { sha256, name, path }
     }
 
@@ -276,7 +304,10 @@ pub struct DesiredState {
 impl DesiredState {
     /// The handle of a user, or the id as text for people the config does not know.
     pub fn handle(&self, user: UserId) -> String {
-        self.people.get(&user).map(|p| p.handle.clone()).unwrap_or_else(|| user.to_string())
+        self.people
+            .get(&user)
+            .map(|p| p.handle.clone())
+            .unwrap_or_else(|| user.to_string())
     }
 }
 

@@ -115,14 +115,22 @@ impl Right {
     /// Rights that `all` stands for in a chat of this type. Anonymity is a
     /// choice, not a right, so it is never implied.
     pub fn all_for(chat: ChatType) -> BTreeSet<Right> {
-        Right::ALL.iter().copied().filter(|r| *r != Right::Anonymous && r.valid_for(chat)).collect()
+        Right::ALL
+            .iter()
+            .copied()
+            .filter(|r| *r != Right::Anonymous && r.valid_for(chat))
+            .collect()
     }
 
     /// The seat a role's rights give in a chat of this type: the rights
     /// that exist there, plus `manage_chat`, which Telegram implies with any
     /// other right.
     pub fn seat_for(rights: &BTreeSet<Right>, chat: ChatType) -> BTreeSet<Right> {
-        let mut seat: BTreeSet<Right> = rights.iter().copied().filter(|r| r.valid_for(chat)).collect();
+        let mut seat: BTreeSet<Right> = rights
+            .iter()
+            .copied()
+            .filter(|r| r.valid_for(chat))
+            .collect();
         if !seat.is_empty() {
             seat.insert(Right::ManageChat);
         }
@@ -133,7 +141,15 @@ impl Right {
     /// are always present (true or false) in an administrator object.
     pub fn always_present(self) -> bool {
         use Right::*;
-        !matches!(self, PostMessages | EditMessages | PinMessages | ManageTopics | ManageDirectMessages | ManageTags)
+        !matches!(
+            self,
+            PostMessages
+                | EditMessages
+                | PinMessages
+                | ManageTopics
+                | ManageDirectMessages
+                | ManageTags
+        )
     }
 }
 
@@ -151,7 +167,14 @@ impl Permission {
     pub fn group(name: &str) -> Option<&'static [Permission]> {
         use Permission::*;
         match name {
-            "send_media" => Some(&[SendAudios, SendDocuments, SendPhotos, SendVideos, SendVideoNotes, SendVoiceNotes]),
+            "send_media" => Some(&[
+                SendAudios,
+                SendDocuments,
+                SendPhotos,
+                SendVideos,
+                SendVideoNotes,
+                SendVoiceNotes,
+            ]),
             "react" => Some(&[ReactToMessages]),
             "send_other" => Some(&[SendOtherMessages]),
             "web_page_previews" => Some(&[AddWebPagePreviews]),
@@ -163,7 +186,13 @@ impl Permission {
     /// Every name a config may use: the permissions and the group names.
     pub fn config_names() -> Vec<&'static str> {
         let mut names: Vec<&str> = Permission::ALL.iter().map(|p| p.name()).collect();
-        names.extend(["send_media", "react", "send_other", "web_page_previews", "all"]);
+        names.extend([
+            "send_media",
+            "react",
+            "send_other",
+            "web_page_previews",
+            "all",
+        ]);
         names
     }
 

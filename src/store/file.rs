@@ -22,11 +22,19 @@ pub const DEFAULT_DIR: &str = ".orgform";
 
 /// `--state-dir` > `ORGFORM_STATE_DIR` > `<cwd>/.orgform`. Empty values count as unset.
 pub fn state_dir(flag: Option<&Path>, env: Option<&OsStr>, cwd: &Path) -> PathBuf {
-    let chosen = flag.map(Path::as_os_str).into_iter().chain(env).find(|v| !v.is_empty());
+    let chosen = flag
+        .map(Path::as_os_str)
+        .into_iter()
+        .chain(env)
+        .find(|v| !v.is_empty());
     match chosen {
         Some(dir) => {
             let dir = Path::new(dir);
-            if dir.is_absolute() { dir.to_path_buf() } else { cwd.join(dir) }
+            if dir.is_absolute() {
+                dir.to_path_buf()
+            } else {
+                cwd.join(dir)
+            }
         }
         None => cwd.join(DEFAULT_DIR),
     }
@@ -40,9 +48,15 @@ pub fn store_path(state_dir: &Path) -> PathBuf {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot read the state store {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot write the state store {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(
         "the state store {path} is not valid ({detail}); it was left untouched. hint: restore it from a backup, or move it aside to start a fresh store (topic ids and invite links orgform created cannot be read back from Telegram and would be forgotten)"
     )]
@@ -50,7 +64,11 @@ pub enum StoreError {
     #[error(
         "the state store {path} has format version {found}, but this orgform understands up to {supported}; it was left untouched. hint: use the newer orgform that wrote it"
     )]
-    Newer { path: String, found: u64, supported: u32 },
+    Newer {
+        path: String,
+        found: u64,
+        supported: u32,
+    },
 }
 
 /// Load the store from a state dir; a missing file is an empty store.
@@ -60,24 +78,39 @@ pub fn load(state_dir: &Path) -> Result<Store, StoreError> {
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Store::default()),
-        Err(source) => return Err(StoreError::Read { path: shown, source }),
+        Err(source) => {
+            return Err(StoreError::Read {
+                path: shown,
+                source,
+            });
+        }
     };
     parse(&bytes, &shown)
 }
 
 /// Parse store bytes (`path` names them in errors).
 pub fn parse(bytes: &[u8], path: &str) -> Result<Store, StoreError> {
-    let corrupt = |detail: String| StoreError::Corrupt { path: path.to_string(), detail };
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not JSON: {e}")))?;
+    let corrupt = |detail: String| StoreError::Corrupt {
+        path: path.to_string(),
+        detail,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not JSON: {e}")))?;
     let Some(object) = value.as_object() else {
         return Err(corrupt("not a JSON object".into()));
     };
     let version = match object.get("format_version") {
-        Some(v) => v.as_u64().ok_or_else(|| corrupt("format_version is not a number".into()))?,
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| corrupt("format_version is not a number".into()))?,
         None => return Err(corrupt("no format_version".into())),
     };
     if version > u64::from(FORMAT_VERSION) {
-        return Err(StoreError::Newer { path: path.to_string(), found: version, supported: FORMAT_VERSION });
+        return Err(StoreError::Newer {
+            path: path.to_string(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
 }
@@ -86,7 +119,10 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Store, StoreError> {
 /// with mode 0600.
 pub fn save(state_dir: &Path, store: &Store) -> Result<(), StoreError> {
     let path = store_path(state_dir);
-    let err = |source| StoreError::Write { path: path.display().to_string(), source };
+    let err = |source| StoreError::Write {
+        path: path.display().to_string(),
+        source,
+    };
     create_private_dir(state_dir).map_err(err)?;
     let mut store = store.clone();
     store.format_version = FORMAT_VERSION;
@@ -114,7 +150,10 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]
@@ -125,7 +164,12 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(unix)]
 fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     // A leftover temporary file keeps its old mode: set it again.
     file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     Ok(file)
@@ -133,7 +177,11 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
 
 #[cfg(not(unix))]
 fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(path)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
 }
 
 #[cfg(unix)]
@@ -155,10 +203,22 @@ mod tests {
     #[test]
     fn state_dir_precedence() {
         let cwd = Path::new("/work/x");
-        assert_eq!(state_dir(None, None, cwd), PathBuf::from("/work/x/.orgform"));
-        assert_eq!(state_dir(None, Some(OsStr::new("env-dir")), cwd), PathBuf::from("/work/x/env-dir"));
-        assert_eq!(state_dir(Some(Path::new("/abs")), Some(OsStr::new("env-dir")), cwd), PathBuf::from("/abs"));
-        assert_eq!(state_dir(Some(Path::new("")), Some(OsStr::new("")), cwd), PathBuf::from("/work/x/.orgform"));
+        assert_eq!(
+            state_dir(None, None, cwd),
+            PathBuf::from("/work/x/.orgform")
+        );
+        assert_eq!(
+            state_dir(None, Some(OsStr::new("env-dir")), cwd),
+            PathBuf::from("/work/x/env-dir")
+        );
+        assert_eq!(
+            state_dir(Some(Path::new("/abs")), Some(OsStr::new("env-dir")), cwd),
+            PathBuf::from("/abs")
+        );
+        assert_eq!(
+            state_dir(Some(Path::new("")), Some(OsStr::new("")), cwd),
+            PathBuf::from("/work/x/.orgform")
+        );
     }
 
     #[test]
@@ -166,21 +226,39 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("nested/.orgform");
         assert_eq!(load(&state).unwrap(), Store::default());
-        let mut store = Store { update_offset: Some(42), ..Default::default() };
+        let mut store = Store {
+            update_offset: Some(42),
+            ..Default::default()
+        };
         store.see_member(-100, 7, MemberState::Member, 10, "getChatMember");
-        store.chat_mut(-100).topics.insert("releases".into(), TopicRecord { thread_id: 9, name: "Releases".into(), icon_color: None, closed: false });
+        store.chat_mut(-100).topics.insert(
+            "releases".into(),
+            TopicRecord {
+                thread_id: 9,
+                name: "Releases".into(),
+                icon_color: None,
+                closed: false,
+            },
+        );
         save(&state, &store).unwrap();
         assert_eq!(load(&state).unwrap(), store);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store_path(&state)).unwrap().permissions().mode() & 0o777;
+            let mode = std::fs::metadata(store_path(&state))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
             assert_eq!(mode, 0o600);
             let dir_mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
             assert_eq!(dir_mode, 0o700);
         }
         // No temporary files are left behind.
-        let names: Vec<_> = std::fs::read_dir(&state).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(&state)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from(FILE_NAME)]);
         // Older observations do not overwrite newer ones.
         store.see_member(-100, 7, MemberState::Banned, 5, "update");
@@ -195,12 +273,18 @@ mod tests {
             ("{\"format_version\": 1, \"chats\": ", "not JSON"),
             ("[]", "not a JSON object"),
             ("{\"chats\": {}}", "no format_version"),
-            ("{\"format_version\": 1, \"chats\": {\"x\": 1}}", "not valid"),
+            (
+                "{\"format_version\": 1, \"chats\": {\"x\": 1}}",
+                "not valid",
+            ),
         ] {
             std::fs::write(&path, content).unwrap();
             let e = load(dir.path()).unwrap_err();
             assert!(matches!(e, StoreError::Corrupt { .. }), "{content}: {e}");
-            assert!(e.to_string().contains(expect) && e.to_string().contains("hint:"), "{e}");
+            assert!(
+                e.to_string().contains(expect) && e.to_string().contains("hint:"),
+                "{e}"
+            );
             assert_eq!(std::fs::read_to_string(&path).unwrap(), content);
         }
         std::fs::write(&path, "{\"format_version\": 99}").unwrap();

@@ -29,7 +29,11 @@ pub struct Store {
 
 impl Default for Store {
     fn default() -> Self {
-        Store { format_version: FORMAT_VERSION, chats: BTreeMap::new(), update_offset: None }
+        Store {
+            format_version: FORMAT_VERSION,
+            chats: BTreeMap::new(),
+            update_offset: None,
+        }
     }
 }
 
@@ -145,7 +149,14 @@ impl Store {
 
     /// Record a user's status in a chat, unless the store already holds a
     /// newer observation. The tag is kept: use [`Store::see_tag`] for it.
-    pub fn see_member(&mut self, chat: ChatId, user: UserId, status: MemberState, at: i64, source: &str) {
+    pub fn see_member(
+        &mut self,
+        chat: ChatId,
+        user: UserId,
+        status: MemberState,
+        at: i64,
+        source: &str,
+    ) {
         let members = &mut self.chat_mut(chat).members;
         let tag = match members.get(&user) {
             Some(seen) if seen.at > at => return,
@@ -153,13 +164,29 @@ impl Store {
             None => None,
         };
         // Someone who left or was banned has no tag when they come back.
-        let tag = tag.filter(|_| matches!(status, MemberState::Member | MemberState::Restricted { .. }));
-        members.insert(user, SeenMember { status, tag, at, source: source.to_string() });
+        let tag =
+            tag.filter(|_| matches!(status, MemberState::Member | MemberState::Restricted { .. }));
+        members.insert(
+            user,
+            SeenMember {
+                status,
+                tag,
+                at,
+                source: source.to_string(),
+            },
+        );
     }
 
     /// Record a member's tag (`None` = no tag), unless the store holds a
     /// newer observation.
-    pub fn see_tag(&mut self, chat: ChatId, user: UserId, tag: Option<String>, at: i64, source: &str) {
+    pub fn see_tag(
+        &mut self,
+        chat: ChatId,
+        user: UserId,
+        tag: Option<String>,
+        at: i64,
+        source: &str,
+    ) {
         let members = &mut self.chat_mut(chat).members;
         match members.get_mut(&user) {
             Some(seen) if seen.at > at => {}
@@ -170,7 +197,15 @@ impl Store {
             }
             None => {
                 let tag = tag.filter(|t| !t.is_empty());
-                members.insert(user, SeenMember { status: MemberState::Member, tag, at, source: source.to_string() });
+                members.insert(
+                    user,
+                    SeenMember {
+                        status: MemberState::Member,
+                        tag,
+                        at,
+                        source: source.to_string(),
+                    },
+                );
             }
         }
     }

@@ -48,15 +48,23 @@ impl Token {
     /// Check the shape loosely (it goes into a URL path) and wrap it.
     pub fn new(text: &str, source_name: &str) -> Result<Token, SetupError> {
         let text = text.trim();
-        let bad = |reason: &str| SetupError::BadToken { source_name: source_name.to_string(), reason: reason.to_string() };
+        let bad = |reason: &str| SetupError::BadToken {
+            source_name: source_name.to_string(),
+            reason: reason.to_string(),
+        };
         if text.is_empty() {
             return Err(bad("it is empty"));
         }
-        if !text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-')) {
+        if !text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-'))
+        {
             return Err(bad("it may hold only letters, digits, ':', '_' and '-'"));
         }
         if !text.contains(':') {
-            return Err(bad("it has no ':' (BotFather tokens look like 123456:ABC…)"));
+            return Err(bad(
+                "it has no ':' (BotFather tokens look like 123456:ABC…)",
+            ));
         }
         Ok(Token(text.to_string()))
     }
@@ -88,8 +96,10 @@ impl fmt::Display for Token {
 /// The CLI passes both in; this reads only the file it is given.
 pub fn load_token(token_file: Option<&Path>, env_token: Option<&str>) -> Result<Token, SetupError> {
     if let Some(path) = token_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SetupError::TokenFile { path: path.display().to_string(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| SetupError::TokenFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         return Token::new(&text, &format!("in {}", path.display()));
     }
     match env_token.map(str::trim).filter(|t| !t.is_empty()) {
@@ -104,16 +114,25 @@ pub struct ApiUrl(Url);
 
 impl ApiUrl {
     pub fn parse(text: &str) -> Result<ApiUrl, SetupError> {
-        let bad = |reason: String| SetupError::BadUrl { url: text.to_string(), reason };
+        let bad = |reason: String| SetupError::BadUrl {
+            url: text.to_string(),
+            reason,
+        };
         let url = Url::parse(text.trim()).map_err(|e| bad(e.to_string()))?;
         match url.scheme() {
             "https" => {}
             "http" => {
                 if !is_loopback(&url) {
-                    return Err(SetupError::PlainHttp { url: text.to_string() });
+                    return Err(SetupError::PlainHttp {
+                        url: text.to_string(),
+                    });
                 }
             }
-            other => return Err(bad(format!("the scheme must be https (or http to loopback), not {other}"))),
+            other => {
+                return Err(bad(format!(
+                    "the scheme must be https (or http to loopback), not {other}"
+                )));
+            }
         }
         if url.host_str().is_none_or(str::is_empty) {
             return Err(bad("it names no host".into()));
@@ -153,7 +172,9 @@ impl fmt::Display for ApiUrl {
 }
 
 fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else { return false };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<IpAddr>() {
         Ok(ip) => ip.is_loopback(),
@@ -164,8 +185,16 @@ fn is_loopback(url: &Url) -> bool {
 /// The API URL by precedence: `--api-url` > `ORGFORM_TELEGRAM_API_URL` >
 /// the config's `org.telegram.api_url` > the official server. Empty values
 /// count as unset.
-pub fn resolve_api_url(flag: Option<&str>, env: Option<&str>, config: Option<&str>) -> Result<ApiUrl, SetupError> {
-    let chosen = [flag, env, config].into_iter().flatten().map(str::trim).find(|v| !v.is_empty());
+pub fn resolve_api_url(
+    flag: Option<&str>,
+    env: Option<&str>,
+    config: Option<&str>,
+) -> Result<ApiUrl, SetupError> {
+    let chosen = [flag, env, config]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|v| !v.is_empty());
     ApiUrl::parse(chosen.unwrap_or(DEFAULT_API_URL))
 }
 
@@ -255,7 +284,13 @@ pub struct Upload {
 
 impl std::fmt::Debug for Upload {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Upload({} = {}, {} bytes)", self.field, self.file_name, self.bytes.len())
+        write!(
+            f,
+            "Upload({} = {}, {} bytes)",
+            self.field,
+            self.file_name,
+            self.bytes.len()
+        )
     }
 }
 
@@ -265,7 +300,13 @@ impl ApiCall {
         if let Some(chat) = chat {
             params.insert("chat_id".into(), Value::from(chat));
         }
-        ApiCall { method, chat, params, repeat, upload: None }
+        ApiCall {
+            method,
+            chat,
+            params,
+            repeat,
+            upload: None,
+        }
     }
 
     pub fn read(method: &'static str, chat: Option<ChatId>) -> ApiCall {
@@ -273,13 +314,20 @@ impl ApiCall {
     }
 
     pub fn param(mut self, name: &str, value: impl serde::Serialize) -> ApiCall {
-        self.params.insert(name.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
+        self.params.insert(
+            name.to_string(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        );
         self
     }
 
     /// Send `bytes` as the file parameter `field`.
     pub fn upload(mut self, field: &str, file_name: &str, bytes: Vec<u8>) -> ApiCall {
-        self.upload = Some(Upload { field: field.into(), file_name: file_name.into(), bytes: std::sync::Arc::new(bytes) });
+        self.upload = Some(Upload {
+            field: field.into(),
+            file_name: file_name.into(),
+            bytes: std::sync::Arc::new(bytes),
+        });
         self
     }
 
@@ -308,8 +356,13 @@ struct Pacer {
 
 impl Pacer {
     fn new(per_second: Option<f64>) -> Pacer {
-        let interval = per_second.filter(|r| *r > 0.0 && r.is_finite()).map(|r| Duration::from_secs_f64(1.0 / r));
-        Pacer { interval, next: Mutex::new(None) }
+        let interval = per_second
+            .filter(|r| *r > 0.0 && r.is_finite())
+            .map(|r| Duration::from_secs_f64(1.0 / r));
+        Pacer {
+            interval,
+            next: Mutex::new(None),
+        }
     }
 
     async fn wait_turn(&self) {
@@ -348,7 +401,10 @@ pub struct Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("base", &self.inner.base).field("token", &self.inner.token).finish()
+        f.debug_struct("Client")
+            .field("base", &self.inner.base)
+            .field("token", &self.inner.token)
+            .finish()
     }
 }
 
@@ -356,8 +412,15 @@ impl fmt::Debug for Client {
 enum Attempt {
     Api(ApiFailure),
     /// No complete answer (connect, send, read or timeout).
-    Transport { detail: String, timed_out: bool },
-    Garbage { status: u16, problem: String, excerpt: String },
+    Transport {
+        detail: String,
+        timed_out: bool,
+    },
+    Garbage {
+        status: u16,
+        problem: String,
+        excerpt: String,
+    },
 }
 
 impl Client {
@@ -403,13 +466,26 @@ impl Client {
     /// Wait until this chat is free and a chat slot is open.
     pub async fn chat_turn(&self, chat: ChatId) -> ChatTurn {
         let lock = {
-            let mut locks = self.inner.chat_locks.lock().unwrap_or_else(|p| p.into_inner());
+            let mut locks = self
+                .inner
+                .chat_locks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             locks.entry(chat).or_default().clone()
         };
         // The chat first, then a slot: waiting for a busy chat holds no slot.
         let chat_guard = lock.lock_owned().await;
-        let slot = self.inner.chat_slots.clone().acquire_owned().await.expect("the semaphore is never closed");
-        ChatTurn { _slot: slot, _chat: chat_guard }
+        let slot = self
+            .inner
+            .chat_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        ChatTurn {
+            _slot: slot,
+            _chat: chat_guard,
+        }
     }
 
     /// Make a call and parse its `result` as `T`.
@@ -447,7 +523,10 @@ impl Client {
                 Attempt::Api(api) if api.class == Class::RateLimited => {
                     let wait = api.retry_after.unwrap_or(1);
                     if Duration::from_secs(wait) > retry.max_retry_after {
-                        return Err(error(ErrorKind::WaitTooLong { retry_after: wait, max: retry.max_retry_after.as_secs() }));
+                        return Err(error(ErrorKind::WaitTooLong {
+                            retry_after: wait,
+                            max: retry.max_retry_after.as_secs(),
+                        }));
                     }
                     rate_limited += 1;
                     if rate_limited > retry.max_rate_limited {
@@ -457,12 +536,19 @@ impl Client {
                     attempts -= 1;
                     let until = Instant::now() + Duration::from_secs(wait);
                     self.inner.pacer.pause_until(until);
-                    tracing::debug!(method = call.method, chat = call.chat, wait, "rate limited; waiting");
+                    tracing::debug!(
+                        method = call.method,
+                        chat = call.chat,
+                        wait,
+                        "rate limited; waiting"
+                    );
                     tokio::time::sleep_until(until).await;
                 }
                 Attempt::Api(api) if api.class == Class::ServerError => {
                     if call.repeat == Repeat::Unsafe {
-                        return Err(error(ErrorKind::Unrepeatable { detail: api.description }));
+                        return Err(error(ErrorKind::Unrepeatable {
+                            detail: api.description,
+                        }));
                     }
                     if attempts >= retry.max_attempts {
                         return Err(error(ErrorKind::Api(api)));
@@ -475,16 +561,29 @@ impl Client {
                         return Err(error(ErrorKind::Unrepeatable { detail }));
                     }
                     if attempts >= retry.max_attempts {
-                        return Err(error(ErrorKind::Transport { detail, attempts, timed_out }));
+                        return Err(error(ErrorKind::Transport {
+                            detail,
+                            attempts,
+                            timed_out,
+                        }));
                     }
                     self.backoff(call, attempts, &detail).await;
                 }
-                Attempt::Garbage { status, problem, excerpt } => {
+                Attempt::Garbage {
+                    status,
+                    problem,
+                    excerpt,
+                } => {
                     // A gateway's error page (5xx) is worth another try for safe calls.
-                    if status >= 500 && call.repeat == Repeat::Safe && attempts < retry.max_attempts {
+                    if status >= 500 && call.repeat == Repeat::Safe && attempts < retry.max_attempts
+                    {
                         self.backoff(call, attempts, &problem).await;
                     } else {
-                        return Err(error(ErrorKind::Garbage { status, problem, excerpt }));
+                        return Err(error(ErrorKind::Garbage {
+                            status,
+                            problem,
+                            excerpt,
+                        }));
                     }
                 }
             }
@@ -493,22 +592,40 @@ impl Client {
 
     async fn backoff(&self, call: &ApiCall, attempts: u32, why: &str) {
         let retry = &self.inner.options.retry;
-        let exp = retry.base_delay.saturating_mul(1u32 << (attempts - 1).min(16));
+        let exp = retry
+            .base_delay
+            .saturating_mul(1u32 << (attempts - 1).min(16));
         let cap = exp.min(retry.max_delay);
         // Jitter: somewhere in the upper half of the capped delay.
         let nanos = cap.as_nanos() as u64;
-        let delay = Duration::from_nanos(if nanos < 2 { nanos } else { rand::rng().random_range(nanos / 2..=nanos) });
-        tracing::debug!(method = call.method, chat = call.chat, attempts, ?delay, why, "retrying");
+        let delay = Duration::from_nanos(if nanos < 2 {
+            nanos
+        } else {
+            rand::rng().random_range(nanos / 2..=nanos)
+        });
+        tracing::debug!(
+            method = call.method,
+            chat = call.chat,
+            attempts,
+            ?delay,
+            why,
+            "retrying"
+        );
         tokio::time::sleep(delay).await;
     }
 
     /// One HTTP exchange.
     async fn attempt(&self, call: &ApiCall) -> Result<Value, Attempt> {
         let inner = &*self.inner;
-        let url = inner.base.method_url(&inner.token, call.method, inner.options.test_environment);
+        let url = inner
+            .base
+            .method_url(&inner.token, call.method, inner.options.test_environment);
         let transport = |e: reqwest::Error| {
             let timed_out = e.is_timeout();
-            Attempt::Transport { detail: inner.redactor.redact(&describe(&e.without_url())), timed_out }
+            Attempt::Transport {
+                detail: inner.redactor.redact(&describe(&e.without_url())),
+                timed_out,
+            }
         };
         let request = inner.http.post(url);
         let request = match &call.upload {
@@ -538,7 +655,8 @@ fn multipart_form(call: &ApiCall, upload: &Upload) -> reqwest::multipart::Form {
         };
         form = form.text(name.clone(), text);
     }
-    let part = reqwest::multipart::Part::bytes(upload.bytes.as_ref().clone()).file_name(upload.file_name.clone());
+    let part = reqwest::multipart::Part::bytes(upload.bytes.as_ref().clone())
+        .file_name(upload.file_name.clone());
     form.part(upload.field.clone(), part)
 }
 
@@ -555,8 +673,17 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// Turn a status and body into a result or a failure.
-fn interpret(status: u16, header_retry: Option<u64>, body: &[u8], redactor: &Redactor) -> Result<Value, Attempt> {
-    let garbage = |problem: &str| Attempt::Garbage { status, problem: problem.to_string(), excerpt: redactor.excerpt(body) };
+fn interpret(
+    status: u16,
+    header_retry: Option<u64>,
+    body: &[u8],
+    redactor: &Redactor,
+) -> Result<Value, Attempt> {
+    let garbage = |problem: &str| Attempt::Garbage {
+        status,
+        problem: problem.to_string(),
+        excerpt: redactor.excerpt(body),
+    };
     let trimmed = body.trim_ascii_start();
     if trimmed.is_empty() {
         if status == 429 {
@@ -578,7 +705,9 @@ fn interpret(status: u16, header_retry: Option<u64>, body: &[u8], redactor: &Red
         Ok(_) => return Err(garbage("JSON, but not an object")),
         Err(e) if e.is_eof() => return Err(garbage("truncated JSON")),
         Err(_) if trimmed.starts_with(b"<") => {
-            return Err(garbage("an HTML page (a proxy or gateway answered, not the Bot API)"));
+            return Err(garbage(
+                "an HTML page (a proxy or gateway answered, not the Bot API)",
+            ));
         }
         Err(_) => return Err(garbage("not JSON")),
     };
@@ -588,12 +717,28 @@ fn interpret(status: u16, header_retry: Option<u64>, body: &[u8], redactor: &Red
             None => Err(garbage("ok:true without a result")),
         };
     }
-    let code = envelope.error_code.and_then(|c| u16::try_from(c).ok()).unwrap_or(status);
-    let description = redactor.redact(envelope.description.as_deref().unwrap_or("(no description)"));
+    let code = envelope
+        .error_code
+        .and_then(|c| u16::try_from(c).ok())
+        .unwrap_or(status);
+    let description = redactor.redact(
+        envelope
+            .description
+            .as_deref()
+            .unwrap_or("(no description)"),
+    );
     let parameters = envelope.parameters.unwrap_or_default();
-    let retry_after = parameters.retry_after.and_then(|s| u64::try_from(s).ok()).or(header_retry);
+    let retry_after = parameters
+        .retry_after
+        .and_then(|s| u64::try_from(s).ok())
+        .or(header_retry);
     let class = classify(code, &description, parameters.migrate_to_chat_id);
-    Err(Attempt::Api(ApiFailure { code, description, class, retry_after }))
+    Err(Attempt::Api(ApiFailure {
+        code,
+        description,
+        class,
+        retry_after,
+    }))
 }
 
 #[cfg(test)]
@@ -604,23 +749,61 @@ mod tests {
     fn api_url_precedence() {
         let url = |f, e, c| resolve_api_url(f, e, c).unwrap().to_string();
         assert_eq!(url(None, None, None), "https://api.telegram.org/");
-        assert_eq!(url(None, None, Some("https://config.example")), "https://config.example/");
-        assert_eq!(url(None, Some("https://env.example"), Some("https://config.example")), "https://env.example/");
-        assert_eq!(url(Some("https://flag.example"), Some("https://env.example"), Some("https://config.example")), "https://flag.example/");
+        assert_eq!(
+            url(None, None, Some("https://config.example")),
+            "https://config.example/"
+        );
+        assert_eq!(
+            url(
+                None,
+                Some("https://env.example"),
+                Some("https://config.example")
+            ),
+            "https://env.example/"
+        );
+        assert_eq!(
+            url(
+                Some("https://flag.example"),
+                Some("https://env.example"),
+                Some("https://config.example")
+            ),
+            "https://flag.example/"
+        );
         // Empty values count as unset.
-        assert_eq!(url(Some(""), Some("  "), Some("https://config.example")), "https://config.example/");
+        assert_eq!(
+            url(Some(""), Some("  "), Some("https://config.example")),
+            "https://config.example/"
+        );
     }
 
     #[test]
     fn plain_http_only_to_loopback() {
-        for ok in ["http://127.0.0.1:8081", "http://localhost:1234/", "http://[::1]:9", "http://127.1.2.3", "https://example.org"] {
+        for ok in [
+            "http://127.0.0.1:8081",
+            "http://localhost:1234/",
+            "http://[::1]:9",
+            "http://127.1.2.3",
+            "https://example.org",
+        ] {
             assert!(ApiUrl::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["http://example.org", "http://10.0.0.1:8081", "http://0.0.0.0", "http://localhost.evil.com", "ftp://127.0.0.1"] {
+        for bad in [
+            "http://example.org",
+            "http://10.0.0.1:8081",
+            "http://0.0.0.0",
+            "http://localhost.evil.com",
+            "ftp://127.0.0.1",
+        ] {
             assert!(ApiUrl::parse(bad).is_err(), "{bad}");
         }
-        assert!(matches!(ApiUrl::parse("http://api.telegram.org"), Err(SetupError::PlainHttp { .. })));
-        assert!(matches!(ApiUrl::parse("not a url"), Err(SetupError::BadUrl { .. })));
+        assert!(matches!(
+            ApiUrl::parse("http://api.telegram.org"),
+            Err(SetupError::PlainHttp { .. })
+        ));
+        assert!(matches!(
+            ApiUrl::parse("not a url"),
+            Err(SetupError::BadUrl { .. })
+        ));
     }
 
     #[test]
@@ -656,17 +839,23 @@ mod tests {
         ];
         for (body, expect) in cases {
             match interpret(200, None, body, &r) {
-                Err(Attempt::Garbage { problem, .. }) => assert!(problem.contains(expect), "{problem}"),
+                Err(Attempt::Garbage { problem, .. }) => {
+                    assert!(problem.contains(expect), "{problem}")
+                }
                 _ => panic!("{} was accepted", String::from_utf8_lossy(body)),
             }
         }
         let body = br#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}"#;
         match interpret(429, Some(3), body, &r) {
-            Err(Attempt::Api(a)) => assert_eq!((a.class, a.retry_after), (Class::RateLimited, Some(7))),
+            Err(Attempt::Api(a)) => {
+                assert_eq!((a.class, a.retry_after), (Class::RateLimited, Some(7)))
+            }
             _ => panic!("429 not recognised"),
         }
         match interpret(200, None, b"<p>bot1:SECRETSECRET</p>", &r) {
-            Err(Attempt::Garbage { excerpt, .. }) => assert!(!excerpt.contains("SECRET"), "{excerpt}"),
+            Err(Attempt::Garbage { excerpt, .. }) => {
+                assert!(!excerpt.contains("SECRET"), "{excerpt}")
+            }
             _ => panic!(),
         }
     }

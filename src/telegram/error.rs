@@ -19,7 +19,9 @@ pub enum Class {
     /// "not modified": nothing to change, which a reconciler counts as success.
     NotModified,
     /// A basic group became a supergroup with a new id.
-    Migrated { to: ChatId },
+    Migrated {
+        to: ChatId,
+    },
     /// The bot is not in the chat (never added, left or kicked).
     BotNotInChat,
     /// The bot lacks an admin right the call needs.
@@ -43,7 +45,12 @@ pub enum Class {
 }
 
 /// Descriptions that mean "nothing changed".
-const NOT_MODIFIED: &[&str] = &["CHAT_NOT_MODIFIED", "TOPIC_NOT_MODIFIED", "is not modified", "message is not modified"];
+const NOT_MODIFIED: &[&str] = &[
+    "CHAT_NOT_MODIFIED",
+    "TOPIC_NOT_MODIFIED",
+    "is not modified",
+    "message is not modified",
+];
 
 /// Descriptions that mean the bot lacks a right (after a 400 or 403).
 const MISSING_RIGHTS: &[&str] = &[
@@ -61,7 +68,9 @@ pub fn classify(code: u16, description: &str, migrate_to: Option<ChatId>) -> Cla
     if let Some(to) = migrate_to {
         return Class::Migrated { to };
     }
-    let message = description.split_once(": ").map_or(description, |(_, rest)| rest);
+    let message = description
+        .split_once(": ")
+        .map_or(description, |(_, rest)| rest);
     let has = |list: &[&str]| list.iter().any(|needle| message.contains(needle));
     match code {
         401 => Class::Unauthorized,
@@ -113,13 +122,21 @@ pub enum ErrorKind {
     Api(ApiFailure),
     /// No usable answer after every attempt (connection refused or cut,
     /// timeout). `detail` is redacted.
-    Transport { detail: String, attempts: u32, timed_out: bool },
+    Transport {
+        detail: String,
+        attempts: u32,
+        timed_out: bool,
+    },
     /// A write that is not safe to repeat failed in a way that leaves its
     /// outcome unknown; it was not retried.
     Unrepeatable { detail: String },
     /// The answer was not the Bot API's: not JSON, truncated, an HTML page,
     /// `ok:true` without `result`, or a result of the wrong shape.
-    Garbage { status: u16, problem: String, excerpt: String },
+    Garbage {
+        status: u16,
+        problem: String,
+        excerpt: String,
+    },
     /// Telegram asked to wait longer than the configured maximum.
     WaitTooLong { retry_after: u64, max: u64 },
     /// The change is not something the bot can do (a manual step).
@@ -136,7 +153,11 @@ pub struct Error {
 
 impl Error {
     pub fn new(method: impl Into<String>, chat: Option<ChatId>, kind: ErrorKind) -> Error {
-        Error { method: method.into(), chat, kind }
+        Error {
+            method: method.into(),
+            chat,
+            kind,
+        }
     }
 
     pub fn class(&self) -> Option<&Class> {
@@ -162,7 +183,12 @@ impl Error {
     pub fn is_chat_level(&self) -> bool {
         matches!(
             self.class(),
-            Some(Class::BotNotInChat | Class::MissingRights | Class::ChatNotFound | Class::Migrated { .. })
+            Some(
+                Class::BotNotInChat
+                    | Class::MissingRights
+                    | Class::ChatNotFound
+                    | Class::Migrated { .. }
+            )
         )
     }
 
@@ -206,21 +232,39 @@ impl fmt::Display for Error {
         match &self.kind {
             ErrorKind::Api(a) => match &a.class {
                 Class::Migrated { to } => {
-                    write!(f, "{place}: this chat became a supergroup: set id to {to} ({})", a.description)
+                    write!(
+                        f,
+                        "{place}: this chat became a supergroup: set id to {to} ({})",
+                        a.description
+                    )
                 }
                 _ => write!(f, "{place}: {} (error {})", a.description, a.code),
             },
-            ErrorKind::Transport { detail, attempts, timed_out } => {
+            ErrorKind::Transport {
+                detail,
+                attempts,
+                timed_out,
+            } => {
                 let what = if *timed_out { "timed out" } else { "failed" };
-                write!(f, "{place}: the request {what} after {attempts} attempt(s): {detail}")
+                write!(
+                    f,
+                    "{place}: the request {what} after {attempts} attempt(s): {detail}"
+                )
             }
             ErrorKind::Unrepeatable { detail } => write!(
                 f,
                 "{place}: no answer ({detail}); not retried because {} is not safe to repeat, so its outcome is unknown",
                 self.method
             ),
-            ErrorKind::Garbage { status, problem, excerpt } => {
-                write!(f, "{place}: the server's answer (HTTP {status}) is not a Bot API answer: {problem}; body: {excerpt:?}")
+            ErrorKind::Garbage {
+                status,
+                problem,
+                excerpt,
+            } => {
+                write!(
+                    f,
+                    "{place}: the server's answer (HTTP {status}) is not a Bot API answer: {problem}; body: {excerpt:?}"
+                )
             }
             ErrorKind::WaitTooLong { retry_after, max } => write!(
                 f,
@@ -238,7 +282,9 @@ impl std::error::Error for Error {}
 pub enum SetupError {
     #[error("the Telegram API URL {url:?} is not valid: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error("the Telegram API URL {url:?} uses plain http:// to a host that is not loopback; use https:// (plain http is only for 127.0.0.1, ::1 and localhost)")]
+    #[error(
+        "the Telegram API URL {url:?} uses plain http:// to a host that is not loopback; use https:// (plain http is only for 127.0.0.1, ::1 and localhost)"
+    )]
     PlainHttp { url: String },
     #[error("no bot token: set ORGFORM_TELEGRAM_TOKEN or pass --token-file")]
     NoToken,
@@ -263,7 +309,11 @@ pub const REDACTED: &str = "[redacted]";
 
 impl Redactor {
     pub fn new(token: &str) -> Redactor {
-        let mut needles = vec![token.to_string(), token.replace(':', "%3A"), token.replace(':', "%3a")];
+        let mut needles = vec![
+            token.to_string(),
+            token.replace(':', "%3A"),
+            token.replace(':', "%3a"),
+        ];
         if let Some((_, secret)) = token.split_once(':') {
             if secret.len() >= 8 {
                 needles.push(secret.to_string());
@@ -277,7 +327,9 @@ impl Redactor {
 
     /// A redactor that knows no token (still removes token-shaped text).
     pub fn none() -> Redactor {
-        Redactor { needles: Vec::new() }
+        Redactor {
+            needles: Vec::new(),
+        }
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -298,7 +350,10 @@ impl Redactor {
         if text.chars().count() > MAX {
             cut.push('…');
         }
-        let flat: String = cut.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let flat: String = cut
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         self.redact(&flat)
     }
 }
@@ -324,11 +379,14 @@ fn redact_token_shapes(text: &str) -> String {
             }
             let colon = j;
             let is_colon = colon < bytes.len() && bytes[colon] == b':';
-            let is_encoded = bytes.len() >= colon + 3 && bytes[colon..colon + 3].eq_ignore_ascii_case(b"%3a");
+            let is_encoded =
+                bytes.len() >= colon + 3 && bytes[colon..colon + 3].eq_ignore_ascii_case(b"%3a");
             if j > digits_start && (is_colon || is_encoded) {
                 let mut k = colon + if is_colon { 1 } else { 3 };
                 let secret_start = k;
-                while k < bytes.len() && (bytes[k].is_ascii_alphanumeric() || bytes[k] == b'_' || bytes[k] == b'-') {
+                while k < bytes.len()
+                    && (bytes[k].is_ascii_alphanumeric() || bytes[k] == b'_' || bytes[k] == b'-')
+                {
                     k += 1;
                 }
                 if k - secret_start >= 8 {
@@ -352,25 +410,93 @@ mod tests {
 
     #[test]
     fn classification_by_code_then_prefix_then_text() {
-        assert_eq!(classify(400, "Bad Request: CHAT_NOT_MODIFIED", None), Class::NotModified);
-        assert_eq!(classify(400, "Bad Request: chat description is not modified", None), Class::NotModified);
-        assert_eq!(classify(400, "Bad Request: TOPIC_NOT_MODIFIED", None), Class::NotModified);
-        assert_eq!(classify(400, "Bad Request: group chat was upgraded to a supergroup chat", Some(-100)), Class::Migrated { to: -100 });
-        assert_eq!(classify(403, "Forbidden: bot is not a member of the supergroup chat", None), Class::BotNotInChat);
-        assert_eq!(classify(403, "Forbidden: bot was kicked from the channel chat", None), Class::BotNotInChat);
-        assert_eq!(classify(403, "Forbidden: bot can't initiate conversation with a user", None), Class::UserUnreachable);
-        assert_eq!(classify(400, "Bad Request: not enough rights", None), Class::MissingRights);
-        assert_eq!(classify(400, "Bad Request: CHAT_ADMIN_REQUIRED", None), Class::MissingRights);
-        assert_eq!(classify(400, "Bad Request: need administrator rights in the channel chat", None), Class::MissingRights);
-        assert_eq!(classify(400, "Bad Request: RIGHT_FORBIDDEN", None), Class::MissingRights);
-        assert_eq!(classify(400, "Bad Request: chat not found", None), Class::ChatNotFound);
-        assert_eq!(classify(400, "Bad Request: USER_NOT_PARTICIPANT", None), Class::BadRequest);
+        assert_eq!(
+            classify(400, "Bad Request: CHAT_NOT_MODIFIED", None),
+            Class::NotModified
+        );
+        assert_eq!(
+            classify(400, "Bad Request: chat description is not modified", None),
+            Class::NotModified
+        );
+        assert_eq!(
+            classify(400, "Bad Request: TOPIC_NOT_MODIFIED", None),
+            Class::NotModified
+        );
+        assert_eq!(
+            classify(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                Some(-100)
+            ),
+            Class::Migrated { to: -100 }
+        );
+        assert_eq!(
+            classify(
+                403,
+                "Forbidden: bot is not a member of the supergroup chat",
+                None
+            ),
+            Class::BotNotInChat
+        );
+        assert_eq!(
+            classify(403, "Forbidden: bot was kicked from the channel chat", None),
+            Class::BotNotInChat
+        );
+        assert_eq!(
+            classify(
+                403,
+                "Forbidden: bot can't initiate conversation with a user",
+                None
+            ),
+            Class::UserUnreachable
+        );
+        assert_eq!(
+            classify(400, "Bad Request: not enough rights", None),
+            Class::MissingRights
+        );
+        assert_eq!(
+            classify(400, "Bad Request: CHAT_ADMIN_REQUIRED", None),
+            Class::MissingRights
+        );
+        assert_eq!(
+            classify(
+                400,
+                "Bad Request: need administrator rights in the channel chat",
+                None
+            ),
+            Class::MissingRights
+        );
+        assert_eq!(
+            classify(400, "Bad Request: RIGHT_FORBIDDEN", None),
+            Class::MissingRights
+        );
+        assert_eq!(
+            classify(400, "Bad Request: chat not found", None),
+            Class::ChatNotFound
+        );
+        assert_eq!(
+            classify(400, "Bad Request: USER_NOT_PARTICIPANT", None),
+            Class::BadRequest
+        );
         assert_eq!(classify(401, "Unauthorized", None), Class::Unauthorized);
-        assert_eq!(classify(429, "Too Many Requests: retry after 3", None), Class::RateLimited);
+        assert_eq!(
+            classify(429, "Too Many Requests: retry after 3", None),
+            Class::RateLimited
+        );
         assert_eq!(classify(502, "Bad Gateway", None), Class::ServerError);
-        assert_eq!(classify(409, "Conflict: can't use getUpdates method while webhook is active", None), Class::Conflict);
+        assert_eq!(
+            classify(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active",
+                None
+            ),
+            Class::Conflict
+        );
         // Not-modified text under a code that is not 400 is not success.
-        assert_eq!(classify(403, "Forbidden: CHAT_NOT_MODIFIED", None), Class::Forbidden);
+        assert_eq!(
+            classify(403, "Forbidden: CHAT_NOT_MODIFIED", None),
+            Class::Forbidden
+        );
     }
 
     #[test]
@@ -385,7 +511,11 @@ mod tests {
                 retry_after: None,
             }),
         );
-        assert!(e.to_string().contains("this chat became a supergroup: set id to -1001"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("this chat became a supergroup: set id to -1001"),
+            "{e}"
+        );
         assert!(e.is_chat_level());
     }
 
@@ -393,16 +523,28 @@ mod tests {
     fn redaction() {
         let token = "123456789:AAHsecretSECRETsecret_-xyz";
         let r = Redactor::new(token);
-        let text = format!("error sending request for url (http://h/bot{token}/getMe) AAHsecretSECRETsecret_-xyz 123456789%3AAAHsecretSECRETsecret_-xyz");
+        let text = format!(
+            "error sending request for url (http://h/bot{token}/getMe) AAHsecretSECRETsecret_-xyz 123456789%3AAAHsecretSECRETsecret_-xyz"
+        );
         let clean = r.redact(&text);
         assert!(!clean.contains("AAHsecret"), "{clean}");
         assert!(clean.contains("bot[redacted]/getMe"), "{clean}");
         // Another bot's token in an echoed URL.
-        let other = Redactor::none().redact("see https://api.telegram.org/bot987654:ZZZZZZZZZZZZZZZZ/sendMessage");
-        assert_eq!(other, "see https://api.telegram.org/bot[redacted]/sendMessage");
+        let other = Redactor::none()
+            .redact("see https://api.telegram.org/bot987654:ZZZZZZZZZZZZZZZZ/sendMessage");
+        assert_eq!(
+            other,
+            "see https://api.telegram.org/bot[redacted]/sendMessage"
+        );
         // Harmless text is left alone.
-        assert_eq!(Redactor::none().redact("the bot 12: is fine"), "the bot 12: is fine");
+        assert_eq!(
+            Redactor::none().redact("the bot 12: is fine"),
+            "the bot 12: is fine"
+        );
         let excerpt = r.excerpt(format!("<html>\n<body>bot{token}</body>").as_bytes());
-        assert!(!excerpt.contains('\n') && !excerpt.contains("AAHsecret"), "{excerpt}");
+        assert!(
+            !excerpt.contains('\n') && !excerpt.contains("AAHsecret"),
+            "{excerpt}"
+        );
     }
 }

@@ -24,7 +24,13 @@ pub mod execute;
 pub mod read;
 pub mod wire;
 
-pub use client::{ApiCall, ApiUrl, Client, ClientOptions, DEFAULT_API_URL, Repeat, RetryPolicy, Token, load_token, resolve_api_url};
+pub use client::{
+    ApiCall, ApiUrl, Client, ClientOptions, DEFAULT_API_URL, Repeat, RetryPolicy, Token,
+    load_token, resolve_api_url,
+};
 pub use error::{Class, Error, ErrorKind, SetupError};
-pub use execute::{Answer, Executed, Inverse, MemberSnapshot, Observed, Provider, TelegramProvider, inverse, record};
+pub use execute::{
+    Answer, Executed, Inverse, MemberSnapshot, Observed, Provider, TelegramProvider, inverse,
+    record,
+};
 pub use read::{Drained, ReadError, drain_updates, read, read_chats, refresh};

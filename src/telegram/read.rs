@@ -21,8 +21,9 @@ use super::client::{ApiCall, Client};
 use super::error::{Class, Error};
 use super::wire::{self, BotCommandScope, ChatFullInfo, ChatMember, Update};
 use crate::state::{
-    AdminSeat, BotIdentity, ChatId, ChatSettings, ChatState, ChatType, Command, DesiredState, InviteLink, LiveChatMeta,
-    LiveState, MemberState, Photo, PinnedMessage, Right, Rights, Topic, UserId,
+    AdminSeat, BotIdentity, ChatId, ChatSettings, ChatState, ChatType, Command, DesiredState,
+    InviteLink, LiveChatMeta, LiveState, MemberState, Photo, PinnedMessage, Right, Rights, Topic,
+    UserId,
 };
 use crate::store::{ChatMemory, Store};
 
@@ -58,11 +59,18 @@ pub struct Drained {
 /// Drain pending updates into the store: membership changes in managed
 /// chats become `SeenMember`s (source `update`), and the offset moves on.
 /// Costs one call when fewer than 100 updates are waiting.
-pub async fn drain_updates(client: &Client, desired: &DesiredState, store: &mut Store) -> Result<Drained, Error> {
+pub async fn drain_updates(
+    client: &Client,
+    desired: &DesiredState,
+    store: &mut Store,
+) -> Result<Drained, Error> {
     let managed: BTreeSet<ChatId> = desired.state.chats.values().map(|c| c.id).collect();
     let mut drained = Drained::default();
     loop {
-        let mut call = ApiCall::read("getUpdates", None).param("limit", UPDATE_PAGE).param("timeout", 0).param("allowed_updates", ALLOWED_UPDATES);
+        let mut call = ApiCall::read("getUpdates", None)
+            .param("limit", UPDATE_PAGE)
+            .param("timeout", 0)
+            .param("allowed_updates", ALLOWED_UPDATES);
         if let Some(offset) = store.update_offset {
             call = call.param("offset", offset);
         }
@@ -83,14 +91,26 @@ pub async fn drain_updates(client: &Client, desired: &DesiredState, store: &mut 
                 }
                 continue;
             }
-            let Some(changed) = update.chat_member else { continue };
+            let Some(changed) = update.chat_member else {
+                continue;
+            };
             if !managed.contains(&changed.chat.id) {
                 continue;
             }
-            let Some(user) = changed.new_chat_member.user_id() else { continue };
-            let Some(status) = store_status(&changed.new_chat_member) else { continue };
+            let Some(user) = changed.new_chat_member.user_id() else {
+                continue;
+            };
+            let Some(status) = store_status(&changed.new_chat_member) else {
+                continue;
+            };
             store.see_member(changed.chat.id, user, status, changed.date, "update");
-            store.see_tag(changed.chat.id, user, changed.new_chat_member.tag(), changed.date, "update");
+            store.see_tag(
+                changed.chat.id,
+                user,
+                changed.new_chat_member.tag(),
+                changed.date,
+                "update",
+            );
             drained.updates += 1;
         }
         if page < UPDATE_PAGE {
@@ -103,14 +123,24 @@ pub async fn drain_updates(client: &Client, desired: &DesiredState, store: &mut 
 /// person) into the store's record of that topic, so the live state shows
 /// what Telegram now has. Topics orgform does not know are ignored.
 fn topic_event(store: &mut Store, managed: &BTreeSet<ChatId>, message: &serde_json::Value) -> bool {
-    let chat = message.pointer("/chat/id").and_then(serde_json::Value::as_i64);
-    let thread = message.get("message_thread_id").and_then(serde_json::Value::as_i64);
-    let (Some(chat), Some(thread)) = (chat, thread) else { return false };
+    let chat = message
+        .pointer("/chat/id")
+        .and_then(serde_json::Value::as_i64);
+    let thread = message
+        .get("message_thread_id")
+        .and_then(serde_json::Value::as_i64);
+    let (Some(chat), Some(thread)) = (chat, thread) else {
+        return false;
+    };
     if !managed.contains(&chat) {
         return false;
     }
-    let Some(memory) = store.chats.get_mut(&chat) else { return false };
-    let Some(record) = memory.topics.values_mut().find(|t| t.thread_id == thread) else { return false };
+    let Some(memory) = store.chats.get_mut(&chat) else {
+        return false;
+    };
+    let Some(record) = memory.topics.values_mut().find(|t| t.thread_id == thread) else {
+        return false;
+    };
     if let Some(edited) = message.get("forum_topic_edited") {
         if let Some(name) = edited.get("name").and_then(serde_json::Value::as_str) {
             record.name = name.to_string();
@@ -144,7 +174,12 @@ pub async fn refresh(
 
 /// Read every chat of the desired state. Updates the store with what was
 /// seen (members, `last_read`).
-pub async fn read(client: &Client, desired: &DesiredState, store: &mut Store, now: i64) -> Result<LiveState, ReadError> {
+pub async fn read(
+    client: &Client,
+    desired: &DesiredState,
+    store: &mut Store,
+    now: i64,
+) -> Result<LiveState, ReadError> {
     let keys: Vec<String> = desired.state.chats.keys().cloned().collect();
     read_chats(client, desired, store, now, &keys).await
 }
@@ -167,10 +202,16 @@ pub async fn read_chats(
     if let Some(expected) = &desired.bot {
         let expected = expected.trim_start_matches('@');
         if !expected.eq_ignore_ascii_case(&username) {
-            return Err(ReadError::WrongBot { expected: expected.to_string(), actual: username });
+            return Err(ReadError::WrongBot {
+                expected: expected.to_string(),
+                actual: username,
+            });
         }
     }
-    let bot = BotIdentity { id: me.id, username };
+    let bot = BotIdentity {
+        id: me.id,
+        username,
+    };
 
     let mut tasks = JoinSet::new();
     let unique: BTreeSet<&String> = only.iter().collect();
@@ -178,7 +219,10 @@ pub async fn read_chats(
         let job = ChatJob {
             key: key.clone(),
             desired: desired.state.chats[key].clone(),
-            memory: store.chat(desired.state.chats[key].id).cloned().unwrap_or_default(),
+            memory: store
+                .chat(desired.state.chats[key].id)
+                .cloned()
+                .unwrap_or_default(),
             bot: bot.id,
         };
         let client = client.clone();
@@ -188,7 +232,10 @@ pub async fn read_chats(
         });
     }
 
-    let mut live = LiveState { bot: Some(bot), ..Default::default() };
+    let mut live = LiveState {
+        bot: Some(bot),
+        ..Default::default()
+    };
     while let Some(joined) = tasks.join_next().await {
         let (job, outcome) = match joined {
             Ok(done) => done,
@@ -218,7 +265,13 @@ pub async fn read_chats(
                     None => e.to_string(),
                 };
                 tracing::warn!(chat = job.key, "cannot read the chat: {message}");
-                live.meta.insert(job.key, LiveChatMeta { error: Some(message), ..Default::default() });
+                live.meta.insert(
+                    job.key,
+                    LiveChatMeta {
+                        error: Some(message),
+                        ..Default::default()
+                    },
+                );
             }
         }
     }
@@ -251,11 +304,17 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         return Err(Error::new(
             "getChat",
             Some(id),
-            super::error::ErrorKind::NotExecutable { reason: format!("this is a {} chat, not a group or channel", info.kind) },
+            super::error::ErrorKind::NotExecutable {
+                reason: format!("this is a {} chat, not a group or channel", info.kind),
+            },
         ));
     };
-    let admins: Vec<ChatMember> = client.call(&ApiCall::read("getChatAdministrators", Some(id))).await?;
-    let count: u64 = client.call(&ApiCall::read("getChatMemberCount", Some(id))).await?;
+    let admins: Vec<ChatMember> = client
+        .call(&ApiCall::read("getChatAdministrators", Some(id)))
+        .await?;
+    let count: u64 = client
+        .call(&ApiCall::read("getChatMemberCount", Some(id)))
+        .await?;
 
     let mut chat = ChatState::new(id, kind);
     chat.membership = job.desired.membership;
@@ -265,15 +324,26 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
     if let (Some(photo), Some(record)) = (&info.photo, &job.memory.photo)
         && photo.big_file_unique_id == record.file_unique_id
     {
-        chat.settings.photo = Some(Photo::File { sha256: record.sha256.clone(), name: String::new(), path: Default::default() });
+        chat.settings.photo = Some(Photo::File {
+            sha256: record.sha256.clone(),
+            name: String::new(),
+            path: Default::default(),
+        });
     }
     chat.pinned = top_pin(&info, |u| u.id == job.bot);
-    let mut meta = LiveChatMeta { member_count: Some(count), ..Default::default() };
+    let mut meta = LiveChatMeta {
+        member_count: Some(count),
+        ..Default::default()
+    };
     let mut seen = Vec::new();
     let mut tags_seen = Vec::new();
     for admin in &admins {
-        let Some(user) = admin.user_id() else { continue };
-        let Some((seat, editable)) = admin_seat(admin, kind) else { continue };
+        let Some(user) = admin.user_id() else {
+            continue;
+        };
+        let Some((seat, editable)) = admin_seat(admin, kind) else {
+            continue;
+        };
         if user == job.bot {
             meta.bot_rights = Some(seat.rights);
             continue;
@@ -287,11 +357,21 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
     }
 
     // Tags as last seen, corrected below by what getChatMember answers.
-    let mut fresh_tags: std::collections::BTreeMap<UserId, String> =
-        job.memory.members.iter().filter_map(|(u, r)| Some((*u, r.tag.clone()?))).collect();
+    let mut fresh_tags: std::collections::BTreeMap<UserId, String> = job
+        .memory
+        .members
+        .iter()
+        .filter_map(|(u, r)| Some((*u, r.tag.clone()?)))
+        .collect();
     // Whom to ask about: declared people who are not admins now and whose
     // status the store does not know, or knows to differ from the config.
-    let declared: BTreeSet<UserId> = job.desired.admins.keys().chain(job.desired.members.keys()).copied().collect();
+    let declared: BTreeSet<UserId> = job
+        .desired
+        .admins
+        .keys()
+        .chain(job.desired.members.keys())
+        .copied()
+        .collect();
     for user in &declared {
         if chat.admins.contains_key(user) || *user == job.bot {
             continue;
@@ -302,7 +382,8 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         // A managed tag that differs from the one last seen is asked about
         // too: it may have been set by hand since.
         let tag_differs = job.desired.tags.as_ref().is_some_and(|tags| {
-            tags.get(user).map(String::as_str).unwrap_or("") != record.and_then(|r| r.tag.as_deref()).unwrap_or("")
+            tags.get(user).map(String::as_str).unwrap_or("")
+                != record.and_then(|r| r.tag.as_deref()).unwrap_or("")
         });
         let ask = match (known, wanted) {
             (None, _) => true,
@@ -311,7 +392,8 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
             (Some(_), None) => true,
         };
         if !ask {
-            chat.members.insert(*user, known.cloned().expect("known when not asking"));
+            chat.members
+                .insert(*user, known.cloned().expect("known when not asking"));
             continue;
         }
         let call = ApiCall::read("getChatMember", Some(id)).param("user_id", user);
@@ -353,7 +435,11 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
 
     // Only people in the chat, and not admins, carry tags.
     fresh_tags.retain(|u, _| {
-        !chat.admins.contains_key(u) && matches!(chat.members.get(u), Some(MemberState::Member | MemberState::Restricted { .. }))
+        !chat.admins.contains_key(u)
+            && matches!(
+                chat.members.get(u),
+                Some(MemberState::Member | MemberState::Restricted { .. })
+            )
     });
     chat.tags = Some(fresh_tags);
     chat.topics = job
@@ -361,7 +447,15 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         .topics
         .iter()
         .map(|(key, t)| {
-            (key.clone(), Topic { name: t.name.clone(), icon_color: t.icon_color, closed: t.closed, thread_id: Some(t.thread_id) })
+            (
+                key.clone(),
+                Topic {
+                    name: t.name.clone(),
+                    icon_color: t.icon_color,
+                    closed: t.closed,
+                    thread_id: Some(t.thread_id),
+                },
+            )
         })
         .collect();
     chat.invite_links = job
@@ -385,23 +479,42 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         chat.commands = match &job.memory.commands {
             Some(known) => Some(known.clone()),
             None => {
-                let call = ApiCall::read("getMyCommands", None).param("scope", BotCommandScope::Chat { chat_id: id });
+                let call = ApiCall::read("getMyCommands", None)
+                    .param("scope", BotCommandScope::Chat { chat_id: id });
                 let commands: Vec<wire::BotCommand> = client.call(&call).await?;
-                let list: Vec<Command> =
-                    commands.into_iter().map(|c| Command { command: c.command, description: c.description }).collect();
+                let list: Vec<Command> = commands
+                    .into_iter()
+                    .map(|c| Command {
+                        command: c.command,
+                        description: c.description,
+                    })
+                    .collect();
                 commands_read = Some(list.clone());
                 Some(list)
             }
         };
     }
-    Ok(ChatRead { chat, meta, seen, tags_seen, commands_read })
+    Ok(ChatRead {
+        chat,
+        meta,
+        seen,
+        tags_seen,
+        commands_read,
+    })
 }
 
 fn is_unknown_user(e: &Error) -> bool {
     match &e.kind {
         super::error::ErrorKind::Api(a) => {
             let text = a.description.to_ascii_lowercase();
-            ["user not found", "member not found", "user_not_participant", "participant_id_invalid"].iter().any(|n| text.contains(n))
+            [
+                "user not found",
+                "member not found",
+                "user_not_participant",
+                "participant_id_invalid",
+            ]
+            .iter()
+            .any(|n| text.contains(n))
         }
         _ => false,
     }
@@ -411,9 +524,16 @@ fn is_unknown_user(e: &Error) -> bool {
 /// permissions and end.
 fn same_status(known: &MemberState, wanted: &MemberState) -> bool {
     match (known, wanted) {
-        (MemberState::Restricted { permissions: a, until: ua }, MemberState::Restricted { permissions: b, until: ub }) => {
-            a == b && ua == ub
-        }
+        (
+            MemberState::Restricted {
+                permissions: a,
+                until: ua,
+            },
+            MemberState::Restricted {
+                permissions: b,
+                until: ub,
+            },
+        ) => a == b && ua == ub,
         _ => std::mem::discriminant(known) == std::mem::discriminant(wanted),
     }
 }
@@ -439,12 +559,19 @@ pub fn settings_of(info: &ChatFullInfo, kind: ChatType) -> ChatSettings {
         permissions: if kind == ChatType::Channel {
             None
         } else {
-            Some(info.permissions.as_ref().map(wire::ChatPermissions::to_set).unwrap_or_default())
+            Some(
+                info.permissions
+                    .as_ref()
+                    .map(wire::ChatPermissions::to_set)
+                    .unwrap_or_default(),
+            )
         },
         // Whose photo it is, only the store can tell (see `read_chat`).
         photo: Some(match &info.photo {
             None => Photo::None,
-            Some(p) => Photo::Other { file_unique_id: p.big_file_unique_id.clone() },
+            Some(p) => Photo::Other {
+                file_unique_id: p.big_file_unique_id.clone(),
+            },
         }),
         forum: flag(info.is_forum),
         slow_mode: seconds(info.slow_mode_delay),
@@ -474,11 +601,23 @@ pub fn admin_seat(member: &ChatMember, kind: ChatType) -> Option<(AdminSeat, boo
             if o.is_anonymous {
                 rights.insert(Right::Anonymous);
             }
-            Some((AdminSeat { rights, title: o.custom_title.clone(), owner: true }, false))
+            Some((
+                AdminSeat {
+                    rights,
+                    title: o.custom_title.clone(),
+                    owner: true,
+                },
+                false,
+            ))
         }
-        ChatMember::Administrator(a) => {
-            Some((AdminSeat { rights: a.rights(), title: a.custom_title.clone(), owner: false }, a.can_be_edited))
-        }
+        ChatMember::Administrator(a) => Some((
+            AdminSeat {
+                rights: a.rights(),
+                title: a.custom_title.clone(),
+                owner: false,
+            },
+            a.can_be_edited,
+        )),
         _ => None,
     }
 }
@@ -488,9 +627,10 @@ pub fn admin_seat(member: &ChatMember, kind: ChatType) -> Option<(AdminSeat, boo
 pub fn member_state(member: &ChatMember) -> Option<MemberState> {
     match member {
         ChatMember::Member(_) => Some(MemberState::Member),
-        ChatMember::Restricted(r) if r.is_member => {
-            Some(MemberState::Restricted { permissions: r.permissions(), until: (r.until_date != 0).then_some(r.until_date) })
-        }
+        ChatMember::Restricted(r) if r.is_member => Some(MemberState::Restricted {
+            permissions: r.permissions(),
+            until: (r.until_date != 0).then_some(r.until_date),
+        }),
         ChatMember::Restricted(_) | ChatMember::Left(_) => Some(MemberState::Absent),
         ChatMember::Banned(_) => Some(MemberState::Banned),
         ChatMember::Owner(_) | ChatMember::Administrator(_) | ChatMember::Other(_) => None,

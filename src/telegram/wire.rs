@@ -334,7 +334,11 @@ impl ChatMemberAdministrator {
     }
 
     pub fn rights(&self) -> Rights {
-        Right::ALL.iter().copied().filter(|r| self.has(*r)).collect()
+        Right::ALL
+            .iter()
+            .copied()
+            .filter(|r| self.has(*r))
+            .collect()
     }
 }
 
@@ -401,7 +405,11 @@ impl ChatMemberRestricted {
     }
 
     pub fn permissions(&self) -> Permissions {
-        Permission::ALL.iter().copied().filter(|p| self.allows(*p)).collect()
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| self.allows(*p))
+            .collect()
     }
 }
 
@@ -479,11 +487,21 @@ impl<'de> Deserialize<'de> for ChatMember {
         let Some(object) = value.as_object_mut() else {
             return Err(D::Error::custom("a ChatMember must be an object"));
         };
-        let status = object.get("status").and_then(Value::as_str).map(str::to_string);
+        let status = object
+            .get("status")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let Some(status) = status else {
             return Err(D::Error::custom("a ChatMember needs a status"));
         };
-        let known = ["creator", "administrator", "member", "restricted", "left", "kicked"];
+        let known = [
+            "creator",
+            "administrator",
+            "member",
+            "restricted",
+            "left",
+            "kicked",
+        ];
         if !known.contains(&status.as_str()) {
             return Ok(ChatMember::Other(value));
         }
@@ -644,7 +662,10 @@ mod tests {
             return Kind::Named(r.rsplit('/').next().unwrap_or_default().to_string());
         }
         if let Some(any) = schema.get("anyOf").and_then(Value::as_array) {
-            let non_null: Vec<&Value> = any.iter().filter(|s| s.get("type") != Some(&json!("null"))).collect();
+            let non_null: Vec<&Value> = any
+                .iter()
+                .filter(|s| s.get("type") != Some(&json!("null")))
+                .collect();
             if non_null.len() == 1 {
                 return kind_of(non_null[0]);
             }
@@ -652,8 +673,16 @@ mod tests {
         let ty = match schema.get("type") {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Array(list)) => {
-                let kinds: Vec<&str> = list.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect();
-                if kinds.len() == 1 { kinds[0].to_string() } else { return Kind::Any }
+                let kinds: Vec<&str> = list
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|t| *t != "null")
+                    .collect();
+                if kinds.len() == 1 {
+                    kinds[0].to_string()
+                } else {
+                    return Kind::Any;
+                }
             }
             _ => return Kind::Any,
         };
@@ -662,7 +691,9 @@ mod tests {
             "number" => Kind::Float,
             "string" => Kind::String,
             "boolean" => Kind::Boolean,
-            "array" => Kind::Array(Box::new(schema.get("items").map(kind_of).unwrap_or(Kind::Any))),
+            "array" => Kind::Array(Box::new(
+                schema.get("items").map(kind_of).unwrap_or(Kind::Any),
+            )),
             _ => Kind::Any,
         }
     }
@@ -684,12 +715,23 @@ mod tests {
     /// Compare a struct's fields with the spec type of the same name:
     /// every field exists there with a fitting type and the same
     /// required/optional flag, and every required spec field is modelled.
-    fn check<T: schemars::JsonSchema>(spec: &BotApiSpec, spec_name: &str, discriminator: Option<&str>) -> Vec<String> {
+    fn check<T: schemars::JsonSchema>(
+        spec: &BotApiSpec,
+        spec_name: &str,
+        discriminator: Option<&str>,
+    ) -> Vec<String> {
         let schema = schemars::schema_for!(T);
         let schema = schema.as_value();
-        let props = schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
-        let required: Vec<&str> =
-            schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let props = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         let Some(fields) = spec.type_fields(spec_name) else {
             return vec![format!("{spec_name}: not in the spec")];
         };
@@ -706,24 +748,39 @@ mod tests {
             };
             let ours = kind_of(field_schema);
             if !fits(&ours, &expected) {
-                problems.push(format!("{spec_name}.{name}: ours is {ours:?}, the spec says {expected:?}"));
+                problems.push(format!(
+                    "{spec_name}.{name}: ours is {ours:?}, the spec says {expected:?}"
+                ));
             }
             let ours_required = required.contains(&name.as_str());
             if ours_required != field.required {
                 problems.push(format!(
                     "{spec_name}.{name}: ours is {}, the spec says {}",
-                    if ours_required { "required" } else { "optional" },
-                    if field.required { "required" } else { "optional" }
+                    if ours_required {
+                        "required"
+                    } else {
+                        "optional"
+                    },
+                    if field.required {
+                        "required"
+                    } else {
+                        "optional"
+                    }
                 ));
             }
         }
         for field in fields.iter().filter(|f| f.required) {
             if !props.contains_key(&field.name) && Some(field.name.as_str()) != discriminator {
-                problems.push(format!("{spec_name}.{}: required by the spec, missing here", field.name));
+                problems.push(format!(
+                    "{spec_name}.{}: required by the spec, missing here",
+                    field.name
+                ));
             }
         }
         if schema.get("additionalProperties") == Some(&json!(false)) {
-            problems.push(format!("{spec_name}: unknown fields would be refused (no `extra`)"));
+            problems.push(format!(
+                "{spec_name}: unknown fields would be refused (no `extra`)"
+            ));
         }
         problems
     }
@@ -732,26 +789,62 @@ mod tests {
     fn every_wire_type_matches_the_spec() {
         let spec = BotApiSpec::bundled();
         let mut problems = Vec::new();
-        problems.extend(check::<ResponseParameters>(&spec, "ResponseParameters", None));
+        problems.extend(check::<ResponseParameters>(
+            &spec,
+            "ResponseParameters",
+            None,
+        ));
         problems.extend(check::<User>(&spec, "User", None));
         problems.extend(check::<Chat>(&spec, "Chat", None));
         problems.extend(check::<ChatFullInfo>(&spec, "ChatFullInfo", None));
         problems.extend(check::<ChatPhoto>(&spec, "ChatPhoto", None));
         problems.extend(check::<Message>(&spec, "Message", None));
         problems.extend(check::<ChatPermissions>(&spec, "ChatPermissions", None));
-        problems.extend(check::<ChatAdministratorRights>(&spec, "ChatAdministratorRights", None));
-        problems.extend(check::<ChatMemberOwner>(&spec, "ChatMemberOwner", Some("status")));
-        problems.extend(check::<ChatMemberAdministrator>(&spec, "ChatMemberAdministrator", Some("status")));
-        problems.extend(check::<ChatMemberMember>(&spec, "ChatMemberMember", Some("status")));
-        problems.extend(check::<ChatMemberRestricted>(&spec, "ChatMemberRestricted", Some("status")));
-        problems.extend(check::<ChatMemberLeft>(&spec, "ChatMemberLeft", Some("status")));
-        problems.extend(check::<ChatMemberBanned>(&spec, "ChatMemberBanned", Some("status")));
+        problems.extend(check::<ChatAdministratorRights>(
+            &spec,
+            "ChatAdministratorRights",
+            None,
+        ));
+        problems.extend(check::<ChatMemberOwner>(
+            &spec,
+            "ChatMemberOwner",
+            Some("status"),
+        ));
+        problems.extend(check::<ChatMemberAdministrator>(
+            &spec,
+            "ChatMemberAdministrator",
+            Some("status"),
+        ));
+        problems.extend(check::<ChatMemberMember>(
+            &spec,
+            "ChatMemberMember",
+            Some("status"),
+        ));
+        problems.extend(check::<ChatMemberRestricted>(
+            &spec,
+            "ChatMemberRestricted",
+            Some("status"),
+        ));
+        problems.extend(check::<ChatMemberLeft>(
+            &spec,
+            "ChatMemberLeft",
+            Some("status"),
+        ));
+        problems.extend(check::<ChatMemberBanned>(
+            &spec,
+            "ChatMemberBanned",
+            Some("status"),
+        ));
         problems.extend(check::<ChatInviteLink>(&spec, "ChatInviteLink", None));
         problems.extend(check::<ForumTopic>(&spec, "ForumTopic", None));
         problems.extend(check::<BotCommand>(&spec, "BotCommand", None));
         problems.extend(check::<ChatMemberUpdated>(&spec, "ChatMemberUpdated", None));
         problems.extend(check::<Update>(&spec, "Update", None));
-        assert!(problems.is_empty(), "wire types disagree with api-10.3.json:\n{}", problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "wire types disagree with api-10.3.json:\n{}",
+            problems.join("\n")
+        );
     }
 
     #[test]
@@ -768,8 +861,13 @@ mod tests {
         }
         let problems = check::<WrongUser>(&BotApiSpec::bundled(), "User", None);
         let text = problems.join("\n");
-        for expected in ["User.id: ours is String", "User.first_name: ours is optional", "User.is_premium: ours is required",
-            "User.colour: the spec has no such field", "User.is_bot: required by the spec, missing here"] {
+        for expected in [
+            "User.id: ours is String",
+            "User.first_name: ours is optional",
+            "User.is_premium: ours is required",
+            "User.colour: the spec has no such field",
+            "User.is_bot: required by the spec, missing here",
+        ] {
             assert!(text.contains(expected), "{expected} not found in:\n{text}");
         }
     }
@@ -784,28 +882,53 @@ mod tests {
             BotCommandScope::AllChatAdministrators,
             BotCommandScope::Chat { chat_id: -100 },
             BotCommandScope::ChatAdministrators { chat_id: -100 },
-            BotCommandScope::ChatMember { chat_id: -100, user_id: 5 },
+            BotCommandScope::ChatMember {
+                chat_id: -100,
+                user_id: 5,
+            },
         ];
         for scope in scopes {
             let v = serde_json::to_value(&scope).unwrap();
-            assert!(spec.check_type("BotCommandScope", &v).is_ok(), "{v}: {:?}", spec.check_type("BotCommandScope", &v));
+            assert!(
+                spec.check_type("BotCommandScope", &v).is_ok(),
+                "{v}: {:?}",
+                spec.check_type("BotCommandScope", &v)
+            );
         }
-        let rights: Rights = [Right::ManageChat, Right::PinMessages].into_iter().collect();
+        let rights: Rights = [Right::ManageChat, Right::PinMessages]
+            .into_iter()
+            .collect();
         let v = serde_json::to_value(ChatAdministratorRights::exactly(&rights)).unwrap();
         spec.check_type("ChatAdministratorRights", &v).unwrap();
         // Every right is a promoteChatMember parameter.
-        let params: Vec<&str> = spec.method("promoteChatMember").unwrap().fields.iter().map(|f| f.name.as_str()).collect();
+        let params: Vec<&str> = spec
+            .method("promoteChatMember")
+            .unwrap()
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
         for key in v.as_object().unwrap().keys() {
-            assert!(params.contains(&key.as_str()), "promoteChatMember has no parameter {key}");
+            assert!(
+                params.contains(&key.as_str()),
+                "promoteChatMember has no parameter {key}"
+            );
         }
         for r in Right::ALL {
-            assert!(v.get(r.api_field()).is_some(), "{} is not sent", r.api_field());
+            assert!(
+                v.get(r.api_field()).is_some(),
+                "{} is not sent",
+                r.api_field()
+            );
         }
         let perms = ChatPermissions::exactly(&[Permission::SendMessages].into_iter().collect());
         let v = serde_json::to_value(&perms).unwrap();
         spec.check_type("ChatPermissions", &v).unwrap();
         assert_eq!(v.as_object().unwrap().len(), Permission::ALL.len());
-        assert_eq!(perms.to_set(), [Permission::SendMessages].into_iter().collect());
+        assert_eq!(
+            perms.to_set(),
+            [Permission::SendMessages].into_iter().collect()
+        );
     }
 
     #[test]
@@ -815,7 +938,8 @@ mod tests {
         let m: ChatMember = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(m.status(), "member");
         assert_eq!(serde_json::to_value(&m).unwrap(), raw);
-        let future = json!({"status": "visitor", "user": {"id": 2, "is_bot": false, "first_name": "B"}});
+        let future =
+            json!({"status": "visitor", "user": {"id": 2, "is_bot": false, "first_name": "B"}});
         let m: ChatMember = serde_json::from_value(future.clone()).unwrap();
         assert_eq!(m.user_id(), Some(2));
         assert_eq!(serde_json::to_value(&m).unwrap(), future);

@@ -39,7 +39,11 @@ impl FixtureRepo {
         for entry in std::fs::read_dir(fixture).unwrap().flatten() {
             std::fs::copy(entry.path(), config.join(entry.file_name())).unwrap();
         }
-        FixtureRepo { dir, repo, commits: 0 }
+        FixtureRepo {
+            dir,
+            repo,
+            commits: 0,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -79,10 +83,17 @@ impl FixtureRepo {
         index.write().unwrap();
         let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
         self.commits += 1;
-        let sig = Signature::new("Fixture", "fixture@example.com", &Time::new(1_780_000_000 + self.commits as i64 * 60, 0)).unwrap();
+        let sig = Signature::new(
+            "Fixture",
+            "fixture@example.com",
+            &Time::new(1_780_000_000 + self.commits as i64 * 60, 0),
+        )
+        .unwrap();
         let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
         let parents: Vec<&git2::Commit> = parent.iter().collect();
-        self.repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).unwrap()
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .unwrap()
     }
 
     /// Five commits: the fixture, then one change each.
@@ -103,25 +114,42 @@ impl FixtureRepo {
         );
         let department_moved = self.commit("Dan moves from Platform to Support");
 
-        self.edit("config/chats.yaml", "  apps:\n    id: -1002000000004\n    template: team\n    title: Apps", "  app-team:\n    id: -1002000000004\n    template: team\n    title: App Team");
+        self.edit(
+            "config/chats.yaml",
+            "  apps:\n    id: -1002000000004\n    template: team\n    title: Apps",
+            "  app-team:\n    id: -1002000000004\n    template: team\n    title: App Team",
+        );
         let chat_renamed = self.commit("Rename the apps chat to app-team");
 
         // Split people.yaml in two and move chats.yaml into a folder: the
         // resolved config stays the same.
         let people = self.read("config/people.yaml");
-        let (eng, rest): (Vec<&str>, Vec<&str>) = people
-            .lines()
-            .skip(1)
-            .partition(|l| ["alice", "dan", "erin", "gina"].iter().any(|h| l.trim_start().starts_with(&format!("{h}:"))));
+        let (eng, rest): (Vec<&str>, Vec<&str>) = people.lines().skip(1).partition(|l| {
+            ["alice", "dan", "erin", "gina"]
+                .iter()
+                .any(|h| l.trim_start().starts_with(&format!("{h}:")))
+        });
         self.remove("config/people.yaml");
-        self.write("config/people/engineering.yaml", &format!("people:\n{}\n", eng.join("\n")));
-        self.write("config/people/others.yaml", &format!("people:\n{}\n", rest.join("\n")));
+        self.write(
+            "config/people/engineering.yaml",
+            &format!("people:\n{}\n", eng.join("\n")),
+        );
+        self.write(
+            "config/people/others.yaml",
+            &format!("people:\n{}\n", rest.join("\n")),
+        );
         let chats = self.read("config/chats.yaml");
         self.remove("config/chats.yaml");
         self.write("config/chats/all.yaml", &chats);
         let files_moved = self.commit("Split people by department, move chats into a folder");
 
-        History { initial, person_added, department_moved, chat_renamed, files_moved }
+        History {
+            initial,
+            person_added,
+            department_moved,
+            chat_renamed,
+            files_moved,
+        }
     }
 
     /// Replace full and short commit ids in `text` with the given names.
@@ -149,5 +177,9 @@ pub fn orgform(dir: &Path) -> assert_cmd::Command {
 /// Run and return (exit code, stdout, stderr).
 pub fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = orgform(dir).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }

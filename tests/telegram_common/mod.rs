@@ -17,18 +17,31 @@ use orgform::telegram::{ApiUrl, Client, ClientOptions, RetryPolicy, Token};
 pub fn acme() -> DesiredState {
     let now: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/acme");
-    orgform::model::load_desired(&path, now).unwrap_or_else(|e| panic!("examples/acme loads: {:?}", e.diagnostics))
+    orgform::model::load_desired(&path, now)
+        .unwrap_or_else(|e| panic!("examples/acme loads: {:?}", e.diagnostics))
 }
 
 /// A world in which the desired state holds exactly (no drift).
 pub fn exact_world(desired: &DesiredState) -> World {
-    World::from_desired(desired, &SeedOptions { drift: false, ..Default::default() })
+    World::from_desired(
+        desired,
+        &SeedOptions {
+            drift: false,
+            ..Default::default()
+        },
+    )
 }
 
 pub async fn start(world: World, faults: FaultOptions) -> RunningSandbox {
     let spec = Arc::new(BotApiSpec::bundled());
-    let options = SandboxOptions { faults, check_spec: Some(spec), ..Default::default() };
-    sandbox::start(options, world).await.expect("sandbox starts")
+    let options = SandboxOptions {
+        faults,
+        check_spec: Some(spec),
+        ..Default::default()
+    };
+    sandbox::start(options, world)
+        .await
+        .expect("sandbox starts")
 }
 
 /// Client options for tests: no pace, quick backoff, many attempts.

@@ -38,15 +38,26 @@ pub fn get_chat_administrators(call: &mut Call) -> Outcome {
         if !member.is_admin() {
             continue;
         }
-        let is_other_bot = *user_id != call.caller.id && world.users.get(user_id).is_some_and(|u| u.is_bot);
+        let is_other_bot =
+            *user_id != call.caller.id && world.users.get(user_id).is_some_and(|u| u.is_bot);
         if is_other_bot && !return_bots {
             continue;
         }
-        let rank = if matches!(member, Member::Creator { .. }) { 0 } else { 1 };
-        admins.push((rank, *user_id, wire::chat_member(world, chat, *user_id, &member, call.caller.id)));
+        let rank = if matches!(member, Member::Creator { .. }) {
+            0
+        } else {
+            1
+        };
+        admins.push((
+            rank,
+            *user_id,
+            wire::chat_member(world, chat, *user_id, &member, call.caller.id),
+        ));
     }
     admins.sort_by_key(|(rank, id, _)| (*rank, *id));
-    Ok(Value::Array(admins.into_iter().map(|(_, _, v)| v).collect()))
+    Ok(Value::Array(
+        admins.into_iter().map(|(_, _, v)| v).collect(),
+    ))
 }
 
 pub fn get_chat_member(call: &mut Call) -> Outcome {
@@ -55,7 +66,13 @@ pub fn get_chat_member(call: &mut Call) -> Outcome {
     rules::find_user(call.world, user)?;
     let chat = call.chat_ref(id);
     let member = chat.status(user, call.now);
-    Ok(wire::chat_member(call.world, chat, user, &member, call.caller.id))
+    Ok(wire::chat_member(
+        call.world,
+        chat,
+        user,
+        &member,
+        call.caller.id,
+    ))
 }
 
 pub fn get_chat_member_count(call: &mut Call) -> Outcome {
@@ -65,14 +82,25 @@ pub fn get_chat_member_count(call: &mut Call) -> Outcome {
 
 pub fn leave_chat(call: &mut Call) -> Outcome {
     let id = call.chat(Accepts::AnyGroup)?;
-    if matches!(call.chat_ref(id).status(call.caller.id, call.now), Member::Creator { .. }) {
+    if matches!(
+        call.chat_ref(id).status(call.caller.id, call.now),
+        Member::Creator { .. }
+    ) {
         return Err(errors::user_creator());
     }
     let new = match call.chat_ref(id).status(call.caller.id, call.now) {
         // Leaving keeps a restriction on record, as Telegram does.
-        Member::Restricted { permissions, until_date, tag, .. } => {
-            Member::Restricted { permissions, is_member: false, until_date, tag }
-        }
+        Member::Restricted {
+            permissions,
+            until_date,
+            tag,
+            ..
+        } => Member::Restricted {
+            permissions,
+            is_member: false,
+            until_date,
+            tag,
+        },
         _ => Member::Left,
     };
     let who = call.caller.id;

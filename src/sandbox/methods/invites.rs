@@ -43,7 +43,10 @@ struct LinkFields {
 
 fn link_fields(call: &Call) -> Result<LinkFields, errors::ApiError> {
     let name = call.params.str_opt("name").filter(|n| !n.is_empty());
-    if name.as_deref().is_some_and(|n| rules::text_len(n) > NAME_MAX) {
+    if name
+        .as_deref()
+        .is_some_and(|n| rules::text_len(n) > NAME_MAX)
+    {
         return Err(errors::invite_name_too_long());
     }
     let expire_date = call.params.int_opt("expire_date").filter(|d| *d != 0);
@@ -58,7 +61,12 @@ fn link_fields(call: &Call) -> Result<LinkFields, errors::ApiError> {
     if member_limit.is_some_and(|l| !(1..=MEMBER_LIMIT_MAX).contains(&l)) {
         return Err(errors::usage_limit_invalid());
     }
-    Ok(LinkFields { name, expire_date, member_limit: member_limit.map(|l| l as u32), creates_join_request })
+    Ok(LinkFields {
+        name,
+        expire_date,
+        member_limit: member_limit.map(|l| l as u32),
+        creates_join_request,
+    })
 }
 
 pub fn create(call: &mut Call) -> Outcome {
@@ -84,9 +92,16 @@ pub fn create(call: &mut Call) -> Outcome {
 /// The index of a link the caller may manage: the bot only its own links,
 /// the owner every link.
 fn own_link(call: &Call, id: ChatId) -> Result<usize, errors::ApiError> {
-    let given = call.params.str_opt("invite_link").ok_or_else(|| errors::parameter_required("invite_link"))?;
+    let given = call
+        .params
+        .str_opt("invite_link")
+        .ok_or_else(|| errors::parameter_required("invite_link"))?;
     let chat = call.chat_ref(id);
-    let index = chat.invite_links.iter().position(|l| l.link == given).ok_or_else(errors::invite_link_not_found)?;
+    let index = chat
+        .invite_links
+        .iter()
+        .position(|l| l.link == given)
+        .ok_or_else(errors::invite_link_not_found)?;
     let owner = chat.owner() == Some(call.caller.id);
     if chat.invite_links[index].creator != call.caller.id && !owner {
         return Err(errors::chat_admin_required());
@@ -160,12 +175,19 @@ pub fn approve(call: &mut Call) -> Outcome {
     let user = call.params.user_id()?;
     rules::find_user(call.world, user)?;
     rules::require_right(call.chat_ref(id), call.caller, Right::InviteUsers, call.now)?;
-    let request = call.chat_mut(id).join_requests.remove(&user).ok_or_else(errors::join_request_missing)?;
+    let request = call
+        .chat_mut(id)
+        .join_requests
+        .remove(&user)
+        .ok_or_else(errors::join_request_missing)?;
     let status = call.chat_ref(id).status(user, call.now);
     if status.is_present() {
         return Err(errors::user_already_participant());
     }
-    let link = request.invite_link.as_deref().and_then(|l| bump_link(call, id, l));
+    let link = request
+        .invite_link
+        .as_deref()
+        .and_then(|l| bump_link(call, id, l));
     call.set_member(id, user, joined_status(status), link.as_ref(), true);
     ok()
 }
@@ -175,13 +197,20 @@ pub fn decline(call: &mut Call) -> Outcome {
     let user = call.params.user_id()?;
     rules::find_user(call.world, user)?;
     rules::require_right(call.chat_ref(id), call.caller, Right::InviteUsers, call.now)?;
-    call.chat_mut(id).join_requests.remove(&user).ok_or_else(errors::join_request_missing)?;
+    call.chat_mut(id)
+        .join_requests
+        .remove(&user)
+        .ok_or_else(errors::join_request_missing)?;
     ok()
 }
 
 /// Count one more join through a link; the link as it now is.
 fn bump_link(call: &mut Call, id: ChatId, link: &str) -> Option<InviteLink> {
-    let l = call.chat_mut(id).invite_links.iter_mut().find(|l| l.link == link)?;
+    let l = call
+        .chat_mut(id)
+        .invite_links
+        .iter_mut()
+        .find(|l| l.link == link)?;
     l.joined += 1;
     Some(l.clone())
 }
@@ -189,9 +218,17 @@ fn bump_link(call: &mut Call, id: ChatId, link: &str) -> Option<InviteLink> {
 /// The status of someone joining: a standing restriction survives.
 fn joined_status(before: Member) -> Member {
     match before {
-        Member::Restricted { permissions, until_date, tag, .. } => {
-            Member::Restricted { permissions, is_member: true, until_date, tag }
-        }
+        Member::Restricted {
+            permissions,
+            until_date,
+            tag,
+            ..
+        } => Member::Restricted {
+            permissions,
+            is_member: true,
+            until_date,
+            tag,
+        },
         _ => Member::plain(),
     }
 }
@@ -204,9 +241,15 @@ pub fn join_chat(call: &mut Call) -> Outcome {
     }
     let (id, link) = match call.params.str_opt("invite_link") {
         Some(given) => {
-            let given = given.trim().trim_start_matches("https://").trim_start_matches("http://");
+            let given = given
+                .trim()
+                .trim_start_matches("https://")
+                .trim_start_matches("http://");
             let found = call.world.chats.values().find_map(|c| {
-                c.invite_links.iter().find(|l| l.link.trim_start_matches("https://") == given).map(|l| (c.id, l.clone()))
+                c.invite_links
+                    .iter()
+                    .find(|l| l.link.trim_start_matches("https://") == given)
+                    .map(|l| (c.id, l.clone()))
             });
             let (id, link) = found.ok_or_else(errors::invite_link_not_found)?;
             if link.is_revoked || link.expire_date.is_some_and(|d| d <= call.now) {
@@ -247,7 +290,13 @@ pub fn join_chat(call: &mut Call) -> Outcome {
     if needs_approval {
         let invite = link.as_ref().map(|l| l.link.clone());
         let date = call.now;
-        call.chat_mut(id).join_requests.insert(user, JoinRequest { date, invite_link: invite });
+        call.chat_mut(id).join_requests.insert(
+            user,
+            JoinRequest {
+                date,
+                invite_link: invite,
+            },
+        );
         updates::join_requested(call.world, id, user, call.now, link.as_ref());
         return Err(errors::invite_request_sent());
     }

@@ -21,7 +21,10 @@ pub fn promote(call: &mut Call) -> Outcome {
     let chat = call.chat_ref(id);
     let kind = chat.kind;
     let caller_rights = rules::require_admin(chat, call.caller, call.now)?;
-    let is_owner = matches!(chat.status(call.caller.id, call.now), Member::Creator { .. });
+    let is_owner = matches!(
+        chat.status(call.caller.id, call.now),
+        Member::Creator { .. }
+    );
     if !is_owner && !caller_rights.contains(&Right::PromoteMembers) {
         return Err(errors::chat_admin_required());
     }
@@ -60,7 +63,11 @@ pub fn promote(call: &mut Call) -> Outcome {
             // Demoting someone who is not there changes nothing.
             return ok();
         }
-        return Err(if call.caller.is_bot { errors::bots_cant_add_members() } else { errors::user_not_participant() });
+        return Err(if call.caller.is_bot {
+            errors::bots_cant_add_members()
+        } else {
+            errors::user_not_participant()
+        });
     }
     if !is_owner && !wanted.is_subset(&caller_rights) {
         return Err(errors::right_forbidden());
@@ -73,14 +80,24 @@ pub fn promote(call: &mut Call) -> Outcome {
         }
     } else {
         match &target {
-            Member::Administrator { custom_title, promoted_by, .. } => {
-                Member::Administrator { rights: wanted, custom_title: custom_title.clone(), promoted_by: *promoted_by }
-            }
+            Member::Administrator {
+                custom_title,
+                promoted_by,
+                ..
+            } => Member::Administrator {
+                rights: wanted,
+                custom_title: custom_title.clone(),
+                promoted_by: *promoted_by,
+            },
             _ => {
                 if chat.admin_count() >= MAX_ADMINS {
                     return Err(errors::admins_too_much());
                 }
-                Member::Administrator { rights: wanted, custom_title: None, promoted_by: call.caller.id }
+                Member::Administrator {
+                    rights: wanted,
+                    custom_title: None,
+                    promoted_by: call.caller.id,
+                }
             }
         }
     };
@@ -105,14 +122,25 @@ pub fn set_custom_title(call: &mut Call) -> Outcome {
             if user != call.caller.id {
                 return Err(errors::only_owner_edits_own_title());
             }
-            Member::Creator { is_anonymous, custom_title: title }
+            Member::Creator {
+                is_anonymous,
+                custom_title: title,
+            }
         }
-        Member::Administrator { rights, promoted_by, .. } => {
+        Member::Administrator {
+            rights,
+            promoted_by,
+            ..
+        } => {
             let target = chat.status(user, call.now);
             if user != call.caller.id && !rules::can_edit(chat, call.caller.id, &target) {
                 return Err(errors::cant_change_custom_title());
             }
-            Member::Administrator { rights, custom_title: title, promoted_by }
+            Member::Administrator {
+                rights,
+                custom_title: title,
+                promoted_by,
+            }
         }
         _ => return Err(errors::user_not_admin()),
     };
@@ -132,10 +160,20 @@ pub fn set_tag(call: &mut Call) -> Outcome {
     let tag = if tag.is_empty() { None } else { Some(tag) };
     let new = match call.chat_ref(id).status(user, call.now) {
         Member::Member { .. } => Member::Member { tag },
-        Member::Restricted { permissions, is_member: true, until_date, .. } => {
-            Member::Restricted { permissions, is_member: true, until_date, tag }
+        Member::Restricted {
+            permissions,
+            is_member: true,
+            until_date,
+            ..
+        } => Member::Restricted {
+            permissions,
+            is_member: true,
+            until_date,
+            tag,
+        },
+        Member::Creator { .. } | Member::Administrator { .. } => {
+            return Err(errors::user_is_admin());
         }
-        Member::Creator { .. } | Member::Administrator { .. } => return Err(errors::user_is_admin()),
         _ => return Err(errors::user_not_participant()),
     };
     call.set_member(id, user, new, None, false);
@@ -160,16 +198,27 @@ pub fn restrict(call: &mut Call) -> Outcome {
     let user = call.params.user_id()?;
     let object = call.params.object_required("permissions")?;
     let target = check_removable(call, id, user)?;
-    let independent = call.params.bool_or("use_independent_chat_permissions", false);
+    let independent = call
+        .params
+        .bool_or("use_independent_chat_permissions", false);
     let permissions = parse_permissions(&object, independent);
     let until = rules::normalize_until(call.params.int_or("until_date", 0), call.now);
     let present = target.is_present();
     let tag = target.tag().map(str::to_string);
     let new = if permissions == Permission::all() {
         // Everything allowed lifts the restriction.
-        if present { Member::Member { tag } } else { Member::Left }
+        if present {
+            Member::Member { tag }
+        } else {
+            Member::Left
+        }
     } else {
-        Member::Restricted { permissions, is_member: present, until_date: until, tag }
+        Member::Restricted {
+            permissions,
+            is_member: present,
+            until_date: until,
+            tag,
+        }
     };
     call.set_member(id, user, new, None, false);
     ok()
@@ -181,12 +230,20 @@ pub fn ban(call: &mut Call) -> Outcome {
     check_removable(call, id, user)?;
     let kind = call.chat_ref(id).kind;
     // Basic groups know no temporary bans.
-    let until =
-        if kind == ChatType::Group { 0 } else { rules::normalize_until(call.params.int_or("until_date", 0), call.now) };
+    let until = if kind == ChatType::Group {
+        0
+    } else {
+        rules::normalize_until(call.params.int_or("until_date", 0), call.now)
+    };
     let revoke = kind != ChatType::Group || call.params.bool_or("revoke_messages", false);
     if revoke {
         let chat = call.chat_mut(id);
-        let gone: Vec<i64> = chat.messages.values().filter(|m| m.from == user).map(|m| m.message_id).collect();
+        let gone: Vec<i64> = chat
+            .messages
+            .values()
+            .filter(|m| m.from == user)
+            .map(|m| m.message_id)
+            .collect();
         for m in gone {
             chat.messages.remove(&m);
             chat.pinned.retain(|p| *p != m);
@@ -229,9 +286,17 @@ pub fn add_member(call: &mut Call) -> Outcome {
         Member::Kicked { .. } if rules::admin_rights(chat, call.caller.id, call.now).is_none() => {
             return Err(errors::user_banned_in_channel());
         }
-        Member::Restricted { permissions, until_date, tag, .. } => {
-            Member::Restricted { permissions, is_member: true, until_date, tag }
-        }
+        Member::Restricted {
+            permissions,
+            until_date,
+            tag,
+            ..
+        } => Member::Restricted {
+            permissions,
+            is_member: true,
+            until_date,
+            tag,
+        },
         _ => Member::plain(),
     };
     if privacy {

@@ -35,7 +35,8 @@ pub fn send_message(call: &mut Call) -> Outcome {
                 Member::Creator { .. } | Member::Administrator { .. } => true,
                 Member::Member { .. } => chat.permissions.contains(&Permission::SendMessages),
                 Member::Restricted { permissions, .. } => {
-                    permissions.contains(&Permission::SendMessages) && chat.permissions.contains(&Permission::SendMessages)
+                    permissions.contains(&Permission::SendMessages)
+                        && chat.permissions.contains(&Permission::SendMessages)
                 }
                 _ => false,
             };
@@ -50,8 +51,13 @@ pub fn send_message(call: &mut Call) -> Outcome {
             return Err(errors::message_thread_not_found());
         }
         if thread != 1 {
-            let topic = chat.topics.get(&thread).ok_or_else(errors::message_thread_not_found)?;
-            if topic.closed && rules::require_right(chat, caller, Right::ManageTopics, call.now).is_err() {
+            let topic = chat
+                .topics
+                .get(&thread)
+                .ok_or_else(errors::message_thread_not_found)?;
+            if topic.closed
+                && rules::require_right(chat, caller, Right::ManageTopics, call.now).is_err()
+            {
                 return Err(errors::topic_closed());
             }
         }
@@ -59,13 +65,24 @@ pub fn send_message(call: &mut Call) -> Outcome {
     let now = call.now;
     let chat = call.chat_mut(id);
     let message_id = chat.take_message_id();
-    let msg = Message { message_id, from: caller.id, date: now, text, thread_id: thread.filter(|t| *t != 1) };
+    let msg = Message {
+        message_id,
+        from: caller.id,
+        date: now,
+        text,
+        thread_id: thread.filter(|t| *t != 1),
+    };
     chat.messages.insert(message_id, msg.clone());
     Ok(wire::message(call.world, call.chat_ref(id), &msg))
 }
 
 fn send_private(call: &mut Call, user_id: i64, text: String) -> Outcome {
-    let user = call.world.users.get(&user_id).ok_or_else(errors::chat_not_found)?.clone();
+    let user = call
+        .world
+        .users
+        .get(&user_id)
+        .ok_or_else(errors::chat_not_found)?
+        .clone();
     if user.deactivated {
         return Err(errors::user_deactivated());
     }
@@ -75,7 +92,13 @@ fn send_private(call: &mut Call, user_id: i64, text: String) -> Outcome {
     let from = call.caller.id;
     let chat = call.world.private_chats.entry(user_id).or_default();
     chat.next_message_id = chat.next_message_id.max(1);
-    let msg = Message { message_id: chat.next_message_id, from, date: call.now, text, thread_id: None };
+    let msg = Message {
+        message_id: chat.next_message_id,
+        from,
+        date: call.now,
+        text,
+        thread_id: None,
+    };
     chat.next_message_id += 1;
     chat.messages.push(msg.clone());
     Ok(wire::private_message(call.world, &user, &msg))
@@ -96,7 +119,10 @@ pub fn edit_text(call: &mut Call) -> Outcome {
     }
     let caller = call.caller.id;
     let chat = call.chat_ref(id);
-    let message = chat.messages.get(&message_id).ok_or_else(errors::message_to_edit_not_found)?;
+    let message = chat
+        .messages
+        .get(&message_id)
+        .ok_or_else(errors::message_to_edit_not_found)?;
     if message.from != caller {
         return Err(errors::message_cant_be_edited());
     }
@@ -112,7 +138,11 @@ pub fn edit_text(call: &mut Call) -> Outcome {
 
 /// Pinning needs can_pin_messages, in channels can_edit_messages.
 fn pin_right(kind: ChatType) -> Right {
-    if kind == ChatType::Channel { Right::EditMessages } else { Right::PinMessages }
+    if kind == ChatType::Channel {
+        Right::EditMessages
+    } else {
+        Right::PinMessages
+    }
 }
 
 pub fn pin(call: &mut Call) -> Outcome {

@@ -48,11 +48,21 @@ impl Call<'_> {
     }
 
     pub fn chat_mut(&mut self, id: ChatId) -> &mut Chat {
-        self.world.chats.get_mut(&id).expect("chat ids come from chat()")
+        self.world
+            .chats
+            .get_mut(&id)
+            .expect("chat ids come from chat()")
     }
 
     /// Change a user's status and emit the update that goes with it.
-    pub fn set_member(&mut self, chat: ChatId, user: UserId, new: Member, link: Option<&InviteLink>, via_request: bool) {
+    pub fn set_member(
+        &mut self,
+        chat: ChatId,
+        user: UserId,
+        new: Member,
+        link: Option<&InviteLink>,
+        via_request: bool,
+    ) {
         let old = self.world.chats[&chat].status(user, self.now);
         self.chat_mut(chat).set_status(user, new.clone());
         let change = updates::MemberChange {
@@ -132,7 +142,11 @@ pub const HUMAN_ONLY_METHODS: &[&str] = &[
 /// The canonical name of a method, matched case-insensitively.
 pub fn canonical(name: &str, human: bool) -> Option<&'static str> {
     let extra: &[&str] = if human { HUMAN_ONLY_METHODS } else { &[] };
-    BOT_API_METHODS.iter().chain(extra).copied().find(|m| m.eq_ignore_ascii_case(name))
+    BOT_API_METHODS
+        .iter()
+        .chain(extra)
+        .copied()
+        .find(|m| m.eq_ignore_ascii_case(name))
 }
 
 /// Run a method (not getUpdates, which waits and is run by the server).

@@ -70,9 +70,16 @@ pub fn delete_chat_photo(call: &mut Call) -> Outcome {
 
 pub fn set_chat_permissions(call: &mut Call) -> Outcome {
     let id = call.chat(Accepts::GroupAndSupergroup)?;
-    rules::require_right(call.chat_ref(id), call.caller, Right::RestrictMembers, call.now)?;
+    rules::require_right(
+        call.chat_ref(id),
+        call.caller,
+        Right::RestrictMembers,
+        call.now,
+    )?;
     let object = call.params.object_required("permissions")?;
-    let independent = call.params.bool_or("use_independent_chat_permissions", false);
+    let independent = call
+        .params
+        .bool_or("use_independent_chat_permissions", false);
     let permissions = parse_permissions(&object, independent);
     if call.chat_ref(id).permissions == permissions {
         return Err(errors::chat_not_modified());
@@ -90,7 +97,9 @@ pub fn parse_permissions(object: &Map<String, Value>, independent: bool) -> Perm
     for &p in Permission::ALL {
         let value = flag(p).unwrap_or_else(|| match p {
             Permission::ReactToMessages => flag(Permission::SendMessages).unwrap_or(false),
-            Permission::EditTag | Permission::ManageTopics => flag(Permission::PinMessages).unwrap_or(false),
+            Permission::EditTag | Permission::ManageTopics => {
+                flag(Permission::PinMessages).unwrap_or(false)
+            }
             _ => false,
         });
         if value {
@@ -100,7 +109,15 @@ pub fn parse_permissions(object: &Map<String, Value>, independent: bool) -> Perm
     if !independent {
         use Permission::*;
         if set.contains(&SendOtherMessages) || set.contains(&AddWebPagePreviews) {
-            set.extend([SendMessages, SendAudios, SendDocuments, SendPhotos, SendVideos, SendVideoNotes, SendVoiceNotes]);
+            set.extend([
+                SendMessages,
+                SendAudios,
+                SendDocuments,
+                SendPhotos,
+                SendVideos,
+                SendVideoNotes,
+                SendVoiceNotes,
+            ]);
         }
         if set.contains(&SendPolls) {
             set.insert(SendMessages);
@@ -119,7 +136,12 @@ fn as_flag(v: &Value) -> Option<bool> {
 }
 
 /// A human-only setter: check the chat, the right, then change one field.
-fn human_setting(call: &mut Call, accepts: Accepts, right: Right, apply: impl FnOnce(&mut Chat) -> bool) -> Outcome {
+fn human_setting(
+    call: &mut Call,
+    accepts: Accepts,
+    right: Right,
+    apply: impl FnOnce(&mut Chat) -> bool,
+) -> Outcome {
     let id = call.chat(accepts)?;
     rules::require_right(call.chat_ref(id), call.caller, right, call.now)?;
     if !apply(call.chat_mut(id)) {
@@ -165,7 +187,9 @@ pub fn set_join_by_request(call: &mut Call) -> Outcome {
 
 pub fn set_is_forum(call: &mut Call) -> Outcome {
     let enabled = call.params.bool_or("enabled", true);
-    human_setting(call, Accepts::SupergroupOnly, Right::ChangeInfo, |c| std::mem::replace(&mut c.is_forum, enabled) != enabled)
+    human_setting(call, Accepts::SupergroupOnly, Right::ChangeInfo, |c| {
+        std::mem::replace(&mut c.is_forum, enabled) != enabled
+    })
 }
 
 /// Turn a basic group into a supergroup: a new chat with a `-100…` id takes

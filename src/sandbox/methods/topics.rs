@@ -36,7 +36,12 @@ fn clean_name(name: &str) -> String {
 
 pub fn create(call: &mut Call) -> Outcome {
     let id = forum(call)?;
-    rules::require_right(call.chat_ref(id), call.caller, Right::ManageTopics, call.now)?;
+    rules::require_right(
+        call.chat_ref(id),
+        call.caller,
+        Right::ManageTopics,
+        call.now,
+    )?;
     let name = clean_name(&call.params.str_opt("name").unwrap_or_default());
     if name.is_empty() {
         return Err(errors::topic_title_empty());
@@ -45,11 +50,21 @@ pub fn create(call: &mut Call) -> Outcome {
     if !ICON_COLORS.contains(&color) {
         return Err(errors::icon_color_invalid());
     }
-    let emoji = call.params.str_opt("icon_custom_emoji_id").filter(|e| !e.is_empty());
+    let emoji = call
+        .params
+        .str_opt("icon_custom_emoji_id")
+        .filter(|e| !e.is_empty());
     let creator = call.caller.id;
     let chat = call.chat_mut(id);
     let thread_id = chat.take_message_id();
-    let topic = Topic { thread_id, name, icon_color: color as u32, icon_custom_emoji_id: emoji, closed: false, created_by: creator };
+    let topic = Topic {
+        thread_id,
+        name,
+        icon_color: color as u32,
+        icon_custom_emoji_id: emoji,
+        closed: false,
+        created_by: creator,
+    };
     chat.topics.insert(thread_id, topic.clone());
     Ok(wire::topic(&topic))
 }
@@ -60,7 +75,10 @@ fn topic_for(call: &Call, right: Right) -> Result<(ChatId, i64), errors::ApiErro
     let id = forum(call)?;
     let thread = call.params.int_required("message_thread_id")?;
     let chat = call.chat_ref(id);
-    let topic = chat.topics.get(&thread).ok_or_else(errors::topic_id_invalid)?;
+    let topic = chat
+        .topics
+        .get(&thread)
+        .ok_or_else(errors::topic_id_invalid)?;
     if topic.created_by != call.caller.id || right == Right::DeleteMessages {
         rules::require_right(chat, call.caller, right, call.now)?;
     }
@@ -74,7 +92,11 @@ pub fn edit(call: &mut Call) -> Outcome {
         return Err(errors::topic_title_empty());
     }
     let emoji = call.params.str_opt("icon_custom_emoji_id");
-    let topic = call.chat_mut(id).topics.get_mut(&thread).expect("checked by topic_for");
+    let topic = call
+        .chat_mut(id)
+        .topics
+        .get_mut(&thread)
+        .expect("checked by topic_for");
     let mut changed = false;
     if let Some(name) = name {
         changed |= topic.name != name;
@@ -95,7 +117,13 @@ pub fn edit(call: &mut Call) -> Outcome {
     if let Some(emoji) = call.params.str_opt("icon_custom_emoji_id") {
         edited.insert("icon_custom_emoji_id".into(), serde_json::json!(emoji));
     }
-    service_message(call, id, thread, "forum_topic_edited", serde_json::Value::Object(edited));
+    service_message(
+        call,
+        id,
+        thread,
+        "forum_topic_edited",
+        serde_json::Value::Object(edited),
+    );
     ok()
 }
 
@@ -103,7 +131,13 @@ pub fn edit(call: &mut Call) -> Outcome {
 /// closed or reopened; an admin bot receives it as a `message` update,
 /// except for what the bot did itself. This is how a bot can notice a
 /// topic changed by hand.
-fn service_message(call: &mut Call, id: ChatId, thread: i64, field: &str, value: serde_json::Value) {
+fn service_message(
+    call: &mut Call,
+    id: ChatId,
+    thread: i64,
+    field: &str,
+    value: serde_json::Value,
+) {
     if call.caller.id == call.world.bot_id() {
         return;
     }
@@ -124,12 +158,20 @@ fn service_message(call: &mut Call, id: ChatId, thread: i64, field: &str, value:
 
 pub fn set_closed(call: &mut Call, closed: bool) -> Outcome {
     let (id, thread) = topic_for(call, Right::ManageTopics)?;
-    let topic = call.chat_mut(id).topics.get_mut(&thread).expect("checked by topic_for");
+    let topic = call
+        .chat_mut(id)
+        .topics
+        .get_mut(&thread)
+        .expect("checked by topic_for");
     if topic.closed == closed {
         return Err(errors::topic_not_modified());
     }
     topic.closed = closed;
-    let field = if closed { "forum_topic_closed" } else { "forum_topic_reopened" };
+    let field = if closed {
+        "forum_topic_closed"
+    } else {
+        "forum_topic_reopened"
+    };
     service_message(call, id, thread, field, serde_json::json!({}));
     ok()
 }
@@ -138,7 +180,12 @@ pub fn delete(call: &mut Call) -> Outcome {
     let (id, thread) = topic_for(call, Right::DeleteMessages)?;
     let chat = call.chat_mut(id);
     chat.topics.remove(&thread);
-    let gone: Vec<i64> = chat.messages.values().filter(|m| m.thread_id == Some(thread)).map(|m| m.message_id).collect();
+    let gone: Vec<i64> = chat
+        .messages
+        .values()
+        .filter(|m| m.thread_id == Some(thread))
+        .map(|m| m.message_id)
+        .collect();
     for m in gone {
         chat.messages.remove(&m);
     }
@@ -149,7 +196,12 @@ pub fn delete(call: &mut Call) -> Outcome {
 
 fn general(call: &Call) -> Result<ChatId, errors::ApiError> {
     let id = forum(call)?;
-    rules::require_right(call.chat_ref(id), call.caller, Right::ManageTopics, call.now)?;
+    rules::require_right(
+        call.chat_ref(id),
+        call.caller,
+        Right::ManageTopics,
+        call.now,
+    )?;
     Ok(id)
 }
 
@@ -167,7 +219,11 @@ pub fn edit_general(call: &mut Call) -> Outcome {
     ok()
 }
 
-pub fn general_flag(call: &mut Call, field: fn(&mut GeneralTopic) -> &mut bool, value: bool) -> Outcome {
+pub fn general_flag(
+    call: &mut Call,
+    field: fn(&mut GeneralTopic) -> &mut bool,
+    value: bool,
+) -> Outcome {
     let id = general(call)?;
     let flag = field(&mut call.chat_mut(id).general_topic);
     if *flag == value {

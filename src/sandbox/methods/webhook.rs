@@ -25,10 +25,11 @@ pub fn get_updates_now(call: &mut Call) -> Outcome {
 }
 
 fn allowed_updates(call: &Call) -> Result<Option<Vec<String>>, errors::ApiError> {
-    Ok(call
-        .params
-        .array_opt("allowed_updates")?
-        .map(|list| list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()))
+    Ok(call.params.array_opt("allowed_updates")?.map(|list| {
+        list.iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    }))
 }
 
 pub fn set_webhook(call: &mut Call) -> Outcome {
@@ -41,9 +42,16 @@ pub fn set_webhook(call: &mut Call) -> Outcome {
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(errors::bad_webhook_url());
     }
-    let secret = call.params.str_opt("secret_token").filter(|s| !s.is_empty());
+    let secret = call
+        .params
+        .str_opt("secret_token")
+        .filter(|s| !s.is_empty());
     if let Some(s) = &secret {
-        if s.len() > 256 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if s.len() > 256
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(errors::secret_token_invalid());
         }
     }
@@ -75,7 +83,9 @@ pub fn delete_webhook(call: &mut Call) -> Outcome {
 pub fn get_webhook_info(call: &mut Call) -> Outcome {
     let pending = call.world.updates.pending.len();
     let Some(hook) = &call.world.webhook else {
-        return Ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": pending}));
+        return Ok(
+            json!({"url": "", "has_custom_certificate": false, "pending_update_count": pending}),
+        );
     };
     let mut v = json!({"url": hook.url, "has_custom_certificate": false, "pending_update_count": pending,
         "max_connections": hook.max_connections});

@@ -23,7 +23,12 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(code: u16, description: impl Into<String>) -> ApiError {
-        ApiError { code, description: description.into(), retry_after: None, migrate_to_chat_id: None }
+        ApiError {
+            code,
+            description: description.into(),
+            retry_after: None,
+            migrate_to_chat_id: None,
+        }
     }
 
     /// `Bad Request: {message}`.
@@ -37,7 +42,8 @@ impl ApiError {
 
     /// The JSON body: `{"ok":false,"error_code":…,"description":…,"parameters"?:…}`.
     pub fn body(&self) -> Value {
-        let mut body = json!({"ok": false, "error_code": self.code, "description": self.description});
+        let mut body =
+            json!({"ok": false, "error_code": self.code, "description": self.description});
         if let Some(s) = self.retry_after {
             body["parameters"] = json!({"retry_after": s});
         } else if let Some(id) = self.migrate_to_chat_id {
@@ -72,7 +78,10 @@ pub fn request_too_large() -> ApiError {
 }
 
 pub fn conflict_webhook_active() -> ApiError {
-    ApiError::new(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+    ApiError::new(
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+    )
 }
 
 // --- parameters ---
@@ -285,7 +294,9 @@ pub fn invite_name_too_long() -> ApiError {
 }
 
 pub fn member_limit_with_join_request() -> ApiError {
-    ApiError::bad_request("member_limit can't be specified for links requiring administrator approval")
+    ApiError::bad_request(
+        "member_limit can't be specified for links requiring administrator approval",
+    )
 }
 
 pub fn usage_limit_invalid() -> ApiError {

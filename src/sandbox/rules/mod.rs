@@ -33,7 +33,10 @@ pub enum Accepts {
 
 /// Unix time now.
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Find the chat a `chat_id` names, without membership checks.
@@ -41,13 +44,21 @@ pub fn find_chat(world: &World, chat: &ChatRef) -> Result<ChatId, ApiError> {
     match chat {
         ChatRef::Id(id) if world.chats.contains_key(id) => Ok(*id),
         ChatRef::Id(_) => Err(errors::chat_not_found()),
-        ChatRef::Username(name) => world.chat_by_username(name).ok_or_else(errors::chat_not_found),
+        ChatRef::Username(name) => world
+            .chat_by_username(name)
+            .ok_or_else(errors::chat_not_found),
     }
 }
 
 /// Find the chat and check that the caller is in it and that the chat was not
 /// upgraded; then that the method accepts its type.
-pub fn chat_for(world: &World, caller: Caller, chat: &ChatRef, accepts: Accepts, now: i64) -> Result<ChatId, ApiError> {
+pub fn chat_for(
+    world: &World,
+    caller: Caller,
+    chat: &ChatRef,
+    accepts: Accepts,
+    now: i64,
+) -> Result<ChatId, ApiError> {
     let id = find_chat(world, chat)?;
     let chat = &world.chats[&id];
     if let Some(to) = chat.migrated_to {
@@ -121,7 +132,9 @@ pub fn require_right(chat: &Chat, caller: Caller, right: Right, now: i64) -> Res
                 if let Some(p) = member_permission_for(right) {
                     let allowed = match chat.status(caller.id, now) {
                         Member::Member { .. } => chat.permissions.contains(&p),
-                        Member::Restricted { permissions, .. } => permissions.contains(&p) && chat.permissions.contains(&p),
+                        Member::Restricted { permissions, .. } => {
+                            permissions.contains(&p) && chat.permissions.contains(&p)
+                        }
                         _ => false,
                     };
                     if allowed {
@@ -140,7 +153,11 @@ pub fn require_admin(chat: &Chat, caller: Caller, now: i64) -> Result<Rights, Ap
 }
 
 pub fn not_admin(kind: ChatType) -> ApiError {
-    if kind == ChatType::Channel { errors::need_channel_admin() } else { errors::not_enough_rights() }
+    if kind == ChatType::Channel {
+        errors::need_channel_admin()
+    } else {
+        errors::not_enough_rights()
+    }
 }
 
 /// Whether `editor` may change this administrator: the owner may edit
@@ -148,7 +165,9 @@ pub fn not_admin(kind: ChatType) -> ApiError {
 /// `can_be_edited` tells the bot.
 pub fn can_edit(chat: &Chat, editor: UserId, target: &Member) -> bool {
     match target {
-        Member::Administrator { promoted_by, .. } => *promoted_by == editor || chat.owner() == Some(editor),
+        Member::Administrator { promoted_by, .. } => {
+            *promoted_by == editor || chat.owner() == Some(editor)
+        }
         Member::Creator { .. } => false,
         _ => true,
     }
@@ -161,7 +180,11 @@ pub fn find_user(world: &World, id: UserId) -> Result<&User, ApiError> {
 /// Telegram treats an `until_date` under 30 seconds or over 366 days from
 /// now as forever (0).
 pub fn normalize_until(until: i64, now: i64) -> i64 {
-    if until <= 0 || until < now + 30 || until > now + 366 * 86_400 { 0 } else { until }
+    if until <= 0 || until < now + 30 || until > now + 366 * 86_400 {
+        0
+    } else {
+        until
+    }
 }
 
 /// Length in UTF-16 code units, which is how Telegram counts characters.
