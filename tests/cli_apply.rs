@@ -287,6 +287,8 @@ fn a_killed_apply_resumes_without_repeating_anything() {
     let before_topics = server.calls("createForumTopic");
     let before_links = server.calls("createChatInviteLink");
 
+    // A failed assert below ends the test process, and the child with it.
+    #[allow(clippy::zombie_processes)]
     let mut child = Process::new(cargo_bin("orgform"))
         .env_clear()
         .env("ORGFORM_STATE_DIR", &state)

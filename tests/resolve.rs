@@ -199,7 +199,9 @@ fn restrictions_and_bans() {
     assert_eq!(
         *until,
         Some(
-            jiff::Timestamp::from(("2027-02-01T00:00:00Z").parse::<jiff::Timestamp>().unwrap())
+            ("2027-02-01T00:00:00Z")
+                .parse::<jiff::Timestamp>()
+                .unwrap()
                 .as_second()
         )
     );

@@ -186,6 +186,7 @@ impl<'a, P: Provider> Shared<'a, P> {
 
 /// Execute `plan`, skipping what `prior` already did. The store is updated
 /// in memory; the caller saves it.
+#[allow(clippy::too_many_arguments)] // each is a distinct input of one run
 pub async fn run<P: Provider>(
     provider: &P,
     plan: &Plan,
@@ -198,14 +199,16 @@ pub async fn run<P: Provider>(
 ) -> Report {
     let skip: BTreeSet<usize> = prior.done.iter().map(|(i, _)| *i).collect();
     let shared = Shared::new(provider, plan, journal, store, now, prior.done, progress);
-    let mut report = Report::default();
-    report.manual = plan
-        .changes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.action == Action::Manual)
-        .map(|(i, _)| i)
-        .collect();
+    let mut report = Report {
+        manual: plan
+            .changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.action == Action::Manual)
+            .map(|(i, _)| i)
+            .collect(),
+        ..Report::default()
+    };
 
     // Reversible phase: per chat in order, chats concurrently.
     let mut per_chat: BTreeMap<&str, Vec<usize>> = BTreeMap::new();

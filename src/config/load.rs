@@ -249,31 +249,28 @@ fn merge(trees: Vec<Node>, out: &mut Diagnostics) -> Node {
             match existing {
                 None => merged.push(entry),
                 Some(existing) if MERGED_SECTIONS.contains(&entry.key.as_str()) => {
-                    match (&mut existing.value.value, entry.value.value) {
-                        (Value::Map(into), Value::Map(from)) => {
-                            for item in from {
-                                if let Some(first) = into.iter().find(|e| e.key == item.key) {
-                                    out.push(
-                                        Diagnostic::error(
-                                            codes::DUPLICATE_KEY,
-                                            format!(
-                                                "`{}.{}` is defined in two places",
-                                                entry.key, item.key
-                                            ),
-                                        )
-                                        .at(item.key_span, "defined again here")
-                                        .also(first.key_span, "first defined here")
-                                        .hint(
-                                            "each name may be defined once across all config files",
+                    // A non-mapping section is a schema error; keep the first.
+                    if let (Value::Map(into), Value::Map(from)) =
+                        (&mut existing.value.value, entry.value.value)
+                    {
+                        for item in from {
+                            if let Some(first) = into.iter().find(|e| e.key == item.key) {
+                                out.push(
+                                    Diagnostic::error(
+                                        codes::DUPLICATE_KEY,
+                                        format!(
+                                            "`{}.{}` is defined in two places",
+                                            entry.key, item.key
                                         ),
-                                    );
-                                } else {
-                                    into.push(item);
-                                }
+                                    )
+                                    .at(item.key_span, "defined again here")
+                                    .also(first.key_span, "first defined here")
+                                    .hint("each name may be defined once across all config files"),
+                                );
+                            } else {
+                                into.push(item);
                             }
                         }
-                        // A non-mapping section is a schema error; keep the first.
-                        _ => {}
                     }
                 }
                 Some(existing) => {

@@ -517,7 +517,7 @@ impl<'a> Resolver<'a> {
         // Plain members.
         if let Some(members) = &eff.members {
             for (handle, reason) in self.select(members) {
-                let Some(uid) = self.uid(&handle) else {
+                let Some(uid) = self.uid(handle) else {
                     continue;
                 };
                 if chat.admins.contains_key(&uid) {
@@ -548,7 +548,7 @@ impl<'a> Resolver<'a> {
                 .map(|r| format!("role {r}"))
                 .unwrap_or_else(|| "listed permissions".into());
             for (handle, reason) in self.select(&binding.members) {
-                let Some(uid) = self.uid(&handle) else {
+                let Some(uid) = self.uid(handle) else {
                     continue;
                 };
                 if chat.admins.contains_key(&uid) {
@@ -570,7 +570,7 @@ impl<'a> Resolver<'a> {
         // Bans.
         if let Some(banned) = &eff.banned {
             for (handle, reason) in self.select(banned) {
-                let Some(uid) = self.uid(&handle) else {
+                let Some(uid) = self.uid(handle) else {
                     continue;
                 };
                 chat.admins.remove(&uid);
@@ -583,8 +583,8 @@ impl<'a> Resolver<'a> {
         }
         // Offboarded people must be gone from every managed chat.
         for &(handle, uid) in &self.offboarded {
-            if !chat.members.contains_key(&uid) {
-                chat.members.insert(uid, MemberState::Absent);
+            if let std::collections::btree_map::Entry::Vacant(e) = chat.members.entry(uid) {
+                e.insert(MemberState::Absent);
                 trace(
                     format!("chat.{key}.member.{handle}"),
                     "offboarded: removed from every managed chat".into(),
@@ -626,7 +626,7 @@ impl<'a> Resolver<'a> {
             let mut tags = BTreeMap::new();
             for binding in bindings {
                 for (handle, reason) in self.select(&binding.members) {
-                    let Some(uid) = self.uid(&handle) else {
+                    let Some(uid) = self.uid(handle) else {
                         continue;
                     };
                     if chat.admins.contains_key(&uid)
@@ -681,7 +681,7 @@ impl<'a> Resolver<'a> {
             .clone()
             .or_else(|| role_title(config, &binding.role));
         for (handle, reason) in self.select(&binding.members) {
-            let Some(uid) = self.uid(&handle) else {
+            let Some(uid) = self.uid(handle) else {
                 continue;
             };
             let seat: &mut AdminSeat = chat.admins.entry(uid).or_default();

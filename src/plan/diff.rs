@@ -114,6 +114,7 @@ pub fn member_json(m: &MemberState) -> Value {
 }
 
 impl ChatDiff<'_> {
+    #[allow(clippy::too_many_arguments)] // the fields of one Change
     fn push(
         &mut self,
         address: Address,

@@ -260,7 +260,8 @@ pub fn chat_text(model: &Model, key: &str) -> String {
             let _ = writeln!(out, "        why: {r}");
         }
     }
-    let groups: [(&str, fn(&MemberState) -> bool); 4] = [
+    type Group<'a> = (&'a str, fn(&MemberState) -> bool);
+    let groups: [Group; 4] = [
         ("members", |m| matches!(m, MemberState::Member)),
         ("restricted", |m| {
             matches!(m, MemberState::Restricted { .. })
