@@ -172,10 +172,14 @@ async fn a_fault_in_the_reversible_phase_rolls_everything_back() {
 
     assert_eq!(report.status(), RunStatus::RolledBack, "{report:#?}");
     assert!(report.failed.as_ref().unwrap().1.contains("injected fault"));
-    assert_eq!(
-        report.rolled_back.len(),
-        7,
-        "the seven changes done before the fault were undone"
+    // The seven changes started before the fault were done; with four chats
+    // in flight, up to three more (other chats) may have started before the
+    // failure stopped new work. Every one of them is undone: the world check
+    // below is the real property.
+    assert!(
+        (7..=10).contains(&report.rolled_back.len()),
+        "the changes done before the fault were undone: {:?}",
+        report.rolled_back
     );
     assert!(report.rollback_errors.is_empty());
     let after = visible(&s.running.world_snapshot(), &BTreeSet::new());
