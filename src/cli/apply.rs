@@ -161,12 +161,25 @@ async fn execute(
         }
     }
     conn.save_store(&store)?;
+    print_pace(&conn.client);
     print_report(plan, &report, run_id);
     Ok(if report.status() == RunStatus::Applied {
         exit::OK
     } else {
         exit::ERROR
     })
+}
+
+/// The pace the run achieved, when it was paced (the sandbox is not).
+fn print_pace(client: &crate::telegram::client::Client) {
+    let stats = client.pace_stats();
+    if client.options().requests_per_second.is_none() || stats.requests == 0 {
+        return;
+    }
+    println!(
+        "Pace: {} requests at {:.1}/s on average (peak {:.1}/s), {} answered 429 (rate limited).",
+        stats.requests, stats.achieved_per_second, stats.peak_per_second, stats.rate_limited
+    );
 }
 
 fn print_report(plan: &Plan, report: &Report, run_id: &str) {

@@ -34,9 +34,17 @@ pub struct TelegramArgs {
     /// Chats worked on at the same time (each chat's changes run in order).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel_chats: u16,
-    /// Global pace for real Telegram, in requests per second.
+    /// Pace to start from against real Telegram, in requests per second
+    /// (0 = unpaced). The pace then adapts: it rises while calls succeed and
+    /// drops on a 429, settling just under the server's limit.
     #[arg(long, default_value_t = 25.0)]
     pub requests_per_second: f64,
+    /// The highest pace the adaptive pace may reach, in requests per second.
+    #[arg(long, default_value_t = 200.0)]
+    pub max_requests_per_second: f64,
+    /// Keep the pace at --requests-per-second instead of adapting it.
+    #[arg(long)]
+    pub fixed_pace: bool,
 }
 
 /// A live connection: the client, the state dir in use, and the sandbox
@@ -147,6 +155,8 @@ pub async fn connect(
     let options = ClientOptions {
         max_parallel_chats: args.parallel_chats.into(),
         requests_per_second: (args.requests_per_second > 0.0).then_some(args.requests_per_second),
+        max_requests_per_second: args.max_requests_per_second,
+        adaptive_pace: !args.fixed_pace,
         ..ClientOptions::default()
     };
     let client = Client::new(url, token, options).map_err(setup)?;

@@ -142,6 +142,8 @@ fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
         state_dir: args.state_dir.clone(),
         parallel_chats: 8,
         requests_per_second: 25.0,
+        max_requests_per_second: 200.0,
+        fixed_pace: false,
     };
     let state_dir = connect::state_dir(&telegram)?;
     let world_file = connect::sandbox_world_path(&state_dir);

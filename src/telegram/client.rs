@@ -4,10 +4,11 @@
 //! errors.
 //!
 //! Behaviour under pressure:
-//! - every request waits for a slot of the global pace (default 25/s);
+//! - every request waits for a slot of the global pace, which starts at
+//!   25/s and adapts to the server's limit ([`super::pace`]);
 //! - a 429 waits exactly `retry_after` seconds (pausing the pace for
-//!   everyone), then the call is repeated; the request was not executed, so
-//!   this holds for every method;
+//!   everyone, and cutting its rate), then the call is repeated; the request
+//!   was not executed, so this holds for every method;
 //! - 5xx answers, timeouts and cut connections are retried with capped
 //!   exponential backoff and jitter, but only for calls marked safe to
 //!   repeat (reads, and writes that set a value); others fail as
@@ -33,6 +34,7 @@ use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::error::{ApiFailure, Class, Error, ErrorKind, Redactor, SetupError, classify};
+use super::pace::{Pace, PaceOptions, PaceStats};
 use super::wire::Envelope;
 use crate::state::ChatId;
 
@@ -230,8 +232,12 @@ pub struct ClientOptions {
     /// Per request. Above the official server's 60 s internal flood wait.
     pub timeout: Duration,
     pub connect_timeout: Duration,
-    /// Global pace; `None` = unpaced.
+    /// Global pace to start from; `None` = unpaced.
     pub requests_per_second: Option<f64>,
+    /// The highest pace the adaptive pace may reach.
+    pub max_requests_per_second: f64,
+    /// Whether the pace adapts to the server's limit (see [`super::pace`]).
+    pub adaptive_pace: bool,
     /// Chats worked on at the same time.
     pub max_parallel_chats: usize,
     pub retry: RetryPolicy,
@@ -245,6 +251,8 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(75),
             connect_timeout: Duration::from_secs(10),
             requests_per_second: Some(25.0),
+            max_requests_per_second: 200.0,
+            adaptive_pace: true,
             max_parallel_chats: 8,
             retry: RetryPolicy::default(),
             test_environment: false,
@@ -347,48 +355,13 @@ pub struct ChatTurn {
     _chat: OwnedMutexGuard<()>,
 }
 
-/// The global pace: each request takes the next free slot; a 429 pushes
-/// every later slot past its `retry_after`.
-struct Pacer {
-    interval: Option<Duration>,
-    next: Mutex<Option<Instant>>,
-}
-
-impl Pacer {
-    fn new(per_second: Option<f64>) -> Pacer {
-        let interval = per_second
-            .filter(|r| *r > 0.0 && r.is_finite())
-            .map(|r| Duration::from_secs_f64(1.0 / r));
-        Pacer {
-            interval,
-            next: Mutex::new(None),
-        }
-    }
-
-    async fn wait_turn(&self) {
-        let slot = {
-            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.interval.unwrap_or_default());
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-    }
-
-    fn pause_until(&self, until: Instant) {
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        *next = Some(next.map_or(until, |n| n.max(until)));
-    }
-}
-
 struct Inner {
     http: reqwest::Client,
     base: ApiUrl,
     token: Token,
     redactor: Redactor,
     options: ClientOptions,
-    pacer: Pacer,
+    pace: Pace,
     chat_slots: Arc<Semaphore>,
     chat_locks: Mutex<HashMap<ChatId, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -440,7 +413,11 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 base,
-                pacer: Pacer::new(options.requests_per_second),
+                pace: Pace::new(PaceOptions {
+                    start: options.requests_per_second,
+                    ceiling: options.max_requests_per_second,
+                    adaptive: options.adaptive_pace,
+                }),
                 chat_slots: Arc::new(Semaphore::new(options.max_parallel_chats.max(1))),
                 chat_locks: Mutex::new(HashMap::new()),
                 token,
@@ -452,6 +429,11 @@ impl Client {
 
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
+    }
+
+    /// What the pace achieved so far: requests, 429s, rates.
+    pub fn pace_stats(&self) -> PaceStats {
+        self.inner.pace.stats()
     }
 
     pub fn api_url(&self) -> &ApiUrl {
@@ -512,7 +494,7 @@ impl Client {
         let mut attempts = 0u32;
         let mut rate_limited = 0u32;
         loop {
-            self.inner.pacer.wait_turn().await;
+            let slot = self.inner.pace.wait_turn().await;
             attempts += 1;
             let failure = match self.attempt(call).await {
                 Ok(v) => return Ok(v),
@@ -534,8 +516,11 @@ impl Client {
                     }
                     // The call was not executed: wait exactly as asked, then repeat.
                     attempts -= 1;
-                    let until = Instant::now() + Duration::from_secs(wait);
-                    self.inner.pacer.pause_until(until);
+                    let until = self.inner.pace.rate_limited(
+                        slot,
+                        Instant::now(),
+                        Duration::from_secs(wait),
+                    );
                     tracing::debug!(
                         method = call.method,
                         chat = call.chat,

@@ -21,6 +21,7 @@
 pub mod client;
 pub mod error;
 pub mod execute;
+pub mod pace;
 pub mod read;
 pub mod wire;
 

@@ -50,6 +50,8 @@ pub fn fast() -> ClientOptions {
         timeout: Duration::from_secs(20),
         connect_timeout: Duration::from_secs(5),
         requests_per_second: None,
+        max_requests_per_second: 200.0,
+        adaptive_pace: true,
         max_parallel_chats: 8,
         retry: RetryPolicy {
             max_attempts: 12,
