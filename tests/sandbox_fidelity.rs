@@ -231,6 +231,50 @@ async fn restrict_refusals() {
     }
 }
 
+// --- setChatMemberTag: Client::process_set_chat_member_tag_query,
+// DialogParticipantManager::set_dialog_participant_rank ---
+
+#[tokio::test]
+async fn member_tag_errors() {
+    let sandbox = start(world()).await;
+    let api = Api::new(&sandbox);
+    // RANK_* errors are renamed TAG_* for this method, CUSTOM_TITLE_* for
+    // setChatAdministratorCustomTitle.
+    refused(
+        &api,
+        "setChatMemberTag",
+        json!({"chat_id": SG, "user_id": MEMBER, "tag": "Boss 🚀"}),
+        400,
+        "Bad Request: TAG_EMOJI_NOT_ALLOWED",
+    )
+    .await;
+    refused(
+        &api,
+        "setChatMemberTag",
+        json!({"chat_id": SG, "user_id": MEMBER, "tag": "seventeen chars!!"}),
+        400,
+        "Bad Request: TAG_INVALID",
+    )
+    .await;
+    refused(
+        &api,
+        "setChatAdministratorCustomTitle",
+        json!({"chat_id": SG, "user_id": BOT_ADMIN, "custom_title": "Boss 🚀"}),
+        400,
+        "Bad Request: CUSTOM_TITLE_EMOJI_NOT_ALLOWED",
+    )
+    .await;
+    // A bot uses only the rights it was granted (apply_restrictions).
+    refused(
+        &api,
+        "setChatMemberTag",
+        json!({"chat_id": WEAK_SG, "user_id": MEMBER, "tag": "x"}),
+        400,
+        "Bad Request: CHAT_ADMIN_REQUIRED",
+    )
+    .await;
+}
+
 // --- setChatPermissions: DialogManager::set_dialog_permissions ---
 
 #[tokio::test]
@@ -803,6 +847,9 @@ async fn reads_need_less_access_than_writes() {
         json!({"chat_id": PUBLIC_SG, "user_id": OWNER}),
     )
     .await;
+    // …and left without being in it (restrict_channel_participant for the
+    // current user)…
+    api.ok("leaveChat", json!({"chat_id": PUBLIC_SG})).await;
     // …but not written.
     refused(
         &api,

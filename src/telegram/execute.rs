@@ -711,6 +711,14 @@ impl TelegramProvider {
                     pinned,
                 });
             }
+            Op::SetCommands { .. } | Op::DeleteCommands
+                if change.chat_type == ChatType::Channel =>
+            {
+                // Nothing to read: channels have no bot commands.
+                return Ok(Observed::Commands {
+                    commands: Vec::new(),
+                });
+            }
             Op::SetCommands { .. } | Op::DeleteCommands => {
                 let call = ApiCall::read("getMyCommands", None)
                     .param("scope", BotCommandScope::Chat { chat_id: chat });

@@ -83,8 +83,18 @@ pub fn get_chat_member_count(call: &mut Call) -> Outcome {
     Ok(json!(call.chat_ref(id).present_count(call.now)))
 }
 
+/// leaveChat (`Client::process_leave_chat_query`, read access): leaving a
+/// public chat the bot is not in succeeds, as TDLib's
+/// `restrict_channel_participant` does for the current user.
 pub fn leave_chat(call: &mut Call) -> Outcome {
-    let id = call.chat(Accepts::AnyGroup)?;
+    let id = call.chat_access(Accepts::AnyGroup, Access::Read)?;
+    if !call
+        .chat_ref(id)
+        .status(call.caller.id, call.now)
+        .is_present()
+    {
+        return ok();
+    }
     if matches!(
         call.chat_ref(id).status(call.caller.id, call.now),
         Member::Creator { .. }

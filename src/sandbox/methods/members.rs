@@ -213,14 +213,24 @@ pub fn set_custom_title(call: &mut Call) -> Outcome {
     ok()
 }
 
+/// setChatMemberTag (`Client::process_set_chat_member_tag_query` →
+/// `DialogParticipantManager::set_dialog_participant_rank`): TDLib checks
+/// nothing itself, so every refusal is the server's and a best guess:
+/// without `can_manage_tags` CHAT_ADMIN_REQUIRED; the owner or an
+/// administrator (the method is documented for regular members)
+/// USER_ADMIN_INVALID, worded `user is an administrator of the chat`;
+/// someone not in the chat USER_NOT_PARTICIPANT. RANK_EMOJI_NOT_ALLOWED and
+/// RANK_INVALID are renamed `TAG_EMOJI_NOT_ALLOWED` and `TAG_INVALID` for
+/// this method by `Client::fail_query_with_error` (source).
 pub fn set_tag(call: &mut Call) -> Outcome {
     let user = call.params.user_id()?;
     let id = call.chat(Accepts::GroupAndSupergroup)?;
     rules::find_user(call.world, user)?;
-    rules::require_right(call.chat_ref(id), call.caller, Right::ManageTags, call.now)?;
+    let chat = call.chat_ref(id);
+    if !rules::holds(chat, call.caller, Right::ManageTags, call.now) {
+        return Err(errors::chat_admin_required());
+    }
     let tag = call.params.str_opt("tag").unwrap_or_default();
-    // RANK_EMOJI_NOT_ALLOWED / RANK_INVALID, renamed for this method by
-    // Client::fail_query_with_error.
     if rules::has_emoji(&tag) {
         return Err(errors::tag_emoji());
     }
@@ -228,7 +238,8 @@ pub fn set_tag(call: &mut Call) -> Outcome {
         return Err(errors::tag_invalid());
     }
     let tag = if tag.is_empty() { None } else { Some(tag) };
-    let new = match call.chat_ref(id).status(user, call.now) {
+    let target = chat.status(user, call.now);
+    let new = match target {
         Member::Member { .. } => Member::Member { tag },
         Member::Restricted {
             permissions,
