@@ -31,6 +31,7 @@ pub fn get_chat(call: &mut Call) -> Outcome {
 
 pub fn get_chat_administrators(call: &mut Call) -> Outcome {
     let id = call.chat_access(Accepts::AnyGroup, Access::ReadMembers)?;
+    rules::member_list(call.chat_ref(id), call.caller, call.now)?;
     let return_bots = call.params.bool_or("return_bots", false);
     let chat = call.chat_ref(id);
     let world = &*call.world;
@@ -67,6 +68,7 @@ pub fn get_chat_member(call: &mut Call) -> Outcome {
     let user = call.params.user_id()?;
     let id = call.chat_access(Accepts::AnyGroup, Access::Read)?;
     rules::find_user(call.world, user)?;
+    rules::member_list(call.chat_ref(id), call.caller, call.now)?;
     let chat = call.chat_ref(id);
     let member = chat.status(user, call.now);
     Ok(wire::chat_member(

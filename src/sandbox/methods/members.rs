@@ -37,6 +37,9 @@ pub fn promote(call: &mut Call) -> Outcome {
     rules::find_user(call.world, user)?;
     let chat = call.chat_ref(id);
     let kind = chat.kind;
+    if user != call.caller.id {
+        rules::member_list(chat, call.caller, call.now)?;
+    }
 
     // The requested rights: every optional boolean; rights that do not exist
     // in this chat type are ignored.
@@ -349,6 +352,7 @@ pub fn ban(call: &mut Call) -> Outcome {
     let user = call.params.user_id()?;
     let id = call.chat(Accepts::AnyGroup)?;
     rules::find_user(call.world, user)?;
+    rules::member_list(call.chat_ref(id), call.caller, call.now)?;
     let kind = call.chat_ref(id).kind;
     let target = call.chat_ref(id).status(user, call.now);
     let new = if kind == ChatType::Group {
@@ -405,6 +409,7 @@ pub fn unban(call: &mut Call) -> Outcome {
     let only_if_banned = call.params.bool_or("only_if_banned", false);
     let id = call.chat(Accepts::SupergroupAndChannel)?;
     rules::find_user(call.world, user)?;
+    rules::member_list(call.chat_ref(id), call.caller, call.now)?;
     let target = call.chat_ref(id).status(user, call.now);
     if only_if_banned && !matches!(target, Member::Kicked { .. }) {
         return ok();

@@ -239,6 +239,21 @@ pub fn holds(chat: &Chat, caller: Caller, right: Right, now: i64) -> bool {
     }
 }
 
+/// `DialogParticipantManager::get_channel_participant` and
+/// `get_channel_participants`: in a channel only administrators may look at
+/// members, so a bot that is not one gets `member list is inaccessible` from
+/// getChatAdministrators, getChatMember and every member change that looks
+/// the member up first (promote, ban, unban).
+pub fn member_list(chat: &Chat, caller: Caller, now: i64) -> Result<(), ApiError> {
+    if caller.is_bot
+        && chat.kind == ChatType::Channel
+        && admin_rights(chat, caller.id, now).is_none()
+    {
+        return Err(ApiError::bad_request("member list is inaccessible"));
+    }
+    Ok(())
+}
+
 pub fn not_admin(kind: ChatType) -> ApiError {
     if kind == ChatType::Channel {
         errors::need_channel_admin()
