@@ -134,6 +134,46 @@ async fn unban_without_only_if_banned() {
     assert_eq!(member(&api, SG, MEMBER).await["status"], "left");
 }
 
+// --- the bot itself: DialogParticipantManager::restrict_channel_participant
+// and promote_channel_participant for the current user ---
+
+#[tokio::test]
+async fn the_bot_on_itself() {
+    let sandbox = start(world()).await;
+    let api = Api::new(&sandbox);
+    for (method, params) in [
+        ("banChatMember", json!({"chat_id": SG, "user_id": BOT})),
+        (
+            "restrictChatMember",
+            json!({"chat_id": SG, "user_id": BOT, "permissions": {}}),
+        ),
+    ] {
+        refused(
+            &api,
+            method,
+            params,
+            400,
+            "Bad Request: can't restrict self",
+        )
+        .await;
+    }
+    refused(
+        &api,
+        "promoteChatMember",
+        json!({"chat_id": SG, "user_id": BOT, "can_pin_messages": true}),
+        400,
+        "Bad Request: can't promote self",
+    )
+    .await;
+    // Demoting oneself is allowed, with no right needed.
+    api.ok(
+        "promoteChatMember",
+        json!({"chat_id": WEAK_SG, "user_id": BOT}),
+    )
+    .await;
+    assert_eq!(member(&api, WEAK_SG, BOT).await["status"], "member");
+}
+
 // --- restrictChatMember: Client::process_restrict_chat_member_query,
 // Client::get_chat_permissions ---
 

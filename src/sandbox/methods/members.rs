@@ -103,8 +103,13 @@ pub fn promote(call: &mut Call) -> Outcome {
             _ => {}
         }
     }
-    if user == call.caller.id && !wanted.is_empty() {
-        return Err(errors::cant_promote_self());
+    if user == call.caller.id {
+        if !wanted.is_empty() {
+            return Err(errors::cant_promote_self());
+        }
+        // promote_channel_participant lets anyone demote themselves.
+        call.set_member(id, user, Member::plain(), None, false);
+        return ok();
     }
     if !is_owner
         && !caller_rights
@@ -274,6 +279,7 @@ pub fn set_tag(call: &mut Call) -> Outcome {
 fn check_restrictable(
     call: &Call,
     id: i64,
+    user: i64,
     target: &Member,
     new: &Member,
 ) -> Result<bool, errors::ApiError> {
@@ -281,6 +287,14 @@ fn check_restrictable(
         return Ok(false);
     }
     let chat = call.chat_ref(id);
+    // restrict_channel_participant for the current user: no restriction or
+    // ban of oneself; becoming `left` is leaving, which needs no right.
+    if user == call.caller.id && !matches!(target, Member::Creator { .. }) {
+        return match new {
+            Member::Left => Ok(true),
+            _ => Err(errors::ApiError::bad_request("can't restrict self")),
+        };
+    }
     match target {
         Member::Creator { .. } => Err(errors::cant_remove_owner()),
         _ if !super::settings::has_right(chat, call, Right::RestrictMembers) => {
@@ -339,7 +353,7 @@ pub fn restrict(call: &mut Call) -> Outcome {
             tag,
         }
     };
-    if check_restrictable(call, id, &target, &new)? {
+    if check_restrictable(call, id, user, &target, &new)? {
         call.set_member(id, user, new, None, false);
     }
     ok()
@@ -377,7 +391,7 @@ pub fn ban(call: &mut Call) -> Outcome {
         if !super::settings::has_right(call.chat_ref(id), call, Right::RestrictMembers) {
             return Err(errors::rights_restrict());
         }
-    } else if !check_restrictable(call, id, &target, &new)? {
+    } else if !check_restrictable(call, id, user, &target, &new)? {
         return ok();
     }
     let revoke = kind != ChatType::Group || call.params.bool_or("revoke_messages", false);
@@ -429,7 +443,7 @@ pub fn unban(call: &mut Call) -> Outcome {
         },
         _ => Member::Left,
     };
-    if check_restrictable(call, id, &target, &new)? {
+    if check_restrictable(call, id, user, &target, &new)? {
         call.set_member(id, user, new, None, false);
     }
     ok()
