@@ -588,6 +588,40 @@ async fn messages() {
         json!({"chat_id": GROUP, "text": "hi", "message_thread_id": 77}),
     )
     .await;
+    // The text is read before the chat (get_input_message_text), and so is
+    // setChatPhoto's upload.
+    refused(
+        &api,
+        "sendMessage",
+        json!({}),
+        400,
+        "Bad Request: message text is empty",
+    )
+    .await;
+    refused(
+        &api,
+        "editMessageText",
+        json!({"chat_id": -42, "message_id": 1}),
+        400,
+        "Bad Request: message text is empty",
+    )
+    .await;
+    refused(
+        &api,
+        "setChatPhoto",
+        json!({"chat_id": -42}),
+        400,
+        "Bad Request: there is no photo in the request",
+    )
+    .await;
+    refused(
+        &api,
+        "setChatPhoto",
+        json!({"chat_id": -42, "photo": "AgACAgIAAx"}),
+        400,
+        "Bad Request: photo must be uploaded as an InputFile",
+    )
+    .await;
     // An edited message carries edit_date.
     let sent = api
         .ok("sendMessage", json!({"chat_id": SG, "text": "draft"}))

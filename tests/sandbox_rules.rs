@@ -368,7 +368,7 @@ fn bot_rules() -> Vec<Rule> {
             "setChatPhoto",
             json!({"chat_id": SG, "photo": "AgACAgIAAx"}),
             400,
-            "Bad Request: photo should be uploaded as an InputFile",
+            "Bad Request: photo must be uploaded as an InputFile",
         ),
         // Invite links.
         rule(

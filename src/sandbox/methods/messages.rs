@@ -11,12 +11,14 @@ use crate::state::{ChatId, ChatType, Permission, Right};
 
 const TEXT_MAX: usize = 4096;
 
+/// sendMessage (`Client::process_send_message_query`): the text is read
+/// before the chat (`get_input_message_text`: `message text is empty`).
 pub fn send_message(call: &mut Call) -> Outcome {
-    let target = call.params.chat_id()?;
     let text = call.params.str_opt("text").unwrap_or_default();
     if text.trim().is_empty() {
         return Err(errors::message_text_empty());
     }
+    let target = call.params.chat_id()?;
     if rules::text_len(&text) > TEXT_MAX {
         return Err(errors::message_too_long());
     }
@@ -116,16 +118,18 @@ fn send_private(call: &mut Call, user_id: i64, text: String) -> Outcome {
     Ok(wire::private_message(call.world, &user, &msg))
 }
 
+/// editMessageText (`Client::process_edit_message_text_query`): the text
+/// first, then the message (`check_message`, "message to edit").
 pub fn edit_text(call: &mut Call) -> Outcome {
+    let text = call.params.str_opt("text").unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(errors::message_text_empty());
+    }
     if call.params.has("inline_message_id") {
         return Err(errors::message_to_edit_not_found());
     }
     let id = call.chat(Accepts::AnyGroup)?;
     let message_id = call.params.int_opt("message_id").unwrap_or(0);
-    let text = call.params.str_opt("text").unwrap_or_default();
-    if text.trim().is_empty() {
-        return Err(errors::message_text_empty());
-    }
     if rules::text_len(&text) > TEXT_MAX {
         return Err(errors::message_too_long());
     }

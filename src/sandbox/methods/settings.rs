@@ -52,16 +52,22 @@ pub fn set_chat_description(call: &mut Call) -> Outcome {
     ok()
 }
 
+/// setChatPhoto (`Client::process_set_chat_photo_query`): the upload is
+/// checked before the chat (`there is no photo in the request`, `photo must
+/// be uploaded as an InputFile`), then DialogManager::set_dialog_photo's
+/// right; an empty file is the server's PHOTO_INVALID (best guess).
 pub fn set_chat_photo(call: &mut Call) -> Outcome {
-    let id = call.chat(Accepts::AnyGroup)?;
     match call.params.file("photo") {
         None if call.params.has("photo") => return Err(errors::photo_must_be_uploaded()),
         None => return Err(errors::no_photo_in_request()),
-        Some(file) if file.size == 0 => return Err(errors::photo_invalid()),
         Some(_) => {}
     }
+    let id = call.chat(Accepts::AnyGroup)?;
     if !has_right(call.chat_ref(id), call, Right::ChangeInfo) {
         return Err(errors::rights_change_photo());
+    }
+    if call.params.file("photo").is_some_and(|f| f.size == 0) {
+        return Err(errors::photo_invalid());
     }
     let serial = call.world.serial();
     call.chat_mut(id).photo = Some(ChatPhoto { serial });

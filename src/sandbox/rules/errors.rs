@@ -287,8 +287,9 @@ pub fn photo_invalid() -> ApiError {
     ApiError::bad_request("PHOTO_INVALID")
 }
 
+/// Client::process_set_chat_photo_query.
 pub fn photo_must_be_uploaded() -> ApiError {
-    ApiError::bad_request("photo should be uploaded as an InputFile")
+    ApiError::bad_request("photo must be uploaded as an InputFile")
 }
 
 pub fn slow_mode_invalid() -> ApiError {
