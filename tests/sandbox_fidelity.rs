@@ -923,6 +923,11 @@ async fn commands() {
             400,
             "Bad Request: expected an Array of BotCommand",
         ),
+        (
+            json!({"language_code": "EN"}),
+            400,
+            "Bad Request: invalid language code specified",
+        ),
     ];
     for (params, status, description) in cases {
         refused(&api, "setMyCommands", params, status, description).await;

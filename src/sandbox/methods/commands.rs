@@ -108,6 +108,20 @@ fn scope(call: &Call) -> Result<(CommandScope, String), errors::ApiError> {
     Ok((scope, language))
 }
 
+/// td `validate_bot_language_code` (misc.cpp): empty or two lowercase
+/// letters, checked after the scope.
+fn checked_scope(call: &Call) -> Result<(CommandScope, String), errors::ApiError> {
+    let (scope, language) = scope(call)?;
+    let valid = language.is_empty()
+        || (language.len() == 2 && language.bytes().all(|b| b.is_ascii_lowercase()));
+    if !valid {
+        return Err(errors::ApiError::bad_request(
+            "invalid language code specified",
+        ));
+    }
+    Ok((scope, language))
+}
+
 fn scope_error(message: &str) -> errors::ApiError {
     errors::ApiError::bad_request(format!("can't parse BotCommandScope: {message}"))
 }
@@ -175,7 +189,7 @@ fn command_list(call: &Call) -> Result<Vec<(String, String)>, errors::ApiError> 
 /// 100 commands (BOT_COMMANDS_TOO_MUCH).
 pub fn set(call: &mut Call) -> Outcome {
     let list = command_list(call)?;
-    let (scope, language_code) = scope(call)?;
+    let (scope, language_code) = checked_scope(call)?;
     let mut commands = Vec::with_capacity(list.len());
     for (command, description) in &list {
         let command = command.trim();
@@ -218,7 +232,7 @@ pub fn set(call: &mut Call) -> Outcome {
 }
 
 pub fn get(call: &mut Call) -> Outcome {
-    let (scope, language_code) = scope(call)?;
+    let (scope, language_code) = checked_scope(call)?;
     let found = call
         .world
         .commands
@@ -236,7 +250,7 @@ pub fn get(call: &mut Call) -> Outcome {
 }
 
 pub fn delete(call: &mut Call) -> Outcome {
-    let (scope, language_code) = scope(call)?;
+    let (scope, language_code) = checked_scope(call)?;
     call.world
         .commands
         .retain(|s| !(s.scope == scope && s.language_code == language_code));
