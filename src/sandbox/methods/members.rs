@@ -377,19 +377,21 @@ pub fn ban(call: &mut Call) -> Outcome {
         }
     };
     if kind == ChatType::Group {
-        // Best guess: the server's answers in basic groups are not in the
-        // sources; the same checks as in supergroups apply.
+        // delete_chat_participant checks nothing itself (its checks are a
+        // TODO in TDLib); the server's answers are best guesses: without
+        // the right CHAT_ADMIN_REQUIRED, the owner or an administrator the
+        // caller may not remove USER_ADMIN_INVALID.
+        if !super::settings::has_right(call.chat_ref(id), call, Right::RestrictMembers) {
+            return Err(errors::chat_admin_required());
+        }
         match &target {
-            Member::Creator { .. } => return Err(errors::cant_remove_owner()),
+            Member::Creator { .. } => return Err(errors::user_is_admin()),
             Member::Administrator { .. }
                 if !rules::can_edit(call.chat_ref(id), call.caller.id, &target) =>
             {
                 return Err(errors::user_is_admin());
             }
             _ => {}
-        }
-        if !super::settings::has_right(call.chat_ref(id), call, Right::RestrictMembers) {
-            return Err(errors::rights_restrict());
         }
     } else if !check_restrictable(call, id, user, &target, &new)? {
         return ok();
