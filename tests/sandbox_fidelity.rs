@@ -697,6 +697,36 @@ async fn topics() {
     assert_eq!(topic["name"].as_str().unwrap().chars().count(), 128);
 }
 
+/// hideGeneralForumTopic closes the General topic; reopening unhides it
+/// (the Bot API documentation of both methods).
+#[tokio::test]
+async fn general_topic_hiding_closes_it() {
+    let sandbox = start(world()).await;
+    let api = Api::new(&sandbox);
+    api.ok("hideGeneralForumTopic", json!({"chat_id": SG}))
+        .await;
+    // Closed already: closing again is not a change.
+    refused(
+        &api,
+        "closeGeneralForumTopic",
+        json!({"chat_id": SG}),
+        400,
+        "Bad Request: TOPIC_NOT_MODIFIED",
+    )
+    .await;
+    api.ok("reopenGeneralForumTopic", json!({"chat_id": SG}))
+        .await;
+    // Unhidden already.
+    refused(
+        &api,
+        "unhideGeneralForumTopic",
+        json!({"chat_id": SG}),
+        400,
+        "Bad Request: TOPIC_NOT_MODIFIED",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn topic_rights() {
     let sandbox = start(world_without_topic_right()).await;

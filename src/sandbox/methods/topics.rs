@@ -285,3 +285,21 @@ pub fn general_flag(
     *flag = value;
     ok()
 }
+
+/// hideGeneralForumTopic: "The topic will be automatically closed if it was
+/// open" (Bot API documentation; the server does it).
+pub fn hide_general(call: &mut Call) -> Outcome {
+    general_flag(call, |g| &mut g.hidden, true)?;
+    let id = call.chat(Accepts::AnyGroup)?;
+    call.chat_mut(id).general_topic.closed = true;
+    ok()
+}
+
+/// reopenGeneralForumTopic: "The topic will be automatically unhidden if it
+/// was hidden" (Bot API documentation).
+pub fn reopen_general(call: &mut Call) -> Outcome {
+    general_flag(call, |g| &mut g.closed, false)?;
+    let id = call.chat(Accepts::AnyGroup)?;
+    call.chat_mut(id).general_topic.hidden = false;
+    ok()
+}
