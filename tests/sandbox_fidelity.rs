@@ -51,12 +51,14 @@ fn world() -> World {
     w
 }
 
-/// The fixture with the bot's `can_manage_topics` taken away in SG.
+/// The fixture with the bot's `can_manage_topics` and
+/// `can_delete_messages` taken away in SG.
 fn world_without_topic_right() -> World {
     let mut w = world();
     let sg = w.chats.get_mut(&SG).unwrap();
     if let Some(Member::Administrator { rights, .. }) = sg.members.get_mut(&BOT) {
         rights.remove(&Right::ManageTopics);
+        rights.remove(&Right::DeleteMessages);
     }
     w
 }
@@ -770,6 +772,100 @@ async fn topic_rights() {
         "Bad Request: not enough rights to close or open the topic",
     )
     .await;
+    refused(
+        &api,
+        "deleteForumTopic",
+        json!({"chat_id": SG, "message_thread_id": OPEN_TOPIC}),
+        400,
+        "Bad Request: not enough rights to delete the topic",
+    )
+    .await;
+}
+
+/// Further rows, one request each, with the source of the answer.
+#[tokio::test]
+async fn more_rules() {
+    let sandbox = start(world()).await;
+    let api = Api::new(&sandbox);
+    let ids: Vec<i64> = (1..=101).collect();
+    let rows = [
+        // BotCommandScope::get_bot_command_scope: private chats take only `chat`.
+        (
+            "setMyCommands",
+            json!({"scope": {"type": "chat_administrators", "chat_id": MEMBER}}),
+            "Bad Request: can't use specified scope in private chats",
+        ),
+        // Client::get_bot_command_scope.
+        (
+            "getMyCommands",
+            json!({"scope": {"type": "chat", "chat_id": ""}}),
+            "Bad Request: can't parse BotCommandScope: Empty chat_id specified",
+        ),
+        // Client::get_message_ids.
+        (
+            "deleteMessages",
+            json!({"chat_id": SG, "message_ids": ids}),
+            "Bad Request: too many message identifiers specified",
+        ),
+        // restrict_channel_participant for a chat it cannot resolve (best guess).
+        (
+            "unbanChatSenderChat",
+            json!({"chat_id": SG, "sender_chat_id": -1_009_999_999_999_i64}),
+            "Bad Request: member not found",
+        ),
+        // Best guesses for the server's subscription checks.
+        (
+            "createChatSubscriptionInviteLink",
+            json!({"chat_id": SG, "subscription_period": 2_592_000, "subscription_price": 5}),
+            "Bad Request: CHAT_INVALID",
+        ),
+        (
+            "createChatSubscriptionInviteLink",
+            json!({"chat_id": CHANNEL, "subscription_period": 60, "subscription_price": 5}),
+            "Bad Request: SUBSCRIPTION_PERIOD_INVALID",
+        ),
+        // Client::get_chat_administrator_rights.
+        (
+            "setMyDefaultAdministratorRights",
+            json!({"rights": {"can_manage_chat": "yes"}}),
+            "Bad Request: can't parse ChatAdministratorRights: Field \"can_manage_chat\" must be of type Boolean",
+        ),
+        // Client::do_set_webhook.
+        (
+            "setWebhook",
+            json!({"url": "https://example.invalid/hook", "secret_token": "s".repeat(257)}),
+            "Bad Request: secret token is too long",
+        ),
+    ];
+    for (method, params, description) in rows {
+        refused(&api, method, params, 400, description).await;
+    }
+    // td HttpReader: an unknown Content-Encoding.
+    let r = api
+        .http
+        .post(api.url("getMe"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "br")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["description"],
+        "Unsupported Media Type: unsupported content-encoding"
+    );
+    // HttpConnection::handle: no `/` after the token.
+    let r = api
+        .http
+        .get(format!("{}/bot{}", api.base, api.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["description"], "Not Found");
 }
 
 // --- invite links: DialogInviteLinkManager, Client::process_*_chat_invite_link_query ---
@@ -1399,4 +1495,89 @@ async fn webhooks_and_polling() {
     assert_eq!(body["description"], "Webhook was deleted");
     let (_, body) = api.call("deleteWebhook", json!({})).await;
     assert_eq!(body["description"], "Webhook is already deleted");
+}
+
+/// Smaller behaviours, each with its source.
+#[tokio::test]
+async fn smaller_behaviours() {
+    let sandbox = start(world()).await;
+    let api = Api::new(&sandbox);
+    // DialogManager::set_dialog_title: an unchanged title succeeds.
+    let chat = api.ok("getChat", json!({"chat_id": SG})).await;
+    let r = api
+        .ok(
+            "setChatTitle",
+            json!({"chat_id": SG, "title": chat["title"]}),
+        )
+        .await;
+    assert_eq!(r, json!(true));
+    // set_channel_participant_status_impl: demoting a restricted member is a
+    // restriction change: it lifts the restriction.
+    api.ok(
+        "promoteChatMember",
+        json!({"chat_id": SG, "user_id": RESTRICTED}),
+    )
+    .await;
+    assert_eq!(member(&api, SG, RESTRICTED).await["status"], "member");
+    // Client::get_chat_permissions (legacy) and
+    // process_restrict_chat_member_query: the legacy form keeps a
+    // restricted member's other permissions.
+    api.ok(
+        "restrictChatMember",
+        json!({"chat_id": SG, "user_id": MEMBER, "permissions": {"can_invite_users": true}}),
+    )
+    .await;
+    api.ok(
+        "restrictChatMember",
+        json!({"chat_id": SG, "user_id": MEMBER, "can_send_messages": true}),
+    )
+    .await;
+    let m = member(&api, SG, MEMBER).await;
+    assert_eq!(m["can_invite_users"], true);
+    assert_eq!(m["can_send_messages"], true);
+    // ForumTopicManager::can_be_forum_topic_id via unpin_all_dialog_messages.
+    refused(
+        &api,
+        "unpinAllForumTopicMessages",
+        json!({"chat_id": SG}),
+        400,
+        "Bad Request: invalid forum topic identifier specified",
+    )
+    .await;
+    // Revoking a primary link answers with the revoked link (the first of
+    // TDLib's chatInviteLinks, TdOnGetChatInviteLinkCallback) and gives the
+    // bot a new primary link.
+    let primary = api.ok("exportChatInviteLink", json!({"chat_id": SG})).await;
+    let revoked = api
+        .ok(
+            "revokeChatInviteLink",
+            json!({"chat_id": SG, "invite_link": primary}),
+        )
+        .await;
+    assert_eq!(revoked["invite_link"], primary);
+    assert_eq!(revoked["is_revoked"], true);
+    let chat = api.ok("getChat", json!({"chat_id": SG})).await;
+    assert!(chat["invite_link"].is_string());
+    assert_ne!(chat["invite_link"], primary);
+    // Client::get_integer_arg clamps member_limit to 100000, which the
+    // server then refuses (best guess).
+    refused(
+        &api,
+        "createChatInviteLink",
+        json!({"chat_id": SG, "member_limit": 5_000_000}),
+        400,
+        "Bad Request: USAGE_LIMIT_INVALID",
+    )
+    .await;
+    // HttpReader reads the body before ClientManager checks the token: an
+    // oversized body with a wrong token is still 413.
+    let r = api
+        .http
+        .post(format!("{}/bot123:wrong/getMe", api.base))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"x": "{}"}}"#, "x".repeat(1 << 21)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
 }
