@@ -33,7 +33,6 @@ fn rule(
 }
 
 fn bot_rules() -> Vec<Rule> {
-    let long = "x".repeat(256);
     vec![
         // Parameters and lookups.
         rule(
@@ -102,8 +101,8 @@ fn bot_rules() -> Vec<Rule> {
         ),
         rule(
             "upgraded group",
-            "getChat",
-            json!({"chat_id": OLD_GROUP}),
+            "setChatTitle",
+            json!({"chat_id": OLD_GROUP, "title": "x"}),
             400,
             "Bad Request: group chat was upgraded to a supergroup chat",
         ),
@@ -134,7 +133,7 @@ fn bot_rules() -> Vec<Rule> {
             "setChatPermissions",
             json!({"chat_id": CHANNEL, "permissions": {}}),
             400,
-            "Bad Request: method is available only for groups and supergroups",
+            "Bad Request: can't change channel chat permissions",
         ),
         rule(
             "unban in basic group",
@@ -160,8 +159,8 @@ fn bot_rules() -> Vec<Rule> {
         ),
         rule(
             "bot not admin of channel",
-            "pinChatMessage",
-            json!({"chat_id": MEMBER_CHANNEL, "message_id": 1}),
+            "sendMessage",
+            json!({"chat_id": MEMBER_CHANNEL, "text": "hi"}),
             400,
             "Bad Request: need administrator rights in the channel chat",
         ),
@@ -170,14 +169,14 @@ fn bot_rules() -> Vec<Rule> {
             "setChatTitle",
             json!({"chat_id": WEAK_SG, "title": "New"}),
             400,
-            "Bad Request: CHAT_ADMIN_REQUIRED",
+            "Bad Request: not enough rights to change chat title",
         ),
         rule(
             "admin without promote right",
             "promoteChatMember",
             json!({"chat_id": WEAK_SG, "user_id": MEMBER, "can_delete_messages": true}),
             400,
-            "Bad Request: CHAT_ADMIN_REQUIRED",
+            "Bad Request: not enough rights",
         ),
         rule(
             "grant a right the bot lacks",
@@ -205,14 +204,14 @@ fn bot_rules() -> Vec<Rule> {
             "promoteChatMember",
             json!({"chat_id": SG, "user_id": OWNER, "can_pin_messages": true}),
             400,
-            "Bad Request: not enough rights to edit chat owner rights",
+            "Bad Request: can't remove chat owner",
         ),
         rule(
             "demote the owner",
             "promoteChatMember",
             json!({"chat_id": SG, "user_id": OWNER}),
             400,
-            "Bad Request: not enough rights to edit chat owner rights",
+            "Bad Request: can't remove chat owner",
         ),
         rule(
             "promote self",
@@ -291,7 +290,7 @@ fn bot_rules() -> Vec<Rule> {
             "setChatAdministratorCustomTitle",
             json!({"chat_id": SG, "user_id": BOT_ADMIN, "custom_title": "Boss 🚀"}),
             400,
-            "Bad Request: CUSTOM_TITLE_INVALID",
+            "Bad Request: CUSTOM_TITLE_EMOJI_NOT_ALLOWED",
         ),
         rule(
             "custom title of a member",
@@ -344,25 +343,11 @@ fn bot_rules() -> Vec<Rule> {
             "Bad Request: chat description is not modified",
         ),
         rule(
-            "description too long",
-            "setChatDescription",
-            json!({"chat_id": SG, "description": long}),
-            400,
-            "Bad Request: CHAT_ABOUT_TOO_LONG",
-        ),
-        rule(
             "title empty",
             "setChatTitle",
             json!({"chat_id": SG, "title": " "}),
             400,
-            "Bad Request: chat title is empty",
-        ),
-        rule(
-            "title too long",
-            "setChatTitle",
-            json!({"chat_id": SG, "title": "t".repeat(129)}),
-            400,
-            "Bad Request: CHAT_TITLE_TOO_LONG",
+            "Bad Request: title must be non-empty",
         ),
         rule(
             "delete a missing photo",
@@ -383,14 +368,7 @@ fn bot_rules() -> Vec<Rule> {
             "setChatPhoto",
             json!({"chat_id": SG, "photo": "AgACAgIAAx"}),
             400,
-            "Bad Request: photo should be uploaded as an InputFile",
-        ),
-        rule(
-            "permissions unchanged",
-            "setChatPermissions",
-            json!({"chat_id": SG, "permissions": {"can_send_messages": true, "can_send_audios": true, "can_send_documents": true, "can_send_photos": true, "can_send_videos": true, "can_send_video_notes": true, "can_send_voice_notes": true, "can_send_polls": true, "can_send_other_messages": true, "can_add_web_page_previews": true, "can_react_to_messages": true, "can_edit_tag": true, "can_change_info": true, "can_invite_users": true, "can_pin_messages": true, "can_manage_topics": true}}),
-            400,
-            "Bad Request: CHAT_NOT_MODIFIED",
+            "Bad Request: photo must be uploaded as an InputFile",
         ),
         // Invite links.
         rule(
@@ -398,7 +376,7 @@ fn bot_rules() -> Vec<Rule> {
             "createChatInviteLink",
             json!({"chat_id": SG, "member_limit": 5, "creates_join_request": true}),
             400,
-            "Bad Request: member_limit can't be specified for links requiring administrator approval",
+            "Bad Request: member limit can't be specified for links requiring administrator approval",
         ),
         rule(
             "member limit too high",
@@ -406,13 +384,6 @@ fn bot_rules() -> Vec<Rule> {
             json!({"chat_id": SG, "member_limit": 100_000}),
             400,
             "Bad Request: USAGE_LIMIT_INVALID",
-        ),
-        rule(
-            "link name too long",
-            "createChatInviteLink",
-            json!({"chat_id": SG, "name": "n".repeat(33)}),
-            400,
-            "Bad Request: invite link name is too long",
         ),
         rule(
             "link expiring in the past",
@@ -483,14 +454,14 @@ fn bot_rules() -> Vec<Rule> {
             "createForumTopic",
             json!({"chat_id": SG, "name": ""}),
             400,
-            "Bad Request: TOPIC_TITLE_EMPTY",
+            "Bad Request: name must be non-empty",
         ),
         rule(
             "topic colour",
             "createForumTopic",
             json!({"chat_id": SG, "name": "x", "icon_color": 123}),
             400,
-            "Bad Request: invalid icon_color specified",
+            "Bad Request: invalid icon color specified",
         ),
         // Messages and pins.
         rule(
@@ -562,7 +533,7 @@ fn bot_rules() -> Vec<Rule> {
             "setMyCommands",
             json!({"commands": [{"command": "start", "description": ""}]}),
             400,
-            "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID",
+            "Bad Request: command description must be non-empty",
         ),
         rule(
             "too many commands",
@@ -576,7 +547,7 @@ fn bot_rules() -> Vec<Rule> {
             "getMyCommands",
             json!({"scope": {"type": "everyone"}}),
             400,
-            "Bad Request: unsupported bot command scope type specified",
+            "Bad Request: can't parse BotCommandScope: Unsupported type specified",
         ),
         rule(
             "scope of an unknown chat",
@@ -591,14 +562,14 @@ fn bot_rules() -> Vec<Rule> {
             "addChatMember",
             json!({"chat_id": SG, "user_id": OUTSIDER}),
             404,
-            "Not Found",
+            "Not Found: method not found",
         ),
         rule(
             "unknown method",
             "getChatHistory",
             json!({"chat_id": SG}),
             404,
-            "Not Found",
+            "Not Found: method not found",
         ),
     ]
 }
@@ -646,7 +617,12 @@ async fn upgraded_group_names_its_successor() {
     let new_id = sandbox
         .act(OWNER, "upgradeToSupergroup", json!({"chat_id": GROUP}))
         .unwrap();
-    let (_, body) = api.call("getChat", json!({"chat_id": GROUP})).await;
+    // Reading the old group still works (Client::check_chat_access);
+    // writing names the successor.
+    api.ok("getChat", json!({"chat_id": GROUP})).await;
+    let (_, body) = api
+        .call("setChatTitle", json!({"chat_id": GROUP, "title": "x"}))
+        .await;
     assert_eq!(body["parameters"]["migrate_to_chat_id"], new_id);
     let chat = api.ok("getChat", json!({"chat_id": new_id})).await;
     assert_eq!(chat["type"], "supergroup");
@@ -663,7 +639,9 @@ async fn transport_errors() {
         r.json::<Value>().await.unwrap(),
         json!({"ok": false, "error_code": 401, "description": "Unauthorized"})
     );
-    // Malformed bodies.
+    // Malformed bodies: the real server logs the parse error and reads the
+    // parameters it got (td HttpReader::parse_json_parameters), so the call
+    // fails for the missing chat_id.
     let bad = api
         .http
         .post(api.url("getChat"))
@@ -675,7 +653,7 @@ async fn transport_errors() {
     assert_eq!(bad.status().as_u16(), 400);
     assert_eq!(
         bad.json::<Value>().await.unwrap()["description"],
-        "Bad Request: can't parse JSON object"
+        "Bad Request: chat_id is empty"
     );
     let array = api
         .http
@@ -687,7 +665,7 @@ async fn transport_errors() {
         .unwrap();
     assert_eq!(
         array.json::<Value>().await.unwrap()["description"],
-        "Bad Request: can't parse JSON object"
+        "Bad Request: chat_id is empty"
     );
     let (status, body) = api.form("getChat", &[("chat_id", "%zz&&==")]).await;
     assert_eq!(
@@ -1022,7 +1000,7 @@ async fn acting_as_people() {
             "promoteChatMember",
             json!({"chat_id": SG, "user_id": MEMBER, "can_pin_messages": true})
         )),
-        "Bad Request: CHAT_ADMIN_REQUIRED"
+        "Bad Request: not enough rights"
     );
     // The owner can edit anyone and the bot then cannot edit whom the owner promoted.
     sandbox

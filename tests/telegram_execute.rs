@@ -226,7 +226,11 @@ async fn settings_change_and_come_back() {
         },
         Value::Null,
     );
-    assert!(h.provider.execute(&same).await.unwrap().not_modified);
+    // Unchanged permissions are a no-op that succeeds in TDLib
+    // (DialogManager::set_dialog_permissions), not a "not modified" error.
+    let done = h.provider.execute(&same).await.unwrap();
+    assert!(!done.not_modified);
+    assert_eq!(done.calls, vec!["setChatPermissions"]);
 
     // A manual op is never executed.
     h.sandbox.reset_stats();
@@ -947,13 +951,16 @@ fn writes_for(
         Op::SetDescription {
             description: format!("Managed by orgform: {key}"),
         },
-        Op::SetCommands {
+    ];
+    // Channels have no bot commands (the Bot API refuses the scope).
+    if chat.kind != ChatType::Channel {
+        ops.push(Op::SetCommands {
             commands: vec![Command {
                 command: "help".into(),
                 description: format!("Help for {key}"),
             }],
-        },
-    ];
+        });
+    }
     let plain: Vec<UserId> = live
         .members
         .iter()
@@ -1565,6 +1572,94 @@ async fn member_tags_are_set_cleared_and_seen_when_set_by_hand() {
         h.sandbox.stats().spec_violations.is_empty(),
         "{:?}",
         h.sandbox.stats().spec_violations
+    );
+    h.sandbox.shutdown().await.unwrap();
+}
+
+/// In a basic group banChatMember only removes the member (TDLib's
+/// `delete_chat_participant`) and unbanChatMember is refused ("method is
+/// available for supergroup and channel chats only"), so a kick there is
+/// the ban alone; it used to send the unban and fail.
+#[tokio::test]
+async fn kick_in_a_basic_group_is_one_ban() {
+    use orgform::sandbox::world::Chat;
+    let desired = acme();
+    let mut world = exact_world(&desired);
+    let cast = cast(&desired, &mut world);
+    let group_id: i64 = -4242;
+    let bot = world.bot_id();
+    let user = cast.members[0];
+    let mut group = Chat::new(group_id, ChatType::Group, "Old team");
+    group.set_status(
+        cast.admin,
+        Member::Creator {
+            is_anonymous: false,
+            custom_title: None,
+        },
+    );
+    group.set_status(
+        bot,
+        Member::Administrator {
+            rights: Right::all_for(ChatType::Group),
+            custom_title: None,
+            promoted_by: cast.admin,
+        },
+    );
+    group.set_status(user, Member::plain());
+    world.add_chat(group);
+    let h = Harness::new(desired.clone(), world).await;
+    let mut kick = h.change(ENG, Op::Kick { user }, Value::Null);
+    kick.chat_id = group_id;
+    kick.chat_type = ChatType::Group;
+    let done = h
+        .provider
+        .execute(&kick)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.calls, vec!["banChatMember"]);
+    assert_eq!(
+        h.world().chats[&group_id].status(user, unix_now()),
+        Member::Left
+    );
+    h.sandbox.shutdown().await.unwrap();
+}
+
+/// A channel has no bot commands: orgform says so instead of sending a
+/// call the Bot API refuses ("can't change commands in channel chats").
+#[tokio::test]
+async fn commands_are_not_sent_for_channels() {
+    let desired = acme();
+    let world = exact_world(&desired);
+    let h = Harness::new(desired.clone(), world).await;
+    let (key, _) = desired
+        .state
+        .chats
+        .iter()
+        .find(|(_, c)| c.kind == ChatType::Channel)
+        .expect("acme has a channel");
+    let change = h.change(
+        key,
+        Op::SetCommands {
+            commands: vec![Command {
+                command: "help".into(),
+                description: "Help".into(),
+            }],
+        },
+        Value::Null,
+    );
+    let err = h.provider.execute(&change).await.unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::NotExecutable { .. }), "{err}");
+    assert!(
+        err.to_string().contains("no bot commands in channels"),
+        "{err}"
+    );
+    assert_eq!(
+        h.sandbox
+            .stats()
+            .methods
+            .get("setMyCommands")
+            .map_or(0, |s| s.calls),
+        0
     );
     h.sandbox.shutdown().await.unwrap();
 }

@@ -336,9 +336,15 @@ async fn read_chat(
     let count: u64 = client
         .call(&ApiCall::read("getChatMemberCount", Some(id)))
         .await?;
-    let call =
-        ApiCall::read("getMyCommands", None).param("scope", BotCommandScope::Chat { chat_id: id });
-    let commands: Vec<wire::BotCommand> = client.call(&call).await?;
+    // Channels have no bot commands: the Bot API refuses a channel scope
+    // even for reading ("can't change commands in channel chats").
+    let commands: Vec<wire::BotCommand> = if kind == ChatType::Channel {
+        Vec::new()
+    } else {
+        let call = ApiCall::read("getMyCommands", None)
+            .param("scope", BotCommandScope::Chat { chat_id: id });
+        client.call(&call).await?
+    };
     let mut chat = ObservedChat {
         id,
         kind,

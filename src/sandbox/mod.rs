@@ -127,6 +127,8 @@ pub async fn start(
         dirty: Default::default(),
         stop: stop_rx.clone(),
         world_file: options.world_file.clone(),
+        next_set_webhook: Mutex::new(None),
+        poll_generation: Default::default(),
     });
     let app = server::router(shared.clone());
     let mut graceful = stop_rx;

@@ -42,16 +42,23 @@ impl Params {
         }
     }
 
-    /// A parameter given as text (query string, form field).
+    /// A parameter given as text (query string, form field). The first
+    /// value of a name wins, as `Query::arg` finds the first.
     pub fn insert_text(&mut self, key: String, value: String) {
-        self.values.insert(key, Value::String(value));
+        self.values.entry(key).or_insert(Value::String(value));
+    }
+
+    /// A parameter from a JSON body; the first value of a name wins.
+    pub fn insert_value(&mut self, key: String, value: Value) {
+        self.values.entry(key).or_insert(value);
     }
 
     pub fn insert_file(&mut self, key: String, file: UploadedFile) {
         self.files.insert(key, file);
     }
 
-    /// Merge `other` under these values (body parameters win over the query string).
+    /// Merge `other` under these values: what is here already wins (the
+    /// query string over the body).
     pub fn merge_under(&mut self, other: Params) {
         for (k, v) in other.values {
             self.values.entry(k).or_insert(v);
@@ -166,24 +173,6 @@ impl Params {
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
         }
-    }
-
-    /// A JSON object, given as an object (JSON bodies) or as JSON text (forms).
-    pub fn object_opt(&self, name: &str) -> Result<Option<Map<String, Value>>, ApiError> {
-        match self.raw(name) {
-            None => Ok(None),
-            Some(Value::Object(m)) => Ok(Some(m.clone())),
-            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-                Ok(Value::Object(m)) => Ok(Some(m)),
-                _ => Err(errors::cant_parse_object(name)),
-            },
-            Some(_) => Err(errors::cant_parse_object(name)),
-        }
-    }
-
-    pub fn object_required(&self, name: &str) -> Result<Map<String, Value>, ApiError> {
-        self.object_opt(name)?
-            .ok_or_else(|| errors::parameter_required(name))
     }
 
     /// A JSON array, given as an array or as JSON text.

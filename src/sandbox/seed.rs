@@ -239,6 +239,7 @@ impl World {
                     date: 0,
                     text: pinned.text.clone(),
                     thread_id: None,
+                    edit_date: None,
                 };
                 chat.messages.insert(message_id, message);
                 chat.pinned.push(message_id);

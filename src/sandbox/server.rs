@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -35,6 +36,8 @@ use crate::botapi_spec::BotApiSpec;
 
 /// Largest request body, as the Bot API's upload limit.
 const MAX_BODY: usize = 50 * 1024 * 1024;
+/// Largest JSON or urlencoded body (td `HttpReader::MAX_TOTAL_PARAMETERS_LENGTH`).
+const MAX_PARAMETERS: usize = 1 << 20;
 /// Largest world accepted by `POST /sandbox/world`.
 const MAX_WORLD_BODY: usize = 1024 * 1024 * 1024;
 /// Longest getUpdates wait Telegram allows.
@@ -53,6 +56,12 @@ pub(crate) struct Shared {
     pub dirty: AtomicBool,
     pub stop: watch::Receiver<bool>,
     pub world_file: Option<PathBuf>,
+    /// setWebhook with a URL is allowed once a second
+    /// (`next_allowed_set_webhook_time_` in Client::process_set_webhook_query).
+    pub next_set_webhook: Mutex<Option<tokio::time::Instant>>,
+    /// Bumped by every getUpdates: a long poll that sees it change was
+    /// overtaken by a newer one and ends with 409 (Client::abort_long_poll).
+    pub poll_generation: std::sync::atomic::AtomicU64,
 }
 
 /// Lock ignoring poison: a panic in one request must not take the sandbox down.
@@ -90,8 +99,26 @@ fn error_response(e: &ApiError) -> Response {
     response
 }
 
+/// Above the size limit the real server closes with a bare 413 and no body
+/// (td HttpReader's error reaches HttpInboundConnection, which writes none).
+fn too_large_response() -> Response {
+    (StatusCode::PAYLOAD_TOO_LARGE, Vec::<u8>::new()).into_response()
+}
+
 fn ok_response(result: Value) -> Response {
     json_response(StatusCode::OK, &json!({"ok": true, "result": result}))
+}
+
+/// A success with a `description`, as setWebhook and deleteWebhook answer
+/// (`answer_query(…, "Webhook was set")` in Client.cpp).
+fn ok_response_with(result: Value, description: Option<String>) -> Response {
+    match description {
+        Some(d) => json_response(
+            StatusCode::OK,
+            &json!({"ok": true, "result": result, "description": d}),
+        ),
+        None => ok_response(result),
+    }
 }
 
 /// A body that fails on its first poll: hyper then closes the connection
@@ -112,37 +139,91 @@ fn dropped_response() -> Response {
     Response::new(Body::from_stream(CutBody))
 }
 
-/// `/bot{TOKEN}/{method}` → (token, method).
-fn split_path(path: &str) -> Option<(&str, &str)> {
+/// The path of a Bot API request, split as `HttpConnection::handle`
+/// (telegram-bot-api) splits it: `/bot`, the token up to the next `/`, an
+/// optional `/test` (the test environment), then a `/` and the method, which
+/// may be empty (then the `method` parameter names it) and is otherwise
+/// taken whole, so `getMe/` is an unknown method.
+#[derive(Debug, PartialEq, Eq)]
+struct BotPath<'a> {
+    token: &'a str,
+    is_test: bool,
+    method: &'a str,
+}
+
+fn split_path(path: &str) -> Option<BotPath<'_>> {
     let rest = path.strip_prefix("/bot")?;
-    let (token, method) = rest.split_once('/')?;
-    let method = method.trim_end_matches('/');
-    if method.is_empty() || method.contains('/') {
-        return None;
+    let (token, rest) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let (is_test, rest) = match rest.strip_prefix("/test") {
+        Some(after) => (true, after),
+        None => (false, rest),
+    };
+    let method = rest.strip_prefix('/')?;
+    Some(BotPath {
+        token,
+        is_test,
+        method,
+    })
+}
+
+/// `ClientManager::send`: a token that cannot be a bot token is refused
+/// before anything else looks at it.
+fn token_well_formed(token: &str) -> bool {
+    if token.is_empty() || token.starts_with('0') || token.len() > 80 || token.contains('/') {
+        return false;
     }
-    Some((token, method))
+    let Some((id, _)) = token.split_once(':') else {
+        return false;
+    };
+    id.parse::<i64>()
+        .is_ok_and(|id| id > 0 && id < (1_i64 << 54))
+}
+
+/// Aliases the real server still accepts for renamed methods
+/// (`Client::Client`, the `methods_` table).
+fn legacy_alias(method: &str) -> Option<&'static str> {
+    match method.to_ascii_lowercase().as_str() {
+        "kickchatmember" => Some("banChatMember"),
+        "getchatmemberscount" => Some("getChatMemberCount"),
+        _ => None,
+    }
 }
 
 async fn bot_api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let path = request.uri().path().to_string();
-    let Some((token, method)) = split_path(&path) else {
+    let Some(bot_path) = split_path(&path) else {
         return error_response(&errors::not_found());
     };
     lock(&shared.stats).requests += 1;
-    if token != shared.token {
+    // The body is read before the token is looked at (HttpReader first,
+    // then ClientManager).
+    let params = match read_params(request).await {
+        Ok(p) => p,
+        Err(e) if e.code == 413 => return too_large_response(),
+        Err(e) => return error_response(&e),
+    };
+    if !token_well_formed(bot_path.token) {
+        lock(&shared.stats).unauthorized += 1;
+        return error_response(&errors::invalid_token());
+    }
+    if bot_path.token != shared.token {
         lock(&shared.stats).unauthorized += 1;
         return error_response(&errors::unauthorized());
     }
-    let Some(method) = methods::canonical(method, false) else {
-        lock(&shared.stats).not_found += 1;
-        return error_response(&errors::not_found());
+    // An empty method in the path is taken from the `method` parameter
+    // (Query::Query).
+    let named = if bot_path.method.is_empty() {
+        params.str_opt("method").unwrap_or_default()
+    } else {
+        bot_path.method.to_string()
     };
-    let params = match read_params(request).await {
-        Ok(p) => p,
-        Err(e) => {
-            lock(&shared.stats).call(method, Some(e.code));
-            return error_response(&e);
-        }
+    let found = methods::canonical(&named, false).or_else(|| legacy_alias(&named));
+    let Some(method) = found else {
+        lock(&shared.stats).not_found += 1;
+        return error_response(&errors::method_not_found());
     };
 
     let latency = lock(&shared.faults).latency();
@@ -177,13 +258,24 @@ async fn bot_api(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         _ => {}
     }
 
+    if method == "setWebhook" && params.str_opt("url").is_some_and(|u| !u.is_empty()) {
+        let now = tokio::time::Instant::now();
+        let mut next = lock(&shared.next_set_webhook);
+        if next.is_some_and(|at| now < at) {
+            drop(next);
+            lock(&shared.stats).call(method, Some(429));
+            return error_response(&errors::too_many_requests(1));
+        }
+        *next = Some(now + Duration::from_secs(1));
+    }
+
     let bot = lock(&shared.world).bot_id();
     let caller = Caller {
         id: bot,
         is_bot: true,
     };
-    let outcome = if method == "getUpdates" {
-        long_poll(&shared, caller, &params).await
+    let (outcome, description) = if method == "getUpdates" {
+        (long_poll(&shared, caller, &params).await, None)
     } else {
         execute(&shared, method, caller, &params)
     };
@@ -198,18 +290,19 @@ async fn bot_api(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     lock(&shared.stats).call(method, outcome.as_ref().err().map(|e| e.code));
     tracing::debug!(method, ok = outcome.is_ok(), "bot api call");
     match outcome {
-        Ok(result) => ok_response(result),
+        Ok(result) => ok_response_with(result, description.map(str::to_string)),
         Err(e) => error_response(&e),
     }
 }
 
-/// Run one method with the world locked.
+/// Run one method with the world locked; the result and the `description`
+/// the method gave a success, if any.
 fn execute(
     shared: &Shared,
     method: &str,
     caller: Caller,
     params: &Params,
-) -> Result<Value, ApiError> {
+) -> (Result<Value, ApiError>, Option<&'static str>) {
     let mut world = lock(&shared.world);
     let before = world.updates.next_update_id;
     let mut call = Call {
@@ -217,8 +310,10 @@ fn execute(
         caller,
         now: unix_now(),
         params,
+        description: None,
     };
     let outcome = methods::run(method, &mut call);
+    let description = call.description;
     let new_updates = world.updates.next_update_id != before;
     drop(world);
     // Reads are not changes; every other successful call may be.
@@ -228,7 +323,7 @@ fn execute(
     } else if new_updates {
         shared.changed.notify_waiters();
     }
-    outcome
+    (outcome, description)
 }
 
 /// getUpdates: answer at once when something is queued, else wait up to
@@ -237,15 +332,30 @@ async fn long_poll(shared: &Shared, caller: Caller, params: &Params) -> Result<V
     let timeout = params.int_or("timeout", 0).clamp(0, MAX_POLL_SECONDS) as u64;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     let mut stop = shared.stop.clone();
+    let generation = shared.poll_generation.fetch_add(1, Ordering::SeqCst) + 1;
+    let mut waited = false;
+    // Wake an older poll so that it can see it was overtaken.
+    shared.changed.notify_waiters();
     loop {
         let notified = shared.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let result = execute(shared, "getUpdates", caller, params)?;
+        if shared.poll_generation.load(Ordering::SeqCst) != generation {
+            return Err(errors::conflict_other_get_updates());
+        }
+        let result = execute(shared, "getUpdates", caller, params).0;
+        let result = match result {
+            Err(e) if e.code == 409 && waited => {
+                // A webhook set while this poll waited ends it.
+                return Err(errors::conflict_set_webhook());
+            }
+            other => other?,
+        };
         let empty = result.as_array().is_some_and(Vec::is_empty);
         if !empty || tokio::time::Instant::now() >= deadline || *stop.borrow() {
             return Ok(result);
         }
+        waited = true;
         tokio::select! {
             _ = notified => {}
             _ = tokio::time::sleep_until(deadline) => {}
@@ -278,12 +388,16 @@ fn check_spec(shared: &Shared, method: &str, result: Value) -> Result<Value, Api
     }
 }
 
-/// Query string and body, merged (the body wins), as the Bot API reads them.
+/// Query string and body as the Bot API server reads them (td
+/// `HttpReader`): the query string's parameters come first and a lookup
+/// takes the first parameter of a name, so the query string wins over the
+/// body and the first of a repeated key wins; a gzip or deflate body is
+/// inflated; JSON and urlencoded bodies over 1 MiB are refused with 413.
 async fn read_params(request: Request) -> Result<Params, ApiError> {
-    let mut query = Params::new();
+    let mut params = Params::new();
     if let Some(q) = request.uri().query() {
         for (k, v) in parse_urlencoded(q) {
-            query.insert_text(k, v);
+            params.insert_text(k, v);
         }
     }
     let content_type = request
@@ -292,46 +406,122 @@ async fn read_params(request: Request) -> Result<Params, ApiError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let mut params = if content_type.starts_with("multipart/form-data") {
-        read_multipart(request).await?
-    } else {
-        let body = axum::body::to_bytes(request.into_body(), MAX_BODY)
-            .await
-            .map_err(|_| errors::request_too_large())?;
-        parse_body(&content_type, &body)?
-    };
-    params.merge_under(query);
-    Ok(params)
-}
-
-fn parse_body(content_type: &str, body: &[u8]) -> Result<Params, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Params::new());
-    }
-    if content_type.starts_with("application/json") {
-        return match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => Ok(Params::from_object(map)),
-            _ => Err(errors::cant_parse_body()),
-        };
-    }
-    if content_type.starts_with("application/x-www-form-urlencoded") {
-        let text = std::str::from_utf8(body).map_err(|_| errors::cant_parse_body())?;
-        let mut params = Params::new();
-        for (k, v) in parse_urlencoded(text) {
-            params.insert_text(k, v);
-        }
-        return Ok(params);
-    }
-    // Other content types carry no parameters for the Bot API.
-    Ok(Params::new())
-}
-
-async fn read_multipart(request: Request) -> Result<Params, ApiError> {
+    let encoding = request
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| errors::request_too_large())?;
-    let request = Request::from_parts(parts, Body::from(body));
+    let body = match encoding.as_str() {
+        "" | "identity" => body,
+        "gzip" | "deflate" => Bytes::from(inflate(&encoding, &body)?),
+        _ => return Err(errors::unsupported_encoding()),
+    };
+    let body_params = if content_type.contains("multipart/form-data") {
+        let request = Request::from_parts(parts, Body::from(body));
+        read_multipart(request).await?
+    } else {
+        parse_body(&content_type, &body)?
+    };
+    params.merge_under(body_params);
+    Ok(params)
+}
+
+/// Inflate a compressed body, bounded like any other body.
+fn inflate(encoding: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let limit = (MAX_BODY + 1) as u64;
+    let read = if encoding == "gzip" {
+        flate2::read::GzDecoder::new(body)
+            .take(limit)
+            .read_to_end(&mut out)
+    } else {
+        flate2::read::ZlibDecoder::new(body)
+            .take(limit)
+            .read_to_end(&mut out)
+    };
+    read.map_err(|_| errors::cant_parse_body())?;
+    if out.len() > MAX_BODY {
+        return Err(errors::request_too_large());
+    }
+    Ok(out)
+}
+
+fn parse_body(content_type: &str, body: &[u8]) -> Result<Params, ApiError> {
+    let is_form = content_type.contains("application/x-www-form-urlencoded");
+    if !is_form && !content_type.contains("application/json") {
+        // Other content types carry no parameters for the Bot API.
+        return Ok(Params::new());
+    }
+    if body.len() > MAX_PARAMETERS {
+        return Err(errors::request_too_large());
+    }
+    let mut params = Params::new();
+    if is_form {
+        let text = String::from_utf8_lossy(body);
+        for (k, v) in parse_urlencoded(&text) {
+            params.insert_text(k, v);
+        }
+    } else {
+        for (k, v) in parse_json_parameters(&String::from_utf8_lossy(body)) {
+            params.insert_value(k, v);
+        }
+    }
+    Ok(params)
+}
+
+/// td `HttpReader::parse_json_parameters`: a JSON object read field by field;
+/// at the first malformed spot reading stops and the error is only logged,
+/// so the fields read so far (and the query string) still count.
+fn parse_json_parameters(text: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut rest = text.trim_start();
+    let Some(after) = rest.strip_prefix('{') else {
+        return out;
+    };
+    rest = after;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() || rest.starts_with('}') {
+            return out;
+        }
+        let Some((key, after)) = next_json_value(rest) else {
+            return out;
+        };
+        let Value::String(key) = key else {
+            return out;
+        };
+        let Some(after) = after.trim_start().strip_prefix(':') else {
+            return out;
+        };
+        let Some((value, after)) = next_json_value(after.trim_start()) else {
+            return out;
+        };
+        out.push((key, value));
+        rest = after.trim_start();
+        match rest.strip_prefix(',') {
+            Some(after) => rest = after,
+            None if rest.starts_with('}') => return out,
+            None => return out,
+        }
+    }
+}
+
+/// One JSON value at the start of `text`, and what follows it.
+fn next_json_value(text: &str) -> Option<(Value, &str)> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let value = stream.next()?.ok()?;
+    let used = stream.byte_offset();
+    Some((value, &text[used..]))
+}
+
+async fn read_multipart(request: Request) -> Result<Params, ApiError> {
     let mut multipart = Multipart::from_request(request, &())
         .await
         .map_err(|_| errors::cant_parse_body())?;
@@ -500,7 +690,7 @@ pub(crate) fn run_act(shared: &Shared, request: &Value) -> Result<Value, ApiErro
         // Updates belong to the bot; a person has none to fetch here.
         return Err(errors::not_found());
     }
-    let outcome = execute(shared, method, Caller { id: who, is_bot }, &params);
+    let outcome = execute(shared, method, Caller { id: who, is_bot }, &params).0;
     outcome.and_then(|result| check_spec(shared, method, result))
 }
 
@@ -636,8 +826,52 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(split_path("/bot1:abc/getMe"), Some(("1:abc", "getMe")));
-        assert_eq!(split_path("/bot1:abc/"), None);
+        let p = |method| BotPath {
+            token: "1:abc",
+            is_test: false,
+            method,
+        };
+        assert_eq!(split_path("/bot1:abc/getMe"), Some(p("getMe")));
+        assert_eq!(split_path("/bot1:abc/getMe/"), Some(p("getMe/")));
+        assert_eq!(split_path("/bot1:abc/"), Some(p("")));
+        assert_eq!(split_path("/bot1:abc"), None);
+        assert_eq!(
+            split_path("/bot1:abc/test/getMe"),
+            Some(BotPath {
+                token: "1:abc",
+                is_test: true,
+                method: "getMe"
+            })
+        );
         assert_eq!(split_path("/other"), None);
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(token_well_formed("123:abc"));
+        assert!(!token_well_formed("0123:abc"));
+        assert!(!token_well_formed("abc"));
+        assert!(!token_well_formed("x:abc"));
+        assert!(!token_well_formed(&format!("1:{}", "a".repeat(80))));
+    }
+
+    #[test]
+    fn json_bodies_are_read_up_to_the_first_error() {
+        let got = parse_json_parameters(r#"{"chat_id": -100, "text": "hi", "x": oops, "y": 1}"#);
+        assert_eq!(
+            got,
+            vec![
+                ("chat_id".to_string(), json!(-100)),
+                ("text".to_string(), json!("hi"))
+            ]
+        );
+        assert!(parse_json_parameters("not json").is_empty());
+        assert_eq!(
+            parse_json_parameters(r#"{"a":{"b":[1,2]},"c":true}"#),
+            vec![
+                ("a".to_string(), json!({"b": [1, 2]})),
+                ("c".to_string(), json!(true))
+            ]
+        );
     }
 }

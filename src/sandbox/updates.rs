@@ -126,7 +126,7 @@ pub fn member_changed(world: &mut World, change: MemberChange<'_>, now: i64) {
         "new_chat_member": wire::chat_member(world, chat, user, new, bot),
     });
     if let Some(link) = link {
-        payload["invite_link"] = wire::invite_link(world, link, chat);
+        payload["invite_link"] = wire::invite_link_for(world, link, chat, world.bot_id());
     }
     if via_join_request {
         payload["via_join_request"] = json!(true);
@@ -156,7 +156,7 @@ pub fn join_requested(
         "date": now,
     });
     if let Some(link) = link {
-        payload["invite_link"] = wire::invite_link(world, link, chat);
+        payload["invite_link"] = wire::invite_link_for(world, link, chat, world.bot_id());
     }
     enqueue(world, "chat_join_request", now, payload);
 }

@@ -90,7 +90,10 @@ pub fn chat_full(world: &World, c: &Chat) -> Value {
     if !c.description.is_empty() {
         v["description"] = json!(c.description);
     }
-    if let Some(link) = c.primary_link() {
+    // TDLib's full chat info carries the current user's own permanent
+    // link (ChatManager, `exported_invite`), so the bot sees its primary
+    // link once it has one, never another administrator's.
+    if let Some(link) = c.primary_link_of(world.bot_id()) {
         v["invite_link"] = json!(link.link);
     }
     if let Some(id) = c.pinned.last() {
@@ -164,8 +167,15 @@ pub fn chat_member(
             ..
         } => {
             let mut v = json!({"status": "administrator", "user": user, "can_be_edited": can_edit(c, viewer, member)});
+            // Client::json_store_administrator_rights: can_manage_topics only
+            // in supergroups.
             for right in Right::ALL {
-                if right.always_present() || right.valid_for(c.kind) {
+                let shown = if *right == Right::ManageTopics {
+                    c.kind == ChatType::Supergroup
+                } else {
+                    right.always_present() || right.valid_for(c.kind)
+                };
+                if shown {
                     v[right.api_field()] = json!(rights.contains(right));
                 }
             }
@@ -203,7 +213,32 @@ pub fn chat_member(
     }
 }
 
-pub fn invite_link(world: &World, link: &InviteLink, c: &Chat) -> Value {
+/// A ChatInviteLink as `viewer` sees it. The Bot API documents that a link
+/// created by another administrator comes back with its second part replaced
+/// by "…" (ChatInviteLink.invite_link in api-10.3.json); which characters
+/// are kept is a best guess: the first half of the hash.
+pub fn invite_link_for(world: &World, link: &InviteLink, c: &Chat, viewer: i64) -> Value {
+    let mut v = invite_link(world, link, c);
+    // Only the Bot API masks; a person acting through /sandbox/act sees
+    // links as a Telegram app does.
+    if viewer == world.bot_id() && link.creator != viewer {
+        v["invite_link"] = json!(masked_link(&link.link));
+    }
+    v
+}
+
+/// `https://t.me/+AbCdEfGh` → `https://t.me/+AbCd…`.
+pub fn masked_link(link: &str) -> String {
+    let (head, hash) = link.rsplit_once('+').unwrap_or(("", link));
+    let keep: String = hash.chars().take(hash.chars().count() / 2).collect();
+    if head.is_empty() {
+        format!("{keep}…")
+    } else {
+        format!("{head}+{keep}…")
+    }
+}
+
+fn invite_link(world: &World, link: &InviteLink, c: &Chat) -> Value {
     let mut v = json!({
         "invite_link": link.link,
         "creator": user_by_id(world, link.creator),
@@ -219,6 +254,10 @@ pub fn invite_link(world: &World, link: &InviteLink, c: &Chat) -> Value {
     }
     if let Some(l) = link.member_limit.filter(|l| *l > 0) {
         v["member_limit"] = json!(l);
+    }
+    if let Some((period, price)) = link.subscription {
+        v["subscription_period"] = json!(period);
+        v["subscription_price"] = json!(price);
     }
     let pending = c
         .join_requests
@@ -255,6 +294,9 @@ pub fn message(world: &World, c: &Chat, msg: &Message) -> Value {
     }
     if !msg.text.is_empty() {
         v["text"] = json!(msg.text);
+    }
+    if let Some(d) = msg.edit_date {
+        v["edit_date"] = json!(d);
     }
     v
 }

@@ -7,7 +7,7 @@
 //! `rules` and `methods`; here are only the accessors every method needs
 //! (membership with expiry applied, lookups by id or username).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,12 @@ pub struct World {
     /// the same sequence of calls always yields the same links.
     #[serde(default)]
     pub next_serial: u64,
+    /// setMyDefaultAdministratorRights: what the bot asks for when it is
+    /// added to groups and supergroups, and to channels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_group_rights: Option<Rights>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_channel_rights: Option<Rights>,
 }
 
 fn format_version() -> u32 {
@@ -204,6 +210,9 @@ pub struct Message {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<i64>,
+    /// When the text was last edited (Message.edit_date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_date: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,6 +265,9 @@ pub struct InviteLink {
     pub is_primary: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub is_revoked: bool,
+    /// A subscription link's period (seconds) and price (Telegram Stars).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<(u32, u32)>,
     /// How many people joined through it (for member_limit).
     #[serde(default)]
     pub joined: u32,
@@ -316,6 +328,13 @@ pub struct Chat {
     pub members: BTreeMap<UserId, Member>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub join_requests: BTreeMap<UserId, JoinRequest>,
+    /// Channels banned from posting here (banChatSenderChat).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub banned_sender_chats: BTreeSet<ChatId>,
+    /// The bot's verification of this chat (verifyChat), with its custom
+    /// description ("" for none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_by_bot: Option<String>,
     /// Set on a basic group that was upgraded: every call answers with
     /// `migrate_to_chat_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -351,6 +370,8 @@ impl Chat {
             invite_links: Vec::new(),
             members: BTreeMap::new(),
             join_requests: BTreeMap::new(),
+            banned_sender_chats: BTreeSet::new(),
+            verified_by_bot: None,
             migrated_to: None,
         }
     }
@@ -390,11 +411,13 @@ impl Chat {
             .count()
     }
 
-    pub fn primary_link(&self) -> Option<&InviteLink> {
+    /// The primary link of one administrator: in Telegram every
+    /// administrator has their own.
+    pub fn primary_link_of(&self, admin: UserId) -> Option<&InviteLink> {
         self.invite_links
             .iter()
             .rev()
-            .find(|l| l.is_primary && !l.is_revoked)
+            .find(|l| l.is_primary && !l.is_revoked && l.creator == admin)
     }
 
     pub fn take_message_id(&mut self) -> i64 {
@@ -547,6 +570,8 @@ impl World {
             },
             webhook: None,
             next_serial: 1,
+            default_group_rights: None,
+            default_channel_rights: None,
         }
     }
 

@@ -442,6 +442,13 @@ impl TelegramProvider {
                 self.set(member_call("unbanChatMember", *user).param("only_if_banned", true))
                     .await
             }
+            Op::Kick { user } if change.chat_type == ChatType::Group => {
+                // In a basic group banChatMember only removes the member
+                // (TDLib's delete_chat_participant: the user is `left`, no
+                // ban remains) and unbanChatMember is not available there.
+                let ban = self.set(member_call("banChatMember", *user)).await?;
+                Ok(Executed::done(ban.calls))
+            }
             Op::Kick { user } => {
                 // A short ban, so that a crash before the unban does not leave a lasting one.
                 let until = jiff::Timestamp::now().as_second() + KICK_BAN_SECONDS;
@@ -458,6 +465,24 @@ impl TelegramProvider {
                 name,
                 expires,
             } => self.send_invite(change, *user, name, *expires).await,
+            Op::SetCommands { .. } | Op::DeleteCommands
+                if change.chat_type == ChatType::Channel =>
+            {
+                // The Bot API refuses command scopes for channels ("can't
+                // change commands in channel chats",
+                // td BotCommandScope::get_bot_command_scope).
+                Err(Error::new(
+                    if matches!(change.op, Op::DeleteCommands) {
+                        "deleteMyCommands"
+                    } else {
+                        "setMyCommands"
+                    },
+                    Some(chat),
+                    ErrorKind::NotExecutable {
+                        reason: "Telegram has no bot commands in channels; remove `commands` from this channel".into(),
+                    },
+                ))
+            }
             Op::SetCommands { commands } => {
                 let list: Vec<wire::BotCommand> = commands
                     .iter()
@@ -684,6 +709,14 @@ impl TelegramProvider {
                     permissions,
                     photo: info.photo.map(|p| p.big_file_unique_id),
                     pinned,
+                });
+            }
+            Op::SetCommands { .. } | Op::DeleteCommands
+                if change.chat_type == ChatType::Channel =>
+            {
+                // Nothing to read: channels have no bot commands.
+                return Ok(Observed::Commands {
+                    commands: Vec::new(),
                 });
             }
             Op::SetCommands { .. } | Op::DeleteCommands => {

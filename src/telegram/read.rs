@@ -475,7 +475,12 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         })
         .collect();
     let mut commands_read = None;
-    if job.desired.commands.is_some() || job.memory.commands_set {
+    if kind == ChatType::Channel && job.desired.commands.is_some() {
+        // Bots have no commands in channels: the Bot API refuses a channel
+        // scope even for reading ("can't change commands in channel chats",
+        // td BotCommandScope::get_bot_command_scope), so there is nothing to read.
+        chat.commands = Some(Vec::new());
+    } else if job.desired.commands.is_some() || job.memory.commands_set {
         chat.commands = match &job.memory.commands {
             Some(known) => Some(known.clone()),
             None => {

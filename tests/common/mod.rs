@@ -81,6 +81,7 @@ fn link(url: &str, creator: i64) -> InviteLink {
         is_primary: false,
         is_revoked: false,
         joined: 0,
+        subscription: None,
     }
 }
 
@@ -157,6 +158,7 @@ pub fn fixture_world() -> World {
             date: 1,
             text: "hello".into(),
             thread_id: None,
+            edit_date: None,
         },
     );
     for (thread, name, closed) in [(CLOSED_TOPIC, "Closed", true), (OPEN_TOPIC, "Open", false)] {

@@ -2,12 +2,13 @@
 //! deleteMyCommands. Scopes are stored normalised (chat usernames resolved
 //! to ids) so that a scope named two ways is one scope.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{Call, Outcome, ok};
 use crate::sandbox::request::ChatRef;
-use crate::sandbox::rules::{self, errors};
+use crate::sandbox::rules::{self, Accepts, Access, errors};
 use crate::sandbox::world::{BotCommand, CommandScope, CommandSet};
+use crate::state::ChatType;
 
 const MAX_COMMANDS: usize = 100;
 const SCOPES: &[&str] = &[
@@ -20,84 +21,203 @@ const SCOPES: &[&str] = &[
     "chat_member",
 ];
 
+/// The scope and language of a call, read as `Client::get_bot_command_scope`
+/// and `check_bot_command_scope` read it (the chat needs read access to its
+/// members, so a chat the bot is not in is refused like any call to it),
+/// then checked as TDLib's `BotCommandScope::get_bot_command_scope`
+/// checks it (no commands for channels; only the `chat` scope for private
+/// chats).
 fn scope(call: &Call) -> Result<(CommandScope, String), errors::ApiError> {
     let language = call.params.str_opt("language_code").unwrap_or_default();
-    let Some(object) = call.params.object_opt("scope")? else {
-        return Ok((CommandScope::default_scope(), language));
+    let object = match call.params.raw("scope") {
+        None => return Ok((CommandScope::default_scope(), language)),
+        Some(Value::String(s)) if s.is_empty() => {
+            return Ok((CommandScope::default_scope(), language));
+        }
+        Some(Value::Object(m)) => m.clone(),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return Err(scope_error("expected an Object")),
+            Err(_) => return Err(errors::cant_parse_object("BotCommandScope")),
+        },
+        Some(_) => return Err(scope_error("expected an Object")),
     };
-    let kind = object
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if !SCOPES.contains(&kind) {
-        return Err(errors::scope_invalid());
+    let kind = required_string(&object, "type")?;
+    if !SCOPES.contains(&kind.as_str()) {
+        return Err(errors::scope_unsupported());
     }
     let mut scope = CommandScope {
-        kind: kind.to_string(),
+        kind: kind.clone(),
         chat_id: None,
         user_id: None,
     };
-    if kind.starts_with("chat") {
-        let chat = match object.get("chat_id") {
-            Some(Value::Number(n)) => ChatRef::Id(n.as_i64().ok_or_else(errors::chat_not_found)?),
-            Some(Value::String(s)) if s.starts_with('@') => ChatRef::Username(s[1..].to_string()),
-            Some(Value::String(s)) => ChatRef::Id(s.parse().map_err(|_| errors::chat_not_found())?),
-            _ => return Err(errors::chat_id_empty()),
-        };
-        scope.chat_id = Some(rules::find_chat(call.world, &chat)?);
+    if !kind.starts_with("chat") {
+        return Ok((scope, language));
+    }
+    let chat_text = required_string(&object, "chat_id")?;
+    if chat_text.is_empty() {
+        return Err(errors::scope_chat_id_empty());
     }
     if kind == "chat_member" {
-        let user = object
-            .get("user_id")
-            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
-        match user {
-            Some(u) if u > 0 => scope.user_id = Some(u),
-            _ => return Err(errors::invalid_id("user_id")),
+        let user = match object.get("user_id") {
+            None => return Err(scope_error("Can't find field \"user_id\"")),
+            Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+            Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
+            Some(_) => return Err(scope_error("Field \"user_id\" must be a valid Number")),
+        };
+        if user <= 0 {
+            return Err(errors::scope_user_id_invalid());
         }
+        scope.user_id = Some(user);
+    }
+    let chat = if let Some(name) = chat_text.strip_prefix('@') {
+        ChatRef::Username(name.to_string())
+    } else {
+        ChatRef::Id(
+            chat_text
+                .trim()
+                .parse()
+                .map_err(|_| errors::chat_not_found())?,
+        )
+    };
+    if let ChatRef::Id(user) = chat {
+        if user > 0 {
+            // A private chat: the user must have started the bot.
+            if !call.world.users.get(&user).is_some_and(|u| u.started_bot) {
+                return Err(errors::chat_not_found());
+            }
+            if kind != "chat" {
+                return Err(errors::scope_in_private_chat());
+            }
+            scope.chat_id = Some(user);
+            return Ok((scope, language));
+        }
+    }
+    let id = rules::chat_with_access(
+        call.world,
+        call.caller,
+        &chat,
+        Accepts::AnyGroup,
+        Access::ReadMembers,
+        call.now,
+    )?;
+    if call.world.chats[&id].kind == ChatType::Channel {
+        return Err(errors::commands_in_channel());
+    }
+    scope.chat_id = Some(id);
+    Ok((scope, language))
+}
+
+/// td `validate_bot_language_code` (misc.cpp): empty or two lowercase
+/// letters, checked after the scope.
+fn checked_scope(call: &Call) -> Result<(CommandScope, String), errors::ApiError> {
+    let (scope, language) = scope(call)?;
+    let valid = language.is_empty()
+        || (language.len() == 2 && language.bytes().all(|b| b.is_ascii_lowercase()));
+    if !valid {
+        return Err(errors::ApiError::bad_request(
+            "invalid language code specified",
+        ));
     }
     Ok((scope, language))
 }
 
-fn valid_command(name: &str) -> bool {
-    (1..=32).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+fn scope_error(message: &str) -> errors::ApiError {
+    errors::ApiError::bad_request(format!("can't parse BotCommandScope: {message}"))
 }
 
-pub fn set(call: &mut Call) -> Outcome {
-    let list = call
-        .params
-        .array_opt("commands")?
-        .ok_or_else(|| errors::parameter_required("commands"))?;
-    if list.len() > MAX_COMMANDS {
-        return Err(errors::commands_too_much());
+/// td's `JsonObject::get_required_string_field`: a string or a number.
+fn required_string(object: &Map<String, Value>, field: &str) -> Result<String, errors::ApiError> {
+    match object.get(field) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        Some(_) => Err(scope_error(&format!(
+            "Field \"{field}\" must be of type String"
+        ))),
+        None => Err(scope_error(&format!("Can't find field \"{field}\""))),
     }
+}
+
+/// Telegram's server accepts only lowercase letters, digits and underscores
+/// (BOT_COMMAND_INVALID otherwise); TDLib checks length first.
+fn valid_command(name: &str) -> bool {
+    name.chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The command list as `Client::get_bot_commands` parses it: missing or
+/// empty means no commands (so setMyCommands without `commands` clears the
+/// scope).
+fn command_list(call: &Call) -> Result<Vec<(String, String)>, errors::ApiError> {
+    let items = match call.params.raw("commands") {
+        None => return Ok(Vec::new()),
+        Some(Value::String(s)) if s.is_empty() => return Ok(Vec::new()),
+        Some(Value::Array(a)) => a.clone(),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Array(a)) => a,
+            Ok(_) => return Err(errors::commands_not_array()),
+            Err(_) => return Err(errors::cant_parse_object("commands")),
+        },
+        Some(_) => return Err(errors::commands_not_array()),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in &items {
+        let Value::Object(object) = item else {
+            return Err(errors::ApiError::bad_request(
+                "can't parse BotCommand: expected an Object",
+            ));
+        };
+        let field = |name: &str| match object.get(name) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::Number(n)) => Ok(n.to_string()),
+            Some(_) => Err(errors::ApiError::bad_request(format!(
+                "can't parse BotCommand: Field \"{name}\" must be of type String"
+            ))),
+            None => Err(errors::command_field_missing(name)),
+        };
+        out.push((field("command")?, field("description")?));
+    }
+    Ok(out)
+}
+
+/// setMyCommands: the commands are parsed, then the scope, then TDLib's
+/// `set_commands` (BotCommand.cpp) validates each command: trimmed, a
+/// leading `/` dropped, `command must be non-empty`, `command length must
+/// not exceed 32`, `command description must be non-empty`, `command
+/// description length must not exceed 256` (lengths in characters); the
+/// server then refuses other characters (BOT_COMMAND_INVALID) and more than
+/// 100 commands (BOT_COMMANDS_TOO_MUCH).
+pub fn set(call: &mut Call) -> Outcome {
+    let list = command_list(call)?;
+    let (scope, language_code) = checked_scope(call)?;
     let mut commands = Vec::with_capacity(list.len());
-    for item in &list {
-        let command = item
-            .get("command")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .trim();
+    for (command, description) in &list {
+        let command = command.trim();
         let command = command.strip_prefix('/').unwrap_or(command);
-        if !valid_command(command) {
-            return Err(errors::command_invalid());
+        if command.is_empty() {
+            return Err(errors::command_empty());
         }
-        let description = item
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .trim();
-        if !(1..=256).contains(&rules::text_len(description)) {
-            return Err(errors::command_description_invalid());
+        if command.chars().count() > 32 {
+            return Err(errors::command_too_long());
+        }
+        let description = description.trim();
+        if description.is_empty() {
+            return Err(errors::command_description_empty());
+        }
+        if description.chars().count() > 256 {
+            return Err(errors::command_description_too_long());
         }
         commands.push(BotCommand {
             command: command.to_string(),
             description: description.to_string(),
         });
     }
-    let (scope, language_code) = scope(call)?;
+    if commands.len() > MAX_COMMANDS {
+        return Err(errors::commands_too_much());
+    }
+    if commands.iter().any(|c| !valid_command(&c.command)) {
+        return Err(errors::command_invalid());
+    }
     call.world
         .commands
         .retain(|s| !(s.scope == scope && s.language_code == language_code));
@@ -112,7 +232,7 @@ pub fn set(call: &mut Call) -> Outcome {
 }
 
 pub fn get(call: &mut Call) -> Outcome {
-    let (scope, language_code) = scope(call)?;
+    let (scope, language_code) = checked_scope(call)?;
     let found = call
         .world
         .commands
@@ -130,7 +250,7 @@ pub fn get(call: &mut Call) -> Outcome {
 }
 
 pub fn delete(call: &mut Call) -> Outcome {
-    let (scope, language_code) = scope(call)?;
+    let (scope, language_code) = checked_scope(call)?;
     call.world
         .commands
         .retain(|s| !(s.scope == scope && s.language_code == language_code));

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Call, Outcome, ok};
 use crate::sandbox::request::ChatRef;
-use crate::sandbox::rules::{self, Accepts, errors};
+use crate::sandbox::rules::{self, Accepts, Access, errors};
 use crate::sandbox::wire;
 use crate::sandbox::world::Member;
 
@@ -23,12 +23,15 @@ pub fn get_chat(call: &mut Call) -> Outcome {
             };
         }
     }
-    let id = call.chat(Accepts::AnyGroup)?;
+    // Read access: a public chat the bot never joined and an upgraded
+    // group can still be read (Client::process_get_chat_query).
+    let id = call.chat_access(Accepts::AnyGroup, Access::Read)?;
     Ok(wire::chat_full(call.world, call.chat_ref(id)))
 }
 
 pub fn get_chat_administrators(call: &mut Call) -> Outcome {
-    let id = call.chat(Accepts::AnyGroup)?;
+    let id = call.chat_access(Accepts::AnyGroup, Access::ReadMembers)?;
+    rules::member_list(call.chat_ref(id), call.caller, call.now)?;
     let return_bots = call.params.bool_or("return_bots", false);
     let chat = call.chat_ref(id);
     let world = &*call.world;
@@ -61,9 +64,11 @@ pub fn get_chat_administrators(call: &mut Call) -> Outcome {
 }
 
 pub fn get_chat_member(call: &mut Call) -> Outcome {
-    let id = call.chat(Accepts::AnyGroup)?;
+    // The user id is read before the chat is looked up.
     let user = call.params.user_id()?;
+    let id = call.chat_access(Accepts::AnyGroup, Access::Read)?;
     rules::find_user(call.world, user)?;
+    rules::member_list(call.chat_ref(id), call.caller, call.now)?;
     let chat = call.chat_ref(id);
     let member = chat.status(user, call.now);
     Ok(wire::chat_member(
@@ -76,12 +81,22 @@ pub fn get_chat_member(call: &mut Call) -> Outcome {
 }
 
 pub fn get_chat_member_count(call: &mut Call) -> Outcome {
-    let id = call.chat(Accepts::AnyGroup)?;
+    let id = call.chat_access(Accepts::AnyGroup, Access::ReadMembers)?;
     Ok(json!(call.chat_ref(id).present_count(call.now)))
 }
 
+/// leaveChat (`Client::process_leave_chat_query`, read access): leaving a
+/// public chat the bot is not in succeeds, as TDLib's
+/// `restrict_channel_participant` does for the current user.
 pub fn leave_chat(call: &mut Call) -> Outcome {
-    let id = call.chat(Accepts::AnyGroup)?;
+    let id = call.chat_access(Accepts::AnyGroup, Access::Read)?;
+    if !call
+        .chat_ref(id)
+        .status(call.caller.id, call.now)
+        .is_present()
+    {
+        return ok();
+    }
     if matches!(
         call.chat_ref(id).status(call.caller.id, call.now),
         Member::Creator { .. }

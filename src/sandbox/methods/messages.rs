@@ -7,16 +7,18 @@ use crate::sandbox::request::ChatRef;
 use crate::sandbox::rules::{self, Accepts, errors};
 use crate::sandbox::wire;
 use crate::sandbox::world::{Member, Message};
-use crate::state::{ChatType, Permission, Right};
+use crate::state::{ChatId, ChatType, Permission, Right};
 
 const TEXT_MAX: usize = 4096;
 
+/// sendMessage (`Client::process_send_message_query`): the text is read
+/// before the chat (`get_input_message_text`: `message text is empty`).
 pub fn send_message(call: &mut Call) -> Outcome {
-    let target = call.params.chat_id()?;
     let text = call.params.str_opt("text").unwrap_or_default();
     if text.trim().is_empty() {
         return Err(errors::message_text_empty());
     }
+    let target = call.params.chat_id()?;
     if rules::text_len(&text) > TEXT_MAX {
         return Err(errors::message_too_long());
     }
@@ -29,7 +31,12 @@ pub fn send_message(call: &mut Call) -> Outcome {
     let chat = call.chat_ref(id);
     let caller = call.caller;
     match chat.kind {
-        ChatType::Channel => rules::require_right(chat, caller, Right::PostMessages, call.now)?,
+        // DialogManager::can_send_message_to_dialog.
+        ChatType::Channel => {
+            if !rules::holds(chat, caller, Right::PostMessages, call.now) {
+                return Err(errors::need_channel_admin());
+            }
+        }
         _ => {
             let allowed = match chat.status(caller.id, call.now) {
                 Member::Creator { .. } | Member::Administrator { .. } => true,
@@ -46,11 +53,16 @@ pub fn send_message(call: &mut Call) -> Outcome {
         }
     }
     let thread = call.params.int_opt("message_thread_id").filter(|t| *t != 0);
+    // Client::check_message_topic: in a forum the General topic cannot be
+    // named by its id 1 ("message thread not found"), an unknown topic is
+    // not found either; outside forums the thread id is not checked.
+    let thread = thread.filter(|_| chat.is_forum);
     if let Some(thread) = thread {
-        if !chat.is_forum {
+        if thread == 1 {
             return Err(errors::message_thread_not_found());
         }
-        if thread != 1 {
+        {
+            // An unknown or closed topic.
             let topic = chat
                 .topics
                 .get(&thread)
@@ -70,7 +82,8 @@ pub fn send_message(call: &mut Call) -> Outcome {
         from: caller.id,
         date: now,
         text,
-        thread_id: thread.filter(|t| *t != 1),
+        thread_id: thread,
+        edit_date: None,
     };
     chat.messages.insert(message_id, msg.clone());
     Ok(wire::message(call.world, call.chat_ref(id), &msg))
@@ -98,22 +111,25 @@ fn send_private(call: &mut Call, user_id: i64, text: String) -> Outcome {
         date: call.now,
         text,
         thread_id: None,
+        edit_date: None,
     };
     chat.next_message_id += 1;
     chat.messages.push(msg.clone());
     Ok(wire::private_message(call.world, &user, &msg))
 }
 
+/// editMessageText (`Client::process_edit_message_text_query`): the text
+/// first, then the message (`check_message`, "message to edit").
 pub fn edit_text(call: &mut Call) -> Outcome {
+    let text = call.params.str_opt("text").unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(errors::message_text_empty());
+    }
     if call.params.has("inline_message_id") {
         return Err(errors::message_to_edit_not_found());
     }
     let id = call.chat(Accepts::AnyGroup)?;
     let message_id = call.params.int_opt("message_id").unwrap_or(0);
-    let text = call.params.str_opt("text").unwrap_or_default();
-    if text.trim().is_empty() {
-        return Err(errors::message_text_empty());
-    }
     if rules::text_len(&text) > TEXT_MAX {
         return Err(errors::message_too_long());
     }
@@ -129,58 +145,76 @@ pub fn edit_text(call: &mut Call) -> Outcome {
     if message.text == text {
         return Err(errors::message_not_modified());
     }
+    let now = call.now;
     let chat = call.chat_mut(id);
     let message = chat.messages.get_mut(&message_id).expect("checked above");
     message.text = text;
+    message.edit_date = Some(now);
     let message = message.clone();
     Ok(wire::message(call.world, call.chat_ref(id), &message))
 }
 
-/// Pinning needs can_pin_messages, in channels can_edit_messages.
-fn pin_right(kind: ChatType) -> Right {
-    if kind == ChatType::Channel {
+/// DialogManager::can_pin_messages: `can_pin_messages` (in channels
+/// `can_edit_messages`), else `not enough rights to manage pinned messages in
+/// the chat`.
+fn require_pin_right(call: &Call, id: ChatId) -> Result<(), errors::ApiError> {
+    let chat = call.chat_ref(id);
+    let right = if chat.kind == ChatType::Channel {
         Right::EditMessages
     } else {
         Right::PinMessages
+    };
+    if rules::holds(chat, call.caller, right, call.now) {
+        Ok(())
+    } else {
+        Err(errors::rights_pin())
     }
 }
 
+/// pinChatMessage: the message is looked up by the Bot API server first
+/// (`check_message`, "message to pin not found"), then TDLib checks the right.
 pub fn pin(call: &mut Call) -> Outcome {
     let id = call.chat(Accepts::AnyGroup)?;
-    let chat = call.chat_ref(id);
-    rules::require_right(chat, call.caller, pin_right(chat.kind), call.now)?;
     let message_id = call.params.int_opt("message_id").unwrap_or(0);
-    if !chat.messages.contains_key(&message_id) {
+    if !call.chat_ref(id).messages.contains_key(&message_id) {
         return Err(errors::message_to_pin_not_found());
     }
+    require_pin_right(call, id)?;
     let chat = call.chat_mut(id);
     chat.pinned.retain(|m| *m != message_id);
     chat.pinned.push(message_id);
     ok()
 }
 
+/// unpinChatMessage (`Client::process_unpin_chat_message_query`): without a
+/// message id the server asks TDLib for the pinned message and answers
+/// `message to unpin not found` when there is none
+/// (TdOnGetChatPinnedMessageToUnpinCallback).
 pub fn unpin(call: &mut Call) -> Outcome {
     let id = call.chat(Accepts::AnyGroup)?;
-    let chat = call.chat_ref(id);
-    rules::require_right(chat, call.caller, pin_right(chat.kind), call.now)?;
-    match call.params.int_opt("message_id").filter(|m| *m != 0) {
+    let message_id = match call.params.int_opt("message_id").filter(|m| *m > 0) {
         Some(message_id) => {
-            if !chat.messages.contains_key(&message_id) {
+            if !call.chat_ref(id).messages.contains_key(&message_id) {
                 return Err(errors::message_to_unpin_not_found());
             }
-            call.chat_mut(id).pinned.retain(|m| *m != message_id);
+            message_id
         }
-        None => {
-            call.chat_mut(id).pinned.pop();
-        }
-    }
+        None => *call
+            .chat_ref(id)
+            .pinned
+            .last()
+            .ok_or_else(errors::message_to_unpin_not_found)?,
+    };
+    require_pin_right(call, id)?;
+    call.chat_mut(id).pinned.retain(|m| *m != message_id);
     ok()
 }
 
+/// unpinAllChatMessages (MessagesManager::unpin_all_dialog_messages): the
+/// right, then success whether or not anything was pinned.
 pub fn unpin_all(call: &mut Call) -> Outcome {
     let id = call.chat(Accepts::AnyGroup)?;
-    let chat = call.chat_ref(id);
-    rules::require_right(chat, call.caller, pin_right(chat.kind), call.now)?;
+    require_pin_right(call, id)?;
     call.chat_mut(id).pinned.clear();
     ok()
 }

@@ -12,6 +12,7 @@ mod info;
 mod invites;
 mod members;
 mod messages;
+mod moderation;
 mod settings;
 mod topics;
 pub(crate) mod webhook;
@@ -34,6 +35,8 @@ pub(crate) struct Call<'a> {
     pub caller: Caller,
     pub now: i64,
     pub params: &'a Params,
+    /// A `description` to send with a success (setWebhook's "Webhook was set").
+    pub description: Option<&'static str>,
 }
 
 impl Call<'_> {
@@ -41,6 +44,12 @@ impl Call<'_> {
     pub fn chat(&self, accepts: Accepts) -> Result<ChatId, ApiError> {
         let chat = self.params.chat_id()?;
         rules::chat_for(self.world, self.caller, &chat, accepts, self.now)
+    }
+
+    /// [`Call::chat`] for a method that needs less than write access.
+    pub fn chat_access(&self, accepts: Accepts, access: rules::Access) -> Result<ChatId, ApiError> {
+        let chat = self.params.chat_id()?;
+        rules::chat_with_access(self.world, self.caller, &chat, accepts, access, self.now)
     }
 
     pub fn chat_ref(&self, id: ChatId) -> &Chat {
@@ -125,6 +134,19 @@ pub const BOT_API_METHODS: &[&str] = &[
     "setWebhook",
     "deleteWebhook",
     "getWebhookInfo",
+    "deleteMessage",
+    "deleteMessages",
+    "banChatSenderChat",
+    "unbanChatSenderChat",
+    "unpinAllForumTopicMessages",
+    "unpinAllGeneralForumTopicMessages",
+    "setMyDefaultAdministratorRights",
+    "getMyDefaultAdministratorRights",
+    "answerChatJoinRequestQuery",
+    "createChatSubscriptionInviteLink",
+    "editChatSubscriptionInviteLink",
+    "verifyChat",
+    "removeChatVerification",
 ];
 
 /// What only a person can do (MTProto), available through `/sandbox/act`.
@@ -190,8 +212,8 @@ pub(crate) fn run(method: &str, call: &mut Call) -> Outcome {
         "deleteForumTopic" => topics::delete(call),
         "editGeneralForumTopic" => topics::edit_general(call),
         "closeGeneralForumTopic" => topics::general_flag(call, |g| &mut g.closed, true),
-        "reopenGeneralForumTopic" => topics::general_flag(call, |g| &mut g.closed, false),
-        "hideGeneralForumTopic" => topics::general_flag(call, |g| &mut g.hidden, true),
+        "reopenGeneralForumTopic" => topics::reopen_general(call),
+        "hideGeneralForumTopic" => topics::hide_general(call),
         "unhideGeneralForumTopic" => topics::general_flag(call, |g| &mut g.hidden, false),
         "sendMessage" => messages::send_message(call),
         "editMessageText" => messages::edit_text(call),
@@ -205,6 +227,19 @@ pub(crate) fn run(method: &str, call: &mut Call) -> Outcome {
         "deleteWebhook" => webhook::delete_webhook(call),
         "getWebhookInfo" => webhook::get_webhook_info(call),
         "getUpdates" => webhook::get_updates_now(call),
+        "deleteMessage" => moderation::delete_message(call),
+        "deleteMessages" => moderation::delete_messages(call),
+        "banChatSenderChat" => moderation::ban_sender_chat(call),
+        "unbanChatSenderChat" => moderation::unban_sender_chat(call),
+        "unpinAllForumTopicMessages" => moderation::unpin_all_topic(call),
+        "unpinAllGeneralForumTopicMessages" => moderation::unpin_all_general(call),
+        "setMyDefaultAdministratorRights" => moderation::set_default_rights(call),
+        "getMyDefaultAdministratorRights" => moderation::get_default_rights(call),
+        "answerChatJoinRequestQuery" => moderation::answer_join_request_query(call),
+        "createChatSubscriptionInviteLink" => invites::create_subscription(call),
+        "editChatSubscriptionInviteLink" => invites::edit_subscription(call),
+        "verifyChat" => moderation::verify_chat(call),
+        "removeChatVerification" => moderation::remove_chat_verification(call),
         _ => Err(super::rules::errors::not_found()),
     }
 }

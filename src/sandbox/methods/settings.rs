@@ -3,9 +3,10 @@
 //! auto-delete, join-by-request, forum on/off, upgrading a basic group),
 //! which `/sandbox/act` exposes so tests can create drift a bot cannot fix.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{Call, Outcome, ok};
+use crate::sandbox::request::Params;
 use crate::sandbox::rules::{self, Accepts, errors};
 use crate::sandbox::world::{Chat, ChatPhoto, Member};
 use crate::state::{ChatType, Permission, Permissions, Right};
@@ -15,28 +16,34 @@ const DESCRIPTION_MAX: usize = 255;
 /// The slow-mode delays Telegram offers.
 const SLOW_MODE_DELAYS: &[i64] = &[0, 10, 30, 60, 300, 900, 3600];
 
+/// DialogManager::set_dialog_title: the title is cleaned and cut to 128
+/// characters first (empty: `title must be non-empty`), then the right is
+/// checked; an unchanged title succeeds without a change.
 pub fn set_chat_title(call: &mut Call) -> Outcome {
     let id = call.chat(Accepts::AnyGroup)?;
-    rules::require_right(call.chat_ref(id), call.caller, Right::ChangeInfo, call.now)?;
-    let title = call.params.str_opt("title").unwrap_or_default();
-    let title = title.trim();
+    let title = rules::clean_name(&call.params.str_opt("title").unwrap_or_default(), TITLE_MAX);
     if title.is_empty() {
-        return Err(errors::title_empty());
+        return Err(errors::title_must_be_non_empty());
     }
-    if rules::text_len(title) > TITLE_MAX {
-        return Err(errors::title_too_long());
+    if !has_right(call.chat_ref(id), call, Right::ChangeInfo) {
+        return Err(errors::rights_change_title());
     }
-    // An unchanged title is a silent no-op (unlike the description).
-    call.chat_mut(id).title = title.to_string();
+    call.chat_mut(id).title = title;
     ok()
 }
 
+/// ChatManager::set_chat_description / set_channel_description: the text is
+/// cut to 255 characters (not refused), then the right is checked; the
+/// server answers CHAT_ABOUT_NOT_MODIFIED for an unchanged text, which the
+/// Bot API words `chat description is not modified`.
 pub fn set_chat_description(call: &mut Call) -> Outcome {
     let id = call.chat(Accepts::AnyGroup)?;
-    rules::require_right(call.chat_ref(id), call.caller, Right::ChangeInfo, call.now)?;
-    let description = call.params.str_opt("description").unwrap_or_default();
-    if rules::text_len(&description) > DESCRIPTION_MAX {
-        return Err(errors::description_too_long());
+    let description = rules::strip_empty_characters(
+        &call.params.str_opt("description").unwrap_or_default(),
+        DESCRIPTION_MAX,
+    );
+    if !has_right(call.chat_ref(id), call, Right::ChangeInfo) {
+        return Err(errors::rights_set_description());
     }
     if call.chat_ref(id).description == description {
         return Err(errors::description_not_modified());
@@ -45,14 +52,22 @@ pub fn set_chat_description(call: &mut Call) -> Outcome {
     ok()
 }
 
+/// setChatPhoto (`Client::process_set_chat_photo_query`): the upload is
+/// checked before the chat (`there is no photo in the request`, `photo must
+/// be uploaded as an InputFile`), then DialogManager::set_dialog_photo's
+/// right; an empty file is the server's PHOTO_INVALID (best guess).
 pub fn set_chat_photo(call: &mut Call) -> Outcome {
-    let id = call.chat(Accepts::AnyGroup)?;
-    rules::require_right(call.chat_ref(id), call.caller, Right::ChangeInfo, call.now)?;
     match call.params.file("photo") {
         None if call.params.has("photo") => return Err(errors::photo_must_be_uploaded()),
         None => return Err(errors::no_photo_in_request()),
-        Some(file) if file.size == 0 => return Err(errors::photo_invalid()),
         Some(_) => {}
+    }
+    let id = call.chat(Accepts::AnyGroup)?;
+    if !has_right(call.chat_ref(id), call, Right::ChangeInfo) {
+        return Err(errors::rights_change_photo());
+    }
+    if call.params.file("photo").is_some_and(|f| f.size == 0) {
+        return Err(errors::photo_invalid());
     }
     let serial = call.world.serial();
     call.chat_mut(id).photo = Some(ChatPhoto { serial });
@@ -61,7 +76,9 @@ pub fn set_chat_photo(call: &mut Call) -> Outcome {
 
 pub fn delete_chat_photo(call: &mut Call) -> Outcome {
     let id = call.chat(Accepts::AnyGroup)?;
-    rules::require_right(call.chat_ref(id), call.caller, Right::ChangeInfo, call.now)?;
+    if !has_right(call.chat_ref(id), call, Right::ChangeInfo) {
+        return Err(errors::rights_change_photo());
+    }
     if call.chat_mut(id).photo.take().is_none() {
         return Err(errors::chat_not_modified());
     }
@@ -69,70 +86,185 @@ pub fn delete_chat_photo(call: &mut Call) -> Outcome {
 }
 
 pub fn set_chat_permissions(call: &mut Call) -> Outcome {
-    let id = call.chat(Accepts::GroupAndSupergroup)?;
-    rules::require_right(
-        call.chat_ref(id),
-        call.caller,
-        Right::RestrictMembers,
-        call.now,
-    )?;
-    let object = call.params.object_required("permissions")?;
-    let independent = call
-        .params
-        .bool_or("use_independent_chat_permissions", false);
-    let permissions = parse_permissions(&object, independent);
-    if call.chat_ref(id).permissions == permissions {
-        return Err(errors::chat_not_modified());
+    // Client::process_set_chat_permissions_query parses the permissions
+    // before it looks at the chat; DialogManager::set_dialog_permissions then
+    // checks the right and treats unchanged permissions as done.
+    let (permissions, _) = permissions_param(call.params, false)?;
+    let id = call.chat(Accepts::AnyGroup)?;
+    let chat = call.chat_ref(id);
+    if chat.kind == ChatType::Channel {
+        return Err(errors::cant_change_channel_permissions());
     }
-    call.chat_mut(id).permissions = permissions;
+    if !has_right(chat, call, Right::RestrictMembers) {
+        return Err(errors::rights_change_permissions());
+    }
+    if chat.permissions != permissions {
+        call.chat_mut(id).permissions = permissions;
+    }
     ok()
 }
 
-/// A ChatPermissions object as Telegram reads it: omitted fields are false,
-/// except the three whose description gives another default; without
-/// `use_independent_chat_permissions`, some permissions imply others.
-pub fn parse_permissions(object: &Map<String, Value>, independent: bool) -> Permissions {
-    let flag = |p: Permission| object.get(p.api_field()).and_then(as_flag);
+/// Whether the caller may do what `right` allows ([`rules::holds`]).
+pub(crate) fn has_right(chat: &Chat, call: &Call, right: Right) -> bool {
+    rules::holds(chat, call.caller, right, call.now)
+}
+
+/// The permissions a call asks for, read as `Client::get_chat_permissions`
+/// (telegram-bot-api) does.
+///
+/// Without `permissions` every permission is false, so the call mutes the
+/// member or the chat, unless `allow_legacy` (restrictChatMember only) and
+/// the old top-level `can_send_*` arguments are used. Inside the object only
+/// JSON booleans count (anything else: `Field "…" must be of type Boolean`);
+/// omitted fields are false, except `can_manage_topics` and `can_edit_tag`,
+/// which follow `can_pin_messages`, `can_react_to_messages`, which follows
+/// `can_send_messages`, and the six media fields, which follow the legacy
+/// `can_send_media_messages` when none of them is given. Without
+/// `use_independent_chat_permissions`, other messages and link previews imply
+/// every media permission and text, and polls imply text.
+///
+/// The second value is whether the legacy form was used in a way that keeps
+/// a restricted member's other permissions (see `members::restrict`).
+pub fn permissions_param(
+    params: &Params,
+    allow_legacy: bool,
+) -> Result<(Permissions, bool), errors::ApiError> {
+    use Permission::*;
+    let independent = params.bool_or("use_independent_chat_permissions", false);
     let mut set = Permissions::new();
-    for &p in Permission::ALL {
-        let value = flag(p).unwrap_or_else(|| match p {
-            Permission::ReactToMessages => flag(Permission::SendMessages).unwrap_or(false),
-            Permission::EditTag | Permission::ManageTopics => {
-                flag(Permission::PinMessages).unwrap_or(false)
+    if params.has("permissions") {
+        let object = match params.raw("permissions") {
+            Some(Value::Object(m)) => m.clone(),
+            Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(m)) => m,
+                Ok(_) => return Err(errors::permissions_not_object()),
+                Err(_) => return Err(errors::cant_parse_object("permissions")),
+            },
+            _ => return Err(errors::permissions_not_object()),
+        };
+        let flag = |field: &str| -> Result<Option<bool>, errors::ApiError> {
+            match object.get(field) {
+                None => Ok(None),
+                Some(Value::Bool(b)) => Ok(Some(*b)),
+                Some(_) => Err(errors::permission_not_boolean(field)),
             }
-            _ => false,
-        });
-        if value {
-            set.insert(p);
+        };
+        let mut put = |p: Permission, on: bool| {
+            if on {
+                set.insert(p);
+            }
+        };
+        let send_messages = flag("can_send_messages")?.unwrap_or(false);
+        let polls = flag("can_send_polls")?.unwrap_or(false);
+        let other = flag("can_send_other_messages")?.unwrap_or(false);
+        let previews = flag("can_add_web_page_previews")?.unwrap_or(false);
+        let pin = flag("can_pin_messages")?.unwrap_or(false);
+        put(SendMessages, send_messages);
+        put(SendPolls, polls);
+        put(SendOtherMessages, other);
+        put(AddWebPagePreviews, previews);
+        put(ChangeInfo, flag("can_change_info")?.unwrap_or(false));
+        put(InviteUsers, flag("can_invite_users")?.unwrap_or(false));
+        put(PinMessages, pin);
+        put(ManageTopics, flag("can_manage_topics")?.unwrap_or(pin));
+        const MEDIA: [(&str, Permission); 6] = [
+            ("can_send_audios", SendAudios),
+            ("can_send_documents", SendDocuments),
+            ("can_send_photos", SendPhotos),
+            ("can_send_videos", SendVideos),
+            ("can_send_video_notes", SendVideoNotes),
+            ("can_send_voice_notes", SendVoiceNotes),
+        ];
+        let any_media = MEDIA.iter().any(|(f, _)| object.contains_key(*f));
+        let mut send_messages = send_messages;
+        if any_media {
+            for (field, p) in MEDIA {
+                put(p, flag(field)?.unwrap_or(false));
+            }
+        } else {
+            let media = flag("can_send_media_messages")?.unwrap_or(false);
+            for (_, p) in MEDIA {
+                put(p, media);
+            }
+            if media && !independent {
+                send_messages = true;
+                put(SendMessages, true);
+            }
         }
-    }
-    if !independent {
-        use Permission::*;
-        if set.contains(&SendOtherMessages) || set.contains(&AddWebPagePreviews) {
+        put(EditTag, flag("can_edit_tag")?.unwrap_or(pin));
+        put(
+            ReactToMessages,
+            flag("can_react_to_messages")?.unwrap_or(send_messages),
+        );
+        if (other || previews) && !independent {
             set.extend([
-                SendMessages,
                 SendAudios,
                 SendDocuments,
                 SendPhotos,
                 SendVideos,
                 SendVideoNotes,
                 SendVoiceNotes,
+                SendMessages,
             ]);
         }
-        if set.contains(&SendPolls) {
+        if polls && !independent {
             set.insert(SendMessages);
         }
+        return Ok((set, false));
     }
-    set
-}
-
-fn as_flag(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => Some(n.as_f64().unwrap_or(0.0) != 0.0),
-        Value::String(s) => Some(matches!(s.as_str(), "true" | "1")),
-        _ => None,
+    if !allow_legacy {
+        return Ok((set, false));
     }
+    let mut send_messages = params.bool_or("can_send_messages", false);
+    let mut media = params.bool_or("can_send_media_messages", false);
+    let other = params.bool_or("can_send_other_messages", false);
+    let previews = params.bool_or("can_add_web_page_previews", false);
+    if (other || previews) && !independent {
+        media = true;
+    }
+    if media && !independent {
+        send_messages = true;
+    }
+    let mut keeps_others = false;
+    let mut pin = false;
+    if send_messages && media && other && previews {
+        // The legacy way of lifting every restriction.
+        set.extend([
+            SendPolls,
+            ChangeInfo,
+            InviteUsers,
+            PinMessages,
+            ManageTopics,
+        ]);
+        pin = true;
+    } else {
+        keeps_others = [
+            "can_send_messages",
+            "can_send_media_messages",
+            "can_send_other_messages",
+            "can_add_web_page_previews",
+        ]
+        .iter()
+        .any(|f| params.has(f));
+    }
+    for (p, on) in [
+        (SendMessages, send_messages),
+        (SendOtherMessages, other),
+        (AddWebPagePreviews, previews),
+        (SendAudios, media),
+        (SendDocuments, media),
+        (SendPhotos, media),
+        (SendVideos, media),
+        (SendVideoNotes, media),
+        (SendVoiceNotes, media),
+        (EditTag, pin),
+        (ReactToMessages, send_messages),
+    ] {
+        if on {
+            set.insert(p);
+        }
+    }
+    Ok((set, keeps_others))
 }
 
 /// A human-only setter: check the chat, the right, then change one field.

@@ -21,34 +21,50 @@ fn forum(call: &Call) -> Result<ChatId, errors::ApiError> {
     Ok(id)
 }
 
-/// Telegram cuts names at 128 characters rather than refusing them.
-fn clean_name(name: &str) -> String {
-    let name = name.trim();
-    let mut out = String::new();
-    for c in name.chars() {
-        if rules::text_len(&out) + c.len_utf16() > NAME_MAX {
-            break;
-        }
-        out.push(c);
-    }
-    out
+/// `can_edit_topics` in TDLib: an administrator with `can_manage_topics`
+/// (the owner holds it).
+fn can_edit_topics(call: &Call, id: ChatId) -> bool {
+    rules::admin_rights(call.chat_ref(id), call.caller.id, call.now)
+        .is_some_and(|r| r.contains(&Right::ManageTopics))
 }
 
-pub fn create(call: &mut Call) -> Outcome {
-    let id = forum(call)?;
-    rules::require_right(
+/// `can_create_topics`: `can_edit_topics`, or a member whose permissions
+/// include `can_manage_topics`.
+fn can_create_topics(call: &Call, id: ChatId) -> bool {
+    rules::holds(
         call.chat_ref(id),
         call.caller,
         Right::ManageTopics,
         call.now,
-    )?;
-    let name = clean_name(&call.params.str_opt("name").unwrap_or_default());
-    if name.is_empty() {
-        return Err(errors::topic_title_empty());
+    )
+}
+
+/// createForumTopic (ForumTopicManager::create_forum_topic): the forum, the
+/// right (`not enough rights to create a topic`), the name cleaned and cut
+/// to 128 characters (`name must be non-empty`), the colour
+/// (`get_integer_arg`, 0 when omitted; outside 0..=0xFFFFFF `invalid icon
+/// color specified`).
+pub fn create(call: &mut Call) -> Outcome {
+    let id = forum(call)?;
+    if !can_create_topics(call, id) {
+        return Err(errors::rights_create_topic());
     }
-    let color = call.params.int_opt("icon_color").unwrap_or(ICON_COLORS[0]);
+    let name = rules::clean_name(&call.params.str_opt("name").unwrap_or_default(), NAME_MAX);
+    if name.is_empty() {
+        return Err(errors::topic_name_empty());
+    }
+    let color = call
+        .params
+        .str_opt("icon_color")
+        .map_or(0, |c| c.trim().parse::<i64>().unwrap_or(0));
+    if !(0..=0xFF_FFFF).contains(&color) {
+        return Err(errors::invalid_icon_color());
+    }
+    // Best guess: the server gives an omitted colour the first of the six
+    // and refuses other colours with the same text.
+    let color = if color == 0 { ICON_COLORS[0] } else { color };
     if !ICON_COLORS.contains(&color) {
-        return Err(errors::icon_color_invalid());
+        return Err(errors::invalid_icon_color());
     }
     let emoji = call
         .params
@@ -69,41 +85,64 @@ pub fn create(call: &mut Call) -> Outcome {
     Ok(wire::topic(&topic))
 }
 
-/// The topic a call names, after checking the caller may manage it
-/// (`can_manage_topics`, or being its creator).
-fn topic_for(call: &Call, right: Right) -> Result<(ChatId, i64), errors::ApiError> {
+/// The topic a call names. `message_thread_id` is read with
+/// `get_forum_topic_id` (missing or negative: 0, which
+/// `can_be_forum_topic_id` refuses); the right is needed only for a topic
+/// the caller did not create; an unknown topic is the server's
+/// TOPIC_ID_INVALID.
+fn topic_for(
+    call: &Call,
+    may: fn(&Call, ChatId) -> bool,
+    refused: fn() -> errors::ApiError,
+) -> Result<(ChatId, i64), errors::ApiError> {
     let id = forum(call)?;
-    let thread = call.params.int_required("message_thread_id")?;
+    let thread = call
+        .params
+        .str_opt("message_thread_id")
+        .map_or(0, |t| t.trim().parse::<i64>().unwrap_or(0).max(0));
+    if thread <= 0 {
+        return Err(errors::invalid_topic_id());
+    }
     let chat = call.chat_ref(id);
-    let topic = chat
-        .topics
-        .get(&thread)
-        .ok_or_else(errors::topic_id_invalid)?;
-    if topic.created_by != call.caller.id || right == Right::DeleteMessages {
-        rules::require_right(chat, call.caller, right, call.now)?;
+    if let Some(topic) = chat.topics.get(&thread) {
+        if topic.created_by != call.caller.id && !may(call, id) {
+            return Err(refused());
+        }
+    }
+    if !chat.topics.contains_key(&thread) {
+        return Err(errors::topic_id_invalid());
     }
     Ok((id, thread))
 }
 
+/// editForumTopic (ForumTopicManager::edit_forum_topic): an empty `name`
+/// leaves the name alone; with neither a name nor `icon_custom_emoji_id`
+/// there is nothing to do and the call succeeds; the same values again are
+/// the server's TOPIC_NOT_MODIFIED.
 pub fn edit(call: &mut Call) -> Outcome {
-    let (id, thread) = topic_for(call, Right::ManageTopics)?;
-    let name = call.params.str_opt("name").map(|n| clean_name(&n));
-    if name.as_deref() == Some("") {
-        return Err(errors::topic_title_empty());
+    let (id, thread) = topic_for(call, can_edit_topics, errors::rights_edit_topic)?;
+    let raw_name = call.params.str_opt("name").unwrap_or_default();
+    let edit_name = !raw_name.is_empty();
+    let name = rules::clean_name(&raw_name, NAME_MAX);
+    if edit_name && name.is_empty() {
+        return Err(errors::topic_name_empty());
     }
     let emoji = call.params.str_opt("icon_custom_emoji_id");
+    if !edit_name && emoji.is_none() {
+        return ok();
+    }
     let topic = call
         .chat_mut(id)
         .topics
         .get_mut(&thread)
         .expect("checked by topic_for");
     let mut changed = false;
-    if let Some(name) = name {
+    if edit_name {
         changed |= topic.name != name;
-        topic.name = name;
+        topic.name = name.clone();
     }
-    if let Some(emoji) = emoji {
-        let emoji = if emoji.is_empty() { None } else { Some(emoji) };
+    if let Some(emoji) = &emoji {
+        let emoji = Some(emoji.clone()).filter(|e| !e.is_empty());
         changed |= topic.icon_custom_emoji_id != emoji;
         topic.icon_custom_emoji_id = emoji;
     }
@@ -111,10 +150,10 @@ pub fn edit(call: &mut Call) -> Outcome {
         return Err(errors::topic_not_modified());
     }
     let mut edited = serde_json::Map::new();
-    if let Some(name) = call.params.str_opt("name").map(|n| clean_name(&n)) {
+    if edit_name {
         edited.insert("name".into(), serde_json::json!(name));
     }
-    if let Some(emoji) = call.params.str_opt("icon_custom_emoji_id") {
+    if let Some(emoji) = emoji {
         edited.insert("icon_custom_emoji_id".into(), serde_json::json!(emoji));
     }
     service_message(
@@ -157,7 +196,7 @@ fn service_message(
 }
 
 pub fn set_closed(call: &mut Call, closed: bool) -> Outcome {
-    let (id, thread) = topic_for(call, Right::ManageTopics)?;
+    let (id, thread) = topic_for(call, can_edit_topics, errors::rights_close_topic)?;
     let topic = call
         .chat_mut(id)
         .topics
@@ -177,7 +216,14 @@ pub fn set_closed(call: &mut Call, closed: bool) -> Outcome {
 }
 
 pub fn delete(call: &mut Call) -> Outcome {
-    let (id, thread) = topic_for(call, Right::DeleteMessages)?;
+    let (id, thread) = topic_for(
+        call,
+        |call, id| {
+            rules::admin_rights(call.chat_ref(id), call.caller.id, call.now)
+                .is_some_and(|r| r.contains(&Right::DeleteMessages))
+        },
+        errors::rights_delete_topic,
+    )?;
     let chat = call.chat_mut(id);
     chat.topics.remove(&thread);
     let gone: Vec<i64> = chat
@@ -194,22 +240,29 @@ pub fn delete(call: &mut Call) -> Outcome {
     ok()
 }
 
-fn general(call: &Call) -> Result<ChatId, errors::ApiError> {
+/// The General topic's methods: the forum, then `can_edit_topics`
+/// (ForumTopicManager::edit_forum_topic for the name, toggle_forum_topic_is_closed
+/// and toggle_forum_topic_is_hidden for the flags, whose refusal text is
+/// the same "close or open" one).
+fn general(call: &Call, refused: fn() -> errors::ApiError) -> Result<ChatId, errors::ApiError> {
     let id = forum(call)?;
-    rules::require_right(
-        call.chat_ref(id),
-        call.caller,
-        Right::ManageTopics,
-        call.now,
-    )?;
+    if !can_edit_topics(call, id) {
+        return Err(refused());
+    }
     Ok(id)
 }
 
+/// editGeneralForumTopic: the name is required here (Client reads it as the
+/// new name; empty means nothing to change in TDLib, which succeeds).
 pub fn edit_general(call: &mut Call) -> Outcome {
-    let id = general(call)?;
-    let name = clean_name(&call.params.str_opt("name").unwrap_or_default());
+    let id = general(call, errors::rights_edit_topic)?;
+    let raw = call.params.str_opt("name").unwrap_or_default();
+    if raw.is_empty() {
+        return ok();
+    }
+    let name = rules::clean_name(&raw, NAME_MAX);
     if name.is_empty() {
-        return Err(errors::topic_title_empty());
+        return Err(errors::topic_name_empty());
     }
     let topic = &mut call.chat_mut(id).general_topic;
     if topic.name == name {
@@ -224,11 +277,29 @@ pub fn general_flag(
     field: fn(&mut GeneralTopic) -> &mut bool,
     value: bool,
 ) -> Outcome {
-    let id = general(call)?;
+    let id = general(call, errors::rights_close_topic)?;
     let flag = field(&mut call.chat_mut(id).general_topic);
     if *flag == value {
         return Err(errors::topic_not_modified());
     }
     *flag = value;
+    ok()
+}
+
+/// hideGeneralForumTopic: "The topic will be automatically closed if it was
+/// open" (Bot API documentation; the server does it).
+pub fn hide_general(call: &mut Call) -> Outcome {
+    general_flag(call, |g| &mut g.hidden, true)?;
+    let id = call.chat(Accepts::AnyGroup)?;
+    call.chat_mut(id).general_topic.closed = true;
+    ok()
+}
+
+/// reopenGeneralForumTopic: "The topic will be automatically unhidden if it
+/// was hidden" (Bot API documentation).
+pub fn reopen_general(call: &mut Call) -> Outcome {
+    general_flag(call, |g| &mut g.closed, false)?;
+    let id = call.chat(Accepts::AnyGroup)?;
+    call.chat_mut(id).general_topic.hidden = false;
     ok()
 }

@@ -32,32 +32,53 @@ fn allowed_updates(call: &Call) -> Result<Option<Vec<String>>, errors::ApiError>
     }))
 }
 
+/// setWebhook (`Client::process_set_webhook_query`, `do_set_webhook`): the
+/// same settings again answer "Webhook is already set", a new one "Webhook
+/// was set" (in `description`); the secret token is checked for length
+/// (256) and for base64url characters. The once-a-second limit is applied
+/// by the server before the call runs.
 pub fn set_webhook(call: &mut Call) -> Outcome {
     let url = call.params.str_opt("url").unwrap_or_default();
     if url.is_empty() {
         return delete_webhook(call);
+    }
+    let secret = call
+        .params
+        .str_opt("secret_token")
+        .filter(|s| !s.is_empty());
+    let max_connections = call.params.int_or("max_connections", 40).clamp(1, 100) as u32;
+    let allowed = allowed_updates(call)?;
+    let drop_pending = call.params.bool_or("drop_pending_updates", false);
+    if let Some(hook) = &mut call.world.webhook {
+        if hook.url == url
+            && hook.secret_token == secret
+            && hook.max_connections == max_connections
+            && !drop_pending
+        {
+            if allowed.is_some() {
+                hook.allowed_updates = allowed;
+            }
+            call.description = Some("Webhook is already set");
+            return ok();
+        }
     }
     // The real server wants HTTPS; the sandbox also takes plain HTTP so a
     // test can receive updates on 127.0.0.1.
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(errors::bad_webhook_url());
     }
-    let secret = call
-        .params
-        .str_opt("secret_token")
-        .filter(|s| !s.is_empty());
     if let Some(s) = &secret {
-        if s.len() > 256
-            || !s
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        if s.len() > 256 {
+            return Err(errors::secret_token_too_long());
+        }
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
             return Err(errors::secret_token_invalid());
         }
     }
-    let max_connections = call.params.int_or("max_connections", 40).clamp(1, 100) as u32;
-    let allowed = allowed_updates(call)?;
-    if call.params.bool_or("drop_pending_updates", false) {
+    if drop_pending {
         call.world.updates.pending.clear();
     }
     call.world.webhook = Some(Webhook {
@@ -69,14 +90,20 @@ pub fn set_webhook(call: &mut Call) -> Outcome {
         last_error_date: None,
         last_error_message: None,
     });
+    call.description = Some("Webhook was set");
     ok()
 }
 
+/// deleteWebhook: "Webhook was deleted", or "Webhook is already deleted".
 pub fn delete_webhook(call: &mut Call) -> Outcome {
     if call.params.bool_or("drop_pending_updates", false) {
         call.world.updates.pending.clear();
     }
-    call.world.webhook = None;
+    call.description = Some(if call.world.webhook.take().is_some() {
+        "Webhook was deleted"
+    } else {
+        "Webhook is already deleted"
+    });
     ok()
 }
 

@@ -63,6 +63,21 @@ pub fn not_found() -> ApiError {
     ApiError::new(404, "Not Found")
 }
 
+/// Client::on_cmd: a method the server does not know.
+pub fn method_not_found() -> ApiError {
+    ApiError::new(404, "Not Found: method not found")
+}
+
+/// ClientManager::send: a token that cannot be a bot token.
+pub fn invalid_token() -> ApiError {
+    ApiError::new(401, "Unauthorized: invalid token specified")
+}
+
+/// td HttpReader: a Content-Encoding other than gzip or deflate.
+pub fn unsupported_encoding() -> ApiError {
+    ApiError::new(415, "Unsupported Media Type: unsupported content-encoding")
+}
+
 pub fn too_many_requests(retry_after: u64) -> ApiError {
     let mut e = ApiError::new(429, format!("Too Many Requests: retry after {retry_after}"));
     e.retry_after = Some(retry_after);
@@ -82,6 +97,19 @@ pub fn conflict_webhook_active() -> ApiError {
         409,
         "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
     )
+}
+
+/// Client::abort_long_poll: a newer getUpdates ends a waiting one.
+pub fn conflict_other_get_updates() -> ApiError {
+    ApiError::new(
+        409,
+        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+    )
+}
+
+/// Client::abort_long_poll from setWebhook.
+pub fn conflict_set_webhook() -> ApiError {
+    ApiError::new(409, "Conflict: terminated by setWebhook request")
 }
 
 // --- parameters ---
@@ -205,10 +233,6 @@ pub fn cant_promote_self() -> ApiError {
     ApiError::bad_request("can't promote self")
 }
 
-pub fn cant_edit_owner_rights() -> ApiError {
-    ApiError::bad_request("not enough rights to edit chat owner rights")
-}
-
 pub fn bots_cant_add_members() -> ApiError {
     ApiError::bad_request("bots can't add new chat members")
 }
@@ -247,20 +271,8 @@ pub fn user_privacy_restricted() -> ApiError {
 
 // --- settings ---
 
-pub fn title_empty() -> ApiError {
-    ApiError::bad_request("chat title is empty")
-}
-
-pub fn title_too_long() -> ApiError {
-    ApiError::bad_request("CHAT_TITLE_TOO_LONG")
-}
-
 pub fn description_not_modified() -> ApiError {
     ApiError::bad_request("chat description is not modified")
-}
-
-pub fn description_too_long() -> ApiError {
-    ApiError::bad_request("CHAT_ABOUT_TOO_LONG")
 }
 
 pub fn chat_not_modified() -> ApiError {
@@ -275,8 +287,9 @@ pub fn photo_invalid() -> ApiError {
     ApiError::bad_request("PHOTO_INVALID")
 }
 
+/// Client::process_set_chat_photo_query.
 pub fn photo_must_be_uploaded() -> ApiError {
-    ApiError::bad_request("photo should be uploaded as an InputFile")
+    ApiError::bad_request("photo must be uploaded as an InputFile")
 }
 
 pub fn slow_mode_invalid() -> ApiError {
@@ -288,16 +301,6 @@ pub fn ttl_period_invalid() -> ApiError {
 }
 
 // --- invite links and joining ---
-
-pub fn invite_name_too_long() -> ApiError {
-    ApiError::bad_request("invite link name is too long")
-}
-
-pub fn member_limit_with_join_request() -> ApiError {
-    ApiError::bad_request(
-        "member_limit can't be specified for links requiring administrator approval",
-    )
-}
 
 pub fn usage_limit_invalid() -> ApiError {
     ApiError::bad_request("USAGE_LIMIT_INVALID")
@@ -349,16 +352,8 @@ pub fn topic_id_invalid() -> ApiError {
     ApiError::bad_request("TOPIC_ID_INVALID")
 }
 
-pub fn topic_title_empty() -> ApiError {
-    ApiError::bad_request("TOPIC_TITLE_EMPTY")
-}
-
 pub fn topic_closed() -> ApiError {
     ApiError::bad_request("TOPIC_CLOSED")
-}
-
-pub fn icon_color_invalid() -> ApiError {
-    ApiError::bad_request("invalid icon_color specified")
 }
 
 pub fn message_thread_not_found() -> ApiError {
@@ -403,20 +398,210 @@ pub fn command_invalid() -> ApiError {
     ApiError::bad_request("BOT_COMMAND_INVALID")
 }
 
-pub fn command_description_invalid() -> ApiError {
-    ApiError::bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
-}
-
-pub fn scope_invalid() -> ApiError {
-    ApiError::bad_request("unsupported bot command scope type specified")
-}
-
 // --- webhooks ---
 
 pub fn bad_webhook_url() -> ApiError {
     ApiError::bad_request("bad webhook: An HTTPS URL must be provided for webhook")
 }
 
+/// Client::do_set_webhook.
 pub fn secret_token_invalid() -> ApiError {
-    ApiError::bad_request("bad webhook: secret token contains unallowed characters")
+    ApiError::bad_request("secret token contains unallowed characters")
+}
+
+pub fn secret_token_too_long() -> ApiError {
+    ApiError::bad_request("secret token is too long")
+}
+
+// --- texts TDLib words itself (a "Not enough rights…" error from a manager,
+// lowercased by Client::fail_query_with_error) ---
+
+/// DialogManager::set_dialog_title.
+pub fn rights_change_title() -> ApiError {
+    ApiError::bad_request("not enough rights to change chat title")
+}
+
+/// ChatManager::set_chat_description / set_channel_description.
+pub fn rights_set_description() -> ApiError {
+    ApiError::bad_request("not enough rights to set chat description")
+}
+
+/// DialogManager::set_dialog_photo.
+pub fn rights_change_photo() -> ApiError {
+    ApiError::bad_request("not enough rights to change chat photo")
+}
+
+/// DialogManager::set_dialog_permissions.
+pub fn rights_change_permissions() -> ApiError {
+    ApiError::bad_request("not enough rights to change chat permissions")
+}
+
+/// DialogManager::set_dialog_permissions on a channel.
+pub fn cant_change_channel_permissions() -> ApiError {
+    ApiError::bad_request("can't change channel chat permissions")
+}
+
+/// DialogManager::can_pin_messages.
+pub fn rights_pin() -> ApiError {
+    ApiError::bad_request("not enough rights to manage pinned messages in the chat")
+}
+
+/// DialogParticipantManager::restrict_channel_participant.
+pub fn rights_restrict() -> ApiError {
+    ApiError::bad_request("not enough rights to restrict/unrestrict chat member")
+}
+
+/// ForumTopicManager::create_forum_topic.
+pub fn rights_create_topic() -> ApiError {
+    ApiError::bad_request("not enough rights to create a topic")
+}
+
+/// ForumTopicManager::edit_forum_topic.
+pub fn rights_edit_topic() -> ApiError {
+    ApiError::bad_request("not enough rights to edit the topic")
+}
+
+/// ForumTopicManager::toggle_forum_topic_is_closed.
+pub fn rights_close_topic() -> ApiError {
+    ApiError::bad_request("not enough rights to close or open the topic")
+}
+
+/// ForumTopicManager::delete_forum_topic.
+pub fn rights_delete_topic() -> ApiError {
+    ApiError::bad_request("not enough rights to delete the topic")
+}
+
+/// DialogInviteLinkManager::can_manage_dialog_invite_links.
+pub fn rights_invite_links() -> ApiError {
+    ApiError::bad_request("not enough rights to manage chat invite link")
+}
+
+/// DialogParticipantManager (join requests).
+pub fn rights_join_requests() -> ApiError {
+    ApiError::bad_request("not enough rights to manage chat join requests")
+}
+
+/// DialogManager::set_dialog_title: the cleaned title is empty.
+pub fn title_must_be_non_empty() -> ApiError {
+    ApiError::bad_request("title must be non-empty")
+}
+
+/// ForumTopicManager::create_forum_topic / edit_forum_topic.
+pub fn topic_name_empty() -> ApiError {
+    ApiError::bad_request("name must be non-empty")
+}
+
+/// ForumTopicManager::create_forum_topic: a colour outside 0..0xFFFFFF.
+pub fn invalid_icon_color() -> ApiError {
+    ApiError::bad_request("invalid icon color specified")
+}
+
+/// ForumTopicManager::can_be_forum_topic_id.
+pub fn invalid_topic_id() -> ApiError {
+    ApiError::bad_request("invalid forum topic identifier specified")
+}
+
+/// DialogInviteLinkManager::export_dialog_invite_link / edit.
+pub fn member_limit_with_approval() -> ApiError {
+    ApiError::bad_request(
+        "member limit can't be specified for links requiring administrator approval",
+    )
+}
+
+/// DialogInviteLinkManager: an empty `invite_link`.
+pub fn invite_link_empty() -> ApiError {
+    ApiError::bad_request("invite link must be non-empty")
+}
+
+/// BotCommand.cpp set_commands.
+pub fn command_empty() -> ApiError {
+    ApiError::bad_request("command must be non-empty")
+}
+
+pub fn command_too_long() -> ApiError {
+    ApiError::bad_request("command length must not exceed 32")
+}
+
+pub fn command_description_empty() -> ApiError {
+    ApiError::bad_request("command description must be non-empty")
+}
+
+pub fn command_description_too_long() -> ApiError {
+    ApiError::bad_request("command description length must not exceed 256")
+}
+
+/// BotCommandScope::get_bot_command_scope on a channel.
+pub fn commands_in_channel() -> ApiError {
+    ApiError::bad_request("can't change commands in channel chats")
+}
+
+/// Client::get_bot_command_scope: an unknown scope type.
+pub fn scope_unsupported() -> ApiError {
+    ApiError::bad_request("can't parse BotCommandScope: Unsupported type specified")
+}
+
+/// Client::get_bot_command_scope: chat_member without a positive user_id.
+pub fn scope_user_id_invalid() -> ApiError {
+    ApiError::bad_request("can't parse BotCommandScope: Invalid user_id specified")
+}
+
+/// DeleteMessages: Client::process_delete_message_query.
+pub fn message_cant_be_deleted() -> ApiError {
+    ApiError::bad_request("message can't be deleted")
+}
+
+pub fn message_to_delete_not_found() -> ApiError {
+    ApiError::bad_request("message to delete not found")
+}
+
+/// Client::get_bot_command_scope: a chat scope with an empty chat_id.
+pub fn scope_chat_id_empty() -> ApiError {
+    ApiError::bad_request("can't parse BotCommandScope: Empty chat_id specified")
+}
+
+/// Client::get_bot_command: an entry without `command` or `description`.
+pub fn command_field_missing(field: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "can't parse BotCommand: Can't find field \"{field}\""
+    ))
+}
+
+/// Client::get_bot_commands: `commands` is not an array.
+pub fn commands_not_array() -> ApiError {
+    ApiError::bad_request("expected an Array of BotCommand")
+}
+
+/// Client::get_chat_permissions: a field of `permissions` that is not a boolean.
+pub fn permission_not_boolean(field: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "can't parse chat permissions: Field \"{field}\" must be of type Boolean"
+    ))
+}
+
+/// Client::get_chat_permissions: `permissions` is JSON but not an object.
+pub fn permissions_not_object() -> ApiError {
+    ApiError::bad_request("object expected as permissions")
+}
+
+/// RANK_EMOJI_NOT_ALLOWED as setChatAdministratorCustomTitle words it
+/// (Client::fail_query_with_error).
+pub fn custom_title_emoji() -> ApiError {
+    ApiError::bad_request("CUSTOM_TITLE_EMOJI_NOT_ALLOWED")
+}
+
+/// RANK_EMOJI_NOT_ALLOWED as setChatMemberTag words it.
+pub fn tag_emoji() -> ApiError {
+    ApiError::bad_request("TAG_EMOJI_NOT_ALLOWED")
+}
+
+/// MTProto's CHAT_INVITE_PERMANENT: a primary link cannot be edited
+/// (best guess for the Bot API's wording: passed through).
+pub fn invite_permanent() -> ApiError {
+    ApiError::bad_request("CHAT_INVITE_PERMANENT")
+}
+
+/// BotCommandScope::get_bot_command_scope: a scope other than `chat` for a
+/// private chat.
+pub fn scope_in_private_chat() -> ApiError {
+    ApiError::bad_request("can't use specified scope in private chats")
 }
