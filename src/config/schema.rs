@@ -93,6 +93,11 @@ pub fn validate(root: &Node) -> Diagnostics {
 pub fn validate_and_prune(root: &Node) -> (Diagnostics, Json) {
     let instance = root.to_json();
     let mut out = Diagnostics::default();
+    // A valid config (the common case) needs no pruning: skip the copy and
+    // the error walk.
+    if validator().is_valid(&instance) {
+        return (out, instance);
+    }
     let mut pruned = instance.clone();
     for error in validator().iter_errors(&instance) {
         let path = error.instance_path().as_str().to_string();

@@ -77,3 +77,35 @@ pub fn client(sandbox: &RunningSandbox) -> Client {
 pub fn unix_now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
+
+/// A server that answers each method with a different kind of garbage, and
+/// echoes the request path (token included) in its HTML page.
+pub async fn garbage_server() -> (
+    String,
+    Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+) {
+    let hits: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>> = Arc::default();
+    let counter = hits.clone();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let counter = counter.clone();
+        async move {
+            let path = request.uri().path().to_string();
+            let method = path.rsplit('/').next().unwrap_or_default().to_string();
+            *counter.lock().unwrap().entry(method.clone()).or_default() += 1;
+            let (status, body) = match method.as_str() {
+                "getMe" => (200, serde_json::json!({"ok": true, "result": {"id": 1, "is_bot": true, "first_name": "B", "username": "acme_org_bot"}}).to_string()),
+                "getChat" => (502, format!("<html><body><h1>502 Bad Gateway</h1><p>upstream failed for {path}</p></body></html>")),
+                "getChatAdministrators" => (200, r#"{"ok":true,"result":[{"status":"creat"#.to_string()),
+                "getChatMemberCount" => (200, r#"{"ok":true}"#.to_string()),
+                "getChatMember" => (200, "hello".to_string()),
+                "getMyCommands" => (200, r#"{"ok":true,"result":"not a list"}"#.to_string()),
+                _ => (200, String::new()),
+            };
+            (axum::http::StatusCode::from_u16(status).unwrap(), body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, hits)
+}
