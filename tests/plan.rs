@@ -659,3 +659,45 @@ fn the_pinned_message_is_posted_edited_or_pinned_again() {
     });
     assert!(plan_states(&unpinned, &live, &store).is_empty());
 }
+
+#[test]
+fn a_ban_in_a_basic_group_is_done_once_the_person_is_gone() {
+    // A basic group keeps no ban list: after the ban Telegram reads the
+    // person back as `left`, and the plan must not ban them again.
+    let yaml = BASE.replace(
+        "  sales:\n    id: -1002\n    type: supergroup",
+        "  sales:\n    id: -1002\n    type: group",
+    ) + "";
+    let yaml = yaml.replace(
+        "members: [{department: sales}]",
+        "members: [{department: sales}]\n    banned: [{person: bob}]",
+    );
+    let (desired, _) = resolve(&yaml);
+    let mut live = converged(&desired);
+    chat(&mut live, "sales")
+        .members
+        .insert(2, MemberState::Absent);
+    let plan = make(&yaml, &live, &known_store(&desired), Overrides::default());
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| !c.address.to_string().contains("bob")),
+        "{:#?}",
+        plan.changes
+    );
+    // In a supergroup the same live state still needs the ban.
+    let yaml = yaml.replace("type: group", "type: supergroup");
+    let (desired, _) = resolve(&yaml);
+    let mut live = converged(&desired);
+    chat(&mut live, "sales")
+        .members
+        .insert(2, MemberState::Absent);
+    let plan = make(&yaml, &live, &known_store(&desired), Overrides::default());
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.address.to_string() == "chat.sales.member.bob"),
+        "{:#?}",
+        plan.changes
+    );
+}

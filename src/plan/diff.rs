@@ -889,7 +889,17 @@ impl ChatDiff<'_> {
                     }
                 }
                 MemberState::Banned => {
-                    if !matches!(have, Some(MemberState::Banned)) {
+                    // A basic group keeps no ban list: Telegram removes the
+                    // person and reads them back as `left` (TDLib's
+                    // ChatManager), so someone absent there is as banned as
+                    // a basic group can make them.
+                    let banned = match have {
+                        Some(MemberState::Banned) => true,
+                        Some(MemberState::Absent) => self.desired.kind == ChatType::Group,
+                        None => false,
+                        Some(_) => false,
+                    };
+                    if !banned {
                         self.demote_first(user, &who, Step::Demotions);
                         let op = Op::Ban { user };
                         let before = have.map(member_json).unwrap_or(json!({"status": "absent"}));
