@@ -23,9 +23,13 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-/// The spec checked into the repository, compiled into the binary so that an
-/// installed `orgform` can check responses without the source tree.
-const BUNDLED: &str = include_str!("../reference/botapi/api-10.3.json");
+/// The spec checked into the repository. It is read from the source tree at
+/// run time, not compiled in: only the tests and `sandbox serve
+/// --check-spec` need its 765 KB, and an installed binary is given the file.
+pub const REFERENCE_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/reference/botapi/api-10.3.json"
+);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -184,9 +188,10 @@ impl BotApiSpec {
         BotApiSpec::from_json(&text)
     }
 
-    /// The Bot API 10.3 spec this build was made with.
-    pub fn bundled() -> BotApiSpec {
-        BotApiSpec::from_json(BUNDLED).expect("the bundled Bot API spec parses (checked by tests)")
+    /// The Bot API 10.3 spec in the source tree this build was made from
+    /// ([`REFERENCE_PATH`]); for tests and development.
+    pub fn reference() -> Result<BotApiSpec, SpecError> {
+        BotApiSpec::load(Path::new(REFERENCE_PATH))
     }
 
     pub fn from_json(text: &str) -> Result<BotApiSpec, SpecError> {
@@ -503,7 +508,7 @@ mod tests {
 
     #[test]
     fn every_method_has_a_return_type() {
-        let spec = BotApiSpec::bundled();
+        let spec = BotApiSpec::reference().expect("the reference spec loads");
         let missing: Vec<&str> = spec
             .method_names()
             .filter(|m| spec.return_type(m).is_none())
@@ -513,7 +518,7 @@ mod tests {
 
     #[test]
     fn return_types_read_from_prose() {
-        let spec = BotApiSpec::bundled();
+        let spec = BotApiSpec::reference().expect("the reference spec loads");
         let named = |n: &str| TypeExpr::Named(n.into());
         assert_eq!(spec.return_type("getChat"), Some(&named("ChatFullInfo")));
         assert_eq!(spec.return_type("getme"), Some(&named("User")));
@@ -543,7 +548,7 @@ mod tests {
 
     #[test]
     fn unions_are_told_apart_by_their_constants() {
-        let spec = BotApiSpec::bundled();
+        let spec = BotApiSpec::reference().expect("the reference spec loads");
         let owner = json!({"status": "creator", "user": {"id": 1, "is_bot": false, "first_name": "A"}, "is_anonymous": false});
         assert!(spec.check_type("ChatMember", &owner).is_ok());
         let wrong = json!({"status": "owner", "user": {"id": 1, "is_bot": false, "first_name": "A"}, "is_anonymous": false});
@@ -554,7 +559,7 @@ mod tests {
 
     #[test]
     fn strict_objects_and_true_fields() {
-        let spec = BotApiSpec::bundled();
+        let spec = BotApiSpec::reference().expect("the reference spec loads");
         let base = json!({"id": -1, "type": "supergroup", "accent_color_id": 0, "max_reaction_count": 11,
             "accepted_gift_types": {"unlimited_gifts": false, "limited_gifts": false, "unique_gifts": false,
             "premium_subscription": false, "gifts_from_channels": false}});

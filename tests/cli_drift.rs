@@ -407,7 +407,7 @@ fn a_topic_edited_by_hand_reaches_the_bot_as_a_valid_service_message() {
     let state = converged_org();
     let store = orgform::store::file::load(&state.path().join("sandbox")).unwrap();
     let releases = store.chat(ENGINEERING).unwrap().topics["releases"].thread_id;
-    let spec = orgform::botapi_spec::BotApiSpec::bundled();
+    let spec = orgform::botapi_spec::BotApiSpec::reference().expect("the reference spec loads");
     act(state.path(), |sb, world| {
         let owner = owner(world, ENGINEERING);
         sb.act(

@@ -706,3 +706,19 @@ async fn cli_init_serve_act() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// The Bot API spec is read from the source tree by the tests and by
+/// `sandbox serve --check-spec`, never compiled into the binary.
+#[test]
+fn the_binary_does_not_carry_the_bot_api_spec() {
+    let spec = std::fs::read_to_string(orgform::botapi_spec::REFERENCE_PATH).unwrap();
+    let sentence = "you can immediately log in on a local server";
+    assert!(spec.contains(sentence), "the probe is in the spec");
+    let binary = std::fs::read(assert_cmd::cargo::cargo_bin("orgform")).unwrap();
+    assert!(
+        !binary
+            .windows(sentence.len())
+            .any(|w| w == sentence.as_bytes()),
+        "the spec's text is in the binary"
+    );
+}

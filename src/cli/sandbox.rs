@@ -62,9 +62,11 @@ pub struct ServeArgs {
     /// Seed for faults, so a run can be repeated.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Check every response against the Bot API 10.3 spec (violations become 500s).
-    #[arg(long)]
-    pub check_spec: bool,
+    /// Check every response against a Bot API spec file (violations become
+    /// 500s); without FILE, reference/botapi/api-10.3.json of the source tree
+    /// this binary was built from.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = crate::botapi_spec::REFERENCE_PATH)]
+    pub check_spec: Option<PathBuf>,
     /// Seconds between saves of a changed world.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub save_interval: u64,
@@ -175,9 +177,15 @@ fn serve(args: ServeArgs) -> Result<u8, CliError> {
             latency: Duration::from_millis(args.latency),
             seed: args.seed,
         },
-        check_spec: args
-            .check_spec
-            .then(|| std::sync::Arc::new(BotApiSpec::bundled())),
+        check_spec: match &args.check_spec {
+            None => None,
+            Some(path) => Some(std::sync::Arc::new(BotApiSpec::load(path).map_err(|e| {
+                CliError::with_hint(
+                    format!("--check-spec: {e}"),
+                    "pass the spec file: --check-spec=PATH/TO/api-10.3.json (reference/botapi/ in orgform's source)",
+                )
+            })?)),
+        },
     };
     let bot = world
         .users

@@ -264,16 +264,8 @@ pub fn fixture_world() -> World {
 
 pub fn spec() -> Arc<BotApiSpec> {
     static SPEC: OnceLock<Arc<BotApiSpec>> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        Arc::new(
-            BotApiSpec::load(std::path::Path::new(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/reference/botapi/api-10.3.json"
-            )))
-            .expect("spec loads"),
-        )
-    })
-    .clone()
+    SPEC.get_or_init(|| Arc::new(BotApiSpec::reference().expect("spec loads")))
+        .clone()
 }
 
 /// A sandbox on an ephemeral port with the spec check on.

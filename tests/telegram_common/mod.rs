@@ -33,7 +33,7 @@ pub fn exact_world(desired: &DesiredState) -> World {
 }
 
 pub async fn start(world: World, faults: FaultOptions) -> RunningSandbox {
-    let spec = Arc::new(BotApiSpec::bundled());
+    let spec = Arc::new(BotApiSpec::reference().expect("the reference spec loads"));
     let options = SandboxOptions {
         faults,
         check_spec: Some(spec),
