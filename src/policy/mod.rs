@@ -399,6 +399,24 @@ fn violation(
                 format!("{}/{field}", eff.origin(field, c))
             })
         }
+        // A chat rule points at the part of the chat it reads (admins,
+        // members, labels), wherever that was written (chat or template).
+        (PolicySubject::Chat, Some(c), _, _) if view.config.chats.contains_key(c) => {
+            let spec = &view.config.chats[c];
+            let eff = effective_chat(view.config, spec);
+            ["admins", "members", "labels"]
+                .into_iter()
+                .find(|f| {
+                    r.expr.contains(&format!(".{f}"))
+                        && match *f {
+                            "admins" => eff.admins.is_some(),
+                            "members" => eff.members.is_some(),
+                            _ => eff.labels.is_some(),
+                        }
+                })
+                .map(|f| format!("{}/{f}", eff.origin(f, c)))
+                .or_else(|| Some(format!("/chats/{}", esc(c))))
+        }
         (_, Some(c), _, _) if view.config.chats.contains_key(c) => {
             Some(format!("/chats/{}", esc(c)))
         }
