@@ -275,7 +275,8 @@ pub fn evaluate(view: &OrgView, sources: Option<&Sources>, now: Timestamp, over:
                     if !chat_in_scope(config, view, key, rule.chats) {
                         continue;
                     }
-                    for (handle, seat) in &chat.seats {
+                    for seat in &chat.seats {
+                        let handle = &seat.handle;
                         if !person_in_scope(rule.people.as_ref(), handle) {
                             continue;
                         }
@@ -284,7 +285,7 @@ pub fn evaluate(view: &OrgView, sources: Option<&Sources>, now: Timestamp, over:
                             &[
                                 ("chat", chat.value.clone()),
                                 ("person", person),
-                                ("seat", seat.clone()),
+                                ("seat", seat.value()),
                             ],
                             Some(key),
                             Some(handle),
@@ -390,11 +391,12 @@ fn violation(
         (PolicySubject::Seat, Some(c), Some(p), _) if view.config.people.contains_key(p) => {
             view.config.chats.get(c).map(|spec| {
                 let eff = effective_chat(view.config, spec);
-                let is_admin = view.state.chats.get(c).is_some_and(|cs| {
-                    view.people
-                        .iter()
-                        .any(|(id, pr)| pr.handle == p && cs.admins.contains_key(id))
-                });
+                let uid = view.config.people[p].telegram_id;
+                let is_admin = view
+                    .state
+                    .chats
+                    .get(c)
+                    .is_some_and(|cs| uid.is_some_and(|u| cs.admins.contains_key(&u)));
                 let field = if is_admin { "admins" } else { "members" };
                 format!("{}/{field}", eff.origin(field, c))
             })

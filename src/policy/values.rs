@@ -20,10 +20,34 @@ use crate::state::{MemberState, UserId};
 
 use super::OrgView;
 
-/// One chat's value and its seats (handle → seat value).
+/// One chat's value and its seats, in user order.
 pub struct ChatValues {
     pub value: Value,
-    pub seats: BTreeMap<String, Value>,
+    pub seats: Vec<Seat>,
+}
+
+/// One person's place in one chat. Its CEL value is built only when a
+/// seat rule in scope asks for it ([`Seat::value`]): a big org has far more
+/// seats than any other subject.
+pub struct Seat {
+    pub handle: String,
+    admin: bool,
+    rights: Value,
+    title: Value,
+    owner: bool,
+    restricted: bool,
+}
+
+impl Seat {
+    pub fn value(&self) -> Value {
+        map(vec![
+            ("admin", Value::Bool(self.admin)),
+            ("rights", self.rights.clone()),
+            ("title", self.title.clone()),
+            ("owner", Value::Bool(self.owner)),
+            ("restricted", Value::Bool(self.restricted)),
+        ])
+    }
 }
 
 /// A grant in force, with where it is written.
@@ -54,10 +78,27 @@ fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Value {
     Value::List(Arc::new(items.into_iter().map(s).collect()))
 }
 
-fn map(entries: Vec<(&str, Value)>) -> Value {
+/// A field name as a map key, allocated once per name and thread: every
+/// person, chat and seat map shares them.
+fn field_key(name: &'static str) -> Key {
+    thread_local! {
+        static KEYS: std::cell::RefCell<HashMap<&'static str, Arc<String>>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    KEYS.with(|keys| {
+        Key::String(
+            keys.borrow_mut()
+                .entry(name)
+                .or_insert_with(|| Arc::new(name.to_string()))
+                .clone(),
+        )
+    })
+}
+
+fn map(entries: Vec<(&'static str, Value)>) -> Value {
     let map: HashMap<Key, Value> = entries
         .into_iter()
-        .map(|(k, v)| (Key::String(Arc::new(k.to_string())), v))
+        .map(|(k, v)| (field_key(k), v))
         .collect();
     Value::Map(Map { map: Arc::new(map) })
 }
@@ -175,7 +216,6 @@ pub fn build(view: &OrgView, now: Timestamp) -> OrgValues {
     // People: the config's, then strangers seen in chats.
     let empty: Vec<&str> = Vec::new();
     let mut people = BTreeMap::new();
-    let mut person_fields: BTreeMap<String, Vec<(&str, Value)>> = BTreeMap::new();
     for (h, p) in &config.people {
         let fields = vec![
             ("handle", s(h)),
@@ -206,8 +246,7 @@ pub fn build(view: &OrgView, now: Timestamp) -> OrgValues {
                 )),
             ),
         ];
-        people.insert(h.clone(), map(fields.clone()));
-        person_fields.insert(h.clone(), fields);
+        people.insert(h.clone(), map(fields));
     }
     for (h, id) in &strangers {
         let fields = vec![
@@ -231,8 +270,7 @@ pub fn build(view: &OrgView, now: Timestamp) -> OrgValues {
             ),
             ("grants", Value::List(Arc::new(Vec::new()))),
         ];
-        people.insert(h.clone(), map(fields.clone()));
-        person_fields.insert(h.clone(), fields);
+        people.insert(h.clone(), map(fields));
     }
 
     // Chats.
@@ -242,30 +280,35 @@ pub fn build(view: &OrgView, now: Timestamp) -> OrgValues {
         let eff = spec.map(|s| crate::model::resolve::effective_chat(config, s));
         let mut admins = Vec::new();
         let mut members = Vec::new();
-        let mut seats = BTreeMap::new();
+        let mut seats = Vec::new();
         for (user, seat) in &chat.admins {
             if Some(*user) == view.bot {
                 continue;
             }
             let h = handle(*user);
-            let rights: Vec<&str> = seat.rights.iter().map(|r| r.name()).collect();
+            let rights = strings(seat.rights.iter().map(|r| r.name()));
             let title = s(seat.title.as_deref().unwrap_or(""));
-            let mut fields = person_fields.get(&h).cloned().unwrap_or_default();
-            fields.push(("rights", strings(rights.iter().copied())));
-            fields.push(("title", title.clone()));
-            fields.push(("owner", Value::Bool(seat.owner)));
-            admins.push(map(fields));
-            members.push(people.get(&h).cloned().unwrap_or(Value::Null));
-            seats.insert(
-                h,
-                map(vec![
-                    ("admin", Value::Bool(true)),
-                    ("rights", strings(rights)),
-                    ("title", title),
-                    ("owner", Value::Bool(seat.owner)),
-                    ("restricted", Value::Bool(false)),
-                ]),
-            );
+            let person = people.get(&h).cloned().unwrap_or(Value::Null);
+            // An admin is the person's map with the seat's fields added.
+            let mut fields: HashMap<Key, Value> = match &person {
+                Value::Map(m) => (*m.map).clone(),
+                _ => HashMap::new(),
+            };
+            fields.insert(field_key("rights"), rights.clone());
+            fields.insert(field_key("title"), title.clone());
+            fields.insert(field_key("owner"), Value::Bool(seat.owner));
+            admins.push(Value::Map(Map {
+                map: Arc::new(fields),
+            }));
+            members.push(person);
+            seats.push(Seat {
+                handle: h,
+                admin: true,
+                rights,
+                title,
+                owner: seat.owner,
+                restricted: false,
+            });
         }
         for (user, m) in &chat.members {
             if Some(*user) == view.bot || chat.admins.contains_key(user) || !crate::plan::present(m)
@@ -274,19 +317,14 @@ pub fn build(view: &OrgView, now: Timestamp) -> OrgValues {
             }
             let h = handle(*user);
             members.push(people.get(&h).cloned().unwrap_or(Value::Null));
-            seats.insert(
-                h,
-                map(vec![
-                    ("admin", Value::Bool(false)),
-                    ("rights", strings([])),
-                    ("title", s("")),
-                    ("owner", Value::Bool(false)),
-                    (
-                        "restricted",
-                        Value::Bool(matches!(m, MemberState::Restricted { .. })),
-                    ),
-                ]),
-            );
+            seats.push(Seat {
+                handle: h,
+                admin: false,
+                rights: strings([]),
+                title: s(""),
+                owner: false,
+                restricted: matches!(m, MemberState::Restricted { .. }),
+            });
         }
         let labels = eff
             .as_ref()
