@@ -153,12 +153,14 @@ fn main() {
         state: &desired.state,
         people: &desired.people,
         bot: None,
+        why: None,
     };
     let live_view = OrgView {
         config: &config,
         state: &live,
         people: &desired.people,
         bot: None,
+        why: None,
     };
 
     let t = Instant::now();

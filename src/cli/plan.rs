@@ -92,6 +92,11 @@ impl RolloutArgs {
     ) -> Result<Option<crate::policy::rollout::Subset>, CliError> {
         use crate::policy::rollout;
         let hint = "see `orgform plan --help` and docs/policies.md (staged rollout)";
+        // `--stage current` without a `rollout:` section is everything, so
+        // a workflow can always pass it.
+        if self.stage.as_deref() == Some("current") && model.config.rollout.is_none() {
+            return Ok(None);
+        }
         if let Some(stage) = &self.stage {
             return rollout::stage(&model.config, &model.desired, stage, now)
                 .map(Some)
@@ -180,26 +185,34 @@ pub fn policy_refusal(report: &crate::policy::Report) -> Option<u8> {
     if !report.denied() {
         return None;
     }
-    let first = report
+    let denied: Vec<&crate::policy::Violation> = report
         .violations
         .iter()
-        .find(|v| v.action == crate::model::spec::PolicyAction::Deny && v.counts());
+        .filter(|v| v.action == crate::model::spec::PolicyAction::Deny && v.counts())
+        .collect();
+    let first = denied[0];
     let at = first
-        .and_then(|v| {
-            v.location
-                .as_ref()
-                .map(|l| format!(" ({}: {} at {l})", v.rule, v.subject_text()))
-        })
+        .location
+        .as_ref()
+        .map(|l| format!(" at {l}"))
         .unwrap_or_default();
-    eprintln!(
-        "error: refused by policy rule{} {}{at} (see Policies above)",
-        if report.denied_rules().len() == 1 {
-            ""
-        } else {
-            "s"
-        },
-        report.denied_rules().join(", ")
-    );
+    let rules = report.denied_rules();
+    let head = if rules.len() == 1 {
+        format!("policy rule {}: {}{at}", rules[0], first.subject_text())
+    } else {
+        format!(
+            "policy rules {}; first: {}: {}{at}",
+            rules.join(", "),
+            first.rule,
+            first.subject_text()
+        )
+    };
+    let more = match denied.len() - 1 {
+        0 => String::new(),
+        1 => " and 1 more violation".into(),
+        n => format!(" and {n} more violations"),
+    };
+    eprintln!("error: refused by {head}{more} (see Policies above)");
     Some(exit::REFUSED)
 }
 

@@ -83,6 +83,10 @@ pub struct Violation {
     /// violation: rules fail closed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a seat: why the config puts the person there (empty when it
+    /// does not: someone added by hand).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
 }
 
 impl Violation {
@@ -163,6 +167,9 @@ pub struct OrgView<'a> {
     pub people: &'a BTreeMap<UserId, PersonRef>,
     /// The bot itself, left out of admins and members (it is not a person).
     pub bot: Option<UserId>,
+    /// The config's why-traces (`chat.eng.admin.alice` → reasons), shown
+    /// with seat violations.
+    pub why: Option<&'a BTreeMap<String, Vec<String>>>,
 }
 
 /// Where config pointers are turned into file:line.
@@ -456,6 +463,20 @@ fn violation(
         }
         lapsed_exception.get_or_insert(e);
     }
+    let why = match (subject, chat, person) {
+        (PolicySubject::Seat, Some(c), Some(p)) => view
+            .why
+            .map(|why| {
+                ["admin", "member"]
+                    .iter()
+                    .filter_map(|kind| why.get(&format!("chat.{c}.{kind}.{p}")))
+                    .flatten()
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     let message = r
         .message
         .clone()
@@ -474,6 +495,7 @@ fn violation(
         exempted_by,
         lapsed_exception,
         error,
+        why,
     }
 }
 
@@ -531,6 +553,7 @@ pub fn evaluate_config(model: &crate::model::Model, now: Timestamp) -> Report {
         state: &model.desired.state,
         people: &model.desired.people,
         bot: None,
+        why: Some(&model.desired.why),
     };
     let sources = Sources {
         sources: &model.sources,
@@ -552,6 +575,7 @@ pub fn evaluate_state(
         state,
         people: &model.desired.people,
         bot,
+        why: Some(&model.desired.why),
     };
     let sources = Sources {
         sources: &model.sources,

@@ -162,6 +162,7 @@ pub fn subset(
         state: &desired.state,
         people: &desired.people,
         bot: None,
+        why: None,
     };
     let chat_set: BTreeSet<String> = desired
         .state

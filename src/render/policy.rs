@@ -89,6 +89,7 @@ fn violation_line(v: &Violation, style: Style) -> String {
     if let Some(e) = &v.error {
         let _ = writeln!(out, "      could not evaluate: {}", clean(e));
     }
+
     if let Some(l) = &v.location {
         let _ = write!(out, "      at {}", clean(&l.to_string()));
         if let Some(r) = &v.rule_location
@@ -97,6 +98,9 @@ fn violation_line(v: &Violation, style: Style) -> String {
             let _ = write!(out, " (rule at {})", clean(&r.to_string()));
         }
         out.push('\n');
+    }
+    if !v.why.is_empty() {
+        let _ = writeln!(out, "      why: {}", clean(&v.why.join("; ")));
     }
     if let Some(x) = &v.exempted_by {
         let _ = writeln!(
@@ -126,7 +130,7 @@ pub fn text(report: &Report, style: Style) -> String {
         return String::new();
     }
     let mut out = format!(
-        "Policies (over the {}): {}\n",
+        "\nPolicies (over the {}): {}\n",
         describe_over(&report.over),
         summary(report)
     );
@@ -366,7 +370,7 @@ fn escape_property(s: &str) -> String {
 
 /// The line naming what a limited run left out.
 pub fn left_out_text(l: &LeftOut) -> String {
-    let mut out = format!("Limited to {}", clean(&l.selection));
+    let mut out = format!("\nLimited to {}", clean(&l.selection));
     if !l.people.is_empty() {
         let _ = write!(out, " ({} people)", l.people.len());
     }
@@ -405,4 +409,56 @@ pub fn left_out_text(l: &LeftOut) -> String {
 
 pub fn left_out_markdown(l: &LeftOut) -> String {
     format!("> {}\n", md_cell(left_out_text(l).trim_end()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Location;
+
+    fn hostile() -> Report {
+        Report {
+            over: "config".into(),
+            rules: 1,
+            evaluations: 1,
+            violations: vec![Violation {
+                rule: "r\x1b[31m".into(),
+                action: PolicyAction::Deny,
+                subject: PolicySubject::Seat,
+                chat: Some("c|x".into()),
+                person: Some("p\n::error::x".into()),
+                grant: None,
+                message: "m\x1b]8;;http://evil\x07 | <b>\n```".into(),
+                location: Some(Location {
+                    file: "a,b:c.yaml".into(),
+                    line: 3,
+                    column: 5,
+                }),
+                rule_location: None,
+                exempted_by: None,
+                lapsed_exception: None,
+                error: None,
+                why: vec!["member via everyone".into()],
+            }],
+        }
+    }
+
+    #[test]
+    fn hostile_text_stays_inert_in_every_format() {
+        let r = hostile();
+        let text = text(&r, Style::Plain);
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(text.contains("why: member via everyone"));
+        let md = markdown(&r);
+        let row = md.lines().find(|l| l.starts_with("| deny")).unwrap();
+        assert!(!row.contains("<b>"), "{row}");
+        assert_eq!(row.matches(" | ").count(), 4, "{row}");
+        assert!(md.lines().all(|l| !l.starts_with("::")), "{md}");
+        let gh = github(&r);
+        assert_eq!(gh.lines().count(), 1, "{gh}");
+        assert!(gh.starts_with("::error file=a%2Cb%3Ac.yaml,line=3,col=5,title=policy r"));
+        let json = serde_json::to_string(&json(&r)).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["violations"][0]["person"], "p\n::error::x");
+    }
 }
