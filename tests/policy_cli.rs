@@ -562,6 +562,34 @@ fn only_plans_and_applies_exactly_the_selected_chat_and_names_the_rest() {
     );
     assert_eq!(code, 2);
 
+    // People: only changes that concern the sre department, in every chat.
+    let sre: std::collections::BTreeSet<i64> = [100006, 100007, 100008].into();
+    let (code, out, err) = run(
+        state,
+        &[
+            "plan",
+            "examples/acme",
+            "--sandbox",
+            NOW,
+            "--only",
+            "department:sre",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let changes = v["changes"].as_array().unwrap();
+    assert!(!changes.is_empty(), "the seeded drift touches sre people");
+    for c in changes {
+        let user = c["op"]["user"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("not about a person: {c}"));
+        assert!(sre.contains(&user), "{c}");
+    }
+    assert!(v["left_out"]["changes"].as_u64().unwrap() > 0);
+    assert_eq!(v["left_out"]["people"], json!(["kwame", "lena", "tom"]));
+
     // A stage: the pilot is platform and sre-oncall.
     let dir = tempfile::tempdir().unwrap();
     let org = acme_with(dir.path(), "policies.yaml", |t| {

@@ -126,7 +126,9 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
         }
         DriftFormat::Markdown => {
             print!("{}", render::markdown(&report));
-            print!("\n{}", policy_render::markdown(&policy));
+            if policy.rules > 0 {
+                print!("\n{}", policy_render::markdown(&policy));
+            }
         }
         DriftFormat::Json => {
             let mut v = render::json(&report);

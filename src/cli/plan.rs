@@ -375,7 +375,9 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             if let Some(l) = &left_out {
                 print!("\n{}", policy_render::left_out_markdown(l));
             }
-            print!("\n{}", policy_render::markdown(&policy));
+            if policy.rules > 0 {
+                print!("\n{}", policy_render::markdown(&policy));
+            }
         }
         PlanFormat::Json => {
             let mut v = render::json(plan);
