@@ -164,7 +164,10 @@ impl<'a> Checker<'a> {
                             rule.name, problem.message
                         ),
                     )
-                    .at(self.at(&format!("{base}/expr")), what)
+                    .at(
+                        self.expr_span(&format!("{base}/expr"), &rule.expr, problem.at),
+                        what,
+                    )
                     .hint(format!(
                         "a `{}` rule sees {}; see docs/policies.md for every field",
                         subject_name(subject),
@@ -223,6 +226,29 @@ impl<'a> Checker<'a> {
                 self.until(&ex.until, &format!("{ep}/until"));
             }
         }
+    }
+
+    /// The span of an expression, narrowed to the character a syntax error
+    /// names when the expression is one plain or quoted line (a block
+    /// scalar keeps the whole value: its indentation is not in the string).
+    fn expr_span(&self, ptr: &str, expr: &str, at: Option<(usize, usize)>) -> Span {
+        let span = self.at(ptr);
+        let Some((1, col)) = at else { return span };
+        if expr.contains('\n') {
+            return span;
+        }
+        let quote = if span.len == expr.len() {
+            0
+        } else if span.len == expr.len() + 2 {
+            1
+        } else {
+            return span;
+        };
+        let byte = expr
+            .char_indices()
+            .nth(col.saturating_sub(1))
+            .map_or(expr.len(), |(i, _)| i);
+        Span::new(span.file, span.start + quote + byte, 1)
     }
 
     fn chat_selectors(&mut self, list: &[super::spec::ChatSelector], ptr: &str) {
