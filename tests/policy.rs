@@ -445,7 +445,7 @@ fn rollout_selectors_and_stages() {
         s.chats.iter().map(String::as_str).collect::<Vec<_>>(),
         ["books", "eng"]
     );
-    assert!(s.people.is_none());
+    assert!(s.parts[0].people.is_none());
     let s = rollout::only(
         &model.config,
         &model.desired,
@@ -454,7 +454,8 @@ fn rollout_selectors_and_stages() {
     )
     .unwrap();
     assert_eq!(s.chats.len(), 3, "people selectors keep every chat");
-    assert_eq!(s.people.unwrap(), [3, 4].into());
+    assert_eq!(s.parts[0].people.clone().unwrap(), [3, 4].into());
+    assert!(s.covers("eng", Some(3)) && !s.covers("eng", Some(1)) && !s.covers("eng", None));
     assert!("chat".parse::<OnlySelector>().is_err());
     assert!("label:area".parse::<OnlySelector>().is_err());
     assert!("type:forum".parse::<OnlySelector>().is_err());
@@ -483,6 +484,19 @@ fn rollout_selectors_and_stages() {
     assert_eq!(chats("finance"), ["books", "eng"], "stages are cumulative");
     assert_eq!(chats("all"), ["books", "eng", "partners"]);
     assert!(rollout::stage(&model.config, &model.desired, "nope", now).is_err());
+    // A stage of people and a stage of chats: their union, not a product.
+    let mixed = staged
+        .replace(
+            "{name: pilot, chats: [{chat: eng}]}",
+            "{name: pilot, people: [{department: finance}]}",
+        )
+        .replace("current: pilot", "current: finance");
+    let model = orgform::model::load_text("org.yaml", &mixed, now).unwrap();
+    let s = rollout::stage(&model.config, &model.desired, "current", now).unwrap();
+    assert!(s.covers("eng", Some(3)), "carol (finance) everywhere");
+    assert!(!s.covers("eng", Some(1)), "not alice in eng");
+    assert!(s.covers("books", Some(1)), "everyone in finance chats");
+    assert!(s.covers("books", None), "and their settings");
     let bad = staged.replace("current: pilot", "current: pilott");
     let err = orgform::model::load_text("org.yaml", &bad, now).unwrap_err();
     assert!(err.diagnostics.iter().any(|d| d.code == "unknown-stage"));

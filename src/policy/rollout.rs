@@ -1,13 +1,13 @@
 //! Staged rollout: `--only SELECTOR` and the config's `rollout:` stages
 //! limit a plan or an apply to part of the org (DESIGN §10).
 //!
-//! A subset is a set of chats and, optionally, a set of people. Chat
-//! selectors decide which chats are read and planned at all (so nothing
-//! else is touched); people selectors keep only the changes that concern
-//! those people (their membership, seat, restriction, tag or invite), in
-//! every selected chat. Guards run on what is planned, and policies stay
-//! global: they are evaluated over the whole org, so a pilot cannot get
-//! past a rule that the rest of the org would break.
+//! A subset is a union of parts, each a set of chats and, optionally, a
+//! set of people. Chat selectors decide which chats are read and planned
+//! at all (so nothing else is touched); people selectors keep only the
+//! changes that concern those people (their membership, seat, restriction,
+//! tag or invite), in the part's chats. Guards run on what is planned, and
+//! policies stay global: they are evaluated over the whole org, so a pilot
+//! cannot get past a rule that the rest of the org would break.
 
 use std::collections::BTreeSet;
 
@@ -97,17 +97,52 @@ impl std::fmt::Display for OnlySelector {
     }
 }
 
-/// Part of the org a run is limited to.
+/// Part of the org a run is limited to: a union of [`Part`]s (one for
+/// `--only`, one per stage up to the one named for `--stage`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Subset {
     /// What selected it, for the summary (`--only chat:eng`, `stage pilot`).
     pub label: String,
-    /// The chats planned (config keys).
+    /// The chats read and planned (config keys): the union of the parts'.
     pub chats: BTreeSet<String>,
-    /// When set, only changes concerning these people are kept.
-    pub people: Option<BTreeSet<UserId>>,
-    /// Handles of `people`, for the summary.
+    pub parts: Vec<Part>,
+    /// Handles of the people the parts name, for the summary.
     pub people_handles: Vec<String>,
+}
+
+/// Some chats, and optionally only some people in them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Part {
+    pub chats: BTreeSet<String>,
+    /// When set, only changes concerning these people.
+    pub people: Option<BTreeSet<UserId>>,
+}
+
+impl Subset {
+    /// Whether a change in `chat` about `user` (if any) is in the subset.
+    pub fn covers(&self, chat: &str, user: Option<UserId>) -> bool {
+        self.parts.iter().any(|p| {
+            p.chats.contains(chat)
+                && p.people
+                    .as_ref()
+                    .is_none_or(|people| user.is_some_and(|u| people.contains(&u)))
+        })
+    }
+
+    fn union(label: String, parts: Vec<(Part, Vec<String>)>) -> Subset {
+        let mut handles: BTreeSet<String> = BTreeSet::new();
+        let mut out = Subset {
+            label,
+            ..Default::default()
+        };
+        for (part, names) in parts {
+            out.chats.extend(part.chats.iter().cloned());
+            handles.extend(names);
+            out.parts.push(part);
+        }
+        out.people_handles = handles.into_iter().collect();
+        out
+    }
 }
 
 /// What a subset left out of a plan.
@@ -125,16 +160,16 @@ pub struct LeftOut {
     pub people: Vec<String>,
 }
 
-/// Resolve chat and people selectors into a subset of the desired org.
+/// Resolve chat and people selectors (either may be empty: all) into a
+/// part of the desired org, with the handles of the people it names.
 /// Unknown names are errors (a typo must not silently select nothing).
-pub fn subset(
+fn part(
     config: &Config,
     desired: &DesiredState,
     chats: &[ChatSelector],
     people: &[Selector],
-    label: String,
     now: jiff::Timestamp,
-) -> Result<Subset, String> {
+) -> Result<(Part, Vec<String>), String> {
     for sel in chats {
         for key in sel.chat.iter().chain(sel.chats.iter().flatten()) {
             if !config.chats.contains_key(key) {
@@ -186,12 +221,13 @@ pub fn subset(
             .collect();
         (Some(ids), handles)
     };
-    Ok(Subset {
-        label,
-        chats: chat_set,
-        people: people_set,
-        people_handles: handles,
-    })
+    Ok((
+        Part {
+            chats: chat_set,
+            people: people_set,
+        },
+        handles,
+    ))
 }
 
 /// The subset for `--only` selectors (a union of what each selects; chat
@@ -237,14 +273,8 @@ pub fn only(
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    subset(
-        config,
-        desired,
-        &chats,
-        &people,
-        format!("--only {label}"),
-        now,
-    )
+    let one = part(config, desired, &chats, &people, now)?;
+    Ok(Subset::union(format!("--only {label}"), vec![one]))
 }
 
 /// The subset of rollout stage `name` (`current` = the config's current
@@ -286,38 +316,21 @@ pub fn stage(
         upto + 1,
         rollout.stages.len()
     );
-    if stages
+    // Cumulative: each stage adds its chats (all when it names none) with
+    // its people (everyone when it names none).
+    let parts = stages
         .iter()
-        .any(|s| s.chats.is_none() && s.people.is_none())
-    {
-        return subset(config, desired, &[], &[], label, now);
-    }
-    let chats: Vec<ChatSelector> = stages
-        .iter()
-        .flat_map(|s| s.chats.iter().flatten().cloned())
-        .collect();
-    let people: Vec<Selector> = stages
-        .iter()
-        .flat_map(|s| s.people.iter().flatten().cloned())
-        .collect();
-    // A stage with only people covers those people in every chat; a stage
-    // with only chats covers everyone in those chats. Mixed stages are a
-    // union, which the subset expresses as: chats = selected chats (or all
-    // when any stage names only people), people = none when any stage
-    // names only chats.
-    let any_people_only = stages
-        .iter()
-        .any(|s| s.chats.is_none() && s.people.is_some());
-    let any_chats_only = stages
-        .iter()
-        .any(|s| s.people.is_none() && s.chats.is_some());
-    let chats = if any_people_only { Vec::new() } else { chats };
-    let people = if any_chats_only && !any_people_only {
-        Vec::new()
-    } else {
-        people
-    };
-    subset(config, desired, &chats, &people, label, now)
+        .map(|s| {
+            part(
+                config,
+                desired,
+                s.chats.as_deref().unwrap_or_default(),
+                s.people.as_deref().unwrap_or_default(),
+                now,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Subset::union(label, parts))
 }
 
 /// The user a change concerns, if it concerns one person.
@@ -340,13 +353,8 @@ pub fn change_user(op: &Op) -> Option<UserId> {
 /// returns what was left out. The plan's `only` names the chats planned.
 pub fn limit(plan: &mut Plan, subset: &Subset, desired: &DesiredState) -> LeftOut {
     let before = plan.changes.len();
-    plan.changes.retain(|c| {
-        subset.chats.contains(&c.chat)
-            && subset
-                .people
-                .as_ref()
-                .is_none_or(|people| change_user(&c.op).is_some_and(|u| people.contains(&u)))
-    });
+    plan.changes
+        .retain(|c| subset.covers(&c.chat, change_user(&c.op)));
     let kept: BTreeSet<String> = plan.changes.iter().map(|c| c.address.to_string()).collect();
     plan.fingerprints.retain(|a, _| kept.contains(a));
     plan.only = Some(subset.chats.iter().cloned().collect());
