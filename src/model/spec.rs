@@ -526,7 +526,8 @@ pub struct RolloutStage {
     /// covers everything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chats: Option<Vec<ChatSelector>>,
-    /// People this stage adds (changes that concern them, in every chat).
+    /// People this stage adds: changes that concern them, in this stage's
+    /// chats (every chat when it names none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub people: Option<Vec<Selector>>,
 }
