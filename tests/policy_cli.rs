@@ -156,6 +156,40 @@ fn deny_refuses_plan_and_apply_with_the_rule_and_the_config_line() {
         "{err}"
     );
 
+    // A saved plan is checked again when applied.
+    let saved = dir.path().join("plan.json");
+    let (code, _, _) = run(
+        &state,
+        &[
+            "plan",
+            org_s,
+            "--sandbox",
+            NOW,
+            "--out",
+            saved.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 3);
+    let before = world(&state);
+    let (code, out, err) = run(
+        &state,
+        &[
+            "apply",
+            org_s,
+            "--sandbox",
+            "--auto-approve",
+            NOW,
+            "--plan",
+            saved.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        err.contains("refused by policy rule grants-are-justified-and-short"),
+        "{err}"
+    );
+    assert_eq!(before["chats"], world(&state)["chats"]);
+
     // apply refuses before writing anything.
     let before = world(&state);
     let (code, out, err) = run(
