@@ -386,6 +386,20 @@ fn diff_on_a_pull_request_separates_new_violations_from_existing_ones() {
         ],
     );
     assert!(md.contains("This change introduces **"), "{md}");
+    // In GitHub Actions the new violations (only) are annotated at their line.
+    let out = orgform(&state)
+        .env("GITHUB_ACTIONS", "true")
+        .args(["diff", "--base", "main", org.to_str().unwrap(), NOW])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    let annotations: Vec<&str> = err.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(annotations.len(), new.len(), "{err}");
+    assert!(
+        annotations.iter().all(|a| a.starts_with("::error file=")
+            && a.contains("title=policy externals-only-in-external-chats")),
+        "{err}"
+    );
     assert!(md.contains("#### New violations"), "{md}");
     assert!(
         md.contains("<details><summary>Existing violations (1)</summary>"),
