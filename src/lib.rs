@@ -21,6 +21,7 @@ pub mod git;
 pub mod import;
 pub mod model;
 pub mod plan;
+pub mod policy;
 pub mod render;
 pub mod sandbox;
 pub mod state;

@@ -27,7 +27,7 @@ const NOW: &str = "--now=2026-11-27T12:00:00Z";
 fn validate_a_valid_config() {
     let (code, stdout, stderr) = run(&["validate", "examples/acme", NOW]);
     assert_eq!(code, 0, "{stderr}");
-    insta::assert_snapshot!(stdout, @"valid: 26 people, 13 departments, 6 roles, 10 chats, 112 effective memberships, 36 admin seats");
+    insta::assert_snapshot!(stdout, @"valid: 26 people, 13 departments, 6 roles, 10 chats, 112 effective memberships, 36 admin seats; policy rules: 6 pass");
 }
 
 #[test]

@@ -38,6 +38,8 @@ pub struct ApplyArgs {
     /// Plan as of this instant (RFC 3339) instead of now.
     #[arg(long)]
     pub now: Option<String>,
+    #[command(flatten)]
+    pub rollout: super::plan::RolloutArgs,
 }
 
 pub fn run(args: ApplyArgs) -> Result<u8, CliError> {
@@ -75,24 +77,56 @@ async fn apply_with(
     if let Some(run_id) = &args.resume {
         return resume(conn, run_id, now).await;
     }
-    let plan = match &args.plan {
-        Some(path) => load_saved_plan(path, conn, &model, now).await?,
+    if args.plan.is_some() && (args.rollout.stage.is_some() || !args.rollout.only.is_empty()) {
+        return Err(CliError::with_hint(
+            "--only and --stage do not go with --plan: a saved plan is applied exactly",
+            "pass --only or --stage to `orgform plan --out FILE` instead",
+        ));
+    }
+    let subset = args.rollout.subset(&model, now)?;
+    let mut left_out = None;
+    let (plan, policy) = match &args.plan {
+        Some(path) => {
+            let plan = load_saved_plan(path, conn, &model, now).await?;
+            // The plan was made from this very config (its digest was
+            // checked): the rules are checked again over what it resolves to.
+            let policy = crate::policy::evaluate_config(&model, now);
+            (plan, policy)
+        }
         None => {
-            make_plan(
+            let mut planned = make_plan(
                 &args.config,
                 conn,
                 model,
                 args.guards.overrides(),
                 now,
-                None,
+                super::plan::narrow(None, subset.as_ref()),
             )
-            .await?
-            .plan
+            .await?;
+            left_out = subset.as_ref().map(|s| {
+                crate::policy::rollout::limit(&mut planned.plan, s, &planned.model.desired)
+            });
+            let policy = super::plan::plan_policies(&planned, now);
+            (planned.plan, policy)
         }
     };
+    super::plan::record_audit(&conn.state_dir, &policy, "apply", now);
     print!("{}", render::text(&plan, super::stdout_style()));
+    if let Some(l) = &left_out {
+        print!("{}", crate::render::policy::left_out_text(l));
+    }
+    print!(
+        "{}",
+        crate::render::policy::text(&policy, super::stdout_style())
+    );
+    if super::github_actions() {
+        eprint!("{}", crate::render::policy::github(&policy));
+    }
     if plan.refused() {
         return Ok(super::plan::outcome(&plan, false));
+    }
+    if let Some(code) = super::plan::policy_refusal(&policy) {
+        return Ok(code);
     }
     if plan.executable().next().is_none() {
         println!("Nothing to apply.");

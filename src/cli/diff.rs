@@ -26,7 +26,10 @@ pub enum DiffFormat {
     after_help = "The base is compared at its merge-base with the head, like `git diff BASE...HEAD`, so a pull request \
                         shows only its own changes. Renaming or moving config files is not a change; only what the config \
                         resolves to counts.\n\n\
-                        Exit status: 0 no differences, 2 differences, 1 error."
+                        Policy rules are checked at both revisions: violations the change introduces are told apart \
+                        from those that were there before.\n\n\
+                        Exit status: 0 no differences, 2 differences, 3 the change introduces a violation of a deny \
+                        rule, 1 error."
 )]
 pub struct DiffArgs {
     /// The revision to compare with: a branch, tag or commit (e.g. origin/main).
@@ -219,13 +222,56 @@ pub fn run(args: DiffArgs) -> Result<u8, CliError> {
         files: &files,
         diff: &diff,
     };
+    // Policy rules at both sides: what this change introduces.
+    let policies = crate::policy::compare(
+        &crate::policy::evaluate_config(&base.model, now),
+        &crate::policy::evaluate_config(&head_model, now),
+    );
+    let has_rules = head_model
+        .config
+        .policies
+        .as_ref()
+        .is_some_and(|p| !p.rules.is_empty());
+    use crate::render::policy as policy_render;
     match args.format {
-        DiffFormat::Text => print!("{}", render::text(&compared, super::stdout_style())),
-        DiffFormat::Markdown => print!("{}", render::markdown(&compared)),
-        DiffFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&render::json(&compared)).expect("diff serialises")
-        ),
+        DiffFormat::Text => {
+            print!("{}", render::text(&compared, super::stdout_style()));
+            print!(
+                "{}",
+                policy_render::comparison_text(&policies, super::stdout_style())
+            );
+        }
+        DiffFormat::Markdown => {
+            print!("{}", render::markdown(&compared));
+            if has_rules {
+                print!("\n{}", policy_render::comparison_markdown(&policies));
+            }
+        }
+        DiffFormat::Json => {
+            let mut v = render::json(&compared);
+            v["policy"] = policy_render::comparison_json(&policies);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&v).expect("diff serialises")
+            )
+        }
+    }
+    if super::github_actions() {
+        eprint!("{}", policy_render::comparison_github(&policies));
+    }
+    if policies.denied() {
+        let rules: std::collections::BTreeSet<&str> = policies
+            .new
+            .iter()
+            .filter(|v| v.action == crate::model::spec::PolicyAction::Deny && v.counts())
+            .map(|v| v.rule.as_str())
+            .collect();
+        eprintln!(
+            "error: this change introduces violations of policy rule{} {}",
+            if rules.len() == 1 { "" } else { "s" },
+            rules.into_iter().collect::<Vec<_>>().join(", ")
+        );
+        return Ok(exit::REFUSED);
     }
     Ok(if diff.is_empty() {
         exit::OK

@@ -40,6 +40,17 @@ pub async fn make_report(
     model: &crate::model::Model,
     now: jiff::Timestamp,
 ) -> Result<DriftReport, CliError> {
+    make_report_and_live(conn, model, now)
+        .await
+        .map(|(report, _)| report)
+}
+
+/// [`make_report`], also returning the live state it read (for policies).
+pub async fn make_report_and_live(
+    conn: &connect::Connection,
+    model: &crate::model::Model,
+    now: jiff::Timestamp,
+) -> Result<(DriftReport, crate::state::LiveState), CliError> {
     let mut store = conn.load_store()?;
     let progress = super::progress::spinner(&format!(
         "reading {} chats from Telegram",
@@ -63,39 +74,78 @@ pub async fn make_report(
             updates: drained.updates,
         }
     };
-    Ok(drift::detect(&DriftInput {
+    let report = drift::detect(&DriftInput {
         desired: &model.desired,
         live: &live,
         store: &store,
         now,
         updates,
-    }))
+    });
+    Ok((report, live))
 }
 
 pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
     let model = crate::model::load(&args.config, now)?;
     let rt = connect::runtime()?;
-    let report = rt.block_on(async {
+    let (report, live, state_dir) = rt.block_on(async {
         let conn = connect::connect(
             &args.telegram,
             &model.desired,
             connect::config_api_url(&model.config),
         )
         .await?;
-        let result = make_report(&conn, &model, now).await;
+        let result = make_report_and_live(&conn, &model, now).await;
+        let state_dir = conn.state_dir.clone();
         conn.close().await?;
-        result
+        result.map(|(r, l)| (r, l, state_dir))
     })?;
-    match args.format {
-        DriftFormat::Text => print!("{}", render::text(&report, super::stdout_style())),
-        DriftFormat::Markdown => print!("{}", render::markdown(&report)),
-        DriftFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&render::json(&report)).expect("report serialises")
-        ),
+    // Policy rules over live Telegram: what people changed by hand that
+    // breaks a rule (a stranger made admin, a contractor added to finance).
+    // Chats that could not be read are judged by the config instead.
+    let mut live_state = live.state.clone();
+    for (key, chat) in &model.desired.state.chats {
+        live_state
+            .chats
+            .entry(key.clone())
+            .or_insert_with(|| chat.clone());
     }
-    Ok(if report.has_drift() {
+    let policy = crate::policy::evaluate_state(
+        &model,
+        &live_state,
+        live.bot.as_ref().map(|b| b.id),
+        now,
+        "live",
+    );
+    super::plan::record_audit(&state_dir, &policy, "drift", now);
+    use crate::render::policy as policy_render;
+    match args.format {
+        DriftFormat::Text => {
+            print!("{}", render::text(&report, super::stdout_style()));
+            print!("{}", policy_render::text(&policy, super::stdout_style()));
+        }
+        DriftFormat::Markdown => {
+            print!("{}", render::markdown(&report));
+            if policy.rules > 0 {
+                print!("\n{}", policy_render::markdown(&policy));
+            }
+        }
+        DriftFormat::Json => {
+            let mut v = render::json(&report);
+            v["policy"] = policy_render::json(&policy);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&v).expect("report serialises")
+            )
+        }
+    }
+    if super::github_actions() {
+        eprint!("{}", policy_render::github(&policy));
+    }
+    let violated = policy.count(crate::model::spec::PolicyAction::Deny)
+        + policy.count(crate::model::spec::PolicyAction::Warn)
+        > 0;
+    Ok(if report.has_drift() || violated {
         exit::CHANGES
     } else {
         exit::OK

@@ -64,6 +64,156 @@ pub struct PlanArgs {
     /// (plus chats never read before). The guards still apply.
     #[arg(long, value_name = "REV")]
     pub changed_since: Option<String>,
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
+}
+
+/// `--only` and `--stage`: limit a run to part of the org (staged rollout).
+#[derive(Args, Debug, Clone, Default)]
+pub struct RolloutArgs {
+    /// Plan only part of the org: chat:KEY, label:KEY=VALUE, template:NAME,
+    /// type:group|supergroup|channel (chats), department:KEY,
+    /// person-label:KEY=VALUE (changes concerning those people). Repeat for a
+    /// union. Guards and policy rules still apply to the whole org.
+    #[arg(long, value_name = "SELECTOR")]
+    pub only: Vec<crate::policy::rollout::OnlySelector>,
+    /// Plan only a rollout stage from the config's `rollout:` (with the
+    /// stages before it); `current` is `rollout.current`.
+    #[arg(long, value_name = "NAME", conflicts_with = "only")]
+    pub stage: Option<String>,
+}
+
+impl RolloutArgs {
+    /// The subset these flags select, if any.
+    pub fn subset(
+        &self,
+        model: &crate::model::Model,
+        now: jiff::Timestamp,
+    ) -> Result<Option<crate::policy::rollout::Subset>, CliError> {
+        use crate::policy::rollout;
+        let hint = "see `orgform plan --help` and docs/policies.md (staged rollout)";
+        // `--stage current` without a `rollout:` section is everything, so
+        // a workflow can always pass it.
+        if self.stage.as_deref() == Some("current") && model.config.rollout.is_none() {
+            return Ok(None);
+        }
+        if let Some(stage) = &self.stage {
+            return rollout::stage(&model.config, &model.desired, stage, now)
+                .map(Some)
+                .map_err(|e| CliError::with_hint(format!("--stage {stage}: {e}"), hint));
+        }
+        if self.only.is_empty() {
+            return Ok(None);
+        }
+        rollout::only(&model.config, &model.desired, &self.only, now)
+            .map(Some)
+            .map_err(|e| CliError::with_hint(format!("--only: {e}"), hint))
+    }
+}
+
+/// The chats to read: those of `--changed-since` (if any) that are in the
+/// subset (if any).
+pub fn narrow(
+    only: Option<Vec<String>>,
+    subset: Option<&crate::policy::rollout::Subset>,
+) -> Option<Vec<String>> {
+    match (only, subset) {
+        (only, None) => only,
+        (None, Some(s)) => Some(s.chats.iter().cloned().collect()),
+        (Some(only), Some(s)) => Some(only.into_iter().filter(|c| s.chats.contains(c)).collect()),
+    }
+}
+
+/// Policy rules over the org as the plan leaves it: the live state with
+/// the plan applied, and the desired state for chats the plan did not read.
+pub fn plan_policies(planned: &Planned, now: jiff::Timestamp) -> crate::policy::Report {
+    let state = crate::policy::planned_state(&planned.model.desired, &planned.live, &planned.plan);
+    crate::policy::evaluate_state(
+        &planned.model,
+        &state,
+        planned.live.bot.as_ref().map(|b| b.id),
+        now,
+        "plan",
+    )
+}
+
+/// Append audit findings to `<state dir>/policy-audit.jsonl` (0600): what
+/// an `audit` rule records. A failure to record is a warning, not a
+/// failed run: audit rules never block.
+pub fn record_audit(
+    state_dir: &std::path::Path,
+    report: &crate::policy::Report,
+    command: &str,
+    now: jiff::Timestamp,
+) {
+    use crate::model::spec::PolicyAction;
+    use std::io::Write;
+    let audits: Vec<&crate::policy::Violation> = report
+        .violations
+        .iter()
+        .filter(|v| v.action == PolicyAction::Audit)
+        .collect();
+    if audits.is_empty() {
+        return;
+    }
+    let mut text = String::new();
+    for v in audits {
+        let line = serde_json::json!({"at": now.to_string(), "command": command, "over": report.over, "violation": v});
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    let path = state_dir.join("policy-audit.jsonl");
+    let result = (|| -> std::io::Result<()> {
+        std::fs::create_dir_all(state_dir)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(&path)?.write_all(text.as_bytes())
+    })();
+    if let Err(e) = result {
+        eprintln!(
+            "warning: cannot record audit findings in {}: {e}",
+            path.display()
+        );
+    }
+}
+
+/// Print the policy refusal and return exit 3, or `None` when no deny
+/// rule is violated.
+pub fn policy_refusal(report: &crate::policy::Report) -> Option<u8> {
+    if !report.denied() {
+        return None;
+    }
+    let denied: Vec<&crate::policy::Violation> = report
+        .violations
+        .iter()
+        .filter(|v| v.action == crate::model::spec::PolicyAction::Deny && v.counts())
+        .collect();
+    let first = denied[0];
+    let at = first
+        .location
+        .as_ref()
+        .map(|l| format!(" at {l}"))
+        .unwrap_or_default();
+    let rules = report.denied_rules();
+    let head = if rules.len() == 1 {
+        format!("policy rule {}: {}{at}", rules[0], first.subject_text())
+    } else {
+        format!(
+            "policy rules {}; first: {}: {}{at}",
+            rules.join(", "),
+            first.rule,
+            first.subject_text()
+        )
+    };
+    let more = match denied.len() - 1 {
+        0 => String::new(),
+        1 => " and 1 more violation".into(),
+        n => format!(" and {n} more violations"),
+    };
+    eprintln!("error: refused by {head}{more} (see Policies above)");
+    Some(exit::REFUSED)
 }
 
 /// Everything a plan was made from, for `plan` and `apply`.
@@ -158,13 +308,14 @@ pub fn git_commit(config: &std::path::Path) -> Option<String> {
 pub fn run(args: PlanArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
     let model = crate::model::load(&args.config, now)?;
+    let subset = args.rollout.subset(&model, now)?;
     let changed = args
         .changed_since
         .as_deref()
         .map(|rev| super::diff::changed_chats_since(&args.config, rev, &model, now))
         .transpose()?;
     let rt = connect::runtime()?;
-    let planned = rt.block_on(async {
+    let (mut planned, state_dir) = rt.block_on(async {
         let conn = connect::connect(
             &args.telegram,
             &model.desired,
@@ -180,6 +331,7 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             )),
             _ => None,
         };
+        let only = narrow(only, subset.as_ref());
         let result = make_plan(
             &args.config,
             &conn,
@@ -189,9 +341,15 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             only,
         )
         .await;
+        let state_dir = conn.state_dir.clone();
         conn.close().await?;
-        result
+        result.map(|p| (p, state_dir))
     })?;
+    let left_out = subset
+        .as_ref()
+        .map(|s| crate::policy::rollout::limit(&mut planned.plan, s, &planned.model.desired));
+    let policy = plan_policies(&planned, now);
+    record_audit(&state_dir, &policy, "plan", now);
     let plan = &planned.plan;
     if let Some(out) = &args.out {
         let text = serde_json::to_string_pretty(&render::json(plan)).expect("plan serialises");
@@ -203,13 +361,44 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             out.display()
         );
     }
+    use crate::render::policy as policy_render;
     match args.format {
-        PlanFormat::Text => print!("{}", render::text(plan, super::stdout_style())),
-        PlanFormat::Markdown => print!("{}", render::markdown(plan)),
-        PlanFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&render::json(plan)).expect("plan serialises")
-        ),
+        PlanFormat::Text => {
+            print!("{}", render::text(plan, super::stdout_style()));
+            if let Some(l) = &left_out {
+                print!("{}", policy_render::left_out_text(l));
+            }
+            print!("{}", policy_render::text(&policy, super::stdout_style()));
+        }
+        PlanFormat::Markdown => {
+            print!("{}", render::markdown(plan));
+            if let Some(l) = &left_out {
+                print!("\n{}", policy_render::left_out_markdown(l));
+            }
+            if policy.rules > 0 {
+                print!("\n{}", policy_render::markdown(&policy));
+            }
+        }
+        PlanFormat::Json => {
+            let mut v = render::json(plan);
+            v["policy"] = policy_render::json(&policy);
+            if let Some(l) = &left_out {
+                v["left_out"] = serde_json::to_value(l).expect("left out serialises");
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&v).expect("plan serialises")
+            );
+        }
+    }
+    if super::github_actions() {
+        eprint!("{}", policy_render::github(&policy));
+    }
+    if plan.refused() {
+        return Ok(outcome(plan, args.detailed_exitcode));
+    }
+    if let Some(code) = policy_refusal(&policy) {
+        return Ok(code);
     }
     Ok(outcome(plan, args.detailed_exitcode))
 }

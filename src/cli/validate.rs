@@ -38,15 +38,24 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
     match crate::model::load(&args.config, now) {
         Ok(model) => {
             let s = model.summary();
+            // Policy rules over the resolved config (no Telegram).
+            let policy = crate::policy::evaluate_config(&model, now);
+            use crate::render::policy as policy_render;
             match format {
                 DiagnosticFormat::Json => {
                     let mut v = diagnostics::json(&model.sources, &model.warnings);
                     v["summary"] = serde_json::to_value(&s).expect("summary serialises");
+                    v["policy"] = policy_render::json(&policy);
                     println!("{}", serde_json::to_string_pretty(&v).expect("json"));
                 }
                 DiagnosticFormat::Github => {
                     print!("{}", diagnostics::github(&model.sources, &model.warnings));
-                    println!("{}", summary_line(&s));
+                    print!("{}", policy_render::github(&policy));
+                    print!(
+                        "{}",
+                        policy_render::text(&policy, crate::render::Style::Plain)
+                    );
+                    println!("{}", summary_line(&s, &policy));
                 }
                 DiagnosticFormat::Text => {
                     if !model.warnings.is_empty() {
@@ -59,8 +68,12 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
                             )
                         );
                     }
-                    println!("{}", summary_line(&s));
+                    print!("{}", policy_render::text(&policy, super::stdout_style()));
+                    println!("{}", summary_line(&s, &policy));
                 }
+            }
+            if let Some(code) = super::plan::policy_refusal(&policy) {
+                return Ok(code);
             }
             Ok(exit::OK)
         }
@@ -86,9 +99,16 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
     }
 }
 
-fn summary_line(s: &crate::model::Summary) -> String {
-    format!(
+fn summary_line(s: &crate::model::Summary, policy: &crate::policy::Report) -> String {
+    let mut line = format!(
         "valid: {} people, {} departments, {} roles, {} chats, {} effective memberships, {} admin seats",
         s.people, s.departments, s.roles, s.chats, s.memberships, s.admin_seats
-    )
+    );
+    if policy.rules > 0 {
+        line.push_str(&format!(
+            "; policy rules: {}",
+            crate::render::policy::summary(policy)
+        ));
+    }
+    line
 }

@@ -45,6 +45,14 @@ pub mod codes {
     pub const INVITE_LINK_OPTIONS: &str = "invite-link-options";
     pub const NO_CONFIG: &str = "no-config";
     pub const PHOTO: &str = "photo";
+    /// A policy rule's CEL expression does not parse.
+    pub const RULE_SYNTAX: &str = "rule-syntax";
+    /// A policy rule's CEL expression names something that does not exist
+    /// or mixes types.
+    pub const RULE_TYPE: &str = "rule-type";
+    /// Two policy rules or two rollout stages with one name.
+    pub const DUPLICATE_NAME: &str = "duplicate-name";
+    pub const UNKNOWN_STAGE: &str = "unknown-stage";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

@@ -2,8 +2,10 @@
 //! files (hidden folders skipped), parsed and merged into one tree.
 //!
 //! Sections that hold named things (`people`, `departments`, `roles`,
-//! `templates`, `chats`) merge across files; a name defined twice, and a
-//! singular section (`org`, `policies`) defined twice, is a `duplicate-key`
+//! `templates`, `chats`) merge across files, and so does `policies` (the
+//! guard limits in one file, the rules in another a security team owns); a
+//! name defined twice, and a singular section (`org`, `rollout`) defined
+//! twice, is a `duplicate-key`
 //! diagnostic that shows both places. Duplicate keys inside one mapping are
 //! found here too, at any depth.
 
@@ -19,7 +21,14 @@ use super::tree::{Entry, Node, Value};
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Sections whose entries merge across files.
-pub const MERGED_SECTIONS: &[&str] = &["people", "departments", "roles", "templates", "chats"];
+pub const MERGED_SECTIONS: &[&str] = &[
+    "people",
+    "departments",
+    "roles",
+    "templates",
+    "chats",
+    "policies",
+];
 
 /// The result of loading: the files, the merged tree (when every file
 /// parsed) and what was found wrong on the way.

@@ -106,7 +106,250 @@ impl<'a> Checker<'a> {
         }
         self.template_cycles();
         self.effective_chats();
+        self.policy_rules();
+        self.rollout();
         self.out
+    }
+
+    /// Policy rules: unique names, expressions that parse and type-check
+    /// (see `model::rules`), scopes and exceptions that name real things.
+    fn policy_rules(&mut self) {
+        let config = self.config;
+        let Some(rules) = config.policies.as_ref().map(|p| &p.rules) else {
+            return;
+        };
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        for (i, rule) in rules.iter().enumerate() {
+            let base = format!("/policies/rules/{i}");
+            if let Some(first) = names.insert(rule.name.as_str(), i) {
+                self.out.push(
+                    Diagnostic::error(
+                        codes::DUPLICATE_NAME,
+                        format!("two policy rules are named `{}`", rule.name),
+                    )
+                    .at(
+                        self.at(&format!("{base}/name")),
+                        "second rule with this name",
+                    )
+                    .also(
+                        self.at(&format!("/policies/rules/{first}/name")),
+                        "first defined here",
+                    )
+                    .hint("rule names appear in every violation and exception: make them unique"),
+                );
+            }
+            if rule.name.trim().is_empty() {
+                self.out.push(
+                    Diagnostic::error(codes::INVALID_VALUE, "a policy rule needs a name")
+                        .at(self.at(&format!("{base}/name")), "empty name")
+                        .hint("name it after what it checks, e.g. `two-admins-two-departments`"),
+                );
+            }
+            let subject = rule.subject.unwrap_or_default();
+            for problem in super::rules::check(&rule.expr, subject) {
+                let (code, what) = if problem.syntax {
+                    (codes::RULE_SYNTAX, "syntax error")
+                } else {
+                    (codes::RULE_TYPE, "type error")
+                };
+                let place = problem
+                    .at
+                    .map(|(l, c)| format!(" (line {l}, column {c} of the expression)"))
+                    .unwrap_or_default();
+                self.out.push(
+                    Diagnostic::error(
+                        code,
+                        format!(
+                            "rule `{}`: {what} in expr: {}{place}",
+                            rule.name, problem.message
+                        ),
+                    )
+                    .at(
+                        self.expr_span(&format!("{base}/expr"), &rule.expr, problem.at),
+                        what,
+                    )
+                    .hint(format!(
+                        "a `{}` rule sees {}; see docs/policies.md for every field",
+                        subject_name(subject),
+                        super::rules::variables(subject)
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                );
+            }
+            if let Some(scope) = &rule.scope {
+                if let Some(chats) = &scope.chats {
+                    self.chat_selectors(chats, &format!("{base}/scope/chats"));
+                }
+                if let Some(people) = &scope.people {
+                    self.selectors(people, &format!("{base}/scope/people"));
+                }
+            }
+            for (j, ex) in rule.exceptions.iter().enumerate() {
+                let ep = format!("{base}/exceptions/{j}");
+                if let Some(chat) = &ex.chat
+                    && !config.chats.contains_key(chat)
+                {
+                    let candidates = config.chats.keys().map(String::as_str).collect();
+                    self.unknown(
+                        codes::UNKNOWN_CHAT,
+                        "chat",
+                        chat,
+                        &format!("{ep}/chat"),
+                        candidates,
+                    );
+                }
+                if let Some(person) = &ex.person
+                    && !config.people.contains_key(person)
+                {
+                    let candidates = config.people.keys().map(String::as_str).collect();
+                    self.unknown(
+                        codes::UNKNOWN_PERSON,
+                        "person",
+                        person,
+                        &format!("{ep}/person"),
+                        candidates,
+                    );
+                }
+                if ex.chat.is_none() && ex.person.is_none() {
+                    self.out.push(
+                        Diagnostic::error(
+                            codes::MISSING_FIELD,
+                            format!("an exception to `{}` names neither a chat nor a person", rule.name),
+                        )
+                        .at(self.key_at(&ep), "exempts nothing in particular")
+                        .hint("add `chat:` and/or `person:`; to switch a rule off, change its action to `audit`"),
+                    );
+                }
+                self.until(&ex.until, &format!("{ep}/until"));
+            }
+        }
+    }
+
+    /// The span of an expression, narrowed to the character a syntax error
+    /// names when the expression is one plain or quoted line (a block
+    /// scalar keeps the whole value: its indentation is not in the string).
+    fn expr_span(&self, ptr: &str, expr: &str, at: Option<(usize, usize)>) -> Span {
+        let span = self.at(ptr);
+        let Some((1, col)) = at else { return span };
+        if expr.contains('\n') {
+            return span;
+        }
+        let quote = if span.len == expr.len() {
+            0
+        } else if span.len == expr.len() + 2 {
+            1
+        } else {
+            return span;
+        };
+        let byte = expr
+            .char_indices()
+            .nth(col.saturating_sub(1))
+            .map_or(expr.len(), |(i, _)| i);
+        Span::new(span.file, span.start + quote + byte, 1)
+    }
+
+    fn chat_selectors(&mut self, list: &[super::spec::ChatSelector], ptr: &str) {
+        let config = self.config;
+        for (i, sel) in list.iter().enumerate() {
+            let p = format!("{ptr}/{i}");
+            let keys = sel.chat.iter().map(|c| (c, format!("{p}/chat"))).chain(
+                sel.chats
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(j, c)| (c, format!("{p}/chats/{j}"))),
+            );
+            for (key, at) in keys.collect::<Vec<_>>() {
+                if !config.chats.contains_key(key) {
+                    let candidates = config.chats.keys().map(String::as_str).collect();
+                    self.unknown(codes::UNKNOWN_CHAT, "chat", key, &at, candidates);
+                }
+            }
+            if let Some(t) = &sel.template
+                && !config.templates.contains_key(t)
+            {
+                let candidates = config.templates.keys().map(String::as_str).collect();
+                self.unknown(
+                    codes::UNKNOWN_TEMPLATE,
+                    "template",
+                    t,
+                    &format!("{p}/template"),
+                    candidates,
+                );
+            }
+            if sel.chat.is_none()
+                && sel.chats.is_none()
+                && sel.label.is_none()
+                && sel.template.is_none()
+                && sel.kind.is_none()
+            {
+                self.out.push(
+                    Diagnostic::error(codes::MISSING_FIELD, "a chat selector selects nothing")
+                        .at(self.at(&p), "empty selector")
+                        .hint("use `chat`, `chats`, `label`, `template` or `type`"),
+                );
+            }
+        }
+    }
+
+    /// Rollout stages: unique names, `current` names one, selectors valid.
+    fn rollout(&mut self) {
+        let Some(rollout) = &self.config.rollout else {
+            return;
+        };
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        for (i, stage) in rollout.stages.iter().enumerate() {
+            let base = format!("/rollout/stages/{i}");
+            if let Some(first) = names.insert(stage.name.as_str(), i) {
+                self.out.push(
+                    Diagnostic::error(
+                        codes::DUPLICATE_NAME,
+                        format!("two rollout stages are named `{}`", stage.name),
+                    )
+                    .at(
+                        self.at(&format!("{base}/name")),
+                        "second stage with this name",
+                    )
+                    .also(
+                        self.at(&format!("/rollout/stages/{first}/name")),
+                        "first defined here",
+                    )
+                    .hint("stage names are what `--stage` takes: make them unique"),
+                );
+            }
+            if let Some(chats) = &stage.chats {
+                self.chat_selectors(chats, &format!("{base}/chats"));
+            }
+            if let Some(people) = &stage.people {
+                self.selectors(people, &format!("{base}/people"));
+            }
+        }
+        if let Some(current) = &rollout.current
+            && !names.contains_key(current.as_str())
+        {
+            let candidates: Vec<&str> = rollout.stages.iter().map(|s| s.name.as_str()).collect();
+            self.out.push(
+                Diagnostic::error(
+                    codes::UNKNOWN_STAGE,
+                    format!("unknown rollout stage `{current}`"),
+                )
+                .at(self.at("/rollout/current"), "no stage with this name")
+                .hint_opt(
+                    did_you_mean(current, candidates.iter().copied())
+                        .or_else(|| Some(format!("known stages: {}", preview(&candidates)))),
+                ),
+            );
+        }
+        if rollout.stages.is_empty() {
+            self.out.push(
+                Diagnostic::error(codes::MISSING_FIELD, "`rollout` has no stages")
+                    .at(self.key_at("/rollout"), "no stages")
+                    .hint("list stages from the pilot to everyone, e.g. pilot, departments, all"),
+            );
+        }
     }
 
     fn people(&mut self) {
@@ -1004,6 +1247,16 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+    }
+}
+
+fn subject_name(s: super::spec::PolicySubject) -> &'static str {
+    use super::spec::PolicySubject as S;
+    match s {
+        S::Chat => "chat",
+        S::Person => "person",
+        S::Seat => "seat",
+        S::Grant => "grant",
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod check;
 pub mod photo;
 pub mod resolve;
+pub mod rules;
 pub mod spec;
 pub mod time;
 

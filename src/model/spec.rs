@@ -35,9 +35,12 @@ pub struct Config {
     /// Managed chats by key.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub chats: BTreeMap<String, ChatSpec>,
-    /// Guard rails for plans.
+    /// Guard rails for plans, and rules over the resolved org.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policies: Option<Policies>,
+    /// Named stages of a staged rollout (pilot → departments → all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Rollout>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -365,6 +368,168 @@ pub struct Policies {
     /// `deny`: never plan away the bot's own rights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lockout: Option<LockoutPolicy>,
+    /// Rules over the resolved org: CEL expressions checked by validate,
+    /// diff, plan, apply and drift (see docs/policies.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<PolicyRule>,
+}
+
+/// One rule: a CEL expression that must be true for every subject in scope.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRule {
+    /// Stable name, shown in every violation (letters, digits, `-`, `_`).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// What one evaluation looks at: `chat` (default), `person`, `seat`
+    /// (one person in one chat) or `grant`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<PolicySubject>,
+    /// A CEL expression that is true when the subject complies. It sees
+    /// the subject (`chat`, `person`, `seat`, `grant`), `org` and `now`.
+    pub expr: String,
+    /// Which chats and people the rule applies to (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<PolicyScope>,
+    /// `deny` refuses plans (exit 3), `warn` prints, `audit` only records.
+    /// Default: `deny`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<PolicyAction>,
+    /// What a violation says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Approved exceptions; each lapses at its `until`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<PolicyException>,
+}
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicySubject {
+    #[default]
+    Chat,
+    Person,
+    Seat,
+    Grant,
+}
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyAction {
+    /// Refuse plan and apply (exit 3).
+    #[default]
+    Deny,
+    /// Print, and carry on as if clean.
+    Warn,
+    /// Only record (in JSON output and the apply journal's plan).
+    Audit,
+}
+
+/// Which chats and people a rule (or a rollout stage) covers. Both lists
+/// are unions; a subject must match every list that is given.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyScope {
+    /// Chats by key, label, template or type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chats: Option<Vec<ChatSelector>>,
+    /// People, by the same selectors as chat members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people: Option<Vec<Selector>>,
+}
+
+/// Chats matching every key given.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSelector {
+    /// One chat key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<String>,
+    /// Any of these chat keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chats: Option<Vec<String>>,
+    /// Chats whose labels include all of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<BTreeMap<String, String>>,
+    /// Chats made from this template (directly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ChatType>,
+}
+
+/// An approved exception to a rule for one chat and/or one person.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyException {
+    /// The chat exempted (any chat when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<String>,
+    /// The person exempted (anyone when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// Who approved it.
+    pub approved_by: String,
+    /// Why.
+    pub reason: String,
+    /// Last day (YYYY-MM-DD, through the end of that day UTC) or an RFC 3339
+    /// instant: after it the exception no longer exempts.
+    pub until: String,
+}
+
+/// Staged rollout: stages are cumulative, each adds chats or people to
+/// those of the stages before it; `current` is what the PR workflow
+/// applies (`orgform apply --stage current`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    /// The stage in effect; the last stage when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    pub stages: Vec<RolloutStage>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutStage {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Chats this stage adds. A stage with neither `chats` nor `people`
+    /// covers everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chats: Option<Vec<ChatSelector>>,
+    /// People this stage adds: changes that concern them, in this stage's
+    /// chats (every chat when it names none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people: Option<Vec<Selector>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

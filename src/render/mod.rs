@@ -7,6 +7,7 @@ pub mod diagnostics;
 pub mod drift;
 pub mod model;
 pub mod plan;
+pub mod policy;
 
 /// How to style terminal output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

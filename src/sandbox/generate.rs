@@ -193,6 +193,7 @@ pub fn generate(options: &GenerateOptions) -> Generated {
             }),
             min_admins: Some(1),
             lockout: None,
+            ..Default::default()
         }),
         ..Default::default()
     };
