@@ -2,10 +2,11 @@
 //! ask, execute with a journal, roll back a failed reversible phase, and
 //! report. `--resume RUN` finishes a run that was cut off.
 
+use super::output::{out, outln};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::connect::{self, Connection, TelegramArgs};
 use super::error::{CliError, exit};
@@ -17,8 +18,8 @@ use crate::telegram::execute::TelegramProvider;
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
-    /// A config file or directory.
-    #[arg(default_value = ".")]
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     #[command(flatten)]
     pub telegram: TelegramArgs,
@@ -38,6 +39,18 @@ pub struct ApplyArgs {
     /// Plan as of this instant (RFC 3339) instead of now.
     #[arg(long)]
     pub now: Option<String>,
+    /// The final report's format. With markdown or json only the report goes
+    /// to stdout; the plan is shown on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ApplyFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    #[default]
+    Text,
+    Markdown,
+    Json,
 }
 
 pub fn run(args: ApplyArgs) -> Result<u8, CliError> {
@@ -73,7 +86,7 @@ async fn apply_with(
         eprintln!("note: took over a stale lock left by {previous}");
     }
     if let Some(run_id) = &args.resume {
-        return resume(conn, run_id, now).await;
+        return resume(conn, run_id, now, args.format).await;
     }
     let plan = match &args.plan {
         Some(path) => load_saved_plan(path, conn, &model, now).await?,
@@ -90,12 +103,20 @@ async fn apply_with(
             .plan
         }
     };
-    print!("{}", render::text(&plan, super::stdout_style()));
+    if args.format == ApplyFormat::Text {
+        out!("{}", render::text(&plan, super::stdout_style()))?;
+    } else {
+        eprint!("{}", render::text(&plan, super::stderr_style()));
+    }
     if plan.refused() {
         return Ok(super::plan::outcome(&plan, false));
     }
     if plan.executable().next().is_none() {
-        println!("Nothing to apply.");
+        match args.format {
+            ApplyFormat::Text => outln!("Nothing to apply.")?,
+            ApplyFormat::Markdown => out!("{}", crate::render::apply::nothing_markdown())?,
+            ApplyFormat::Json => outln!("{}", crate::render::apply::nothing_json())?,
+        }
         return Ok(exit::OK);
     }
     if !args.auto_approve {
@@ -121,7 +142,16 @@ async fn apply_with(
             )
         })?;
     eprintln!("Run {run_id} (journal: {})", journal.path().display());
-    execute(conn, &plan, &mut journal, &run_id, now, Prior::default()).await
+    execute(
+        conn,
+        &plan,
+        &mut journal,
+        &run_id,
+        now,
+        Prior::default(),
+        args.format,
+    )
+    .await
 }
 
 async fn execute(
@@ -131,6 +161,7 @@ async fn execute(
     run_id: &str,
     now: jiff::Timestamp,
     prior: Prior,
+    format: ApplyFormat,
 ) -> Result<u8, CliError> {
     let provider = TelegramProvider::new(conn.client.clone());
     let mut store = conn.load_store()?;
@@ -161,7 +192,7 @@ async fn execute(
         }
     }
     conn.save_store(&store)?;
-    print_report(plan, &report, run_id);
+    print_report(plan, &report, run_id, format)?;
     Ok(if report.status() == RunStatus::Applied {
         exit::OK
     } else {
@@ -169,63 +200,22 @@ async fn execute(
     })
 }
 
-fn print_report(plan: &Plan, report: &Report, run_id: &str) {
-    let addr = |i: &usize| plan.changes[*i].address.to_string();
-    for note in &report.notes {
-        println!("note: {note}");
+fn print_report(
+    plan: &Plan,
+    report: &Report,
+    run_id: &str,
+    format: ApplyFormat,
+) -> Result<(), CliError> {
+    use crate::render::apply as report_render;
+    match format {
+        ApplyFormat::Text => out!("{}", report_render::text(plan, report, run_id)),
+        ApplyFormat::Markdown => out!("{}", report_render::markdown(plan, report, run_id)),
+        ApplyFormat::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(&report_render::json(plan, report, run_id))
+                .map_err(|e| CliError::internal("the apply report does not serialise", e))?
+        ),
     }
-    if let Some((i, error)) = &report.failed {
-        println!("\nFailed: {}: {error}", addr(i));
-    }
-    if !report.rolled_back.is_empty() || report.status() == RunStatus::RolledBack {
-        println!(
-            "Rolled back, in reverse order: {}",
-            report
-                .rolled_back
-                .iter()
-                .map(addr)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    for (i, e) in &report.rollback_errors {
-        println!("Not rolled back: {}: {e}", addr(i));
-    }
-    if !report.not_run.is_empty() {
-        println!(
-            "Not run: {}",
-            report
-                .not_run
-                .iter()
-                .map(addr)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let status = match report.status() {
-        RunStatus::Applied => "applied".to_string(),
-        RunStatus::RolledBack => {
-            "failed; the rollback is complete: Telegram is as it was before the run".to_string()
-        }
-        RunStatus::Partial
-            if report.rolled_back.is_empty() && report.rollback_errors.is_empty() =>
-        {
-            format!(
-                "stopped in the irreversible phase; `orgform apply --resume {run_id}` continues it"
-            )
-        }
-        RunStatus::Partial => "failed; the rollback is INCOMPLETE (see above)".to_string(),
-        RunStatus::Reverted => "reverted".to_string(),
-    };
-    println!(
-        "\nRun {run_id}: {status}. {} applied, {} failed, {} rolled back, {} not run, {} manual action{} left.",
-        report.applied.len(),
-        usize::from(report.failed.is_some()),
-        report.rolled_back.len(),
-        report.not_run.len(),
-        report.manual.len(),
-        if report.manual.len() == 1 { "" } else { "s" }
-    );
 }
 
 /// Load a saved plan and refuse it when the config or any live object it
@@ -300,7 +290,12 @@ async fn load_saved_plan(
     Ok(plan)
 }
 
-async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result<u8, CliError> {
+async fn resume(
+    conn: &Connection,
+    run_id: &str,
+    now: jiff::Timestamp,
+    format: ApplyFormat,
+) -> Result<u8, CliError> {
     let events =
         journal::read(&conn.state_dir, run_id).map_err(|e| CliError::user(e.to_string()))?;
     let state = apply::replay(&events);
@@ -311,7 +306,7 @@ async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result
     };
     match state.finished {
         Some(RunStatus::Applied) => {
-            println!("Run {run_id} already finished: nothing to resume.");
+            outln!("Run {run_id} already finished: nothing to resume.")?;
             return Ok(exit::OK);
         }
         Some(RunStatus::RolledBack | RunStatus::Reverted) => {
@@ -372,6 +367,7 @@ async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result
         run_id,
         now,
         Prior { done: state.done },
+        format,
     )
     .await
 }

@@ -3,6 +3,7 @@
 //! Telegram. Also what `plan --changed-since` uses to find the chats a
 //! change touches.
 
+use super::output::{out, outln};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -35,8 +36,13 @@ pub struct DiffArgs {
     /// The revision to compare [default: the working tree, uncommitted and untracked files included].
     #[arg(long, value_name = "REV")]
     pub head: Option<String>,
-    /// A config file or directory, as it is in the working tree (the same path is read at both revisions).
-    #[arg(default_value = ".", value_name = "CONFIG-PATH")]
+    /// A config file or directory, as it is in the working tree (the same path is read at both revisions)
+    /// [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(
+        default_value_os_t = crate::config::load::default_path(),
+        hide_default_value = true,
+        value_name = "CONFIG-PATH"
+    )]
     pub config: PathBuf,
     #[arg(long, value_enum, default_value = "text")]
     pub format: DiffFormat,
@@ -220,12 +226,12 @@ pub fn run(args: DiffArgs) -> Result<u8, CliError> {
         diff: &diff,
     };
     match args.format {
-        DiffFormat::Text => print!("{}", render::text(&compared, super::stdout_style())),
-        DiffFormat::Markdown => print!("{}", render::markdown(&compared)),
-        DiffFormat::Json => println!(
+        DiffFormat::Text => out!("{}", render::text(&compared, super::stdout_style()))?,
+        DiffFormat::Markdown => out!("{}", render::markdown(&compared))?,
+        DiffFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&render::json(&compared)).expect("diff serialises")
-        ),
+        )?,
     }
     Ok(if diff.is_empty() {
         exit::OK

@@ -2,6 +2,7 @@
 //! what changed by hand and who must fix it. Never changes Telegram. Exit 0
 //! when there is no drift, 2 when there is (unknowns included), 1 on error.
 
+use super::output::{out, outln};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -21,8 +22,8 @@ pub enum DriftFormat {
 
 #[derive(Args, Debug)]
 pub struct DriftArgs {
-    /// A config file or directory.
-    #[arg(default_value = ".")]
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     #[command(flatten)]
     pub telegram: TelegramArgs,
@@ -88,12 +89,12 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
         result
     })?;
     match args.format {
-        DriftFormat::Text => print!("{}", render::text(&report, super::stdout_style())),
-        DriftFormat::Markdown => print!("{}", render::markdown(&report)),
-        DriftFormat::Json => println!(
+        DriftFormat::Text => out!("{}", render::text(&report, super::stdout_style()))?,
+        DriftFormat::Markdown => out!("{}", render::markdown(&report))?,
+        DriftFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&render::json(&report)).expect("report serialises")
-        ),
+        )?,
     }
     Ok(if report.has_drift() {
         exit::CHANGES

@@ -2,6 +2,7 @@
 //! state (`--live` with `--sandbox` or `--api-url`), and print the
 //! effective access matrix built by `crate::export`.
 
+use super::output::out;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -31,8 +32,8 @@ pub enum ExportFormat {
 
 #[derive(Args, Debug)]
 pub struct AccessArgs {
-    /// A config file or directory.
-    #[arg(default_value = ".")]
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ExportFormat,
@@ -105,7 +106,7 @@ fn access(args: AccessArgs) -> Result<u8, CliError> {
                 .map_err(|e| CliError::user(format!("cannot write {}: {e}", path.display())))?;
             eprintln!("Wrote {} rows to {}.", rows.len(), path.display());
         }
-        None => print!("{text}"),
+        None => out!("{text}")?,
     }
     Ok(exit::OK)
 }

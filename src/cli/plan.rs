@@ -1,6 +1,7 @@
 //! `orgform plan`: read live state, diff it against the config, run the
 //! guards, and show (or save) the plan. Never changes Telegram.
 
+use super::output::{out, outln};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -42,8 +43,8 @@ impl GuardArgs {
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
-    /// A config file or directory.
-    #[arg(default_value = ".")]
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     #[command(flatten)]
     pub telegram: TelegramArgs,
@@ -195,8 +196,7 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
     let plan = &planned.plan;
     if let Some(out) = &args.out {
         let text = serde_json::to_string_pretty(&render::json(plan)).expect("plan serialises");
-        std::fs::write(out, text + "\n")
-            .map_err(|e| CliError::user(format!("cannot write {}: {e}", out.display())))?;
+        connect::write_private(out, (text + "\n").as_bytes())?;
         eprintln!(
             "Saved the plan to {}; apply it with `orgform apply --plan {}`.",
             out.display(),
@@ -204,12 +204,12 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
         );
     }
     match args.format {
-        PlanFormat::Text => print!("{}", render::text(plan, super::stdout_style())),
-        PlanFormat::Markdown => print!("{}", render::markdown(plan)),
-        PlanFormat::Json => println!(
+        PlanFormat::Text => out!("{}", render::text(plan, super::stdout_style()))?,
+        PlanFormat::Markdown => out!("{}", render::markdown(plan))?,
+        PlanFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&render::json(plan)).expect("plan serialises")
-        ),
+        )?,
     }
     Ok(outcome(plan, args.detailed_exitcode))
 }
@@ -217,15 +217,21 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
 /// The exit code a finished plan earns.
 pub fn outcome(plan: &Plan, detailed: bool) -> u8 {
     if plan.refused() {
-        let refused: Vec<&str> = plan
-            .guards
+        // One entry per guard code, with how often it refused.
+        let mut refused: std::collections::BTreeMap<&str, usize> = Default::default();
+        for g in plan.guards.iter().filter(|g| !g.overridden) {
+            *refused.entry(g.code.as_str()).or_default() += 1;
+        }
+        let list: Vec<String> = refused
             .iter()
-            .filter(|g| !g.overridden)
-            .map(|g| g.code.as_str())
+            .map(|(code, n)| match n {
+                1 => code.to_string(),
+                n => format!("{code} ({n} times)"),
+            })
             .collect();
         eprintln!(
             "error: the plan was refused by {} (see Guards above)",
-            refused.join(", ")
+            list.join(", ")
         );
         exit::REFUSED
     } else if detailed && !plan.is_empty() {

@@ -1,6 +1,7 @@
 //! `orgform validate`: load and check a config, print every diagnostic or a
 //! one-line summary.
 
+use super::output::{out, outln};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -17,8 +18,8 @@ pub enum DiagnosticFormat {
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// A config file or directory.
-    #[arg(default_value = ".")]
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     /// Output format; `github` is chosen automatically when GITHUB_ACTIONS=true.
     #[arg(long, value_enum)]
@@ -42,11 +43,11 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
                 DiagnosticFormat::Json => {
                     let mut v = diagnostics::json(&model.sources, &model.warnings);
                     v["summary"] = serde_json::to_value(&s).expect("summary serialises");
-                    println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+                    outln!("{}", serde_json::to_string_pretty(&v).expect("json"))?;
                 }
                 DiagnosticFormat::Github => {
-                    print!("{}", diagnostics::github(&model.sources, &model.warnings));
-                    println!("{}", summary_line(&s));
+                    out!("{}", diagnostics::github(&model.sources, &model.warnings))?;
+                    outln!("{}", summary_line(&s))?;
                 }
                 DiagnosticFormat::Text => {
                     if !model.warnings.is_empty() {
@@ -59,7 +60,7 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
                             )
                         );
                     }
-                    println!("{}", summary_line(&s));
+                    outln!("{}", summary_line(&s))?;
                 }
             }
             Ok(exit::OK)
@@ -67,15 +68,15 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
         Err(e) => match format {
             DiagnosticFormat::Text => Err(e.into()),
             DiagnosticFormat::Json => {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&diagnostics::json(&e.sources, &e.diagnostics))
                         .expect("json")
-                );
+                )?;
                 Ok(exit::ERROR)
             }
             DiagnosticFormat::Github => {
-                print!("{}", diagnostics::github(&e.sources, &e.diagnostics));
+                out!("{}", diagnostics::github(&e.sources, &e.diagnostics))?;
                 eprint!(
                     "{}",
                     diagnostics::text(&e.sources, &e.diagnostics, super::stderr_style())

@@ -45,6 +45,8 @@ pub mod codes {
     pub const INVITE_LINK_OPTIONS: &str = "invite-link-options";
     pub const NO_CONFIG: &str = "no-config";
     pub const PHOTO: &str = "photo";
+    /// A person that is the bot's own account.
+    pub const BOT_AS_PERSON: &str = "bot-as-person";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
