@@ -199,6 +199,8 @@ fn man_page(cmd: &clap::Command) -> Result<Vec<u8>, CliError> {
             roff(&sub_pages.join(", "))
         );
     }
-    man.render_version_section(&mut buf)?;
+    if cmd.get_version().is_some() {
+        man.render_version_section(&mut buf)?;
+    }
     Ok(buf)
 }

@@ -225,6 +225,25 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::user(format!("cannot start the async runtime: {e}")))
 }
 
+/// Run a command's async work so that Ctrl-C stops it with exit 130 and
+/// says what state things were left in (`what`: "nothing was changed").
+/// Only for commands that change nothing in Telegram: `apply` and
+/// `rollback` keep the default signal handling their journal expects.
+pub fn block_on_interruptible<T>(
+    rt: &tokio::runtime::Runtime,
+    what: &str,
+    work: impl std::future::Future<Output = Result<T, CliError>>,
+) -> Result<T, CliError> {
+    rt.block_on(async {
+        tokio::select! {
+            result = work => result,
+            _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted {
+                message: format!("interrupted; {what}"),
+            }),
+        }
+    })
+}
+
 /// The `api_url` a config names.
 pub fn config_api_url(config: &crate::model::Config) -> Option<&str> {
     config.org.as_ref()?.telegram.as_ref()?.api_url.as_deref()

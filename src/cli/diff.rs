@@ -26,8 +26,7 @@ pub enum DiffFormat {
 #[command(
     after_help = "The base is compared at its merge-base with the head, like `git diff BASE...HEAD`, so a pull request \
                         shows only its own changes. Renaming or moving config files is not a change; only what the config \
-                        resolves to counts.\n\n\
-                        Exit status: 0 no differences, 2 differences, 1 error."
+                        resolves to counts."
 )]
 pub struct DiffArgs {
     /// The revision to compare with: a branch, tag or commit (e.g. origin/main).

@@ -77,7 +77,7 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
     let model = crate::model::load(&args.config, now)?;
     let rt = connect::runtime()?;
-    let report = rt.block_on(async {
+    let report = connect::block_on_interruptible(&rt, "nothing was changed", async {
         let conn = connect::connect(
             &args.telegram,
             &model.desired,

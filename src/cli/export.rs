@@ -67,7 +67,7 @@ fn access(args: AccessArgs) -> Result<u8, CliError> {
     }
     let live = if args.live {
         let rt = connect::runtime()?;
-        Some(rt.block_on(async {
+        Some(connect::block_on_interruptible(&rt, "nothing was written", async {
             let conn = connect::connect(
                 &args.telegram,
                 &model.desired,

@@ -165,7 +165,7 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
         .map(|rev| super::diff::changed_chats_since(&args.config, rev, &model, now))
         .transpose()?;
     let rt = connect::runtime()?;
-    let planned = rt.block_on(async {
+    let planned = connect::block_on_interruptible(&rt, "nothing was changed", async {
         let conn = connect::connect(
             &args.telegram,
             &model.desired,
