@@ -73,8 +73,14 @@ fn usage_errors_of_each_kind_exit_1() {
         (&["export"], "Usage"),
         (&["export", "access", "--format", "xml"], "invalid value"),
         (&["plan", "--parallel-chats", "0"], "parallel-chats"),
-        (&["plan", "--sandbox", "--api-url", "http://127.0.0.1:1"], "cannot be used with"),
-        (&["apply", "--plan", "p.json", "--resume", "RUN"], "cannot be used with"),
+        (
+            &["plan", "--sandbox", "--api-url", "http://127.0.0.1:1"],
+            "cannot be used with",
+        ),
+        (
+            &["apply", "--plan", "p.json", "--resume", "RUN"],
+            "cannot be used with",
+        ),
         (&["validate", "a", "b"], "unexpected argument"),
         (&["--color", "sometimes", "validate"], "invalid value"),
         (&["sandbox", "generate"], "--out"),
@@ -82,7 +88,11 @@ fn usage_errors_of_each_kind_exit_1() {
     for (args, expect) in table {
         let (code, _, stderr) = run(args);
         assert_eq!(code, 1, "orgform {}: {stderr}", args.join(" "));
-        assert!(stderr.contains(expect), "orgform {}: {stderr}", args.join(" "));
+        assert!(
+            stderr.contains(expect),
+            "orgform {}: {stderr}",
+            args.join(" ")
+        );
     }
 }
 
@@ -96,8 +106,17 @@ fn help_and_version_exit_0_and_help_states_the_exit_codes() {
         args.push("--help");
         let (code, stdout, stderr) = run(&args);
         assert_eq!(code, 0, "{args:?}: {stderr}");
-        for line in ["Exit status:", "  1    error", "  2    success, and there are changes", "  3    refused", "  130  interrupted"] {
-            assert!(stdout.contains(line), "{args:?} --help lacks {line:?}:\n{stdout}");
+        for line in [
+            "Exit status:",
+            "  1    error",
+            "  2    success, and there are changes",
+            "  3    refused",
+            "  130  interrupted",
+        ] {
+            assert!(
+                stdout.contains(line),
+                "{args:?} --help lacks {line:?}:\n{stdout}"
+            );
         }
     }
 }
@@ -106,12 +125,28 @@ fn help_and_version_exit_0_and_help_states_the_exit_codes() {
 fn every_man_page_has_exit_status_environment_and_files() {
     let (code, page, stderr) = run(&["completions", "man"]);
     assert_eq!(code, 0, "{stderr}");
-    for section in [".SH \"EXIT STATUS\"", ".SH ENVIRONMENT", ".SH FILES", "ORGFORM_TELEGRAM_TOKEN", "NO_COLOR", "CLICOLOR_FORCE", "RUST_LOG"] {
+    for section in [
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        "ORGFORM_TELEGRAM_TOKEN",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
+        "RUST_LOG",
+    ] {
         assert!(page.contains(section), "orgform.1 lacks {section}");
     }
-    assert!(page.contains("orgform\\-plan(1)"), "SEE ALSO names the sub-pages");
+    assert!(
+        page.contains("orgform\\-plan(1)"),
+        "SEE ALSO names the sub-pages"
+    );
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = run(&["completions", "man", "--out-dir", dir.path().to_str().unwrap()]);
+    let (code, _, stderr) = run(&[
+        "completions",
+        "man",
+        "--out-dir",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{stderr}");
     let mut pages: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -137,7 +172,10 @@ fn every_man_page_has_exit_status_environment_and_files() {
         let list = see_also.lines().nth(1).unwrap_or("");
         for target in list.split(", ").filter(|t| t.ends_with("(1)")) {
             let file = format!("{}.1", target.trim_end_matches("(1)").replace("\\-", "-"));
-            assert!(pages.contains(&file), "{page} refers to {file}, which was not generated");
+            assert!(
+                pages.contains(&file),
+                "{page} refers to {file}, which was not generated"
+            );
         }
     }
 }
@@ -145,19 +183,48 @@ fn every_man_page_has_exit_status_environment_and_files() {
 #[test]
 fn errors_are_1_and_no_config_names_the_default() {
     let dir = tempfile::tempdir().unwrap();
-    let out = orgform().current_dir(dir.path()).arg("validate").output().unwrap();
+    let out = orgform()
+        .current_dir(dir.path())
+        .arg("validate")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("org") && stderr.contains("orgform.yaml"), "{stderr}");
+    assert!(
+        stderr.contains("org") && stderr.contains("orgform.yaml"),
+        "{stderr}"
+    );
     // A docker-compose.yml at the root is not config: only ./org/ is read.
-    std::fs::write(dir.path().join("docker-compose.yml"), "services: {web: {image: x}}\n").unwrap();
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services: {web: {image: x}}\n",
+    )
+    .unwrap();
     std::fs::create_dir(dir.path().join("org")).unwrap();
     std::fs::copy("examples/minimal/org.yaml", dir.path().join("org/org.yaml")).unwrap();
-    let out = orgform().current_dir(dir.path()).arg("validate").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = orgform()
+        .current_dir(dir.path())
+        .arg("validate")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Without org/, orgform.yaml is the default.
     std::fs::remove_dir_all(dir.path().join("org")).unwrap();
     std::fs::copy("examples/minimal/org.yaml", dir.path().join("orgform.yaml")).unwrap();
-    let out = orgform().current_dir(dir.path()).arg("validate").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = orgform()
+        .current_dir(dir.path())
+        .arg("validate")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -67,28 +67,32 @@ fn access(args: AccessArgs) -> Result<u8, CliError> {
     }
     let live = if args.live {
         let rt = connect::runtime()?;
-        Some(connect::block_on_interruptible(&rt, "nothing was written", async {
-            let conn = connect::connect(
-                &args.telegram,
-                &model.desired,
-                connect::config_api_url(&model.config),
-            )
-            .await?;
-            let mut store = conn.load_store()?;
-            let refreshed = crate::telegram::read::refresh(
-                &conn.client,
-                &model.desired,
-                &mut store,
-                now.as_second(),
-                None,
-            )
-            .await;
-            let saved = conn.save_store(&store);
-            conn.close().await?;
-            saved?;
-            let (live, _) = refreshed.map_err(super::plan::read_error)?;
-            Ok::<_, CliError>(live)
-        })?)
+        Some(connect::block_on_interruptible(
+            &rt,
+            "nothing was written",
+            async {
+                let conn = connect::connect(
+                    &args.telegram,
+                    &model.desired,
+                    connect::config_api_url(&model.config),
+                )
+                .await?;
+                let mut store = conn.load_store()?;
+                let refreshed = crate::telegram::read::refresh(
+                    &conn.client,
+                    &model.desired,
+                    &mut store,
+                    now.as_second(),
+                    None,
+                )
+                .await;
+                let saved = conn.save_store(&store);
+                conn.close().await?;
+                saved?;
+                let (live, _) = refreshed.map_err(super::plan::read_error)?;
+                Ok::<_, CliError>(live)
+            },
+        )?)
     } else {
         None
     };

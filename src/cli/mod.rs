@@ -136,7 +136,11 @@ pub fn command() -> clap::Command {
 /// exit code: 0 for `--help` and `--version`, 1 for every usage error —
 /// never clap's 2, which means "changes" here.
 pub fn usage_error(e: &clap::Error) -> u8 {
-    let _ = e.print();
+    if let Err(io) = e.print()
+        && io.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return error::exit::CLOSED_PIPE;
+    }
     if e.use_stderr() {
         error::exit::ERROR
     } else {
