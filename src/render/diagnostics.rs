@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::config::{Diagnostic, Diagnostics, Severity, SourceMap, Span};
 
 use super::Style;
+use super::escape;
 
 /// One diagnostic as miette wants it: a single source file, labels in it,
 /// and the labels in other files as related reports.
@@ -107,7 +108,7 @@ fn excerpt(text: &str, spans: &[Span]) -> (String, Vec<SourceSpan>) {
             .iter()
             .map(|&(a, b)| SourceSpan::new(a.into(), b - a))
             .collect();
-        return (text.to_string(), mapped);
+        return (escape::same_width_visible(text).into_owned(), mapped);
     }
     let mut out = "\n".repeat(text[..from].matches('\n').count());
     // For each kept line: (start, end) in the file, window (ws, we), and
@@ -166,7 +167,7 @@ fn excerpt(text: &str, spans: &[Span]) -> (String, Vec<SourceSpan>) {
             SourceSpan::new(na.into(), nb.saturating_sub(na))
         })
         .collect();
-    (out, mapped)
+    (escape::same_width_visible(&out).into_owned(), mapped)
 }
 
 /// A source line for JSON, clipped like the text excerpt.
@@ -189,10 +190,10 @@ fn to_report(sources: &SourceMap, d: &Diagnostic) -> Report {
     };
     // rustc's `error[code]: message` reads better than miette's code line.
     let mut report = Report {
-        message: format!("{word}[{}]: {}", d.code, d.message),
+        message: format!("{word}[{}]: {}", d.code, escape::terminal(&d.message)),
         code: String::new(),
         severity,
-        hint: d.hint.clone(),
+        hint: d.hint.as_deref().map(|h| escape::terminal(h).into_owned()),
         source: None,
         labels: Vec::new(),
         related: Vec::new(),
@@ -212,13 +213,14 @@ fn to_report(sources: &SourceMap, d: &Diagnostic) -> Report {
     let (text, mapped) = excerpt(&file.text, &spans);
     report.source = Some(NamedSource::new(file.name.clone(), text));
     report.labels.push(LabeledSpan::new_primary_with_span(
-        Some(primary.text.clone()),
+        Some(escape::terminal(&primary.text).into_owned()),
         mapped[0],
     ));
     for (label, span) in same.iter().zip(&mapped[1..]) {
-        report
-            .labels
-            .push(LabeledSpan::new_with_span(Some(label.text.clone()), *span));
+        report.labels.push(LabeledSpan::new_with_span(
+            Some(escape::terminal(&label.text).into_owned()),
+            *span,
+        ));
     }
     for label in d
         .secondary
@@ -228,7 +230,7 @@ fn to_report(sources: &SourceMap, d: &Diagnostic) -> Report {
         let other = sources.get(label.span.file);
         let (text, mapped) = excerpt(&other.text, &[label.span]);
         report.related.push(Report {
-            message: label.text.clone(),
+            message: escape::terminal(&label.text).into_owned(),
             code: String::new(),
             severity: miette::Severity::Advice,
             hint: None,

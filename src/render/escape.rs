@@ -66,6 +66,32 @@ pub fn terminal_text(s: &str) -> Cow<'_, str> {
     visible_except(s, |c| c == '\n')
 }
 
+/// Source text for an excerpt whose spans are byte offsets (a diagnostic's
+/// source lines): every layout character except line breaks and tabs is
+/// replaced by a stand-in of the same length in bytes (`?`, `¿` or `�`), so
+/// the offsets still point at the same places and nothing acts on the
+/// terminal.
+pub fn same_width_visible(s: &str) -> Cow<'_, str> {
+    let keep = |c: char| matches!(c, '\n' | '\t' | '\r');
+    if !s.chars().any(|c| is_layout(c) && !keep(c)) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if !is_layout(c) || keep(c) {
+                    return c;
+                }
+                match c.len_utf8() {
+                    1 => '?',
+                    2 => '¿',
+                    _ => '\u{fffd}',
+                }
+            })
+            .collect(),
+    )
+}
+
 /// The longest run of backticks in `s`.
 fn longest_backtick_run(s: &str) -> usize {
     let mut longest = 0;
