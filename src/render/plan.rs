@@ -555,8 +555,15 @@ pub fn markdown(plan: &Plan) -> String {
                 r.change,
                 md_escape(&r.why)
             );
-            // Three quarters at most, so the per-chat table still shows.
-            if !left_out.is_empty() || out.len() + line.len() + reserve > MARKDOWN_LIMIT * 3 / 4 {
+            // Removals, demotions and privilege changes may use the whole
+            // comment; the rest three quarters at most, so the per-chat
+            // table still shows.
+            let budget = if r.risk <= Risk::Privilege {
+                MARKDOWN_LIMIT
+            } else {
+                MARKDOWN_LIMIT * 3 / 4
+            };
+            if !left_out.is_empty() || out.len() + line.len() + reserve > budget {
                 *left_out.entry(r.risk).or_default() += 1;
                 continue;
             }
