@@ -135,6 +135,7 @@ pub async fn connect(
 ) -> Result<Connection, CliError> {
     let base_dir = state_dir(args)?;
     if args.sandbox {
+        private_dir(&base_dir)?;
         let dir = base_dir.join("sandbox");
         private_dir(&dir)?;
         let world_file = sandbox_world_path(&base_dir);
