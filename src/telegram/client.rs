@@ -540,7 +540,7 @@ impl Client {
                 .checked_duration_since(Instant::now())
                 .filter(|d| !d.is_zero())
             else {
-                return Err(error(self.deadline_passed(call, attempts - 1)));
+                return Err(error(self.deadline_passed(attempts - 1)));
             };
             let failure = match tokio::time::timeout(left, self.attempt(call)).await {
                 Ok(Ok(v)) => return Ok(v),
@@ -553,7 +553,7 @@ impl Client {
                         ),
                     }));
                 }
-                Err(_) => return Err(error(self.deadline_passed(call, attempts))),
+                Err(_) => return Err(error(self.deadline_passed(attempts))),
             };
             match failure {
                 Attempt::Api(api) if api.class == Class::RateLimited => {
@@ -628,8 +628,7 @@ impl Client {
     }
 
     /// The error for a call whose deadline passed.
-    fn deadline_passed(&self, call: &ApiCall, attempts: u32) -> ErrorKind {
-        let _ = call;
+    fn deadline_passed(&self, attempts: u32) -> ErrorKind {
         ErrorKind::Transport {
             detail: format!(
                 "no complete answer within the call deadline of {} s",
