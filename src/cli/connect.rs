@@ -137,6 +137,8 @@ pub async fn connect(
     if args.sandbox {
         private_dir(&base_dir)?;
         let dir = base_dir.join("sandbox");
+        // The journals hold who was in which chat: private from the start.
+        private_dir(&crate::apply::journal::journal_dir(&dir))?;
         private_dir(&dir)?;
         let world_file = sandbox_world_path(&base_dir);
         let world = if world_file.exists() {
@@ -187,6 +189,8 @@ pub async fn connect(
         requests_per_second: (args.requests_per_second > 0.0).then_some(args.requests_per_second),
         ..ClientOptions::default()
     };
+    private_dir(&base_dir)?;
+    private_dir(&crate::apply::journal::journal_dir(&base_dir))?;
     let client = Client::new(url, token, options).map_err(setup)?;
     Ok(Connection {
         client,
