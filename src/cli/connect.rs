@@ -137,8 +137,6 @@ pub async fn connect(
     if args.sandbox {
         private_dir(&base_dir)?;
         let dir = base_dir.join("sandbox");
-        // The journals hold who was in which chat: private from the start.
-        private_dir(&crate::apply::journal::journal_dir(&dir))?;
         private_dir(&dir)?;
         let world_file = sandbox_world_path(&base_dir);
         let world = if world_file.exists() {
@@ -190,7 +188,6 @@ pub async fn connect(
         ..ClientOptions::default()
     };
     private_dir(&base_dir)?;
-    private_dir(&crate::apply::journal::journal_dir(&base_dir))?;
     let client = Client::new(url, token, options).map_err(setup)?;
     Ok(Connection {
         client,
