@@ -298,7 +298,11 @@ pub fn diff(base: Side<'_>, head: Side<'_>) -> AccessDiff {
             for uid in users {
                 let before = Access::of(bc, uid);
                 let after = Access::of(hc, uid);
-                if before == after {
+                // Not declared and "must not be in the chat" are the same
+                // access: offboarding someone is a loss only in the chats
+                // where they had access, not in every managed chat.
+                let absent = |a: &Option<Access>| matches!(a, None | Some(Access::Removed));
+                if before == after || (absent(&before) && absent(&after)) {
                     continue;
                 }
                 let base_key = b.map(|x| x.0.as_str()).unwrap_or(&key);

@@ -122,7 +122,7 @@ fn a_config_named_from_inside_it_or_as_a_single_file() {
     // The directory, named from inside it.
     let (code, out, _) = run(
         &repo.file("config"),
-        &["diff", NOW, "--base", "HEAD~1", "--head", "HEAD"],
+        &["diff", NOW, "--base", "HEAD~1", "--head", "HEAD", "."],
     );
     assert_eq!(code, 2);
     assert!(

@@ -2,10 +2,11 @@
 //! ask, execute with a journal, roll back a failed reversible phase, and
 //! report. `--resume RUN` finishes a run that was cut off.
 
+use super::output::{out, outln};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::connect::{self, Connection, TelegramArgs};
 use super::error::{CliError, exit};
@@ -14,11 +15,12 @@ use crate::apply::{self, Event, Journal, Prior, Report, RunStatus, journal, lock
 use crate::plan::{self as planner, Plan};
 use crate::render::plan as render;
 use crate::telegram::execute::TelegramProvider;
+use crate::telegram::pace::PaceStats;
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
-    /// A config file or directory.
-    #[arg(default_value = ".")]
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     #[command(flatten)]
     pub telegram: TelegramArgs,
@@ -40,6 +42,18 @@ pub struct ApplyArgs {
     pub now: Option<String>,
     #[command(flatten)]
     pub rollout: super::plan::RolloutArgs,
+    /// The final report's format. With markdown or json only the report goes
+    /// to stdout; the plan is shown on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ApplyFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ApplyFormat {
+    #[default]
+    Text,
+    Markdown,
+    Json,
 }
 
 pub fn run(args: ApplyArgs) -> Result<u8, CliError> {
@@ -75,7 +89,7 @@ async fn apply_with(
         eprintln!("note: took over a stale lock left by {previous}");
     }
     if let Some(run_id) = &args.resume {
-        return resume(conn, run_id, now).await;
+        return resume(conn, run_id, now, args.format).await;
     }
     if args.plan.is_some() && (args.rollout.stage.is_some() || !args.rollout.only.is_empty()) {
         return Err(CliError::with_hint(
@@ -111,14 +125,25 @@ async fn apply_with(
         }
     };
     super::plan::record_audit(&conn.state_dir, &policy, "apply", now);
-    print!("{}", render::text(&plan, super::stdout_style()));
-    if let Some(l) = &left_out {
-        print!("{}", crate::render::policy::left_out_text(l));
+    if args.format == ApplyFormat::Text {
+        out!("{}", render::text(&plan, super::stdout_style()))?;
+        if let Some(l) = &left_out {
+            out!("{}", crate::render::policy::left_out_text(l))?;
+        }
+        out!(
+            "{}",
+            crate::render::policy::text(&policy, super::stdout_style())
+        )?;
+    } else {
+        eprint!("{}", render::text(&plan, super::stderr_style()));
+        if let Some(l) = &left_out {
+            eprint!("{}", crate::render::policy::left_out_text(l));
+        }
+        eprint!(
+            "{}",
+            crate::render::policy::text(&policy, super::stderr_style())
+        );
     }
-    print!(
-        "{}",
-        crate::render::policy::text(&policy, super::stdout_style())
-    );
     if super::github_actions() {
         eprint!("{}", crate::render::policy::github(&policy));
     }
@@ -129,7 +154,11 @@ async fn apply_with(
         return Ok(code);
     }
     if plan.executable().next().is_none() {
-        println!("Nothing to apply.");
+        match args.format {
+            ApplyFormat::Text => outln!("Nothing to apply.")?,
+            ApplyFormat::Markdown => out!("{}", crate::render::apply::nothing_markdown())?,
+            ApplyFormat::Json => outln!("{}", crate::render::apply::nothing_json())?,
+        }
         return Ok(exit::OK);
     }
     if !args.auto_approve {
@@ -155,7 +184,16 @@ async fn apply_with(
             )
         })?;
     eprintln!("Run {run_id} (journal: {})", journal.path().display());
-    execute(conn, &plan, &mut journal, &run_id, now, Prior::default()).await
+    execute(
+        conn,
+        &plan,
+        &mut journal,
+        &run_id,
+        now,
+        Prior::default(),
+        args.format,
+    )
+    .await
 }
 
 async fn execute(
@@ -165,6 +203,7 @@ async fn execute(
     run_id: &str,
     now: jiff::Timestamp,
     prior: Prior,
+    format: ApplyFormat,
 ) -> Result<u8, CliError> {
     let provider = TelegramProvider::new(conn.client.clone());
     let mut store = conn.load_store()?;
@@ -195,8 +234,7 @@ async fn execute(
         }
     }
     conn.save_store(&store)?;
-    print_pace(&conn.client);
-    print_report(plan, &report, run_id);
+    print_report(plan, &report, run_id, format, &conn.client)?;
     Ok(if report.status() == RunStatus::Applied {
         exit::OK
     } else {
@@ -205,74 +243,47 @@ async fn execute(
 }
 
 /// The pace the run achieved, when it was paced (the sandbox is not).
-fn print_pace(client: &crate::telegram::client::Client) {
+fn pace_stats(client: &crate::telegram::client::Client) -> Option<PaceStats> {
     let stats = client.pace_stats();
-    if client.options().requests_per_second.is_none() || stats.requests == 0 {
-        return;
-    }
-    println!(
-        "Pace: {} requests at {:.1}/s on average (peak {:.1}/s), {} answered 429 (rate limited).",
-        stats.requests, stats.achieved_per_second, stats.peak_per_second, stats.rate_limited
-    );
+    (client.options().requests_per_second.is_some() && stats.requests > 0).then_some(stats)
 }
 
-fn print_report(plan: &Plan, report: &Report, run_id: &str) {
-    let addr = |i: &usize| plan.changes[*i].address.to_string();
-    for note in &report.notes {
-        println!("note: {note}");
-    }
-    if let Some((i, error)) = &report.failed {
-        println!("\nFailed: {}: {error}", addr(i));
-    }
-    if !report.rolled_back.is_empty() || report.status() == RunStatus::RolledBack {
-        println!(
-            "Rolled back, in reverse order: {}",
-            report
-                .rolled_back
-                .iter()
-                .map(addr)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    for (i, e) in &report.rollback_errors {
-        println!("Not rolled back: {}: {e}", addr(i));
-    }
-    if !report.not_run.is_empty() {
-        println!(
-            "Not run: {}",
-            report
-                .not_run
-                .iter()
-                .map(addr)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let status = match report.status() {
-        RunStatus::Applied => "applied".to_string(),
-        RunStatus::RolledBack => {
-            "failed; the rollback is complete: Telegram is as it was before the run".to_string()
+fn print_report(
+    plan: &Plan,
+    report: &Report,
+    run_id: &str,
+    format: ApplyFormat,
+    client: &crate::telegram::client::Client,
+) -> Result<(), CliError> {
+    use crate::render::apply as report_render;
+    let pace = pace_stats(client);
+    match format {
+        ApplyFormat::Text => {
+            if let Some(p) = pace {
+                outln!(
+                    "Pace: {} requests at {:.1}/s on average (peak {:.1}/s), {} answered 429 (rate limited).",
+                    p.requests,
+                    p.achieved_per_second,
+                    p.peak_per_second,
+                    p.rate_limited
+                )?;
+            }
+            out!("{}", report_render::text(plan, report, run_id))
         }
-        RunStatus::Partial
-            if report.rolled_back.is_empty() && report.rollback_errors.is_empty() =>
-        {
-            format!(
-                "stopped in the irreversible phase; `orgform apply --resume {run_id}` continues it"
+        ApplyFormat::Markdown => out!("{}", report_render::markdown(plan, report, run_id)),
+        ApplyFormat::Json => {
+            let mut v = report_render::json(plan, report, run_id);
+            if let Some(p) = pace {
+                v["pace"] = serde_json::to_value(p)
+                    .map_err(|e| CliError::internal("the pace does not serialise", e))?;
+            }
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&v)
+                    .map_err(|e| CliError::internal("the apply report does not serialise", e))?
             )
         }
-        RunStatus::Partial => "failed; the rollback is INCOMPLETE (see above)".to_string(),
-        RunStatus::Reverted => "reverted".to_string(),
-    };
-    println!(
-        "\nRun {run_id}: {status}. {} applied, {} failed, {} rolled back, {} not run, {} manual action{} left.",
-        report.applied.len(),
-        usize::from(report.failed.is_some()),
-        report.rolled_back.len(),
-        report.not_run.len(),
-        report.manual.len(),
-        if report.manual.len() == 1 { "" } else { "s" }
-    );
+    }
 }
 
 /// Load a saved plan and refuse it when the config or any live object it
@@ -347,7 +358,12 @@ async fn load_saved_plan(
     Ok(plan)
 }
 
-async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result<u8, CliError> {
+async fn resume(
+    conn: &Connection,
+    run_id: &str,
+    now: jiff::Timestamp,
+    format: ApplyFormat,
+) -> Result<u8, CliError> {
     let events =
         journal::read(&conn.state_dir, run_id).map_err(|e| CliError::user(e.to_string()))?;
     let state = apply::replay(&events);
@@ -358,7 +374,7 @@ async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result
     };
     match state.finished {
         Some(RunStatus::Applied) => {
-            println!("Run {run_id} already finished: nothing to resume.");
+            outln!("Run {run_id} already finished: nothing to resume.")?;
             return Ok(exit::OK);
         }
         Some(RunStatus::RolledBack | RunStatus::Reverted) => {
@@ -419,6 +435,7 @@ async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result
         run_id,
         now,
         Prior { done: state.done },
+        format,
     )
     .await
 }

@@ -66,7 +66,7 @@ impl Connection {
     }
 
     pub fn save_store(&self, store: &Store) -> Result<(), CliError> {
-        std::fs::create_dir_all(&self.state_dir)?;
+        private_dir(&self.state_dir)?;
         store_file::save(&self.state_dir, store).map_err(|e| CliError::user(e.to_string()))
     }
 
@@ -80,6 +80,43 @@ impl Connection {
         }
         Ok(())
     }
+}
+
+/// Create a directory (and its parents) only its owner can enter: mode
+/// 0700, also for an existing state dir created with a looser mode by an
+/// older orgform. The store and journals hold who is in which chat.
+pub fn private_dir(dir: &Path) -> Result<(), CliError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let created = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir);
+    created.map_err(|e| CliError::caused(format!("cannot create {}", dir.display()), e))?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Write a file only its owner can read (mode 0600 from the start, not
+/// after the fact): saved plans name people and chats.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let fail = |e: std::io::Error| CliError::caused(format!("cannot write {}", path.display()), e);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(fail)?;
+    // An existing file keeps its mode on open: tighten it.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(fail)?;
+    file.write_all(bytes).map_err(fail)?;
+    file.sync_all().map_err(fail)
 }
 
 /// The state dir from the flag, the environment or the default.
@@ -106,8 +143,9 @@ pub async fn connect(
 ) -> Result<Connection, CliError> {
     let base_dir = state_dir(args)?;
     if args.sandbox {
+        private_dir(&base_dir)?;
         let dir = base_dir.join("sandbox");
-        std::fs::create_dir_all(&dir)?;
+        private_dir(&dir)?;
         let world_file = sandbox_world_path(&base_dir);
         let world = if world_file.exists() {
             World::load(&world_file).map_err(|e| {
@@ -159,6 +197,7 @@ pub async fn connect(
         adaptive_pace: !args.fixed_pace,
         ..ClientOptions::default()
     };
+    private_dir(&base_dir)?;
     let client = Client::new(url, token, options).map_err(setup)?;
     Ok(Connection {
         client,
@@ -196,6 +235,25 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::user(format!("cannot start the async runtime: {e}")))
+}
+
+/// Run a command's async work so that Ctrl-C stops it with exit 130 and
+/// says what state things were left in (`what`: "nothing was changed").
+/// Only for commands that change nothing in Telegram: `apply` and
+/// `rollback` keep the default signal handling their journal expects.
+pub fn block_on_interruptible<T>(
+    rt: &tokio::runtime::Runtime,
+    what: &str,
+    work: impl std::future::Future<Output = Result<T, CliError>>,
+) -> Result<T, CliError> {
+    rt.block_on(async {
+        tokio::select! {
+            result = work => result,
+            _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted {
+                message: format!("interrupted; {what}"),
+            }),
+        }
+    })
 }
 
 /// The `api_url` a config names.

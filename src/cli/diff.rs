@@ -3,6 +3,7 @@
 //! Telegram. Also what `plan --changed-since` uses to find the chats a
 //! change touches.
 
+use super::output::{out, outln};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -38,8 +39,13 @@ pub struct DiffArgs {
     /// The revision to compare [default: the working tree, uncommitted and untracked files included].
     #[arg(long, value_name = "REV")]
     pub head: Option<String>,
-    /// A config file or directory, as it is in the working tree (the same path is read at both revisions).
-    #[arg(default_value = ".", value_name = "CONFIG-PATH")]
+    /// A config file or directory, as it is in the working tree (the same path is read at both revisions)
+    /// [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(
+        default_value_os_t = crate::config::load::default_path(),
+        hide_default_value = true,
+        value_name = "CONFIG-PATH"
+    )]
     pub config: PathBuf,
     #[arg(long, value_enum, default_value = "text")]
     pub format: DiffFormat,
@@ -235,25 +241,25 @@ pub fn run(args: DiffArgs) -> Result<u8, CliError> {
     use crate::render::policy as policy_render;
     match args.format {
         DiffFormat::Text => {
-            print!("{}", render::text(&compared, super::stdout_style()));
-            print!(
+            out!("{}", render::text(&compared, super::stdout_style()))?;
+            out!(
                 "{}",
                 policy_render::comparison_text(&policies, super::stdout_style())
-            );
+            )?;
         }
         DiffFormat::Markdown => {
-            print!("{}", render::markdown(&compared));
+            out!("{}", render::markdown(&compared))?;
             if has_rules {
-                print!("\n{}", policy_render::comparison_markdown(&policies));
+                out!("\n{}", policy_render::comparison_markdown(&policies))?;
             }
         }
         DiffFormat::Json => {
             let mut v = render::json(&compared);
             v["policy"] = policy_render::comparison_json(&policies);
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&v).expect("diff serialises")
-            )
+            )?
         }
     }
     if super::github_actions() {

@@ -2,6 +2,7 @@
 //! what changed by hand and who must fix it. Never changes Telegram. Exit 0
 //! when there is no drift, 2 when there is (unknowns included), 1 on error.
 
+use super::output::{out, outln};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -21,8 +22,8 @@ pub enum DriftFormat {
 
 #[derive(Args, Debug)]
 pub struct DriftArgs {
-    /// A config file or directory.
-    #[arg(default_value = ".")]
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     #[command(flatten)]
     pub telegram: TelegramArgs,
@@ -88,18 +89,19 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
     let model = crate::model::load(&args.config, now)?;
     let rt = connect::runtime()?;
-    let (report, live, state_dir) = rt.block_on(async {
-        let conn = connect::connect(
-            &args.telegram,
-            &model.desired,
-            connect::config_api_url(&model.config),
-        )
-        .await?;
-        let result = make_report_and_live(&conn, &model, now).await;
-        let state_dir = conn.state_dir.clone();
-        conn.close().await?;
-        result.map(|(r, l)| (r, l, state_dir))
-    })?;
+    let (report, live, state_dir) =
+        connect::block_on_interruptible(&rt, "nothing was changed", async {
+            let conn = connect::connect(
+                &args.telegram,
+                &model.desired,
+                connect::config_api_url(&model.config),
+            )
+            .await?;
+            let result = make_report_and_live(&conn, &model, now).await;
+            let state_dir = conn.state_dir.clone();
+            conn.close().await?;
+            result.map(|(r, l)| (r, l, state_dir))
+        })?;
     // Policy rules over live Telegram: what people changed by hand that
     // breaks a rule (a stranger made admin, a contractor added to finance).
     // Chats that could not be read are judged by the config instead.
@@ -121,22 +123,22 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     use crate::render::policy as policy_render;
     match args.format {
         DriftFormat::Text => {
-            print!("{}", render::text(&report, super::stdout_style()));
-            print!("{}", policy_render::text(&policy, super::stdout_style()));
+            out!("{}", render::text(&report, super::stdout_style()))?;
+            out!("{}", policy_render::text(&policy, super::stdout_style()))?;
         }
         DriftFormat::Markdown => {
-            print!("{}", render::markdown(&report));
+            out!("{}", render::markdown(&report))?;
             if policy.rules > 0 {
-                print!("\n{}", policy_render::markdown(&policy));
+                out!("\n{}", policy_render::markdown(&policy))?;
             }
         }
         DriftFormat::Json => {
             let mut v = render::json(&report);
             v["policy"] = policy_render::json(&policy);
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&v).expect("report serialises")
-            )
+            )?
         }
     }
     if super::github_actions() {

@@ -2,6 +2,7 @@
 //! state (`--live` with `--sandbox` or `--api-url`), and print the
 //! effective access matrix built by `crate::export`.
 
+use super::output::out;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -31,8 +32,8 @@ pub enum ExportFormat {
 
 #[derive(Args, Debug)]
 pub struct AccessArgs {
-    /// A config file or directory.
-    #[arg(default_value = ".")]
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ExportFormat,
@@ -66,28 +67,32 @@ fn access(args: AccessArgs) -> Result<u8, CliError> {
     }
     let live = if args.live {
         let rt = connect::runtime()?;
-        Some(rt.block_on(async {
-            let conn = connect::connect(
-                &args.telegram,
-                &model.desired,
-                connect::config_api_url(&model.config),
-            )
-            .await?;
-            let mut store = conn.load_store()?;
-            let refreshed = crate::telegram::read::refresh(
-                &conn.client,
-                &model.desired,
-                &mut store,
-                now.as_second(),
-                None,
-            )
-            .await;
-            let saved = conn.save_store(&store);
-            conn.close().await?;
-            saved?;
-            let (live, _) = refreshed.map_err(super::plan::read_error)?;
-            Ok::<_, CliError>(live)
-        })?)
+        Some(connect::block_on_interruptible(
+            &rt,
+            "nothing was written",
+            async {
+                let conn = connect::connect(
+                    &args.telegram,
+                    &model.desired,
+                    connect::config_api_url(&model.config),
+                )
+                .await?;
+                let mut store = conn.load_store()?;
+                let refreshed = crate::telegram::read::refresh(
+                    &conn.client,
+                    &model.desired,
+                    &mut store,
+                    now.as_second(),
+                    None,
+                )
+                .await;
+                let saved = conn.save_store(&store);
+                conn.close().await?;
+                saved?;
+                let (live, _) = refreshed.map_err(super::plan::read_error)?;
+                Ok::<_, CliError>(live)
+            },
+        )?)
     } else {
         None
     };
@@ -105,7 +110,7 @@ fn access(args: AccessArgs) -> Result<u8, CliError> {
                 .map_err(|e| CliError::user(format!("cannot write {}: {e}", path.display())))?;
             eprintln!("Wrote {} rows to {}.", rows.len(), path.display());
         }
-        None => print!("{text}"),
+        None => out!("{text}")?,
     }
     Ok(exit::OK)
 }

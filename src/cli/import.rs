@@ -9,6 +9,7 @@
 //! Bot API at `--api-url` (or the default) is read with the token from
 //! `--token-file` or `ORGFORM_TELEGRAM_TOKEN`.
 
+use super::output::{out, outln};
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -198,7 +199,10 @@ fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
     let built = chats::build(&observed, &dir, &options).map_err(import_error)?;
     let mut report = built.report;
     if !report.blocked.is_empty() {
-        print!("{}", chats::report_text(&report, false));
+        out!(
+            "{}",
+            crate::render::escape::terminal_text(&chats::report_text(&report, false))
+        )?;
         return Ok(exit::ERROR);
     }
     // What is about to be written must load, together with the rest of the directory.
@@ -207,7 +211,10 @@ fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
         let outcome = crate::import::write_if_changed(path, text).map_err(import_error)?;
         report.files.push((path.clone(), outcome));
     }
-    print!("{}", chats::report_text(&report, true));
+    out!(
+        "{}",
+        crate::render::escape::terminal_text(&chats::report_text(&report, true))
+    )?;
     Ok(exit::OK)
 }
 
@@ -325,7 +332,10 @@ fn run_people(args: PeopleArgs) -> Result<u8, CliError> {
         force: args.force,
     };
     let report = people::import(&options).map_err(import_error)?;
-    print!("{}", people::report_text(&report));
+    out!(
+        "{}",
+        crate::render::escape::terminal_text(&people::report_text(&report))
+    )?;
     let Some(text) = &report.text else {
         return Ok(exit::ERROR);
     };
@@ -341,6 +351,6 @@ fn run_people(args: PeopleArgs) -> Result<u8, CliError> {
         dir.check_with(&[(out_path, text.clone())], jiff::Timestamp::now())?;
     }
     let outcome = crate::import::write_if_changed(&args.out, text).map_err(import_error)?;
-    println!("{}: {}", args.out.display(), outcome.label());
+    outln!("{}: {}", args.out.display(), outcome.label())?;
     Ok(exit::OK)
 }

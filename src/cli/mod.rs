@@ -10,6 +10,8 @@ pub mod drift;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod logging;
+pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod prompt;
@@ -22,7 +24,7 @@ pub mod validate;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::render::Style;
 use error::CliError;
@@ -33,12 +35,36 @@ use error::CliError;
     version,
     about = "Telegram organisation as code: plan, apply, roll back and report drift",
     long_about = "orgform manages a company's Telegram groups, forums and channels from versioned YAML or KDL files: \
-                  who is admin where, what members may post, who must leave when they leave."
+                  who is admin where, what members may post, who must leave when they leave.",
+    after_help = error::exit::TABLE
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG takes precedence.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Colour: auto (a terminal, unless NO_COLOR is set; CLICOLOR_FORCE=1 forces it), always or never.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        global = true,
+        value_name = "WHEN"
+    )]
+    pub color: ColorChoice,
 }
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -70,8 +96,16 @@ pub enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let code = match run(cli) {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => return ExitCode::from(usage_error(&e)),
+    };
+    let _ = COLOR.set(cli.color);
+    logging::init(cli.verbose);
+    let code = match run(cli).and_then(|code| output::flush().map(|()| code)) {
         Ok(code) => code,
         Err(e) => {
             report(&e);
@@ -79,6 +113,39 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+/// The clap command with the exit status table in every subcommand's
+/// `--help` (and so in every man page).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    fn with_table(cmd: clap::Command) -> clap::Command {
+        let after = match cmd.get_after_help() {
+            Some(text) if !text.to_string().contains("Exit status") => {
+                format!("{text}\n\n{}", error::exit::TABLE)
+            }
+            Some(text) => text.to_string(),
+            None => error::exit::TABLE.to_string(),
+        };
+        cmd.after_help(after).mut_subcommands(with_table)
+    }
+    Cli::command().mut_subcommands(with_table)
+}
+
+/// Print a clap error (or the help or version it stands for) and return its
+/// exit code: 0 for `--help` and `--version`, 1 for every usage error —
+/// never clap's 2, which means "changes" here.
+pub fn usage_error(e: &clap::Error) -> u8 {
+    if let Err(io) = e.print()
+        && io.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return error::exit::CLOSED_PIPE;
+    }
+    if e.use_stderr() {
+        error::exit::ERROR
+    } else {
+        error::exit::OK
+    }
 }
 
 /// Run a parsed command line; `Ok` is the exit code.
@@ -99,28 +166,44 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
     }
 }
 
-/// Print an error to stderr in the form the environment wants.
+/// Print an error to stderr in the form the environment wants. A closed
+/// pipe prints nothing; writing the report never panics.
 pub fn report(e: &CliError) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
     match e {
         CliError::Config {
             sources,
             diagnostics,
         } => {
             if github_actions() {
-                print!(
+                let _ = write!(
+                    std::io::stdout().lock(),
                     "{}",
                     crate::render::diagnostics::github(sources, diagnostics)
                 );
             }
-            eprint!(
+            let _ = write!(
+                err,
                 "{}",
                 crate::render::diagnostics::text(sources, diagnostics, stderr_style())
             );
         }
-        CliError::User { message, hint } | CliError::Refused { message, hint } => {
-            eprintln!("error: {message}");
+        CliError::ClosedPipe => {}
+        other => {
+            let Some((message, hint)) = other.message_and_hint() else {
+                return;
+            };
+            // Messages carry text Telegram controls (error descriptions,
+            // titles): shown as data, never as terminal control.
+            let _ = writeln!(err, "error: {}", crate::render::escape::terminal(message));
+            let mut source = std::error::Error::source(other);
+            while let Some(s) = source {
+                tracing::debug!("caused by: {s}");
+                source = s.source();
+            }
             if let Some(h) = hint {
-                eprintln!("hint: {h}");
+                let _ = writeln!(err, "hint: {}", crate::render::escape::terminal(h));
             }
         }
     }
@@ -131,12 +214,28 @@ pub fn github_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
-fn color_allowed() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// Whether to colour a stream: `--color`, then `NO_COLOR` (set and not
+/// empty: never), then `CLICOLOR_FORCE` (set and not `0`: always), then
+/// whether the stream is a terminal.
+fn colored(is_terminal: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    match COLOR.get().copied().unwrap_or_default() {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            if set("NO_COLOR").is_some() {
+                false
+            } else if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                true
+            } else {
+                is_terminal
+            }
+        }
+    }
 }
 
 pub fn stdout_style() -> Style {
-    if color_allowed() && std::io::stdout().is_terminal() {
+    if colored(std::io::stdout().is_terminal()) {
         Style::Color
     } else {
         Style::Plain
@@ -144,7 +243,7 @@ pub fn stdout_style() -> Style {
 }
 
 pub fn stderr_style() -> Style {
-    if color_allowed() && std::io::stderr().is_terminal() {
+    if colored(std::io::stderr().is_terminal()) {
         Style::Color
     } else {
         Style::Plain

@@ -1,6 +1,7 @@
 //! `orgform plan`: read live state, diff it against the config, run the
 //! guards, and show (or save) the plan. Never changes Telegram.
 
+use super::output::{out, outln};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -42,8 +43,8 @@ impl GuardArgs {
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
-    /// A config file or directory.
-    #[arg(default_value = ".")]
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     #[command(flatten)]
     pub telegram: TelegramArgs,
@@ -315,36 +316,37 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
         .map(|rev| super::diff::changed_chats_since(&args.config, rev, &model, now))
         .transpose()?;
     let rt = connect::runtime()?;
-    let (mut planned, state_dir) = rt.block_on(async {
-        let conn = connect::connect(
-            &args.telegram,
-            &model.desired,
-            connect::config_api_url(&model.config),
-        )
-        .await?;
-        let only = match (changed, &args.changed_since) {
-            (Some(changed), Some(rev)) => Some(super::diff::targeted(
-                rev,
-                changed,
+    let (mut planned, state_dir) =
+        connect::block_on_interruptible(&rt, "nothing was changed", async {
+            let conn = connect::connect(
+                &args.telegram,
                 &model.desired,
-                &conn.load_store()?,
-            )),
-            _ => None,
-        };
-        let only = narrow(only, subset.as_ref());
-        let result = make_plan(
-            &args.config,
-            &conn,
-            model,
-            args.guards.overrides(),
-            now,
-            only,
-        )
-        .await;
-        let state_dir = conn.state_dir.clone();
-        conn.close().await?;
-        result.map(|p| (p, state_dir))
-    })?;
+                connect::config_api_url(&model.config),
+            )
+            .await?;
+            let only = match (changed, &args.changed_since) {
+                (Some(changed), Some(rev)) => Some(super::diff::targeted(
+                    rev,
+                    changed,
+                    &model.desired,
+                    &conn.load_store()?,
+                )),
+                _ => None,
+            };
+            let only = narrow(only, subset.as_ref());
+            let result = make_plan(
+                &args.config,
+                &conn,
+                model,
+                args.guards.overrides(),
+                now,
+                only,
+            )
+            .await;
+            let state_dir = conn.state_dir.clone();
+            conn.close().await?;
+            result.map(|p| (p, state_dir))
+        })?;
     let left_out = subset
         .as_ref()
         .map(|s| crate::policy::rollout::limit(&mut planned.plan, s, &planned.model.desired));
@@ -353,8 +355,7 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
     let plan = &planned.plan;
     if let Some(out) = &args.out {
         let text = serde_json::to_string_pretty(&render::json(plan)).expect("plan serialises");
-        std::fs::write(out, text + "\n")
-            .map_err(|e| CliError::user(format!("cannot write {}: {e}", out.display())))?;
+        connect::write_private(out, (text + "\n").as_bytes())?;
         eprintln!(
             "Saved the plan to {}; apply it with `orgform apply --plan {}`.",
             out.display(),
@@ -364,19 +365,19 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
     use crate::render::policy as policy_render;
     match args.format {
         PlanFormat::Text => {
-            print!("{}", render::text(plan, super::stdout_style()));
+            out!("{}", render::text(plan, super::stdout_style()))?;
             if let Some(l) = &left_out {
-                print!("{}", policy_render::left_out_text(l));
+                out!("{}", policy_render::left_out_text(l))?;
             }
-            print!("{}", policy_render::text(&policy, super::stdout_style()));
+            out!("{}", policy_render::text(&policy, super::stdout_style()))?;
         }
         PlanFormat::Markdown => {
-            print!("{}", render::markdown(plan));
+            out!("{}", render::markdown(plan))?;
             if let Some(l) = &left_out {
-                print!("\n{}", policy_render::left_out_markdown(l));
+                out!("\n{}", policy_render::left_out_markdown(l))?;
             }
             if policy.rules > 0 {
-                print!("\n{}", policy_render::markdown(&policy));
+                out!("\n{}", policy_render::markdown(&policy))?;
             }
         }
         PlanFormat::Json => {
@@ -385,10 +386,10 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             if let Some(l) = &left_out {
                 v["left_out"] = serde_json::to_value(l).expect("left out serialises");
             }
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&v).expect("plan serialises")
-            );
+            )?;
         }
     }
     if super::github_actions() {
@@ -406,15 +407,21 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
 /// The exit code a finished plan earns.
 pub fn outcome(plan: &Plan, detailed: bool) -> u8 {
     if plan.refused() {
-        let refused: Vec<&str> = plan
-            .guards
+        // One entry per guard code, with how often it refused.
+        let mut refused: std::collections::BTreeMap<&str, usize> = Default::default();
+        for g in plan.guards.iter().filter(|g| !g.overridden) {
+            *refused.entry(g.code.as_str()).or_default() += 1;
+        }
+        let list: Vec<String> = refused
             .iter()
-            .filter(|g| !g.overridden)
-            .map(|g| g.code.as_str())
+            .map(|(code, n)| match n {
+                1 => code.to_string(),
+                n => format!("{code} ({n} times)"),
+            })
             .collect();
         eprintln!(
             "error: the plan was refused by {} (see Guards above)",
-            refused.join(", ")
+            list.join(", ")
         );
         exit::REFUSED
     } else if detailed && !plan.is_empty() {

@@ -2,6 +2,7 @@
 //! `yes` proceeds, and without a terminal the answer is no (use
 //! `--auto-approve`).
 
+use super::output::out;
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::error::CliError;
@@ -15,7 +16,7 @@ pub fn confirm(question: &str, what: &str, hint: &str) -> Result<(), CliError> {
             hint,
         ));
     }
-    print!("{question} Only 'yes' is accepted: ");
+    out!("{question} Only 'yes' is accepted: ")?;
     std::io::stdout().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;

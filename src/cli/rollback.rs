@@ -2,6 +2,7 @@
 //! Reversible changes are undone in reverse order; irreversible ones are
 //! listed with what a person can do instead.
 
+use super::output::outln;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -16,7 +17,8 @@ pub struct RollbackArgs {
     /// The run id printed by `orgform apply` (also the journal's file name).
     pub run: String,
     /// The config the run was made from (for the bot and API settings).
-    #[arg(long, default_value = ".")]
+    /// [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)]
+    #[arg(long, default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     #[command(flatten)]
     pub telegram: TelegramArgs,
@@ -66,18 +68,18 @@ async fn rollback(
         )));
     };
     if state.done.is_empty() {
-        println!("Run {}: nothing to undo.", args.run);
+        outln!("Run {}: nothing to undo.", args.run)?;
         return Ok(exit::OK);
     }
-    println!(
+    outln!(
         "Run {} did {} change(s); undoing them in reverse order:",
         args.run,
         state.done.len()
-    );
+    )?;
     for (i, _) in state.done.iter().rev() {
         let c = &plan.changes[*i];
         let mark = if c.reversible { "undo" } else { "cannot undo" };
-        println!("  {mark}: {} {}", c.action.symbol(), c.address);
+        outln!("  {mark}: {} {}", c.action.symbol(), c.address)?;
     }
     if !args.auto_approve {
         super::prompt::confirm("Roll back?", "roll back", "run again with --auto-approve")?;
@@ -102,7 +104,7 @@ async fn rollback(
     )
     .await;
     conn.save_store(&store)?;
-    println!(
+    outln!(
         "\nRolled back: {}",
         report
             .rolled_back
@@ -110,21 +112,25 @@ async fn rollback(
             .map(|i| plan.changes[*i].address.to_string())
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    )?;
     for (i, e) in &report.rollback_errors {
-        println!("Not rolled back: {}: {e}", plan.changes[*i].address);
+        outln!(
+            "Not rolled back: {}: {}",
+            plan.changes[*i].address,
+            crate::render::escape::terminal(&e.to_string())
+        )?;
     }
     if !report.not_run.is_empty() {
-        println!("\nIrreversible changes a person must handle:");
+        outln!("\nIrreversible changes a person must handle:")?;
         for i in &report.not_run {
-            println!("  {}", apply::manual_undo(&plan.changes[*i]));
+            outln!("  {}", apply::manual_undo(&plan.changes[*i]))?;
         }
     }
     let complete = report.status() == RunStatus::Reverted;
-    println!(
+    outln!(
         "\nRollback of run {} {}.",
         args.run,
         if complete { "complete" } else { "INCOMPLETE" }
-    );
+    )?;
     Ok(if complete { exit::OK } else { exit::ERROR })
 }

@@ -2,6 +2,7 @@
 //! a config (`init`) or a synthetic organisation (`generate`), and act as a
 //! person against a running sandbox (`act`, `stats`).
 
+use super::output::outln;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -197,7 +198,7 @@ fn serve(args: ServeArgs) -> Result<u8, CliError> {
             .await
             .map_err(|e| CliError::user(e.to_string()))?;
         // The first line is the api_url alone, for scripts.
-        println!("{}", running.base_url());
+        outln!("{}", running.base_url())?;
         eprintln!(
             "sandbox: serving @{bot} on {} (world {}); Ctrl-C to stop",
             running.base_url(),
@@ -262,7 +263,7 @@ fn init(args: InitArgs) -> Result<u8, CliError> {
         args.world.display()
     );
     // The token is the one thing a caller needs from this command.
-    println!("{}", world.bot.token);
+    outln!("{}", world.bot.token)?;
     Ok(exit::OK)
 }
 
@@ -286,7 +287,7 @@ fn generate_cmd(args: GenerateArgs) -> Result<u8, CliError> {
         args.out.display(),
         args.out.display()
     );
-    println!("{}", generated.world.bot.token);
+    outln!("{}", generated.world.bot.token)?;
     Ok(exit::OK)
 }
 
@@ -334,10 +335,10 @@ fn act(args: ActArgs) -> Result<u8, CliError> {
             ))
         })
     })?;
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&response).unwrap_or_default()
-    );
+    )?;
     Ok(if response["ok"] == Value::Bool(true) {
         exit::OK
     } else {
@@ -367,10 +368,10 @@ fn stats(args: StatsArgs) -> Result<u8, CliError> {
         }
         Ok::<Value, CliError>(stats)
     })?;
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&stats).unwrap_or_default()
-    );
+    )?;
     Ok(exit::OK)
 }
 

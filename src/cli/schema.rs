@@ -1,6 +1,7 @@
 //! `orgform schema`: print the config language's JSON Schema (the same text
 //! as the checked-in `schema/orgform.schema.json`).
 
+use super::output::out;
 use clap::Args;
 
 use super::error::{CliError, exit};
@@ -9,6 +10,6 @@ use super::error::{CliError, exit};
 pub struct SchemaArgs {}
 
 pub fn run(_args: SchemaArgs) -> Result<u8, CliError> {
-    print!("{}", crate::config::schema::schema_text());
+    out!("{}", crate::config::schema::schema_text())?;
     Ok(exit::OK)
 }

@@ -1,6 +1,7 @@
 //! `orgform show`: the resolved model — everything as JSON, or one person's
 //! or one chat's effective access with why-traces.
 
+use super::output::{out, outln};
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -17,8 +18,8 @@ pub enum ShowFormat {
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
-    /// A config file or directory.
-    #[arg(default_value = ".")]
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     #[command(subcommand)]
     pub subject: Option<Subject>,
@@ -45,7 +46,10 @@ pub fn run(args: ShowArgs) -> Result<u8, CliError> {
             ShowFormat::Json => render::desired_json(&model),
             ShowFormat::Text => {
                 for key in model.desired.state.chats.keys() {
-                    println!("{}", render::chat_text(&model, key));
+                    outln!(
+                        "{}",
+                        crate::render::escape::terminal_text(&render::chat_text(&model, key))
+                    )?;
                 }
                 return Ok(exit::OK);
             }
@@ -57,7 +61,10 @@ pub fn run(args: ShowArgs) -> Result<u8, CliError> {
             match args.format {
                 ShowFormat::Json => render::person_json(&model, name),
                 ShowFormat::Text => {
-                    print!("{}", render::person_text(&model, name));
+                    out!(
+                        "{}",
+                        crate::render::escape::terminal_text(&render::person_text(&model, name))
+                    )?;
                     return Ok(exit::OK);
                 }
             }
@@ -69,13 +76,16 @@ pub fn run(args: ShowArgs) -> Result<u8, CliError> {
             match args.format {
                 ShowFormat::Json => render::chat_json(&model, name),
                 ShowFormat::Text => {
-                    print!("{}", render::chat_text(&model, name));
+                    out!(
+                        "{}",
+                        crate::render::escape::terminal_text(&render::chat_text(&model, name))
+                    )?;
                     return Ok(exit::OK);
                 }
             }
         }
     };
-    println!("{}", serde_json::to_string_pretty(&value).expect("json"));
+    outln!("{}", serde_json::to_string_pretty(&value).expect("json"))?;
     Ok(exit::OK)
 }
 

@@ -1,6 +1,7 @@
 //! `orgform validate`: load and check a config, print every diagnostic or a
 //! one-line summary.
 
+use super::output::{out, outln};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -17,8 +18,8 @@ pub enum DiagnosticFormat {
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// A config file or directory.
-    #[arg(default_value = ".")]
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
     pub config: PathBuf,
     /// Output format; `github` is chosen automatically when GITHUB_ACTIONS=true.
     #[arg(long, value_enum)]
@@ -46,16 +47,16 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
                     let mut v = diagnostics::json(&model.sources, &model.warnings);
                     v["summary"] = serde_json::to_value(&s).expect("summary serialises");
                     v["policy"] = policy_render::json(&policy);
-                    println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+                    outln!("{}", serde_json::to_string_pretty(&v).expect("json"))?;
                 }
                 DiagnosticFormat::Github => {
-                    print!("{}", diagnostics::github(&model.sources, &model.warnings));
-                    print!("{}", policy_render::github(&policy));
-                    print!(
+                    out!("{}", diagnostics::github(&model.sources, &model.warnings))?;
+                    out!("{}", policy_render::github(&policy))?;
+                    out!(
                         "{}",
                         policy_render::text(&policy, crate::render::Style::Plain)
-                    );
-                    println!("{}", summary_line(&s, &policy));
+                    )?;
+                    outln!("{}", summary_line(&s, &policy))?;
                 }
                 DiagnosticFormat::Text => {
                     if !model.warnings.is_empty() {
@@ -68,8 +69,8 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
                             )
                         );
                     }
-                    print!("{}", policy_render::text(&policy, super::stdout_style()));
-                    println!("{}", summary_line(&s, &policy));
+                    out!("{}", policy_render::text(&policy, super::stdout_style()))?;
+                    outln!("{}", summary_line(&s, &policy))?;
                 }
             }
             if let Some(code) = super::plan::policy_refusal(&policy) {
@@ -80,15 +81,15 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
         Err(e) => match format {
             DiagnosticFormat::Text => Err(e.into()),
             DiagnosticFormat::Json => {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&diagnostics::json(&e.sources, &e.diagnostics))
                         .expect("json")
-                );
+                )?;
                 Ok(exit::ERROR)
             }
             DiagnosticFormat::Github => {
-                print!("{}", diagnostics::github(&e.sources, &e.diagnostics));
+                out!("{}", diagnostics::github(&e.sources, &e.diagnostics))?;
                 eprint!(
                     "{}",
                     diagnostics::text(&e.sources, &e.diagnostics, super::stderr_style())

@@ -53,6 +53,8 @@ pub mod codes {
     /// Two policy rules or two rollout stages with one name.
     pub const DUPLICATE_NAME: &str = "duplicate-name";
     pub const UNKNOWN_STAGE: &str = "unknown-stage";
+    /// A person that is the bot's own account.
+    pub const BOT_AS_PERSON: &str = "bot-as-person";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

@@ -1,6 +1,12 @@
 //! Loading a config: a file, or a directory of `*.yaml`, `*.yml` and `*.kdl`
 //! files (hidden folders skipped), parsed and merged into one tree.
 //!
+//! Every entry must be a regular file (a symlink to one is fine) no larger
+//! than [`MAX_FILE_BYTES`], checked before a byte is read: a symlink to
+//! `/dev/zero` or a FIFO is an error at once, never an endless read or a
+//! hang. Without a path, the config is the explicit default
+//! ([`default_path`]), never "every YAML file below the working directory".
+//!
 //! Sections that hold named things (`people`, `departments`, `roles`,
 //! `templates`, `chats`) merge across files, and so does `policies` (the
 //! guard limits in one file, the rules in another a security team owns); a
@@ -19,6 +25,104 @@ use super::tree::{Entry, Node, Value};
 /// Files larger than this are refused before parsing: a real config is a
 /// few hundred kilobytes even for thousands of people.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The default config directory, relative to the working directory.
+pub const DEFAULT_DIR: &str = "org";
+/// The default single-file configs, tried in order when `org/` is absent.
+pub const DEFAULT_FILES: &[&str] = &["orgform.yaml", "orgform.yml", "orgform.kdl"];
+
+/// The config used when none is named: `./org/` if it exists, else the
+/// first of `./orgform.yaml`, `./orgform.yml`, `./orgform.kdl` that exists,
+/// else `org` (so the error names the default that was looked for).
+pub fn default_path() -> PathBuf {
+    if Path::new(DEFAULT_DIR).is_dir() {
+        return PathBuf::from(DEFAULT_DIR);
+    }
+    DEFAULT_FILES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
+}
+
+/// What a non-regular file is, for the error.
+fn file_kind(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Read one config entry: it must be a regular file (after following
+/// symlinks) of at most `cap` bytes. The type and size are checked on the
+/// path before opening (opening a FIFO would block), and again on the open
+/// file (it may have been swapped); the read itself stops at `cap + 1`
+/// bytes whatever the file claims.
+pub fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>, Diagnostic> {
+    use std::io::Read;
+    let name = path.display();
+    let io = |e: std::io::Error| Diagnostic::error(codes::IO, format!("cannot read {name}: {e}"));
+    let not_regular = |ft: std::fs::FileType| {
+        Diagnostic::error(
+            codes::IO,
+            format!(
+                "{name} is {}; config entries must be regular files",
+                file_kind(ft)
+            ),
+        )
+        .hint("point the config at .yaml, .yml or .kdl files (a symlink to a regular file is fine)")
+    };
+    let too_large = |len: u64| {
+        Diagnostic::error(
+            codes::TOO_LARGE,
+            format!("{name} is {len} bytes or more; config files may be at most {cap} bytes"),
+        )
+        .hint("split the config into several files in one directory")
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.file_type().is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    if meta.len() > cap {
+        return Err(too_large(meta.len()));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    {
+        // O_NONBLOCK: if the entry became a FIFO since the check, opening
+        // it must not wait for a writer. Regular files ignore the flag.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(NONBLOCK);
+    }
+    let file = options.open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.file_type().is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len().min(cap) as usize);
+    file.take(cap + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// `O_NONBLOCK` (the same value on every Linux architecture but alpha,
+/// sparc and parisc, and on the BSDs and macOS it is 4).
+#[cfg(target_os = "linux")]
+const NONBLOCK: i32 = 0o4000;
+#[cfg(not(target_os = "linux"))]
+const NONBLOCK: i32 = 4;
 
 /// Sections whose entries merge across files.
 pub const MERGED_SECTIONS: &[&str] = &[
@@ -52,32 +156,9 @@ pub fn load(path: &Path) -> Loaded {
     let mut inputs = Vec::new();
     for file in files {
         let name = file.display().to_string();
-        match std::fs::metadata(&file) {
-            Ok(meta) if meta.len() > MAX_FILE_BYTES => {
-                loaded.diagnostics.push(
-                    Diagnostic::error(
-                        codes::TOO_LARGE,
-                        format!("{name} is {} bytes; config files may be at most {MAX_FILE_BYTES} bytes", meta.len()),
-                    )
-                    .hint("split the config into several files in one directory"),
-                );
-                continue;
-            }
-            Err(e) => {
-                loaded.diagnostics.push(Diagnostic::error(
-                    codes::IO,
-                    format!("cannot read {name}: {e}"),
-                ));
-                continue;
-            }
-            Ok(_) => {}
-        }
-        match std::fs::read(&file) {
+        match read_regular(&file, MAX_FILE_BYTES) {
             Ok(bytes) => inputs.push((name, file, bytes)),
-            Err(e) => loaded.diagnostics.push(Diagnostic::error(
-                codes::IO,
-                format!("cannot read {name}: {e}"),
-            )),
+            Err(d) => loaded.diagnostics.push(d),
         }
     }
     if inputs.is_empty() && loaded.diagnostics.has_errors() {
@@ -161,9 +242,13 @@ fn collect_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
             codes::NO_CONFIG,
             format!("cannot read config at {}: {e}", path.display()),
         )
-        .hint("pass a config file or directory, e.g. `orgform validate examples/acme`")
+        .hint(format!(
+            "pass a config file or directory, e.g. `orgform validate examples/acme`; without one, orgform reads ./{DEFAULT_DIR}/ or ./{}",
+            DEFAULT_FILES[0]
+        ))
     })?;
-    if meta.is_file() {
+    if !meta.is_dir() {
+        // A file, or something that is not one: read_regular says which.
         return Ok(vec![path.to_path_buf()]);
     }
     let mut out = Vec::new();

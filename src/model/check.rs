@@ -430,6 +430,36 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
+            // The bot's own account is never a person: orgform would send
+            // it invite links, or plan it out of the chats it manages.
+            let bot = config
+                .org
+                .as_ref()
+                .and_then(|o| o.telegram.as_ref())
+                .and_then(|t| t.bot.as_deref())
+                .map(|b| b.trim_start_matches('@').to_ascii_lowercase());
+            if let Some(username) = &person.username {
+                let lower = username.to_ascii_lowercase();
+                if bot.as_deref() == Some(lower.as_str()) {
+                    self.out.push(
+                        Diagnostic::error(
+                            codes::BOT_AS_PERSON,
+                            format!("person `{handle}` is the bot itself (@{username}, org.telegram.bot)"),
+                        )
+                        .at(self.at(&format!("{base}/username")), "the bot's username")
+                        .hint("remove this person: orgform manages chats through the bot and keeps its own seat; it is never planned as a member"),
+                    );
+                } else if lower.ends_with("bot") {
+                    self.out.push(
+                        Diagnostic::warning(
+                            codes::BOT_AS_PERSON,
+                            format!("person `{handle}` has a bot's username (@{username}): only bots' usernames end in `bot`"),
+                        )
+                        .at(self.at(&format!("{base}/username")), "a bot's username")
+                        .hint("a bot cannot join by invite link or be managed as a person; remove it, or fix the username"),
+                    );
+                }
+            }
             for (g, grant) in person.grants.iter().enumerate() {
                 let gp = format!("{base}/grants/{g}");
                 if !config.roles.contains_key(&grant.role) {

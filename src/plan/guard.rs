@@ -271,11 +271,19 @@ pub fn check(
         .unwrap_or(LockoutPolicy::Deny);
     let bot = live.bot.as_ref().map(|b| b.id);
     for c in changes {
+        // Every change aimed at the bot's own account: its rights, its
+        // removal, and invites (a bot declared as a person would be sent an
+        // invite link to a chat it is already in, or be offboarded).
         let targets_bot = match &c.op {
             Op::Promote { user, .. }
-            | Op::Kick { user }
-            | Op::Ban { user }
-            | Op::Restrict { user, .. } => Some(*user) == bot,
+            | Op::SetAdminTitle { user, .. }
+            | Op::SetTag { user, .. }
+            | Op::Kick { user, .. }
+            | Op::Ban { user, .. }
+            | Op::Unban { user, .. }
+            | Op::Restrict { user, .. }
+            | Op::Unrestrict { user, .. }
+            | Op::SendInvite { user, .. } => Some(*user) == bot,
             _ => false,
         };
         if targets_bot && lockout == LockoutPolicy::Deny {

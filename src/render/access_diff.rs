@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::Style;
+use super::escape;
 use super::plan::{value_text, word_diff};
 use super::{MARKDOWN_LIMIT, md_cell as md_escape, push_fitting};
 use crate::access::{
@@ -209,8 +210,9 @@ fn symbol(e: Effect) -> &'static str {
 }
 
 fn paint(style: Style, e: Effect, text: &str) -> String {
+    let text = escape::terminal(text);
     if style == Style::Plain {
-        return text.to_string();
+        return text.into_owned();
     }
     let code = match e {
         Effect::Gains => "32",
@@ -359,15 +361,15 @@ pub fn text(c: &Compared, style: Style) -> String {
     if !c.diff.people.is_empty() {
         let _ = writeln!(out, "People ({}):", c.diff.people.len());
         for p in &c.diff.people {
-            let _ = writeln!(out, "  {}", person_title(p));
+            let _ = writeln!(out, "  {}", escape::terminal(&person_title(p)));
             for f in &p.profile {
-                let _ = writeln!(out, "    {}", field_text(f));
+                let _ = writeln!(out, "    {}", escape::terminal(&field_text(f)));
             }
             for ch in &p.changes {
                 let line = format!("    {} {}: {}", symbol(ch.effect), ch.chat, change_text(ch));
                 let _ = writeln!(out, "{}", paint(style, ch.effect, &line));
                 for (label, w) in why_lines(ch) {
-                    let _ = writeln!(out, "        {label}: {w}");
+                    let _ = writeln!(out, "        {label}: {}", escape::terminal(w));
                 }
             }
         }
@@ -376,9 +378,9 @@ pub fn text(c: &Compared, style: Style) -> String {
     if !c.diff.chats.is_empty() {
         let _ = writeln!(out, "Chats ({}):", c.diff.chats.len());
         for chat in &c.diff.chats {
-            let _ = writeln!(out, "  {}", chat_title(chat));
+            let _ = writeln!(out, "  {}", escape::terminal(&chat_title(chat)));
             for f in &chat.settings {
-                let _ = writeln!(out, "    ~ {}", field_text(f));
+                let _ = writeln!(out, "    ~ {}", escape::terminal(&field_text(f)));
             }
             if !chat.admins.is_empty() {
                 let _ = writeln!(out, "    admins changed: {}", chat.admins.join(", "));
@@ -438,9 +440,9 @@ pub fn markdown(c: &Compared) -> String {
                 };
                 let _ = writeln!(
                     table,
-                    "| {sign} | `{}` | `{}` | {} | {} |",
-                    p.handle,
-                    ch.chat,
+                    "| {sign} | {} | {} | {} | {} |",
+                    escape::md_code(&p.handle),
+                    escape::md_code(&ch.chat),
                     md_escape(&change_text(ch)),
                     md_escape(&why.join("; "))
                 );
@@ -457,13 +459,13 @@ pub fn markdown(c: &Compared) -> String {
         let _ = writeln!(
             d,
             "<details><summary><code>{}</code>{}: {n} chat{}</summary>\n",
-            p.handle,
+            escape::html(&p.handle),
             md_escape(&person_title(p)[p.handle.len()..]),
             if n == 1 { "" } else { "s" }
         );
-        let _ = writeln!(d, "```diff");
+        let mut body = String::new();
         for f in &p.profile {
-            let _ = writeln!(d, "! {}", field_text(f));
+            let _ = writeln!(body, "! {}", escape::md_code_line(&field_text(f)));
         }
         for ch in &p.changes {
             let sign = match ch.effect {
@@ -471,12 +473,14 @@ pub fn markdown(c: &Compared) -> String {
                 Effect::Loses => "-",
                 Effect::Changes => "!",
             };
-            let _ = writeln!(d, "{sign} {}: {}", ch.chat, change_text(ch));
+            let line = format!("{}: {}", ch.chat, change_text(ch));
+            let _ = writeln!(body, "{sign} {}", escape::md_code_line(&line));
             for (label, w) in why_lines(ch) {
-                let _ = writeln!(d, "#     {label}: {w}");
+                let _ = writeln!(body, "#     {label}: {}", escape::md_code_line(w));
             }
         }
-        let _ = writeln!(d, "```\n</details>\n");
+        let fence = escape::md_fence(&body);
+        let _ = writeln!(d, "{fence}diff\n{body}{fence}\n</details>\n");
         details.push(d);
     }
     let mut chat_section = String::new();
@@ -491,7 +495,9 @@ pub fn markdown(c: &Compared) -> String {
             let status = match (chat.status, &chat.renamed_from) {
                 (ChatStatus::Added, _) => "newly managed".to_string(),
                 (ChatStatus::Removed, _) => "no longer managed".to_string(),
-                (ChatStatus::Changed, Some(old)) => format!("renamed from `{old}`"),
+                (ChatStatus::Changed, Some(old)) => {
+                    format!("renamed from {}", escape::md_code(old))
+                }
                 (ChatStatus::Changed, None) => "changed".to_string(),
             };
             let settings = if chat.settings.is_empty() {
@@ -501,8 +507,8 @@ pub fn markdown(c: &Compared) -> String {
             };
             let _ = writeln!(
                 chat_section,
-                "| `{}` | {status} | {} | {} | {} |",
-                chat.key,
+                "| {} | {status} | {} | {} | {} |",
+                escape::md_code(&chat.key),
                 md_escape(&settings),
                 chat.admins.len(),
                 chat.members.len()
@@ -514,13 +520,14 @@ pub fn markdown(c: &Compared) -> String {
             let _ = writeln!(
                 d,
                 "<details><summary><code>{}</code> settings</summary>\n",
-                chat.key
+                escape::html(&chat.key)
             );
-            let _ = writeln!(d, "```diff");
+            let mut body = String::new();
             for f in &chat.settings {
-                let _ = writeln!(d, "! {}", field_text(f));
+                let _ = writeln!(body, "! {}", escape::md_code_line(&field_text(f)));
             }
-            let _ = writeln!(d, "```\n</details>\n");
+            let fence = escape::md_fence(&body);
+            let _ = writeln!(d, "{fence}diff\n{body}{fence}\n</details>\n");
             details.push(d);
         }
     }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::config::{Diagnostic, Diagnostics, Severity, SourceMap, Span};
 
 use super::Style;
+use super::escape;
 
 /// One diagnostic as miette wants it: a single source file, labels in it,
 /// and the labels in other files as related reports.
@@ -58,10 +59,124 @@ impl miette::Diagnostic for Report {
     }
 }
 
-fn source_span(sources: &SourceMap, span: Span) -> SourceSpan {
-    let len = sources.get(span.file).text.len();
-    let start = span.start.min(len);
-    SourceSpan::new(start.into(), span.len.min(len - start))
+/// Lines longer than this (in bytes) are shown clipped around the label:
+/// a minified or generated line of 70,000 characters must render as a
+/// readable excerpt, not as a wall of text (or a panic in the renderer).
+const MAX_LINE: usize = 512;
+/// How much of a clipped line is shown.
+const CLIP_WIDTH: usize = 240;
+/// How much of a clipped line is shown before the label's start.
+const CLIP_BEFORE: usize = 80;
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The text miette is given for one file, and the spans mapped into it.
+/// When every line the spans touch (with one line of context) is short,
+/// that is the whole file and the spans as they are. Otherwise only those
+/// lines, each long one clipped to a window around the first label on it
+/// and marked with `…`; blank lines stand in for the lines before, so line
+/// numbers stay true.
+fn excerpt(text: &str, spans: &[Span]) -> (String, Vec<SourceSpan>) {
+    let len = text.len();
+    let clamp = |s: &Span| {
+        let start = floor_boundary(text, s.start.min(len));
+        let end = floor_boundary(text, (s.start + s.len).min(len)).max(start);
+        (start, end)
+    };
+    let ranges: Vec<(usize, usize)> = spans.iter().map(clamp).collect();
+    let line_start = |i: usize| text[..i].rfind('\n').map_or(0, |n| n + 1);
+    let line_end = |i: usize| text[i..].find('\n').map_or(len, |n| i + n);
+    let first = ranges.iter().map(|r| r.0).min().unwrap_or(0);
+    let last = ranges.iter().map(|r| r.1).max().unwrap_or(0);
+    // One line of context on each side.
+    let mut from = line_start(first);
+    if from > 0 {
+        from = line_start(from - 1);
+    }
+    let mut to = line_end(last);
+    if to < len {
+        to = line_end(to + 1);
+    }
+    let long = text[from..to].split('\n').any(|l| l.len() > MAX_LINE);
+    if !long {
+        let mapped = ranges
+            .iter()
+            .map(|&(a, b)| SourceSpan::new(a.into(), b - a))
+            .collect();
+        return (escape::same_width_visible(text).into_owned(), mapped);
+    }
+    let mut out = "\n".repeat(text[..from].matches('\n').count());
+    // For each kept line: (start, end) in the file, window (ws, we), and
+    // where the window starts in `out`.
+    let mut windows: Vec<(usize, usize, usize, usize, usize)> = Vec::new();
+    let mut ls = from;
+    loop {
+        let le = line_end(ls);
+        let (ws, we) = if le - ls <= MAX_LINE {
+            (ls, le)
+        } else {
+            let anchor = ranges
+                .iter()
+                .filter_map(|&(a, b)| {
+                    if a >= ls && a <= le {
+                        Some(a)
+                    } else if a < ls && b > ls {
+                        Some(ls)
+                    } else {
+                        None
+                    }
+                })
+                .min()
+                .unwrap_or(ls);
+            let ws = floor_boundary(text, anchor.saturating_sub(CLIP_BEFORE).max(ls));
+            let we = floor_boundary(text, (ws + CLIP_WIDTH).min(le));
+            (ws, we)
+        };
+        if ws > ls {
+            out.push('…');
+        }
+        let at = out.len();
+        out.push_str(&text[ws..we]);
+        if we < le {
+            out.push('…');
+        }
+        windows.push((ls, le, ws, we, at));
+        if le >= to {
+            break;
+        }
+        out.push('\n');
+        ls = le + 1;
+    }
+    let map = |i: usize| -> usize {
+        for &(ls, le, ws, we, at) in &windows {
+            if i >= ls && i <= le {
+                return at + i.clamp(ws, we) - ws;
+            }
+        }
+        out.len()
+    };
+    let mapped = ranges
+        .iter()
+        .map(|&(a, b)| {
+            let (na, nb) = (map(a), map(b));
+            SourceSpan::new(na.into(), nb.saturating_sub(na))
+        })
+        .collect();
+    (escape::same_width_visible(&out).into_owned(), mapped)
+}
+
+/// A source line for JSON, clipped like the text excerpt.
+fn clipped_line(line: &str) -> String {
+    if line.len() <= MAX_LINE * 2 {
+        return line.to_string();
+    }
+    let end = floor_boundary(line, MAX_LINE * 2);
+    format!("{}…", &line[..end])
 }
 
 fn to_report(sources: &SourceMap, d: &Diagnostic) -> Report {
@@ -75,10 +190,10 @@ fn to_report(sources: &SourceMap, d: &Diagnostic) -> Report {
     };
     // rustc's `error[code]: message` reads better than miette's code line.
     let mut report = Report {
-        message: format!("{word}[{}]: {}", d.code, d.message),
+        message: format!("{word}[{}]: {}", d.code, escape::terminal(&d.message)),
         code: String::new(),
         severity,
-        hint: d.hint.clone(),
+        hint: d.hint.as_deref().map(|h| escape::terminal(h).into_owned()),
         source: None,
         labels: Vec::new(),
         related: Vec::new(),
@@ -87,32 +202,42 @@ fn to_report(sources: &SourceMap, d: &Diagnostic) -> Report {
         return report;
     };
     let file = sources.get(primary.span.file);
-    report.source = Some(NamedSource::new(file.name.clone(), file.text.to_string()));
+    let same: Vec<&crate::config::Label> = d
+        .secondary
+        .iter()
+        .filter(|l| l.span.file == primary.span.file)
+        .collect();
+    let spans: Vec<Span> = std::iter::once(primary.span)
+        .chain(same.iter().map(|l| l.span))
+        .collect();
+    let (text, mapped) = excerpt(&file.text, &spans);
+    report.source = Some(NamedSource::new(file.name.clone(), text));
     report.labels.push(LabeledSpan::new_primary_with_span(
-        Some(primary.text.clone()),
-        source_span(sources, primary.span),
+        Some(escape::terminal(&primary.text).into_owned()),
+        mapped[0],
     ));
-    for label in &d.secondary {
-        if label.span.file == primary.span.file {
-            report.labels.push(LabeledSpan::new_with_span(
-                Some(label.text.clone()),
-                source_span(sources, label.span),
-            ));
-        } else {
-            let other = sources.get(label.span.file);
-            report.related.push(Report {
-                message: label.text.clone(),
-                code: String::new(),
-                severity: miette::Severity::Advice,
-                hint: None,
-                source: Some(NamedSource::new(other.name.clone(), other.text.to_string())),
-                labels: vec![LabeledSpan::new_primary_with_span(
-                    None,
-                    source_span(sources, label.span),
-                )],
-                related: Vec::new(),
-            });
-        }
+    for (label, span) in same.iter().zip(&mapped[1..]) {
+        report.labels.push(LabeledSpan::new_with_span(
+            Some(escape::terminal(&label.text).into_owned()),
+            *span,
+        ));
+    }
+    for label in d
+        .secondary
+        .iter()
+        .filter(|l| l.span.file != primary.span.file)
+    {
+        let other = sources.get(label.span.file);
+        let (text, mapped) = excerpt(&other.text, &[label.span]);
+        report.related.push(Report {
+            message: escape::terminal(&label.text).into_owned(),
+            code: String::new(),
+            severity: miette::Severity::Advice,
+            hint: None,
+            source: Some(NamedSource::new(other.name.clone(), text)),
+            labels: vec![LabeledSpan::new_primary_with_span(None, mapped[0])],
+            related: Vec::new(),
+        });
     }
     report
 }
@@ -188,7 +313,7 @@ pub fn json(sources: &SourceMap, diagnostics: &Diagnostics) -> serde_json::Value
                 message: &d.message,
                 source_line: d.primary.as_ref().map(|l| {
                     let (_, line, _) = sources.position(l.span);
-                    sources.get(l.span.file).line_text(line).to_string()
+                    clipped_line(sources.get(l.span.file).line_text(line))
                 }),
                 file: pos.as_ref().map(|p| p.0.clone()),
                 line: pos.as_ref().map(|p| p.1),
@@ -228,13 +353,13 @@ pub fn github(sources: &SourceMap, diagnostics: &Diagnostics) -> String {
         let mut props = Vec::new();
         if let Some(l) = &d.primary {
             let (file, line, col) = sources.position(l.span);
-            props.push(format!("file={}", escape_property(&file)));
+            props.push(format!("file={}", super::escape::github_property(&file)));
             props.push(format!("line={line}"));
             props.push(format!("col={col}"));
         }
         props.push(format!(
             "title={}",
-            escape_property(&format!("orgform {}", d.code))
+            super::escape::github_property(&format!("orgform {}", d.code))
         ));
         let mut message = d.message.clone();
         if let Some(h) = &d.hint {
@@ -245,18 +370,8 @@ pub fn github(sources: &SourceMap, diagnostics: &Diagnostics) -> String {
             out,
             "::{level} {}::{}",
             props.join(","),
-            escape_data(&message)
+            super::escape::github_data(&message)
         );
     }
     out
-}
-
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }

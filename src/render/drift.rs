@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::drift::{ChatDrift, DriftReport, Fixer, Item, Kind, Status, UpdateFeed};
 
 use super::Style;
+use super::escape;
 use super::plan::value_text;
 use super::{md_cell as md_escape, push_fitting};
 
@@ -122,9 +123,12 @@ fn mark(status: Status) -> &'static str {
     }
 }
 
+/// A drift line for a terminal: made safe (it carries text from Telegram),
+/// then coloured.
 fn paint(style: Style, item: &Item, text: &str) -> String {
+    let text = escape::terminal(text);
     if style == Style::Plain {
-        return text.to_string();
+        return text.into_owned();
     }
     let code = match (item.status, item.fixer) {
         (Status::Unknown, _) => "35",
@@ -184,13 +188,21 @@ pub fn text(report: &DriftReport, style: Style) -> String {
             );
             let _ = writeln!(out, "{}", paint(style, item, &line));
             if !(item.expected.is_null() && item.actual.is_null()) {
-                let _ = writeln!(out, "        expected: {}", value_text(&item.expected));
-                let _ = writeln!(out, "        actual:   {}", value_text(&item.actual));
+                let _ = writeln!(
+                    out,
+                    "        expected: {}",
+                    escape::terminal(&value_text(&item.expected))
+                );
+                let _ = writeln!(
+                    out,
+                    "        actual:   {}",
+                    escape::terminal(&value_text(&item.actual))
+                );
             }
             for w in &item.why {
-                let _ = writeln!(out, "        why:      {w}");
+                let _ = writeln!(out, "        why:      {}", escape::terminal(w));
             }
-            let _ = writeln!(out, "        fix:      {}", item.fix);
+            let _ = writeln!(out, "        fix:      {}", escape::terminal(&item.fix));
         }
         out.push('\n');
     }
@@ -205,7 +217,7 @@ pub fn text(report: &DriftReport, style: Style) -> String {
             "Not visible through the Bot API (checked by hand, if at all):"
         );
         for (c, s) in spots {
-            let _ = writeln!(out, "  chat.{}: {s}", c.key);
+            let _ = writeln!(out, "  chat.{}: {}", c.key, escape::terminal(s));
         }
         out.push('\n');
     }
@@ -218,7 +230,7 @@ fn md_value(v: &Value) -> String {
     if v.is_null() {
         return "—".to_string();
     }
-    format!("`{}`", value_text(v).replace('`', "'").replace('|', "\\|"))
+    escape::md_code(&value_text(v))
 }
 
 /// Markdown for a GitHub issue body, always under GitHub's limit.
@@ -265,8 +277,8 @@ pub fn markdown(report: &DriftReport) -> String {
         kinds.dedup();
         let _ = writeln!(
             head,
-            "| `{}` | {apply} | {person} | {unknown} | {} |",
-            chat.key,
+            "| {} | {apply} | {person} | {unknown} | {} |",
+            escape::md_code(&chat.key),
             kinds.join(", ")
         );
     }
@@ -278,7 +290,7 @@ pub fn markdown(report: &DriftReport) -> String {
         let _ = writeln!(
             d,
             "<details><summary><code>{}</code>: {}</summary>\n",
-            chat.key,
+            escape::html(&chat.key),
             plural(chat.items.len(), "item", "items")
         );
         let _ = writeln!(
@@ -301,13 +313,13 @@ pub fn markdown(report: &DriftReport) -> String {
             }
             let _ = writeln!(
                 d,
-                "| {icon} | {} | `{}` | {} | {} | {} | {} |",
+                "| {icon} | {} | {} | {} | {} | {} | {} |",
                 item.fixer.label(),
-                item.address,
+                escape::md_code(&item.address.to_string()),
                 md_escape(&what),
                 md_value(&item.expected),
                 md_value(&item.actual),
-                md_escape(&item.fix)
+                escape::md_own_text(&item.fix)
             );
         }
         if !chat.blind_spots.is_empty() {

@@ -3,8 +3,10 @@
 //! what it is given.
 
 pub mod access_diff;
+pub mod apply;
 pub mod diagnostics;
 pub mod drift;
+pub mod escape;
 pub mod model;
 pub mod plan;
 pub mod policy;
@@ -19,11 +21,9 @@ pub enum Style {
 /// GitHub's limit for a comment or issue body.
 pub const MARKDOWN_LIMIT: usize = 65_536;
 
-/// Text for a Markdown table cell: pipes escaped, one line, no raw HTML.
+/// Text for a Markdown table cell (see [`escape::md_cell`]).
 pub fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|")
-        .replace('\n', " ")
-        .replace('<', "&lt;")
+    escape::md_cell(s)
 }
 
 /// Append whole sections while the text stays `reserve` below GitHub's

@@ -122,7 +122,7 @@ pub fn person_text(model: &Model, handle: &str) -> String {
     let mut out = String::new();
     let _ = write!(out, "{handle}");
     if let Some(n) = &person.name {
-        let _ = write!(out, " ({n})");
+        let _ = write!(out, " ({})", super::escape::terminal(n));
     }
     out.push('\n');
     if let Some(id) = person.telegram_id {
@@ -205,7 +205,7 @@ pub fn chat_text(model: &Model, key: &str) -> String {
     let s = &chat.settings;
     let mut setting = |label: &str, value: Option<String>| {
         if let Some(v) = value {
-            let _ = writeln!(out, "  {label:<18} {v}");
+            let _ = writeln!(out, "  {label:<18} {}", super::escape::terminal(&v));
         }
     };
     setting("title:", s.title.clone());
@@ -296,7 +296,7 @@ pub fn chat_text(model: &Model, key: &str) -> String {
     if let Some(tags) = chat.tags.as_ref().filter(|t| !t.is_empty()) {
         let _ = writeln!(out, "\n  tags ({}):", tags.len());
         for (uid, tag) in tags {
-            let _ = writeln!(out, "    {}: {tag}", name(uid));
+            let _ = writeln!(out, "    {}: {}", name(uid), super::escape::terminal(tag));
         }
     }
     if !chat.topics.is_empty() {
@@ -305,7 +305,7 @@ pub fn chat_text(model: &Model, key: &str) -> String {
             let _ = writeln!(
                 out,
                 "    {k}: {}{}",
-                t.name,
+                super::escape::terminal(&t.name),
                 if t.closed { " (closed)" } else { "" }
             );
         }
@@ -326,7 +326,7 @@ pub fn chat_text(model: &Model, key: &str) -> String {
             let _ = writeln!(
                 out,
                 "    {k}: \"{}\"{}",
-                l.name,
+                super::escape::terminal(&l.name),
                 if extra.is_empty() {
                     String::new()
                 } else {
@@ -338,7 +338,12 @@ pub fn chat_text(model: &Model, key: &str) -> String {
     if let Some(cmds) = &chat.commands {
         let _ = writeln!(out, "\n  commands:");
         for c in cmds {
-            let _ = writeln!(out, "    /{} — {}", c.command, c.description);
+            let _ = writeln!(
+                out,
+                "    /{} — {}",
+                c.command,
+                super::escape::terminal(&c.description)
+            );
         }
     }
     out

@@ -10,13 +10,17 @@ use serde_json::{Value, json};
 use crate::plan::{Action, Change, Op, Phase, Plan};
 
 use super::Style;
+use super::escape;
 
 pub use super::MARKDOWN_LIMIT;
 use super::{md_cell as md_escape, push_fitting};
 
+/// A change line for a terminal: its text made safe (it carries titles,
+/// descriptions and link names from Telegram), then coloured.
 fn paint(style: Style, action: Action, text: &str) -> String {
+    let text = escape::terminal(text);
     if style == Style::Plain {
-        return text.to_string();
+        return text.into_owned();
     }
     let code = match action {
         Action::Create => "32",
@@ -193,7 +197,11 @@ pub fn text(plan: &Plan, style: Style) -> String {
         );
     }
     for (chat, err) in &plan.unreadable {
-        let _ = writeln!(out, "! chat.{chat} could not be read: {err}");
+        let _ = writeln!(
+            out,
+            "! chat.{chat} could not be read: {}",
+            escape::terminal(err)
+        );
     }
     if !plan.unreadable.is_empty() {
         out.push('\n');
@@ -226,7 +234,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
         }
         let _ = writeln!(out, "{}", paint(style, c.action, &line));
         for w in &c.why {
-            let _ = writeln!(out, "      why: {w}");
+            let _ = writeln!(out, "      why: {}", escape::terminal(w));
         }
     }
     if irreversible_shown
@@ -296,7 +304,12 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 (Some(f), true) => format!(" ({f} given)"),
                 (None, _) => " (cannot be overridden)".to_string(),
             };
-            let _ = writeln!(out, "  {mark} [{}]: {}{flag}", g.code, g.message);
+            let _ = writeln!(
+                out,
+                "  {mark} [{}]: {}{flag}",
+                g.code,
+                escape::terminal(&g.message)
+            );
         }
         out.push('\n');
     }
@@ -306,6 +319,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
 
 /// One row of the per-person access table.
 struct AccessRow {
+    risk: Risk,
     person: String,
     chat: String,
     change: String,
@@ -377,6 +391,9 @@ fn access_change(c: &Change) -> Option<String> {
     })
 }
 
+/// Refused guards of one code listed in the Markdown head; the rest are counted.
+const GUARDS_SHOWN_PER_CODE: usize = 5;
+
 /// Markdown for a pull request comment, always under GitHub's limit.
 pub fn markdown(plan: &Plan) -> String {
     let mut head = String::new();
@@ -389,7 +406,7 @@ pub fn markdown(plan: &Plan) -> String {
                 "no chats".to_string()
             } else {
                 only.iter()
-                    .map(|c| format!("`{c}`"))
+                    .map(|c| escape::md_code(c))
                     .collect::<Vec<_>>()
                     .join(", ")
             }
@@ -403,70 +420,99 @@ pub fn markdown(plan: &Plan) -> String {
             refused.len(),
             if refused.len() == 1 { "" } else { "s" }
         );
+        // Guards repeat per chat: a few of each kind, then a count, so
+        // the head of the comment stays small whatever the plan.
+        let mut per_code: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut hidden = 0usize;
         for g in &refused {
+            let seen = per_code.entry(g.code.as_str()).or_default();
+            *seen += 1;
+            if *seen > GUARDS_SHOWN_PER_CODE {
+                hidden += 1;
+                continue;
+            }
             let flag = g
                 .override_flag
                 .as_ref()
                 .map(|f| format!(" — override with `{f}`"))
                 .unwrap_or_default();
-            let _ = writeln!(head, "> - `{}`: {}{flag}", g.code, g.message);
+            let _ = writeln!(
+                head,
+                "> - `{}`: {}{flag}",
+                g.code,
+                escape::md_text(&g.message)
+            );
+        }
+        if hidden > 0 {
+            let _ = writeln!(
+                head,
+                "> - …and {hidden} more of the same kinds (`orgform plan` lists them all)"
+            );
         }
         head.push('\n');
     }
+    let mut overridden: BTreeMap<&str, usize> = BTreeMap::new();
     for g in plan.guards.iter().filter(|g| g.overridden) {
+        let seen = overridden.entry(g.code.as_str()).or_default();
+        *seen += 1;
+        if *seen > GUARDS_SHOWN_PER_CODE {
+            continue;
+        }
         let _ = writeln!(
             head,
             "> [!WARNING]\n> Guard `{}` overridden ({}): {}\n",
             g.code,
             g.override_flag.as_deref().unwrap_or(""),
-            g.message
+            escape::md_text(&g.message)
         );
     }
-    for (chat, err) in &plan.unreadable {
-        let _ = writeln!(head, "> [!WARNING]\n> `{chat}` could not be read: {err}\n");
+    for (code, n) in &overridden {
+        if *n > GUARDS_SHOWN_PER_CODE {
+            let _ = writeln!(
+                head,
+                "> [!WARNING]\n> …and {} more `{code}` guards overridden (`orgform plan` lists them all)\n",
+                n - GUARDS_SHOWN_PER_CODE
+            );
+        }
+    }
+    let mut unreadable_hidden = 0usize;
+    for (i, (chat, err)) in plan.unreadable.iter().enumerate() {
+        if i >= GUARDS_SHOWN_PER_CODE * 4 {
+            unreadable_hidden += 1;
+            continue;
+        }
+        let _ = writeln!(
+            head,
+            "> [!WARNING]\n> {} could not be read: {}\n",
+            escape::md_code(chat),
+            escape::md_text(err)
+        );
+    }
+    if unreadable_hidden > 0 {
+        let _ = writeln!(
+            head,
+            "> [!WARNING]\n> …and {unreadable_hidden} more chats could not be read (`orgform plan` lists them all)\n"
+        );
     }
     if plan.changes.is_empty() {
         let _ = writeln!(head, "**No changes.** Telegram matches the configuration.");
         return head;
     }
-    // Summary table per chat.
-    let mut per_chat: BTreeMap<&str, [usize; 6]> = BTreeMap::new();
-    for c in &plan.changes {
-        let idx = match c.action {
-            Action::Create => 0,
-            Action::Update | Action::Replace => 1,
-            Action::Delete => 2,
-            Action::Invite => 3,
-            Action::Manual => 4,
-        };
-        let row = per_chat.entry(&c.chat).or_default();
-        row[idx] += 1;
-        if !c.reversible && c.action != Action::Manual {
-            row[5] += 1;
-        }
-    }
-    let _ = writeln!(
-        head,
-        "| chat | ➕ add | ✏️ change | ➖ remove | ✉️ invite | ✋ manual | cannot be undone |"
-    );
-    let _ = writeln!(head, "|---|---:|---:|---:|---:|---:|---:|");
-    for (chat, r) in &per_chat {
-        let _ = writeln!(
-            head,
-            "| `{chat}` | {} | {} | {} | {} | {} | {} |",
-            r[0], r[1], r[2], r[3], r[4], r[5]
-        );
-    }
-    let _ = writeln!(head, "\n{}\n", summary_line(plan));
-
-    // Effective access per person.
+    // What each change means for someone's access, riskiest first.
     let mut rows: Vec<AccessRow> = plan
         .changes
         .iter()
         .filter_map(|c| {
             let person = c.person.clone()?;
-            let change = access_change(c)?;
+            let risk = risk(c)?;
+            let mut change = access_change(c)?;
+            if risk == Risk::Privilege {
+                change = format!("**privilege change:** {}", escape::md_text(&change));
+            } else {
+                change = escape::md_text(&change);
+            }
             Some(AccessRow {
+                risk,
                 person,
                 chat: c.chat.clone(),
                 change,
@@ -474,42 +520,140 @@ pub fn markdown(plan: &Plan) -> String {
             })
         })
         .collect();
-    rows.sort_by(|a, b| (&a.person, &a.chat).cmp(&(&b.person, &b.chat)));
-    let mut access = String::new();
+    rows.sort_by(|a, b| (a.risk, &a.person, &a.chat).cmp(&(b.risk, &b.person, &b.chat)));
+    let mut by_risk: BTreeMap<Risk, usize> = BTreeMap::new();
+    for r in &rows {
+        *by_risk.entry(r.risk).or_default() += 1;
+    }
+    if !by_risk.is_empty() {
+        let _ = writeln!(
+            head,
+            "**Access changes, riskiest first:** {}.\n",
+            risk_counts(&by_risk)
+        );
+    }
+    let _ = writeln!(head, "{}\n", summary_line(plan));
+
+    let reserve = 600;
+    let mut out = head;
+    let mut left_out: BTreeMap<Risk, usize> = BTreeMap::new();
     if !rows.is_empty() {
         let people = rows
             .iter()
             .map(|r| &r.person)
             .collect::<std::collections::BTreeSet<_>>()
             .len();
-        let _ = writeln!(access, "### Effective access changes ({people} people)\n");
-        let _ = writeln!(access, "| person | chat | change | why |");
-        let _ = writeln!(access, "|---|---|---|---|");
+        let _ = writeln!(out, "### Effective access changes ({people} people)\n");
+        let _ = writeln!(out, "| | person | chat | change | why |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
         for r in &rows {
-            let _ = writeln!(
-                access,
-                "| `{}` | `{}` | {} | {} |",
-                r.person,
-                r.chat,
-                md_escape(&r.change),
+            let line = format!(
+                "| {} | {} | {} | {} | {} |\n",
+                r.risk.icon(),
+                escape::md_code(&r.person),
+                escape::md_code(&r.chat),
+                r.change,
                 md_escape(&r.why)
             );
+            // Removals, demotions and privilege changes may use the whole
+            // comment; the rest three quarters at most, so the per-chat
+            // table still shows.
+            let budget = if r.risk <= Risk::Privilege {
+                MARKDOWN_LIMIT
+            } else {
+                MARKDOWN_LIMIT * 3 / 4
+            };
+            if !left_out.is_empty() || out.len() + line.len() + reserve > budget {
+                *left_out.entry(r.risk).or_default() += 1;
+                continue;
+            }
+            out.push_str(&line);
         }
-        access.push('\n');
+        out.push('\n');
+        if !left_out.is_empty() {
+            let n: usize = left_out.values().sum();
+            let _ = writeln!(
+                out,
+                "_{n} access change{} left out of this table to fit GitHub's 65,536-character comment limit: {}. Run `orgform plan --format json` for all of them._\n",
+                if n == 1 { " was" } else { "s were" },
+                risk_counts(&left_out)
+            );
+        }
     }
 
-    // Details, folded per chat.
+    // Per chat: a summary row and the folded details, riskiest chats first.
+    let mut per_chat: BTreeMap<&str, ChatRow> = BTreeMap::new();
+    for c in &plan.changes {
+        let row = per_chat.entry(&c.chat).or_default();
+        let idx = match c.action {
+            Action::Create => 0,
+            Action::Update | Action::Replace => 1,
+            Action::Delete => 2,
+            Action::Invite => 3,
+            Action::Manual => 4,
+        };
+        row.counts[idx] += 1;
+        if !c.reversible && c.action != Action::Manual {
+            row.counts[5] += 1;
+        }
+        if let Some(r) = risk(c) {
+            *row.risks.entry(r).or_default() += 1;
+        }
+        row.changes.push(c);
+    }
+    let mut chats: Vec<(&str, ChatRow)> = per_chat.into_iter().collect();
+    chats.sort_by(|a, b| {
+        let top = |r: &ChatRow| r.risks.keys().next().copied().unwrap_or(Risk::Other);
+        (top(&a.1), a.0).cmp(&(top(&b.1), b.0))
+    });
+    if out.len() + reserve < MARKDOWN_LIMIT {
+        let _ = writeln!(out, "### Chats\n");
+        let _ = writeln!(
+            out,
+            "| chat | ➕ add | ✏️ change | ➖ remove | ✉️ invite | ✋ manual | cannot be undone |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+        let mut hidden = 0;
+        for (chat, row) in &chats {
+            let r = row.counts;
+            let line = format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                escape::md_code(chat),
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5]
+            );
+            if hidden > 0 || out.len() + line.len() + reserve > MARKDOWN_LIMIT {
+                hidden += 1;
+                continue;
+            }
+            out.push_str(&line);
+        }
+        out.push('\n');
+        if hidden > 0 {
+            let _ = writeln!(
+                out,
+                "_{hidden} more chat{} not listed to fit the comment limit._\n",
+                if hidden == 1 { "" } else { "s" }
+            );
+        }
+    }
+
     let mut details: Vec<String> = Vec::new();
-    for chat in per_chat.keys() {
-        let changes: Vec<&Change> = plan.changes.iter().filter(|c| c.chat == *chat).collect();
+    for (chat, row) in &chats {
+        let changes = &row.changes;
         let mut d = String::new();
         let _ = writeln!(
             d,
-            "<details><summary><code>{chat}</code>: {} change{}</summary>\n",
+            "<details><summary><code>{}</code>: {} change{}</summary>\n",
+            escape::html(chat),
             changes.len(),
             if changes.len() == 1 { "" } else { "s" }
         );
-        let _ = writeln!(d, "```diff");
+        let mut body = String::new();
         for c in changes {
             let sign = match c.action {
                 Action::Create | Action::Invite => "+",
@@ -522,43 +666,133 @@ pub fn markdown(plan: &Plan) -> String {
             } else {
                 ""
             };
-            let _ = writeln!(d, "{sign} {} {}{undo}", c.action.symbol(), change_line(c));
+            let line = format!("{} {}{undo}", c.action.symbol(), change_line(c));
+            let _ = writeln!(body, "{sign} {}", escape::md_code_line(&line));
             for w in &c.why {
-                let _ = writeln!(d, "#     why: {w}");
+                let _ = writeln!(body, "#     why: {}", escape::md_code_line(w));
             }
         }
-        let _ = writeln!(d, "```\n</details>\n");
+        // Titles and descriptions come from Telegram: the fence is longer
+        // than any backtick run in them, so none can close it.
+        let fence = escape::md_fence(&body);
+        let _ = writeln!(d, "{fence}diff\n{body}{fence}\n</details>\n");
         details.push(d);
-    }
-
-    // Assemble under the limit: head always, then access, then as many
-    // details as fit, with a note on what was cut.
-    let reserve = 400;
-    let mut out = head;
-    if out.len() + access.len() + reserve <= MARKDOWN_LIMIT {
-        out.push_str(&access);
-    } else {
-        let cut_at = MARKDOWN_LIMIT.saturating_sub(out.len() + reserve);
-        let mut partial: String = access
-            .lines()
-            .scan(0usize, |n, l| {
-                *n += l.len() + 1;
-                (*n <= cut_at).then(|| format!("{l}\n"))
-            })
-            .collect();
-        partial.push_str("\n_…the access table was cut to fit GitHub's comment limit; run `orgform plan --format json` for all of it._\n\n");
-        out.push_str(&partial);
     }
     let shown = push_fitting(&mut out, &details, reserve);
     if shown < details.len() {
+        let cut = &chats[shown..];
+        let changes: usize = cut.iter().map(|(_, r)| r.changes.len()).sum();
+        let mut risks: BTreeMap<Risk, usize> = BTreeMap::new();
+        for (_, r) in cut {
+            for (k, n) in &r.risks {
+                *risks.entry(*k).or_default() += n;
+            }
+        }
         let _ = writeln!(
             out,
-            "_Details for {} more chat{} were cut to fit GitHub's 65,536-character comment limit; the full plan is in the job's artifacts or `orgform plan --format json`._",
-            details.len() - shown,
-            if details.len() - shown == 1 { "" } else { "s" }
+            "_Details for {} more chat{} ({changes} change{}{}) were cut to fit GitHub's 65,536-character comment limit; the full plan is in the job's artifacts or `orgform plan --format json`._",
+            cut.len(),
+            if cut.len() == 1 { "" } else { "s" },
+            if changes == 1 { "" } else { "s" },
+            if risks.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", risk_counts(&risks))
+            }
         );
     }
     out
+}
+
+/// One chat's counts, risks and changes for the Markdown report.
+#[derive(Default)]
+struct ChatRow<'a> {
+    counts: [usize; 6],
+    risks: BTreeMap<Risk, usize>,
+    changes: Vec<&'a Change>,
+}
+
+/// How much a change to someone's access matters to a reviewer, in the
+/// order the pull request comment shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Risk {
+    /// Removed from the chat or banned.
+    Removal,
+    /// An admin loses the seat or some rights.
+    Demotion,
+    /// A new admin seat, or an admin gains rights.
+    Privilege,
+    /// A member is restricted.
+    Restriction,
+    /// Restrictions lifted, a ban lifted.
+    Lifted,
+    /// Joins and invites.
+    Join,
+    /// Not an access change (settings, topics, links).
+    Other,
+}
+
+impl Risk {
+    fn icon(self) -> &'static str {
+        match self {
+            Risk::Removal => "🚫 removal",
+            Risk::Demotion => "⬇️ demotion",
+            Risk::Privilege => "⚠️ privilege",
+            Risk::Restriction => "🔒 restriction",
+            Risk::Lifted => "🔓 lifted",
+            Risk::Join => "✉️ join",
+            Risk::Other => "",
+        }
+    }
+
+    fn counted(self, n: usize) -> String {
+        let (one, many) = match self {
+            Risk::Removal => ("removal or ban", "removals and bans"),
+            Risk::Demotion => ("admin demotion", "admin demotions"),
+            Risk::Privilege => (
+                "privilege change (new admin seat or more rights)",
+                "privilege changes (new admin seats or more rights)",
+            ),
+            Risk::Restriction => ("restriction", "restrictions"),
+            Risk::Lifted => ("restriction or ban lifted", "restrictions and bans lifted"),
+            Risk::Join => ("join or invite", "joins and invites"),
+            Risk::Other => ("other change", "other changes"),
+        };
+        format!("{n} {}", if n == 1 { one } else { many })
+    }
+}
+
+fn risk_counts(counts: &BTreeMap<Risk, usize>) -> String {
+    counts
+        .iter()
+        .map(|(r, n)| r.counted(*n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The risk of a change to one person's access; `None` for other changes.
+fn risk(c: &Change) -> Option<Risk> {
+    Some(match &c.op {
+        Op::Kick { .. } | Op::Ban { .. } => Risk::Removal,
+        Op::Promote { rights, .. } if rights.is_empty() => Risk::Demotion,
+        Op::Promote { .. } if c.action == Action::Create => Risk::Privilege,
+        Op::Promote { rights, .. } => {
+            let before: Vec<&str> = c
+                .before
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if rights.iter().any(|r| !before.contains(&r.name())) {
+                Risk::Privilege
+            } else {
+                Risk::Demotion
+            }
+        }
+        Op::Restrict { .. } => Risk::Restriction,
+        Op::Unrestrict { .. } | Op::Unban { .. } => Risk::Lifted,
+        Op::SendInvite { .. } => Risk::Join,
+        _ => return None,
+    })
 }
 
 /// Versioned JSON: the plan as saved, plus counts.

@@ -14,7 +14,13 @@
 //!   repeat (reads, and writes that set a value); others fail as
 //!   "outcome unknown";
 //! - changes run one at a time per chat ([`Client::chat_turn`]) with a
-//!   bounded number of chats in parallel.
+//!   bounded number of chats in parallel;
+//! - every read is bounded: an answer larger than `max_answer_bytes`
+//!   (default 16 MiB) is refused as it streams in, each attempt has its
+//!   own timeout (default 75 s), and a call as a whole — every attempt and
+//!   backoff together — ends at `call_deadline` (default 120 s). Waits the
+//!   server asked for with a 429 are not counted: they are bounded by
+//!   `max_retry_after` and `max_rate_limited` instead.
 //!
 //! Nothing here reads environment variables: the CLI passes flag, env and
 //! config values to [`resolve_api_url`] and [`load_token`].
@@ -243,7 +249,18 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// Use Telegram's test environment (`/bot{token}/test/{method}`).
     pub test_environment: bool,
+    /// Every attempt and backoff of one call together end by this; a
+    /// server that never answers costs this long, not attempts × timeout.
+    pub call_deadline: Duration,
+    /// The largest answer read; a longer one is cut off and refused.
+    pub max_answer_bytes: usize,
 }
+
+/// The default [`ClientOptions::call_deadline`].
+pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(120);
+/// The default [`ClientOptions::max_answer_bytes`]: far above any real
+/// answer (100 updates, 200 members) and far below what would hurt.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -256,6 +273,8 @@ impl Default for ClientOptions {
             max_parallel_chats: 8,
             retry: RetryPolicy::default(),
             test_environment: false,
+            call_deadline: DEFAULT_CALL_DEADLINE,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
         }
     }
 }
@@ -493,14 +512,31 @@ impl Client {
         let retry = &self.inner.options.retry;
         let mut attempts = 0u32;
         let mut rate_limited = 0u32;
+        // The deadline moves out by every wait the server asked for (429).
+        let mut deadline = Instant::now() + self.inner.options.call_deadline;
         loop {
             let slot = self.inner.pace.wait_turn().await;
             attempts += 1;
-            let failure = match self.attempt(call).await {
-                Ok(v) => return Ok(v),
-                Err(f) => f,
-            };
             let error = |kind| Error::new(call.method, call.chat, kind);
+            let Some(left) = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+            else {
+                return Err(error(self.deadline_passed(attempts - 1)));
+            };
+            let failure = match tokio::time::timeout(left, self.attempt(call)).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(f)) => f,
+                Err(_) if call.repeat == Repeat::Unsafe => {
+                    return Err(error(ErrorKind::Unrepeatable {
+                        detail: format!(
+                            "no answer within the call deadline of {} s",
+                            self.inner.options.call_deadline.as_secs()
+                        ),
+                    }));
+                }
+                Err(_) => return Err(error(self.deadline_passed(attempts))),
+            };
             match failure {
                 Attempt::Api(api) if api.class == Class::RateLimited => {
                     let wait = api.retry_after.unwrap_or(1);
@@ -521,6 +557,7 @@ impl Client {
                         Instant::now(),
                         Duration::from_secs(wait),
                     );
+                    deadline += Duration::from_secs(wait);
                     tracing::debug!(
                         method = call.method,
                         chat = call.chat,
@@ -575,6 +612,18 @@ impl Client {
         }
     }
 
+    /// The error for a call whose deadline passed.
+    fn deadline_passed(&self, attempts: u32) -> ErrorKind {
+        ErrorKind::Transport {
+            detail: format!(
+                "no complete answer within the call deadline of {} s",
+                self.inner.options.call_deadline.as_secs()
+            ),
+            attempts,
+            timed_out: true,
+        }
+    }
+
     async fn backoff(&self, call: &ApiCall, attempts: u32, why: &str) {
         let retry = &self.inner.options.retry;
         let exp = retry
@@ -624,9 +673,45 @@ impl Client {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = response.bytes().await.map_err(transport)?;
+        let body = read_capped(response, inner.options.max_answer_bytes)
+            .await
+            .map_err(|e| match e {
+                Capped::Http(e) => transport(e),
+                Capped::TooLarge(read) => Attempt::Garbage {
+                    status,
+                    problem: format!(
+                        "an answer larger than {} bytes (stopped reading at {read})",
+                        inner.options.max_answer_bytes
+                    ),
+                    excerpt: String::new(),
+                },
+            })?;
         interpret(status, header_retry, &body, &inner.redactor)
     }
+}
+
+enum Capped {
+    Http(reqwest::Error),
+    TooLarge(usize),
+}
+
+/// Read a body chunk by chunk, refusing it as soon as it passes `cap`
+/// bytes (a Content-Length above the cap is refused before reading).
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, Capped> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > cap as u64)
+    {
+        return Err(Capped::TooLarge(0));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Capped::Http)? {
+        if body.len() + chunk.len() > cap {
+            return Err(Capped::TooLarge(body.len() + chunk.len()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A call with a file as multipart/form-data: strings as they are, other

@@ -61,6 +61,8 @@ pub fn fast() -> ClientOptions {
             max_retry_after: Duration::from_secs(120),
         },
         test_environment: false,
+        call_deadline: Duration::from_secs(120),
+        max_answer_bytes: orgform::telegram::client::DEFAULT_MAX_ANSWER_BYTES,
     }
 }
 
