@@ -147,8 +147,8 @@ fn restriction_text(permissions: &crate::state::Permissions, until: Option<i64>)
             .collect::<Vec<_>>()
             .join(" ")
     };
-    match until.and_then(|u| jiff::Timestamp::from_second(u).ok()) {
-        Some(t) => format!("may: {may}; until {t}"),
+    match until {
+        Some(t) => format!("may: {may}; until {}", crate::state::time::instant_text(t)),
         None => format!("may: {may}"),
     }
 }

@@ -29,8 +29,7 @@ pub enum DiffFormat {
                         resolves to counts.\n\n\
                         Policy rules are checked at both revisions: violations the change introduces are told apart \
                         from those that were there before.\n\n\
-                        Exit status: 0 no differences, 2 differences, 3 the change introduces a violation of a deny \
-                        rule, 1 error."
+                        A change that introduces a violation of a deny rule exits 3."
 )]
 pub struct DiffArgs {
     /// The revision to compare with: a branch, tag or commit (e.g. origin/main).

@@ -316,12 +316,6 @@ struct ChatCx<'a> {
     now: i64,
 }
 
-fn time_text(t: i64) -> String {
-    jiff::Timestamp::from_second(t)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| t.to_string())
-}
-
 impl ChatCx<'_> {
     fn report(&self, changes: &[&Change]) -> ChatDrift {
         let mut items = Vec::new();
@@ -408,7 +402,7 @@ impl ChatCx<'_> {
                 .chat(self.desired.id)
                 .and_then(|m| m.members.get(user))
             {
-                actual = json!({"status": status_name(&seen.status), "seen": time_text(seen.at), "source": seen.source});
+                actual = json!({"status": status_name(&seen.status), "seen": crate::state::time::instant_text(seen.at), "source": seen.source});
             }
         }
         Item {
@@ -433,7 +427,7 @@ impl ChatCx<'_> {
             .filter(|l| !l.revoked);
         match sent {
             Some(link) if link.expires.is_none_or(|e| e > self.now) => match link.expires {
-                Some(e) => format!("a personal invite link was sent (valid until {}); they must join with it", time_text(e)),
+                Some(e) => format!("a personal invite link was sent (valid until {}); they must join with it", crate::state::time::instant_text(e)),
                 None => "a personal invite link was sent; they must join with it".to_string(),
             },
             _ => "they must join: `orgform apply` creates a personal invite link and sends it if they started the bot".to_string(),
@@ -589,7 +583,7 @@ impl ChatCx<'_> {
                 .and_then(|m| m.members.get(&user))
             {
                 Some(seen) => {
-                    json!({"status": status_name(&seen.status), "seen": time_text(seen.at), "source": seen.source})
+                    json!({"status": status_name(&seen.status), "seen": crate::state::time::instant_text(seen.at), "source": seen.source})
                 }
                 None => json!({"status": "absent"}),
             };
@@ -613,7 +607,7 @@ impl ChatCx<'_> {
             .chat(self.desired.id)
             .and_then(|m| m.members.get(&user))
         {
-            v["seen"] = json!(time_text(seen.at));
+            v["seen"] = json!(crate::state::time::instant_text(seen.at));
             v["source"] = json!(seen.source);
         }
         v

@@ -968,7 +968,7 @@ impl Builder<'_> {
                     role,
                     permissions: names,
                     members: vec![people_selector(people)],
-                    until: until.map(instant),
+                    until: until.map(crate::state::time::instant_text),
                 });
             }
             spec.restricted = Some(list);
@@ -1021,7 +1021,7 @@ impl Builder<'_> {
             .map(|(k, l)| {
                 let spec = InviteLinkSpec {
                     name: Some(l.name.clone()).filter(|n| n != k),
-                    expires: l.expires.map(instant),
+                    expires: l.expires.map(crate::state::time::instant_text),
                     member_limit: l.member_limit,
                     join_request: l.join_request.then_some(true),
                 };
@@ -1108,12 +1108,6 @@ pub fn permission_names(permissions: &Permissions) -> Vec<String> {
         return vec!["all".to_string()];
     }
     permissions.iter().map(|p| p.name().to_string()).collect()
-}
-
-fn instant(unix: i64) -> String {
-    jiff::Timestamp::from_second(unix)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| unix.to_string())
 }
 
 /// The report as text, for the terminal (no colour, stable order).

@@ -70,9 +70,7 @@ pub fn access_text(a: &Access) -> String {
             until: Some(u),
         } => format!(
             "restricted until {} (may: {})",
-            jiff::Timestamp::from_second(*u)
-                .map(|t| t.to_string())
-                .unwrap_or_else(|_| u.to_string()),
+            crate::state::time::instant_text(*u),
             perms_text(permissions)
         ),
         Access::Restricted {

@@ -17,12 +17,6 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn time_text(t: i64) -> String {
-    jiff::Timestamp::from_second(t)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| t.to_string())
-}
-
 /// One line saying how much drift there is and who fixes it.
 pub fn summary_line(report: &DriftReport) -> String {
     let s = &report.summary;
@@ -93,10 +87,18 @@ pub fn knowledge_line(report: &DriftReport) -> String {
         let _ = write!(out, "; {from_updates} known from updates");
     }
     if let Some(t) = last {
-        let _ = write!(out, ", newest update {}", time_text(t));
+        let _ = write!(
+            out,
+            ", newest update {}",
+            crate::state::time::instant_text(t)
+        );
     }
     if let Some(t) = oldest {
-        let _ = write!(out, "; oldest member observation {}", time_text(t));
+        let _ = write!(
+            out,
+            "; oldest member observation {}",
+            crate::state::time::instant_text(t)
+        );
     }
     if unseen_chats > 0 {
         let _ = write!(
@@ -162,7 +164,11 @@ fn members_text(c: &ChatDrift) -> String {
     parts.extend(m.sources.iter().map(|(s, n)| format!("{n} via {s}")));
     let _ = write!(out, " ({})", parts.join(", "));
     if let Some(t) = m.last_update {
-        let _ = write!(out, "; newest update {}", time_text(t));
+        let _ = write!(
+            out,
+            "; newest update {}",
+            crate::state::time::instant_text(t)
+        );
     }
     out
 }

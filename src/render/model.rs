@@ -77,7 +77,7 @@ fn describe(access: &Access) -> String {
         Access::Restricted { permissions, until } => match until {
             Some(u) => format!(
                 "restricted until {} (may: {})",
-                unix_text(*u),
+                crate::state::time::instant_text(*u),
                 permissions_list(permissions)
             ),
             None => format!("restricted (may: {})", permissions_list(permissions)),
@@ -85,12 +85,6 @@ fn describe(access: &Access) -> String {
         Access::Banned => "banned".into(),
         Access::Removed => "removed (must not be in the chat)".into(),
     }
-}
-
-fn unix_text(t: i64) -> String {
-    jiff::Timestamp::from_second(t)
-        .map(|ts| ts.to_string())
-        .unwrap_or_else(|_| t.to_string())
 }
 
 fn access_json(access: &Access) -> serde_json::Value {
@@ -315,7 +309,7 @@ pub fn chat_text(model: &Model, key: &str) -> String {
         for (k, l) in &chat.invite_links {
             let mut extra = Vec::new();
             if let Some(e) = l.expires {
-                extra.push(format!("expires {}", unix_text(e)));
+                extra.push(format!("expires {}", crate::state::time::instant_text(e)));
             }
             if let Some(m) = l.member_limit {
                 extra.push(format!("limit {m}"));

@@ -66,7 +66,7 @@ pub fn value_text(v: &Value) -> String {
                 );
             }
             if let Some(u) = m.get("until").and_then(Value::as_i64) {
-                let _ = write!(out, " until {}", unix_text(u));
+                let _ = write!(out, " until {}", crate::state::time::instant_text(u));
             }
             out
         }
@@ -74,7 +74,8 @@ pub fn value_text(v: &Value) -> String {
             "{{{}}}",
             m.iter()
                 .map(|(k, v)| match (k.as_str(), v.as_i64()) {
-                    ("expires" | "until", Some(t)) => format!("{k}: {}", unix_text(t)),
+                    ("expires" | "until", Some(t)) =>
+                        format!("{k}: {}", crate::state::time::instant_text(t)),
                     _ => format!("{k}: {}", value_text(v)),
                 })
                 .collect::<Vec<_>>()
@@ -93,13 +94,6 @@ pub fn value_text(v: &Value) -> String {
         ),
         other => other.to_string(),
     }
-}
-
-/// A unix time as an RFC 3339 instant.
-fn unix_text(t: i64) -> String {
-    jiff::Timestamp::from_second(t)
-        .map(|ts| ts.to_string())
-        .unwrap_or_else(|_| t.to_string())
 }
 
 /// Word diff of two texts: `[-removed-]{+added+}`.

@@ -6,6 +6,7 @@
 //! BTreeSets), so that serialising a state twice gives identical bytes.
 
 pub mod rights;
+pub mod time;
 
 use std::collections::BTreeMap;
 use std::fmt;

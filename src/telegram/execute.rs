@@ -658,9 +658,7 @@ impl TelegramProvider {
             .param("expire_date", expires)
             .param("member_limit", 1);
         let link: wire::ChatInviteLink = self.client.call(&create).await?;
-        let until = jiff::Timestamp::from_second(expires)
-            .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default();
+        let until = crate::state::time::minute_text(expires);
         let text = format!(
             "You are invited to the Telegram chat \u{201c}{}\u{201d}. Join with your personal link; it works once and expires {until}:\n{}",
             change.chat, link.invite_link
