@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::connect::{self, TelegramArgs};
 use super::error::{CliError, exit};
-use crate::apply::{self, Event, Journal, RunStatus, journal, lock::Lock};
+use crate::apply::{self, Event, Hooks, Journal, Resolution, RunStatus, journal};
 use crate::telegram::execute::TelegramProvider;
 
 #[derive(Args, Debug)]
@@ -47,32 +47,36 @@ async fn rollback(
     conn: &connect::Connection,
     now: jiff::Timestamp,
 ) -> Result<u8, CliError> {
-    let _lock = Lock::acquire(&conn.state_dir, "rollback", now)
-        .map_err(|e| CliError::user(e.to_string()))?;
-    let events = journal::read(&conn.state_dir, &args.run).map_err(|e| {
-        CliError::with_hint(
-            e.to_string(),
-            format!(
-                "runs are in {}",
-                journal::journal_dir(&conn.state_dir).display()
-            ),
-        )
-    })?;
+    conn.take_lock("rollback", now)?;
+    conn.lock_run(&args.run);
+    let (events, warnings) =
+        journal::read_in(&conn.state, &args.run).map_err(super::apply::run_error)?;
+    for w in warnings {
+        eprintln!("{w}");
+    }
     let state = apply::replay(&events);
-    let Some(plan) = state.plan else {
+    let Some(plan) = state.plan.clone() else {
         return Err(CliError::user(format!(
             "run {} has no plan in its journal",
             args.run
         )));
     };
-    if state.done.is_empty() {
+    if state.done.is_empty() && state.in_flight.is_empty() {
         println!("Run {}: nothing to undo.", args.run);
         return Ok(exit::OK);
     }
     println!(
-        "Run {} did {} change(s); undoing them in reverse order:",
+        "Run {} did {} change(s){}; undoing them in reverse order:",
         args.run,
-        state.done.len()
+        state.done.len(),
+        if state.in_flight.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", and {} were cut off mid-call (looked up first)",
+                state.in_flight.len()
+            )
+        }
     );
     for (i, _) in state.done.iter().rev() {
         let c = &plan.changes[*i];
@@ -83,7 +87,7 @@ async fn rollback(
         super::prompt::confirm("Roll back?", "roll back", "run again with --auto-approve")?;
     }
     let mut journal =
-        Journal::reopen(&conn.state_dir, &args.run).map_err(|e| CliError::user(e.to_string()))?;
+        Journal::reopen_in(&conn.state, &args.run).map_err(super::apply::run_error)?;
     journal
         .write(&Event::Resume {
             at: now.to_string(),
@@ -92,13 +96,67 @@ async fn rollback(
         .map_err(|e| CliError::user(e.to_string()))?;
     let provider = TelegramProvider::new(conn.client.clone());
     let mut store = conn.load_store()?;
+    // Changes cut off mid-call: find out whether they happened first.
+    let mut done = state.done.clone();
+    let mut uncertain = Vec::new();
+    for &i in &state.in_flight {
+        let change = &plan.changes[i];
+        let before = state
+            .observed
+            .get(&i)
+            .cloned()
+            .unwrap_or(crate::telegram::execute::Observed::Nothing);
+        match apply::resolve(&provider, change, i, &before).await {
+            Resolution::Done { executed, by } => {
+                let inverse = crate::telegram::execute::inverse(change, &before, &executed);
+                crate::telegram::execute::record(
+                    &mut store,
+                    change,
+                    Some(&before),
+                    &executed,
+                    now.as_second(),
+                );
+                journal
+                    .write(&Event::Assume {
+                        index: i,
+                        done: true,
+                        by,
+                        inverse: Some(inverse.clone()),
+                        executed: Some(executed),
+                    })
+                    .map_err(|e| CliError::user(e.to_string()))?;
+                done.push((i, inverse));
+            }
+            Resolution::NotDone { by } => {
+                journal
+                    .write(&Event::Assume {
+                        index: i,
+                        done: false,
+                        by,
+                        inverse: None,
+                        executed: None,
+                    })
+                    .map_err(|e| CliError::user(e.to_string()))?;
+            }
+            Resolution::Ask { question } => uncertain.push((i, question)),
+        }
+    }
+    let checkpoint = |store: &crate::store::Store| -> Result<(), String> {
+        conn.save_store(store).map_err(|e| format!("{e:?}"))
+    };
+    let hooks = Hooks {
+        checkpoint: &checkpoint,
+        ..Hooks::none()
+    };
     let report = apply::rollback(
         &provider,
         &plan,
         &mut journal,
         &mut store,
         now.as_second(),
-        state.done,
+        done,
+        uncertain,
+        &hooks,
     )
     .await;
     conn.save_store(&store)?;
@@ -113,6 +171,19 @@ async fn rollback(
     );
     for (i, e) in &report.rollback_errors {
         println!("Not rolled back: {}: {e}", plan.changes[*i].address);
+    }
+    if let Some(e) = &report.journal_error {
+        println!("The journal could not be written: {e}");
+    }
+    if !report.uncertain.is_empty() {
+        println!("\nOutcome UNKNOWN (no evidence either way):");
+        for (_, q) in &report.uncertain {
+            println!("  {q}");
+        }
+        println!(
+            "Record each answer with `orgform state runs {} --assume done|not-done ADDRESS`, then run `orgform rollback {}` again.",
+            args.run, args.run
+        );
     }
     if !report.not_run.is_empty() {
         println!("\nIrreversible changes a person must handle:");
