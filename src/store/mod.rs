@@ -13,6 +13,7 @@
 pub mod backend;
 pub mod file;
 pub mod legacy;
+pub mod postgres;
 pub mod records;
 pub mod sqlite;
 
@@ -268,10 +269,7 @@ pub fn open(location: &Location, state_dir: &Path) -> Result<(Shared, Vec<String
 }
 
 fn open_postgres(url: &str, workspace: &str) -> Result<Shared, StoreError> {
-    let _ = (url, workspace);
-    Err(StoreError::Config(
-        "this orgform was built without the PostgreSQL backend".into(),
-    ))
+    Ok(Arc::new(postgres::Postgres::connect(url, workspace)?))
 }
 
 impl Store {
