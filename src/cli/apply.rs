@@ -436,10 +436,19 @@ async fn resume(conn: &Connection, run_id: &str, now: jiff::Timestamp) -> Result
     // journal has it.
     let mut store = conn.load_store()?;
     for event in &events {
-        if let Event::Done {
-            index, executed, ..
-        } = event
-        {
+        let learned = match event {
+            Event::Done {
+                index, executed, ..
+            } => Some((index, executed)),
+            Event::Assume {
+                index,
+                done: true,
+                executed: Some(executed),
+                ..
+            } => Some((index, executed)),
+            _ => None,
+        };
+        if let Some((index, executed)) = learned {
             crate::telegram::execute::record(
                 &mut store,
                 &plan.changes[*index],

@@ -86,6 +86,7 @@ pub enum StateCommand {
 #[derive(Subcommand, Debug)]
 pub enum AdoptCommand {
     /// A forum topic: `adopt topic CHAT_ID KEY THREAD_ID [--name NAME]`.
+    #[command(allow_negative_numbers = true)]
     Topic {
         chat: i64,
         key: String,
@@ -95,6 +96,7 @@ pub enum AdoptCommand {
         name: Option<String>,
     },
     /// An invite link: `adopt link CHAT_ID KEY URL [--name NAME]`.
+    #[command(allow_negative_numbers = true)]
     Link {
         chat: i64,
         key: String,
@@ -562,10 +564,12 @@ fn executed_from_store(store: &Store, change: &crate::plan::Change) -> Result<Ex
                     ),
                 )
             })?;
+            // The change asked for the colour; a topic keeps the one it
+            // was created with.
             Answer::Topic {
                 thread_id: t.thread_id,
                 name: topic.name.clone(),
-                icon_color: t.icon_color,
+                icon_color: topic.icon_color.or(t.icon_color),
             }
         }
         Op::CreateInviteLink { key, link } => {
