@@ -295,7 +295,11 @@ fn list(backend: &Shared) -> Result<u8, CliError> {
                     ]
                     .contains(&k.as_str())
                 })
-                .map(|(k, v)| format!("{k}={}", plain(v)))
+                .map(|(k, v)| {
+                    // A member's status is an object tagged by its name.
+                    let v = v.get("status").unwrap_or(v);
+                    format!("{k}={}", plain(v))
+                })
                 .collect::<Vec<_>>()
                 .join(" "),
             other => plain(other),

@@ -150,10 +150,6 @@ impl Postgres {
             }
             config.ssl_mode(SslMode::Require);
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| fail(e.to_string()))?;
         let plain = local && config.get_ssl_mode() != SslMode::Require;
         let tls = if plain {
             None
@@ -163,33 +159,59 @@ impl Postgres {
                 .map_err(|e| fail(format!("cannot set up TLS: {e}")))?;
             Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
         };
-        let client = rt
-            .block_on(async {
-                match tls {
-                    None => {
-                        let (client, conn) = config.connect(tokio_postgres::NoTls).await?;
-                        tokio::spawn(conn);
-                        Ok::<_, tokio_postgres::Error>(client)
-                    }
-                    Some(tls) => {
-                        let (client, conn) = config.connect(tls).await?;
-                        tokio::spawn(conn);
-                        Ok(client)
-                    }
-                }
-            })
-            .map_err(|e| fail(chain(&e)))?;
-        let mut session = Session { rt, client };
-        migrate(&mut session).map_err(|e| fail(chain(&e)))?;
+        // Everything async happens on the session thread: the caller may
+        // be inside a runtime already, where blocking on another is refused.
         let (tx, rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<(), String>>(1);
         std::thread::Builder::new()
             .name("orgform-postgres".into())
             .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let client = rt.block_on(async {
+                    match tls {
+                        None => {
+                            let (client, conn) = config.connect(tokio_postgres::NoTls).await?;
+                            tokio::spawn(conn);
+                            Ok::<_, tokio_postgres::Error>(client)
+                        }
+                        Some(tls) => {
+                            let (client, conn) = config.connect(tls).await?;
+                            tokio::spawn(conn);
+                            Ok(client)
+                        }
+                    }
+                });
+                let client = match client {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(chain(&e)));
+                        return;
+                    }
+                };
+                let mut session = Session { rt, client };
+                if let Err(e) = migrate(&mut session) {
+                    let _ = ready_tx.send(Err(format!("migrating the schema: {}", chain(&e))));
+                    return;
+                }
+                let _ = ready_tx.send(Ok(()));
                 while let Ok(job) = rx.recv() {
                     job(&mut session);
                 }
             })
             .map_err(|e| fail(e.to_string()))?;
+        ready_rx
+            .recv()
+            .map_err(|_| fail("the database session thread ended".into()))?
+            .map_err(fail)?;
         Ok(Postgres {
             shown,
             workspace: workspace.to_string(),
