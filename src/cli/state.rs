@@ -43,9 +43,15 @@ pub enum StateCommand {
     /// List every record (topics, links, invites, members, chat scalars) and the update offset.
     List,
     /// Show one record as JSON.
-    Show { address: String },
+    Show {
+        #[arg(allow_hyphen_values = true)]
+        address: String,
+    },
     /// Forget one record (Telegram is not touched).
-    Rm { address: String },
+    Rm {
+        #[arg(allow_hyphen_values = true)]
+        address: String,
+    },
     /// Record an object that exists in Telegram but that orgform does not know.
     Adopt {
         #[command(subcommand)]
@@ -58,7 +64,7 @@ pub enum StateCommand {
         #[arg(long, value_enum, requires = "address")]
         assume: Option<Assumed>,
         /// The change's address (as the run lists it).
-        #[arg(requires = "assume")]
+        #[arg(requires = "assume", allow_hyphen_values = true)]
         address: Option<String>,
     },
     /// Give up an unfinished run: it blocks nothing any more and never runs again.
