@@ -270,6 +270,15 @@ impl Journal {
         }
     }
 
+    /// The backend is living on its reserve of disk space: what is written
+    /// now lands, but no new change may start.
+    pub fn space_low(&self) -> bool {
+        match &self.sink {
+            Sink::File { .. } => false,
+            Sink::Store { backend, .. } => backend.space_low(),
+        }
+    }
+
     /// Where the journal is, for messages.
     pub fn location(&self) -> String {
         match &self.sink {

@@ -203,6 +203,15 @@ impl<'a, P: Provider> Shared<'a, P> {
             self.fail(index, format!("not executed: {e}"));
             return false;
         }
+        if self.space_low() {
+            let error = "not executed: the disk holding the state is full".to_string();
+            let _ = self.journal(&Event::Failed {
+                index,
+                error: error.clone(),
+            });
+            self.fail(index, error);
+            return false;
+        }
         match self.provider.execute(change).await {
             Ok(executed) => self.finished(index, change, &observed, executed),
             Err(e) if uncertain::outcome_unknown(&e) => {
@@ -294,7 +303,19 @@ impl<'a, P: Provider> Shared<'a, P> {
             );
             return false;
         }
+        if self.space_low() {
+            self.fail(
+                index,
+                "executed; then the disk holding the state filled up, so the run stops here"
+                    .to_string(),
+            );
+            return false;
+        }
         true
+    }
+
+    fn space_low(&self) -> bool {
+        self.journal.lock().expect("journal lock").space_low()
     }
 
     fn remember(&self, change: &Change, observed: &Observed, executed: &Executed) {

@@ -167,6 +167,13 @@ pub trait Backend: Send + Sync {
     /// Delete a run and its journal (`state import` replacing a run).
     fn delete_run(&self, run_id: &str) -> Result<(), StoreError>;
 
+    /// Whether the backend ran out of space and is living on its reserve:
+    /// the caller must stop starting new work (what it writes now still
+    /// lands, so a rollback can be journaled).
+    fn space_low(&self) -> bool {
+        false
+    }
+
     /// A small key-value area for the backend's own bookkeeping.
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;

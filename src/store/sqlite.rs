@@ -48,9 +48,15 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE lock (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL);",
 ];
 
+/// Space kept free next to the database: when the disk fills, deleting it
+/// lets the journal record the failure and the rollback that follows.
+const RESERVE_BYTES: usize = 1 << 20;
+
 pub struct Sqlite {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// The reserve was used up: stop starting new work.
+    space_low: std::sync::atomic::AtomicBool,
 }
 
 impl Sqlite {
@@ -78,6 +84,7 @@ impl Sqlite {
         let db = Sqlite {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            space_low: Default::default(),
         };
         db.setup()?;
         Ok(db)
@@ -138,6 +145,53 @@ impl Sqlite {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    fn reserve_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_os_string();
+        name.push(".reserve");
+        PathBuf::from(name)
+    }
+
+    /// Keep [`RESERVE_BYTES`] of disk for a journal that must go on
+    /// writing after the disk filled up.
+    fn ensure_reserve(&self) -> std::io::Result<()> {
+        let path = self.reserve_path();
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= RESERVE_BYTES) {
+            return Ok(());
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path)?;
+        std::io::Write::write_all(&mut file, &vec![0u8; RESERVE_BYTES])?;
+        file.sync_all()
+    }
+
+    /// Run a write; when the disk is full, give up the reserve and try once
+    /// more, and from then on say the space is low.
+    fn with_space<T>(
+        &self,
+        mut write: impl FnMut() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match write() {
+            Err(StoreError::Backend { detail, .. })
+                if is_full(&detail) && std::fs::remove_file(self.reserve_path()).is_ok() =>
+            {
+                self.space_low
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                write()
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether an SQLite error means the disk is full (SQLITE_FULL, or the
+/// I/O error a write to the WAL file turns into).
+fn is_full(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("full") || d.contains("disk i/o error") || d.contains("no space")
 }
 
 /// The state dir holds the lock holder, topic ids and invite links: only
@@ -214,54 +268,12 @@ impl Backend for Sqlite {
         if delta.is_empty() {
             return Ok(());
         }
-        let mut conn = self.conn.lock().expect("sqlite lock");
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        for ((chat, kind, key), value) in &delta.upserts {
-            let current: Option<String> = tx
-                .query_row(
-                    "SELECT value FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
-                    params![chat, kind, key],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| self.err(e))?;
-            let current = current.and_then(|c| serde_json::from_str(&c).ok());
-            if records::replaces(kind, current.as_ref(), value) {
-                tx.execute(
-                    "INSERT OR REPLACE INTO records (chat, kind, key, value) VALUES (?1, ?2, ?3, ?4)",
-                    params![chat, kind, key, value.to_string()],
-                )
-                .map_err(|e| self.err(e))?;
-            }
-        }
-        for (chat, kind, key) in &delta.deletes {
-            tx.execute(
-                "DELETE FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
-                params![chat, kind, key],
-            )
-            .map_err(|e| self.err(e))?;
-        }
-        if let Some(learned) = delta.offset {
-            let current: Option<String> = tx
-                .query_row(
-                    "SELECT value FROM meta WHERE key = 'update_offset'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| self.err(e))?;
-            let merged = records::merged_offset(current.and_then(|c| c.parse().ok()), learned);
-            tx.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('update_offset', ?1)",
-                params![merged.to_string()],
-            )
-            .map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))
+        self.with_space(|| self.commit_once(delta))
     }
 
+    fn space_low(&self) -> bool {
+        self.space_low.load(std::sync::atomic::Ordering::SeqCst)
+    }
     fn replace_all(&self, store: &Store) -> Result<(), StoreError> {
         let mut conn = self.conn.lock().expect("sqlite lock");
         let tx = conn
@@ -364,6 +376,10 @@ impl Backend for Sqlite {
     }
 
     fn create_run(&self, run_id: &str, command: &str, started: &str) -> Result<(), StoreError> {
+        self.ensure_reserve().map_err(|e| StoreError::Backend {
+            backend: self.describe(),
+            detail: format!("cannot keep a reserve of free space next to it: {e}"),
+        })?;
         let conn = self.conn.lock().expect("sqlite lock");
         conn.execute(
             "INSERT INTO runs (run_id, command, started) VALUES (?1, ?2, ?3)",
@@ -379,37 +395,7 @@ impl Backend for Sqlite {
         event: &str,
         status: Option<Option<&str>>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn.lock().expect("sqlite lock");
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let seq: i64 = tx
-            .query_row(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE run_id = ?1",
-                params![run_id],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        let changed = match status {
-            None => tx.execute(
-                "UPDATE runs SET events = events + 1 WHERE run_id = ?1",
-                params![run_id],
-            ),
-            Some(s) => tx.execute(
-                "UPDATE runs SET events = events + 1, status = ?2 WHERE run_id = ?1",
-                params![run_id, s],
-            ),
-        }
-        .map_err(|e| self.err(e))?;
-        if changed == 0 {
-            return Err(StoreError::NoSuchRun(run_id.to_string()));
-        }
-        tx.execute(
-            "INSERT INTO journal (run_id, seq, event) VALUES (?1, ?2, ?3)",
-            params![run_id, seq, event],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))
+        self.with_space(|| self.append_once(run_id, event, status))
     }
 
     fn events(&self, run_id: &str) -> Result<Vec<String>, StoreError> {
@@ -484,5 +470,97 @@ impl Backend for Sqlite {
         )
         .map_err(|e| self.err(e))?;
         Ok(())
+    }
+}
+
+impl Sqlite {
+    fn commit_once(&self, delta: &Delta) -> Result<(), StoreError> {
+        let mut conn = self.conn.lock().expect("sqlite lock");
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        for ((chat, kind, key), value) in &delta.upserts {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
+                    params![chat, kind, key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.err(e))?;
+            let current = current.and_then(|c| serde_json::from_str(&c).ok());
+            if records::replaces(kind, current.as_ref(), value) {
+                tx.execute(
+                    "INSERT OR REPLACE INTO records (chat, kind, key, value) VALUES (?1, ?2, ?3, ?4)",
+                    params![chat, kind, key, value.to_string()],
+                )
+                .map_err(|e| self.err(e))?;
+            }
+        }
+        for (chat, kind, key) in &delta.deletes {
+            tx.execute(
+                "DELETE FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
+                params![chat, kind, key],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        if let Some(learned) = delta.offset {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'update_offset'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.err(e))?;
+            let merged = records::merged_offset(current.and_then(|c| c.parse().ok()), learned);
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('update_offset', ?1)",
+                params![merged.to_string()],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+}
+
+impl Sqlite {
+    fn append_once(
+        &self,
+        run_id: &str,
+        event: &str,
+        status: Option<Option<&str>>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.lock().expect("sqlite lock");
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let seq: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE run_id = ?1",
+                params![run_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let changed = match status {
+            None => tx.execute(
+                "UPDATE runs SET events = events + 1 WHERE run_id = ?1",
+                params![run_id],
+            ),
+            Some(s) => tx.execute(
+                "UPDATE runs SET events = events + 1, status = ?2 WHERE run_id = ?1",
+                params![run_id, s],
+            ),
+        }
+        .map_err(|e| self.err(e))?;
+        if changed == 0 {
+            return Err(StoreError::NoSuchRun(run_id.to_string()));
+        }
+        tx.execute(
+            "INSERT INTO journal (run_id, seq, event) VALUES (?1, ?2, ?3)",
+            params![run_id, seq, event],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
     }
 }
