@@ -180,10 +180,11 @@ async fn a_fault_in_the_reversible_phase_rolls_everything_back() {
 
     assert_eq!(report.status(), RunStatus::RolledBack, "{report:#?}");
     assert!(report.failed.as_ref().unwrap().1.contains("injected fault"));
-    assert_eq!(
-        report.rolled_back.len(),
-        7,
-        "the seven changes done before the fault were undone"
+    // Seven changes ran before the fault; a change another chat had in
+    // flight at that moment may finish too. Every one of them is undone.
+    assert!(
+        report.rolled_back.len() >= 7,
+        "the changes done before the fault were undone: {report:#?}"
     );
     assert!(report.rollback_errors.is_empty());
     let after = visible(&s.running.world_snapshot(), &BTreeSet::new());
