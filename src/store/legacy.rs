@@ -30,6 +30,21 @@ pub fn import_once(backend: &dyn Backend, state_dir: &Path) -> Result<Vec<String
             backend.describe()
         )]);
     }
+    // Importing writes: under the workspace lock, like every writer.
+    let holder = super::Holder::me("import of state.json", jiff::Timestamp::now());
+    backend.lock(&holder)?;
+    let imported = import_locked(backend, state_dir);
+    let _ = backend.unlock(&holder);
+    imported
+}
+
+fn import_locked(backend: &dyn Backend, state_dir: &Path) -> Result<Vec<String>, StoreError> {
+    let json = file::store_path(state_dir);
+    let journals = state_dir.join("journal");
+    if backend.meta(DONE_KEY)?.is_some() {
+        // Another process imported it while this one waited.
+        return Ok(Vec::new());
+    }
     let mut notes = Vec::new();
     let cfg = |detail: String| StoreError::Config(detail);
     let old = file::load(state_dir).map_err(|e| cfg(e.to_string()))?;
