@@ -130,7 +130,11 @@ fn plan_changes(state: &Path, server: &Server) -> usize {
 fn a_full_disk_stops_the_run_and_its_rollback_is_journaled() {
     let dir = tempfile::tempdir().unwrap();
     let Some(mount) = Mount::tmpfs(&dir.path().join("mnt"), "6m") else {
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+        // Straight to stderr: the harness captures eprintln!.
+        let _ = writeln!(
+            std::io::stderr(),
+            "state_full_disk: SKIPPED (cannot mount a tmpfs here; needs root)"
+        );
         return;
     };
     let server = serve(dir.path());

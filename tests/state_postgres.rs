@@ -25,7 +25,12 @@ fn postgres_url() -> Option<String> {
                 std::env::var("CI").as_deref() != Ok("true"),
                 "ORGFORM_TEST_POSTGRES is not set under CI: run the suite with scripts/test"
             );
-            eprintln!("SKIPPED: ORGFORM_TEST_POSTGRES is not set (scripts/test sets it)");
+            // Straight to stderr: the harness captures eprintln!.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "state_postgres: SKIPPED (ORGFORM_TEST_POSTGRES is not set; scripts/test sets it)"
+            );
             None
         }
     }
