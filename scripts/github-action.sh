@@ -15,6 +15,7 @@
 #   ORGFORM_TELEGRAM_TOKEN    the bot token; only plan, apply and drift see it
 #   ORGFORM_TELEGRAM_API_URL  Bot API base URL (optional)
 #   ORGFORM_STATE_DIR         orgform's store and journals (optional)
+#   ORGFORM_STATE             the state backend URL, e.g. postgres://… (optional; masked)
 #   ORGFORM_BIN               the orgform binary (default: orgform on PATH)
 #   RUNNER_TEMP               where the report is written (default: $TMPDIR or /tmp)
 #   ORGFORM_COMMENT           true: post the report as one sticky pull request
@@ -40,7 +41,7 @@ base=${ORGFORM_BASE_REF:-}
 read -r -a extra <<< "${ORGFORM_ARGS:-}"
 
 # An action input left empty arrives as an empty variable: treat it as unset.
-for name in ORGFORM_TELEGRAM_TOKEN ORGFORM_TELEGRAM_API_URL ORGFORM_STATE_DIR; do
+for name in ORGFORM_TELEGRAM_TOKEN ORGFORM_TELEGRAM_API_URL ORGFORM_STATE_DIR ORGFORM_STATE; do
   if [[ -z "${!name:-}" ]]; then unset "$name"; fi
 done
 
@@ -48,6 +49,10 @@ done
 # from the commands that do not talk to Telegram (diff runs on forks' PRs).
 if [[ -n "${ORGFORM_TELEGRAM_TOKEN:-}" && "${GITHUB_ACTIONS:-}" == "true" ]]; then
   echo "::add-mask::${ORGFORM_TELEGRAM_TOKEN}"
+fi
+# The state URL may hold a database password.
+if [[ -n "${ORGFORM_STATE:-}" && "${GITHUB_ACTIONS:-}" == "true" ]]; then
+  echo "::add-mask::${ORGFORM_STATE}"
 fi
 
 annotate() { # level message
@@ -135,7 +140,7 @@ case "$command" in
     exit 1 ;;
 esac
 if [[ "$command" == "validate" || "$command" == "diff" ]]; then
-  unset ORGFORM_TELEGRAM_TOKEN
+  unset ORGFORM_TELEGRAM_TOKEN ORGFORM_STATE
 fi
 
 dir="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/orgform"

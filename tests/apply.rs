@@ -17,7 +17,7 @@ use orgform::sandbox::{self, SandboxOptions, SeedOptions, World};
 use orgform::state::DesiredState;
 use orgform::store::Store;
 use orgform::telegram::client::{ApiUrl, Client, ClientOptions, Token};
-use orgform::telegram::error::{Error, ErrorKind};
+use orgform::telegram::error::{ApiFailure, Class, Error, ErrorKind};
 use orgform::telegram::execute::{Executed, Observed, Provider, TelegramProvider};
 use serde_json::{Value, json};
 
@@ -115,17 +115,24 @@ struct FaultAt {
     inner: TelegramProvider,
     n: usize,
     seen: AtomicUsize,
+    /// What the fault looks like.
+    kind: fn() -> ErrorKind,
+}
+
+/// Telegram refused the call: it certainly did not happen.
+fn refused() -> ErrorKind {
+    ErrorKind::Api(ApiFailure {
+        code: 400,
+        description: "Bad Request: injected fault".into(),
+        class: Class::BadRequest,
+        retry_after: None,
+    })
 }
 
 impl Provider for FaultAt {
     async fn execute(&self, change: &Change) -> Result<Executed, Error> {
         if self.seen.fetch_add(1, Ordering::SeqCst) == self.n {
-            let kind = ErrorKind::Transport {
-                detail: "injected fault".into(),
-                attempts: 1,
-                timed_out: false,
-            };
-            return Err(Error::new("injected", Some(change.chat_id), kind));
+            return Err(Error::new("injected", Some(change.chat_id), (self.kind)()));
         }
         self.inner.execute(change).await
     }
@@ -156,6 +163,7 @@ async fn a_fault_in_the_reversible_phase_rolls_everything_back() {
         inner: s.provider.clone(),
         n: 7,
         seen: AtomicUsize::new(0),
+        kind: refused,
     };
     let mut journal = Journal::create(dir.path(), "run-fault").unwrap();
     let report = apply::run(
@@ -166,7 +174,7 @@ async fn a_fault_in_the_reversible_phase_rolls_everything_back() {
         now().as_second(),
         4,
         Prior::default(),
-        &|_| {},
+        &apply::Hooks::none(),
     )
     .await;
 
@@ -222,7 +230,7 @@ async fn rollback_of_a_finished_run_restores_every_reversible_change() {
         now().as_second(),
         4,
         Prior::default(),
-        &|_| {},
+        &apply::Hooks::none(),
     )
     .await;
     assert_eq!(report.status(), RunStatus::Applied, "{report:#?}");
@@ -245,6 +253,8 @@ async fn rollback_of_a_finished_run_restores_every_reversible_change() {
         &mut store,
         now().as_second(),
         state.done,
+        Vec::new(),
+        &apply::Hooks::none(),
     )
     .await;
     assert_eq!(undo.status(), RunStatus::Reverted, "{undo:#?}");
@@ -293,7 +303,7 @@ async fn a_journal_that_cannot_be_written_stops_the_run_before_any_change() {
         now().as_second(),
         4,
         Prior::default(),
-        &|_| {},
+        &apply::Hooks::none(),
     )
     .await;
     let (_, error) = report.failed.clone().expect("the run stops");
@@ -314,6 +324,126 @@ async fn a_journal_that_cannot_be_written_stops_the_run_before_any_change() {
         .map(|(_, st)| st.calls)
         .sum();
     assert_eq!(writes, 0, "nothing reached Telegram but reads");
+    assert_eq!(
+        before,
+        visible(&s.running.world_snapshot(), &BTreeSet::new())
+    );
+    s.running.shutdown().await.unwrap();
+}
+
+/// Carries out the `n`th change for real, then loses its answer, like a
+/// connection cut after Telegram acted.
+struct LoseAnswerAt {
+    inner: TelegramProvider,
+    pick: fn(&Change) -> bool,
+    lost: AtomicUsize,
+}
+
+impl Provider for LoseAnswerAt {
+    async fn execute(&self, change: &Change) -> Result<Executed, Error> {
+        let result = self.inner.execute(change).await;
+        if (self.pick)(change) && self.lost.fetch_add(1, Ordering::SeqCst) == 0 {
+            result?;
+            return Err(Error::new(
+                "injected",
+                Some(change.chat_id),
+                ErrorKind::Unrepeatable {
+                    detail: "connection closed before the answer".into(),
+                },
+            ));
+        }
+        result
+    }
+
+    async fn observe_before(&self, change: &Change) -> Result<Observed, Error> {
+        self.inner.observe_before(change).await
+    }
+
+    async fn evidence(
+        &self,
+        change: &Change,
+        before: &Observed,
+    ) -> orgform::telegram::execute::Evidence {
+        self.inner.evidence(change, before).await
+    }
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_a_creation_is_never_called_a_complete_rollback() {
+    let s = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::default();
+    let plan = make_plan(&s, &mut store).await;
+    let provider = LoseAnswerAt {
+        inner: s.provider.clone(),
+        pick: |c| matches!(c.op, plan::Op::CreateInviteLink { .. }),
+        lost: AtomicUsize::new(0),
+    };
+    let mut journal = Journal::create(dir.path(), "run-lost").unwrap();
+    let report = apply::run(
+        &provider,
+        &plan,
+        &mut journal,
+        &mut store,
+        now().as_second(),
+        1,
+        Prior::default(),
+        &apply::Hooks::none(),
+    )
+    .await;
+    assert_eq!(report.status(), RunStatus::Partial, "{report:#?}");
+    assert_eq!(report.uncertain.len(), 1, "{report:#?}");
+    let (index, question) = &report.uncertain[0];
+    assert!(
+        matches!(plan.changes[*index].op, plan::Op::CreateInviteLink { .. }),
+        "{question}"
+    );
+    assert!(
+        question.contains("orgform state adopt link") && question.contains("Invite links"),
+        "the operator is told what to look for and how to record it: {question}"
+    );
+    // The link does exist in Telegram: nothing claimed it was undone.
+    assert!(!report.rolled_back.contains(index));
+    // The run stays unfinished: the change is in flight in the journal.
+    let state = apply::replay(&apply::journal::read(dir.path(), "run-lost").unwrap());
+    assert_eq!(state.finished, None);
+    assert_eq!(state.in_flight, vec![*index]);
+    assert!(state.unfinished());
+    s.running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_a_final_state_change_is_undone_like_a_done_one() {
+    let s = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::default();
+    let plan = make_plan(&s, &mut store).await;
+    let before = visible(&s.running.world_snapshot(), &BTreeSet::new());
+    let provider = LoseAnswerAt {
+        inner: s.provider.clone(),
+        pick: |c| matches!(c.op, plan::Op::Promote { .. } | plan::Op::SetTitle { .. }),
+        lost: AtomicUsize::new(0),
+    };
+    assert!(plan.changes.iter().any(|c| (provider.pick)(c)));
+    let mut journal = Journal::create(dir.path(), "run-lost").unwrap();
+    let report = apply::run(
+        &provider,
+        &plan,
+        &mut journal,
+        &mut store,
+        now().as_second(),
+        1,
+        Prior::default(),
+        &apply::Hooks::none(),
+    )
+    .await;
+    assert_eq!(report.status(), RunStatus::RolledBack, "{report:#?}");
+    assert!(report.uncertain.is_empty());
+    let (failed, _) = report.failed.clone().unwrap();
+    assert!(
+        report.rolled_back.contains(&failed),
+        "the change that may have happened was undone too: {report:#?}"
+    );
     assert_eq!(
         before,
         visible(&s.running.world_snapshot(), &BTreeSet::new())

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use assert_cmd::cargo::cargo_bin;
+use orgform::store::sqlite::Sqlite;
+use orgform::store::{Backend, Holder};
 
 const NOW: &str = "--now=2026-11-27T12:00:00Z";
 
@@ -146,10 +148,15 @@ fn apply_converges_and_keeps_private_files_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = state.path().join("sandbox");
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&dir.join("state.json")), 0o600);
-        for j in std::fs::read_dir(dir.join("journal")).unwrap().flatten() {
-            assert_eq!(mode(&j.path()), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+        for f in std::fs::read_dir(&dir).unwrap().flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name.starts_with("orgform.db") {
+                assert_eq!(mode(&f.path()), 0o600, "{name}");
+            }
         }
+        assert!(dir.join("orgform.db").exists());
+        assert!(!dir.join("state.json").exists() && !dir.join("journal").exists());
     }
 }
 
@@ -163,10 +170,11 @@ fn apply_without_a_terminal_needs_auto_approve() {
         stderr.contains("refusing to apply without confirmation: stdin is not a terminal"),
         "{stderr}"
     );
-    assert!(
-        !state.path().join("sandbox/journal").exists(),
-        "nothing ran"
-    );
+    let runs = Sqlite::open(&state.path().join("sandbox"))
+        .unwrap()
+        .runs()
+        .unwrap();
+    assert!(runs.is_empty(), "nothing ran: {runs:?}");
 }
 
 #[test]
@@ -307,31 +315,25 @@ fn a_killed_apply_resumes_without_repeating_anything() {
         .unwrap();
     // Kill right after the 5th change is journaled as done: the applier is
     // then reading the next change's before-state, not in a write.
-    let journal_dir = state.join("journal");
     let start = Instant::now();
     let run_id = loop {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "the apply never got going"
         );
-        if let Some(entry) = std::fs::read_dir(&journal_dir)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| e.ok())
-        {
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            let last = text.lines().last().unwrap_or("");
-            if text.matches("\"event\":\"done\"").count() >= 5
-                && last.contains("\"event\":\"done\"")
+        if let Some((run, events)) = journal_of(&state) {
+            let done = events
+                .iter()
+                .filter(|e| e.contains("\"event\":\"done\""))
+                .count();
+            if done >= 5
+                && events
+                    .last()
+                    .is_some_and(|e| e.contains("\"event\":\"done\""))
             {
                 child.kill().unwrap(); // SIGKILL
                 child.wait().unwrap();
-                break entry
-                    .path()
-                    .file_stem()
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
+                break run;
             }
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -362,6 +364,17 @@ fn a_killed_apply_resumes_without_repeating_anything() {
         server.calls("createChatInviteLink") - before_links,
         count("create_invite_link") + count("send_invite")
     );
+}
+
+/// The first run in a state dir's database and its journal so far.
+fn journal_of(state: &Path) -> Option<(String, Vec<String>)> {
+    if !state.join("orgform.db").exists() {
+        return None;
+    }
+    let db = Sqlite::open(state).ok()?;
+    let run = db.runs().ok()?.into_iter().next()?;
+    let events = db.events(&run.run_id).ok()?;
+    Some((run.run_id, events))
 }
 
 #[test]
@@ -419,8 +432,16 @@ fn concurrent_applies_are_refused() {
     let dir = state.path().join("sandbox");
     std::fs::create_dir_all(&dir).unwrap();
     // A lock held by a live process (this test).
-    let holder = serde_json::json!({"pid": std::process::id(), "started_at": "2026-11-27T11:59:00Z", "command": "apply"});
-    std::fs::write(dir.join("apply.lock"), holder.to_string()).unwrap();
+    let db = Sqlite::open(&dir).unwrap();
+    let me = Holder {
+        command: "apply".into(),
+        run_id: Some("20261127T115900Z-beef".into()),
+        host: orgform::store::backend::host_name(),
+        pid: std::process::id(),
+        started: "2026-11-27T11:59:00Z".into(),
+        proc_start: None,
+    };
+    db.lock(&me).unwrap();
     let (code, _, stderr) = run(orgform(state.path()).args([
         "apply",
         "examples/acme",
@@ -431,14 +452,34 @@ fn concurrent_applies_are_refused() {
     assert_eq!(code, 1);
     assert!(
         stderr.contains(&format!(
-            "another orgform apply (pid {}",
+            "the state is locked by orgform apply (run 20261127T115900Z-beef, host {}, pid {}, started 2026-11-27T11:59:00Z)",
+            me.host,
             std::process::id()
         )),
         "{stderr}"
     );
-    // A lock left by a dead process is taken over.
-    let dead = serde_json::json!({"pid": 999_999_999u32, "started_at": "2026-11-27T11:00:00Z", "command": "apply"});
-    std::fs::write(dir.join("apply.lock"), dead.to_string()).unwrap();
+    assert!(stderr.contains("orgform state unlock --force"), "{stderr}");
+    // A plan is refused too, unless it is read-only.
+    let (code, _, stderr) =
+        run(orgform(state.path()).args(["plan", "examples/acme", "--sandbox", NOW]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--lock=false"), "{stderr}");
+    let (code, _, stderr) = run(orgform(state.path()).args([
+        "plan",
+        "examples/acme",
+        "--sandbox",
+        "--lock=false",
+        NOW,
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    // A lock left by a process that crashed is taken over.
+    db.force_unlock().unwrap();
+    let dead = Holder {
+        pid: 999_999_999,
+        started: "2026-11-27T11:00:00Z".into(),
+        ..me
+    };
+    db.lock(&dead).unwrap();
     let (code, _, stderr) = run(orgform(state.path()).args([
         "apply",
         "examples/acme",
@@ -448,10 +489,11 @@ fn concurrent_applies_are_refused() {
     ]));
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("took over a stale lock left by pid 999999999"),
+        stderr.contains("took over the lock of orgform apply (run 20261127T115900Z-beef")
+            && stderr.contains("pid 999999999"),
         "{stderr}"
     );
-    assert!(!dir.join("apply.lock").exists(), "released at the end");
+    assert_eq!(db.holder().unwrap(), None, "released at the end");
 }
 
 #[test]
@@ -501,7 +543,7 @@ fn a_200_chat_org_converges_through_rate_limits_and_faults() {
         stdout.lines().rev().take(15).collect::<Vec<_>>().join("\n")
     );
     assert!(
-        stdout.contains(", 0 failed, 0 rolled back, 0 not run"),
+        stdout.contains(", 0 failed, 0 rolled back, 0 uncertain, 0 not run"),
         "{}",
         stdout.lines().last().unwrap_or("")
     );

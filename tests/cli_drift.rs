@@ -165,7 +165,10 @@ fn cast(desired: &DesiredState, world: &World) -> Cast {
 /// The scripted human acts.
 fn scripted_acts(state: &Path) -> Cast {
     let desired = desired();
-    let store = orgform::store::file::load(&state.join("sandbox")).unwrap();
+    let store = orgform::store::Backend::load(
+        &orgform::store::sqlite::Sqlite::open(&state.join("sandbox")).unwrap(),
+    )
+    .unwrap();
     let releases = store.chat(ENGINEERING).unwrap().topics["releases"].thread_id;
     let mut chosen = None;
     act(state, |sb, world| {
@@ -405,7 +408,10 @@ fn drift_without_a_token_is_an_error() {
 #[test]
 fn a_topic_edited_by_hand_reaches_the_bot_as_a_valid_service_message() {
     let state = converged_org();
-    let store = orgform::store::file::load(&state.path().join("sandbox")).unwrap();
+    let store = orgform::store::Backend::load(
+        &orgform::store::sqlite::Sqlite::open(&state.path().join("sandbox")).unwrap(),
+    )
+    .unwrap();
     let releases = store.chat(ENGINEERING).unwrap().topics["releases"].thread_id;
     let spec = orgform::botapi_spec::BotApiSpec::reference().expect("the reference spec loads");
     act(state.path(), |sb, world| {

@@ -11,7 +11,9 @@ use clap::{Args, ValueEnum};
 use super::connect::{self, Connection, TelegramArgs};
 use super::error::{CliError, exit};
 use super::plan::{GuardArgs, config_digest, make_plan, read_error};
-use crate::apply::{self, Event, Journal, Prior, Report, RunStatus, journal, lock::Lock};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::apply::{self, Event, Hooks, Journal, Prior, Report, Resolution, RunStatus, journal};
 use crate::plan::{self as planner, Plan};
 use crate::render::plan as render;
 use crate::telegram::execute::TelegramProvider;
@@ -73,23 +75,29 @@ pub fn run(args: ApplyArgs) -> Result<u8, CliError> {
     })
 }
 
+/// `apply` exits with this after SIGINT or SIGTERM.
+const INTERRUPTED: u8 = 130;
+
 async fn apply_with(
     args: &ApplyArgs,
     conn: &Connection,
     model: crate::model::Model,
     now: jiff::Timestamp,
 ) -> Result<u8, CliError> {
-    let lock = Lock::acquire(&conn.state_dir, "apply", now).map_err(|e| {
-        CliError::with_hint(
-            e.to_string(),
-            "wait for it to finish; if it died, its lock is taken over automatically",
-        )
-    })?;
-    if let Some(previous) = &lock.took_over {
-        eprintln!("note: took over a stale lock left by {previous}");
-    }
+    conn.take_lock("apply", now)?;
     if let Some(run_id) = &args.resume {
         return resume(conn, run_id, now, args.format).await;
+    }
+    let unfinished = super::state::unfinished_runs(conn)?;
+    if let Some(run) = unfinished.first() {
+        return Err(CliError::with_hint(
+            format!(
+                "run {run} is unfinished: some of its changes may have happened and nothing may run on top of it"
+            ),
+            format!(
+                "finish it with `orgform apply --resume {run}`, undo it with `orgform rollback {run}`, or give it up with `orgform state abandon {run}` (then plan again)"
+            ),
+        ));
     }
     if args.plan.is_some() && (args.rollout.stage.is_some() || !args.rollout.only.is_empty()) {
         return Err(CliError::with_hint(
@@ -169,21 +177,23 @@ async fn apply_with(
         )?;
     }
     let run_id = journal::new_run_id(now);
+    conn.lock_run(&run_id);
+    let nothing_changed = |e: journal::JournalError| {
+        CliError::with_hint(
+            format!("{e}; nothing was changed"),
+            "free some disk space, fix the permissions of the state dir, or check the database",
+        )
+    };
     let mut journal =
-        Journal::create(&conn.state_dir, &run_id).map_err(|e| CliError::user(e.to_string()))?;
+        Journal::start(&conn.state, &run_id, "apply", &now.to_string()).map_err(nothing_changed)?;
     journal
         .write(&Event::Start {
             run_id: run_id.clone(),
             at: now.to_string(),
             plan: Box::new(plan.clone()),
         })
-        .map_err(|e| {
-            CliError::with_hint(
-                format!("{e}; nothing was changed"),
-                "free some disk space or fix the permissions of the state dir",
-            )
-        })?;
-    eprintln!("Run {run_id} (journal: {})", journal.path().display());
+        .map_err(nothing_changed)?;
+    eprintln!("Run {run_id} (journal: {})", journal.location());
     execute(
         conn,
         &plan,
@@ -194,6 +204,43 @@ async fn apply_with(
         args.format,
     )
     .await
+}
+
+/// SIGINT and SIGTERM set the flag: the run stops after the change in
+/// flight. A second signal ends the process at once (every change in
+/// flight is journaled before its call, so resume finds it).
+fn watch_signals(flag: std::sync::Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        for _ in 0..2 {
+            #[cfg(unix)]
+            let got = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = t.recv() => {}
+                        }
+                    }
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            };
+            #[cfg(not(unix))]
+            let got = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            got.await;
+            if flag.swap(true, Ordering::SeqCst) {
+                eprintln!("\nStopped at once; `orgform apply --resume` finds what was in flight.");
+                std::process::exit(i32::from(INTERRUPTED));
+            }
+            eprintln!("\nStopping after the change in flight (signal again to stop at once)…");
+        }
+    })
 }
 
 async fn execute(
@@ -208,12 +255,25 @@ async fn execute(
     let provider = TelegramProvider::new(conn.client.clone());
     let mut store = conn.load_store()?;
     let progress = super::progress::bar(
-        (plan.executable().count() - prior.done.len()) as u64,
+        plan.executable()
+            .count()
+            .saturating_sub(prior.done.len() + prior.skip.len()) as u64,
         "applying",
     );
     let tick = |change: &crate::plan::Change| {
         progress.inc(1);
         progress.set_message(format!("chat {}", change.chat));
+    };
+    // What each change taught is written at once, so a kill loses nothing.
+    let checkpoint = |store: &crate::store::Store| -> Result<(), String> {
+        conn.save_store(store).map_err(|e| format!("{e:?}"))
+    };
+    let interrupted = std::sync::Arc::new(AtomicBool::new(false));
+    let signals = watch_signals(interrupted.clone());
+    let hooks = Hooks {
+        progress: &tick,
+        checkpoint: &checkpoint,
+        interrupted: &interrupted,
     };
     let report = apply::run(
         &provider,
@@ -223,19 +283,23 @@ async fn execute(
         now.as_second(),
         conn.client.options().max_parallel_chats,
         prior,
-        &tick,
+        &hooks,
     )
     .await;
+    signals.abort();
     progress.finish_and_clear();
-    if report.status() == RunStatus::Applied {
+    if report.status.is_some_and(|s| s == RunStatus::Applied) {
         let chats: BTreeSet<i64> = plan.changes.iter().map(|c| c.chat_id).collect();
         for id in chats {
             store.chat_mut(id).last_applied = Some(now.as_second());
         }
     }
-    conn.save_store(&store)?;
+    let saved = conn.save_store(&store);
     print_report(plan, &report, run_id, format, &conn.client)?;
-    Ok(if report.status() == RunStatus::Applied {
+    saved?;
+    Ok(if report.interrupted {
+        INTERRUPTED
+    } else if report.status() == RunStatus::Applied {
         exit::OK
     } else {
         exit::ERROR
@@ -329,6 +393,7 @@ async fn load_saved_plan(
         .into_iter()
         .collect();
     let mut store = conn.load_store()?;
+    // Only fingerprints are wanted here: what this read learns is not kept.
     let live = crate::telegram::read::read_chats(
         &conn.client,
         &model.desired,
@@ -364,16 +429,18 @@ async fn resume(
     now: jiff::Timestamp,
     format: ApplyFormat,
 ) -> Result<u8, CliError> {
-    let events =
-        journal::read(&conn.state_dir, run_id).map_err(|e| CliError::user(e.to_string()))?;
+    let (events, warnings) = journal::read_in(&conn.state, run_id).map_err(run_error)?;
+    for w in warnings {
+        eprintln!("{w}");
+    }
     let state = apply::replay(&events);
-    let Some(plan) = state.plan else {
+    let Some(plan) = state.plan.clone() else {
         return Err(CliError::user(format!(
             "run {run_id} has no plan in its journal"
         )));
     };
     match state.finished {
-        Some(RunStatus::Applied) => {
+        Some(RunStatus::Applied) if state.in_flight.is_empty() => {
             outln!("Run {run_id} already finished: nothing to resume.")?;
             return Ok(exit::OK);
         }
@@ -383,59 +450,158 @@ async fn resume(
                 "make a new plan and apply it",
             ));
         }
+        Some(RunStatus::Abandoned) => {
+            return Err(CliError::with_hint(
+                format!("run {run_id} was abandoned"),
+                "make a new plan and apply it",
+            ));
+        }
         _ => {}
     }
-    let mut journal =
-        Journal::reopen(&conn.state_dir, run_id).map_err(|e| CliError::user(e.to_string()))?;
+    let rolling_back = events
+        .iter()
+        .rev()
+        .take_while(|e| !matches!(e, Event::Resume { .. }))
+        .any(|e| matches!(e, Event::RollbackStart { .. }));
+    if rolling_back {
+        return Err(CliError::with_hint(
+            format!("run {run_id} was being rolled back when it stopped"),
+            format!("finish the rollback with `orgform rollback {run_id}`"),
+        ));
+    }
+    conn.lock_run(run_id);
+    let mut journal = Journal::reopen_in(&conn.state, run_id).map_err(run_error)?;
     journal
         .write(&Event::Resume {
             at: now.to_string(),
             pid: std::process::id(),
         })
         .map_err(|e| CliError::user(e.to_string()))?;
-    let done = state.done.len();
-    let left = plan.executable().count() - done;
-    eprintln!("Resuming run {run_id}: {done} changes were done, {left} left.");
-    for i in &state.in_flight {
-        eprintln!(
-            "note: {} was cut off mid-call; it runs again (every orgform change sets a final state, so repeating it is safe)",
-            plan.changes[*i].address
-        );
-    }
-    // What the cut-off process learned (created topics and links, members'
-    // new statuses) may never have reached the store: the journal has it.
+    // What the cut-off process learned may not have reached the store: the
+    // journal has it.
     let mut store = conn.load_store()?;
-    let mut observed = std::collections::BTreeMap::new();
     for event in &events {
-        match event {
-            Event::Before {
-                index, observed: o, ..
-            } => {
-                observed.insert(*index, o.clone());
-            }
+        let learned = match event {
             Event::Done {
                 index, executed, ..
-            } => {
-                crate::telegram::execute::record(
-                    &mut store,
-                    &plan.changes[*index],
-                    observed.get(index),
-                    executed,
-                    now.as_second(),
-                );
-            }
-            _ => {}
+            } => Some((index, executed)),
+            Event::Assume {
+                index,
+                done: true,
+                executed: Some(executed),
+                ..
+            } => Some((index, executed)),
+            _ => None,
+        };
+        if let Some((index, executed)) = learned {
+            crate::telegram::execute::record(
+                &mut store,
+                &plan.changes[*index],
+                state.observed.get(index),
+                executed,
+                now.as_second(),
+            );
         }
     }
     conn.save_store(&store)?;
+    // Changes cut off mid-call: settle each before anything runs.
+    let provider = TelegramProvider::new(conn.client.clone());
+    let mut done = state.done.clone();
+    let mut questions = Vec::new();
+    for &i in &state.in_flight {
+        let change = &plan.changes[i];
+        if apply::repeatable(&change.op) {
+            eprintln!(
+                "note: {} was cut off mid-call; it sets a final state, so it runs again",
+                change.address
+            );
+            continue;
+        }
+        let before = state
+            .observed
+            .get(&i)
+            .cloned()
+            .unwrap_or(crate::telegram::execute::Observed::Nothing);
+        match apply::resolve(&provider, change, i, &before).await {
+            Resolution::Done { executed, by } => {
+                let inverse = crate::telegram::execute::inverse(change, &before, &executed);
+                crate::telegram::execute::record(
+                    &mut store,
+                    change,
+                    Some(&before),
+                    &executed,
+                    now.as_second(),
+                );
+                journal
+                    .write(&Event::Assume {
+                        index: i,
+                        done: true,
+                        by: by.clone(),
+                        inverse: Some(inverse.clone()),
+                        executed: Some(executed),
+                    })
+                    .map_err(|e| CliError::user(e.to_string()))?;
+                eprintln!(
+                    "note: {} was cut off mid-call; it happened ({by})",
+                    change.address
+                );
+                done.push((i, inverse));
+            }
+            Resolution::NotDone { by } => {
+                journal
+                    .write(&Event::Assume {
+                        index: i,
+                        done: false,
+                        by: by.clone(),
+                        inverse: None,
+                        executed: None,
+                    })
+                    .map_err(|e| CliError::user(e.to_string()))?;
+                eprintln!(
+                    "note: {} was cut off mid-call; it did not happen ({by}), so it runs again",
+                    change.address
+                );
+            }
+            Resolution::Ask { question } => questions.push(question),
+        }
+    }
+    conn.save_store(&store)?;
+    if !questions.is_empty() {
+        let mut message = format!(
+            "run {run_id} cannot go on: {} change(s) were sent but their answers were lost, and Telegram shows no evidence either way; repeating them could create duplicates:",
+            questions.len()
+        );
+        for q in &questions {
+            message.push_str(&format!("\n  {q}"));
+        }
+        return Err(CliError::with_hint(
+            message,
+            format!(
+                "record each answer with `orgform state runs {run_id} --assume done|not-done ADDRESS`, then run `orgform apply --resume {run_id}` again (or `orgform rollback {run_id}`)"
+            ),
+        ));
+    }
+    let left = plan.executable().count().saturating_sub(done.len());
+    eprintln!(
+        "Resuming run {run_id}: {} changes were done, {left} left.",
+        done.len()
+    );
     execute(
         conn,
         &plan,
         &mut journal,
         run_id,
         now,
-        Prior { done: state.done },
+        Prior {
+            done,
+            skip: Default::default(),
+        },
         format,
     )
     .await
+}
+
+/// A run that cannot be read.
+pub fn run_error(e: journal::JournalError) -> CliError {
+    CliError::with_hint(e.to_string(), "`orgform state runs` lists the runs")
 }

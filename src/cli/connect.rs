@@ -13,7 +13,7 @@ use clap::Args;
 use super::error::CliError;
 use crate::sandbox::{self, RunningSandbox, SandboxOptions, World};
 use crate::state::DesiredState;
-use crate::store::{Store, file as store_file};
+use crate::store::{self as state_store, Holder, LockGuard, Store, file as store_file};
 use crate::telegram::client::{self, Client, ClientOptions};
 
 #[derive(Args, Debug, Clone)]
@@ -31,6 +31,10 @@ pub struct TelegramArgs {
     /// Where orgform keeps its store and journals [env: ORGFORM_STATE_DIR; default: .orgform].
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// The state backend: postgres://…[?workspace=NAME] for teams and CI, or an SQLite file
+    /// [env: ORGFORM_STATE; default: <state-dir>/orgform.db]. Never printed with its password.
+    #[arg(long, value_name = "URL")]
+    pub state: Option<String>,
     /// Chats worked on at the same time (each chat's changes run in order).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel_chats: u16,
@@ -53,25 +57,92 @@ pub struct Connection {
     pub client: Client,
     pub state_dir: PathBuf,
     pub sandbox: Option<RunningSandbox>,
+    /// Where everything orgform remembers lives.
+    pub state: state_store::Shared,
+    /// The snapshot last loaded: saving writes only what changed since.
+    base: std::sync::Mutex<Store>,
+    /// The workspace lock, once taken.
+    lock: std::sync::Mutex<Option<LockGuard>>,
+    /// Record nothing (`plan --lock=false`).
+    read_only: std::sync::atomic::AtomicBool,
 }
 
 impl Connection {
+    /// A snapshot of the store; [`Connection::save_store`] later writes
+    /// only what changed in it since.
     pub fn load_store(&self) -> Result<Store, CliError> {
-        store_file::load(&self.state_dir).map_err(|e| {
-            CliError::with_hint(
-                e.to_string(),
-                "move the file aside to start over, or fix it by hand",
-            )
-        })
+        let store = self.state.load().map_err(state_error)?;
+        *self.base.lock().expect("base lock") = store.clone();
+        Ok(store)
     }
 
+    /// Write what this process learned since its last load (merged with
+    /// what others wrote meanwhile), under the workspace lock. Read-only
+    /// connections record nothing.
     pub fn save_store(&self, store: &Store) -> Result<(), CliError> {
-        private_dir(&self.state_dir)?;
-        store_file::save(&self.state_dir, store).map_err(|e| CliError::user(e.to_string()))
+        if self.read_only.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut base = self.base.lock().expect("base lock");
+        let delta = state_store::records::delta(&base, store);
+        if delta.is_empty() {
+            return Ok(());
+        }
+        // A command that did not take the lock for its whole run takes it
+        // for the write.
+        let held = self.lock.lock().expect("lock lock").is_some();
+        let _transient = if held {
+            None
+        } else {
+            Some(
+                LockGuard::acquire(&self.state, Holder::me("save", jiff::Timestamp::now()))
+                    .map_err(lock_error)?,
+            )
+        };
+        self.state.commit(&delta).map_err(state_error)?;
+        *base = store.clone();
+        Ok(())
+    }
+
+    /// Take the workspace lock for the rest of the command.
+    pub fn take_lock(&self, command: &str, now: jiff::Timestamp) -> Result<(), CliError> {
+        let guard =
+            LockGuard::acquire(&self.state, Holder::me(command, now)).map_err(lock_error)?;
+        if let Some(previous) = &guard.took_over {
+            eprintln!(
+                "note: took over the lock of {}, which no longer runs",
+                previous.describe()
+            );
+        }
+        *self.lock.lock().expect("lock lock") = Some(guard);
+        Ok(())
+    }
+
+    /// Name the run in the held lock.
+    pub fn lock_run(&self, run_id: &str) {
+        if let Some(guard) = self.lock.lock().expect("lock lock").as_mut() {
+            let _ = guard.set_run(run_id);
+        }
+    }
+
+    /// From now on record nothing (a read-only plan or drift).
+    pub fn set_read_only(&self) {
+        self.read_only
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.read_only.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Release the lock now (before a long wait, or at the end).
+    pub fn release_lock(&self) {
+        self.lock.lock().expect("lock lock").take();
     }
 
     /// Stop the sandbox (saving its world). Without a sandbox, nothing.
     pub async fn close(self) -> Result<(), CliError> {
+        self.release_lock();
         if let Some(running) = self.sandbox {
             running
                 .shutdown()
@@ -130,6 +201,38 @@ pub fn state_dir(args: &TelegramArgs) -> Result<PathBuf, CliError> {
     ))
 }
 
+/// A state backend error for the user.
+pub fn state_error(e: state_store::StoreError) -> CliError {
+    match e {
+        state_store::StoreError::Locked { .. } => lock_error(e),
+        other => CliError::user(other.to_string()),
+    }
+}
+
+/// The lock is held: who holds it, and the ways forward.
+pub fn lock_error(e: state_store::StoreError) -> CliError {
+    match &e {
+        state_store::StoreError::Locked { holder } => CliError::with_hint(
+            format!("the state is locked by {}", holder.describe()),
+            "wait for it to finish; for a read-only plan use `--lock=false`; if that process is gone (another machine, a killed container), `orgform state unlock --force` removes the lock",
+        ),
+        _ => CliError::user(e.to_string()),
+    }
+}
+
+/// Open the state backend for a state dir: `--state` > `ORGFORM_STATE` >
+/// `<state-dir>/orgform.db`. Import notes go to stderr.
+pub fn open_state(flag: Option<&str>, state_dir: &Path) -> Result<state_store::Shared, CliError> {
+    let env = std::env::var("ORGFORM_STATE").ok();
+    let location =
+        state_store::Location::choose(flag, env.as_deref(), state_dir).map_err(state_error)?;
+    let (backend, notes) = state_store::open(&location, state_dir).map_err(state_error)?;
+    for note in notes {
+        eprintln!("{note}");
+    }
+    Ok(backend)
+}
+
 /// The world file the `--sandbox` flag keeps.
 pub fn sandbox_world_path(state_dir: &Path) -> PathBuf {
     state_dir.join("sandbox").join("world.json")
@@ -178,11 +281,17 @@ pub async fn connect(
             ..sandbox_client_options()
         };
         let client = Client::new(url, token, options).map_err(setup)?;
-        return Ok(Connection {
-            client,
-            state_dir: dir,
-            sandbox: Some(running),
-        });
+        // The sandbox's state never mixes with the real one: always the
+        // SQLite file in its own dir.
+        let state = open_state(
+            Some(
+                &dir.join(state_store::sqlite::FILE_NAME)
+                    .display()
+                    .to_string(),
+            ),
+            &dir,
+        )?;
+        return Ok(Connection::new(client, dir, Some(running), state));
     }
     let env_url = std::env::var("ORGFORM_TELEGRAM_API_URL").ok();
     let url = client::resolve_api_url(args.api_url.as_deref(), env_url.as_deref(), config_api_url)
@@ -199,11 +308,27 @@ pub async fn connect(
     };
     private_dir(&base_dir)?;
     let client = Client::new(url, token, options).map_err(setup)?;
-    Ok(Connection {
-        client,
-        state_dir: base_dir,
-        sandbox: None,
-    })
+    let state = open_state(args.state.as_deref(), &base_dir)?;
+    Ok(Connection::new(client, base_dir, None, state))
+}
+
+impl Connection {
+    fn new(
+        client: Client,
+        state_dir: PathBuf,
+        sandbox: Option<RunningSandbox>,
+        state: state_store::Shared,
+    ) -> Connection {
+        Connection {
+            client,
+            state_dir,
+            sandbox,
+            state,
+            base: Default::default(),
+            lock: Default::default(),
+            read_only: Default::default(),
+        }
+    }
 }
 
 /// The sandbox answers at once and never floods: no pacing needed.

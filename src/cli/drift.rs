@@ -32,6 +32,10 @@ pub struct DriftArgs {
     /// Compare as of this instant (RFC 3339) instead of now.
     #[arg(long)]
     pub now: Option<String>,
+    /// Take the state lock and record what the refresh learned; `--lock=false` reports
+    /// read-only (nothing recorded, no lock).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub lock: bool,
 }
 
 /// Load, connect, refresh and detect. The store is saved with what the
@@ -57,14 +61,8 @@ pub async fn make_report_and_live(
         "reading {} chats from Telegram",
         model.desired.state.chats.len()
     ));
-    let refreshed = crate::telegram::read::refresh(
-        &conn.client,
-        &model.desired,
-        &mut store,
-        now.as_second(),
-        None,
-    )
-    .await;
+    let refreshed =
+        super::plan::refresh(conn, &model.desired, &mut store, now.as_second(), None).await;
     progress.finish_and_clear();
     let (live, drained) = refreshed.map_err(super::plan::read_error)?;
     conn.save_store(&store)?;
@@ -97,6 +95,7 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
                 connect::config_api_url(&model.config),
             )
             .await?;
+            super::plan::lock_or_read_only(&conn, args.lock, "drift", now)?;
             let result = make_report_and_live(&conn, &model, now).await;
             let state_dir = conn.state_dir.clone();
             conn.close().await?;

@@ -141,6 +141,7 @@ fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
         api_url: args.api_url.clone(),
         token_file: args.token_file.clone(),
         state_dir: args.state_dir.clone(),
+        state: None,
         parallel_chats: 8,
         requests_per_second: 25.0,
         max_requests_per_second: 200.0,

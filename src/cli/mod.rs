@@ -19,6 +19,7 @@ pub mod rollback;
 pub mod sandbox;
 pub mod schema;
 pub mod show;
+pub mod state;
 pub mod validate;
 
 use std::io::IsTerminal;
@@ -92,6 +93,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Export the effective access matrix (CSV, JSON or Markdown), optionally with the live status.
     Export(export::ExportArgs),
+    /// What orgform remembers: list, show, rm, adopt, runs, abandon, unlock, export, import, migrate.
+    State(state::StateArgs),
 }
 
 /// Entry point of the binary.
@@ -163,6 +166,7 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Sandbox(args) => sandbox::run(args),
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
+        Command::State(args) => state::run(args),
     }
 }
 

@@ -65,6 +65,11 @@ pub struct PlanArgs {
     /// (plus chats never read before). The guards still apply.
     #[arg(long, value_name = "REV")]
     pub changed_since: Option<String>,
+    /// Take the state lock and record what the refresh learned (members seen, update offset).
+    /// `--lock=false` plans read-only: nothing is recorded and no lock is taken (for pull
+    /// requests, and next to a running apply).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub lock: bool,
     #[command(flatten)]
     pub rollout: RolloutArgs,
 }
@@ -241,8 +246,8 @@ pub async fn make_plan(
         only.as_ref()
             .map_or(model.desired.state.chats.len(), Vec::len)
     ));
-    let refreshed = crate::telegram::read::refresh(
-        &conn.client,
+    let refreshed = refresh(
+        conn,
         &model.desired,
         &mut store,
         now.as_second(),
@@ -264,6 +269,51 @@ pub async fn make_plan(
     plan.config_digest = Some(config_digest(&model.sources));
     plan.git_commit = git_commit(config);
     Ok(Planned { model, plan, live })
+}
+
+/// Drain updates and read the chats; a read-only connection only looks at
+/// pending updates, so Telegram keeps them for the next writer.
+pub async fn refresh(
+    conn: &connect::Connection,
+    desired: &crate::state::DesiredState,
+    store: &mut crate::store::Store,
+    now: i64,
+    only: Option<&[String]>,
+) -> Result<
+    (crate::state::LiveState, crate::telegram::read::Drained),
+    crate::telegram::read::ReadError,
+> {
+    use crate::telegram::read;
+    if !conn.read_only() {
+        return read::refresh(&conn.client, desired, store, now, only).await;
+    }
+    let drained = read::peek_updates(&conn.client, desired, store).await?;
+    let live = match only {
+        Some(keys) => read::read_chats(&conn.client, desired, store, now, keys).await?,
+        None => read::read(&conn.client, desired, store, now).await?,
+    };
+    Ok((live, drained))
+}
+
+/// Take the lock, or go read-only (`--lock=false`); warn about unfinished
+/// runs either way.
+pub fn lock_or_read_only(
+    conn: &connect::Connection,
+    lock: bool,
+    command: &str,
+    now: jiff::Timestamp,
+) -> Result<(), CliError> {
+    if lock {
+        conn.take_lock(command, now)?;
+    } else {
+        conn.set_read_only();
+    }
+    for run in super::state::unfinished_runs(conn)? {
+        eprintln!(
+            "warning: run {run} is unfinished; `orgform apply --resume {run}` finishes it, `orgform state abandon {run}` gives it up"
+        );
+    }
+    Ok(())
 }
 
 pub fn read_error(e: crate::telegram::read::ReadError) -> CliError {
@@ -324,6 +374,7 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
                 connect::config_api_url(&model.config),
             )
             .await?;
+            lock_or_read_only(&conn, args.lock, "plan", now)?;
             let only = match (changed, &args.changed_since) {
                 (Some(changed), Some(rev)) => Some(super::diff::targeted(
                     rev,

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::connect::{self, TelegramArgs};
 use super::error::{CliError, exit};
-use crate::apply::{self, Event, Journal, RunStatus, journal, lock::Lock};
+use crate::apply::{self, Event, Hooks, Journal, Resolution, RunStatus, journal};
 use crate::telegram::execute::TelegramProvider;
 
 #[derive(Args, Debug)]
@@ -49,32 +49,36 @@ async fn rollback(
     conn: &connect::Connection,
     now: jiff::Timestamp,
 ) -> Result<u8, CliError> {
-    let _lock = Lock::acquire(&conn.state_dir, "rollback", now)
-        .map_err(|e| CliError::user(e.to_string()))?;
-    let events = journal::read(&conn.state_dir, &args.run).map_err(|e| {
-        CliError::with_hint(
-            e.to_string(),
-            format!(
-                "runs are in {}",
-                journal::journal_dir(&conn.state_dir).display()
-            ),
-        )
-    })?;
+    conn.take_lock("rollback", now)?;
+    conn.lock_run(&args.run);
+    let (events, warnings) =
+        journal::read_in(&conn.state, &args.run).map_err(super::apply::run_error)?;
+    for w in warnings {
+        eprintln!("{w}");
+    }
     let state = apply::replay(&events);
-    let Some(plan) = state.plan else {
+    let Some(plan) = state.plan.clone() else {
         return Err(CliError::user(format!(
             "run {} has no plan in its journal",
             args.run
         )));
     };
-    if state.done.is_empty() {
+    if state.done.is_empty() && state.in_flight.is_empty() {
         outln!("Run {}: nothing to undo.", args.run)?;
         return Ok(exit::OK);
     }
     outln!(
-        "Run {} did {} change(s); undoing them in reverse order:",
+        "Run {} did {} change(s){}; undoing them in reverse order:",
         args.run,
-        state.done.len()
+        state.done.len(),
+        if state.in_flight.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", and {} were cut off mid-call (looked up first)",
+                state.in_flight.len()
+            )
+        }
     )?;
     for (i, _) in state.done.iter().rev() {
         let c = &plan.changes[*i];
@@ -85,7 +89,7 @@ async fn rollback(
         super::prompt::confirm("Roll back?", "roll back", "run again with --auto-approve")?;
     }
     let mut journal =
-        Journal::reopen(&conn.state_dir, &args.run).map_err(|e| CliError::user(e.to_string()))?;
+        Journal::reopen_in(&conn.state, &args.run).map_err(super::apply::run_error)?;
     journal
         .write(&Event::Resume {
             at: now.to_string(),
@@ -94,13 +98,67 @@ async fn rollback(
         .map_err(|e| CliError::user(e.to_string()))?;
     let provider = TelegramProvider::new(conn.client.clone());
     let mut store = conn.load_store()?;
+    // Changes cut off mid-call: find out whether they happened first.
+    let mut done = state.done.clone();
+    let mut uncertain = Vec::new();
+    for &i in &state.in_flight {
+        let change = &plan.changes[i];
+        let before = state
+            .observed
+            .get(&i)
+            .cloned()
+            .unwrap_or(crate::telegram::execute::Observed::Nothing);
+        match apply::resolve(&provider, change, i, &before).await {
+            Resolution::Done { executed, by } => {
+                let inverse = crate::telegram::execute::inverse(change, &before, &executed);
+                crate::telegram::execute::record(
+                    &mut store,
+                    change,
+                    Some(&before),
+                    &executed,
+                    now.as_second(),
+                );
+                journal
+                    .write(&Event::Assume {
+                        index: i,
+                        done: true,
+                        by,
+                        inverse: Some(inverse.clone()),
+                        executed: Some(executed),
+                    })
+                    .map_err(|e| CliError::user(e.to_string()))?;
+                done.push((i, inverse));
+            }
+            Resolution::NotDone { by } => {
+                journal
+                    .write(&Event::Assume {
+                        index: i,
+                        done: false,
+                        by,
+                        inverse: None,
+                        executed: None,
+                    })
+                    .map_err(|e| CliError::user(e.to_string()))?;
+            }
+            Resolution::Ask { question } => uncertain.push((i, question)),
+        }
+    }
+    let checkpoint = |store: &crate::store::Store| -> Result<(), String> {
+        conn.save_store(store).map_err(|e| format!("{e:?}"))
+    };
+    let hooks = Hooks {
+        checkpoint: &checkpoint,
+        ..Hooks::none()
+    };
     let report = apply::rollback(
         &provider,
         &plan,
         &mut journal,
         &mut store,
         now.as_second(),
-        state.done,
+        done,
+        uncertain,
+        &hooks,
     )
     .await;
     conn.save_store(&store)?;
@@ -118,6 +176,20 @@ async fn rollback(
             "Not rolled back: {}: {}",
             plan.changes[*i].address,
             crate::render::escape::terminal(&e.to_string())
+        )?;
+    }
+    if let Some(e) = &report.journal_error {
+        outln!("The journal could not be written: {e}")?;
+    }
+    if !report.uncertain.is_empty() {
+        outln!("\nOutcome UNKNOWN (no evidence either way):")?;
+        for (_, q) in &report.uncertain {
+            outln!("  {q}")?;
+        }
+        outln!(
+            "Record each answer with `orgform state runs {} --assume done|not-done ADDRESS`, then run `orgform rollback {}` again.",
+            args.run,
+            args.run
         )?;
     }
     if !report.not_run.is_empty() {

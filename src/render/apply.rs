@@ -14,13 +14,20 @@ use super::escape;
 
 /// What the run's status means, in one sentence.
 fn status_text(report: &Report, run_id: &str) -> String {
+    if report.interrupted {
+        return format!(
+            "interrupted after the change in flight; `orgform apply --resume {run_id}` continues it"
+        );
+    }
     match report.status() {
         RunStatus::Applied => "applied".to_string(),
         RunStatus::RolledBack => {
             "failed; the rollback is complete: Telegram is as it was before the run".to_string()
         }
         RunStatus::Partial
-            if report.rolled_back.is_empty() && report.rollback_errors.is_empty() =>
+            if report.rolled_back.is_empty()
+                && report.rollback_errors.is_empty()
+                && report.uncertain.is_empty() =>
         {
             format!(
                 "stopped in the irreversible phase; `orgform apply --resume {run_id}` continues it"
@@ -28,18 +35,27 @@ fn status_text(report: &Report, run_id: &str) -> String {
         }
         RunStatus::Partial => "failed; the rollback is INCOMPLETE (see above)".to_string(),
         RunStatus::Reverted => "reverted".to_string(),
+        RunStatus::Abandoned => "abandoned".to_string(),
     }
 }
 
 fn counts_text(report: &Report) -> String {
     format!(
-        "{} applied, {} failed, {} rolled back, {} not run, {} manual action{} left.",
+        "{} applied, {} failed, {} rolled back, {} uncertain, {} not run, {} manual action{} left.",
         report.applied.len(),
         usize::from(report.failed.is_some()),
         report.rolled_back.len(),
+        report.uncertain.len(),
         report.not_run.len(),
         report.manual.len(),
         if report.manual.len() == 1 { "" } else { "s" }
+    )
+}
+
+/// What the operator must do about changes whose outcome is unknown.
+fn uncertain_hint(run_id: &str) -> String {
+    format!(
+        "Record each answer with `orgform state runs {run_id} --assume done|not-done ADDRESS`, then `orgform apply --resume {run_id}` or `orgform rollback {run_id}`."
     )
 }
 
@@ -50,6 +66,13 @@ pub fn text(plan: &Plan, report: &Report, run_id: &str) -> String {
     for note in &report.notes {
         let _ = writeln!(out, "note: {}", escape::terminal(note));
     }
+    if let Some(e) = &report.journal_error {
+        let _ = writeln!(
+            out,
+            "\nThe journal could not be written: {}",
+            escape::terminal(e)
+        );
+    }
     if let Some((i, error)) = &report.failed {
         let _ = writeln!(out, "\nFailed: {}: {}", addr(i), escape::terminal(error));
     }
@@ -59,6 +82,24 @@ pub fn text(plan: &Plan, report: &Report, run_id: &str) -> String {
     }
     for (i, e) in &report.rollback_errors {
         let _ = writeln!(out, "Not rolled back: {}: {}", addr(i), escape::terminal(e));
+    }
+    if !report.unjournaled.is_empty() {
+        let list: Vec<String> = report.unjournaled.iter().map(addr).collect();
+        let _ = writeln!(
+            out,
+            "Done but not in the journal (the journal could not be written): {}",
+            list.join(", ")
+        );
+    }
+    if !report.uncertain.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nOutcome UNKNOWN (the call was sent, the answer was lost, and Telegram shows no evidence):"
+        );
+        for (_, question) in &report.uncertain {
+            let _ = writeln!(out, "  {}", escape::terminal(question));
+        }
+        let _ = writeln!(out, "{}", uncertain_hint(run_id));
     }
     if !report.not_run.is_empty() {
         let list: Vec<String> = report.not_run.iter().map(addr).collect();
@@ -92,6 +133,21 @@ pub fn markdown(plan: &Plan, report: &Report, run_id: &str) -> String {
             escape::md_text(error)
         );
     }
+    if let Some(e) = &report.journal_error {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> The journal could not be written: {}\n",
+            escape::md_text(e)
+        );
+    }
+    if !report.uncertain.is_empty() {
+        let _ = writeln!(
+            out,
+            "> [!WARNING]\n> {} change(s) have an UNKNOWN outcome. {}\n",
+            report.uncertain.len(),
+            escape::md_text(&uncertain_hint(run_id))
+        );
+    }
     let mut section = |title: &str, items: Vec<String>| {
         if items.is_empty() {
             return;
@@ -123,6 +179,18 @@ pub fn markdown(plan: &Plan, report: &Report, run_id: &str) -> String {
             .map(|(i, e)| format!("{}: {}", addr(i), escape::md_text(e)))
             .collect(),
     );
+    section(
+        "Outcome unknown",
+        report
+            .uncertain
+            .iter()
+            .map(|(_, q)| escape::md_text(q))
+            .collect(),
+    );
+    section(
+        "Done but not journaled",
+        report.unjournaled.iter().map(addr).collect(),
+    );
     section("Not run", report.not_run.iter().map(addr).collect());
     section(
         "Notes",
@@ -148,9 +216,17 @@ pub fn json(plan: &Plan, report: &Report, run_id: &str) -> Value {
             "applied": report.applied.len(),
             "failed": usize::from(report.failed.is_some()),
             "rolled_back": report.rolled_back.len(),
+            "uncertain": report.uncertain.len(),
             "not_run": report.not_run.len(),
             "manual": report.manual.len(),
         },
+        "interrupted": report.interrupted,
+        "journal_error": report.journal_error,
+        "uncertain": report.uncertain.iter().map(|(i, q)| json!({
+            "address": plan.changes[*i].address.to_string(),
+            "check": q,
+        })).collect::<Vec<_>>(),
+        "unjournaled": addrs(&report.unjournaled),
         "applied": addrs(&report.applied),
         "failed": report.failed.as_ref().map(|(i, e)| json!({
             "address": plan.changes[*i].address.to_string(),
@@ -178,7 +254,7 @@ pub fn nothing_json() -> Value {
         "format_version": 1,
         "run_id": null,
         "status": "nothing_to_apply",
-        "summary": {"applied": 0, "failed": 0, "rolled_back": 0, "not_run": 0, "manual": 0},
+        "summary": {"applied": 0, "failed": 0, "rolled_back": 0, "uncertain": 0, "not_run": 0, "manual": 0},
         "applied": [],
     })
 }

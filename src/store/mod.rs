@@ -2,10 +2,25 @@
 //! thread ids, invite links the tool created, members seen (from
 //! `chat_member` updates and getChatMember answers), the update offset.
 //!
-//! This module holds the data. Reading and writing `<state-dir>/state.json`
-//! (0600, atomic, versioned) lives in `store::file`.
+//! This module holds the data ([`Store`] is a snapshot of it) and the one
+//! boundary every command goes through to remember it: [`backend::Backend`],
+//! implemented by `store::sqlite` (the embedded default,
+//! `<state-dir>/orgform.db`) and `store::postgres` (`--state postgres://…`).
+//! Commands write back what they learned as a `records::Delta`, never a
+//! snapshot. `store::file` reads the old `state.json` (imported once by
+//! `store::legacy`, and used by `state export`/`import` as the JSON form).
 
+pub mod backend;
 pub mod file;
+pub mod legacy;
+pub mod postgres;
+pub mod records;
+pub mod sqlite;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use backend::{Backend, Holder, LockGuard, RunRow, Shared, StoreError};
 
 use std::collections::BTreeMap;
 
@@ -126,6 +141,135 @@ pub struct SeenMember {
     pub at: i64,
     /// Where it was learned: "update", "getChatMember", "apply".
     pub source: String,
+}
+
+/// Where the state lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file (by default `<state-dir>/orgform.db`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database; `workspace` keys every row, so several orgs
+    /// can share one database.
+    Postgres { url: String, workspace: String },
+}
+
+impl Location {
+    /// `--state` > `ORGFORM_STATE` > `<state-dir>/orgform.db`. Accepts
+    /// `postgres://…` or `postgresql://…` (with an optional
+    /// `workspace=NAME` query parameter, default `default`),
+    /// `sqlite:PATH`, or a plain path to an SQLite file.
+    pub fn choose(
+        flag: Option<&str>,
+        env: Option<&str>,
+        state_dir: &Path,
+    ) -> Result<Location, StoreError> {
+        let chosen = flag.into_iter().chain(env).find(|v| !v.trim().is_empty());
+        let Some(text) = chosen else {
+            return Ok(Location::Sqlite(state_dir.join(sqlite::FILE_NAME)));
+        };
+        Location::parse(text.trim())
+    }
+
+    pub fn parse(text: &str) -> Result<Location, StoreError> {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            let (base, query) = text.split_once('?').unwrap_or((text, ""));
+            let mut workspace = "default".to_string();
+            let mut kept = Vec::new();
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                match pair.split_once('=') {
+                    Some(("workspace", w)) => workspace = w.to_string(),
+                    _ => kept.push(pair),
+                }
+            }
+            if workspace.is_empty()
+                || !workspace
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(StoreError::Config(format!(
+                    "the workspace name {workspace:?} is not valid. hint: letters, digits, '-', '_' and '.' only"
+                )));
+            }
+            let url = if kept.is_empty() {
+                base.to_string()
+            } else {
+                format!("{base}?{}", kept.join("&"))
+            };
+            return Ok(Location::Postgres { url, workspace });
+        }
+        if let Some(path) = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))
+        {
+            return Ok(Location::Sqlite(PathBuf::from(path)));
+        }
+        if text.contains("://") {
+            return Err(StoreError::Config(format!(
+                "unknown state backend in {:?}. hint: use postgres://… or a path to an SQLite file",
+                redact_url(text)
+            )));
+        }
+        Ok(Location::Sqlite(PathBuf::from(text)))
+    }
+
+    /// For messages: never the password.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres { url, workspace } => {
+                format!("{} (workspace {workspace})", redact_url(url))
+            }
+        }
+    }
+}
+
+/// A URL with its password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    let user = userinfo.split(':').next().unwrap_or("");
+    let shown = if userinfo.contains(':') {
+        format!("{user}:***")
+    } else {
+        user.to_string()
+    };
+    let tail = tail
+        .split('&')
+        .map(|p| {
+            if p.to_ascii_lowercase().contains("password=") {
+                p.split_once('=')
+                    .map_or(p.to_string(), |(k, _)| format!("{k}=***"))
+            } else {
+                p.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{scheme}://{shown}@{host}{tail}")
+}
+
+/// Open the backend at `location` (creating and migrating it as needed),
+/// and import an old `state.json` and journal folder from `state_dir` on
+/// first use. Returns the backend and notes for the user.
+pub fn open(location: &Location, state_dir: &Path) -> Result<(Shared, Vec<String>), StoreError> {
+    let backend: Shared = match location {
+        Location::Sqlite(path) => Arc::new(sqlite::Sqlite::open_file(path)?),
+        Location::Postgres { url, workspace } => open_postgres(url, workspace)?,
+    };
+    let notes = legacy::import_once(backend.as_ref(), state_dir)?;
+    Ok((backend, notes))
+}
+
+fn open_postgres(url: &str, workspace: &str) -> Result<Shared, StoreError> {
+    Ok(Arc::new(postgres::Postgres::connect(url, workspace)?))
 }
 
 impl Store {

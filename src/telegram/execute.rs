@@ -229,6 +229,29 @@ pub trait Provider: Send + Sync {
     fn inverse(&self, change: &Change, before: &Observed, done: &Executed) -> Inverse {
         inverse(change, before, done)
     }
+
+    /// Whether `change`, whose answer was lost, happened: what Telegram
+    /// shows now (see `telegram::evidence`). Unknown unless a provider can
+    /// tell.
+    fn evidence(
+        &self,
+        change: &Change,
+        before: &Observed,
+    ) -> impl Future<Output = Evidence> + Send {
+        let _ = (change, before);
+        async { Evidence::Unknown }
+    }
+}
+
+/// What a provider found out about a change whose answer was lost.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Evidence {
+    /// It happened; this is what it did.
+    Done { executed: Executed, by: String },
+    /// It did not happen.
+    NotDone { by: String },
+    /// Nothing shows either way: a person must look.
+    Unknown,
 }
 
 /// The provider that talks to the Bot API.
@@ -779,6 +802,10 @@ impl Provider for TelegramProvider {
 
     async fn observe_before(&self, change: &Change) -> Result<Observed, Error> {
         self.observe(change).await
+    }
+
+    async fn evidence(&self, change: &Change, before: &Observed) -> Evidence {
+        self.find_evidence(change, before).await
     }
 }
 

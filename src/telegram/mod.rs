@@ -20,6 +20,7 @@
 
 pub mod client;
 pub mod error;
+pub mod evidence;
 pub mod execute;
 pub mod pace;
 pub mod read;

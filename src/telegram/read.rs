@@ -64,6 +64,27 @@ pub async fn drain_updates(
     desired: &DesiredState,
     store: &mut Store,
 ) -> Result<Drained, Error> {
+    drain(client, desired, store, true).await
+}
+
+/// Fold the first page of pending updates into `store` without
+/// confirming any the store does not already hold (a read-only plan: what
+/// it sees is not recorded, so Telegram must keep it for the next writer).
+pub async fn peek_updates(
+    client: &Client,
+    desired: &DesiredState,
+    store: &mut Store,
+) -> Result<Drained, Error> {
+    drain(client, desired, store, false).await
+}
+
+async fn drain(
+    client: &Client,
+    desired: &DesiredState,
+    store: &mut Store,
+    confirm: bool,
+) -> Result<Drained, Error> {
+    let confirmed = store.update_offset;
     let managed: BTreeSet<ChatId> = desired.state.chats.values().map(|c| c.id).collect();
     let mut drained = Drained::default();
     loop {
@@ -71,7 +92,12 @@ pub async fn drain_updates(
             .param("limit", UPDATE_PAGE)
             .param("timeout", 0)
             .param("allowed_updates", ALLOWED_UPDATES);
-        if let Some(offset) = store.update_offset {
+        let offset = if confirm {
+            store.update_offset
+        } else {
+            confirmed
+        };
+        if let Some(offset) = offset {
             call = call.param("offset", offset);
         }
         let updates: Vec<Update> = match client.call(&call).await {
@@ -113,7 +139,7 @@ pub async fn drain_updates(
             );
             drained.updates += 1;
         }
-        if page < UPDATE_PAGE {
+        if page < UPDATE_PAGE || !confirm {
             return Ok(drained);
         }
     }

@@ -1,0 +1,108 @@
+//! Uncertain outcomes (DESIGN §5): a change whose call was sent but whose
+//! answer was lost (crash, kill, Ctrl-C, dropped connection, timeout) is
+//! never repeated blindly.
+//!
+//! A change that sets a final state (a title, rights, a restriction, a
+//! topic's name) may be repeated, and undone from what was seen before it:
+//! both are right whether or not it happened. A change that creates
+//! something or posts something (a topic, an invite link, a personal
+//! invite, a pin's message, a photo upload) is looked up first through the
+//! provider's evidence; without evidence the operator is asked, with the
+//! object to check and the command that records the answer.
+
+use crate::plan::{Change, Op};
+use crate::telegram::error::{Error, ErrorKind};
+use crate::telegram::execute::{Answer, Evidence, Executed, Observed, Provider};
+
+/// How an uncertain change was settled.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resolution {
+    Done {
+        executed: Executed,
+        by: String,
+    },
+    NotDone {
+        by: String,
+    },
+    /// Nobody can tell: the question for the operator.
+    Ask {
+        question: String,
+    },
+}
+
+/// Whether a failed call may have been carried out anyway.
+pub fn outcome_unknown(e: &Error) -> bool {
+    matches!(
+        e.kind,
+        ErrorKind::Unrepeatable { .. } | ErrorKind::Transport { .. } | ErrorKind::Garbage { .. }
+    )
+}
+
+/// Whether sending the change again is harmless (it sets a final state).
+pub fn repeatable(op: &Op) -> bool {
+    !matches!(
+        op,
+        Op::CreateTopic { .. }
+            | Op::CreateInviteLink { .. }
+            | Op::SendInvite { .. }
+            | Op::Pin { .. }
+            | Op::SetPhoto { .. }
+    )
+}
+
+/// Settle an uncertain change: a repeatable one counts as done (undoing it
+/// restores what was seen before, which is right either way); any other is
+/// looked up; without evidence, the operator is asked.
+pub async fn resolve<P: Provider>(
+    provider: &P,
+    change: &Change,
+    index: usize,
+    before: &Observed,
+) -> Resolution {
+    if repeatable(&change.op) {
+        return Resolution::Done {
+            executed: Executed {
+                answer: Answer::Done,
+                not_modified: false,
+                calls: vec![],
+                notes: vec![],
+            },
+            by: "it sets a final state, so undoing or repeating it is safe".into(),
+        };
+    }
+    match provider.evidence(change, before).await {
+        Evidence::Done { executed, by } => Resolution::Done { executed, by },
+        Evidence::NotDone { by } => Resolution::NotDone { by },
+        Evidence::Unknown => Resolution::Ask {
+            question: question(change, index),
+        },
+    }
+}
+
+/// What the operator must check in Telegram for an uncertain change.
+pub fn question(change: &Change, index: usize) -> String {
+    let _ = index;
+    let chat = change.chat_id;
+    let check = match &change.op {
+        Op::CreateTopic { key, topic } => format!(
+            "look in chat {chat} for a forum topic named {:?}; if it exists, record it with `orgform state adopt topic {chat} {key} THREAD_ID` and answer `done`, otherwise answer `not-done`",
+            topic.name
+        ),
+        Op::CreateInviteLink { key, link } => format!(
+            "look in chat {chat} (Manage → Invite links) for a link named {:?}; if it exists, record it with `orgform state adopt link {chat} {key} URL` and answer `done` (or revoke it and answer `not-done`)",
+            link.name
+        ),
+        Op::SendInvite { user, name, .. } => format!(
+            "look in chat {chat} (Manage → Invite links) for a link named {name:?} (a personal invite for user {user}); revoke it if it exists, then answer `not-done` so a new one is sent"
+        ),
+        Op::Pin { text, .. } => format!(
+            "look at chat {chat}: is the bot's message {:?} pinned? If a copy was posted but not pinned, delete it; then answer `done` or `not-done`",
+            text.chars().take(60).collect::<String>()
+        ),
+        Op::SetPhoto { path, .. } => format!(
+            "look at chat {chat}'s photo: is it the image {path}? Answer `done` or `not-done`"
+        ),
+        _ => format!("look at {} in Telegram", change.address),
+    };
+    format!("{} (chat {}): {check}", change.address, change.chat)
+}
