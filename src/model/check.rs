@@ -1243,13 +1243,15 @@ impl<'a> Checker<'a> {
                         eff.restricted.as_ref().is_some_and(|r| !r.is_empty()),
                     ),
                     ("tags", eff.tags.is_some()),
+                    // The Bot API refuses command scopes for channels.
+                    ("commands", eff.commands.is_some()),
                 ] {
                     if present {
                         let origin = eff.origin(field, key);
                         self.out.push(
                             Diagnostic::error(codes::FEATURE_FOR_CHAT_TYPE, format!("channel `{key}` cannot have `{field}`"))
                                 .at(self.key_at(&format!("{origin}/{field}")), "only groups have this")
-                                .hint("channels have no member permissions, forums, slow mode or member tags"),
+                                .hint("channels have no member permissions, forums, slow mode, member tags or bot commands"),
                         );
                     }
                 }
