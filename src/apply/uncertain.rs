@@ -106,3 +106,77 @@ pub fn question(change: &Change, index: usize) -> String {
     };
     format!("{} (chat {}): {check}", change.address, change.chat)
 }
+
+/// What settling the changes a cut-off run left in flight found.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// Changes that happened, with their inverses, in the order settled.
+    pub done: Vec<(usize, crate::telegram::execute::Inverse)>,
+    /// Changes nobody can tell about, with the operator's question.
+    pub asks: Vec<(usize, String)>,
+    /// One line per settled change, for the operator.
+    pub notes: Vec<String>,
+}
+
+/// Settle every change the journal left in flight, before anything else
+/// runs: look each one up, journal the answer (an `Assume` event), and
+/// record in `store` what a change found done created. With
+/// `rerun_repeatable` (resume), a change that sets a final state is left to
+/// run again; without it (rollback) it is settled like any other, so that
+/// it is undone from what was seen before it.
+pub async fn settle_in_flight<P: Provider>(
+    provider: &P,
+    plan: &crate::plan::Plan,
+    state: &super::JournalState,
+    journal: &mut super::Journal,
+    store: &mut crate::store::Store,
+    now: i64,
+    rerun_repeatable: bool,
+) -> Result<Settled, super::journal::JournalError> {
+    use crate::telegram::execute::{inverse, record};
+    let mut settled = Settled::default();
+    for &i in &state.in_flight {
+        let change = &plan.changes[i];
+        if rerun_repeatable && repeatable(&change.op) {
+            settled.notes.push(format!(
+                "{} was cut off mid-call; it sets a final state, so it runs again",
+                change.address
+            ));
+            continue;
+        }
+        let before = state.observed.get(&i).cloned().unwrap_or(Observed::Nothing);
+        match resolve(provider, change, i, &before).await {
+            Resolution::Done { executed, by } => {
+                let undo = inverse(change, &before, &executed);
+                record(store, change, Some(&before), &executed, now);
+                journal.write(&super::Event::Assume {
+                    index: i,
+                    done: true,
+                    by: by.clone(),
+                    inverse: Some(undo.clone()),
+                    executed: Some(executed),
+                })?;
+                settled.notes.push(format!(
+                    "{} was cut off mid-call; it happened ({by})",
+                    change.address
+                ));
+                settled.done.push((i, undo));
+            }
+            Resolution::NotDone { by } => {
+                journal.write(&super::Event::Assume {
+                    index: i,
+                    done: false,
+                    by: by.clone(),
+                    inverse: None,
+                    executed: None,
+                })?;
+                settled.notes.push(format!(
+                    "{} was cut off mid-call; it did not happen ({by})",
+                    change.address
+                ));
+            }
+            Resolution::Ask { question } => settled.asks.push((i, question)),
+        }
+    }
+    Ok(settled)
+}

@@ -13,7 +13,7 @@ use super::error::{CliError, exit};
 use super::plan::{GuardArgs, config_digest, make_plan, read_error};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::apply::{self, Event, Hooks, Journal, Prior, Report, Resolution, RunStatus, journal};
+use crate::apply::{self, Event, Hooks, Journal, Prior, Report, RunStatus, journal};
 use crate::plan::{self as planner, Plan};
 use crate::render::plan as render;
 use crate::telegram::execute::TelegramProvider;
@@ -506,65 +506,23 @@ async fn resume(
     conn.save_store(&store)?;
     // Changes cut off mid-call: settle each before anything runs.
     let provider = TelegramProvider::new(conn.client.clone());
-    let mut done = state.done.clone();
-    let mut questions = Vec::new();
-    for &i in &state.in_flight {
-        let change = &plan.changes[i];
-        if apply::repeatable(&change.op) {
-            eprintln!(
-                "note: {} was cut off mid-call; it sets a final state, so it runs again",
-                change.address
-            );
-            continue;
-        }
-        let before = state
-            .observed
-            .get(&i)
-            .cloned()
-            .unwrap_or(crate::telegram::execute::Observed::Nothing);
-        match apply::resolve(&provider, change, i, &before).await {
-            Resolution::Done { executed, by } => {
-                let inverse = crate::telegram::execute::inverse(change, &before, &executed);
-                crate::telegram::execute::record(
-                    &mut store,
-                    change,
-                    Some(&before),
-                    &executed,
-                    now.as_second(),
-                );
-                journal
-                    .write(&Event::Assume {
-                        index: i,
-                        done: true,
-                        by: by.clone(),
-                        inverse: Some(inverse.clone()),
-                        executed: Some(executed),
-                    })
-                    .map_err(|e| CliError::user(e.to_string()))?;
-                eprintln!(
-                    "note: {} was cut off mid-call; it happened ({by})",
-                    change.address
-                );
-                done.push((i, inverse));
-            }
-            Resolution::NotDone { by } => {
-                journal
-                    .write(&Event::Assume {
-                        index: i,
-                        done: false,
-                        by: by.clone(),
-                        inverse: None,
-                        executed: None,
-                    })
-                    .map_err(|e| CliError::user(e.to_string()))?;
-                eprintln!(
-                    "note: {} was cut off mid-call; it did not happen ({by}), so it runs again",
-                    change.address
-                );
-            }
-            Resolution::Ask { question } => questions.push(question),
-        }
+    let settled = apply::uncertain::settle_in_flight(
+        &provider,
+        &plan,
+        &state,
+        &mut journal,
+        &mut store,
+        now.as_second(),
+        true,
+    )
+    .await
+    .map_err(|e| CliError::user(e.to_string()))?;
+    for note in &settled.notes {
+        eprintln!("note: {note}");
     }
+    let mut done = state.done.clone();
+    done.extend(settled.done);
+    let questions: Vec<String> = settled.asks.into_iter().map(|(_, q)| q).collect();
     conn.save_store(&store)?;
     if !questions.is_empty() {
         let mut message = format!(

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::connect::{self, TelegramArgs};
 use super::error::{CliError, exit};
-use crate::apply::{self, Event, Hooks, Journal, Resolution, RunStatus, journal};
+use crate::apply::{self, Event, Hooks, Journal, RunStatus, journal};
 use crate::telegram::execute::TelegramProvider;
 
 #[derive(Args, Debug)]
@@ -99,50 +99,23 @@ async fn rollback(
     let provider = TelegramProvider::new(conn.client.clone());
     let mut store = conn.load_store()?;
     // Changes cut off mid-call: find out whether they happened first.
-    let mut done = state.done.clone();
-    let mut uncertain = Vec::new();
-    for &i in &state.in_flight {
-        let change = &plan.changes[i];
-        let before = state
-            .observed
-            .get(&i)
-            .cloned()
-            .unwrap_or(crate::telegram::execute::Observed::Nothing);
-        match apply::resolve(&provider, change, i, &before).await {
-            Resolution::Done { executed, by } => {
-                let inverse = crate::telegram::execute::inverse(change, &before, &executed);
-                crate::telegram::execute::record(
-                    &mut store,
-                    change,
-                    Some(&before),
-                    &executed,
-                    now.as_second(),
-                );
-                journal
-                    .write(&Event::Assume {
-                        index: i,
-                        done: true,
-                        by,
-                        inverse: Some(inverse.clone()),
-                        executed: Some(executed),
-                    })
-                    .map_err(|e| CliError::user(e.to_string()))?;
-                done.push((i, inverse));
-            }
-            Resolution::NotDone { by } => {
-                journal
-                    .write(&Event::Assume {
-                        index: i,
-                        done: false,
-                        by,
-                        inverse: None,
-                        executed: None,
-                    })
-                    .map_err(|e| CliError::user(e.to_string()))?;
-            }
-            Resolution::Ask { question } => uncertain.push((i, question)),
-        }
+    let settled = apply::uncertain::settle_in_flight(
+        &provider,
+        &plan,
+        &state,
+        &mut journal,
+        &mut store,
+        now.as_second(),
+        false,
+    )
+    .await
+    .map_err(|e| CliError::user(e.to_string()))?;
+    for note in &settled.notes {
+        eprintln!("note: {note}");
     }
+    let mut done = state.done.clone();
+    done.extend(settled.done);
+    let uncertain = settled.asks;
     let checkpoint = |store: &crate::store::Store| -> Result<(), String> {
         conn.save_store(store).map_err(|e| format!("{e:?}"))
     };
