@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -160,6 +161,8 @@ struct Proxy {
     url: String,
     log: Arc<Mutex<Vec<Seen>>>,
     held: Arc<Mutex<Option<Seen>>>,
+    /// Calls forwarded whose answer is not in the log yet.
+    pending: Arc<AtomicUsize>,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -179,19 +182,21 @@ impl Proxy {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let (log2, held2) = (log.clone(), held.clone());
+        let pending: Arc<AtomicUsize> = Arc::default();
+        let (log2, held2, pending2) = (log.clone(), held.clone(), pending.clone());
         rt.spawn(async move {
             let client = reqwest::Client::new();
             let app = axum::Router::new().fallback(
                 move |uri: axum::http::Uri,
                       headers: axum::http::HeaderMap,
                       body: axum::body::Bytes| {
-                    let (client, upstream, log, held, hold) = (
+                    let (client, upstream, log, held, hold, pending) = (
                         client.clone(),
                         upstream.clone(),
                         log2.clone(),
                         held2.clone(),
                         hold.clone(),
+                        pending2.clone(),
                     );
                     async move {
                         let method = uri.path().rsplit('/').next().unwrap_or("").to_string();
@@ -202,30 +207,45 @@ impl Proxy {
                             .to_string();
                         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                         let target = format!("{upstream}{}", uri);
+                        // The forward and its record run in a task of their
+                        // own: when orgform is killed mid-call, hyper drops
+                        // this handler, but Telegram's side of the call
+                        // still completes and must be in the log the test
+                        // reads as the operator's evidence.
+                        pending.fetch_add(1, Ordering::SeqCst);
+                        let (log_task, pending_task, method_task) =
+                            (log.clone(), pending.clone(), method.clone());
                         let forwarded = tokio::spawn(async move {
-                            let answer = client
-                                .post(target)
-                                .header("content-type", content_type)
-                                .body(body)
-                                .send()
-                                .await
-                                .ok()?;
-                            let status = answer.status().as_u16();
-                            let bytes = answer.bytes().await.ok()?;
-                            Some((status, bytes))
+                            let result = async {
+                                let answer = client
+                                    .post(target)
+                                    .header("content-type", content_type)
+                                    .body(body)
+                                    .send()
+                                    .await
+                                    .ok()?;
+                                let status = answer.status().as_u16();
+                                let bytes = answer.bytes().await.ok()?;
+                                Some((status, bytes))
+                            }
+                            .await;
+                            let seen = result.as_ref().map(|(_, bytes)| Seen {
+                                method: method_task,
+                                request,
+                                answer: serde_json::from_slice(bytes).unwrap_or(Value::Null),
+                            });
+                            if let Some(seen) = &seen {
+                                log_task.lock().unwrap().push(seen.clone());
+                            }
+                            pending_task.fetch_sub(1, Ordering::SeqCst);
+                            result.zip(seen)
                         })
                         .await
                         .ok()
                         .flatten();
-                        let Some((status, bytes)) = forwarded else {
+                        let Some(((status, bytes), seen)) = forwarded else {
                             return (axum::http::StatusCode::BAD_GATEWAY, Vec::new());
                         };
-                        let seen = Seen {
-                            method: method.clone(),
-                            request,
-                            answer: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-                        };
-                        log.lock().unwrap().push(seen.clone());
                         if hold.as_deref() == Some(method.as_str()) && seen.answer["ok"] == true {
                             let first = {
                                 let mut h = held.lock().unwrap();
@@ -253,6 +273,7 @@ impl Proxy {
             url,
             log,
             held,
+            pending,
             _rt: rt,
         }
     }
@@ -261,7 +282,13 @@ impl Proxy {
         self.held.lock().unwrap().clone()
     }
 
+    /// Every call that reached Telegram, once the ones still on their way
+    /// back have landed (bounded in time).
     fn log(&self) -> Vec<Seen> {
+        let start = Instant::now();
+        while self.pending.load(Ordering::SeqCst) > 0 && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         self.log.lock().unwrap().clone()
     }
 }
