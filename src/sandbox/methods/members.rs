@@ -377,8 +377,8 @@ pub fn ban(call: &mut Call) -> Outcome {
         }
     };
     if kind == ChatType::Group {
-        // delete_chat_participant checks nothing itself (its checks are a
-        // TODO in TDLib); the server's answers are best guesses: without
+        // TDLib's delete_chat_participant checks nothing itself (its checks
+        // are still unwritten there); the server's answers are best guesses: without
         // the right CHAT_ADMIN_REQUIRED, the owner or an administrator the
         // caller may not remove USER_ADMIN_INVALID.
         if !super::settings::has_right(call.chat_ref(id), call, Right::RestrictMembers) {
