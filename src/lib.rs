@@ -27,3 +27,4 @@ pub mod sandbox;
 pub mod state;
 pub mod store;
 pub mod telegram;
+pub mod watch;

@@ -98,9 +98,13 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
             super::plan::lock_or_read_only(&conn, args.lock, "drift", now)?;
             let result = make_report_and_live(&conn, &model, now).await;
             let state_dir = conn.state_dir.clone();
+            let ledger = super::watch::ledger_status(&conn, now.as_second());
+            let invites =
+                super::watch::pending_invites(&conn, &|u| model.desired.handle(u), now.as_second());
             conn.close().await?;
-            result.map(|(r, l)| (r, l, state_dir))
+            result.map(|(r, l)| (r, l, (state_dir, ledger, invites)))
         })?;
+    let (state_dir, ledger, invites) = state_dir;
     // Policy rules over live Telegram: what people changed by hand that
     // breaks a rule (a stranger made admin, a contractor added to finance).
     // Chats that could not be read are judged by the config instead.
@@ -124,9 +128,13 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
         DriftFormat::Text => {
             out!("{}", render::text(&report, super::stdout_style()))?;
             out!("{}", policy_render::text(&policy, super::stdout_style()))?;
+            out!("{}", super::watch::ledger_text(ledger.as_ref()))?;
+            out!("{}", crate::watch::invites::text(&invites))?;
         }
         DriftFormat::Markdown => {
             out!("{}", render::markdown(&report))?;
+            out!("{}", super::watch::ledger_text(ledger.as_ref()))?;
+            out!("{}", crate::watch::invites::text(&invites))?;
             if policy.rules > 0 {
                 out!("\n{}", policy_render::markdown(&policy))?;
             }
@@ -134,6 +142,10 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
         DriftFormat::Json => {
             let mut v = render::json(&report);
             v["policy"] = policy_render::json(&policy);
+            if let Some(l) = &ledger {
+                v["ledger"] = serde_json::to_value(l).expect("serialises");
+            }
+            v["invites_waiting"] = serde_json::to_value(&invites).expect("serialises");
             outln!(
                 "{}",
                 serde_json::to_string_pretty(&v).expect("report serialises")
@@ -146,7 +158,9 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     let violated = policy.count(crate::model::spec::PolicyAction::Deny)
         + policy.count(crate::model::spec::PolicyAction::Warn)
         > 0;
-    Ok(if report.has_drift() || violated {
+    // A stale ledger is an unknown: people may be in chats nobody saw join.
+    let stale = ledger.as_ref().is_some_and(|l| l.stale.is_some());
+    Ok(if report.has_drift() || violated || stale {
         exit::CHANGES
     } else {
         exit::OK

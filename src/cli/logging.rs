@@ -8,6 +8,12 @@ use std::io::Write;
 /// orgform's own level (warn, info, debug, trace). Without either, only
 /// warnings and errors are logged.
 pub fn init(verbose: u8) {
+    init_as(verbose, false);
+}
+
+/// [`init`], with one JSON object per line when `json` (`orgform watch
+/// --log-format json`, for log collectors).
+pub fn init_as(verbose: u8, json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
@@ -18,12 +24,16 @@ pub fn init(verbose: u8) {
             _ => "debug,orgform=trace",
         }),
     };
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| Redacting(std::io::stderr()))
         .with_ansi(false)
-        .with_target(true)
-        .try_init();
+        .with_target(true);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// A writer that redacts bot tokens from what passes through it.

@@ -21,6 +21,7 @@ pub mod schema;
 pub mod show;
 pub mod state;
 pub mod validate;
+pub mod watch;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -95,6 +96,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// What orgform remembers: list, show, rm, adopt, runs, abandon, unlock, export, import, migrate.
     State(state::StateArgs),
+    /// The always-on half: keep the member ledger, answer join requests, welcome, alert (and enforce).
+    Watch(watch::WatchArgs),
 }
 
 /// Entry point of the binary.
@@ -107,7 +110,7 @@ pub fn main() -> ExitCode {
         Err(e) => return ExitCode::from(usage_error(&e)),
     };
     let _ = COLOR.set(cli.color);
-    logging::init(cli.verbose);
+    logging::init_as(cli.verbose, watch::json_logs(&cli.command));
     let code = match run(cli).and_then(|code| output::flush().map(|()| code)) {
         Ok(code) => code,
         Err(e) => {
@@ -167,6 +170,7 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
         Command::State(args) => state::run(args),
+        Command::Watch(args) => watch::run(args),
     }
 }
 

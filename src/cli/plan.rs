@@ -284,6 +284,15 @@ pub async fn refresh(
     crate::telegram::read::ReadError,
 > {
     use crate::telegram::read;
+    // While a watch holds the ledger it consumes the updates: read what it
+    // recorded (already in `store`) instead of draining them.
+    if super::watch::ledger_status(conn, now).is_some_and(|s| s.watch.is_some()) {
+        let live = match only {
+            Some(keys) => read::read_chats(&conn.client, desired, store, now, keys).await?,
+            None => read::read(&conn.client, desired, store, now).await?,
+        };
+        return Ok((live, read::Drained::default()));
+    }
     if !conn.read_only() {
         return read::refresh(&conn.client, desired, store, now, only).await;
     }
@@ -366,6 +375,7 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
         .map(|rev| super::diff::changed_chats_since(&args.config, rev, &model, now))
         .transpose()?;
     let rt = connect::runtime()?;
+    let model_desired = model.desired.clone();
     let (mut planned, state_dir) =
         connect::block_on_interruptible(&rt, "nothing was changed", async {
             let conn = connect::connect(
@@ -395,9 +405,13 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             )
             .await;
             let state_dir = conn.state_dir.clone();
+            let ledger = super::watch::ledger_status(&conn, now.as_second());
+            let invites =
+                super::watch::pending_invites(&conn, &|u| model_desired.handle(u), now.as_second());
             conn.close().await?;
-            result.map(|p| (p, state_dir))
+            result.map(|p| (p, (state_dir, ledger, invites)))
         })?;
+    let (state_dir, ledger, invites) = state_dir;
     let left_out = subset
         .as_ref()
         .map(|s| crate::policy::rollout::limit(&mut planned.plan, s, &planned.model.desired));
@@ -421,9 +435,13 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
                 out!("{}", policy_render::left_out_text(l))?;
             }
             out!("{}", policy_render::text(&policy, super::stdout_style()))?;
+            out!("{}", super::watch::ledger_text(ledger.as_ref()))?;
+            out!("{}", crate::watch::invites::text(&invites))?;
         }
         PlanFormat::Markdown => {
             out!("{}", render::markdown(plan))?;
+            out!("{}", super::watch::ledger_text(ledger.as_ref()))?;
+            out!("{}", crate::watch::invites::text(&invites))?;
             if let Some(l) = &left_out {
                 out!("\n{}", policy_render::left_out_markdown(l))?;
             }
@@ -434,6 +452,10 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
         PlanFormat::Json => {
             let mut v = render::json(plan);
             v["policy"] = policy_render::json(&policy);
+            if let Some(l) = &ledger {
+                v["ledger"] = serde_json::to_value(l).expect("serialises");
+            }
+            v["invites_waiting"] = serde_json::to_value(&invites).expect("serialises");
             if let Some(l) = &left_out {
                 v["left_out"] = serde_json::to_value(l).expect("left out serialises");
             }

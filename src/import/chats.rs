@@ -596,6 +596,7 @@ impl Builder<'_> {
                     telegram: Some(TelegramSettings {
                         bot: Some(bot.username.clone()),
                         api_url: self.options.api_url.clone(),
+                        alerts_chat: None,
                     }),
                 };
                 self.out_org.org = Some(org.clone());

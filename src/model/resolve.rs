@@ -106,7 +106,9 @@ pub fn effective_chat(config: &Config, chat: &ChatSpec) -> EffectiveChat {
             slow_mode,
             protected_content,
             auto_delete,
-            join_by_request
+            join_by_request,
+            join_requests,
+            welcome
         );
         macro_rules! merge_map {
             ($($field:ident),*) => {$(

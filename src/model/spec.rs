@@ -61,6 +61,56 @@ pub struct TelegramSettings {
     /// Bot API base URL; default https://api.telegram.org.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
+    /// Where `orgform watch` sends drift alerts: a chat key of `chats`, or
+    /// a Telegram chat id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts_chat: Option<AlertsChat>,
+}
+
+/// A chat key of `chats`, or a Telegram chat id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AlertsChat {
+    Id(i64),
+    Key(String),
+}
+
+/// What `orgform watch` answers to a request to join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinDecision {
+    /// approveChatJoinRequest.
+    Approve,
+    /// declineChatJoinRequest.
+    Decline,
+    /// Leave it for an admin to decide (a guard bot answers `queue`).
+    Queue,
+    /// Do nothing (a guard bot's query then times out).
+    Ignore,
+}
+
+/// The join-request gatekeeper of a chat (`orgform watch`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequestPolicy {
+    /// People the config declares as members or admins of the chat
+    /// (default: approve).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<JoinDecision>,
+    /// Everyone else (default: queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub others: Option<JoinDecision>,
+}
+
+/// A message `orgform watch` sends once to each person who joins.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WelcomeSpec {
+    /// The text; `{name}` is the person's name, `{chat}` the chat title.
+    pub text: String,
+    /// A topic key of the chat (forums) to post in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -355,6 +405,12 @@ pub struct ChatSpec {
     /// Joining needs an admin's approval (read-only through the Bot API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_by_request: Option<bool>,
+    /// How `orgform watch` answers requests to join.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_requests: Option<JoinRequestPolicy>,
+    /// The message `orgform watch` sends once to each person who joins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome: Option<WelcomeSpec>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -183,6 +183,7 @@ pub fn generate(options: &GenerateOptions) -> Generated {
             telegram: Some(TelegramSettings {
                 bot: Some("generated_org_bot".into()),
                 api_url: None,
+                alerts_chat: None,
             }),
         }),
         policies: Some(Policies {

@@ -200,6 +200,12 @@ impl RunningSandbox {
         server::run_act(&self.shared, &request)
     }
 
+    /// Move the sandbox's clock forward (updates older than 24 hours by it
+    /// expire); returns its new time.
+    pub fn advance_clock(&self, seconds: i64) -> i64 {
+        server::advance_clock(&self.shared, seconds)
+    }
+
     /// Stop serving, save the world to its file (if any) and return it.
     pub async fn shutdown(self) -> Result<World, SandboxError> {
         let _ = self.stop.send(true);

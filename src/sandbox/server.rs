@@ -75,6 +75,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/sandbox/stats/reset", post(reset_stats))
         .route("/sandbox/world", get(get_world).post(put_world))
         .route("/sandbox/act", post(act))
+        .route("/sandbox/clock", get(get_clock).post(move_clock))
         .fallback(bot_api)
         .with_state(shared)
 }
@@ -305,10 +306,11 @@ fn execute(
 ) -> (Result<Value, ApiError>, Option<&'static str>) {
     let mut world = lock(&shared.world);
     let before = world.updates.next_update_id;
+    let now = unix_now() + world.clock_offset;
     let mut call = Call {
         world: &mut world,
         caller,
-        now: unix_now(),
+        now,
         params,
         description: None,
     };
@@ -692,6 +694,43 @@ pub(crate) fn run_act(shared: &Shared, request: &Value) -> Result<Value, ApiErro
     }
     let outcome = execute(shared, method, Caller { id: who, is_bot }, &params).0;
     outcome.and_then(|result| check_spec(shared, method, result))
+}
+
+/// `GET /sandbox/clock`: `{"now": UNIX, "offset": SECONDS}`.
+async fn get_clock(State(shared): State<Arc<Shared>>) -> Response {
+    let offset = lock(&shared.world).clock_offset;
+    json_response(
+        StatusCode::OK,
+        &serde_json::json!({"now": unix_now() + offset, "offset": offset}),
+    )
+}
+
+/// `POST /sandbox/clock {"advance": SECONDS}`: move the sandbox's clock
+/// forward (never back); updates older than 24 hours by the new clock are
+/// dropped, as Telegram drops them.
+async fn move_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let advance = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("advance").and_then(Value::as_i64));
+    let Some(advance) = advance.filter(|a| *a >= 0) else {
+        return error_response(&ApiError::bad_request(
+            "expected {\"advance\": SECONDS} with SECONDS >= 0",
+        ));
+    };
+    let now = advance_clock(&shared, advance);
+    json_response(StatusCode::OK, &serde_json::json!({"now": now}))
+}
+
+/// Move the clock forward and drop what expired; the new time.
+pub(crate) fn advance_clock(shared: &Shared, seconds: i64) -> i64 {
+    let mut world = lock(&shared.world);
+    world.clock_offset += seconds;
+    let now = unix_now() + world.clock_offset;
+    super::updates::expire(&mut world, now);
+    drop(world);
+    shared.dirty.store(true, Ordering::Relaxed);
+    shared.changed.notify_waiters();
+    now
 }
 
 // --- background tasks ---

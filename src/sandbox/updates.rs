@@ -158,7 +158,46 @@ pub fn join_requested(
     if let Some(link) = link {
         payload["invite_link"] = wire::invite_link_for(world, link, chat, world.bot_id());
     }
+    if chat.guard_bot {
+        // A guard bot gets a query to answer within 10 seconds.
+        let query_id = format!("{}{:06}", world.next_serial, user.rem_euclid(1_000_000));
+        world.next_serial += 1;
+        payload["query_id"] = json!(query_id);
+        world.join_queries.insert(
+            query_id,
+            super::world::JoinQuery {
+                chat_id,
+                user,
+                date: now,
+                answered: None,
+                result: None,
+            },
+        );
+    }
     enqueue(world, "chat_join_request", now, payload);
+}
+
+/// A person pressed Start in their private chat with the bot: from now on
+/// the bot may message them, and it receives the `/start` message.
+pub fn started_bot(world: &mut World, user: UserId, now: i64) {
+    let Some(person) = world.users.get_mut(&user) else {
+        return;
+    };
+    person.started_bot = true;
+    let person = person.clone();
+    let chat = world.private_chats.entry(user).or_default();
+    chat.next_message_id = chat.next_message_id.max(1);
+    let message_id = chat.next_message_id;
+    chat.next_message_id += 1;
+    let payload = json!({
+        "message_id": message_id,
+        "date": now,
+        "chat": wire::private_chat(&person),
+        "from": wire::user(&person),
+        "text": "/start",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+    });
+    enqueue(world, "message", now, payload);
 }
 
 /// Confirm updates below `offset` (Telegram's semantics: a negative offset

@@ -45,6 +45,36 @@ pub struct World {
     pub default_group_rights: Option<Rights>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_channel_rights: Option<Rights>,
+    /// Seconds the sandbox's clock runs ahead of the machine's (tests move
+    /// it with `POST /sandbox/clock` to let updates expire).
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub clock_offset: i64,
+    /// Join requests sent to the bot as the chat's guard bot (Bot API
+    /// 10.1), by `query_id`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub join_queries: BTreeMap<String, JoinQuery>,
+}
+
+/// A join request query: the guard bot must answer it with
+/// answerChatJoinRequestQuery within 10 seconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JoinQuery {
+    pub chat_id: ChatId,
+    pub user: UserId,
+    /// Unix time (the sandbox's clock) the request was made.
+    pub date: i64,
+    /// When it was answered, and how (`approve`, `decline`, `queue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+}
+
+/// How long a guard bot has to answer a join request query.
+pub const JOIN_QUERY_SECONDS: i64 = 10;
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
 }
 
 fn format_version() -> u32 {
@@ -339,6 +369,10 @@ pub struct Chat {
     /// `migrate_to_chat_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrated_to: Option<ChatId>,
+    /// The bot is this chat's guard bot: join requests reach it as queries
+    /// (`query_id`) to answer within 10 seconds (Bot API 10.1).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub guard_bot: bool,
 }
 
 fn first_message_id() -> i64 {
@@ -373,6 +407,7 @@ impl Chat {
             banned_sender_chats: BTreeSet::new(),
             verified_by_bot: None,
             migrated_to: None,
+            guard_bot: false,
         }
     }
 
@@ -572,6 +607,8 @@ impl World {
             next_serial: 1,
             default_group_rights: None,
             default_channel_rights: None,
+            clock_offset: 0,
+            join_queries: BTreeMap::new(),
         }
     }
 

@@ -177,6 +177,12 @@ pub trait Backend: Send + Sync {
     /// A small key-value area for the backend's own bookkeeping.
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// The watch half (facts, the update transaction, the lease; see
+    /// `store::ledger`), for backends that have it.
+    fn ledger(&self) -> Option<&dyn super::ledger::Ledger> {
+        None
+    }
 }
 
 /// A shared handle on a backend.

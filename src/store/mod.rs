@@ -12,6 +12,7 @@
 
 pub mod backend;
 pub mod file;
+pub mod ledger;
 pub mod legacy;
 pub mod postgres;
 pub mod records;

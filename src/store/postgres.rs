@@ -24,6 +24,7 @@ use tokio_postgres::{Client, Config};
 
 use super::Store;
 use super::backend::{Backend, Holder, RunRow, StoreError};
+use super::ledger::{self, FactWrite, Lease, LeaseOutcome, Ledger, UpdateCommit};
 use super::records::{self, Delta, Rows};
 
 const MIGRATIONS: &[&str] = &[
@@ -62,6 +63,13 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE orgform_locks (
         workspace TEXT PRIMARY KEY,
         holder TEXT NOT NULL
+     );",
+    // 2: what `orgform watch` keeps beside the records (store::ledger).
+    "CREATE TABLE orgform_watch_facts (
+        workspace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (workspace, key)
      );",
 ];
 
@@ -732,6 +740,182 @@ impl Backend for Postgres {
                     .map(|_| ())
             })
         })
+    }
+
+    fn ledger(&self) -> Option<&dyn Ledger> {
+        Some(self)
+    }
+}
+
+// --- the watch half (store::ledger) ---
+
+/// The advisory lock that serialises lease changes of one workspace (its
+/// workspace key, xor a constant: not the workspace lock itself).
+fn lease_key(workspace_key: i64) -> i64 {
+    workspace_key ^ 0x0077_6174_6368_0000 // "watch"
+}
+
+impl Ledger for Postgres {
+    fn commit_update(&self, commit: &UpdateCommit) -> Result<Vec<String>, StoreError> {
+        let ws = self.workspace.clone();
+        let commit = commit.clone();
+        self.on_session(move |s| {
+            let Session { rt, client } = s;
+            rt.block_on(async {
+                let tx = client.transaction().await?;
+                let delta = &commit.delta;
+                for ((chat, kind, key), value) in &delta.upserts {
+                    let current = tx
+                        .query_opt(
+                            "SELECT value FROM orgform_records WHERE workspace = $1 AND chat = $2 AND kind = $3 AND key = $4 FOR UPDATE",
+                            &[&ws, chat, kind, key],
+                        )
+                        .await?
+                        .and_then(|r| serde_json::from_str(&r.get::<_, String>(0)).ok());
+                    if records::replaces(kind, current.as_ref(), value) {
+                        tx.execute(
+                            "INSERT INTO orgform_records (workspace, chat, kind, key, value) VALUES ($1, $2, $3, $4, $5)
+                             ON CONFLICT (workspace, chat, kind, key) DO UPDATE SET value = EXCLUDED.value",
+                            &[&ws, chat, kind, key, &value.to_string()],
+                        )
+                        .await?;
+                    }
+                }
+                for (chat, kind, key) in &delta.deletes {
+                    tx.execute(
+                        "DELETE FROM orgform_records WHERE workspace = $1 AND chat = $2 AND kind = $3 AND key = $4",
+                        &[&ws, chat, kind, key],
+                    )
+                    .await?;
+                }
+                if let Some(learned) = delta.offset {
+                    tx.execute(
+                        "INSERT INTO orgform_meta (workspace, key, value) VALUES ($1, 'update_offset', $2)
+                         ON CONFLICT (workspace, key) DO UPDATE
+                         SET value = GREATEST(orgform_meta.value::BIGINT, EXCLUDED.value::BIGINT)::TEXT",
+                        &[&ws, &learned.to_string()],
+                    )
+                    .await?;
+                }
+                let mut claimed = Vec::new();
+                for fact in &commit.facts {
+                    match fact {
+                        FactWrite::Put(k, v) => {
+                            tx.execute(
+                                "INSERT INTO orgform_watch_facts (workspace, key, value) VALUES ($1, $2, $3)
+                                 ON CONFLICT (workspace, key) DO UPDATE SET value = EXCLUDED.value",
+                                &[&ws, k, v],
+                            )
+                            .await?;
+                        }
+                        FactWrite::PutIfAbsent(k, v) => {
+                            let n = tx
+                                .execute(
+                                    "INSERT INTO orgform_watch_facts (workspace, key, value) VALUES ($1, $2, $3)
+                                     ON CONFLICT (workspace, key) DO NOTHING",
+                                    &[&ws, k, v],
+                                )
+                                .await?;
+                            if n == 1 {
+                                claimed.push(k.clone());
+                            }
+                        }
+                        FactWrite::Delete(k) => {
+                            tx.execute(
+                                "DELETE FROM orgform_watch_facts WHERE workspace = $1 AND key = $2",
+                                &[&ws, k],
+                            )
+                            .await?;
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(claimed)
+            })
+        })
+    }
+
+    fn facts(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let ws = self.workspace.clone();
+        let start = prefix.to_string();
+        let end = format!("{prefix}\u{10FFFF}");
+        self.on_session(move |s| {
+            s.rt.block_on(async {
+                let rows = s
+                    .client
+                    .query(
+                        "SELECT key, value FROM orgform_watch_facts WHERE workspace = $1
+                         AND key COLLATE \"C\" >= $2 AND key COLLATE \"C\" < $3 ORDER BY key COLLATE \"C\"",
+                        &[&ws, &start, &end],
+                    )
+                    .await?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            })
+        })
+    }
+
+    fn take_lease(&self, lease: &Lease) -> Result<LeaseOutcome, StoreError> {
+        let ws = self.workspace.clone();
+        let key = lease_key(self.key);
+        let wanted = lease.clone();
+        self.on_session(move |s| {
+            let Session { rt, client } = s;
+            rt.block_on(async {
+                let tx = client.transaction().await?;
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+                    .await?;
+                let current: Option<Lease> = tx
+                    .query_opt(
+                        "SELECT value FROM orgform_watch_facts WHERE workspace = $1 AND key = $2",
+                        &[&ws, &ledger::keys::LEASE],
+                    )
+                    .await?
+                    .and_then(|r| serde_json::from_str(&r.get::<_, String>(0)).ok());
+                let outcome = ledger::decide_lease(current, &wanted);
+                if matches!(outcome, LeaseOutcome::Taken { .. }) {
+                    tx.execute(
+                        "INSERT INTO orgform_watch_facts (workspace, key, value) VALUES ($1, $2, $3)
+                         ON CONFLICT (workspace, key) DO UPDATE SET value = EXCLUDED.value",
+                        &[
+                            &ws,
+                            &ledger::keys::LEASE,
+                            &serde_json::to_string(&wanted).expect("serialises"),
+                        ],
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(outcome)
+            })
+        })
+    }
+
+    fn renew_lease(&self, lease: &Lease) -> Result<bool, StoreError> {
+        Ok(matches!(
+            self.take_lease(lease)?,
+            LeaseOutcome::Taken { replaced: None }
+        ))
+    }
+
+    fn release_lease(&self, holder: &Holder) -> Result<(), StoreError> {
+        let mine = self
+            .lease()?
+            .is_some_and(|l| ledger::same_holder(&l.holder, holder));
+        if mine {
+            let ws = self.workspace.clone();
+            self.on_session(move |s| {
+                s.rt.block_on(async {
+                    s.client
+                        .execute(
+                            "DELETE FROM orgform_watch_facts WHERE workspace = $1 AND key = $2",
+                            &[&ws, &ledger::keys::LEASE],
+                        )
+                        .await
+                        .map(|_| ())
+                })
+            })?;
+        }
+        Ok(())
     }
 }
 

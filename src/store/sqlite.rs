@@ -15,6 +15,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::Store;
 use super::backend::{Backend, Holder, RunRow, StoreError};
+use super::ledger::{self, FactWrite, Lease, LeaseOutcome, Ledger, UpdateCommit};
 use super::records::{self, Delta, Rows};
 
 /// The database file inside a state dir.
@@ -46,6 +47,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, seq)
      );
      CREATE TABLE lock (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL);",
+    // 2: what `orgform watch` keeps beside the records (store::ledger).
+    "CREATE TABLE watch_facts (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 /// Space kept free next to the database: when the disk fills, deleting it
@@ -471,6 +474,10 @@ impl Backend for Sqlite {
         .map_err(|e| self.err(e))?;
         Ok(())
     }
+
+    fn ledger(&self) -> Option<&dyn Ledger> {
+        Some(self)
+    }
 }
 
 impl Sqlite {
@@ -562,5 +569,159 @@ impl Sqlite {
         )
         .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
+    }
+}
+
+// --- the watch half (store::ledger) ---
+
+impl Ledger for Sqlite {
+    fn commit_update(&self, commit: &UpdateCommit) -> Result<Vec<String>, StoreError> {
+        self.with_space(|| self.commit_update_once(commit))
+    }
+
+    fn facts(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.conn.lock().expect("sqlite lock");
+        // `>= prefix AND < prefix + U+10FFFF`: an index range, no LIKE escaping.
+        let end = format!("{prefix}\u{10FFFF}");
+        let mut stmt = conn
+            .prepare("SELECT key, value FROM watch_facts WHERE key >= ?1 AND key < ?2 ORDER BY key")
+            .map_err(|e| self.err(e))?;
+        let found = stmt
+            .query_map(params![prefix, end], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<(String, String)>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(found)
+    }
+
+    fn take_lease(&self, lease: &Lease) -> Result<LeaseOutcome, StoreError> {
+        let mut conn = self.conn.lock().expect("sqlite lock");
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let current: Option<Lease> = tx
+            .query_row(
+                "SELECT value FROM watch_facts WHERE key = ?1",
+                params![ledger::keys::LEASE],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let outcome = ledger::decide_lease(current, lease);
+        if matches!(outcome, LeaseOutcome::Taken { .. }) {
+            tx.execute(
+                "INSERT OR REPLACE INTO watch_facts (key, value) VALUES (?1, ?2)",
+                params![
+                    ledger::keys::LEASE,
+                    serde_json::to_string(lease).expect("serialises")
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(outcome)
+    }
+
+    fn renew_lease(&self, lease: &Lease) -> Result<bool, StoreError> {
+        Ok(matches!(
+            self.take_lease(lease)?,
+            LeaseOutcome::Taken { replaced: None }
+        ))
+    }
+
+    fn release_lease(&self, holder: &Holder) -> Result<(), StoreError> {
+        let mine = self
+            .lease()?
+            .is_some_and(|l| ledger::same_holder(&l.holder, holder));
+        if mine {
+            let conn = self.conn.lock().expect("sqlite lock");
+            conn.execute(
+                "DELETE FROM watch_facts WHERE key = ?1",
+                params![ledger::keys::LEASE],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Sqlite {
+    /// Records (merged as `commit` merges them), facts and the offset, in
+    /// one immediate transaction.
+    fn commit_update_once(&self, commit: &UpdateCommit) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn.lock().expect("sqlite lock");
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let delta = &commit.delta;
+        for ((chat, kind, key), value) in &delta.upserts {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
+                    params![chat, kind, key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.err(e))?;
+            let current = current.and_then(|c| serde_json::from_str(&c).ok());
+            if records::replaces(kind, current.as_ref(), value) {
+                tx.execute(
+                    "INSERT OR REPLACE INTO records (chat, kind, key, value) VALUES (?1, ?2, ?3, ?4)",
+                    params![chat, kind, key, value.to_string()],
+                )
+                .map_err(|e| self.err(e))?;
+            }
+        }
+        for (chat, kind, key) in &delta.deletes {
+            tx.execute(
+                "DELETE FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
+                params![chat, kind, key],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        if let Some(learned) = delta.offset {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'update_offset'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.err(e))?;
+            let merged = records::merged_offset(current.and_then(|c| c.parse().ok()), learned);
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('update_offset', ?1)",
+                params![merged.to_string()],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        let mut claimed = Vec::new();
+        for fact in &commit.facts {
+            match fact {
+                FactWrite::Put(k, v) => tx.execute(
+                    "INSERT OR REPLACE INTO watch_facts (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                ),
+                FactWrite::PutIfAbsent(k, v) => {
+                    let n = tx
+                        .execute(
+                            "INSERT OR IGNORE INTO watch_facts (key, value) VALUES (?1, ?2)",
+                            params![k, v],
+                        )
+                        .map_err(|e| self.err(e))?;
+                    if n == 1 {
+                        claimed.push(k.clone());
+                    }
+                    Ok(n)
+                }
+                FactWrite::Delete(k) => {
+                    tx.execute("DELETE FROM watch_facts WHERE key = ?1", params![k])
+                }
+            }
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(claimed)
     }
 }

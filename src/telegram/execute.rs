@@ -692,6 +692,15 @@ impl TelegramProvider {
             // Not started the bot, blocked it, or gone: the link is still in the plan output.
             Err(e) => (false, Some(e.to_string())),
         };
+        // An invite nobody received is worth telling: the summary names it
+        // with the link a person can hand over.
+        let notes = match &reason {
+            Some(why) => vec![format!(
+                "invite not delivered ({why}); hand them {} or ask them to start the bot (`orgform watch` then sends it)",
+                link.invite_link
+            )],
+            None => vec![],
+        };
         Ok(Executed {
             answer: Answer::PersonalInvite {
                 url: link.invite_link,
@@ -699,6 +708,7 @@ impl TelegramProvider {
                 delivered,
                 not_delivered_because: reason,
             },
+            notes,
             ..Executed::done(vec![create.method.into(), send.method.into()])
         })
     }

@@ -148,7 +148,11 @@ async fn drain(
 /// Fold a forum topic's service message (edited, closed, reopened by a
 /// person) into the store's record of that topic, so the live state shows
 /// what Telegram now has. Topics orgform does not know are ignored.
-fn topic_event(store: &mut Store, managed: &BTreeSet<ChatId>, message: &serde_json::Value) -> bool {
+pub fn topic_event(
+    store: &mut Store,
+    managed: &BTreeSet<ChatId>,
+    message: &serde_json::Value,
+) -> bool {
     let chat = message
         .pointer("/chat/id")
         .and_then(serde_json::Value::as_i64);
@@ -669,7 +673,7 @@ pub fn member_state(member: &ChatMember) -> Option<MemberState> {
 }
 
 /// The status the store keeps: admins as members (see `SeenMember`).
-fn store_status(member: &ChatMember) -> Option<MemberState> {
+pub fn store_status(member: &ChatMember) -> Option<MemberState> {
     match member {
         ChatMember::Owner(_) | ChatMember::Administrator(_) => Some(MemberState::Member),
         other => member_state(other),

@@ -337,6 +337,39 @@ pub fn approve(call: &mut Call) -> Outcome {
     ok()
 }
 
+/// A guard bot's answer to a join request query: `approve` lets the person
+/// in, `decline` drops the request, `queue` leaves it to the admins.
+pub fn settle_query(
+    call: &mut Call,
+    id: ChatId,
+    user: crate::state::UserId,
+    result: &str,
+) -> Result<(), errors::ApiError> {
+    match result {
+        "approve" => {
+            let request = call
+                .chat_mut(id)
+                .join_requests
+                .remove(&user)
+                .ok_or_else(errors::join_request_missing)?;
+            let status = call.chat_ref(id).status(user, call.now);
+            if status.is_present() {
+                return Err(errors::user_already_participant());
+            }
+            let link = request
+                .invite_link
+                .as_deref()
+                .and_then(|l| bump_link(call, id, l));
+            call.set_member(id, user, joined_status(status), link.as_ref(), true);
+        }
+        "decline" => {
+            call.chat_mut(id).join_requests.remove(&user);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 pub fn decline(call: &mut Call) -> Outcome {
     let user = call.params.user_id()?;
     let id = call.chat(Accepts::AnyGroup)?;

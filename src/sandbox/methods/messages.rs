@@ -218,3 +218,14 @@ pub fn unpin_all(call: &mut Call) -> Outcome {
     call.chat_mut(id).pinned.clear();
     ok()
 }
+
+/// startBot (a person, through `/sandbox/act`): press Start in the private
+/// chat with the bot, as the Telegram apps do.
+pub fn start_bot(call: &mut Call) -> Outcome {
+    if call.caller.is_bot {
+        return Err(errors::not_found());
+    }
+    let (user, now) = (call.caller.id, call.now);
+    super::super::updates::started_bot(call.world, user, now);
+    super::ok()
+}

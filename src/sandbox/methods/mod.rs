@@ -159,6 +159,7 @@ pub const HUMAN_ONLY_METHODS: &[&str] = &[
     "setChatJoinByRequest",
     "setChatIsForum",
     "upgradeToSupergroup",
+    "startBot",
 ];
 
 /// The canonical name of a method, matched case-insensitively.
@@ -199,6 +200,7 @@ pub(crate) fn run(method: &str, call: &mut Call) -> Outcome {
         "unbanChatMember" => members::unban(call),
         "addChatMember" => members::add_member(call),
         "joinChat" => invites::join_chat(call),
+        "startBot" => messages::start_bot(call),
         "createChatInviteLink" => invites::create(call),
         "editChatInviteLink" => invites::edit(call),
         "revokeChatInviteLink" => invites::revoke(call),

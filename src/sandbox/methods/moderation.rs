@@ -318,11 +318,11 @@ pub fn remove_chat_verification(call: &mut Call) -> Outcome {
     ok()
 }
 
-/// answerChatJoinRequestQuery (Bot API 10.1). The telegram-bot-api sources
-/// on this machine predate it; the sandbox never issues join request
-/// queries, so every id is unknown, which the server words as for any
-/// expired query (QUERY_ID_INVALID in `Client::fail_query_with_error`).
-/// Best guess.
+/// answerChatJoinRequestQuery (Bot API 10.1): the guard bot's answer to
+/// a join request query, within 10 seconds of the request. The
+/// telegram-bot-api sources on this machine predate it; an unknown, used or
+/// late query is worded as for any expired query (QUERY_ID_INVALID in
+/// `Client::fail_query_with_error`). Best guess.
 pub fn answer_join_request_query(call: &mut Call) -> Outcome {
     let id = call
         .params
@@ -331,10 +331,32 @@ pub fn answer_join_request_query(call: &mut Call) -> Outcome {
     if id.is_empty() {
         return Err(errors::parameter_required("chat_join_request_query_id"));
     }
-    if call.params.str_opt("result").unwrap_or_default().is_empty() {
+    let result = call.params.str_opt("result").unwrap_or_default();
+    if result.is_empty() {
         return Err(errors::parameter_required("result"));
     }
-    Err(errors::ApiError::bad_request(
-        "query is too old and response timeout expired or query ID is invalid",
-    ))
+    let too_old = || {
+        errors::ApiError::bad_request(
+            "query is too old and response timeout expired or query ID is invalid",
+        )
+    };
+    let query = call
+        .world
+        .join_queries
+        .get(&id)
+        .cloned()
+        .ok_or_else(too_old)?;
+    if query.answered.is_some() || call.now > query.date + crate::sandbox::world::JOIN_QUERY_SECONDS
+    {
+        return Err(too_old());
+    }
+    if !["approve", "decline", "queue"].contains(&result.as_str()) {
+        return Err(errors::ApiError::bad_request("invalid result specified"));
+    }
+    super::invites::settle_query(call, query.chat_id, query.user, &result)?;
+    if let Some(q) = call.world.join_queries.get_mut(&id) {
+        q.answered = Some(call.now);
+        q.result = Some(result);
+    }
+    ok()
 }

@@ -1,0 +1,493 @@
+//! `orgform watch`: run the always-on half (`crate::watch`) with the
+//! command line's Telegram connection, state backend, signals and output;
+//! and the helpers `plan`, `drift` and `apply` use to read what watch
+//! keeps (the ledger's status, invites waiting for delivery).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::connect::{self, TelegramArgs};
+use super::error::{CliError, exit};
+use crate::store::ledger::LedgerStatus;
+use crate::watch::webhook::{Network, WebhookOptions};
+use crate::watch::{self as watching, EnforceOutcome, Enforcer, Options, Sink, Watch};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    /// One JSON object per line (for log collectors).
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// A config file or directory [default: ./org/ if it exists, else ./orgform.yaml (.yml, .kdl)].
+    #[arg(default_value_os_t = crate::config::load::default_path(), hide_default_value = true)]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub telegram: TelegramArgs,
+    /// Revert drift that `apply` can fix (unexpected admins, changed rights, strangers in
+    /// authoritative chats, offboarded people back, titles), under the plan's guards and
+    /// journaled like an apply.
+    #[arg(long)]
+    pub enforce: bool,
+    /// With --enforce: reverts of one address allowed per hour; beyond that watch only alerts,
+    /// so a fight with a person cannot loop.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub enforce_per_hour: u32,
+    /// Receive updates by webhook: the local address to listen on (behind a TLS reverse proxy).
+    #[arg(long, value_name = "ADDR", requires = "webhook_url")]
+    pub webhook_listen: Option<SocketAddr>,
+    /// The public HTTPS URL Telegram posts updates to (your reverse proxy).
+    #[arg(long, value_name = "URL", requires = "webhook_listen")]
+    pub webhook_url: Option<String>,
+    /// File holding the webhook's secret token (A-Z a-z 0-9 _ -, 1–256 characters)
+    /// [default: env ORGFORM_WEBHOOK_SECRET]. Checked on every request.
+    #[arg(long, value_name = "FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Accept webhook requests only from these source networks (repeat; e.g. Telegram's
+    /// 149.154.160.0/20 and 91.108.4.0/22, or your proxy's address).
+    #[arg(long, value_name = "NETWORK")]
+    pub webhook_allow: Vec<Network>,
+    /// Serve /healthz and Prometheus /metrics on this local address (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log lines as text or JSON (on stderr; events go to stdout as JSON lines either way).
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// When another watch holds the lease, wait for it instead of exiting.
+    #[arg(long)]
+    pub wait_for_lease: bool,
+    /// Seconds the lease stays valid without renewal (watch renews it every third of this).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(3..=3600))]
+    pub lease_seconds: u64,
+    /// Long-poll timeout of getUpdates, in seconds.
+    #[arg(long, default_value_t = 25, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u32).range(0..=50))]
+    pub poll_timeout: u32,
+}
+
+/// Whether the command asks for JSON logs (the logger starts before the
+/// command runs).
+pub fn json_logs(command: &super::Command) -> bool {
+    matches!(command, super::Command::Watch(a) if a.log_format == LogFormat::Json)
+}
+
+/// Events as JSON lines on stdout. A closed stdout does not stop watch:
+/// the ledger matters more than its audience.
+struct StdoutSink;
+
+impl Sink for StdoutSink {
+    fn event(&self, event: &serde_json::Value) {
+        let mut line = event.clone();
+        if let Some(o) = line.as_object_mut() {
+            o.insert(
+                "at".into(),
+                serde_json::json!(jiff::Timestamp::now().to_string()),
+            );
+        }
+        if super::output::outln!("{line}").is_err() {
+            tracing::debug!("stdout is closed; event not printed");
+        }
+        let _ = super::output::flush();
+    }
+}
+
+/// `--enforce`: plan the one chat, keep the changes at the alert's
+/// address, refuse what the guards refuse, and apply the rest with a
+/// journal under the workspace lock.
+struct PlanAndApply {
+    client: crate::telegram::client::Client,
+    backend: crate::store::Shared,
+    model: Arc<crate::model::Model>,
+}
+
+impl Enforcer for PlanAndApply {
+    fn enforce<'a>(
+        &'a self,
+        chat_key: &'a str,
+        address: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = EnforceOutcome> + Send + 'a>> {
+        Box::pin(async move {
+            match self.revert(chat_key, address).await {
+                Ok(outcome) => outcome,
+                Err(reason) => EnforceOutcome::Failed { reason },
+            }
+        })
+    }
+}
+
+impl PlanAndApply {
+    async fn revert(&self, chat_key: &str, address: &str) -> Result<EnforceOutcome, String> {
+        use crate::apply::journal::{self, Event, Journal};
+        use crate::store::{Holder, LockGuard, StoreError, records};
+        let now = jiff::Timestamp::now();
+        let _lock = match LockGuard::acquire(&self.backend, Holder::me("watch --enforce", now)) {
+            Ok(guard) => guard,
+            Err(StoreError::Locked { holder }) => {
+                return Ok(EnforceOutcome::Refused {
+                    reason: format!("the state is locked by {}", holder.describe()),
+                });
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let desired = &self.model.desired;
+        let base = self.backend.load().map_err(|e| e.to_string())?;
+        let mut store = base.clone();
+        let live = crate::telegram::read::read_chats(
+            &self.client,
+            desired,
+            &mut store,
+            now.as_second(),
+            &[chat_key.to_string()],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        self.backend
+            .commit(&records::delta(&base, &store))
+            .map_err(|e| e.to_string())?;
+        let mut plan = crate::plan::build(crate::plan::PlanInput {
+            desired,
+            live: &live,
+            store: &store,
+            policies: self.model.config.policies.as_ref(),
+            overrides: Default::default(),
+            now,
+            only: Some(vec![chat_key.to_string()]),
+        });
+        if plan.refused() {
+            let guards: Vec<String> = plan
+                .guards
+                .iter()
+                .filter(|g| !g.overridden)
+                .map(|g| g.code.clone())
+                .collect();
+            return Ok(EnforceOutcome::Refused {
+                reason: format!("the plan's guards refuse it: {}", guards.join(", ")),
+            });
+        }
+        plan.changes.retain(|c| c.address.0 == address);
+        if plan.executable().next().is_none() {
+            return Ok(EnforceOutcome::NothingToDo);
+        }
+        let run_id = journal::new_run_id(now);
+        let mut journal =
+            Journal::start(&self.backend, &run_id, "watch --enforce", &now.to_string())
+                .map_err(|e| e.to_string())?;
+        journal
+            .write(&Event::Start {
+                run_id: run_id.clone(),
+                at: now.to_string(),
+                plan: Box::new(plan.clone()),
+            })
+            .map_err(|e| e.to_string())?;
+        let provider = crate::telegram::TelegramProvider::new(self.client.clone());
+        let before = store.clone();
+        let report = crate::apply::run(
+            &provider,
+            &plan,
+            &mut journal,
+            &mut store,
+            now.as_second(),
+            1,
+            crate::apply::Prior::default(),
+            &crate::apply::Hooks::none(),
+        )
+        .await;
+        self.backend
+            .commit(&records::delta(&before, &store))
+            .map_err(|e| e.to_string())?;
+        match report.status() {
+            crate::apply::journal::RunStatus::Applied => Ok(EnforceOutcome::Reverted {
+                run_id,
+                changes: report.applied.len(),
+            }),
+            other => Ok(EnforceOutcome::Failed {
+                reason: format!(
+                    "run {run_id} ended {}: {}",
+                    other.as_str(),
+                    report
+                        .failed
+                        .map(|(_, e)| e)
+                        .unwrap_or_else(|| "see `orgform state runs`".into())
+                ),
+            }),
+        }
+    }
+}
+
+fn webhook_secret(args: &WatchArgs) -> Result<String, CliError> {
+    let secret = match &args.webhook_secret_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| CliError::caused(format!("cannot read {}", path.display()), e))?,
+        None => std::env::var("ORGFORM_WEBHOOK_SECRET").unwrap_or_default(),
+    };
+    let secret = secret.trim().to_string();
+    if !crate::watch::webhook::valid_secret(&secret) {
+        return Err(CliError::with_hint(
+            "the webhook needs a secret token of 1–256 characters A-Z a-z 0-9 _ -",
+            "put one in a file for --webhook-secret-file, or in ORGFORM_WEBHOOK_SECRET (e.g. `openssl rand -hex 32`)",
+        ));
+    }
+    Ok(secret)
+}
+
+pub fn run(args: WatchArgs) -> Result<u8, CliError> {
+    let now = jiff::Timestamp::now();
+    let model = Arc::new(crate::model::load(&args.config, now)?);
+    let org = crate::watch::Org::new(&model).map_err(|e| {
+        CliError::with_hint(e.to_string(), "name a chat key of `chats`, or a chat id")
+    })?;
+    let webhook = match (&args.webhook_listen, &args.webhook_url) {
+        (Some(listen), Some(url)) => Some(WebhookOptions {
+            listen: *listen,
+            url: url.clone(),
+            secret: webhook_secret(&args)?,
+            allow: args.webhook_allow.clone(),
+        }),
+        _ => None,
+    };
+    let rt = connect::runtime()?;
+    rt.block_on(async {
+        let conn = connect::connect(
+            &args.telegram,
+            &model.desired,
+            connect::config_api_url(&model.config),
+        )
+        .await?;
+        // Guard-bot answers get a client of their own: unpaced, so that
+        // neither the main client's queue nor its 429 waits delay them.
+        let urgent = crate::telegram::client::Client::new(
+            conn.client.api_url().clone(),
+            urgent_token(&args.telegram, &conn)?,
+            crate::telegram::client::ClientOptions {
+                requests_per_second: None,
+                call_deadline: watching::QUERY_DEADLINE,
+                ..conn.client.options().clone()
+            },
+        )
+        .map_err(|e| CliError::user(e.to_string()))?;
+        let metrics = Arc::new(crate::watch::ops::Metrics::default());
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let signals = tokio::spawn(stop_on_signals(stop_tx));
+        let ops = match args.metrics_listen {
+            Some(addr) => {
+                let client = conn.client.clone();
+                let refresh = Box::new(move |m: &crate::watch::ops::Metrics| {
+                    m.client_rate_limited.store(
+                        client.pace_stats().rate_limited,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                });
+                let stale_after = (args.lease_seconds as i64).max(10);
+                let (bound, task) = crate::watch::ops::serve(
+                    addr,
+                    metrics.clone(),
+                    stale_after,
+                    refresh,
+                    stop.clone(),
+                )
+                .await
+                .map_err(|e| CliError::user(format!("cannot listen on {addr}: {e}")))?;
+                eprintln!("Serving /healthz and /metrics on http://{bound}");
+                Some(task)
+            }
+            None => None,
+        };
+        let enforcer: Option<Arc<dyn Enforcer>> = args.enforce.then(|| {
+            Arc::new(PlanAndApply {
+                client: conn.client.clone(),
+                backend: conn.state.clone(),
+                model: model.clone(),
+            }) as Arc<dyn Enforcer>
+        });
+        let watch = Watch {
+            client: conn.client.clone(),
+            urgent,
+            backend: conn.state.clone(),
+            org,
+            options: Options {
+                enforce: args.enforce,
+                enforce_per_hour: args.enforce_per_hour,
+                lease_ttl: Duration::from_secs(args.lease_seconds),
+                wait_for_lease: args.wait_for_lease,
+                poll_timeout: args.poll_timeout,
+                webhook,
+                started: now,
+            },
+            sink: Arc::new(StdoutSink),
+            enforcer,
+            metrics,
+        };
+        let outcome = watch.run(stop).await;
+        signals.abort();
+        if let Some(task) = ops {
+            task.abort();
+        }
+        conn.close().await?;
+        match outcome {
+            Ok(_) => Ok(exit::OK),
+            Err(e @ crate::watch::WatchError::LeaseHeld(_)) => Err(CliError::user(e.to_string())),
+            Err(e) => Err(CliError::user(e.to_string())),
+        }
+    })
+}
+
+/// The token again, for the second client (the connection keeps its own
+/// private).
+fn urgent_token(
+    args: &TelegramArgs,
+    conn: &connect::Connection,
+) -> Result<crate::telegram::client::Token, CliError> {
+    if let Some(sandbox) = &conn.sandbox {
+        return crate::telegram::client::Token::new(sandbox.token(), "from the sandbox")
+            .map_err(|e| CliError::user(e.to_string()));
+    }
+    let env = std::env::var("ORGFORM_TELEGRAM_TOKEN").ok();
+    crate::telegram::client::load_token(args.token_file.as_deref(), env.as_deref())
+        .map_err(|e| CliError::user(e.to_string()))
+}
+
+/// SIGTERM or Ctrl-C: finish the update in hand and stop (exit 0). A
+/// second signal stops at once (every commit is atomic, so nothing is
+/// half-written).
+async fn stop_on_signals(stop: tokio::sync::watch::Sender<bool>) {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    for round in 0..2 {
+        #[cfg(unix)]
+        {
+            match term.as_mut() {
+                Some(t) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = t.recv() => {}
+                    }
+                }
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        if round == 1 {
+            eprintln!("Stopped at once.");
+            std::process::exit(i32::from(exit::INTERRUPTED));
+        }
+        eprintln!("Stopping after the update in hand (signal again to stop at once)…");
+        let _ = stop.send(true);
+    }
+}
+
+/// The ledger's status, when a watch ever ran for this workspace.
+pub fn ledger_status(conn: &connect::Connection, now: i64) -> Option<LedgerStatus> {
+    let ledger = conn.state.ledger()?;
+    match LedgerStatus::read(ledger, now) {
+        Ok(status) => status,
+        Err(e) => {
+            tracing::warn!("cannot read the watch ledger's status: {e}");
+            None
+        }
+    }
+}
+
+/// Invites waiting for delivery, for plan, drift and apply.
+pub fn pending_invites(
+    conn: &connect::Connection,
+    handle: &dyn Fn(crate::state::UserId) -> String,
+    now: i64,
+) -> Vec<crate::watch::invites::Pending> {
+    let Some(ledger) = conn.state.ledger() else {
+        return Vec::new();
+    };
+    let store = match conn.state.load() {
+        Ok(s) => s,
+        Err(_) => return Vec::new(),
+    };
+    crate::watch::invites::pending(ledger, &store, handle, now).unwrap_or_default()
+}
+
+/// The ledger's status as text for the end of a report ("" when fresh).
+pub fn ledger_text(status: Option<&LedgerStatus>) -> String {
+    match status {
+        Some(LedgerStatus {
+            stale: Some(why), ..
+        }) => format!("\nLedger: stale — {why}\n"),
+        Some(LedgerStatus {
+            watch: Some(holder),
+            ..
+        }) => format!("\nLedger: kept by {holder}; updates were not drained by this command.\n"),
+        _ => String::new(),
+    }
+}
+
+/// After an apply: record every personal invite Telegram would not
+/// deliver, so plan, drift and watch know of it.
+pub fn record_undelivered(
+    conn: &connect::Connection,
+    plan: &crate::plan::Plan,
+    run_id: &str,
+) -> Result<(), CliError> {
+    use crate::apply::journal::{self, Event};
+    use crate::store::ledger::FactWrite;
+    let Some(ledger) = conn.state.ledger() else {
+        return Ok(());
+    };
+    let Ok((events, _)) = journal::read_in(&conn.state, run_id) else {
+        return Ok(());
+    };
+    let mut facts = Vec::new();
+    for event in events {
+        let Event::Done {
+            index, executed, ..
+        } = event
+        else {
+            continue;
+        };
+        let crate::telegram::Answer::PersonalInvite {
+            url,
+            expires,
+            delivered,
+            not_delivered_because,
+        } = executed.answer
+        else {
+            continue;
+        };
+        let Some(change) = plan.changes.get(index) else {
+            continue;
+        };
+        let crate::plan::change::Op::SendInvite { user, .. } = change.op else {
+            continue;
+        };
+        let key = crate::watch::invites::undelivered_key(change.chat_id, user);
+        if delivered {
+            facts.push(FactWrite::Delete(key));
+            continue;
+        }
+        let record = crate::watch::invites::Undelivered {
+            chat_key: change.chat.clone(),
+            url,
+            expires: Some(expires),
+            reason: not_delivered_because.unwrap_or_default(),
+        };
+        facts.push(FactWrite::Put(
+            key,
+            serde_json::to_string(&record).expect("serialises"),
+        ));
+    }
+    if facts.is_empty() {
+        return Ok(());
+    }
+    ledger
+        .put_facts(facts)
+        .map_err(|e| CliError::user(format!("cannot record undelivered invites: {e}")))
+}

@@ -1,0 +1,182 @@
+//! Drift as it happens: which updates mean someone changed by hand what
+//! the config manages, phrased for an admin chat and as JSON lines.
+//! Decides nothing about fixing it (see `watch::enforce`).
+
+use serde::Serialize;
+
+use super::org::{Org, WatchedChat};
+use crate::state::{Address, UserId};
+use crate::telegram::read::{admin_seat, member_state};
+use crate::telegram::wire::ChatMember;
+
+/// What kind of drift an update showed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// Someone the config does not make an admin was promoted.
+    UnexpectedAdmin,
+    /// A declared admin's rights or title were changed.
+    AdminRightsChanged,
+    /// A declared admin was demoted.
+    AdminDemoted,
+    /// Someone not declared joined an authoritative chat.
+    Stranger,
+    /// An offboarded person is back in a managed chat.
+    OffboardedBack,
+    /// The chat's title was changed.
+    TitleChanged,
+}
+
+/// One alert.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    pub kind: AlertKind,
+    pub chat: String,
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// Who made the change (handle, or user id for strangers).
+    pub by: String,
+    pub summary: String,
+    /// Whether `apply` (and so `watch --enforce`) can revert it.
+    pub apply_fixes: bool,
+}
+
+impl Alert {
+    /// The alert as a message for the alerts chat (plain text: every name
+    /// in it comes from Telegram or the config and is sent without markup).
+    pub fn text(&self) -> String {
+        format!("orgform drift in {}: {}", self.chat, self.summary)
+    }
+}
+
+/// The alert a membership change shows, if any. `actor` made the change;
+/// changes the bot made itself are not drift.
+pub fn member_change(
+    org: &Org,
+    chat: &WatchedChat,
+    bot: UserId,
+    actor: UserId,
+    old: &ChatMember,
+    new: &ChatMember,
+) -> Option<Alert> {
+    let user = new.user_id()?;
+    if actor == bot || user == bot {
+        return None;
+    }
+    let kind = chat.desired.kind;
+    let who = org.handle(user);
+    let by = org.handle(actor);
+    let was = admin_seat(old, kind).map(|(s, _)| s);
+    let is = admin_seat(new, kind).map(|(s, _)| s);
+    let want = chat.desired.admins.get(&user);
+    let alert = |kind, address: Address, summary: String, apply_fixes| Alert {
+        kind,
+        chat: chat.key.clone(),
+        address: address.0,
+        person: Some(who.clone()),
+        by: by.clone(),
+        summary,
+        apply_fixes,
+    };
+    let present = |m: &ChatMember| {
+        admin_seat(m, kind).is_some()
+            || member_state(m).is_some_and(|s| {
+                matches!(
+                    s,
+                    crate::state::MemberState::Member
+                        | crate::state::MemberState::Restricted { .. }
+                )
+            })
+    };
+    if org.offboarded(user) && present(new) && !present(old) {
+        return Some(alert(
+            AlertKind::OffboardedBack,
+            Address::member(&chat.key, &who),
+            format!("{who} is offboarded but joined again (added or let in by {by})"),
+            true,
+        ));
+    }
+    match (&was, &is, want) {
+        (None, Some(seat), None) if !seat.owner => Some(alert(
+            AlertKind::UnexpectedAdmin,
+            Address::admin(&chat.key, &who),
+            format!("{by} made {who} an admin, which the config does not declare"),
+            true,
+        )),
+        (Some(before), Some(after), Some(want))
+            if before != after && (after.rights != want.rights) && !after.owner =>
+        {
+            Some(alert(
+                AlertKind::AdminRightsChanged,
+                Address::admin(&chat.key, &who),
+                format!("{by} changed the admin rights of {who} away from the config"),
+                true,
+            ))
+        }
+        (Some(_), Some(after), None) if !after.owner => Some(alert(
+            AlertKind::UnexpectedAdmin,
+            Address::admin(&chat.key, &who),
+            format!("{by} changed the rights of {who}, an admin the config does not declare"),
+            true,
+        )),
+        (Some(_), None, Some(_)) => Some(alert(
+            AlertKind::AdminDemoted,
+            Address::admin(&chat.key, &who),
+            format!("{by} removed {who} as admin, whom the config makes an admin"),
+            true,
+        )),
+        (None, None, _)
+            if chat.authoritative() && present(new) && !present(old) && !chat.declared(user) =>
+        {
+            let who_text = if org.known(user) {
+                who.clone()
+            } else {
+                format!("user {user}")
+            };
+            Some(alert(
+                AlertKind::Stranger,
+                Address::member(&chat.key, &who),
+                format!(
+                    "{who_text} joined, but the chat is authoritative and does not declare them"
+                ),
+                true,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The alert a chat's service message shows (a title changed by hand).
+pub fn service_message(
+    chat: &WatchedChat,
+    org: &Org,
+    bot: UserId,
+    message: &serde_json::Value,
+) -> Option<Alert> {
+    let title = message.get("new_chat_title")?.as_str()?;
+    let actor = message
+        .pointer("/from/id")
+        .and_then(serde_json::Value::as_i64)?;
+    if actor == bot {
+        return None;
+    }
+    let want = chat.desired.settings.title.as_deref()?;
+    if want == title {
+        return None;
+    }
+    Some(Alert {
+        kind: AlertKind::TitleChanged,
+        chat: chat.key.clone(),
+        address: Address::settings(&chat.key, "title").0,
+        person: None,
+        by: org.handle(actor),
+        summary: format!(
+            "{} changed the title to {:?}; the config says {:?}",
+            org.handle(actor),
+            title,
+            want
+        ),
+        apply_fixes: true,
+    })
+}
