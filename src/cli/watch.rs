@@ -173,8 +173,16 @@ impl PlanAndApply {
             });
         }
         plan.changes.retain(|c| c.address.0 == address);
-        if plan.executable().next().is_none() {
+        if plan.changes.is_empty() {
             return Ok(EnforceOutcome::NothingToDo);
+        }
+        if plan.executable().next().is_none() {
+            // Only a person can (Telegram lets a bot edit only the admins
+            // it promoted itself, for one).
+            let why: Vec<String> = plan.changes.iter().flat_map(|c| c.why.clone()).collect();
+            return Ok(EnforceOutcome::Refused {
+                reason: format!("a person must fix it: {}", why.join("; ")),
+            });
         }
         let run_id = journal::new_run_id(now);
         let mut journal =

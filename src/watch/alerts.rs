@@ -69,6 +69,12 @@ pub fn member_change(
     let by = org.handle(actor);
     let was = admin_seat(old, kind).map(|(s, _)| s);
     let is = admin_seat(new, kind).map(|(s, _)| s);
+    // Telegram lets a bot edit only the admins it promoted itself: a seat
+    // a person gave is theirs to undo (apply plans it as manual).
+    let editable = match admin_seat(new, kind) {
+        Some((_, editable)) => editable,
+        None => admin_seat(old, kind).is_none_or(|(_, e)| e),
+    };
     let want = chat.desired.admins.get(&user);
     let alert = |kind, address: Address, summary: String, apply_fixes| Alert {
         kind,
@@ -102,7 +108,7 @@ pub fn member_change(
             AlertKind::UnexpectedAdmin,
             Address::admin(&chat.key, &who),
             format!("{by} made {who} an admin, which the config does not declare"),
-            true,
+            editable,
         )),
         (Some(before), Some(after), Some(want))
             if before != after && (after.rights != want.rights) && !after.owner =>
@@ -111,14 +117,14 @@ pub fn member_change(
                 AlertKind::AdminRightsChanged,
                 Address::admin(&chat.key, &who),
                 format!("{by} changed the admin rights of {who} away from the config"),
-                true,
+                editable,
             ))
         }
         (Some(_), Some(after), None) if !after.owner => Some(alert(
             AlertKind::UnexpectedAdmin,
             Address::admin(&chat.key, &who),
             format!("{by} changed the rights of {who}, an admin the config does not declare"),
-            true,
+            editable,
         )),
         (Some(_), None, Some(_)) => Some(alert(
             AlertKind::AdminDemoted,

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::{Call, Outcome, ok};
 use crate::sandbox::request::Params;
 use crate::sandbox::rules::{self, Accepts, errors};
+use crate::sandbox::wire;
 use crate::sandbox::world::{Chat, ChatPhoto, Member};
 use crate::state::{ChatType, Permission, Permissions, Right};
 
@@ -28,7 +29,23 @@ pub fn set_chat_title(call: &mut Call) -> Outcome {
     if !has_right(call.chat_ref(id), call, Right::ChangeInfo) {
         return Err(errors::rights_change_title());
     }
-    call.chat_mut(id).title = title;
+    let changed = call.chat_ref(id).title != title;
+    call.chat_mut(id).title = title.clone();
+    // Telegram posts a `new_chat_title` service message; an admin bot
+    // receives it as a `message` update, except for its own change.
+    if changed && call.caller.id != call.world.bot_id() {
+        let now = call.now;
+        let message_id = call.chat_mut(id).take_message_id();
+        let chat = call.chat_ref(id);
+        let payload = serde_json::json!({
+            "message_id": message_id,
+            "date": now,
+            "chat": wire::chat(chat),
+            "from": wire::user_by_id(call.world, call.caller.id),
+            "new_chat_title": title,
+        });
+        crate::sandbox::updates::enqueue(call.world, "message", now, payload);
+    }
     ok()
 }
 
