@@ -95,6 +95,7 @@ struct Org {
     dir: tempfile::TempDir,
     /// `--state` value (PostgreSQL), or `None` for the SQLite default.
     state: Option<String>,
+    backend: std::sync::OnceLock<Arc<dyn Backend>>,
 }
 
 fn world_for(config: &Path) -> World {
@@ -161,6 +162,7 @@ impl Org {
             sandbox: Some(sandbox),
             dir,
             state,
+            backend: std::sync::OnceLock::new(),
         }
     }
 
@@ -239,6 +241,10 @@ impl Org {
     }
 
     fn backend(&self) -> Arc<dyn Backend> {
+        self.backend.get_or_init(|| self.open_backend()).clone()
+    }
+
+    fn open_backend(&self) -> Arc<dyn Backend> {
         match &self.state {
             None => Arc::new(
                 orgform::store::sqlite::Sqlite::open_file(&self.state_dir().join("orgform.db"))
@@ -388,6 +394,18 @@ fn postgres_url() -> Option<String> {
     }
 }
 
+/// SQLite (the default), and PostgreSQL when the test server is there
+/// (a workspace of its own per test and run).
+fn backends(test: &str) -> Vec<Option<String>> {
+    let mut out = vec![None];
+    if let Some(url) = postgres_url() {
+        let ws = format!("watch-{test}-{}", std::process::id());
+        let sep = if url.contains('?') { '&' } else { '?' };
+        out.push(Some(format!("{url}{sep}workspace={ws}")));
+    }
+    out
+}
+
 /// A joiner is in the ledger within 2 s; plan reads the ledger without
 /// getUpdates while watch runs (and drains them itself once it stops).
 #[test]
@@ -454,10 +472,20 @@ fn members_reach_the_ledger_and_plan_reads_it_while_watch_runs() {
 }
 
 /// kill -9 at random points while people join and leave: after restarts
-/// the ledger is exactly the world, and nobody was welcomed twice.
+/// the ledger is exactly the world, and nobody was welcomed twice; on
+/// SQLite and on PostgreSQL.
 #[test]
 fn kill_nine_loses_nothing_and_repeats_nothing() {
-    let org = Org::new(18401, FaultOptions::default());
+    for (i, state) in backends("kill").into_iter().enumerate() {
+        kill_nine_on(Org::with_state(
+            18410 + i as u16,
+            FaultOptions::default(),
+            state,
+        ));
+    }
+}
+
+fn kill_nine_on(org: Org) {
     let link = org.link(TEAM, false);
     let mut rng_state = 0x2545F4914F6CDD1Du64;
     let mut rand = move |n: u64| {
@@ -877,13 +905,7 @@ fn undelivered_invites_are_reported_and_delivered_on_start() {
 /// for the lease; on PostgreSQL as on SQLite.
 #[test]
 fn a_second_watch_exits_naming_the_holder_or_waits() {
-    let mut backends = vec![None];
-    if let Some(url) = postgres_url() {
-        let ws = format!("watch{}", std::process::id());
-        let sep = if url.contains('?') { '&' } else { '?' };
-        backends.push(Some(format!("{url}{sep}workspace={ws}")));
-    }
-    for (i, state) in backends.into_iter().enumerate() {
+    for (i, state) in backends("lease").into_iter().enumerate() {
         let org = Org::with_state(18407 + i as u16, FaultOptions::default(), state);
         let mut first = org.watch(&[]).started();
         let (code, _, err) = org.run(&["watch"]);
@@ -906,4 +928,29 @@ fn a_second_watch_exits_naming_the_holder_or_waits() {
             v["event"] == "started"
         });
     }
+}
+
+/// What watch reads from the config is checked by validate, at the line.
+#[test]
+fn validate_checks_the_alerts_chat_and_the_welcome_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = CONFIG
+        .replace("alerts_chat: alerts", "alerts_chat: alertz")
+        .replace(
+            "welcome: {text: \"Welcome, {name}, to {chat}!\"}",
+            "welcome: {text: \"Welcome, {name}, to {chat}!\", topic: general}",
+        );
+    std::fs::write(dir.path().join("org.yaml"), config).unwrap();
+    let out = Command::new(assert_cmd::cargo::cargo_bin("orgform"))
+        .env("NO_COLOR", "1")
+        .arg("validate")
+        .arg(dir.path().join("org.yaml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("unknown chat `alertz`"), "{err}");
+    assert!(err.contains("did you mean `alerts`"), "{err}");
+    assert!(err.contains("unknown topic `general`"), "{err}");
+    assert!(err.contains("org.yaml:"), "{err}");
 }

@@ -108,7 +108,42 @@ impl<'a> Checker<'a> {
         self.effective_chats();
         self.policy_rules();
         self.rollout();
+        self.watch_settings();
         self.out
+    }
+
+    /// What `orgform watch` reads: the alerts chat must be a chat key (or
+    /// an id), and a welcome's topic a topic of the chat.
+    fn watch_settings(&mut self) {
+        let config = self.config;
+        if let Some(super::spec::AlertsChat::Key(key)) = config
+            .org
+            .as_ref()
+            .and_then(|o| o.telegram.as_ref())
+            .and_then(|t| t.alerts_chat.as_ref())
+            && !config.chats.contains_key(key)
+        {
+            let candidates = config.chats.keys().map(String::as_str).collect();
+            self.unknown(
+                codes::UNKNOWN_CHAT,
+                "chat",
+                key,
+                "/org/telegram/alerts_chat",
+                candidates,
+            );
+        }
+        for (key, spec) in &config.chats {
+            let eff = super::resolve::effective_chat(config, spec);
+            let Some(topic) = eff.welcome.as_ref().and_then(|w| w.topic.as_deref()) else {
+                continue;
+            };
+            let topics = eff.topics.clone().unwrap_or_default();
+            if !topics.contains_key(topic) {
+                let at = format!("{}/welcome/topic", eff.origin("welcome", key));
+                let candidates = topics.keys().map(String::as_str).collect();
+                self.unknown(codes::INVALID_VALUE, "topic", topic, &at, candidates);
+            }
+        }
     }
 
     /// Policy rules: unique names, expressions that parse and type-check

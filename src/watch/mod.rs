@@ -310,19 +310,19 @@ impl Running<'_> {
         let mut summary = Summary::default();
         let mut beat = tokio::time::interval(w.options.lease_ttl / 3);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        w.metrics.set_healthy(true);
-        w.sink
-            .event(&json!({"event": "started", "bot": self.bot, "offset": self.offset}));
-
         // A webhook hands updates in through a channel; polling fetches them.
         let (tx, mut rx) = mpsc::channel::<Delivered>(1);
         let mut server = None;
         if let Some(hook) = &w.options.webhook {
-            webhook::register(&w.client, hook).await?;
+            // Listen first, then tell Telegram where to post.
             server = Some(webhook::serve(hook.clone(), tx, stop.clone(), w.metrics.clone()).await?);
+            webhook::register(&w.client, hook).await?;
         } else {
             drop(tx);
         }
+        w.metrics.set_healthy(true);
+        w.sink
+            .event(&json!({"event": "started", "bot": self.bot, "offset": self.offset}));
 
         let result = loop {
             if *stop.borrow() {
