@@ -145,7 +145,9 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
             if let Some(l) = &ledger {
                 v["ledger"] = serde_json::to_value(l).expect("serialises");
             }
-            v["invites_waiting"] = serde_json::to_value(&invites).expect("serialises");
+            if !invites.is_empty() {
+                v["invites_waiting"] = serde_json::to_value(&invites).expect("serialises");
+            }
             outln!(
                 "{}",
                 serde_json::to_string_pretty(&v).expect("report serialises")

@@ -455,7 +455,9 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             if let Some(l) = &ledger {
                 v["ledger"] = serde_json::to_value(l).expect("serialises");
             }
-            v["invites_waiting"] = serde_json::to_value(&invites).expect("serialises");
+            if !invites.is_empty() {
+                v["invites_waiting"] = serde_json::to_value(&invites).expect("serialises");
+            }
             if let Some(l) = &left_out {
                 v["left_out"] = serde_json::to_value(l).expect("left out serialises");
             }
