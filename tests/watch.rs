@@ -800,6 +800,9 @@ fn webhook_checks_the_secret_and_metrics_parse() {
             "127.0.0.0/8",
             "--metrics-listen",
             metrics,
+            "--log-format",
+            "json",
+            "-v",
         ])
         .started();
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -861,6 +864,14 @@ fn webhook_checks_the_secret_and_metrics_parse() {
         .unwrap();
     assert!(updates >= 1.0, "{text}");
     assert_eq!(watch.term(), 0);
+    // --log-format json: every stderr line is a JSON object, the refused
+    // webhook requests among them.
+    let log = watch.log.lock().unwrap().clone();
+    assert!(log.contains("secret token refused"), "{log}");
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string(), "{line}");
+    }
 }
 
 /// An invite Telegram would not deliver shows in apply's summary and the
@@ -870,8 +881,13 @@ fn undelivered_invites_are_reported_and_delivered_on_start() {
     let org = Org::new(18406, FaultOptions::default());
     let (code, out, err) = org.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("invite not delivered"), "{out}");
-    assert!(out.contains("Invites waiting for delivery"), "{out}");
+    let note = out
+        .lines()
+        .find(|l| l.starts_with("note: chat.team.member.erin: invite not delivered"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(note.contains("bot can't initiate conversation"), "{note}");
+    assert!(note.contains("hand them https://t.me/+"), "{note}");
+
     let (_, plan, _) = org.run(&["plan"]);
     assert!(plan.contains("Invites waiting for delivery"), "{plan}");
     assert!(plan.contains("erin in team: https://"), "{plan}");
@@ -880,6 +896,18 @@ fn undelivered_invites_are_reported_and_delivered_on_start() {
         .find_map(|l| l.trim().strip_prefix("erin in team: "))
         .unwrap()
         .to_string();
+    assert!(note.contains(&url), "{note} vs {url}");
+    // drift lists it too, and JSON carries it.
+    let (_, drift, _) = org.run(&["drift", "--lock=false", "--format", "json"]);
+    let drift: Value = serde_json::from_str(&drift).unwrap();
+    assert!(
+        drift["invites_waiting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["person"] == "erin" && i["url"] == url.as_str()),
+        "{drift}"
+    );
     let watch = org.watch(&[]).started();
     org.act(ERIN, "startBot", json!({})).unwrap();
     watch.wait_for("the delivery", Duration::from_secs(5), |v| {

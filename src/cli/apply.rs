@@ -297,18 +297,6 @@ async fn execute(
     let saved = conn.save_store(&store);
     super::watch::record_undelivered(conn, plan, run_id)?;
     print_report(plan, &report, run_id, format, &conn.client)?;
-    if format == ApplyFormat::Text {
-        // Names as the plan gave them (this run's invites carry them).
-        let handle = |user: crate::state::UserId| {
-            plan.changes
-                .iter()
-                .find(|c| matches!(c.op, crate::plan::change::Op::SendInvite { user: u, .. } if u == user))
-                .and_then(|c| c.person.clone())
-                .unwrap_or_else(|| user.to_string())
-        };
-        let waiting = super::watch::pending_invites(conn, &handle, now.as_second());
-        out!("{}", crate::watch::invites::text(&waiting))?;
-    }
     saved?;
     Ok(if report.interrupted {
         INTERRUPTED

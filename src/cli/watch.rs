@@ -283,15 +283,23 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
         .map_err(|e| CliError::user(e.to_string()))?;
         let metrics = Arc::new(crate::watch::ops::Metrics::default());
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
-        let signals = tokio::spawn(stop_on_signals(stop_tx));
+        let json = args.log_format == LogFormat::Json;
+        let signals = tokio::spawn(stop_on_signals(stop_tx, json));
         let ops = match args.metrics_listen {
             Some(addr) => {
                 let client = conn.client.clone();
+                let backend = conn.state.clone();
                 let refresh = Box::new(move |m: &crate::watch::ops::Metrics| {
                     m.client_rate_limited.store(
                         client.pace_stats().rate_limited,
                         std::sync::atomic::Ordering::Relaxed,
                     );
+                    // The ledger's size as the backend holds it now.
+                    if let Ok(store) = backend.load() {
+                        m.set_ledger_size(
+                            store.chats.values().map(|c| c.members.len() as u64).sum(),
+                        );
+                    }
                 });
                 let stale_after = (args.lease_seconds as i64).max(10);
                 let (bound, task) = crate::watch::ops::serve(
@@ -303,7 +311,10 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
                 )
                 .await
                 .map_err(|e| CliError::user(format!("cannot listen on {addr}: {e}")))?;
-                eprintln!("Serving /healthz and /metrics on http://{bound}");
+                say(
+                    json,
+                    &format!("Serving /healthz and /metrics on http://{bound}"),
+                );
                 Some(task)
             }
             None => None,
@@ -365,7 +376,7 @@ fn urgent_token(
 /// SIGTERM or Ctrl-C: finish the update in hand and stop (exit 0). A
 /// second signal stops at once (every commit is atomic, so nothing is
 /// half-written).
-async fn stop_on_signals(stop: tokio::sync::watch::Sender<bool>) {
+async fn stop_on_signals(stop: tokio::sync::watch::Sender<bool>, json: bool) {
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     for round in 0..2 {
@@ -388,11 +399,24 @@ async fn stop_on_signals(stop: tokio::sync::watch::Sender<bool>) {
             let _ = tokio::signal::ctrl_c().await;
         }
         if round == 1 {
-            eprintln!("Stopped at once.");
+            say(json, "Stopped at once.");
             std::process::exit(i32::from(exit::INTERRUPTED));
         }
-        eprintln!("Stopping after the update in hand (signal again to stop at once)…");
+        say(
+            json,
+            "Stopping after the update in hand (signal again to stop at once)…",
+        );
         let _ = stop.send(true);
+    }
+}
+
+/// A note for the operator: a line on stderr, or a log record when the
+/// logs are JSON (so that every stderr line parses).
+fn say(json: bool, text: &str) {
+    if json {
+        tracing::info!("{text}");
+    } else {
+        eprintln!("{text}");
     }
 }
 

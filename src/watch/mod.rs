@@ -191,6 +191,8 @@ struct Running<'a> {
     offset: Option<i64>,
     /// Guard-bot answers given ahead of their update's turn, by query id.
     answered: std::collections::HashMap<String, Result<String, String>>,
+    /// Topic thread ids by chat and key, as last loaded (for welcomes).
+    topics: std::collections::HashMap<(ChatId, String), i64>,
 }
 
 /// Unix time now.
@@ -223,6 +225,7 @@ impl Watch {
             lease,
             offset: store.update_offset,
             answered: Default::default(),
+            topics: topic_threads(&store),
         };
         self.metrics.set_ledger_size(ledger_size(&store));
         let result = run.serve(&mut stop).await;
@@ -275,6 +278,75 @@ impl Watch {
     }
 }
 
+/// Renew the lease every `every` and record that watch is alive, until
+/// `stop`; a lease taken over by someone else is reported on `lost`. A
+/// backend that fails now and then only delays the renewal: the lease
+/// holds for three renewals.
+async fn keep_lease(
+    backend: Shared,
+    lease: Lease,
+    every: Duration,
+    metrics: Arc<ops::Metrics>,
+    lost: tokio::sync::watch::Sender<Option<String>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        let backend = backend.clone();
+        let holder = lease.holder.clone();
+        let ttl = lease.ttl;
+        let renewed = tokio::task::spawn_blocking(move || -> Result<Option<String>, StoreError> {
+            let Some(ledger) = backend.ledger() else {
+                return Ok(None);
+            };
+            let now = unix_now();
+            let lease = Lease {
+                holder,
+                renewed: now,
+                ttl,
+            };
+            if !ledger.renew_lease(&lease)? {
+                let by = ledger
+                    .lease()?
+                    .map(|l| l.holder.describe())
+                    .unwrap_or_else(|| "another process".into());
+                return Ok(Some(by));
+            }
+            ledger.put_facts(vec![FactWrite::Put(
+                keys::HEARTBEAT.into(),
+                now.to_string(),
+            )])?;
+            Ok(None)
+        })
+        .await;
+        match renewed {
+            Ok(Ok(None)) => metrics.beat(unix_now()),
+            Ok(Ok(Some(by))) => {
+                let _ = lost.send(Some(by));
+                return;
+            }
+            Ok(Err(e)) => tracing::warn!("cannot renew the watch lease: {e}; trying again"),
+            Err(e) => tracing::warn!("the lease renewal failed: {e}"),
+        }
+    }
+}
+
+/// Every topic's thread id, by chat and key.
+fn topic_threads(store: &Store) -> std::collections::HashMap<(ChatId, String), i64> {
+    store
+        .chats
+        .iter()
+        .flat_map(|(chat, m)| {
+            m.topics
+                .iter()
+                .map(move |(key, t)| ((*chat, key.clone()), t.thread_id))
+        })
+        .collect()
+}
+
 /// How many members the ledger knows, over all chats.
 fn ledger_size(store: &Store) -> u64 {
     store.chats.values().map(|c| c.members.len() as u64).sum()
@@ -292,6 +364,18 @@ impl Running<'_> {
         stop: &mut tokio::sync::watch::Receiver<bool>,
     ) -> Result<Summary, WatchError> {
         let w = self.w;
+        // The lease is renewed on a task of its own from the start (the
+        // full member check may take minutes), so a long poll is never cut
+        // short for it; losing the lease stops the loop.
+        let (lost_tx, mut lost) = tokio::sync::watch::channel::<Option<String>>(None);
+        let keeper = tokio::spawn(keep_lease(
+            w.backend.clone(),
+            self.lease.clone(),
+            w.options.lease_ttl / 3,
+            w.metrics.clone(),
+            lost_tx,
+            stop.clone(),
+        ));
         // Telegram keeps the last `allowed_updates` it was given, and
         // drops `chat_member` updates until it is told to keep them: say
         // so first (the answer is not acknowledged, so nothing is lost).
@@ -308,8 +392,6 @@ impl Running<'_> {
         }
         self.check_staleness().await?;
         let mut summary = Summary::default();
-        let mut beat = tokio::time::interval(w.options.lease_ttl / 3);
-        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // A webhook hands updates in through a channel; polling fetches them.
         let (tx, mut rx) = mpsc::channel::<Delivered>(1);
         let mut server = None;
@@ -330,7 +412,10 @@ impl Running<'_> {
             }
             if w.options.webhook.is_some() {
                 tokio::select! {
-                    _ = beat.tick() => self.heartbeat()?,
+                    by = lost.wait_for(Option::is_some) => match by {
+                        Ok(by) => break Err(WatchError::LeaseLost(by.clone().unwrap_or_default())),
+                        Err(_) => continue,
+                    },
                     _ = stop.changed() => {}
                     got = rx.recv() => {
                         let Some(Delivered { update, done }) = got else { break Ok(()) };
@@ -348,7 +433,10 @@ impl Running<'_> {
             }
             let poll = self.poll();
             let updates = tokio::select! {
-                _ = beat.tick() => { self.heartbeat()?; continue; }
+                by = lost.wait_for(Option::is_some) => match by {
+                    Ok(by) => break Err(WatchError::LeaseLost(by.clone().unwrap_or_default())),
+                    Err(_) => continue,
+                },
                 _ = stop.changed() => continue,
                 got = poll => got,
             };
@@ -396,37 +484,19 @@ impl Running<'_> {
             }
         };
         w.metrics.set_healthy(false);
+        keeper.abort();
         if let Some(server) = server {
             let _ = server.await;
         }
-        self.heartbeat()?;
+        if !matches!(result, Err(WatchError::LeaseLost(_))) {
+            self.ledger.put_facts(vec![FactWrite::Put(
+                keys::HEARTBEAT.into(),
+                unix_now().to_string(),
+            )])?;
+        }
         w.sink
             .event(&json!({"event": "stopped", "updates": summary.updates}));
         result.map(|()| summary)
-    }
-
-    /// Renew the lease and record that watch is alive.
-    fn heartbeat(&mut self) -> Result<(), WatchError> {
-        let now = unix_now();
-        let renewed = Lease {
-            renewed: now,
-            ..self.lease.clone()
-        };
-        if !self.ledger.renew_lease(&renewed)? {
-            let holder = self
-                .ledger
-                .lease()?
-                .map(|l| l.holder.describe())
-                .unwrap_or_else(|| "another process".into());
-            return Err(WatchError::LeaseLost(holder));
-        }
-        self.lease = renewed;
-        self.ledger.put_facts(vec![FactWrite::Put(
-            keys::HEARTBEAT.into(),
-            now.to_string(),
-        )])?;
-        self.w.metrics.beat(now);
-        Ok(())
     }
 
     async fn poll(&self) -> Result<Vec<Value>, crate::telegram::Error> {
@@ -583,17 +653,6 @@ impl Running<'_> {
         let claimed = self.ledger.commit_update(&effect.commit)?;
         self.offset = Some(update_id + 1);
         self.w.metrics.processed(date);
-        if !effect.commit.delta.upserts.is_empty() {
-            self.w.metrics.add_ledger(
-                effect
-                    .commit
-                    .delta
-                    .upserts
-                    .iter()
-                    .filter(|(k, _)| k.1 == records::MEMBER_KIND)
-                    .count() as u64,
-            );
-        }
         // What was claimed in the commit is done now, once.
         for after in effect.after {
             if after.claim.as_ref().is_none_or(|c| claimed.contains(c)) {
@@ -676,15 +735,10 @@ impl Running<'_> {
                 .text
                 .replace("{name}", &name)
                 .replace("{chat}", &title);
-            let thread = welcome.topic.as_ref().and_then(|key| {
-                w.backend
-                    .load()
-                    .ok()?
-                    .chat(chat_id)?
-                    .topics
-                    .get(key)
-                    .map(|t| t.thread_id)
-            });
+            let thread = match &welcome.topic {
+                Some(key) => self.topic_thread(chat_id, key)?,
+                None => None,
+            };
             effect.after.push(After {
                 claim: Some(claim.clone()),
                 action: FollowUp::Welcome {
@@ -912,6 +966,17 @@ impl Running<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A topic's thread id; the store is read again when the topic is not
+    /// known yet (an apply may have created it since watch started).
+    fn topic_thread(&mut self, chat: ChatId, key: &str) -> Result<Option<i64>, WatchError> {
+        let k = (chat, key.to_string());
+        if let Some(thread) = self.topics.get(&k) {
+            return Ok(Some(*thread));
+        }
+        self.topics = topic_threads(&self.w.backend.load()?);
+        Ok(self.topics.get(&k).copied())
     }
 
     /// A person started the bot: every personal invite waiting for them

@@ -52,11 +52,6 @@ impl Metrics {
     pub fn set_ledger_size(&self, n: u64) {
         self.ledger_members.store(n, Ordering::Relaxed);
     }
-    pub fn add_ledger(&self, n: u64) {
-        // Upserts of members already known are counted once at the next
-        // full load; this keeps the gauge moving between loads.
-        self.ledger_members.fetch_add(n, Ordering::Relaxed);
-    }
     pub fn decision(&self, d: JoinDecision, ok: bool) {
         let i = DECISIONS.iter().position(|(k, _)| *k == d).unwrap_or(3);
         self.decisions[i].fetch_add(1, Ordering::Relaxed);
