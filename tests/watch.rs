@@ -731,6 +731,20 @@ fn drift_alerts_and_enforce_stops_at_the_cap() {
         org.sandbox().world_snapshot().chats[&TEAM].title,
         "Hacked 4"
     );
+
+    // The owner takes the bot's seat away in the lobby: alerted, not fought.
+    let bot = org.sandbox().world_snapshot().bot_id();
+    org.act(
+        ALICE,
+        "promoteChatMember",
+        json!({"chat_id": LOBBY, "user_id": bot, "can_manage_chat": false}),
+    )
+    .unwrap();
+    let lost = watch.wait_for("the bot's seat alert", Duration::from_secs(10), |v| {
+        v["event"] == "drift" && v["alert"]["kind"] == "bot_lost_rights"
+    });
+    assert_eq!(lost["alert"]["chat"], "lobby", "{lost}");
+    assert_eq!(lost["alert"]["apply_fixes"], false, "{lost}");
 }
 
 /// Down longer than 24 h of the sandbox's clock: drift says the ledger is
@@ -981,4 +995,71 @@ fn validate_checks_the_alerts_chat_and_the_welcome_topic() {
     assert!(err.contains("did you mean `alerts`"), "{err}");
     assert!(err.contains("unknown topic `general`"), "{err}");
     assert!(err.contains("org.yaml:"), "{err}");
+}
+
+/// The sandbox's guard-bot queries keep Telegram's 10 seconds: an answer
+/// after them, a second answer, or an unknown id is refused; the clock
+/// moves for tests and drops updates older than 24 hours.
+#[test]
+fn sandbox_guard_queries_expire_with_its_clock() {
+    let org = Org::new(18420, FaultOptions::default());
+    let bot = org.sandbox().world_snapshot().bot_id();
+    let link = org.link(GUARDED, true);
+    for user in [BOB, CAROL] {
+        let e = org
+            .act(user, "joinChat", json!({"invite_link": link}))
+            .unwrap_err();
+        assert!(e.contains("INVITE_REQUEST_SENT"), "{e}");
+    }
+    let world = org.sandbox().world_snapshot();
+    let query = |user| {
+        world
+            .join_queries
+            .iter()
+            .find(|(_, q)| q.user == user)
+            .map(|(id, _)| id.clone())
+            .unwrap()
+    };
+    let (bob, carol) = (query(BOB), query(CAROL));
+    let answer = |id: &str, result: &str| {
+        org.act(
+            bot,
+            "answerChatJoinRequestQuery",
+            json!({"chat_join_request_query_id": id, "result": result}),
+        )
+    };
+    answer(&bob, "approve").unwrap();
+    assert!(
+        org.sandbox().world_snapshot().chats[&GUARDED]
+            .status(BOB, 0)
+            .is_present()
+    );
+    let again = answer(&bob, "approve").unwrap_err();
+    assert!(again.contains("query is too old"), "{again}");
+    assert!(
+        answer("nope", "approve")
+            .unwrap_err()
+            .contains("query is too old")
+    );
+    assert!(
+        answer(&carol, "maybe")
+            .unwrap_err()
+            .contains("invalid result")
+    );
+    org.sandbox().advance_clock(11);
+    let late = answer(&carol, "approve").unwrap_err();
+    assert!(late.contains("query is too old"), "{late}");
+    // Still waiting for an admin.
+    let world = org.sandbox().world_snapshot();
+    assert!(world.chats[&GUARDED].join_requests.contains_key(&CAROL));
+    // The updates carried the query ids; a day later they are gone.
+    assert!(
+        world
+            .updates
+            .pending
+            .iter()
+            .any(|u| u.update["chat_join_request"]["query_id"] == bob.as_str())
+    );
+    org.sandbox().advance_clock(24 * 3600);
+    assert!(org.sandbox().world_snapshot().updates.pending.is_empty());
 }

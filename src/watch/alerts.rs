@@ -25,6 +25,9 @@ pub enum AlertKind {
     OffboardedBack,
     /// The chat's title was changed.
     TitleChanged,
+    /// The bot itself lost its admin seat or was removed: it now sees and
+    /// changes nothing there.
+    BotLostRights,
 }
 
 /// One alert.
@@ -61,6 +64,9 @@ pub fn member_change(
     new: &ChatMember,
 ) -> Option<Alert> {
     let user = new.user_id()?;
+    if user == bot && actor != bot {
+        return bot_change(org, chat, actor, new);
+    }
     if actor == bot || user == bot {
         return None;
     }
@@ -151,6 +157,31 @@ pub fn member_change(
         }
         _ => None,
     }
+}
+
+/// The bot's own seat changed by someone: an alert when it is no longer
+/// an admin (Telegram stops sending it membership updates there).
+fn bot_change(org: &Org, chat: &WatchedChat, actor: UserId, new: &ChatMember) -> Option<Alert> {
+    if admin_seat(new, chat.desired.kind).is_some() {
+        return None;
+    }
+    let by = org.handle(actor);
+    Some(Alert {
+        kind: AlertKind::BotLostRights,
+        chat: chat.key.clone(),
+        address: Address::chat(&chat.key).0,
+        person: None,
+        by: by.clone(),
+        summary: format!(
+            "{by} made the bot {}: it no longer receives membership updates there, and apply cannot change the chat",
+            match new.status() {
+                "kicked" => "leave the chat (banned)",
+                "left" => "leave the chat",
+                _ => "a plain member",
+            }
+        ),
+        apply_fixes: false,
+    })
 }
 
 /// The alert a chat's service message shows (a title changed by hand).

@@ -390,7 +390,16 @@ impl Running<'_> {
             };
             let _: Vec<Value> = w.client.call(&call).await?;
         }
-        self.check_staleness().await?;
+        // The full member check may take minutes on a large org: a
+        // SIGTERM stops it (the ledger stays marked stale) and exits 0.
+        tokio::select! {
+            checked = self.check_staleness() => checked?,
+            _ = stop.wait_for(|s| *s) => {
+                keeper.abort();
+                w.sink.event(&json!({"event": "stopped", "updates": 0, "during": "full member check"}));
+                return Ok(Summary::default());
+            }
+        }
         let mut summary = Summary::default();
         // A webhook hands updates in through a channel; polling fetches them.
         let (tx, mut rx) = mpsc::channel::<Delivered>(1);
