@@ -11,14 +11,15 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use orgform::apply::provider::{Executed, Observed, Provider, ProviderError};
 use orgform::apply::{self, Journal, Prior, RunStatus};
 use orgform::plan::{self, Change, Overrides, Phase, Plan, PlanInput};
 use orgform::sandbox::{self, SandboxOptions, SeedOptions, World};
 use orgform::state::DesiredState;
 use orgform::store::Store;
+use orgform::telegram::TelegramProvider;
 use orgform::telegram::client::{ApiUrl, Client, ClientOptions, Token};
 use orgform::telegram::error::{ApiFailure, Class, Error, ErrorKind};
-use orgform::telegram::execute::{Executed, Observed, Provider, TelegramProvider};
 use serde_json::{Value, json};
 
 fn now() -> jiff::Timestamp {
@@ -130,14 +131,14 @@ fn refused() -> ErrorKind {
 }
 
 impl Provider for FaultAt {
-    async fn execute(&self, change: &Change) -> Result<Executed, Error> {
+    async fn execute(&self, change: &Change) -> Result<Executed, ProviderError> {
         if self.seen.fetch_add(1, Ordering::SeqCst) == self.n {
-            return Err(Error::new("injected", Some(change.chat_id), (self.kind)()));
+            return Err(Error::new("injected", Some(change.chat_id), (self.kind)()).into());
         }
         self.inner.execute(change).await
     }
 
-    async fn observe_before(&self, change: &Change) -> Result<Observed, Error> {
+    async fn observe_before(&self, change: &Change) -> Result<Observed, ProviderError> {
         self.inner.observe_before(change).await
     }
 }
@@ -340,7 +341,7 @@ struct LoseAnswerAt {
 }
 
 impl Provider for LoseAnswerAt {
-    async fn execute(&self, change: &Change) -> Result<Executed, Error> {
+    async fn execute(&self, change: &Change) -> Result<Executed, ProviderError> {
         let result = self.inner.execute(change).await;
         if (self.pick)(change) && self.lost.fetch_add(1, Ordering::SeqCst) == 0 {
             result?;
@@ -350,20 +351,17 @@ impl Provider for LoseAnswerAt {
                 ErrorKind::Unrepeatable {
                     detail: "connection closed before the answer".into(),
                 },
-            ));
+            )
+            .into());
         }
         result
     }
 
-    async fn observe_before(&self, change: &Change) -> Result<Observed, Error> {
+    async fn observe_before(&self, change: &Change) -> Result<Observed, ProviderError> {
         self.inner.observe_before(change).await
     }
 
-    async fn evidence(
-        &self,
-        change: &Change,
-        before: &Observed,
-    ) -> orgform::telegram::execute::Evidence {
+    async fn evidence(&self, change: &Change, before: &Observed) -> orgform::apply::Evidence {
         self.inner.evidence(change, before).await
     }
 }

@@ -494,7 +494,7 @@ async fn resume(
             _ => None,
         };
         if let Some((index, executed)) = learned {
-            crate::telegram::execute::record(
+            crate::apply::record(
                 &mut store,
                 &plan.changes[*index],
                 state.observed.get(index),

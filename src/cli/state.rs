@@ -18,11 +18,11 @@ use serde_json::Value;
 
 use super::connect::{self, Connection};
 use super::error::{CliError, exit};
+use crate::apply::provider::{self, Answer, Executed, Observed};
 use crate::apply::{self, Event, Journal, RunStatus, journal};
 use crate::store::{
     self, Holder, InviteLinkRecord, LockGuard, Shared, Store, TopicRecord, records,
 };
-use crate::telegram::execute::{self, Answer, Executed, Observed};
 
 #[derive(Args, Debug)]
 pub struct StateArgs {
@@ -531,7 +531,7 @@ fn assume(
         Assumed::Done => {
             let store = load(backend)?;
             let executed = executed_from_store(&store, change)?;
-            let inverse = execute::inverse(change, &before, &executed);
+            let inverse = provider::inverse(change, &before, &executed);
             Event::Assume {
                 index,
                 done: true,
