@@ -24,6 +24,7 @@ pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod sandbox;
+pub mod spec;
 pub mod state;
 pub mod store;
 pub mod telegram;

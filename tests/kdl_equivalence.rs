@@ -149,10 +149,8 @@ fn both_directories_load_into_the_same_config() {
         panic!("the merged configs differ at {diff} (YAML vs KDL)");
     }
     // And they are a real config: the typed model takes both.
-    let y: orgform::model::spec::Config =
-        serde_json::from_value(yj).expect("YAML config deserialises");
-    let k: orgform::model::spec::Config =
-        serde_json::from_value(kj).expect("KDL config deserialises");
+    let y: orgform::spec::Config = serde_json::from_value(yj).expect("YAML config deserialises");
+    let k: orgform::spec::Config = serde_json::from_value(kj).expect("KDL config deserialises");
     assert_eq!(y, k);
     assert!(
         k.people.len() >= 20 && k.chats.len() >= 8,

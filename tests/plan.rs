@@ -48,7 +48,7 @@ fn now() -> jiff::Timestamp {
     "2026-11-27T12:00:00Z".parse().unwrap()
 }
 
-fn resolve(yaml: &str) -> (DesiredState, Option<orgform::model::spec::Policies>) {
+fn resolve(yaml: &str) -> (DesiredState, Option<orgform::spec::Policies>) {
     let model = orgform::model::load_text("org.yaml", yaml, now()).unwrap_or_else(|e| {
         panic!(
             "{}",

@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use orgform::model::spec::{
+use orgform::plan::{self, Overrides, PlanInput};
+use orgform::spec::{
     AdminBinding, ChatSpec, Config, Person, PersonStatus, PinnedSpec, RestrictionBinding,
     RightsSpec, Role, Selector, SelectorRule, TagBinding, TopicSpec,
 };
-use orgform::plan::{self, Overrides, PlanInput};
 use orgform::state::{
     AdminSeat, BotIdentity, ChatType, LiveChatMeta, LiveState, MemberState, MembershipMode,
     Permission, Photo, PinnedMessage, Right,

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use orgform::model::spec::PolicyAction;
 use orgform::model::{LoadError, Model};
 use orgform::policy::{self, Report};
+use orgform::spec::PolicyAction;
 
 const NOW: &str = "2026-11-27T12:00:00Z";
 

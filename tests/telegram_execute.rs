@@ -993,7 +993,7 @@ fn writes_for(
             });
         }
         // A multipart upload, retried like any call that is safe to repeat.
-        let sha256 = orgform::model::photo::sha256_hex(&std::fs::read(photo).unwrap());
+        let sha256 = orgform::state::Photo::hash_of(&std::fs::read(photo).unwrap());
         ops.push(Op::SetPhoto {
             path: photo.display().to_string(),
             sha256,
@@ -1248,7 +1248,7 @@ async fn photos_are_uploaded_compared_by_content_and_deleted() {
     // Upload: sent as multipart, then read back; the store remembers it by content.
     let path = dir.path().join("team.png");
     std::fs::write(&path, png(1)).unwrap();
-    let sha = orgform::model::photo::sha256_hex(&png(1));
+    let sha = orgform::state::Photo::hash_of(&png(1));
     let set = h.change(
         ENG,
         Op::SetPhoto {

@@ -268,7 +268,7 @@ pub fn run(args: DiffArgs) -> Result<u8, CliError> {
         let rules: std::collections::BTreeSet<&str> = policies
             .new
             .iter()
-            .filter(|v| v.action == crate::model::spec::PolicyAction::Deny && v.counts())
+            .filter(|v| v.action == crate::spec::PolicyAction::Deny && v.counts())
             .map(|v| v.rule.as_str())
             .collect();
         eprintln!(

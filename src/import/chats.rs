@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 
 use super::{ConfigDir, Format, ImportError, WriteOutcome, slug};
 use crate::model::resolve::{role_permissions, role_rights, role_rights_named};
-use crate::model::spec::{
+use crate::spec::{
     AdminBinding, AllKeyword, ChatSpec, CommandSpec, Config, InviteLinkSpec, Org, Person,
     PersonStatus, PinnedSpec, RestrictionBinding, RightsSpec, Role, Selector, SelectorRule,
     TagBinding, TelegramSettings, TopicSpec,

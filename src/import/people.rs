@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::{ImportError, slug};
 use crate::model::Config;
-use crate::model::spec::{Person, PersonStatus};
+use crate::spec::{Person, PersonStatus};
 
 /// A person field a column can fill.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -15,10 +15,10 @@ use crate::state::{
     UserId,
 };
 
-use super::spec::{
+use super::time::parse_until;
+use crate::spec::{
     AdminBinding, ChatSpec, Config, PersonStatus, RightsSpec, Role, Selector, SelectorRule,
 };
-use super::time::parse_until;
 
 /// A chat with its template chain merged in, remembering where each field
 /// was written (a pointer prefix: `/chats/eng` or `/templates/team-chat`).

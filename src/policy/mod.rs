@@ -25,8 +25,8 @@ use serde::Serialize;
 
 use crate::config::{Node, SourceMap, tree::escape_pointer_token as esc};
 use crate::model::resolve::{Resolver, effective_chat};
-use crate::model::spec::{ChatSelector, Config, PolicyAction, PolicyRule, PolicySubject, Selector};
 use crate::model::time::parse_until;
+use crate::spec::{ChatSelector, Config, PolicyAction, PolicyRule, PolicySubject, Selector};
 use crate::state::{OrgState, PersonRef, UserId};
 
 /// A place in the config files.

@@ -349,7 +349,7 @@ impl TelegramProvider {
         };
         let bytes = std::fs::read(path)
             .map_err(|e| refuse(format!("cannot read the photo {path}: {e}")))?;
-        let actual = crate::model::photo::sha256_hex(&bytes);
+        let actual = crate::state::Photo::hash_of(&bytes);
         if actual != sha256 {
             return Err(refuse(format!(
                 "the photo {path} changed since the plan was made (sha256 {} there, {} now); plan again",

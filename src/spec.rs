@@ -2,8 +2,12 @@
 //! is generated from and that the raw tree deserialises into.
 //!
 //! These types say what may be written, not what it means: references,
-//! lengths and right names are checked in `model::validate`, and meaning is
+//! lengths and right names are checked in `model::check`, and meaning is
 //! given in `model::resolve`. Every struct denies unknown keys.
+//!
+//! They sit below both `config` (which generates the JSON Schema from them
+//! and reshapes KDL by it) and `model` (which resolves them), so neither
+//! reaches up into the other.
 
 use std::collections::BTreeMap;
 
