@@ -12,6 +12,8 @@
 
 pub mod access;
 pub mod apply;
+#[cfg(test)]
+mod architecture;
 pub mod botapi_spec;
 pub mod cli;
 pub mod config;
