@@ -436,6 +436,65 @@ async fn chat_member_updates_are_drained_into_the_store() {
     sandbox.shutdown().await.unwrap();
 }
 
+/// `import` finds chats through the same drain as every other reader: the
+/// chats the feed shows are found, and what the updates say is recorded in
+/// the store exactly as `drain_updates` records it.
+#[tokio::test]
+async fn discovery_for_an_import_records_updates_like_every_reader() {
+    let desired = acme();
+    let world = exact_world(&desired);
+    let sandbox = start(world.clone(), FaultOptions::default()).await;
+    let client = client(&sandbox);
+    let general = &desired.state.chats["general"];
+    let owner = world.chats[&general.id].owner().unwrap();
+    let user = *general
+        .members
+        .iter()
+        .find(|(u, m)| **m == MemberState::Member && **u != owner)
+        .unwrap()
+        .0;
+
+    // Subscribe both readers' stores (Telegram queues nothing before).
+    let mut by_import = Store::default();
+    let (found, _) = telegram::discover(&client, &mut by_import).await.unwrap();
+    assert!(found.is_empty(), "{found:?}");
+    let mut by_plan = by_import.clone();
+    sandbox
+        .act(
+            owner,
+            "banChatMember",
+            json!({"chat_id": general.id, "user_id": user}),
+        )
+        .unwrap();
+
+    let confirmed = by_import.update_offset;
+    let peeked = telegram::read::peek_updates(&client, &desired, &mut by_plan)
+        .await
+        .unwrap();
+    assert_eq!(peeked.updates, 1);
+    by_plan.update_offset = confirmed;
+    let (found, drained) = telegram::discover(&client, &mut by_import).await.unwrap();
+    assert_eq!(found, BTreeSet::from([general.id]));
+    assert_eq!(drained.updates, 1);
+    let seen = &by_import.chat(general.id).unwrap().members[&user];
+    assert_eq!(
+        (&seen.status, seen.source.as_str()),
+        (&MemberState::Banned, "update")
+    );
+    assert_eq!(
+        by_import.chat(general.id),
+        by_plan.chat(general.id),
+        "both readers record the same"
+    );
+    assert!(by_import.update_offset > confirmed, "the offset moved on");
+
+    // Confirmed: the next discovery finds the chat in the store, not the feed.
+    let (again, drained) = telegram::discover(&client, &mut by_import).await.unwrap();
+    assert_eq!(again, BTreeSet::from([general.id]));
+    assert_eq!(drained.updates, 0);
+    sandbox.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_chat_that_cannot_be_read_does_not_stop_the_others() {
     let desired = acme();

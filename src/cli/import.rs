@@ -268,10 +268,10 @@ async fn read_chats(
             .map(|c| c.id)
             .collect()
     } else {
-        let (found, hooked) = chats::discover(&conn.client, &mut store, now)
+        let (found, drained) = crate::telegram::read::discover(&conn.client, &mut store)
             .await
             .map_err(telegram_error)?;
-        webhook = hooked;
+        webhook = drained.webhook_active;
         found.into_iter().collect()
     };
     if ids.is_empty() {
@@ -286,7 +286,13 @@ async fn read_chats(
     }
     // For real Telegram with --all-known, discovery has drained the updates already.
     if !args.all_known || sandbox {
-        let desired = chats::bare_desired(&ids);
+        let mut desired = crate::state::DesiredState::default();
+        for &id in &ids {
+            desired.state.chats.insert(
+                crate::telegram::read::census_key(id),
+                crate::state::ChatState::new(id, crate::state::ChatType::Supergroup),
+            );
+        }
         let drained = crate::telegram::read::drain_updates(&conn.client, &desired, &mut store)
             .await
             .map_err(telegram_error)?;
@@ -294,7 +300,7 @@ async fn read_chats(
     }
     let observed = chats::read(&conn.client, &mut store, &ids, now)
         .await
-        .map_err(telegram_error)?;
+        .map_err(super::plan::read_error)?;
     conn.save_store(&store)?;
     Ok((observed, webhook))
 }

@@ -32,4 +32,6 @@ pub use client::{
 };
 pub use error::{Class, Error, ErrorKind, SetupError};
 pub use execute::TelegramProvider;
-pub use read::{Drained, ReadError, drain_updates, read, read_chats, refresh};
+pub use read::{
+    Census, Drained, ReadError, census, discover, drain_updates, read, read_chats, refresh,
+};
