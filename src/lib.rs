@@ -18,7 +18,6 @@ pub mod botapi_spec;
 pub mod cli;
 pub mod config;
 pub mod drift;
-pub mod export;
 pub mod git;
 pub mod import;
 pub mod model;

@@ -202,7 +202,9 @@ fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
     if !report.blocked.is_empty() {
         out!(
             "{}",
-            crate::render::escape::terminal_text(&chats::report_text(&report, false))
+            crate::render::escape::terminal_text(&crate::render::import::chats_text(
+                &report, false
+            ))
         )?;
         return Ok(exit::ERROR);
     }
@@ -214,7 +216,7 @@ fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
     }
     out!(
         "{}",
-        crate::render::escape::terminal_text(&chats::report_text(&report, true))
+        crate::render::escape::terminal_text(&crate::render::import::chats_text(&report, true))
     )?;
     Ok(exit::OK)
 }
@@ -222,9 +224,10 @@ fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
 /// Put a world file where `--sandbox` looks for it; an identical one may be there already.
 fn install_world(from: &std::path::Path, to: &std::path::Path) -> Result<(), CliError> {
     let bytes = std::fs::read(from)
-        .map_err(|e| CliError::user(format!("cannot read {}: {e}", from.display())))?;
-    World::load(from)
-        .map_err(|e| CliError::user(format!("{} is not a sandbox world: {e}", from.display())))?;
+        .map_err(|e| CliError::caused(format!("cannot read {}: {e}", from.display()), e))?;
+    World::load(from).map_err(|e| {
+        CliError::caused(format!("{} is not a sandbox world: {e}", from.display()), e)
+    })?;
     match std::fs::read(to) {
         Ok(existing) if existing == bytes => return Ok(()),
         Ok(_) => {
@@ -239,7 +242,7 @@ fn install_world(from: &std::path::Path, to: &std::path::Path) -> Result<(), Cli
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(to, bytes)
-        .map_err(|e| CliError::user(format!("cannot write {}: {e}", to.display())))?;
+        .map_err(|e| CliError::caused(format!("cannot write {}: {e}", to.display()), e))?;
     Ok(())
 }
 
@@ -256,8 +259,9 @@ async fn read_chats(
         args.chats.clone()
     } else if sandbox {
         // The world as the in-process sandbox loaded it.
-        let world = World::load(world_file)
-            .map_err(|e| CliError::user(format!("cannot read {}: {e}", world_file.display())))?;
+        let world = World::load(world_file).map_err(|e| {
+            CliError::caused(format!("cannot read {}: {e}", world_file.display()), e)
+        })?;
         let bot = world.bot_id();
         world
             .chats
@@ -341,7 +345,7 @@ fn run_people(args: PeopleArgs) -> Result<u8, CliError> {
     let report = people::import(&options).map_err(import_error)?;
     out!(
         "{}",
-        crate::render::escape::terminal_text(&people::report_text(&report))
+        crate::render::escape::terminal_text(&crate::render::import::people_text(&report))
     )?;
     let Some(text) = &report.text else {
         return Ok(exit::ERROR);

@@ -467,12 +467,15 @@ fn violation(
         (PolicySubject::Seat, Some(c), Some(p)) => view
             .why
             .map(|why| {
-                ["admin", "member"]
-                    .iter()
-                    .filter_map(|kind| why.get(&format!("chat.{c}.{kind}.{p}")))
-                    .flatten()
-                    .cloned()
-                    .collect()
+                [
+                    crate::state::Address::admin(c, p),
+                    crate::state::Address::member(c, p),
+                ]
+                .iter()
+                .filter_map(|address| why.get(address.as_str()))
+                .flatten()
+                .cloned()
+                .collect()
             })
             .unwrap_or_default(),
         _ => Vec::new(),

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::access::{Access, why_of};
 use crate::model::Model;
 use crate::state::{ChatId, ChatState, LiveState, MemberState, MembershipMode, UserId};
 
@@ -102,29 +103,20 @@ pub fn matrix(model: &Model, live: Option<&LiveState>) -> Vec<Row> {
                 why: Vec::new(),
                 live: None,
             };
-            let kind = if let Some(seat) = chat.admins.get(&uid) {
-                row.access = "admin".into();
-                row.rights = seat.rights.iter().map(|r| r.name().to_string()).collect();
-                row.title = seat.title.clone();
-                "admin"
-            } else {
-                match chat.members.get(&uid) {
-                    Some(MemberState::Member) => row.access = "member".into(),
-                    Some(MemberState::Restricted { permissions, until }) => {
-                        row.access = "restricted".into();
+            if let Some(access) = Access::of(chat, uid) {
+                row.access = access.status().into();
+                match &access {
+                    Access::Admin { rights, title } => {
+                        row.rights = rights.iter().map(|r| r.name().to_string()).collect();
+                        row.title = title.clone();
+                    }
+                    Access::Restricted { permissions, until } => {
                         row.restriction = Some(restriction_text(permissions, *until));
                     }
-                    Some(MemberState::Banned) => row.access = "banned".into(),
-                    Some(MemberState::Absent) => row.access = "removed".into(),
-                    None => {}
+                    _ => {}
                 }
-                "member"
-            };
-            row.why = desired
-                .why
-                .get(&format!("chat.{key}.{kind}.{handle}"))
-                .cloned()
-                .unwrap_or_default();
+            }
+            row.why = why_of(desired, key, uid).to_vec();
             if live.is_some() {
                 row.live = Some(live_cell(chat, live_chat, unreadable, uid));
             }
