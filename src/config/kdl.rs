@@ -74,6 +74,10 @@
 //! The scanner accepts every valid document of the kdl crate's own test
 //! suite (checked while writing it); where it is stricter than the KDL 2
 //! grammar (`a/-b` needs a space before `/-`) it matches the kdl crate.
+//! A test (`the_kdl_crate_alone_crashes_on_input_the_scanner_refuses`)
+//! shows the crate alone aborting the process on deep nesting and on stray
+//! `}`s, even on the parser thread's 16 MiB stack, which is why a depth
+//! limit in front of it is not enough and the scanner stays.
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 use miette::SourceSpan;
@@ -2325,6 +2329,43 @@ policies min_admins=2 lockout=deny {
         // Unclosed, and as list items.
         let ds = errors(&"- {".repeat(10_000));
         assert_eq!(ds[0].code, codes::TOO_DEEP);
+    }
+
+    /// Why the scanner exists (issue 15 asked to drop it if it could go):
+    /// the `kdl` crate alone, on the very thread and stack orgform gives
+    /// it, crashes the whole process on hostile input that the scanner
+    /// turns into one diagnostic. Each case runs in a child process (this
+    /// test binary again), since a stack overflow aborts the process.
+    #[test]
+    fn the_kdl_crate_alone_crashes_on_input_the_scanner_refuses() {
+        let deep = "a{".repeat(1_000_000);
+        let stray = "}".repeat(1_000_000);
+        if let Ok(case) = std::env::var("ORGFORM_KDL_UNGUARDED") {
+            let text = if case == "deep" { deep } else { stray };
+            // Reached only if the crate survived; the parent then fails.
+            let _ = run_parser(&text);
+            return;
+        }
+        for (case, text) in [("deep", &deep), ("stray", &stray)] {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "config::kdl::tests::the_kdl_crate_alone_crashes_on_input_the_scanner_refuses",
+                    "--test-threads=1",
+                ])
+                .env("ORGFORM_KDL_UNGUARDED", case)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.status.success() && stderr.contains("overflowed its stack"),
+                "{case}: the unguarded parser survived: {:?} {stderr}",
+                out.status
+            );
+            // Guarded, the same text is one diagnostic, and nothing crashes.
+            let ds = errors(text);
+            assert!(!ds.is_empty() && ds.len() <= MAX_SYNTAX_ERRORS, "{case}");
+        }
     }
 
     #[test]
