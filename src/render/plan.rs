@@ -119,7 +119,15 @@ pub fn word_diff(before: &str, after: &str) -> String {
     out.replace("-][-", "").replace("+}{+", "")
 }
 
-fn change_line(c: &Change) -> String {
+/// When the plan was made, as Unix time: lifetimes are shown relative to it.
+fn made_at(plan: &Plan) -> Option<i64> {
+    plan.created_at
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_second())
+}
+
+fn change_line(made: Option<i64>, c: &Change) -> String {
     if let Op::SetDescription { description } = &c.op {
         return format!(
             "{}: {}",
@@ -136,9 +144,21 @@ fn change_line(c: &Change) -> String {
             value_text(&c.after)
         ),
         Action::Invite => {
-            let name = c.after.get("link").and_then(Value::as_str).unwrap_or("");
+            let (name, expires) = match &c.op {
+                Op::SendInvite { name, expires, .. } => (name.as_str(), Some(*expires)),
+                _ => ("", None),
+            };
+            // The lifetime is the planner's (the op's expiry), shown from
+            // the time the plan was made.
+            let lifetime = match (expires, made) {
+                (Some(e), Some(m)) if e > m && (e - m) % 86_400 == 0 => {
+                    format!("{} days", (e - m) / 86_400)
+                }
+                (Some(e), _) => format!("until {}", crate::state::time::instant_text(e)),
+                (None, _) => "no expiry".into(),
+            };
             format!(
-                "{}: personal invite link \"{name}\" (one use, 7 days; sent by DM if they started the bot)",
+                "{}: personal invite link \"{name}\" (one use, {lifetime}; sent by DM if they started the bot)",
                 c.address
             )
         }
@@ -222,7 +242,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
             let _ = writeln!(out, "chat.{} ({} {})", c.chat, c.chat_type, c.chat_id);
             last_header = Some((c.phase(), c.chat.as_str()));
         }
-        let mut line = format!("  {} {}", c.action.symbol(), change_line(c));
+        let mut line = format!("  {} {}", c.action.symbol(), change_line(made_at(plan), c));
         if !c.reversible {
             line.push_str("  (cannot be undone)");
         }
@@ -256,7 +276,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 paint(
                     style,
                     c.action,
-                    &format!("  {} {}", c.action.symbol(), change_line(c))
+                    &format!("  {} {}", c.action.symbol(), change_line(made_at(plan), c))
                 )
             );
         }
@@ -279,7 +299,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 paint(
                     style,
                     c.action,
-                    &format!("  {} {}", c.action.symbol(), change_line(c))
+                    &format!("  {} {}", c.action.symbol(), change_line(made_at(plan), c))
                 )
             );
         }
@@ -659,7 +679,7 @@ pub fn markdown(plan: &Plan) -> String {
             } else {
                 ""
             };
-            let line = format!("{} {}{undo}", c.action.symbol(), change_line(c));
+            let line = format!("{} {}{undo}", c.action.symbol(), change_line(made_at(plan), c));
             let _ = writeln!(body, "{sign} {}", escape::md_code_line(&line));
             for w in &c.why {
                 let _ = writeln!(body, "#     why: {}", escape::md_code_line(w));
