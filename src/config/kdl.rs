@@ -4,7 +4,7 @@
 //! KDL has nodes where YAML has mappings and lists, so a KDL file is read
 //! into the same raw tree as a YAML file by one fixed convention. After that
 //! both formats take the same road: JSON Schema validation, then the serde
-//! types in `model::spec`. `docs/kdl.md` shows the convention with examples.
+//! types in `crate::spec`. `docs/kdl.md` shows the convention with examples.
 //!
 //! # The convention
 //!
