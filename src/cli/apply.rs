@@ -452,7 +452,7 @@ async fn resume(
             at: now.to_string(),
             pid: std::process::id(),
         })
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     // What the cut-off process learned may not have reached the store: the
     // journal has it.
     let mut store = conn.load_store()?;
@@ -492,7 +492,7 @@ async fn resume(
         true,
     )
     .await
-    .map_err(|e| CliError::user(e.to_string()))?;
+    .map_err(|e| CliError::caused(e.to_string(), e))?;
     for note in &settled.notes {
         eprintln!("note: {note}");
     }

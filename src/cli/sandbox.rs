@@ -164,7 +164,7 @@ fn serve(args: ServeArgs) -> Result<u8, CliError> {
             "create one with `orgform sandbox init --from CONFIG --world FILE` or `orgform sandbox generate`",
         ));
     }
-    let world = World::load(&args.world).map_err(|e| CliError::user(e.to_string()))?;
+    let world = World::load(&args.world).map_err(|e| CliError::caused(e.to_string(), e))?;
     let options = SandboxOptions {
         port: args.port,
         token: args.token,
@@ -196,7 +196,7 @@ fn serve(args: ServeArgs) -> Result<u8, CliError> {
     runtime()?.block_on(async move {
         let running = sandbox::start(options, world)
             .await
-            .map_err(|e| CliError::user(e.to_string()))?;
+            .map_err(|e| CliError::caused(e.to_string(), e))?;
         // The first line is the api_url alone, for scripts.
         outln!("{}", running.base_url())?;
         eprintln!(
@@ -210,7 +210,7 @@ fn serve(args: ServeArgs) -> Result<u8, CliError> {
         let world = running
             .shutdown()
             .await
-            .map_err(|e| CliError::user(e.to_string()))?;
+            .map_err(|e| CliError::caused(e.to_string(), e))?;
         eprintln!(
             "sandbox: saved {} ({} chats, {} users)",
             args.world.display(),
@@ -250,7 +250,7 @@ fn init(args: InitArgs) -> Result<u8, CliError> {
     let world = World::from_desired(&desired, &options);
     world
         .save(&args.world)
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     eprintln!(
         "wrote {}: {} chats, {} users{}",
         args.world.display(),
@@ -277,7 +277,7 @@ fn generate_cmd(args: GenerateArgs) -> Result<u8, CliError> {
         chats: args.chats,
         seed: args.seed,
     });
-    generate::write(&generated, &args.out).map_err(|e| CliError::user(e.to_string()))?;
+    generate::write(&generated, &args.out).map_err(|e| CliError::caused(e.to_string(), e))?;
     eprintln!(
         "generated {} people, {} departments, {} chats in {} ms: {}/config/, {}/world.json",
         generated.config.people.len(),
