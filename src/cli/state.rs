@@ -751,8 +751,8 @@ fn parse_export(text: &str, name: &str) -> Result<Export, CliError> {
         });
     }
     // An old state.json.
-    let store =
-        store::file::parse(text.as_bytes(), name).map_err(|e| CliError::caused(e.to_string(), e))?;
+    let store = store::file::parse(text.as_bytes(), name)
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     Ok(Export {
         orgform_state_export: 1,
         store,

@@ -679,7 +679,11 @@ pub fn markdown(plan: &Plan) -> String {
             } else {
                 ""
             };
-            let line = format!("{} {}{undo}", c.action.symbol(), change_line(made_at(plan), c));
+            let line = format!(
+                "{} {}{undo}",
+                c.action.symbol(),
+                change_line(made_at(plan), c)
+            );
             let _ = writeln!(body, "{sign} {}", escape::md_code_line(&line));
             for w in &c.why {
                 let _ = writeln!(body, "#     why: {}", escape::md_code_line(w));
