@@ -341,61 +341,32 @@ struct AccessRow {
 }
 
 fn access_change(c: &Change) -> Option<String> {
-    let list = |v: &Value, key: &str| -> String {
-        v.get(key)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
-    };
+    let names =
+        |r: &crate::state::Rights| r.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ");
     Some(match &c.op {
         Op::Promote { rights, .. } if rights.is_empty() => "loses admin".to_string(),
-        Op::Promote { .. } if c.action == Action::Create => {
-            format!("becomes admin ({})", list(&c.after, "rights"))
+        Op::Promote { rights, .. } if c.action == Action::Create => {
+            format!("becomes admin ({})", names(rights))
         }
-        Op::Promote { rights, .. } => {
-            let before: Vec<String> = c
-                .before
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let after: Vec<String> = rights.iter().map(|r| r.name().to_string()).collect();
-            let gained: Vec<&String> = after.iter().filter(|r| !before.contains(r)).collect();
-            let lost: Vec<&String> = before.iter().filter(|r| !after.contains(r)).collect();
+        Op::Promote { .. } => {
+            let seat = c.seat.clone().unwrap_or_default();
             let mut parts = Vec::new();
-            if !gained.is_empty() {
-                parts.push(format!(
-                    "gains {}",
-                    gained
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+            if !seat.gained.is_empty() {
+                parts.push(format!("gains {}", names(&seat.gained)));
             }
-            if !lost.is_empty() {
-                parts.push(format!(
-                    "loses {}",
-                    lost.iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+            if !seat.lost.is_empty() {
+                parts.push(format!("loses {}", names(&seat.lost)));
             }
             format!("admin rights: {}", parts.join("; "))
         }
-        Op::Restrict { .. } => format!("restricted (may: {})", {
-            let l = list(&c.after, "permissions");
-            if l.is_empty() { "nothing".into() } else { l }
-        }),
+        Op::Restrict { permissions, .. } => {
+            let may: Vec<&str> = permissions.iter().map(|p| p.name()).collect();
+            if may.is_empty() {
+                "restricted (may: nothing)".to_string()
+            } else {
+                format!("restricted (may: {})", may.join(", "))
+            }
+        }
         Op::Unrestrict { .. } => "restrictions lifted".to_string(),
         Op::Ban { .. } => "banned".to_string(),
         Op::Kick { .. } => "removed from the chat".to_string(),
@@ -793,13 +764,8 @@ fn risk(c: &Change) -> Option<Risk> {
         Op::Kick { .. } | Op::Ban { .. } => Risk::Removal,
         Op::Promote { rights, .. } if rights.is_empty() => Risk::Demotion,
         Op::Promote { .. } if c.action == Action::Create => Risk::Privilege,
-        Op::Promote { rights, .. } => {
-            let before: Vec<&str> = c
-                .before
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            if rights.iter().any(|r| !before.contains(&r.name())) {
+        Op::Promote { .. } => {
+            if c.seat.as_ref().is_some_and(|s| !s.gained.is_empty()) {
                 Risk::Privilege
             } else {
                 Risk::Demotion
