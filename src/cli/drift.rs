@@ -157,8 +157,8 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     if super::github_actions() {
         eprint!("{}", policy_render::github(&policy));
     }
-    let violated = policy.count(crate::model::spec::PolicyAction::Deny)
-        + policy.count(crate::model::spec::PolicyAction::Warn)
+    let violated = policy.count(crate::spec::PolicyAction::Deny)
+        + policy.count(crate::spec::PolicyAction::Warn)
         > 0;
     // A stale ledger is an unknown: people may be in chats nobody saw join.
     let stale = ledger.as_ref().is_some_and(|l| l.stale.is_some());

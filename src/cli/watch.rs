@@ -485,7 +485,7 @@ pub fn record_undelivered(
         else {
             continue;
         };
-        let crate::telegram::Answer::PersonalInvite {
+        let crate::apply::Answer::PersonalInvite {
             url,
             expires,
             delivered,

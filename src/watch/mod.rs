@@ -44,7 +44,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model::spec::JoinDecision;
+use crate::spec::JoinDecision;
 use crate::state::{ChatId, UserId};
 use crate::store::ledger::{self, FactWrite, Lease, LeaseOutcome, Ledger, UpdateCommit, keys};
 use crate::store::records::{self, Delta};
@@ -969,7 +969,7 @@ impl Running<'_> {
             let base = w.backend.load()?;
             let mut now = base.clone();
             let managed: BTreeSet<ChatId> = w.org.chats.keys().copied().collect();
-            if read::topic_event(&mut now, &managed, message) {
+            if read::topic_message(&mut now, &managed, message) {
                 let delta = records::delta(&base, &now);
                 effect.commit.delta.upserts.extend(delta.upserts);
             }

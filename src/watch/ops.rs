@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::model::spec::JoinDecision;
+use crate::spec::JoinDecision;
 
 /// What watch counts.
 #[derive(Debug, Default)]

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::Model;
-use crate::model::spec::{AlertsChat, JoinDecision, JoinRequestPolicy, WelcomeSpec};
+use crate::spec::{AlertsChat, JoinDecision, JoinRequestPolicy, WelcomeSpec};
 use crate::state::{ChatId, ChatState, DesiredState, MemberState, MembershipMode, UserId};
 
 /// One managed chat as watch sees it.
