@@ -780,6 +780,8 @@ fn a_ledger_down_for_a_day_is_stale_until_the_full_check() {
     let (_, json_out, _) = org.run(&["drift", "--lock=false", "--format", "json"]);
     let report: Value = serde_json::from_str(&json_out).unwrap();
     assert!(report["ledger"]["stale"].as_str().unwrap().contains("24 h"));
+    let (_, plan, _) = org.run(&["plan", "--lock=false"]);
+    assert!(plan.contains("Ledger: stale"), "{plan}");
     // watch comes back: marks it stale, checks everyone, clears the mark.
     let mut watch = org.watch(&[]).started();
     watch.wait_for("the full check", Duration::from_secs(20), |v| {
@@ -1062,4 +1064,55 @@ fn sandbox_guard_queries_expire_with_its_clock() {
     );
     org.sandbox().advance_clock(24 * 3600);
     assert!(org.sandbox().world_snapshot().updates.pending.is_empty());
+}
+
+/// SIGHUP reloads the config between updates; a config with errors is
+/// not taken.
+#[test]
+fn sighup_reloads_the_config() {
+    let org = Org::new(18421, FaultOptions::default());
+    let watch = org.watch(&[]).started();
+    let hup = |w: &Watcher| {
+        let pid = w.child.as_ref().unwrap().id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-HUP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    // A broken config first: kept out.
+    std::fs::write(org.config(), CONFIG.replace("people:", "peple:")).unwrap();
+    hup(&watch);
+    wait_until("the refusal", Duration::from_secs(10), || {
+        watch.log.lock().unwrap().contains("keeping the one in use")
+    });
+    // Then the lobby declines strangers instead of queueing them.
+    std::fs::write(
+        org.config(),
+        CONFIG.replace(
+            "{declared: approve, others: queue}",
+            "{declared: approve, others: decline}",
+        ),
+    )
+    .unwrap();
+    hup(&watch);
+    watch.wait_for("the reload", Duration::from_secs(10), |v| {
+        v["event"] == "config_reloaded"
+    });
+    let lobby = org.link(LOBBY, true);
+    let e = org
+        .act(300002, "joinChat", json!({"invite_link": lobby}))
+        .unwrap_err();
+    assert!(e.contains("INVITE_REQUEST_SENT"), "{e}");
+    let decided = watch.wait_for("the decision", Duration::from_secs(10), |v| {
+        v["event"] == "join_request" && v["user"] == 300002
+    });
+    assert_eq!(decided["decision"], "decline", "{decided}");
+    assert!(
+        !org.sandbox().world_snapshot().chats[&LOBBY]
+            .join_requests
+            .contains_key(&300002)
+    );
 }

@@ -105,7 +105,8 @@ impl Sink for StdoutSink {
 struct PlanAndApply {
     client: crate::telegram::client::Client,
     backend: crate::store::Shared,
-    model: Arc<crate::model::Model>,
+    /// The config as last (re)loaded.
+    model: Arc<std::sync::RwLock<Arc<crate::model::Model>>>,
 }
 
 impl Enforcer for PlanAndApply {
@@ -137,7 +138,8 @@ impl PlanAndApply {
             }
             Err(e) => return Err(e.to_string()),
         };
-        let desired = &self.model.desired;
+        let model = self.model.read().expect("model lock").clone();
+        let desired = &model.desired;
         let base = self.backend.load().map_err(|e| e.to_string())?;
         let mut store = base.clone();
         let live = crate::telegram::read::read_chats(
@@ -156,7 +158,7 @@ impl PlanAndApply {
             desired,
             live: &live,
             store: &store,
-            policies: self.model.config.policies.as_ref(),
+            policies: model.config.policies.as_ref(),
             overrides: Default::default(),
             now,
             only: Some(vec![chat_key.to_string()]),
@@ -319,13 +321,16 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
             }
             None => None,
         };
+        let current = Arc::new(std::sync::RwLock::new(model.clone()));
         let enforcer: Option<Arc<dyn Enforcer>> = args.enforce.then(|| {
             Arc::new(PlanAndApply {
                 client: conn.client.clone(),
                 backend: conn.state.clone(),
-                model: model.clone(),
+                model: current.clone(),
             }) as Arc<dyn Enforcer>
         });
+        let (org_tx, org_rx) = tokio::sync::watch::channel(Arc::new(org.clone()));
+        let reloads = tokio::spawn(reload_on_hangup(args.config.clone(), org_tx, current, json));
         let watch = Watch {
             client: conn.client.clone(),
             urgent,
@@ -343,9 +348,11 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
             sink: Arc::new(StdoutSink),
             enforcer,
             metrics,
+            reload: Some(org_rx),
         };
         let outcome = watch.run(stop).await;
         signals.abort();
+        reloads.abort();
         if let Some(task) = ops {
             task.abort();
         }
@@ -371,6 +378,53 @@ fn urgent_token(
     let env = std::env::var("ORGFORM_TELEGRAM_TOKEN").ok();
     crate::telegram::client::load_token(args.token_file.as_deref(), env.as_deref())
         .map_err(|e| CliError::user(e.to_string()))
+}
+
+/// SIGHUP: load the config again and hand watch the new org (between two
+/// updates). A config with errors is not taken: watch keeps the one it
+/// has and says why (`orgform validate` shows every problem).
+async fn reload_on_hangup(
+    config: PathBuf,
+    org: tokio::sync::watch::Sender<Arc<crate::watch::Org>>,
+    model: Arc<std::sync::RwLock<Arc<crate::model::Model>>>,
+    json: bool,
+) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let loaded = crate::model::load(&config, jiff::Timestamp::now());
+            let loaded = match loaded {
+                Ok(m) => m,
+                Err(e) => {
+                    say(
+                        json,
+                        &format!(
+                            "SIGHUP: the config has {} problem(s); keeping the one in use (`orgform validate` shows them)",
+                            e.diagnostics.len()
+                        ),
+                    );
+                    continue;
+                }
+            };
+            match crate::watch::Org::new(&loaded) {
+                Ok(new) => {
+                    *model.write().expect("model lock") = Arc::new(loaded);
+                    let _ = org.send(Arc::new(new));
+                    say(json, "SIGHUP: the config was reloaded");
+                }
+                Err(e) => say(json, &format!("SIGHUP: {e}; keeping the config in use")),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (config, org, model, json);
+        std::future::pending::<()>().await;
+    }
 }
 
 /// SIGTERM or Ctrl-C: finish the update in hand and stop (exit 0). A

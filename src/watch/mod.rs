@@ -174,6 +174,9 @@ pub struct Watch {
     pub sink: Arc<dyn Sink>,
     pub enforcer: Option<Arc<dyn Enforcer>>,
     pub metrics: Arc<ops::Metrics>,
+    /// A new org when the config is reloaded (SIGHUP): taken between
+    /// updates, never in the middle of one.
+    pub reload: Option<tokio::sync::watch::Receiver<Arc<Org>>>,
 }
 
 /// What a finished watch did.
@@ -191,6 +194,8 @@ struct Running<'a> {
     offset: Option<i64>,
     /// Guard-bot answers given ahead of their update's turn, by query id.
     answered: std::collections::HashMap<String, Result<String, String>>,
+    /// The org as the config says now (replaced on a reload).
+    org: Arc<Org>,
     /// Topic thread ids by chat and key, as last loaded (for welcomes).
     topics: std::collections::HashMap<(ChatId, String), i64>,
 }
@@ -226,6 +231,7 @@ impl Watch {
             offset: store.update_offset,
             answered: Default::default(),
             topics: topic_threads(&store),
+            org: Arc::new(self.org.clone()),
         };
         self.metrics.set_ledger_size(ledger_size(&store));
         let result = run.serve(&mut stop).await;
@@ -334,6 +340,20 @@ async fn keep_lease(
     }
 }
 
+/// Wait for a reloaded org (forever without a reload channel). The value
+/// is taken at the top of the loop.
+async fn reloaded(reload: &mut Option<tokio::sync::watch::Receiver<Arc<Org>>>) {
+    match reload {
+        Some(rx) => {
+            if rx.changed().await.is_err() {
+                // The sender is gone: no more reloads.
+                *reload = None;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Every topic's thread id, by chat and key.
 fn topic_threads(store: &Store) -> std::collections::HashMap<(ChatId, String), i64> {
     store
@@ -415,9 +435,20 @@ impl Running<'_> {
         w.sink
             .event(&json!({"event": "started", "bot": self.bot, "offset": self.offset}));
 
+        let mut reload = w.reload.clone();
+        // `changed()` marks the value seen: a reload it woke up for is
+        // remembered here and taken at the top of the loop.
+        let mut take_reload = false;
         let result = loop {
             if *stop.borrow() {
                 break Ok(());
+            }
+            if let Some(rx) = reload.as_mut()
+                && (std::mem::take(&mut take_reload) || rx.has_changed().unwrap_or(false))
+            {
+                self.org = rx.borrow_and_update().clone();
+                w.sink
+                    .event(&json!({"event": "config_reloaded", "chats": self.org.chats.len()}));
             }
             if w.options.webhook.is_some() {
                 tokio::select! {
@@ -426,6 +457,7 @@ impl Running<'_> {
                         Err(_) => continue,
                     },
                     _ = stop.changed() => {}
+                    _ = reloaded(&mut reload) => take_reload = true,
                     got = rx.recv() => {
                         let Some(Delivered { update, done }) = got else { break Ok(()) };
                         let outcome = self.take(update).await;
@@ -447,6 +479,7 @@ impl Running<'_> {
                     Err(_) => continue,
                 },
                 _ = stop.changed() => continue,
+                _ = reloaded(&mut reload) => { take_reload = true; continue; }
                 got = poll => got,
             };
             let updates = match updates {
@@ -572,10 +605,11 @@ impl Running<'_> {
     /// compared with what the ledger knows.
     async fn full_check(&mut self) -> Result<(), WatchError> {
         let w = self.w;
+        let org = self.org.clone();
         let now = unix_now();
         let base = w.backend.load()?;
         let mut blank = base.clone();
-        for chat in w.org.chats.values() {
+        for chat in org.chats.values() {
             if let Some(memory) = blank.chats.get_mut(&chat.desired.id) {
                 memory.members.retain(|user, _| {
                     !chat.declared(*user) && !chat.desired.admins.contains_key(user)
@@ -583,7 +617,7 @@ impl Running<'_> {
             }
         }
         let before = blank.clone();
-        let live = read::read(&w.client, &w.org.desired, &mut blank, now).await?;
+        let live = read::read(&w.client, &org.desired, &mut blank, now).await?;
         // Only what the check learned is written (members and last_read).
         let delta = records::delta(&before, &blank);
         let mut gaps = Vec::new();
@@ -677,8 +711,9 @@ impl Running<'_> {
         effect: &mut Effect,
     ) -> Result<(), WatchError> {
         let w = self.w;
+        let org = self.org.clone();
         let chat_id = changed.chat.id;
-        let Some(chat) = w.org.chats.get(&chat_id) else {
+        let Some(chat) = org.chats.get(&chat_id) else {
             return Ok(());
         };
         let Some(user) = changed.new_chat_member.user_id() else {
@@ -704,7 +739,7 @@ impl Running<'_> {
         };
         let joined = present(&changed.new_chat_member) && !present(&changed.old_chat_member);
         if let Some(alert) = alerts::member_change(
-            &w.org,
+            &org,
             chat,
             self.bot,
             changed.from.id,
@@ -768,6 +803,7 @@ impl Running<'_> {
         effect: &mut Effect,
     ) -> Result<(), WatchError> {
         let w = self.w;
+        let org = self.org.clone();
         let received = std::time::Instant::now();
         let (Some(chat_id), Some(user)) = (
             request.pointer("/chat/id").and_then(Value::as_i64),
@@ -775,10 +811,10 @@ impl Running<'_> {
         ) else {
             return Ok(());
         };
-        let Some(chat) = w.org.chats.get(&chat_id) else {
+        let Some(chat) = org.chats.get(&chat_id) else {
             return Ok(());
         };
-        let decision = org::decide(&w.org, chat, user);
+        let decision = org::decide(&org, chat, user);
         let query = request.get("query_id").and_then(Value::as_str);
         let date = request.get("date").and_then(Value::as_i64);
         let early = query.and_then(|q| self.answered.remove(q));
@@ -799,7 +835,7 @@ impl Running<'_> {
             "event": "join_request",
             "chat": chat.key,
             "user": user,
-            "person": w.org.known(user).then(|| w.org.handle(user)),
+            "person": org.known(user).then(|| org.handle(user)),
             "decision": decision.decision,
             "guard_query": query.is_some(),
             "outcome": outcome_text,
@@ -836,10 +872,10 @@ impl Running<'_> {
             ) else {
                 continue;
             };
-            let Some(chat) = self.w.org.chats.get(&chat_id) else {
+            let Some(chat) = self.org.chats.get(&chat_id) else {
                 continue;
             };
-            let decision = org::decide(&self.w.org, chat, user);
+            let decision = org::decide(&self.org, chat, user);
             if let Some(result) = org::query_result(decision.decision) {
                 asks.push((query.to_string(), result));
             }
@@ -933,6 +969,7 @@ impl Running<'_> {
 
     async fn message(&mut self, message: &Value, effect: &mut Effect) -> Result<(), WatchError> {
         let w = self.w;
+        let org = self.org.clone();
         let chat_type = message.pointer("/chat/type").and_then(Value::as_str);
         let chat_id = message.pointer("/chat/id").and_then(Value::as_i64);
         if chat_type == Some("private") {
@@ -948,10 +985,10 @@ impl Running<'_> {
         let Some(chat_id) = chat_id else {
             return Ok(());
         };
-        let Some(chat) = w.org.chats.get(&chat_id) else {
+        let Some(chat) = org.chats.get(&chat_id) else {
             return Ok(());
         };
-        if let Some(alert) = alerts::service_message(chat, &w.org, self.bot, message) {
+        if let Some(alert) = alerts::service_message(chat, &org, self.bot, message) {
             self.raise(&alert).await;
             if w.options.enforce {
                 effect.after.push(After {
@@ -968,7 +1005,7 @@ impl Running<'_> {
         if message.get("message_thread_id").is_some() {
             let base = w.backend.load()?;
             let mut now = base.clone();
-            let managed: BTreeSet<ChatId> = w.org.chats.keys().copied().collect();
+            let managed: BTreeSet<ChatId> = org.chats.keys().copied().collect();
             if read::topic_message(&mut now, &managed, message) {
                 let delta = records::delta(&base, &now);
                 effect.commit.delta.upserts.extend(delta.upserts);
@@ -993,7 +1030,7 @@ impl Running<'_> {
     fn claim_deliveries(&self, user: UserId, effect: &mut Effect) -> Result<(), WatchError> {
         let now = unix_now();
         let store = self.w.backend.load()?;
-        for pending in invites::pending(self.ledger, &store, &|u| self.w.org.handle(u), now)? {
+        for pending in invites::pending(self.ledger, &store, &|u| self.org.handle(u), now)? {
             if pending.user != user {
                 continue;
             }
@@ -1019,9 +1056,10 @@ impl Running<'_> {
     /// Tell the alerts chat and the event stream.
     async fn raise(&self, alert: &alerts::Alert) {
         let w = self.w;
+        let org = self.org.clone();
         w.metrics.alert();
         w.sink.event(&json!({"event": "drift", "alert": alert}));
-        if let Some(to) = w.org.alerts_chat {
+        if let Some(to) = org.alerts_chat {
             let call = ApiCall::new("sendMessage", Some(to), Repeat::Unsafe)
                 .param("text", alert.text())
                 .param("link_preview_options", json!({"is_disabled": true}));
@@ -1115,6 +1153,7 @@ impl Running<'_> {
         cap_key: &str,
     ) -> Result<(), WatchError> {
         let w = self.w;
+        let org = self.org.clone();
         let Some(enforcer) = &w.enforcer else {
             return Ok(());
         };
@@ -1133,7 +1172,7 @@ impl Running<'_> {
                 "reverts_last_hour": times.len(),
                 "cap": w.options.enforce_per_hour,
             }));
-            if let Some(to) = w.org.alerts_chat {
+            if let Some(to) = org.alerts_chat {
                 let text = format!(
                     "orgform watch stopped reverting {address}: it was reverted {} times in the last hour (the cap). A person must settle it.",
                     times.len()
