@@ -8,6 +8,9 @@
 //! asking to join, promoting by hand, starting the bot); the test then
 //! looks at the sandbox's world, its call counts and the state backend.
 
+#[path = "hermetic/mod.rs"]
+mod hermetic;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -179,12 +182,11 @@ impl Org {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("orgform"));
-        cmd.env_clear()
-            .env("NO_COLOR", "1")
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("ORGFORM_STATE_DIR", self.state_dir())
-            .args(args)
+        // The hermetic environment every CLI test uses; watch runs on the
+        // machine's clock (it is a long-running process, not a plan as of
+        // an instant), like the sandbox it talks to.
+        let mut cmd = hermetic::process(&self.state_dir());
+        cmd.args(args)
             .arg(self.config())
             .arg("--api-url")
             .arg(self.sandbox().base_url())
@@ -985,8 +987,7 @@ fn validate_checks_the_alerts_chat_and_the_welcome_topic() {
             "welcome: {text: \"Welcome, {name}, to {chat}!\", topic: general}",
         );
     std::fs::write(dir.path().join("org.yaml"), config).unwrap();
-    let out = Command::new(assert_cmd::cargo::cargo_bin("orgform"))
-        .env("NO_COLOR", "1")
+    let out = hermetic::process_bare()
         .arg("validate")
         .arg(dir.path().join("org.yaml"))
         .output()
