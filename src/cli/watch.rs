@@ -186,6 +186,21 @@ impl PlanAndApply {
                 reason: format!("a person must fix it: {}", why.join("; ")),
             });
         }
+        // The config's policy rules, as for an apply: a revert a deny rule
+        // forbids is not made.
+        let state = crate::policy::planned_state(desired, &live, &plan);
+        let policy = crate::policy::evaluate_state(
+            &model,
+            &state,
+            live.bot.as_ref().map(|b| b.id),
+            now,
+            "plan",
+        );
+        if policy.denied() {
+            return Ok(EnforceOutcome::Refused {
+                reason: format!("policy rules deny it: {}", policy.denied_rules().join(", ")),
+            });
+        }
         let run_id = journal::new_run_id(now);
         let mut journal =
             Journal::start(&self.backend, &run_id, "watch --enforce", &now.to_string())
