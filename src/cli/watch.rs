@@ -31,9 +31,9 @@ pub struct WatchArgs {
     pub config: PathBuf,
     #[command(flatten)]
     pub telegram: TelegramArgs,
-    /// Revert drift that `apply` can fix (unexpected admins, changed rights, strangers in
-    /// authoritative chats, offboarded people back, titles), under the plan's guards and
-    /// journaled like an apply.
+    /// Revert drift that `apply` can fix (rights changed on seats the bot may edit, strangers
+    /// in authoritative chats, offboarded people back, titles), under the plan's guards and
+    /// the policy rules, journaled like an apply. Seats a person gave are alerted only.
     #[arg(long)]
     pub enforce: bool,
     /// With --enforce: reverts of one address allowed per hour; beyond that watch only alerts,
@@ -249,8 +249,19 @@ impl PlanAndApply {
 
 fn webhook_secret(args: &WatchArgs) -> Result<String, CliError> {
     let secret = match &args.webhook_secret_file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| CliError::caused(format!("cannot read {}", path.display()), e))?,
+        // A secret is at most 256 characters: read a little more than that,
+        // never a whole device or a huge file named by mistake.
+        Some(path) => {
+            use std::io::Read;
+            let fail = |e| CliError::caused(format!("cannot read {}", path.display()), e);
+            let mut text = String::new();
+            std::fs::File::open(path)
+                .map_err(fail)?
+                .take(1024)
+                .read_to_string(&mut text)
+                .map_err(fail)?;
+            text
+        }
         None => std::env::var("ORGFORM_WEBHOOK_SECRET").unwrap_or_default(),
     };
     let secret = secret.trim().to_string();
