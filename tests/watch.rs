@@ -689,6 +689,31 @@ fn drift_alerts_and_enforce_stops_at_the_cap() {
         "{:#?}",
         watch.events()
     );
+    // A stranger and an offboarded person join the authoritative team
+    // chat through a link: both alerted and removed, each in a run.
+    let link = org.link(TEAM, false);
+    for (user, kind) in [(300001, "stranger"), (MALLORY, "offboarded_back")] {
+        org.act(user, "joinChat", json!({"invite_link": link}))
+            .unwrap();
+        watch.wait_for(kind, Duration::from_secs(10), |v| {
+            v["event"] == "drift" && v["alert"]["kind"] == kind
+        });
+        let done = watch.wait_for("the removal", Duration::from_secs(15), |v| {
+            v["event"] == "enforce"
+                && v["address"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("chat.team.member."))
+                && v["result"]["outcome"] == "reverted"
+                && watch_user_matches(v, user)
+        });
+        assert!(done["result"]["run_id"].is_string(), "{done}");
+        wait_until("removed", Duration::from_secs(5), || {
+            !org.sandbox().world_snapshot().chats[&TEAM]
+                .status(user, 0)
+                .is_present()
+        });
+    }
+
     // The title, changed by a person four times.
     for round in 1..=4 {
         wait_until("the title back", Duration::from_secs(10), || {
@@ -716,16 +741,20 @@ fn drift_alerts_and_enforce_stops_at_the_cap() {
     let reverts = watch
         .events()
         .iter()
-        .filter(|v| v["event"] == "enforce" && v["result"]["outcome"] == "reverted")
+        .filter(|v| {
+            v["event"] == "enforce"
+                && v["address"] == "chat.team.title"
+                && v["result"]["outcome"] == "reverted"
+        })
         .count();
     assert_eq!(reverts, 2, "{:#?}", watch.events());
-    // Each revert is a journaled run.
+    // Each revert is a journaled run (two removals, two titles).
     let runs = org.backend().runs().unwrap();
     assert_eq!(
         runs.iter()
             .filter(|r| r.command == "watch --enforce")
             .count(),
-        2,
+        4,
         "{runs:?}"
     );
     // The last change stands: a person must settle it.
@@ -1116,4 +1145,14 @@ fn sighup_reloads_the_config() {
             .join_requests
             .contains_key(&300002)
     );
+}
+
+/// Whether an enforce event is about `user` (the address ends in their
+/// handle, or their id for people the config does not know).
+fn watch_user_matches(v: &Value, user: i64) -> bool {
+    let address = v["address"].as_str().unwrap_or_default();
+    match user {
+        MALLORY => address.ends_with(".mallory"),
+        other => address.ends_with(&format!(".{other}")),
+    }
 }
