@@ -33,6 +33,8 @@ const CAROL: i64 = 200003;
 const DAVE: i64 = 200004;
 const ERIN: i64 = 200005;
 const MALLORY: i64 = 200099;
+/// A name Telegram would carry as is.
+const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[31m<b>Erin</b>```\u{202e}";
 /// Strangers: users of the world the config does not know.
 const STRANGERS: std::ops::Range<i64> = 300001..300013;
 
@@ -120,6 +122,8 @@ fn world_for(config: &Path) -> World {
     for user in world.users.values_mut() {
         user.started_bot = user.id == ALICE;
     }
+    // Erin's name is hostile: escape sequences, markup, a backtick fence.
+    world.users.get_mut(&ERIN).unwrap().first_name = HOSTILE.to_string();
     for id in STRANGERS {
         world.add_user(orgform::sandbox::world::User::human(
             id,
@@ -438,6 +442,23 @@ fn members_reach_the_ledger_and_plan_reads_it_while_watch_runs() {
         .filter(|m| m.text.contains("Welcome, Dave"))
         .collect();
     assert_eq!(welcomes.len(), 1, "{welcomes:?}");
+
+    // A hostile name is greeted as plain text, exactly as Telegram has it.
+    org.act(ERIN, "joinChat", json!({"invite_link": link}))
+        .unwrap();
+    watch.wait_for("erin's welcome", Duration::from_secs(5), |v| {
+        v["event"] == "welcome" && v["user"] == ERIN
+    });
+    let world = org.sandbox().world_snapshot();
+    let greeting = format!("Welcome, {HOSTILE}, to Team!");
+    assert_eq!(
+        world.chats[&TEAM]
+            .messages
+            .values()
+            .filter(|m| m.text == greeting)
+            .count(),
+        1
+    );
 
     // plan while watch runs: no getUpdates, and Dave (recorded by watch)
     // gets no invite.
