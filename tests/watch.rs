@@ -965,6 +965,16 @@ fn undelivered_invites_are_reported_and_delivered_on_start() {
         .unwrap()
         .to_string();
     assert!(note.contains(&url), "{note} vs {url}");
+    // drift's item says it was not delivered, with the link.
+    let (_, drift_text, _) = org.run(&["drift", "--lock=false"]);
+    assert!(
+        drift_text.contains("the personal invite could not be delivered ("),
+        "{drift_text}"
+    );
+    assert!(
+        drift_text.contains(&format!("hand them {url}, or ask them")),
+        "{drift_text}"
+    );
     // drift lists it too, and JSON carries it.
     let (_, drift, _) = org.run(&["drift", "--lock=false", "--format", "json"]);
     let drift: Value = serde_json::from_str(&drift).unwrap();

@@ -87,7 +87,7 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
     let model = crate::model::load(&args.config, now)?;
     let rt = connect::runtime()?;
-    let (report, live, state_dir) =
+    let (mut report, live, state_dir) =
         connect::block_on_interruptible(&rt, "nothing was changed", async {
             let conn = connect::connect(
                 &args.telegram,
@@ -105,6 +105,7 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
             result.map(|(r, l)| (r, l, (state_dir, ledger, invites)))
         })?;
     let (state_dir, ledger, invites) = state_dir;
+    super::watch::mark_undelivered(&mut report, &invites);
     // Policy rules over live Telegram: what people changed by hand that
     // breaks a rule (a stranger made admin, a contractor added to finance).
     // Chats that could not be read are judged by the config instead.

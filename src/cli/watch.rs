@@ -528,6 +528,32 @@ pub fn pending_invites(
     crate::watch::invites::pending(ledger, &store, handle, now).unwrap_or_default()
 }
 
+/// Drift says "a personal invite link was sent" for every invite out;
+/// for one Telegram would not deliver, say so, with the link to hand over.
+pub fn mark_undelivered(
+    report: &mut crate::drift::DriftReport,
+    invites: &[crate::watch::invites::Pending],
+) {
+    for chat in &mut report.chats {
+        for item in &mut chat.items {
+            let waiting = invites.iter().find(|p| {
+                p.chat_key == chat.key
+                    && [
+                        format!("chat.{}.member.{}", chat.key, p.person),
+                        format!("chat.{}.admin.{}", chat.key, p.person),
+                    ]
+                    .contains(&item.address.0)
+            });
+            if let Some(p) = waiting {
+                item.fix = format!(
+                    "the personal invite could not be delivered ({}): hand them {}, or ask them to start the bot (`orgform watch` then sends it)",
+                    p.reason, p.url
+                );
+            }
+        }
+    }
+}
+
 /// The ledger's status as text for the end of a report ("" when fresh).
 pub fn ledger_text(status: Option<&LedgerStatus>) -> String {
     match status {
