@@ -443,6 +443,26 @@ fn members_reach_the_ledger_and_plan_reads_it_while_watch_runs() {
         .collect();
     assert_eq!(welcomes.len(), 1, "{welcomes:?}");
 
+    // Someone else's getUpdates (a resume peeking for evidence) ends
+    // watch's long poll with 409; watch polls again and goes on.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let peek = org
+        .rt
+        .block_on(
+            reqwest::Client::new()
+                .post(org.sandbox().method_url("getUpdates"))
+                .json(&json!({"timeout": 0}))
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(peek.status().as_u16(), 200);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !watch.events().iter().any(|v| v["event"] == "stopped"),
+        "{:#?}",
+        watch.events()
+    );
+
     // A hostile name is greeted as plain text, exactly as Telegram has it.
     org.act(ERIN, "joinChat", json!({"invite_link": link}))
         .unwrap();

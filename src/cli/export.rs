@@ -78,14 +78,11 @@ fn access(args: AccessArgs) -> Result<u8, CliError> {
                 )
                 .await?;
                 let mut store = conn.load_store()?;
-                let refreshed = crate::telegram::read::refresh(
-                    &conn.client,
-                    &model.desired,
-                    &mut store,
-                    now.as_second(),
-                    None,
-                )
-                .await;
+                // The same refresh as plan: it leaves the updates to a
+                // running `orgform watch`.
+                let refreshed =
+                    super::plan::refresh(&conn, &model.desired, &mut store, now.as_second(), None)
+                        .await;
                 let saved = conn.save_store(&store);
                 conn.close().await?;
                 saved?;

@@ -289,7 +289,10 @@ async fn read_chats(
         ));
     }
     // For real Telegram with --all-known, discovery has drained the updates already.
-    if !args.all_known || sandbox {
+    // A running `orgform watch` consumes the updates (draining here would
+    // take them from it): what it recorded is in the store already.
+    let watched = super::watch::ledger_status(conn, now).is_some_and(|s| s.watch.is_some());
+    if (!args.all_known || sandbox) && !watched {
         let mut desired = crate::state::DesiredState::default();
         for &id in &ids {
             desired.state.chats.insert(

@@ -484,6 +484,20 @@ impl Running<'_> {
             };
             let updates = match updates {
                 Ok(u) => u,
+                // Another getUpdates (a resume looking for evidence, a
+                // command of an older orgform) ended this long poll: the
+                // updates stay with Telegram, ask again.
+                Err(e)
+                    if e.class() == Some(&Class::Conflict)
+                        && e.to_string().contains("terminated by other getUpdates") =>
+                {
+                    tracing::info!("a getUpdates elsewhere ended the long poll; polling again");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        _ = stop.changed() => {}
+                    }
+                    continue;
+                }
                 Err(e) if e.class() == Some(&Class::Conflict) => {
                     break Err(WatchError::Other(format!(
                         "{e}. hint: a webhook is set (delete it, or run watch with --webhook-listen), or another process polls with this token"
