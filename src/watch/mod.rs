@@ -221,22 +221,33 @@ impl Watch {
         let Some(lease) = lease else {
             return Ok(Summary::default());
         };
+        let result = self.serve_with(ledger, &lease, &mut stop).await;
+        // Released whatever happened, so the next watch need not wait for
+        // the lease to expire.
+        let _ = ledger.release_lease(&lease.holder);
+        result
+    }
+
+    async fn serve_with(
+        &self,
+        ledger: &dyn Ledger,
+        lease: &Lease,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<Summary, WatchError> {
         let me: User = self.client.call(&ApiCall::read("getMe", None)).await?;
         let store = self.backend.load()?;
         let mut run = Running {
             w: self,
             ledger,
             bot: me.id,
-            lease,
+            lease: lease.clone(),
             offset: store.update_offset,
             answered: Default::default(),
             topics: topic_threads(&store),
             org: Arc::new(self.org.clone()),
         };
         self.metrics.set_ledger_size(ledger_size(&store));
-        let result = run.serve(&mut stop).await;
-        let _ = ledger.release_lease(&run.lease.holder);
-        result
+        run.serve(stop).await
     }
 
     async fn take_lease(
