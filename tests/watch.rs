@@ -65,7 +65,7 @@ chats:
     template: team-chat
     title: Team
     members: [everyone]
-    admins: [{role: owner-delegate, members: [{person: alice}]}]
+    admins: [{role: owner-delegate, members: [{person: alice}, {person: carol}]}]
   lobby:
     id: -1002000000002
     type: supergroup
@@ -684,10 +684,12 @@ fn join_requests_are_decided_and_guard_queries_answered_under_429s() {
 }
 
 /// A hand-made promotion raises one alert in the alerts chat (the bot
-/// cannot undo it: Telegram lets a bot edit only admins it promoted, so
-/// --enforce says a person must). A title changed by hand is reverted,
-/// journaled, and a person changing it in a loop is not fought beyond the
-/// cap.
+/// cannot undo it: Telegram lets a bot edit only admins it promoted, so it
+/// is left to a person). With --enforce, what apply can fix is reverted as
+/// journaled runs: a stranger and an offboarded person who joined are
+/// removed, a declared admin removed by hand is made admin again, a title
+/// changed by hand is set back; and a person repeating a change in a loop
+/// is not fought beyond the cap (per address and hour).
 #[test]
 fn drift_alerts_and_enforce_stops_at_the_cap() {
     let org = Org::new(18403, FaultOptions::default());
@@ -763,6 +765,52 @@ fn drift_alerts_and_enforce_stops_at_the_cap() {
         });
     }
 
+    // A declared admin removed by hand is made admin again; a person
+    // removing them in a loop is not fought beyond the cap.
+    let carol_admin = || {
+        matches!(
+            org.sandbox().world_snapshot().chats[&TEAM].status(CAROL, 0),
+            orgform::sandbox::world::Member::Administrator { .. }
+        )
+    };
+    let re_promotions = || {
+        watch
+            .events()
+            .iter()
+            .filter(|v| {
+                v["event"] == "enforce"
+                    && v["address"] == "chat.team.admin.carol"
+                    && v["result"]["outcome"] == "reverted"
+            })
+            .count()
+    };
+    assert!(carol_admin());
+    for round in 1..=3 {
+        wait_until("carol an admin again", Duration::from_secs(10), carol_admin);
+        org.act(
+            ALICE,
+            "promoteChatMember",
+            json!({"chat_id": TEAM, "user_id": CAROL}),
+        )
+        .unwrap();
+        watch.wait_for("the demotion alert", Duration::from_secs(10), |v| {
+            v["event"] == "drift"
+                && v["alert"]["kind"] == "admin_demoted"
+                && v["alert"]["address"] == "chat.team.admin.carol"
+        });
+        if round < 3 {
+            wait_until("the re-promotion", Duration::from_secs(10), || {
+                re_promotions() == round
+            });
+        }
+    }
+    watch.wait_for("the admin cap", Duration::from_secs(10), |v| {
+        v["event"] == "enforce_capped" && v["address"] == "chat.team.admin.carol"
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(re_promotions(), 2, "{:#?}", watch.events());
+    assert!(!carol_admin());
+
     // The title, changed by a person four times.
     for round in 1..=4 {
         wait_until("the title back", Duration::from_secs(10), || {
@@ -782,7 +830,7 @@ fn drift_alerts_and_enforce_stops_at_the_cap() {
         });
         if round >= 3 {
             watch.wait_for("the cap", Duration::from_secs(10), |v| {
-                v["event"] == "enforce_capped"
+                v["event"] == "enforce_capped" && v["address"] == "chat.team.title"
             });
         }
     }
@@ -797,13 +845,14 @@ fn drift_alerts_and_enforce_stops_at_the_cap() {
         })
         .count();
     assert_eq!(reverts, 2, "{:#?}", watch.events());
-    // Each revert is a journaled run (two removals, two titles).
+    // Each revert is a journaled run (two removals, two re-promotions,
+    // two titles).
     let runs = org.backend().runs().unwrap();
     assert_eq!(
         runs.iter()
             .filter(|r| r.command == "watch --enforce")
             .count(),
-        4,
+        6,
         "{runs:?}"
     );
     // The last change stands: a person must settle it.
