@@ -78,6 +78,15 @@ pub struct User {
     /// The user's privacy settings forbid adding them to groups.
     #[serde(default, skip_serializing_if = "is_false")]
     pub privacy_restricted: bool,
+    /// The phone number a person signs in with over MTProto
+    /// (`orgform login`); none for the bot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// The account's two-step verification password, if it has one: the
+    /// MTProto front-end checks it over SRP as Telegram does. Plain text
+    /// because this is an emulator's world file, never a real account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_factor_password: Option<String>,
 }
 
 impl User {
@@ -91,6 +100,8 @@ impl User {
             started_bot: false,
             deactivated: false,
             privacy_restricted: false,
+            phone: None,
+            two_factor_password: None,
         }
     }
 }
@@ -552,6 +563,8 @@ impl World {
                 started_bot: false,
                 deactivated: false,
                 privacy_restricted: false,
+                phone: None,
+                two_factor_password: None,
             },
         );
         World {
