@@ -20,6 +20,7 @@ pub mod export;
 pub mod git;
 pub mod import;
 pub mod model;
+pub mod mtproto;
 pub mod plan;
 pub mod policy;
 pub mod render;

@@ -573,3 +573,162 @@ fn crc32(data: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// `orgform login` and `logout` as a user runs them, against the sandbox's
+/// MTProto front-end (a key agreed in advance stands in for the exchange).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_and_logout_commands_keep_the_session_secret() {
+    use std::os::unix::fs::PermissionsExt;
+    let rig = rig(0).await;
+    let mut world = rig.sandbox.world_snapshot();
+    let mut tester = User::human(100_077, "Tess");
+    tester.phone = Some("9996621234".into());
+    world.add_user(tester);
+    // Make the tester a member so later commands have something to read.
+    world
+        .chats
+        .get_mut(&CHAT)
+        .unwrap()
+        .set_status(100_077, Member::plain());
+    rig.sandbox.replace_world(world);
+    rig.mtproto.authorize(key(11), None);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("agreed.key");
+    std::fs::write(&key_file, hex(&key(11))).unwrap();
+    let session_file = dir.path().join("state").join("user.session");
+    let addr = rig.mtproto.addr().to_string();
+
+    let run = |args: Vec<String>, stdin: &'static str| {
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            assert_cmd::Command::cargo_bin("orgform")
+                .unwrap()
+                .args(args)
+                .current_dir(&dir)
+                .env("ORGFORM_TELEGRAM_API_ID", API_ID.to_string())
+                .env("ORGFORM_TELEGRAM_API_HASH", API_HASH)
+                .env_remove("ORGFORM_TELEGRAM_SESSION")
+                .env("NO_COLOR", "1")
+                .write_stdin(stdin)
+                .output()
+                .unwrap()
+        })
+    };
+    let login_args = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "login",
+            "--phone",
+            "+999 66 2 1234",
+            "--server",
+            &addr,
+            "--auth-key-file",
+            key_file.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+
+    // A wrong code: nothing is saved, the key stays signed out.
+    let wrong = run(
+        login_args(&["--session-file", session_file.to_str().unwrap()]),
+        "11111\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("login failed"));
+    assert!(!session_file.exists());
+    assert_eq!(rig.mtproto.signed_in(key(11)), None);
+
+    let login = run(
+        login_args(&["--session-file", session_file.to_str().unwrap()]),
+        "22222\n",
+    )
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&login.stderr).to_string();
+    assert_eq!(login.status.code(), Some(0), "{stderr}");
+    assert_eq!(rig.mtproto.signed_in(key(11)), Some(100_077));
+    let mode = std::fs::metadata(&session_file)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let dir_mode = std::fs::metadata(session_file.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(dir_mode & 0o777, 0o700);
+    let secret = std::fs::read_to_string(&session_file).unwrap();
+    let key_hex = hex(&key(11));
+    assert!(secret.contains(&key_hex));
+    // Neither the session nor any part of its key shows in the output.
+    for output in [&login.stdout, &login.stderr] {
+        let text = String::from_utf8_lossy(output);
+        assert!(!text.contains(secret.trim()));
+        assert!(!text.contains(&key_hex[..32]), "{text}");
+    }
+
+    // Logging in over an existing session is refused before a code is sent.
+    let again = run(
+        login_args(&["--session-file", session_file.to_str().unwrap()]),
+        "22222\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a session"));
+
+    // A session file others can read is refused.
+    std::fs::set_permissions(&session_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let loose = run(
+        vec![
+            "logout".into(),
+            "--session-file".into(),
+            session_file.to_str().unwrap().into(),
+        ],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(loose.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&loose.stderr).contains("readable by others"));
+    std::fs::set_permissions(&session_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let logout = run(
+        vec![
+            "logout".into(),
+            "--session-file".into(),
+            session_file.to_str().unwrap().into(),
+        ],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        logout.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&logout.stderr)
+    );
+    assert!(!session_file.exists());
+    assert_eq!(rig.mtproto.signed_in(key(11)), None);
+
+    // --print-session: the session is the one line on stdout, once.
+    let printed = run(login_args(&["--print-session"]), "22222\n")
+        .await
+        .unwrap();
+    assert_eq!(printed.status.code(), Some(0));
+    let stdout = String::from_utf8(printed.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1);
+    assert!(stdout.starts_with("orgform-session/1/2/100077/"));
+    assert!(!String::from_utf8_lossy(&printed.stderr).contains(&key_hex[..32]));
+    assert!(!session_file.exists());
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
