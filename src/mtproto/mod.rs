@@ -5,7 +5,9 @@
 //! `Provider` trait only (DESIGN §1).
 
 pub mod client;
+pub mod provider;
 pub mod session;
 
 pub use client::{MtprotoError, Target, UserClient};
+pub use provider::{Invited, NewChat, PersonSetting, PersonSettings, Standing, UserProvider};
 pub use session::{SessionError, UserSession};

@@ -319,6 +319,11 @@ pub struct Chat {
     pub join_to_send_messages: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub has_hidden_members: bool,
+    /// New members do not see the history from before they joined
+    /// (MTProto `hidden_prehistory`; the Bot API's `has_visible_history`
+    /// is its negation).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub history_hidden: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<ChatPhoto>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -372,6 +377,7 @@ impl Chat {
             join_by_request: false,
             join_to_send_messages: false,
             has_hidden_members: false,
+            history_hidden: false,
             photo: None,
             messages: BTreeMap::new(),
             pinned: Vec::new(),

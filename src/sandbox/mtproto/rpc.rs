@@ -215,6 +215,70 @@ fn dispatch(front: &Front, key_id: u64, id: u32, args: &[u8]) -> Answer {
             let me = attempt!(me(front, key_id));
             invite_to_channel(front, me, function!(args, f::channels::InviteToChannel))
         }
+        f::channels::GetFullChannel::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let request = function!(args, f::channels::GetFullChannel);
+            let id = attempt!(channel_of(&request.channel));
+            full_channel(front, me, id)
+        }
+        f::channels::ToggleSlowMode::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::channels::ToggleSlowMode);
+            let id = attempt!(channel_of(&r.channel));
+            let p = json!({"chat_id": id, "seconds": r.seconds});
+            person_setting(front, me, id, "setChatSlowModeDelay", p)
+        }
+        f::messages::ToggleNoForwards::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::messages::ToggleNoForwards);
+            let id = attempt!(peer_channel(&r.peer));
+            let p = json!({"chat_id": id, "enabled": r.enabled});
+            person_setting(front, me, id, "setChatProtectedContent", p)
+        }
+        f::messages::SetHistoryTtl::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::messages::SetHistoryTtl);
+            let id = attempt!(peer_channel(&r.peer));
+            let p = json!({"chat_id": id, "seconds": r.period});
+            person_setting(front, me, id, "setChatMessageAutoDeleteTime", p)
+        }
+        f::channels::ToggleJoinRequest::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::channels::ToggleJoinRequest);
+            let id = attempt!(channel_of(&r.channel));
+            let p = json!({"chat_id": id, "enabled": r.enabled});
+            person_setting(front, me, id, "setChatJoinByRequest", p)
+        }
+        f::channels::ToggleForum::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::channels::ToggleForum);
+            let id = attempt!(channel_of(&r.channel));
+            let p = json!({"chat_id": id, "enabled": r.enabled});
+            person_setting(front, me, id, "setChatIsForum", p)
+        }
+        f::channels::ToggleJoinToSend::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::channels::ToggleJoinToSend);
+            let id = attempt!(channel_of(&r.channel));
+            toggle(front, me, id, r.enabled, |c| &mut c.join_to_send_messages)
+        }
+        f::channels::ToggleParticipantsHidden::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::channels::ToggleParticipantsHidden);
+            let id = attempt!(channel_of(&r.channel));
+            toggle(front, me, id, r.enabled, |c| &mut c.has_hidden_members)
+        }
+        f::channels::TogglePreHistoryHidden::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::channels::TogglePreHistoryHidden);
+            let id = attempt!(channel_of(&r.channel));
+            toggle(front, me, id, r.enabled, |c| &mut c.history_hidden)
+        }
+        f::messages::GetDialogs::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let request = function!(args, f::messages::GetDialogs);
+            dialogs(front, me, request.limit)
+        }
         f::channels::GetChannels::CONSTRUCTOR_ID => {
             let me = attempt!(me(front, key_id));
             let request = function!(args, f::channels::GetChannels);
@@ -439,6 +503,156 @@ fn updates_with(front: &Front, me: UserId, id: ChatId) -> Answer {
         date: unix_now() as i32,
         seq: 0,
     }))
+}
+
+/// An InputPeer that must be a channel (toggleNoForwards, setHistoryTTL).
+fn peer_channel(peer: &tl::enums::InputPeer) -> Result<ChatId, Answer> {
+    match peer {
+        tl::enums::InputPeer::Channel(c) => {
+            channel_of(&tl::enums::InputChannel::Channel(tl::types::InputChannel {
+                channel_id: c.channel_id,
+                access_hash: c.access_hash,
+            }))
+        }
+        _ => Err(error(400, "PEER_ID_INVALID")),
+    }
+}
+
+/// A setting the person-only Bot API methods of the sandbox already
+/// guard: run it as the person, answer the chat.
+fn person_setting(front: &Front, me: UserId, id: ChatId, method: &str, params: Value) -> Answer {
+    attempt!(act(front, me, method, params));
+    updates_with(front, me, id)
+}
+
+/// The three switches no Bot API method covers: join to send, hidden
+/// members, history for new members. Supergroups only, by an admin who
+/// may change the chat's info (TDLib checks can_change_info_and_settings).
+fn toggle(
+    front: &Front,
+    me: UserId,
+    id: ChatId,
+    enabled: bool,
+    field: impl FnOnce(&mut crate::sandbox::world::Chat) -> &mut bool,
+) -> Answer {
+    {
+        let now = unix_now();
+        let mut world = server::lock(&front.sandbox.world);
+        let Some(chat) = world.chats.get_mut(&id) else {
+            return error(400, "CHANNEL_INVALID");
+        };
+        if chat.kind != crate::state::ChatType::Supergroup {
+            return error(400, "CHANNEL_INVALID");
+        }
+        let allowed = match chat.status(me, now) {
+            Member::Creator { .. } => true,
+            Member::Administrator { rights, .. } => {
+                rights.contains(&crate::state::Right::ChangeInfo)
+            }
+            _ => false,
+        };
+        if !allowed {
+            return error(400, "CHAT_ADMIN_REQUIRED");
+        }
+        let slot = field(chat);
+        if *slot == enabled {
+            return error(400, "CHAT_NOT_MODIFIED");
+        }
+        *slot = enabled;
+    }
+    front
+        .sandbox
+        .dirty
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    front.sandbox.changed.notify_waiters();
+    updates_with(front, me, id)
+}
+
+/// messages.getDialogs: the groups and channels the person is in, which is
+/// where a client learns their access hashes. Private chats are left out.
+fn dialogs(front: &Front, me: UserId, limit: i32) -> Answer {
+    let now = unix_now();
+    let world = server::lock(&front.sandbox.world);
+    let limit = limit.clamp(1, 100) as usize;
+    let mine: Vec<_> = world
+        .chats
+        .values()
+        .filter(|c| c.kind != crate::state::ChatType::Group && c.status(me, now).is_present())
+        .collect();
+    let total = mine.len();
+    let page = &mine[..total.min(limit)];
+    let notify: tl::types::PeerNotifySettings =
+        match tl::types::PeerNotifySettings::from_bytes(&0u32.to_le_bytes()) {
+            Ok(n) => n,
+            Err(_) => return bad_request(),
+        };
+    let dialogs = page
+        .iter()
+        .map(|c| {
+            tl::enums::Dialog::Dialog(tl::types::Dialog {
+                pinned: false,
+                unread_mark: false,
+                view_forum_as_messages: false,
+                peer: tl::enums::Peer::Channel(tl::types::PeerChannel {
+                    channel_id: tl_out::channel_id(c.id),
+                }),
+                top_message: 0,
+                read_inbox_max_id: 0,
+                read_outbox_max_id: 0,
+                unread_count: 0,
+                unread_mentions_count: 0,
+                unread_reactions_count: 0,
+                unread_poll_votes_count: 0,
+                notify_settings: tl::enums::PeerNotifySettings::Settings(notify.clone()),
+                pts: Some(1),
+                draft: None,
+                folder_id: None,
+                ttl_period: None,
+            })
+        })
+        .collect();
+    let chats = page.iter().map(|c| tl_out::channel(c, me, now)).collect();
+    if total > page.len() {
+        ok(tl::enums::messages::Dialogs::Slice(
+            tl::types::messages::DialogsSlice {
+                count: total as i32,
+                dialogs,
+                messages: vec![],
+                chats,
+                users: vec![],
+            },
+        ))
+    } else {
+        ok(tl::enums::messages::Dialogs::Dialogs(
+            tl::types::messages::Dialogs {
+                dialogs,
+                messages: vec![],
+                chats,
+                users: vec![],
+            },
+        ))
+    }
+}
+
+/// channels.getFullChannel: the settings a person reads back.
+fn full_channel(front: &Front, me: UserId, id: ChatId) -> Answer {
+    let now = unix_now();
+    let world = server::lock(&front.sandbox.world);
+    let Some(chat) = world.chats.get(&id) else {
+        return error(400, "CHANNEL_INVALID");
+    };
+    if !chat.status(me, now).is_present() && chat.username.is_none() {
+        return error(400, "CHANNEL_PRIVATE");
+    }
+    let full = tl_out::channel_full(chat, me, now);
+    let view = tl_out::channel(chat, me, now);
+    ok(tl::enums::messages::ChatFull::Full(
+        tl::types::messages::ChatFull {
+            full_chat: full,
+            chats: vec![view],
+            users: vec![],
+        },
+    ))
 }
 
 /// Longest title and description Telegram accepts.

@@ -41,6 +41,9 @@ pub fn user(u: &world::User, viewer: Option<UserId>) -> tl::enums::User {
     let mut out: tl::types::User = blank(&bytes);
     out.is_self = viewer == Some(u.id);
     out.bot = u.is_bot;
+    // `bot` and `bot_info_version` share flags.14: one without the other
+    // would not read back.
+    out.bot_info_version = u.is_bot.then_some(1);
     out.deleted = u.deactivated;
     out.access_hash = Some(access_hash(u.id));
     out.first_name = Some(u.first_name.clone());
@@ -81,6 +84,35 @@ pub fn channel(chat: &world::Chat, viewer: UserId, now: i64) -> tl::enums::Chat 
         _ => {}
     }
     tl::enums::Chat::Channel(out)
+}
+
+/// channels.getFullChannel's ChannelFull: the settings only a person
+/// changes, as the chat has them.
+pub fn channel_full(chat: &world::Chat, viewer: UserId, now: i64) -> tl::enums::ChatFull {
+    let mut bytes = Vec::new();
+    0u32.serialize(&mut bytes);
+    0u32.serialize(&mut bytes);
+    channel_id(chat.id).serialize(&mut bytes);
+    chat.description.serialize(&mut bytes);
+    0i32.serialize(&mut bytes); // read_inbox_max_id
+    0i32.serialize(&mut bytes); // read_outbox_max_id
+    0i32.serialize(&mut bytes); // unread_count
+    tl::enums::Photo::Empty(tl::types::PhotoEmpty { id: 0 }).serialize(&mut bytes);
+    let notify: tl::types::PeerNotifySettings = blank(&0u32.to_le_bytes());
+    tl::enums::PeerNotifySettings::Settings(notify).serialize(&mut bytes);
+    Vec::<tl::enums::BotInfo>::new().serialize(&mut bytes);
+    0i32.serialize(&mut bytes); // pts
+    let mut out: tl::types::ChannelFull = blank(&bytes);
+    let admin = chat.status(viewer, now).is_admin();
+    out.can_view_participants = admin || !chat.has_hidden_members;
+    out.participants_hidden = chat.has_hidden_members;
+    out.hidden_prehistory = chat.history_hidden;
+    out.participants_count = Some(chat.present_count(now) as i32);
+    out.admins_count = Some(chat.members.values().filter(|m| m.is_admin()).count() as i32);
+    out.slowmode_seconds = (chat.slow_mode_delay > 0).then_some(chat.slow_mode_delay as i32);
+    out.ttl_period =
+        (chat.message_auto_delete_time > 0).then_some(chat.message_auto_delete_time as i32);
+    tl::enums::ChatFull::ChannelFull(out)
 }
 
 pub fn admin_rights(rights: &Rights) -> tl::enums::ChatAdminRights {
@@ -169,7 +201,8 @@ pub fn participant(
             can_edit: *promoted_by == viewer,
             is_self: user == viewer,
             user_id: user,
-            inviter_id: None,
+            // `self` and `inviter_id` share flags.1.
+            inviter_id: (user == viewer).then_some(*promoted_by),
             promoted_by: *promoted_by,
             date,
             admin_rights: admin_rights(rights),
@@ -314,5 +347,28 @@ mod tests {
         assert_eq!(back.first_name.as_deref(), Some("Ann"));
         assert_eq!(back.username.as_deref(), Some("ann"));
         assert_eq!(back.access_hash, Some(access_hash(42)));
+        let mut bot = world::User::human(7, "Bot");
+        bot.is_bot = true;
+        let bytes = user(&bot, None).to_bytes();
+        let tl::enums::User::User(back) = tl::enums::User::from_bytes(&bytes).unwrap() else {
+            panic!("a user")
+        };
+        assert!(back.bot);
+    }
+
+    /// Flags shared by two fields (`self` and `inviter_id` of an admin)
+    /// must read back whichever way they are set.
+    #[test]
+    fn participants_read_back() {
+        let admin = Member::Administrator {
+            rights: [Right::InviteUsers].into(),
+            custom_title: Some("ops".into()),
+            promoted_by: 1,
+        };
+        for (user, viewer) in [(5, 1), (5, 5)] {
+            let p = participant(user, &admin, viewer, 0).unwrap();
+            let back = tl::enums::ChannelParticipant::from_bytes(&p.to_bytes()).unwrap();
+            assert_eq!(back, p);
+        }
     }
 }

@@ -1,0 +1,555 @@
+//! What the user provider does over MTProto, one method per capability a
+//! bot lacks: create a supergroup, forum or channel and bring the bot in
+//! with its rights; list members exactly; add people directly (with the
+//! privacy refusals and PEER_FLOOD told apart); read and change the
+//! settings only people can change, each with the value that undoes it.
+//!
+//! Chats are named by their Bot API ids, as everywhere in orgform; the
+//! access hashes MTProto wants are learnt from the account's dialogs (and
+//! from the chats it creates) and kept for the connection's life.
+//!
+//! FLOOD_WAIT_X means the call did not run: it is waited out exactly and
+//! the call sent again, up to [`MAX_FLOOD_WAIT`] in total; anything longer
+//! is returned to the caller. Every other failure is returned as it is —
+//! in particular a lost answer is never retried here.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use grammers_tl_types as tl;
+
+use super::client::{MtprotoError, UserClient};
+use crate::state::{ChatId, ChatType, Right, Rights, UserId};
+
+/// The longest flood wait honoured before giving the error back.
+pub const MAX_FLOOD_WAIT: Duration = Duration::from_secs(300);
+/// Largest page of channels.getParticipants.
+const PAGE: i32 = 200;
+/// Bot API ids of supergroups and channels are -100 followed by the
+/// MTProto channel id.
+const CHANNEL_OFFSET: i64 = 1_000_000_000_000;
+
+pub fn channel_id(chat: ChatId) -> i64 {
+    -chat - CHANNEL_OFFSET
+}
+
+pub fn chat_id(channel: i64) -> ChatId {
+    -(channel + CHANNEL_OFFSET)
+}
+
+/// A setting only a person can change, with its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersonSetting {
+    /// Seconds between messages of one member; 0 = off.
+    SlowMode(u32),
+    ProtectedContent(bool),
+    JoinByRequest(bool),
+    JoinToSend(bool),
+    HiddenMembers(bool),
+    /// New members see the history from before they joined.
+    HistoryForNewMembers(bool),
+    Forum(bool),
+    /// Seconds after which messages delete themselves; 0 = off.
+    AutoDelete(u32),
+}
+
+/// All of them as a chat has them now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PersonSettings {
+    pub slow_mode: u32,
+    pub protected_content: bool,
+    pub join_by_request: bool,
+    pub join_to_send: bool,
+    pub hidden_members: bool,
+    pub history_for_new_members: bool,
+    pub forum: bool,
+    pub auto_delete: u32,
+}
+
+impl PersonSettings {
+    /// The current value of the setting `like` is about.
+    pub fn current(&self, like: PersonSetting) -> PersonSetting {
+        match like {
+            PersonSetting::SlowMode(_) => PersonSetting::SlowMode(self.slow_mode),
+            PersonSetting::ProtectedContent(_) => {
+                PersonSetting::ProtectedContent(self.protected_content)
+            }
+            PersonSetting::JoinByRequest(_) => PersonSetting::JoinByRequest(self.join_by_request),
+            PersonSetting::JoinToSend(_) => PersonSetting::JoinToSend(self.join_to_send),
+            PersonSetting::HiddenMembers(_) => PersonSetting::HiddenMembers(self.hidden_members),
+            PersonSetting::HistoryForNewMembers(_) => {
+                PersonSetting::HistoryForNewMembers(self.history_for_new_members)
+            }
+            PersonSetting::Forum(_) => PersonSetting::Forum(self.forum),
+            PersonSetting::AutoDelete(_) => PersonSetting::AutoDelete(self.auto_delete),
+        }
+    }
+}
+
+/// A chat to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewChat {
+    /// Supergroup or channel (a forum is a supergroup with `forum`).
+    pub kind: ChatType,
+    pub title: String,
+    pub description: String,
+    pub forum: bool,
+}
+
+/// A member's standing as getParticipants lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Owner,
+    Admin {
+        rights: Rights,
+        title: Option<String>,
+    },
+    Member,
+    /// In the chat with narrowed permissions.
+    Restricted,
+}
+
+/// What adding people directly came to.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Invited {
+    pub added: Vec<UserId>,
+    /// Their privacy settings forbid it: send them a personal invite link.
+    pub refused_by_privacy: Vec<UserId>,
+    /// Telegram answered PEER_FLOOD: the account may add nobody for a
+    /// while; these were not tried. Use invite links.
+    pub not_tried_after_peer_flood: Vec<UserId>,
+}
+
+pub struct UserProvider {
+    client: UserClient,
+    hashes: Mutex<HashMap<i64, i64>>,
+}
+
+impl UserProvider {
+    pub fn new(client: UserClient) -> UserProvider {
+        UserProvider {
+            client,
+            hashes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn client(&self) -> &UserClient {
+        &self.client
+    }
+
+    /// Invoke, waiting out FLOOD_WAIT (the call did not run) up to
+    /// [`MAX_FLOOD_WAIT`] in total.
+    async fn call<R: tl::RemoteCall>(&self, request: &R) -> Result<R::Return, MtprotoError> {
+        let mut waited = Duration::ZERO;
+        loop {
+            match self.client.invoke(request).await {
+                Err(MtprotoError::FloodWait { seconds, name })
+                    if waited + Duration::from_secs(seconds) <= MAX_FLOOD_WAIT =>
+                {
+                    let wait = Duration::from_secs(seconds);
+                    tracing::info!(seconds, %name, "Telegram asked to wait; waiting exactly that long");
+                    tokio::time::sleep(wait).await;
+                    waited += wait;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn remember(&self, chats: &[tl::enums::Chat]) {
+        let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
+        for chat in chats {
+            if let tl::enums::Chat::Channel(c) = chat
+                && let Some(hash) = c.access_hash
+            {
+                hashes.insert(c.id, hash);
+            }
+        }
+    }
+
+    /// The InputChannel of a chat the account is in.
+    async fn input(&self, chat: ChatId) -> Result<tl::enums::InputChannel, MtprotoError> {
+        let id = channel_id(chat);
+        let known = |this: &Self| {
+            this.hashes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&id)
+                .copied()
+        };
+        if known(self).is_none() {
+            let dialogs = self
+                .call(&tl::functions::messages::GetDialogs {
+                    exclude_pinned: false,
+                    folder_id: None,
+                    offset_date: 0,
+                    offset_id: 0,
+                    offset_peer: tl::enums::InputPeer::Empty,
+                    limit: 100,
+                    hash: 0,
+                })
+                .await?;
+            let chats = match dialogs {
+                tl::enums::messages::Dialogs::Dialogs(d) => d.chats,
+                tl::enums::messages::Dialogs::Slice(d) => d.chats,
+                tl::enums::messages::Dialogs::NotModified(_) => vec![],
+            };
+            self.remember(&chats);
+        }
+        let hash = known(self).ok_or_else(|| MtprotoError::Rpc {
+            code: 400,
+            name: "CHANNEL_INVALID".into(),
+            value: None,
+        })?;
+        Ok(tl::enums::InputChannel::Channel(tl::types::InputChannel {
+            channel_id: id,
+            access_hash: hash,
+        }))
+    }
+
+    async fn input_peer(&self, chat: ChatId) -> Result<tl::enums::InputPeer, MtprotoError> {
+        let tl::enums::InputChannel::Channel(c) = self.input(chat).await? else {
+            unreachable!("input() builds a channel")
+        };
+        Ok(tl::enums::InputPeer::Channel(tl::types::InputPeerChannel {
+            channel_id: c.channel_id,
+            access_hash: c.access_hash,
+        }))
+    }
+
+    /// Create a supergroup, forum or channel; its Bot API id.
+    pub async fn create_chat(&self, new: &NewChat) -> Result<ChatId, MtprotoError> {
+        let updates = self
+            .call(&tl::functions::channels::CreateChannel {
+                broadcast: new.kind == ChatType::Channel,
+                megagroup: new.kind != ChatType::Channel,
+                for_import: false,
+                forum: new.forum && new.kind != ChatType::Channel,
+                title: new.title.clone(),
+                about: new.description.clone(),
+                geo_point: None,
+                address: None,
+                ttl_period: None,
+            })
+            .await?;
+        let chats = match updates {
+            tl::enums::Updates::Updates(u) => u.chats,
+            tl::enums::Updates::Combined(u) => u.chats,
+            _ => vec![],
+        };
+        self.remember(&chats);
+        chats
+            .iter()
+            .find_map(|c| match c {
+                tl::enums::Chat::Channel(c) => Some(chat_id(c.id)),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                MtprotoError::Connection("createChannel answered without the chat".into())
+            })
+    }
+
+    /// Make `user` an administrator with exactly `rights` (a bot not yet
+    /// in the chat joins it this way).
+    pub async fn promote(
+        &self,
+        chat: ChatId,
+        user: UserId,
+        user_access_hash: i64,
+        rights: &Rights,
+        title: Option<&str>,
+    ) -> Result<(), MtprotoError> {
+        let channel = self.input(chat).await?;
+        let r = |right| rights.contains(&right);
+        let admin_rights = tl::enums::ChatAdminRights::Rights(tl::types::ChatAdminRights {
+            change_info: r(Right::ChangeInfo),
+            post_messages: r(Right::PostMessages),
+            edit_messages: r(Right::EditMessages),
+            delete_messages: r(Right::DeleteMessages),
+            ban_users: r(Right::RestrictMembers),
+            invite_users: r(Right::InviteUsers),
+            pin_messages: r(Right::PinMessages),
+            add_admins: r(Right::PromoteMembers),
+            anonymous: r(Right::Anonymous),
+            manage_call: r(Right::ManageVideoChats),
+            other: r(Right::ManageChat),
+            manage_topics: r(Right::ManageTopics),
+            post_stories: r(Right::PostStories),
+            edit_stories: r(Right::EditStories),
+            delete_stories: r(Right::DeleteStories),
+            manage_direct_messages: r(Right::ManageDirectMessages),
+            manage_ranks: r(Right::ManageTags),
+            manage_linked_peers: false,
+            manage_welcome_messages: r(Right::SendWelcomeMessages),
+        });
+        self.call(&tl::functions::channels::EditAdmin {
+            channel,
+            user_id: tl::enums::InputUser::User(tl::types::InputUser {
+                user_id: user,
+                access_hash: user_access_hash,
+            }),
+            admin_rights,
+            rank: title.map(str::to_string),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Every member, exactly, paged; the owner and admins with their
+    /// rights. Left and banned users are not members.
+    pub async fn members(&self, chat: ChatId) -> Result<BTreeMap<UserId, Standing>, MtprotoError> {
+        let channel = self.input(chat).await?;
+        let mut out = BTreeMap::new();
+        let mut offset = 0;
+        loop {
+            let page = self
+                .call(&tl::functions::channels::GetParticipants {
+                    channel: channel.clone(),
+                    filter: tl::enums::ChannelParticipantsFilter::ChannelParticipantsRecent,
+                    offset,
+                    limit: PAGE,
+                    hash: 0,
+                })
+                .await?;
+            let tl::enums::channels::ChannelParticipants::Participants(page) = page else {
+                break;
+            };
+            if page.participants.is_empty() {
+                break;
+            }
+            offset += page.participants.len() as i32;
+            for p in page.participants {
+                use tl::enums::ChannelParticipant as P;
+                let (user, standing) = match p {
+                    P::Creator(c) => (c.user_id, Standing::Owner),
+                    P::Admin(a) => (
+                        a.user_id,
+                        Standing::Admin {
+                            rights: rights_of(&a.admin_rights),
+                            title: a.rank,
+                        },
+                    ),
+                    P::Participant(m) => (m.user_id, Standing::Member),
+                    P::ParticipantSelf(m) => (m.user_id, Standing::Member),
+                    P::Banned(b) if !b.left => match b.peer {
+                        tl::enums::Peer::User(u) => (u.user_id, Standing::Restricted),
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                out.insert(user, standing);
+            }
+            if offset >= page.count {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Add people directly. Privacy refusals are collected (Telegram lists
+    /// them, or, in older layers, fails the call with
+    /// USER_PRIVACY_RESTRICTED / USER_NOT_MUTUAL_CONTACT); PEER_FLOOD
+    /// stops at once.
+    pub async fn invite(
+        &self,
+        chat: ChatId,
+        users: &[(UserId, i64)],
+    ) -> Result<Invited, MtprotoError> {
+        let channel = self.input(chat).await?;
+        let mut out = Invited::default();
+        for (i, (user, hash)) in users.iter().enumerate() {
+            let answer = self
+                .call(&tl::functions::channels::InviteToChannel {
+                    channel: channel.clone(),
+                    users: vec![tl::enums::InputUser::User(tl::types::InputUser {
+                        user_id: *user,
+                        access_hash: *hash,
+                    })],
+                })
+                .await;
+            match answer {
+                Ok(tl::enums::messages::InvitedUsers::Users(invited)) => {
+                    if invited.missing_invitees.is_empty() {
+                        out.added.push(*user);
+                    } else {
+                        out.refused_by_privacy.push(*user);
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.name(),
+                        Some("USER_PRIVACY_RESTRICTED" | "USER_NOT_MUTUAL_CONTACT")
+                    ) =>
+                {
+                    out.refused_by_privacy.push(*user);
+                }
+                Err(e) if e.name() == Some("PEER_FLOOD") => {
+                    out.not_tried_after_peer_flood = users[i..].iter().map(|(u, _)| *u).collect();
+                    return Ok(out);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The person-only settings as the chat has them now.
+    pub async fn settings(&self, chat: ChatId) -> Result<PersonSettings, MtprotoError> {
+        let channel = self.input(chat).await?;
+        let tl::enums::messages::ChatFull::Full(full) = self
+            .call(&tl::functions::channels::GetFullChannel { channel })
+            .await?;
+        self.remember(&full.chats);
+        let tl::enums::ChatFull::ChannelFull(f) = full.full_chat else {
+            return Err(MtprotoError::Connection("not a channel".into()));
+        };
+        let id = channel_id(chat);
+        let view = full.chats.iter().find_map(|c| match c {
+            tl::enums::Chat::Channel(c) if c.id == id => Some(c),
+            _ => None,
+        });
+        Ok(PersonSettings {
+            slow_mode: f.slowmode_seconds.unwrap_or(0).max(0) as u32,
+            protected_content: view.is_some_and(|c| c.noforwards),
+            join_by_request: view.is_some_and(|c| c.join_request),
+            join_to_send: view.is_some_and(|c| c.join_to_send),
+            hidden_members: f.participants_hidden,
+            history_for_new_members: !f.hidden_prehistory,
+            forum: view.is_some_and(|c| c.forum),
+            auto_delete: f.ttl_period.unwrap_or(0).max(0) as u32,
+        })
+    }
+
+    /// Change one setting; "not modified" counts as done. Returns the
+    /// setting that undoes it, read from the chat first.
+    pub async fn set(
+        &self,
+        chat: ChatId,
+        setting: PersonSetting,
+    ) -> Result<PersonSetting, MtprotoError> {
+        let before = self.settings(chat).await?.current(setting);
+        let channel = self.input(chat).await?;
+        let peer = self.input_peer(chat).await?;
+        use tl::functions::{channels as c, messages as m};
+        let answer = match setting {
+            PersonSetting::SlowMode(seconds) => self
+                .call(&c::ToggleSlowMode {
+                    channel,
+                    seconds: seconds as i32,
+                })
+                .await
+                .map(|_| ()),
+            PersonSetting::ProtectedContent(enabled) => self
+                .call(&m::ToggleNoForwards {
+                    peer,
+                    enabled,
+                    request_msg_id: None,
+                })
+                .await
+                .map(|_| ()),
+            PersonSetting::JoinByRequest(enabled) => self
+                .call(&c::ToggleJoinRequest {
+                    apply_to_invites: false,
+                    channel,
+                    enabled,
+                    guard_bot: None,
+                })
+                .await
+                .map(|_| ()),
+            PersonSetting::JoinToSend(enabled) => self
+                .call(&c::ToggleJoinToSend { channel, enabled })
+                .await
+                .map(|_| ()),
+            PersonSetting::HiddenMembers(enabled) => self
+                .call(&c::ToggleParticipantsHidden { channel, enabled })
+                .await
+                .map(|_| ()),
+            PersonSetting::HistoryForNewMembers(visible) => self
+                .call(&c::TogglePreHistoryHidden {
+                    channel,
+                    enabled: !visible,
+                })
+                .await
+                .map(|_| ()),
+            PersonSetting::Forum(enabled) => self
+                .call(&c::ToggleForum {
+                    channel,
+                    enabled,
+                    tabs: false,
+                })
+                .await
+                .map(|_| ()),
+            PersonSetting::AutoDelete(seconds) => self
+                .call(&m::SetHistoryTtl {
+                    peer,
+                    period: seconds as i32,
+                })
+                .await
+                .map(|_| ()),
+        };
+        match answer {
+            Ok(()) => Ok(before),
+            Err(e) if e.name() == Some("CHAT_NOT_MODIFIED") => Ok(before),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn rights_of(rights: &tl::enums::ChatAdminRights) -> Rights {
+    let tl::enums::ChatAdminRights::Rights(r) = rights;
+    [
+        (r.change_info, Right::ChangeInfo),
+        (r.post_messages, Right::PostMessages),
+        (r.edit_messages, Right::EditMessages),
+        (r.delete_messages, Right::DeleteMessages),
+        (r.ban_users, Right::RestrictMembers),
+        (r.invite_users, Right::InviteUsers),
+        (r.pin_messages, Right::PinMessages),
+        (r.add_admins, Right::PromoteMembers),
+        (r.anonymous, Right::Anonymous),
+        (r.manage_call, Right::ManageVideoChats),
+        (r.other, Right::ManageChat),
+        (r.manage_topics, Right::ManageTopics),
+        (r.post_stories, Right::PostStories),
+        (r.edit_stories, Right::EditStories),
+        (r.delete_stories, Right::DeleteStories),
+        (r.manage_direct_messages, Right::ManageDirectMessages),
+        (r.manage_ranks, Right::ManageTags),
+        (r.manage_welcome_messages, Right::SendWelcomeMessages),
+    ]
+    .into_iter()
+    .filter_map(|(on, right)| on.then_some(right))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip() {
+        assert_eq!(chat_id(channel_id(-1001234567890)), -1001234567890);
+    }
+
+    #[test]
+    fn current_picks_the_same_setting() {
+        let s = PersonSettings {
+            slow_mode: 30,
+            forum: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            s.current(PersonSetting::SlowMode(0)),
+            PersonSetting::SlowMode(30)
+        );
+        assert_eq!(
+            s.current(PersonSetting::Forum(false)),
+            PersonSetting::Forum(true)
+        );
+        assert_eq!(
+            s.current(PersonSetting::HistoryForNewMembers(true)),
+            PersonSetting::HistoryForNewMembers(false)
+        );
+    }
+}
