@@ -91,7 +91,7 @@ fn the_token_never_leaks() {
             person: None,
             undeclared: false,
         };
-        use orgform::telegram::Provider;
+        use orgform::apply::Provider;
         let err = provider.execute(&change).await.unwrap_err();
         outputs.extend([err.to_string(), format!("{err:?}")]);
 

@@ -359,7 +359,7 @@ async fn load_saved_plan(
     now: jiff::Timestamp,
 ) -> Result<Plan, CliError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| CliError::caused(format!("cannot read {}: {e}", path.display()), e))?;
     let plan: Plan = serde_json::from_str(&text).map_err(|e| {
         CliError::with_hint(
             format!("{} is not an orgform plan: {e}", path.display()),
@@ -494,7 +494,7 @@ async fn resume(
             _ => None,
         };
         if let Some((index, executed)) = learned {
-            crate::telegram::execute::record(
+            crate::apply::record(
                 &mut store,
                 &plan.changes[*index],
                 state.observed.get(index),

@@ -147,7 +147,7 @@ impl Connection {
             running
                 .shutdown()
                 .await
-                .map_err(|e| CliError::user(format!("sandbox: {e}")))?;
+                .map_err(|e| CliError::caused(format!("sandbox: {e}"), e))?;
         }
         Ok(())
     }
@@ -273,7 +273,7 @@ pub async fn connect(
         };
         let running = sandbox::start(options, world)
             .await
-            .map_err(|e| CliError::user(format!("cannot start the sandbox: {e}")))?;
+            .map_err(|e| CliError::caused(format!("cannot start the sandbox: {e}"), e))?;
         let url = client::ApiUrl::parse(&running.base_url()).map_err(setup)?;
         let token = client::Token::new(running.token(), "from the sandbox").map_err(setup)?;
         let options = ClientOptions {
@@ -359,7 +359,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError::user(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| CliError::caused(format!("cannot start the async runtime: {e}"), e))
 }
 
 /// Run a command's async work so that Ctrl-C stops it with exit 130 and

@@ -152,7 +152,7 @@ pub fn record_audit(
     command: &str,
     now: jiff::Timestamp,
 ) {
-    use crate::model::spec::PolicyAction;
+    use crate::spec::PolicyAction;
     use std::io::Write;
     let audits: Vec<&crate::policy::Violation> = report
         .violations
@@ -194,7 +194,7 @@ pub fn policy_refusal(report: &crate::policy::Report) -> Option<u8> {
     let denied: Vec<&crate::policy::Violation> = report
         .violations
         .iter()
-        .filter(|v| v.action == crate::model::spec::PolicyAction::Deny && v.counts())
+        .filter(|v| v.action == crate::spec::PolicyAction::Deny && v.counts())
         .collect();
     let first = denied[0];
     let at = first
@@ -479,5 +479,40 @@ pub fn outcome(plan: &Plan, detailed: bool) -> u8 {
         exit::CHANGES
     } else {
         exit::OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::Override;
+    use crate::render::plan::override_flag;
+
+    /// The flag every output names for an override is one `plan` and
+    /// `apply` accept, and giving it overrides that kind.
+    #[test]
+    fn every_override_kind_is_a_flag_of_plan_and_apply() {
+        let cli = super::super::command();
+        for name in ["plan", "apply"] {
+            let sub = cli.find_subcommand(name).expect("subcommand");
+            for kind in Override::ALL {
+                let flag = override_flag(kind);
+                let long = flag.trim_start_matches("--");
+                assert!(
+                    sub.get_arguments().any(|a| a.get_long() == Some(long)),
+                    "{name} has no {flag}"
+                );
+            }
+        }
+        for kind in Override::ALL {
+            let args = super::GuardArgs {
+                allow_removals: override_flag(kind) == "--allow-removals",
+                allow_demotions: override_flag(kind) == "--allow-demotions",
+                allow_few_admins: override_flag(kind) == "--allow-few-admins",
+            };
+            let overrides = args.overrides();
+            for other in Override::ALL {
+                assert_eq!(overrides.allows(other), other == kind, "{kind:?}");
+            }
+        }
     }
 }

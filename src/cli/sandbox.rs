@@ -143,7 +143,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::user(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| CliError::caused(format!("cannot start the async runtime: {e}"), e))
 }
 
 fn probability(name: &str, value: f64) -> Result<f64, CliError> {
@@ -314,7 +314,7 @@ fn http_client() -> Result<reqwest::Client, CliError> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(90))
         .build()
-        .map_err(|e| CliError::user(format!("cannot build an HTTP client: {e}")))
+        .map_err(|e| CliError::caused(format!("cannot build an HTTP client: {e}"), e))
 }
 
 fn act(args: ActArgs) -> Result<u8, CliError> {
@@ -358,7 +358,7 @@ fn stats(args: StatsArgs) -> Result<u8, CliError> {
         let stats = r
             .json()
             .await
-            .map_err(|e| CliError::user(format!("unexpected stats answer: {e}")))?;
+            .map_err(|e| CliError::caused(format!("unexpected stats answer: {e}"), e))?;
         if args.reset {
             client
                 .post(format!("{base}/sandbox/stats/reset"))

@@ -18,11 +18,11 @@ use serde_json::Value;
 
 use super::connect::{self, Connection};
 use super::error::{CliError, exit};
+use crate::apply::provider::{self, Answer, Executed, Observed};
 use crate::apply::{self, Event, Journal, RunStatus, journal};
 use crate::store::{
     self, Holder, InviteLinkRecord, LockGuard, Shared, Store, TopicRecord, records,
 };
-use crate::telegram::execute::{self, Answer, Executed, Observed};
 
 #[derive(Args, Debug)]
 pub struct StateArgs {
@@ -531,7 +531,7 @@ fn assume(
         Assumed::Done => {
             let store = load(backend)?;
             let executed = executed_from_store(&store, change)?;
-            let inverse = execute::inverse(change, &before, &executed);
+            let inverse = provider::inverse(change, &before, &executed);
             Event::Assume {
                 index,
                 done: true,
@@ -727,7 +727,9 @@ fn export(backend: &Shared, out: Option<&std::path::Path>) -> Result<u8, CliErro
             options
                 .open(path)
                 .and_then(|mut f| f.write_all(text.as_bytes()))
-                .map_err(|e| CliError::user(format!("cannot write {}: {e}", path.display())))?;
+                .map_err(|e| {
+                    CliError::caused(format!("cannot write {}: {e}", path.display()), e)
+                })?;
             eprintln!(
                 "Exported {} chat(s) and {} run(s) to {}.",
                 export.store.chats.len(),
@@ -742,10 +744,11 @@ fn export(backend: &Shared, out: Option<&std::path::Path>) -> Result<u8, CliErro
 
 fn parse_export(text: &str, name: &str) -> Result<Export, CliError> {
     let value: Value = serde_json::from_str(text)
-        .map_err(|e| CliError::user(format!("{name} is not JSON: {e}")))?;
+        .map_err(|e| CliError::caused(format!("{name} is not JSON: {e}"), e))?;
     if value.get("orgform_state_export").is_some() {
-        return serde_json::from_value(value)
-            .map_err(|e| CliError::user(format!("{name} is not an orgform state export: {e}")));
+        return serde_json::from_value(value).map_err(|e| {
+            CliError::caused(format!("{name} is not an orgform state export: {e}"), e)
+        });
     }
     // An old state.json.
     let store =
@@ -781,7 +784,7 @@ fn write_export(backend: &Shared, export: &Export) -> Result<(), CliError> {
 
 fn import(backend: &Shared, file: &std::path::Path) -> Result<u8, CliError> {
     let text = std::fs::read_to_string(file)
-        .map_err(|e| CliError::user(format!("cannot read {}: {e}", file.display())))?;
+        .map_err(|e| CliError::caused(format!("cannot read {}: {e}", file.display()), e))?;
     let export = parse_export(&text, &file.display().to_string())?;
     let before = records::rows(&load(backend)?).len();
     write_export(backend, &export)?;

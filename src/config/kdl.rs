@@ -2152,7 +2152,7 @@ policies min_admins=2 lockout=deny {
         let got = guided(text);
         assert_eq!(got, expected);
         // And the typed model takes it.
-        let config: crate::model::spec::Config = serde_json::from_value(got).expect("deserialises");
+        let config: crate::spec::Config = serde_json::from_value(got).expect("deserialises");
         assert_eq!(config.people.len(), 3);
     }
 

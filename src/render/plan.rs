@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::plan::{Action, Change, Op, Phase, Plan};
+use crate::plan::{Action, Change, Op, Override, Phase, Plan};
 
 use super::Style;
 use super::escape;
@@ -293,7 +293,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
             } else {
                 "REFUSED"
             };
-            let flag = match (&g.override_flag, g.overridden) {
+            let flag = match (g.overridable.map(override_flag), g.overridden) {
                 (Some(f), false) => format!(" (override with {f})"),
                 (Some(f), true) => format!(" ({f} given)"),
                 (None, _) => " (cannot be overridden)".to_string(),
@@ -426,9 +426,8 @@ pub fn markdown(plan: &Plan) -> String {
                 continue;
             }
             let flag = g
-                .override_flag
-                .as_ref()
-                .map(|f| format!(" — override with `{f}`"))
+                .overridable
+                .map(|o| format!(" — override with `{}`", override_flag(o)))
                 .unwrap_or_default();
             let _ = writeln!(
                 head,
@@ -456,7 +455,7 @@ pub fn markdown(plan: &Plan) -> String {
             head,
             "> [!WARNING]\n> Guard `{}` overridden ({}): {}\n",
             g.code,
-            g.override_flag.as_deref().unwrap_or(""),
+            g.overridable.map(override_flag).unwrap_or(""),
             escape::md_text(&g.message)
         );
     }
@@ -789,9 +788,28 @@ fn risk(c: &Change) -> Option<Risk> {
     })
 }
 
-/// Versioned JSON: the plan as saved, plus counts.
+/// How an override is given on the command line. The planner names only
+/// the kind; `cli`'s flags carry these names (a test in `cli` checks every
+/// kind against the parser), and every output shows them the same way.
+pub fn override_flag(kind: Override) -> &'static str {
+    match kind {
+        Override::Removals => "--allow-removals",
+        Override::Demotions => "--allow-demotions",
+        Override::FewAdmins => "--allow-few-admins",
+    }
+}
+
+/// Versioned JSON: the plan as saved, plus counts. Each guard carries its
+/// override kind and, for readers of the JSON, the flag that gives it.
 pub fn json(plan: &Plan) -> Value {
     let mut v = serde_json::to_value(plan).expect("plan serialises");
+    if let Some(guards) = v.get_mut("guards").and_then(Value::as_array_mut) {
+        for (g, guard) in guards.iter_mut().zip(&plan.guards) {
+            if let Some(kind) = guard.overridable {
+                g["override_flag"] = json!(override_flag(kind));
+            }
+        }
+    }
     let counts = plan.counts();
     let n = |a: Action| counts.get(&a).copied().unwrap_or(0);
     v["summary"] = json!({

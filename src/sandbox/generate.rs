@@ -17,7 +17,7 @@ use std::path::Path;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::model::spec::{
+use crate::spec::{
     AdminBinding, AllKeyword, ChatSpec, Config, Department, Org, Person, PersonStatus, Policies,
     RemovalPolicy, RightsSpec, Role, Selector, SelectorKeyword, SelectorRule, TelegramSettings,
 };
