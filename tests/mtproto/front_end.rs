@@ -1,6 +1,6 @@
-//! grammers against the sandbox's MTProto front-end, end to end over TCP on
-//! 127.0.0.1: the envelope, the session's service messages, signing in,
-//! faults, and the same world as the Bot API front-end.
+//! grammers against the sandbox's MTProto front-end: the envelope, the
+//! session's service messages, signing in (also through `orgform login`
+//! and `logout`), faults, and the same world as the Bot API front-end.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
@@ -601,14 +601,11 @@ async fn login_and_logout_commands_keep_the_session_secret() {
     let run = |args: Vec<String>, stdin: &'static str| {
         let dir = dir.path().to_path_buf();
         tokio::task::spawn_blocking(move || {
-            assert_cmd::Command::cargo_bin("orgform")
-                .unwrap()
+            crate::hermetic::orgform(&dir.join("state"))
                 .args(args)
                 .current_dir(&dir)
                 .env("ORGFORM_TELEGRAM_API_ID", API_ID.to_string())
                 .env("ORGFORM_TELEGRAM_API_HASH", API_HASH)
-                .env_remove("ORGFORM_TELEGRAM_SESSION")
-                .env("NO_COLOR", "1")
                 .write_stdin(stdin)
                 .output()
                 .unwrap()

@@ -1,6 +1,6 @@
-//! The user provider (src/mtproto) against the sandbox's MTProto front-end,
-//! end to end: grammers underneath, the Bot API front-end to check what the
-//! bot sees of the same world.
+//! The user provider (src/mtproto) against the sandbox's MTProto front-end:
+//! grammers underneath, the Bot API front-end to check what the bot sees of
+//! the same world.
 
 use std::net::SocketAddr;
 
