@@ -65,6 +65,11 @@ pub struct TelegramSettings {
     /// Bot API base URL; default https://api.telegram.org.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
+    /// Who carries out changes: `bot` (default), `user` (a person signed in
+    /// with `orgform login`, over MTProto) or `both` (the bot for routine
+    /// changes, the person for what only people can do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<crate::state::ProviderChoice>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

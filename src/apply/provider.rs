@@ -278,6 +278,62 @@ pub trait Provider: Send + Sync {
     }
 }
 
+/// Two providers behind one: the changes only a person can make go to
+/// `user` (the user provider, when the org uses one and a session was
+/// found), everything else to `bot`.
+pub struct Split<B, U> {
+    pub bot: B,
+    pub user: Option<U>,
+}
+
+impl<B: Provider, U: Provider> Split<B, U> {
+    fn no_user(change: &Change) -> ProviderError {
+        ProviderError::refused(format!(
+            "{} needs a signed-in person: set org.telegram.provider to user or both and sign in with `orgform login`",
+            change.address
+        ))
+    }
+}
+
+impl<B: Provider, U: Provider> Provider for Split<B, U> {
+    async fn execute(&self, change: &Change) -> Result<Executed, ProviderError> {
+        if change.op.needs_person() {
+            match &self.user {
+                Some(user) => user.execute(change).await,
+                None => Err(Self::no_user(change)),
+            }
+        } else {
+            self.bot.execute(change).await
+        }
+    }
+
+    async fn observe_before(&self, change: &Change) -> Result<Observed, ProviderError> {
+        if change.op.needs_person() {
+            match &self.user {
+                Some(user) => user.observe_before(change).await,
+                None => Err(Self::no_user(change)),
+            }
+        } else {
+            self.bot.observe_before(change).await
+        }
+    }
+
+    fn inverse(&self, change: &Change, before: &Observed, done: &Executed) -> Inverse {
+        match (&self.user, change.op.needs_person()) {
+            (Some(user), true) => user.inverse(change, before, done),
+            _ => self.bot.inverse(change, before, done),
+        }
+    }
+
+    async fn evidence(&self, change: &Change, before: &Observed) -> Evidence {
+        match (&self.user, change.op.needs_person()) {
+            (Some(user), true) => user.evidence(change, before).await,
+            (None, true) => Evidence::Unknown,
+            _ => self.bot.evidence(change, before).await,
+        }
+    }
+}
+
 /// What a provider found out about a change whose answer was lost.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Evidence {
@@ -514,6 +570,15 @@ pub fn inverse(change: &Change, before: &Observed, done: &Executed) -> Inverse {
             Observed::Commands { commands } => ops(vec![Op::SetCommands {
                 commands: commands.clone(),
             }]),
+            _ => unobserved(),
+        },
+        // The user provider observes the value before (Recorded) and the
+        // same setting with that value undoes it.
+        Op::SetPersonSetting { setting } => match before {
+            Observed::Recorded { value } => match setting.with_value(value) {
+                Some(old) => ops(vec![Op::SetPersonSetting { setting: old }]),
+                None => unobserved(),
+            },
             _ => unobserved(),
         },
         Op::Manual { .. } => never("manual steps are not executed by orgform"),

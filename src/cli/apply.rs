@@ -13,6 +13,7 @@ use super::error::{CliError, exit};
 use super::plan::{GuardArgs, config_digest, make_plan, read_error};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::apply::provider::Split;
 use crate::apply::{self, Event, Hooks, Journal, Prior, Report, RunStatus, journal};
 use crate::plan::{self as planner, Plan};
 use crate::render::plan as render;
@@ -252,7 +253,10 @@ async fn execute(
     prior: Prior,
     format: ApplyFormat,
 ) -> Result<u8, CliError> {
-    let provider = TelegramProvider::new(conn.client.clone());
+    let provider = Split {
+        bot: TelegramProvider::new(conn.client.clone()),
+        user: super::login::user_provider_for(&plan.changes, &conn.state_dir)?,
+    };
     let mut store = conn.load_store()?;
     let progress = super::progress::bar(
         plan.executable()
@@ -505,7 +509,10 @@ async fn resume(
     }
     conn.save_store(&store)?;
     // Changes cut off mid-call: settle each before anything runs.
-    let provider = TelegramProvider::new(conn.client.clone());
+    let provider = Split {
+        bot: TelegramProvider::new(conn.client.clone()),
+        user: super::login::user_provider_for(&plan.changes, &conn.state_dir)?,
+    };
     let settled = apply::uncertain::settle_in_flight(
         &provider,
         &plan,

@@ -136,6 +136,28 @@ pub fn load_session(
     Ok((session, SessionSource::File(path)))
 }
 
+/// The user provider, when `changes` hold one only a person can make: the
+/// saved session (`--session-file` is not offered on plan/apply: the
+/// environment or the state dir's file) with the application's api_id.
+/// Must run inside the runtime (the connection is a background task).
+pub fn user_provider_for<'a>(
+    changes: impl IntoIterator<Item = &'a crate::plan::change::Change>,
+    state_dir: &Path,
+) -> Result<Option<crate::mtproto::UserProvider>, CliError> {
+    if !changes.into_iter().any(|c| c.op.needs_person()) {
+        return Ok(None);
+    }
+    let (api_id, _) = api_credentials()?;
+    let file = state_dir.join(SESSION_FILE);
+    let explicit = std::env::var_os(SESSION_ENV)
+        .is_none()
+        .then_some(file.as_path());
+    let (session, _) = load_session(explicit, None)?;
+    Ok(Some(crate::mtproto::UserProvider::new(
+        UserClient::connect(&session, api_id),
+    )))
+}
+
 /// Ask on stderr, read one line from stdin (bounded).
 fn ask(question: &str) -> Result<String, CliError> {
     eprint!("{question}");

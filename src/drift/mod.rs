@@ -809,6 +809,11 @@ fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, 
             "bot commands are set but the config has none",
             "deletes the chat's bot commands",
         ),
+        Op::SetPersonSetting { setting } => apply(
+            Kind::Settings,
+            &format!("{} differs", setting.field()),
+            "sets it through the user provider (a signed-in person)",
+        ),
         Op::Manual { instruction } => {
             let address = c.address.as_str();
             let (kind, summary) = if address.contains(".admin.") {

@@ -409,6 +409,12 @@ impl<'a> Resolver<'a> {
                 .as_ref()
                 .and_then(|o| o.telegram.as_ref())
                 .and_then(|t| t.bot.clone()),
+            provider: config
+                .org
+                .as_ref()
+                .and_then(|o| o.telegram.as_ref())
+                .and_then(|t| t.provider)
+                .unwrap_or_default(),
             state: OrgState::default(),
             people: BTreeMap::new(),
             why: BTreeMap::new(),

@@ -20,6 +20,8 @@ use std::time::Duration;
 use grammers_tl_types as tl;
 
 use super::client::{MtprotoError, UserClient};
+use crate::apply::provider::{Evidence, Executed, Observed, Provider, ProviderError};
+use crate::plan::change::{Change, Op};
 use crate::state::{ChatId, ChatType, Right, Rights, UserId};
 
 /// The longest flood wait honoured before giving the error back.
@@ -38,21 +40,7 @@ pub fn chat_id(channel: i64) -> ChatId {
     -(channel + CHANNEL_OFFSET)
 }
 
-/// A setting only a person can change, with its value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PersonSetting {
-    /// Seconds between messages of one member; 0 = off.
-    SlowMode(u32),
-    ProtectedContent(bool),
-    JoinByRequest(bool),
-    JoinToSend(bool),
-    HiddenMembers(bool),
-    /// New members see the history from before they joined.
-    HistoryForNewMembers(bool),
-    Forum(bool),
-    /// Seconds after which messages delete themselves; 0 = off.
-    AutoDelete(u32),
-}
+pub use crate::plan::change::PersonSetting;
 
 /// All of them as a chat has them now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -429,6 +417,17 @@ impl UserProvider {
         setting: PersonSetting,
     ) -> Result<PersonSetting, MtprotoError> {
         let before = self.settings(chat).await?.current(setting);
+        self.apply_setting(chat, setting).await?;
+        Ok(before)
+    }
+
+    /// Change one setting; "not modified" counts as done. The name of the
+    /// function called.
+    pub async fn apply_setting(
+        &self,
+        chat: ChatId,
+        setting: PersonSetting,
+    ) -> Result<&'static str, MtprotoError> {
         let channel = self.input(chat).await?;
         let peer = self.input_peer(chat).await?;
         use tl::functions::{channels as c, messages as m};
@@ -488,10 +487,81 @@ impl UserProvider {
                 .await
                 .map(|_| ()),
         };
+        let method = match setting {
+            PersonSetting::SlowMode(_) => "channels.toggleSlowMode",
+            PersonSetting::ProtectedContent(_) => "messages.toggleNoForwards",
+            PersonSetting::JoinByRequest(_) => "channels.toggleJoinRequest",
+            PersonSetting::JoinToSend(_) => "channels.toggleJoinToSend",
+            PersonSetting::HiddenMembers(_) => "channels.toggleParticipantsHidden",
+            PersonSetting::HistoryForNewMembers(_) => "channels.togglePreHistoryHidden",
+            PersonSetting::Forum(_) => "channels.toggleForum",
+            PersonSetting::AutoDelete(_) => "messages.setHistoryTTL",
+        };
         match answer {
-            Ok(()) => Ok(before),
-            Err(e) if e.name() == Some("CHAT_NOT_MODIFIED") => Ok(before),
+            Ok(()) => Ok(method),
+            Err(e) if e.name() == Some("CHAT_NOT_MODIFIED") => Ok(method),
             Err(e) => Err(e),
+        }
+    }
+}
+
+fn provider_error(e: MtprotoError) -> ProviderError {
+    if e.did_not_run() {
+        ProviderError::refused(e.to_string())
+    } else {
+        ProviderError::unknown(e.to_string())
+    }
+}
+
+fn not_mine(change: &Change) -> ProviderError {
+    ProviderError::refused(format!(
+        "{}: the user provider carries only the changes only a person can make",
+        change.address
+    ))
+}
+
+/// The user provider behind `apply`'s interface: it carries the changes
+/// only a person can make (`Op::needs_person`); `apply::Split` sends it
+/// those and the bot everything else.
+impl Provider for UserProvider {
+    async fn execute(&self, change: &Change) -> Result<Executed, ProviderError> {
+        let Op::SetPersonSetting { setting } = &change.op else {
+            return Err(not_mine(change));
+        };
+        let method = self
+            .apply_setting(change.chat_id, *setting)
+            .await
+            .map_err(provider_error)?;
+        Ok(Executed::done(vec![method.to_string()]))
+    }
+
+    async fn observe_before(&self, change: &Change) -> Result<Observed, ProviderError> {
+        let Op::SetPersonSetting { setting } = &change.op else {
+            return Err(not_mine(change));
+        };
+        let now = self
+            .settings(change.chat_id)
+            .await
+            .map_err(provider_error)?;
+        Ok(Observed::Recorded {
+            value: now.current(*setting).value(),
+        })
+    }
+
+    /// A setting whose answer was lost is read back: it either has the
+    /// value now or it does not.
+    async fn evidence(&self, change: &Change, _before: &Observed) -> Evidence {
+        let Op::SetPersonSetting { setting } = &change.op else {
+            return Evidence::Unknown;
+        };
+        let by = "channels.getFullChannel".to_string();
+        match self.settings(change.chat_id).await {
+            Ok(now) if now.current(*setting) == *setting => Evidence::Done {
+                executed: Executed::done(vec![]),
+                by,
+            },
+            Ok(_) => Evidence::NotDone { by },
+            Err(_) => Evidence::Unknown,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::state::{
     MemberState, MembershipMode, Permissions, Photo, PinnedMessage, Rights, Topic, UserId,
 };
 
-use super::change::{Action, Change, Op, Phase, Step};
+use super::change::{Action, Change, Op, PersonSetting, Phase, Step};
 
 /// How long a personal invite link stays valid.
 pub const PERSONAL_INVITE_SECONDS: i64 = 7 * 24 * 3600;
@@ -168,6 +168,32 @@ impl ChatDiff<'_> {
         );
     }
 
+    /// A setting only a person can change: an ordinary change when a
+    /// signed-in person carries them (`provider: user | both`), else a
+    /// manual step with `instruction`.
+    fn person_only(
+        &mut self,
+        setting: PersonSetting,
+        before: Value,
+        after: Value,
+        instruction: String,
+    ) {
+        if self.d.provider.has_user() {
+            let address = Address::settings(self.key, setting.field());
+            self.push(
+                address,
+                Action::Update,
+                Step::Settings,
+                Op::SetPersonSetting { setting },
+                before,
+                after,
+                None,
+            );
+        } else {
+            self.manual(setting.field(), before, after, instruction);
+        }
+    }
+
     fn settings(&mut self) {
         let (want, have) = (&self.desired.settings, &self.live.settings);
         if let Some(title) = &want.title
@@ -224,13 +250,14 @@ impl ChatDiff<'_> {
                 None,
             );
         }
-        // What only a person can change: report, never attempt.
+        // What only a person can change: the user provider sets it; with
+        // the bot alone, report it for a person to do.
         let on_off = |b: bool| if b { "on" } else { "off" };
         if let Some(f) = want.forum
             && have.forum.unwrap_or(false) != f
         {
-            self.manual(
-                "forum",
+            self.person_only(
+                PersonSetting::Forum(f),
                 json!(have.forum.unwrap_or(false)),
                 json!(f),
                 format!(
@@ -242,8 +269,8 @@ impl ChatDiff<'_> {
         if let Some(s) = want.slow_mode
             && have.slow_mode.unwrap_or(0) != s
         {
-            self.manual(
-                "slow_mode",
+            self.person_only(
+                PersonSetting::SlowMode(s),
                 json!(have.slow_mode.unwrap_or(0)),
                 json!(s),
                 format!("set slow mode to {s} s (Edit → Permissions → Slow mode)"),
@@ -252,8 +279,8 @@ impl ChatDiff<'_> {
         if let Some(p) = want.protected_content
             && have.protected_content.unwrap_or(false) != p
         {
-            self.manual(
-                "protected_content",
+            self.person_only(
+                PersonSetting::ProtectedContent(p),
                 json!(have.protected_content.unwrap_or(false)),
                 json!(p),
                 format!(
@@ -265,8 +292,8 @@ impl ChatDiff<'_> {
         if let Some(a) = want.auto_delete
             && have.auto_delete.unwrap_or(0) != a
         {
-            self.manual(
-                "auto_delete",
+            self.person_only(
+                PersonSetting::AutoDelete(a),
                 json!(have.auto_delete.unwrap_or(0)),
                 json!(a),
                 format!("set the auto-delete timer to {a} s (Edit → Auto-delete messages)"),
@@ -275,8 +302,8 @@ impl ChatDiff<'_> {
         if let Some(j) = want.join_by_request
             && have.join_by_request.unwrap_or(false) != j
         {
-            self.manual(
-                "join_by_request",
+            self.person_only(
+                PersonSetting::JoinByRequest(j),
                 json!(have.join_by_request.unwrap_or(false)),
                 json!(j),
                 format!(

@@ -194,6 +194,10 @@ pub fn live_object(live: &LiveState, change: &Change) -> Value {
             serde_json::to_value(&chat.commands).unwrap_or(Value::Null)
         }
         Op::Manual { .. } => serde_json::to_value(&chat.settings).unwrap_or(Value::Null),
+        Op::SetPersonSetting { setting } => serde_json::to_value(&chat.settings)
+            .ok()
+            .and_then(|s| s.get(setting.field()).cloned())
+            .unwrap_or(Value::Null),
     }
 }
 

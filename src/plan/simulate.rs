@@ -161,6 +161,19 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                 }
             }
             Op::SetCommands { commands } => chat.commands = Some(commands.clone()),
+            Op::SetPersonSetting { setting } => {
+                use super::change::PersonSetting as S;
+                let s = &mut chat.settings;
+                match *setting {
+                    S::Forum(v) => s.forum = Some(v),
+                    S::SlowMode(v) => s.slow_mode = Some(v),
+                    S::ProtectedContent(v) => s.protected_content = Some(v),
+                    S::AutoDelete(v) => s.auto_delete = Some(v),
+                    S::JoinByRequest(v) => s.join_by_request = Some(v),
+                    // Not part of the compared settings.
+                    S::JoinToSend(_) | S::HiddenMembers(_) | S::HistoryForNewMembers(_) => {}
+                }
+            }
             Op::DeleteCommands => chat.commands = Some(Vec::new()),
             Op::Manual { .. } => {
                 let field = change.address.as_str().rsplit('.').next().unwrap_or("");

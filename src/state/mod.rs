@@ -230,6 +230,31 @@ pub struct ChatSettings {
     pub join_by_request: Option<bool>,
 }
 
+/// Who carries out changes: the bot (Bot API), a signed-in person
+/// (MTProto), or both — the bot for routine changes, the person for what
+/// only people can do.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderChoice {
+    #[default]
+    Bot,
+    User,
+    Both,
+}
+
+impl ProviderChoice {
+    pub fn is_bot(&self) -> bool {
+        *self == ProviderChoice::Bot
+    }
+
+    /// A signed-in person carries the person-only changes.
+    pub fn has_user(self) -> bool {
+        self != ProviderChoice::Bot
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatState {
     pub id: ChatId,
@@ -303,6 +328,9 @@ pub struct DesiredState {
     /// The bot's username, if the config names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bot: Option<String>,
+    /// Which providers carry the changes (`org.telegram.provider`).
+    #[serde(default, skip_serializing_if = "ProviderChoice::is_bot")]
+    pub provider: ProviderChoice,
     pub state: OrgState,
     /// Every person the config knows, by Telegram user id.
     pub people: BTreeMap<UserId, PersonRef>,

@@ -9,3 +9,4 @@ mod hermetic;
 
 mod front_end;
 mod provider;
+mod settings_cli;

@@ -1,0 +1,265 @@
+//! Person-only settings as ordinary plan changes, end to end through the
+//! binary: `plan` shows them as changes (not manual steps) when the org
+//! uses the user provider, `apply` sets them over MTProto, the next plan
+//! is empty, `rollback` undoes them; and the session never shows up in any
+//! output, journal, state or plan file.
+
+use std::path::Path;
+
+use orgform::mtproto::UserSession;
+use orgform::sandbox::mtproto::{MtprotoOptions, RunningMtproto};
+use orgform::sandbox::world::{Chat, Member, User};
+use orgform::sandbox::{self, RunningSandbox, SandboxOptions, World};
+use orgform::state::ChatType;
+
+const BOT: i64 = 7_000_000_001;
+const OWNER: i64 = 100_001;
+const CHAT: i64 = -1_001_000_000_001;
+const NOW: &str = "--now=2026-11-27T12:00:00Z";
+
+fn config(provider: &str) -> String {
+    format!(
+        r#"org:
+  name: Acme
+  telegram:
+    bot: acme_org_bot
+    provider: {provider}
+chats:
+  eng:
+    id: {CHAT}
+    type: supergroup
+    title: Engineering
+    membership: observe
+    slow_mode: 30
+    protected_content: true
+    join_by_request: true
+"#
+    )
+}
+
+async fn rig() -> (RunningSandbox, RunningMtproto, UserSession) {
+    let mut world = World::new(BOT, "acme_org_bot", format!("{BOT}:secret-token"));
+    world.add_user(User::human(OWNER, "Olga"));
+    let mut chat = Chat::new(CHAT, ChatType::Supergroup, "Engineering");
+    chat.set_status(
+        OWNER,
+        Member::Creator {
+            is_anonymous: false,
+            custom_title: None,
+        },
+    );
+    chat.set_status(
+        BOT,
+        Member::Administrator {
+            rights: orgform::sandbox::world::full_rights(ChatType::Supergroup),
+            custom_title: None,
+            promoted_by: OWNER,
+        },
+    );
+    world.add_chat(chat);
+    let sandbox = sandbox::start(SandboxOptions::default(), world)
+        .await
+        .unwrap();
+    let mtproto = sandbox
+        .start_mtproto(MtprotoOptions::default())
+        .await
+        .unwrap();
+    let key: [u8; 256] = std::array::from_fn(|i| (i as u8).wrapping_mul(13) ^ 0xa5);
+    mtproto.authorize(key, Some(OWNER));
+    let session = UserSession::new(2, mtproto.addr(), OWNER, key);
+    (sandbox, mtproto, session)
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn orgform(
+    dir: &Path,
+    sandbox: &RunningSandbox,
+    session: Option<&str>,
+    args: &[&str],
+) -> Run {
+    let token = dir.join("token");
+    std::fs::write(&token, sandbox.token()).unwrap();
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    if matches!(args[0], "plan" | "apply" | "rollback" | "drift") {
+        all.extend([
+            "--api-url".into(),
+            sandbox.base_url(),
+            "--token-file".into(),
+            token.display().to_string(),
+        ]);
+        if args[0] != "rollback" {
+            all.push(NOW.into());
+        }
+    }
+    let dir = dir.to_path_buf();
+    let session = session.map(str::to_string);
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = crate::hermetic::orgform(&dir.join("state"));
+        cmd.args(&all)
+            .current_dir(&dir)
+            .env("ORGFORM_TELEGRAM_API_ID", "12345")
+            .env(
+                "ORGFORM_TELEGRAM_API_HASH",
+                "0123456789abcdef0123456789abcdef",
+            );
+        if let Some(s) = session {
+            cmd.env("ORGFORM_TELEGRAM_SESSION", s);
+        }
+        let out = cmd.output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+fn chat_settings(sandbox: &RunningSandbox) -> (u32, bool, bool) {
+    let world = sandbox.world_snapshot();
+    let chat = &world.chats[&CHAT];
+    (
+        chat.slow_mode_delay,
+        chat.has_protected_content,
+        chat.join_by_request,
+    )
+}
+
+/// Every file below `dir`, read as bytes.
+fn all_files(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            all_files(&path, out);
+        } else {
+            out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn person_only_settings_are_planned_applied_and_rolled_back() {
+    let (sandbox, mtproto, session) = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    let key_hex = secret.rsplit('/').next().unwrap().to_string();
+
+    // With the bot alone they are manual steps.
+    std::fs::write(dir.path().join("org.yaml"), config("bot")).unwrap();
+    let bot_only = orgform(dir.path(), &sandbox, None, &["plan", "org.yaml"]).await;
+    assert!(bot_only.stdout.contains("slow_mode"), "{}", bot_only.stdout);
+    assert!(
+        bot_only.stdout.to_lowercase().contains("manual"),
+        "{}",
+        bot_only.stdout
+    );
+
+    std::fs::write(dir.path().join("org.yaml"), config("both")).unwrap();
+    let plan = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &[
+            "plan",
+            "org.yaml",
+            "--detailed-exitcode",
+            "--out",
+            "plan.json",
+        ],
+    )
+    .await;
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
+            .unwrap();
+    let ops: Vec<&serde_json::Value> = saved["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["op"])
+        .collect();
+    assert_eq!(ops.len(), 3, "{ops:?}");
+    assert!(
+        ops.iter()
+            .all(|op| op.to_string().contains("set_person_setting")),
+        "{ops:?}"
+    );
+
+    let apply = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert_eq!(chat_settings(&sandbox), (30, true, true));
+    let calls = mtproto.calls();
+    assert_eq!(calls.get("channels.toggleSlowMode"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("messages.toggleNoForwards"), Some(&1));
+    assert_eq!(calls.get("channels.toggleJoinRequest"), Some(&1));
+
+    let again = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
+    // Roll the run back: the settings return to what they were.
+    let run_id = apply
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Run "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("a run id in {}", apply.stderr))
+        .to_string();
+    let rollback = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &[
+            "rollback",
+            &run_id,
+            "--config",
+            "org.yaml",
+            "--auto-approve",
+        ],
+    )
+    .await;
+    assert_eq!(rollback.code, 0, "{}\n{}", rollback.stdout, rollback.stderr);
+    assert_eq!(chat_settings(&sandbox), (0, false, false));
+
+    // Without a session the person-only changes are refused before anything runs.
+    let refused = orgform(
+        dir.path(),
+        &sandbox,
+        None,
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert_eq!(chat_settings(&sandbox), (0, false, false));
+
+    // The session shows up nowhere: outputs, journal, state, plan file.
+    let mut files = Vec::new();
+    all_files(dir.path(), &mut files);
+    for run in [&plan, &apply, &again, &rollback, &refused, &bot_only] {
+        for text in [&run.stdout, &run.stderr] {
+            assert!(!text.contains(&key_hex[..32]), "{text}");
+        }
+    }
+    assert!(files.len() > 3, "{files:?}");
+    for (path, bytes) in &files {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(&key_hex[..32]), "the session is in {path}");
+    }
+}
