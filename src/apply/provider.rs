@@ -71,6 +71,10 @@ impl std::error::Error for ProviderError {}
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Answer {
     Done,
+    /// A chat was created (the user provider); its Bot API id.
+    Chat {
+        id: i64,
+    },
     /// A topic was created.
     Topic {
         thread_id: i64,
@@ -572,6 +576,7 @@ pub fn inverse(change: &Change, before: &Observed, done: &Executed) -> Inverse {
             }]),
             _ => unobserved(),
         },
+        Op::CreateChat { .. } => never("orgform never deletes a chat"),
         // The user provider observes the value before (Recorded) and the
         // same setting with that value undoes it.
         Op::SetPersonSetting { setting } => match before {
@@ -617,6 +622,11 @@ pub fn record(
         }
     };
     match (&change.op, &done.answer) {
+        // The created chat's id, by its config key: the next run manages
+        // it by this id until the config names it.
+        (Op::CreateChat { .. }, Answer::Chat { id }) => {
+            store.chats.entry(*id).or_default().created_for = Some(change.chat.clone());
+        }
         (
             Op::CreateTopic { key, topic },
             Answer::Topic {

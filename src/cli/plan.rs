@@ -240,6 +240,10 @@ pub async fn make_plan(
     only: Option<Vec<String>>,
 ) -> Result<Planned, CliError> {
     let mut store = conn.load_store()?;
+    // Chats the user provider created for keys the config has no id for
+    // yet are managed by the recorded id, never created twice.
+    let mut model = model;
+    crate::model::adopt_created(&mut model, &store.created_chats(), now);
     let before = store.clone();
     let progress = super::progress::spinner(&format!(
         "reading {} chats from Telegram",

@@ -809,6 +809,11 @@ fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, 
             "bot commands are set but the config has none",
             "deletes the chat's bot commands",
         ),
+        Op::CreateChat { .. } => apply(
+            Kind::Settings,
+            "declared without an id and not created yet",
+            "creates it through the user provider",
+        ),
         Op::SetPersonSetting { setting } => apply(
             Kind::Settings,
             &format!("{} differs", setting.field()),

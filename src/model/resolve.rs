@@ -415,6 +415,7 @@ impl<'a> Resolver<'a> {
                 .and_then(|o| o.telegram.as_ref())
                 .and_then(|t| t.provider)
                 .unwrap_or_default(),
+            creations: Vec::new(),
             state: OrgState::default(),
             people: BTreeMap::new(),
             why: BTreeMap::new(),
@@ -440,6 +441,19 @@ impl<'a> Resolver<'a> {
         for (key, spec) in &config.chats {
             let eff = effective_chat(config, spec);
             let (Some(id), Some(kind)) = (eff.id, eff.kind) else {
+                // Declared without an id: the user provider creates it.
+                if let (None, Some(kind)) = (eff.id, eff.kind)
+                    && kind != ChatType::Group
+                    && desired.provider.has_user()
+                {
+                    desired.creations.push(crate::state::ChatCreation {
+                        key: key.clone(),
+                        kind,
+                        title: eff.title.clone().unwrap_or_else(|| key.clone()),
+                        description: eff.description.clone().unwrap_or_default(),
+                        forum: eff.forum.unwrap_or(false) && kind == ChatType::Supergroup,
+                    });
+                }
                 continue;
             };
             let mut chat_why = std::collections::HashMap::new();

@@ -20,7 +20,7 @@ use std::time::Duration;
 use grammers_tl_types as tl;
 
 use super::client::{MtprotoError, UserClient};
-use crate::apply::provider::{Evidence, Executed, Observed, Provider, ProviderError};
+use crate::apply::provider::{Answer, Evidence, Executed, Observed, Provider, ProviderError};
 use crate::plan::change::{Change, Op};
 use crate::state::{ChatId, ChatType, Right, Rights, UserId};
 
@@ -236,6 +236,42 @@ impl UserProvider {
             .ok_or_else(|| {
                 MtprotoError::Connection("createChannel answered without the chat".into())
             })
+    }
+
+    /// A user by username: id and access hash.
+    pub async fn resolve_user(&self, username: &str) -> Result<(UserId, i64), MtprotoError> {
+        let tl::enums::contacts::ResolvedPeer::Peer(resolved) = self
+            .call(&tl::functions::contacts::ResolveUsername {
+                username: username.trim_start_matches('@').to_string(),
+                referer: None,
+            })
+            .await?;
+        resolved
+            .users
+            .iter()
+            .find_map(|u| match u {
+                tl::enums::User::User(u) => Some((u.id, u.access_hash.unwrap_or(0))),
+                _ => None,
+            })
+            .ok_or_else(|| MtprotoError::Rpc {
+                code: 400,
+                name: "USERNAME_NOT_OCCUPIED".into(),
+                value: None,
+            })
+    }
+
+    /// Create the chat and bring the bot in with its rights; the new id.
+    pub async fn create_with_bot(
+        &self,
+        new: &NewChat,
+        bot: &str,
+        bot_rights: &Rights,
+    ) -> Result<ChatId, MtprotoError> {
+        // Resolve the bot first: an unknown username creates nothing.
+        let (bot_id, bot_hash) = self.resolve_user(bot).await?;
+        let id = self.create_chat(new).await?;
+        self.promote(id, bot_id, bot_hash, bot_rights, None).await?;
+        Ok(id)
     }
 
     /// Make `user` an administrator with exactly `rights` (a bot not yet
@@ -525,6 +561,48 @@ fn not_mine(change: &Change) -> ProviderError {
 /// those and the bot everything else.
 impl Provider for UserProvider {
     async fn execute(&self, change: &Change) -> Result<Executed, ProviderError> {
+        if let Op::CreateChat {
+            title,
+            description,
+            forum,
+            bot,
+            bot_rights,
+        } = &change.op
+        {
+            let bot = bot.as_deref().ok_or_else(|| {
+                ProviderError::refused(format!(
+                    "{}: set org.telegram.bot to the bot's username so the new chat gets its bot",
+                    change.address
+                ))
+            })?;
+            let new = NewChat {
+                kind: change.chat_type,
+                title: title.clone(),
+                description: description.clone(),
+                forum: *forum,
+            };
+            // The bot first: an unknown username creates nothing.
+            let (bot_id, bot_hash) = self.resolve_user(bot).await.map_err(provider_error)?;
+            let id = self.create_chat(&new).await.map_err(provider_error)?;
+            let mut notes = vec![format!("created with id {id}")];
+            // The chat exists now whatever happens next: its id is always
+            // answered, so it is recorded and never created twice.
+            if let Err(e) = self.promote(id, bot_id, bot_hash, bot_rights, None).await {
+                notes.push(format!(
+                    "the bot could not be made an administrator ({e}); promote @{bot} by hand"
+                ));
+            }
+            return Ok(Executed {
+                answer: Answer::Chat { id },
+                not_modified: false,
+                calls: vec![
+                    "contacts.resolveUsername".into(),
+                    "channels.createChannel".into(),
+                    "channels.editAdmin".into(),
+                ],
+                notes,
+            });
+        }
         let Op::SetPersonSetting { setting } = &change.op else {
             return Err(not_mine(change));
         };
@@ -536,6 +614,9 @@ impl Provider for UserProvider {
     }
 
     async fn observe_before(&self, change: &Change) -> Result<Observed, ProviderError> {
+        if let Op::CreateChat { .. } = change.op {
+            return Ok(Observed::Nothing);
+        }
         let Op::SetPersonSetting { setting } = &change.op else {
             return Err(not_mine(change));
         };

@@ -210,6 +210,19 @@ pub enum Op {
     SetPersonSetting {
         setting: PersonSetting,
     },
+    /// Create a chat the config declares without an id (the user provider:
+    /// channels.createChannel), then bring the bot in as an administrator
+    /// with `bot_rights`. Never undone: orgform does not delete chats.
+    CreateChat {
+        title: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        description: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        forum: bool,
+        /// The bot's username (`org.telegram.bot`).
+        bot: Option<String>,
+        bot_rights: Rights,
+    },
 }
 
 /// A setting only a person can change, with its value.
@@ -278,14 +291,15 @@ impl PersonSetting {
 impl Op {
     /// Only a signed-in person can carry it out (the user provider).
     pub fn needs_person(&self) -> bool {
-        matches!(self, Op::SetPersonSetting { .. })
+        matches!(self, Op::SetPersonSetting { .. } | Op::CreateChat { .. })
     }
 
     /// Whether the op can be undone by another op.
     pub fn reversible(&self) -> bool {
         !matches!(
             self,
-            Op::Ban { .. }
+            Op::CreateChat { .. }
+                | Op::Ban { .. }
                 | Op::Kick { .. }
                 | Op::RevokeInviteLink { .. }
                 | Op::DeleteTopic { .. }

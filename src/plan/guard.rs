@@ -125,6 +125,7 @@ fn needed_rights(op: &Op, kind: ChatType) -> Vec<Right> {
         Op::SetCommands { .. }
         | Op::DeleteCommands
         | Op::Manual { .. }
+        | Op::CreateChat { .. }
         | Op::SetPersonSetting { .. } => vec![],
     }
 }

@@ -230,6 +230,20 @@ pub struct ChatSettings {
     pub join_by_request: Option<bool>,
 }
 
+/// A chat the config declares without an id: what to create it as.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatCreation {
+    /// Its config key.
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: ChatType,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forum: bool,
+}
+
 /// Who carries out changes: the bot (Bot API), a signed-in person
 /// (MTProto), or both — the bot for routine changes, the person for what
 /// only people can do.
@@ -331,6 +345,9 @@ pub struct DesiredState {
     /// Which providers carry the changes (`org.telegram.provider`).
     #[serde(default, skip_serializing_if = "ProviderChoice::is_bot")]
     pub provider: ProviderChoice,
+    /// Chats declared without an id, for the user provider to create.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub creations: Vec<ChatCreation>,
     pub state: OrgState,
     /// Every person the config knows, by Telegram user id.
     pub people: BTreeMap<UserId, PersonRef>,

@@ -301,6 +301,13 @@ impl TelegramProvider {
                     .param("scope", BotCommandScope::Chat { chat_id: chat });
                 self.set(without_chat_id(call)).await
             }
+            Op::CreateChat { .. } => Err(Error::new(
+                "(user provider)",
+                None,
+                ErrorKind::NotExecutable {
+                    reason: "a bot cannot create chats; the user provider does (org.telegram.provider: both)".into(),
+                },
+            )),
             Op::SetPersonSetting { setting } => Err(Error::new(
                 "(user provider)",
                 Some(chat),
@@ -552,6 +559,7 @@ impl TelegramProvider {
             Op::CreateTopic { .. }
             | Op::CreateInviteLink { .. }
             | Op::Manual { .. }
+            | Op::CreateChat { .. }
             | Op::SetPersonSetting { .. } => {
                 return Ok(Observed::Nothing);
             }

@@ -263,3 +263,120 @@ async fn person_only_settings_are_planned_applied_and_rolled_back() {
         assert!(!text.contains(&key_hex[..32]), "the session is in {path}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_without_id_is_planned_created_recorded_and_never_created_twice() {
+    let (sandbox, mtproto, session) = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    let config = |provider: &str, with_new: bool| {
+        let mut text = config(provider);
+        if with_new {
+            text.push_str(
+                "  incidents:\n    type: supergroup\n    title: Incidents\n    description: Pages go here\n    forum: true\n    membership: observe\n",
+            );
+        }
+        text.replace(
+            "    slow_mode: 30\n    protected_content: true\n    join_by_request: true\n",
+            "",
+        )
+    };
+
+    // With the bot alone a chat needs an id.
+    std::fs::write(dir.path().join("org.yaml"), config("bot", true)).unwrap();
+    let refused = orgform(dir.path(), &sandbox, None, &["validate", "org.yaml"]).await;
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("has no id"), "{}", refused.stderr);
+
+    std::fs::write(dir.path().join("org.yaml"), config("both", true)).unwrap();
+    let plan = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("chat.incidents"), "{}", plan.stdout);
+
+    let apply = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let world = sandbox.world_snapshot();
+    let created: Vec<_> = world
+        .chats
+        .values()
+        .filter(|c| c.title == "Incidents")
+        .collect();
+    assert_eq!(created.len(), 1);
+    let id = created[0].id;
+    assert!(created[0].is_forum);
+    assert_eq!(created[0].description, "Pages go here");
+    assert!(
+        apply
+            .stderr
+            .contains(&format!("Add `id: {id}` to chats.incidents")),
+        "{}",
+        apply.stderr
+    );
+    // The bot is an administrator with the rights it needs, over the Bot API.
+    let member: serde_json::Value = reqwest::Client::new()
+        .post(sandbox.method_url("getChatMember"))
+        .json(&serde_json::json!({"chat_id": id, "user_id": BOT}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(member["result"]["status"], "administrator", "{member}");
+    for right in [
+        "can_change_info",
+        "can_delete_messages",
+        "can_restrict_members",
+        "can_invite_users",
+        "can_pin_messages",
+        "can_manage_topics",
+        "can_promote_members",
+    ] {
+        assert_eq!(member["result"][right], true, "{right}: {member}");
+    }
+    assert_eq!(mtproto.calls().get("channels.createChannel"), Some(&1));
+
+    // The next plan is empty, though the config still has no id: the state
+    // records it.
+    let again = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    let reapply = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(reapply.code, 0, "{}\n{}", reapply.stdout, reapply.stderr);
+    assert_eq!(mtproto.calls().get("channels.createChannel"), Some(&1));
+
+    // Dropping the chat from the config never plans its deletion.
+    std::fs::write(dir.path().join("org.yaml"), config("both", false)).unwrap();
+    let without = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(without.code, 0, "{}\n{}", without.stdout, without.stderr);
+    assert!(sandbox.world_snapshot().chats.contains_key(&id));
+}

@@ -274,6 +274,24 @@ fn dispatch(front: &Front, key_id: u64, id: u32, args: &[u8]) -> Answer {
             let id = attempt!(channel_of(&r.channel));
             toggle(front, me, id, r.enabled, |c| &mut c.history_hidden)
         }
+        f::contacts::ResolveUsername::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let request = function!(args, f::contacts::ResolveUsername);
+            let name = request.username.trim_start_matches('@').to_lowercase();
+            let world = server::lock(&front.sandbox.world);
+            let Some(user) = world.users.values().find(|u| {
+                u.username.as_deref().map(str::to_lowercase).as_deref() == Some(name.as_str())
+            }) else {
+                return error(400, "USERNAME_NOT_OCCUPIED");
+            };
+            ok(tl::enums::contacts::ResolvedPeer::Peer(
+                tl::types::contacts::ResolvedPeer {
+                    peer: tl::enums::Peer::User(tl::types::PeerUser { user_id: user.id }),
+                    chats: vec![],
+                    users: vec![tl_out::user(user, Some(me))],
+                },
+            ))
+        }
         f::messages::GetDialogs::CONSTRUCTOR_ID => {
             let me = attempt!(me(front, key_id));
             let request = function!(args, f::messages::GetDialogs);
