@@ -158,6 +158,25 @@ pub fn user_provider_for<'a>(
     )))
 }
 
+/// The user provider if a session is at hand (reading may go on without
+/// one); a session that is there but broken is still an error.
+pub fn user_provider_if_signed_in(
+    state_dir: &Path,
+) -> Result<Option<crate::mtproto::UserProvider>, CliError> {
+    let file = state_dir.join(SESSION_FILE);
+    if std::env::var_os(SESSION_ENV).is_none() && !file.exists() {
+        return Ok(None);
+    }
+    let (api_id, _) = api_credentials()?;
+    let explicit = std::env::var_os(SESSION_ENV)
+        .is_none()
+        .then_some(file.as_path());
+    let (session, _) = load_session(explicit, None)?;
+    Ok(Some(crate::mtproto::UserProvider::new(
+        UserClient::connect(&session, api_id),
+    )))
+}
+
 /// Ask on stderr, read one line from stdin (bounded).
 fn ask(question: &str) -> Result<String, CliError> {
     eprint!("{question}");

@@ -231,6 +231,48 @@ pub struct Planned {
 
 /// Load the config, connect, refresh, and build a plan. The store is saved
 /// with what the refresh learned (members seen, update offset).
+/// With the user provider, the member lists of the chats whose membership
+/// orgform manages come from the person's exact list instead of the ledger.
+/// Without a session, say so and keep the Bot API's view.
+async fn exact_members(
+    conn: &connect::Connection,
+    desired: &crate::state::DesiredState,
+    live: &mut crate::state::LiveState,
+    only: Option<&[String]>,
+) -> Result<(), CliError> {
+    if !desired.provider.has_user() {
+        return Ok(());
+    }
+    let keys: Vec<String> = desired
+        .state
+        .chats
+        .iter()
+        .filter(|(k, c)| {
+            c.membership != crate::state::MembershipMode::Observe
+                && only.is_none_or(|only| only.contains(k))
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let Some(provider) = super::login::user_provider_if_signed_in(&conn.state_dir)? else {
+        eprintln!(
+            "warning: org.telegram.provider uses a person, but no session was found \
+             (`orgform login`, or ORGFORM_TELEGRAM_SESSION): members are known only from the ledger"
+        );
+        return Ok(());
+    };
+    let bot = live.bot.as_ref().map(|b| b.id);
+    crate::mtproto::read::exact_members(&provider, live, &keys, bot)
+        .await
+        .map_err(|e| {
+            CliError::user(format!(
+                "reading the member lists as the signed-in person: {e}"
+            ))
+        })
+}
+
 pub async fn make_plan(
     config: &std::path::Path,
     conn: &connect::Connection,
@@ -259,8 +301,9 @@ pub async fn make_plan(
     )
     .await;
     progress.finish_and_clear();
-    let (live, _) = refreshed.map_err(read_error)?;
+    let (mut live, _) = refreshed.map_err(read_error)?;
     conn.save_store(&store)?;
+    exact_members(conn, &model.desired, &mut live, only.as_deref()).await?;
     let mut plan = plan::build(PlanInput {
         desired: &model.desired,
         live: &live,

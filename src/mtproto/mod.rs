@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod provider;
+pub mod read;
 pub mod session;
 
 pub use client::{MtprotoError, Target, UserClient};

@@ -380,3 +380,103 @@ async fn a_chat_without_id_is_planned_created_recorded_and_never_created_twice()
     assert_eq!(without.code, 0, "{}\n{}", without.stdout, without.stderr);
     assert!(sandbox.world_snapshot().chats.contains_key(&id));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authoritative_chats_know_every_member_without_a_ledger() {
+    let (sandbox, mtproto, session) = rig().await;
+    // Two people in the chat the bot never saw join.
+    let mut world = sandbox.world_snapshot();
+    for id in [200_001, 200_002] {
+        world.add_user(User::human(id, "Unseen"));
+        world
+            .chats
+            .get_mut(&CHAT)
+            .unwrap()
+            .set_status(id, Member::plain());
+    }
+    sandbox.replace_world(world);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    let config = |provider: &str| {
+        format!(
+            r#"org:
+  name: Acme
+  telegram:
+    bot: acme_org_bot
+    provider: {provider}
+people:
+  olga: {{telegram_id: {OWNER}, name: Olga}}
+chats:
+  eng:
+    id: {CHAT}
+    type: supergroup
+    title: Engineering
+    membership: authoritative
+    members: [{{person: olga}}]
+"#
+        )
+    };
+    let kicks = |plan: &Path| -> Vec<i64> {
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(plan).unwrap()).unwrap();
+        saved["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["op"].to_string().to_lowercase().contains("kick"))
+            .filter_map(|c| c["address"].as_str()?.rsplit('.').next()?.parse().ok())
+            .collect()
+    };
+
+    // The bot alone cannot see them: nothing to remove.
+    std::fs::write(dir.path().join("org.yaml"), config("bot")).unwrap();
+    let bot = orgform(
+        dir.path(),
+        &sandbox,
+        None,
+        &["plan", "org.yaml", "--out", "bot.json"],
+    )
+    .await;
+    assert_eq!(bot.code, 0, "{}\n{}", bot.stdout, bot.stderr);
+    assert!(kicks(&dir.path().join("bot.json")).is_empty());
+
+    // The person lists them exactly, and the plan removes both.
+    std::fs::write(dir.path().join("org.yaml"), config("both")).unwrap();
+    let user = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--out", "user.json"],
+    )
+    .await;
+    // The first-run and removal-limit guards hold it, as for any removal.
+    assert_eq!(user.code, 3, "{}\n{}", user.stdout, user.stderr);
+    let mut removed = kicks(&dir.path().join("user.json"));
+    removed.sort();
+    assert_eq!(removed, vec![200_001, 200_002], "{}", user.stdout);
+    assert!(mtproto.calls().contains_key("channels.getParticipants"));
+
+    let apply = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve", "--allow-removals"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let world = sandbox.world_snapshot();
+    for id in [200_001, 200_002] {
+        assert!(
+            !world.chats[&CHAT].status(id, 0).is_present(),
+            "{id} still in"
+        );
+    }
+    let again = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
