@@ -273,6 +273,51 @@ async fn exact_members(
         })
 }
 
+/// With the user provider, topics and links the config declares but the
+/// state does not remember are found by name before any is planned as a
+/// creation. How many were adopted.
+async fn recover_by_name(
+    conn: &connect::Connection,
+    desired: &crate::state::DesiredState,
+    live: &mut crate::state::LiveState,
+    store: &mut crate::store::Store,
+    only: Option<&[String]>,
+) -> Result<usize, CliError> {
+    if !desired.provider.has_user() {
+        return Ok(0);
+    }
+    let keys: Vec<String> = desired
+        .state
+        .chats
+        .iter()
+        .filter(|(k, want)| {
+            only.is_none_or(|only| only.contains(k))
+                && live.state.chats.get(*k).is_some_and(|have| {
+                    want.topics.keys().any(|t| !have.topics.contains_key(t))
+                        || want
+                            .invite_links
+                            .keys()
+                            .any(|l| !have.invite_links.contains_key(l))
+                })
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let Some(provider) = super::login::user_provider_if_signed_in(&conn.state_dir)? else {
+        return Ok(0);
+    };
+    let bot = live
+        .bot
+        .as_ref()
+        .map(|b| b.username.clone())
+        .or_else(|| desired.bot.clone());
+    crate::mtproto::read::recover_by_name(&provider, desired, live, store, &keys, bot.as_deref())
+        .await
+        .map_err(|e| CliError::user(format!("finding topics and links by name: {e}")))
+}
+
 pub async fn make_plan(
     config: &std::path::Path,
     conn: &connect::Connection,
@@ -304,6 +349,9 @@ pub async fn make_plan(
     let (mut live, _) = refreshed.map_err(read_error)?;
     conn.save_store(&store)?;
     exact_members(conn, &model.desired, &mut live, only.as_deref()).await?;
+    if recover_by_name(conn, &model.desired, &mut live, &mut store, only.as_deref()).await? > 0 {
+        conn.save_store(&store)?;
+    }
     let mut plan = plan::build(PlanInput {
         desired: &model.desired,
         live: &live,

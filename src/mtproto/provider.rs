@@ -75,6 +75,16 @@ impl PersonSettings {
     }
 }
 
+/// An invite link as a person lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InviteLinkSeen {
+    pub url: String,
+    pub name: String,
+    pub expires: Option<i64>,
+    pub member_limit: Option<u32>,
+    pub join_request: bool,
+}
+
 /// A chat to create.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewChat {
@@ -416,6 +426,72 @@ impl UserProvider {
             }
         }
         Ok(out)
+    }
+
+    /// A forum's topics (up to 100, newest first), the General topic left
+    /// out: thread id, name, icon colour, closed.
+    pub async fn forum_topics(
+        &self,
+        chat: ChatId,
+    ) -> Result<Vec<(i64, String, u32, bool)>, MtprotoError> {
+        let peer = self.input_peer(chat).await?;
+        let tl::enums::messages::ForumTopics::Topics(topics) = self
+            .call(&tl::functions::messages::GetForumTopics {
+                peer,
+                q: None,
+                offset_date: 0,
+                offset_id: 0,
+                offset_topic: 0,
+                limit: 100,
+            })
+            .await?;
+        Ok(topics
+            .topics
+            .into_iter()
+            .filter_map(|t| match t {
+                tl::enums::ForumTopic::Topic(t) => {
+                    Some((i64::from(t.id), t.title, t.icon_color as u32, t.closed))
+                }
+                tl::enums::ForumTopic::Deleted(_) => None,
+            })
+            .collect())
+    }
+
+    /// The live (not revoked) invite links `admin` made in a chat (up to
+    /// 100): link, name, expiry, member limit, join request.
+    pub async fn invite_links(
+        &self,
+        chat: ChatId,
+        admin: (UserId, i64),
+    ) -> Result<Vec<InviteLinkSeen>, MtprotoError> {
+        let peer = self.input_peer(chat).await?;
+        let tl::enums::messages::ExportedChatInvites::Invites(invites) = self
+            .call(&tl::functions::messages::GetExportedChatInvites {
+                revoked: false,
+                peer,
+                admin_id: tl::enums::InputUser::User(tl::types::InputUser {
+                    user_id: admin.0,
+                    access_hash: admin.1,
+                }),
+                offset_date: None,
+                offset_link: None,
+                limit: 100,
+            })
+            .await?;
+        Ok(invites
+            .invites
+            .into_iter()
+            .filter_map(|i| match i {
+                tl::enums::ExportedChatInvite::ChatInviteExported(l) => Some(InviteLinkSeen {
+                    url: l.link,
+                    name: l.title.unwrap_or_default(),
+                    expires: l.expire_date.map(i64::from),
+                    member_limit: l.usage_limit.map(|n| n as u32),
+                    join_request: l.request_needed,
+                }),
+                tl::enums::ExportedChatInvite::ChatInvitePublicJoinRequests => None,
+            })
+            .collect())
     }
 
     /// The person-only settings as the chat has them now.

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use super::client::MtprotoError;
 use super::provider::{Standing, UserProvider};
-use crate::state::{LiveState, MemberState, UserId};
+use crate::state::{DesiredState, InviteLink, LiveState, MemberState, Topic, UserId};
+use crate::store::{InviteLinkRecord, Store, TopicRecord};
 
 /// Replace the guessed member lists of `live` with the exact ones, for the
 /// chats in `keys`. Admins (from getChatAdministrators) and the bot stay as
@@ -37,6 +38,116 @@ pub async fn exact_members(
         );
     }
     Ok(())
+}
+
+/// Topics and invite links the config declares and orgform's state does
+/// not remember (a lost or new state): found by name in what a person can
+/// list (messages.getForumTopics, and messages.getExportedChatInvites for
+/// the links the bot made), adopted into `live` and remembered in `store`,
+/// so they are managed instead of created again. How many were adopted.
+pub async fn recover_by_name(
+    provider: &UserProvider,
+    desired: &DesiredState,
+    live: &mut LiveState,
+    store: &mut Store,
+    keys: &[String],
+    bot: Option<&str>,
+) -> Result<usize, MtprotoError> {
+    let mut adopted = 0;
+    let mut bot_peer = None;
+    for key in keys {
+        let (Some(want), Some(have)) = (desired.state.chats.get(key), live.state.chats.get(key))
+        else {
+            continue;
+        };
+        if live.meta.get(key).is_some_and(|m| m.error.is_some()) {
+            continue;
+        }
+        let id = have.id;
+        let missing_topics: Vec<(String, String)> = want
+            .topics
+            .iter()
+            .filter(|(k, _)| !have.topics.contains_key(*k))
+            .map(|(k, t)| (k.clone(), t.name.clone()))
+            .collect();
+        let missing_links: Vec<(String, String)> = want
+            .invite_links
+            .iter()
+            .filter(|(k, _)| !have.invite_links.contains_key(*k))
+            .map(|(k, l)| (k.clone(), l.name.clone()))
+            .collect();
+        let forum = have.settings.forum.unwrap_or(false);
+        if !missing_topics.is_empty() && forum {
+            let mut listed = provider.forum_topics(id).await?;
+            for (k, name) in missing_topics {
+                // The oldest topic of that name, once: two config keys never
+                // adopt the same topic.
+                let Some(at) = listed.iter().rposition(|t| t.1 == name) else {
+                    continue;
+                };
+                let (thread_id, name, icon_color, closed) = listed.remove(at);
+                store.chat_mut(id).topics.insert(
+                    k.clone(),
+                    TopicRecord {
+                        thread_id,
+                        name: name.clone(),
+                        icon_color: Some(icon_color),
+                        closed,
+                    },
+                );
+                let chat = live.state.chats.get_mut(key).expect("looked up above");
+                chat.topics.insert(
+                    k,
+                    Topic {
+                        name,
+                        icon_color: Some(icon_color),
+                        closed,
+                        thread_id: Some(thread_id),
+                    },
+                );
+                adopted += 1;
+            }
+        }
+        if !missing_links.is_empty() {
+            let Some(bot) = bot else { continue };
+            if bot_peer.is_none() {
+                bot_peer = Some(provider.resolve_user(bot).await?);
+            }
+            let mut listed = provider
+                .invite_links(id, bot_peer.expect("resolved above"))
+                .await?;
+            for (k, name) in missing_links {
+                let Some(at) = listed.iter().position(|l| l.name == name) else {
+                    continue;
+                };
+                let seen = listed.remove(at);
+                store.chat_mut(id).invite_links.insert(
+                    k.clone(),
+                    InviteLinkRecord {
+                        url: seen.url.clone(),
+                        name: seen.name.clone(),
+                        expires: seen.expires,
+                        member_limit: seen.member_limit,
+                        join_request: seen.join_request,
+                        revoked: false,
+                    },
+                );
+                let chat = live.state.chats.get_mut(key).expect("looked up above");
+                chat.invite_links.insert(
+                    k,
+                    InviteLink {
+                        name: seen.name,
+                        expires: seen.expires,
+                        member_limit: seen.member_limit,
+                        join_request: seen.join_request,
+                        url: Some(seen.url),
+                    },
+                );
+                adopted += 1;
+            }
+        }
+    }
+    Ok(adopted)
 }
 
 /// The merge, separate from the reading so it is tested on its own.

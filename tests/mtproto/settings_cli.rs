@@ -480,3 +480,102 @@ chats:
     .await;
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_state_is_rebuilt_by_name_with_zero_creations() {
+    let (sandbox, mtproto, session) = rig().await;
+    let mut world = sandbox.world_snapshot();
+    world.chats.get_mut(&CHAT).unwrap().is_forum = true;
+    sandbox.replace_world(world);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    let config = |provider: &str| {
+        format!(
+            r#"org:
+  name: Acme
+  telegram:
+    bot: acme_org_bot
+    provider: {provider}
+chats:
+  eng:
+    id: {CHAT}
+    type: supergroup
+    title: Engineering
+    forum: true
+    membership: observe
+    topics:
+      releases: {{name: Releases}}
+      incidents: {{name: Incidents}}
+    invite_links:
+      onboarding: {{name: Onboarding}}
+"#
+        )
+    };
+    std::fs::write(dir.path().join("org.yaml"), config("both")).unwrap();
+    let apply = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let topics_before = sandbox.world_snapshot().chats[&CHAT].topics.len();
+    let links_before = sandbox.world_snapshot().chats[&CHAT].invite_links.len();
+    assert_eq!(topics_before, 2);
+
+    // The state is lost.
+    std::fs::remove_dir_all(dir.path().join("state")).unwrap();
+    let count = |name: &str| mtproto.calls().get(name).copied().unwrap_or(0);
+    let (topic_reads, link_reads) = (
+        count("messages.getForumTopics"),
+        count("messages.getExportedChatInvites"),
+    );
+
+    // With the bot alone the topics and the link would be created again.
+    std::fs::write(dir.path().join("org.yaml"), config("bot")).unwrap();
+    let blind = orgform(
+        dir.path(),
+        &sandbox,
+        None,
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(blind.code, 2, "{}\n{}", blind.stdout, blind.stderr);
+    assert!(blind.stdout.contains("3 to add"), "{}", blind.stdout);
+    std::fs::remove_dir_all(dir.path().join("state")).ok();
+
+    // The person finds them by name: nothing to create.
+    std::fs::write(dir.path().join("org.yaml"), config("both")).unwrap();
+    let plan = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert_eq!(count("messages.getForumTopics"), topic_reads + 1);
+    assert_eq!(count("messages.getExportedChatInvites"), link_reads + 1);
+    let apply = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let world = sandbox.world_snapshot();
+    assert_eq!(world.chats[&CHAT].topics.len(), topics_before);
+    assert_eq!(world.chats[&CHAT].invite_links.len(), links_before);
+    // Remembered again: the next plan asks nobody.
+    let again = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert_eq!(count("messages.getForumTopics"), topic_reads + 1);
+}

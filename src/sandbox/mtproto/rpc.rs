@@ -292,6 +292,19 @@ fn dispatch(front: &Front, key_id: u64, id: u32, args: &[u8]) -> Answer {
                 },
             ))
         }
+        f::messages::GetForumTopics::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::messages::GetForumTopics);
+            let id = attempt!(peer_channel(&r.peer));
+            forum_topics(front, me, id, r.q.as_deref(), r.limit)
+        }
+        f::messages::GetExportedChatInvites::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::messages::GetExportedChatInvites);
+            let id = attempt!(peer_channel(&r.peer));
+            let admin = attempt!(user_of(&r.admin_id, me));
+            exported_invites(front, me, id, admin, r.revoked, r.limit)
+        }
         f::messages::GetDialogs::CONSTRUCTOR_ID => {
             let me = attempt!(me(front, key_id));
             let request = function!(args, f::messages::GetDialogs);
@@ -650,6 +663,96 @@ fn dialogs(front: &Front, me: UserId, limit: i32) -> Answer {
             },
         ))
     }
+}
+
+/// messages.getForumTopics: a forum's topics, newest first, the General
+/// topic left out; `q` filters by name.
+fn forum_topics(front: &Front, me: UserId, id: ChatId, q: Option<&str>, limit: i32) -> Answer {
+    let now = unix_now();
+    let world = server::lock(&front.sandbox.world);
+    let Some(chat) = world.chats.get(&id) else {
+        return error(400, "CHANNEL_INVALID");
+    };
+    if !chat.status(me, now).is_present() {
+        return error(400, "CHANNEL_PRIVATE");
+    }
+    if !chat.is_forum {
+        return error(400, "CHANNEL_FORUM_MISSING");
+    }
+    let q = q.map(str::to_lowercase).filter(|q| !q.is_empty());
+    let matching: Vec<_> = chat
+        .topics
+        .values()
+        .rev()
+        .filter(|t| q.as_ref().is_none_or(|q| t.name.to_lowercase().contains(q)))
+        .collect();
+    let limit = limit.clamp(1, 100) as usize;
+    let topics = matching
+        .iter()
+        .take(limit)
+        .map(|t| tl_out::forum_topic(chat, t))
+        .collect::<Vec<_>>();
+    ok(tl::enums::messages::ForumTopics::Topics(
+        tl::types::messages::ForumTopics {
+            order_by_create_date: true,
+            count: matching.len() as i32,
+            topics,
+            messages: vec![],
+            chats: vec![tl_out::channel(chat, me, now)],
+            users: vec![],
+            pts: 1,
+        },
+    ))
+}
+
+/// messages.getExportedChatInvites: the links one administrator made
+/// (revoked or live); only the owner sees other admins' links.
+fn exported_invites(
+    front: &Front,
+    me: UserId,
+    id: ChatId,
+    admin: UserId,
+    revoked: bool,
+    limit: i32,
+) -> Answer {
+    let now = unix_now();
+    let world = server::lock(&front.sandbox.world);
+    let Some(chat) = world.chats.get(&id) else {
+        return error(400, "CHANNEL_INVALID");
+    };
+    let mine = chat.status(me, now);
+    let allowed = match &mine {
+        Member::Creator { .. } => true,
+        Member::Administrator { rights, .. } => {
+            admin == me || rights.contains(&crate::state::Right::PromoteMembers)
+        }
+        _ => false,
+    };
+    if !allowed {
+        return error(400, "CHAT_ADMIN_REQUIRED");
+    }
+    let links: Vec<_> = chat
+        .invite_links
+        .iter()
+        .filter(|l| l.creator == admin && l.is_revoked == revoked)
+        .collect();
+    let limit = limit.clamp(1, 100) as usize;
+    let invites = links
+        .iter()
+        .take(limit)
+        .map(|l| tl_out::invite(l, now))
+        .collect();
+    ok(tl::enums::messages::ExportedChatInvites::Invites(
+        tl::types::messages::ExportedChatInvites {
+            count: links.len() as i32,
+            invites,
+            users: world
+                .users
+                .get(&admin)
+                .map(|u| vec![tl_out::user(u, Some(me))])
+                .unwrap_or_default(),
+        },
+    ))
 }
 
 /// channels.getFullChannel: the settings a person reads back.

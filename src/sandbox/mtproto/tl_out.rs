@@ -115,6 +115,63 @@ pub fn channel_full(chat: &world::Chat, viewer: UserId, now: i64) -> tl::enums::
     tl::enums::ChatFull::ChannelFull(out)
 }
 
+/// One forum topic as messages.getForumTopics lists it.
+pub fn forum_topic(chat: &world::Chat, topic: &world::Topic) -> tl::enums::ForumTopic {
+    let peer = tl::enums::Peer::Channel(tl::types::PeerChannel {
+        channel_id: channel_id(chat.id),
+    });
+    let notify: tl::types::PeerNotifySettings = blank(&0u32.to_le_bytes());
+    tl::enums::ForumTopic::Topic(tl::types::ForumTopic {
+        my: false,
+        closed: topic.closed,
+        pinned: false,
+        short: false,
+        hidden: false,
+        title_missing: false,
+        id: topic.thread_id as i32,
+        date: 0,
+        peer,
+        title: topic.name.clone(),
+        icon_color: topic.icon_color as i32,
+        icon_emoji_id: topic
+            .icon_custom_emoji_id
+            .as_deref()
+            .and_then(|e| e.parse().ok()),
+        top_message: topic.thread_id as i32,
+        read_inbox_max_id: 0,
+        read_outbox_max_id: 0,
+        unread_count: 0,
+        unread_mentions_count: 0,
+        unread_reactions_count: 0,
+        unread_poll_votes_count: 0,
+        from_id: tl::enums::Peer::User(tl::types::PeerUser {
+            user_id: topic.created_by,
+        }),
+        notify_settings: tl::enums::PeerNotifySettings::Settings(notify),
+        draft: None,
+    })
+}
+
+/// One invite link as messages.getExportedChatInvites lists it.
+pub fn invite(link: &world::InviteLink, _now: i64) -> tl::enums::ExportedChatInvite {
+    tl::enums::ExportedChatInvite::ChatInviteExported(tl::types::ChatInviteExported {
+        revoked: link.is_revoked,
+        permanent: link.is_primary,
+        request_needed: link.creates_join_request,
+        link: link.link.clone(),
+        admin_id: link.creator,
+        date: 0,
+        start_date: None,
+        expire_date: link.expire_date.map(|d| d as i32),
+        usage_limit: link.member_limit.map(|l| l as i32),
+        usage: (link.joined > 0).then_some(link.joined as i32),
+        requested: None,
+        subscription_expired: None,
+        title: link.name.clone(),
+        subscription_pricing: None,
+    })
+}
+
 pub fn admin_rights(rights: &Rights) -> tl::enums::ChatAdminRights {
     let has = |r| rights.contains(&r);
     tl::enums::ChatAdminRights::Rights(tl::types::ChatAdminRights {
