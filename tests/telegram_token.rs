@@ -90,6 +90,7 @@ fn the_token_never_leaks() {
             reversible: true,
             person: None,
             undeclared: false,
+            seat: None,
         };
         use orgform::apply::Provider;
         let err = provider.execute(&change).await.unwrap_err();

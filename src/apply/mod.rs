@@ -13,6 +13,7 @@
 
 pub mod journal;
 pub mod provider;
+pub mod stale;
 pub mod uncertain;
 
 use std::collections::{BTreeMap, BTreeSet};

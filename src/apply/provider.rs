@@ -15,7 +15,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::plan::{Action, Change, Op};
+use crate::plan::{Action, Change, Op, SeatChange};
 use crate::state::{
     Command, InviteLink, MemberState, Permissions, PinnedMessage, Rights, Topic, UserId,
 };
@@ -226,6 +226,7 @@ impl Inverse {
                 )],
                 reversible: op.reversible(),
                 undeclared: false,
+                seat: original.seat.as_ref().map(SeatChange::reversed),
                 ..original.clone()
             })
             .collect()

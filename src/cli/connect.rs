@@ -353,10 +353,23 @@ fn setup(e: crate::telegram::error::SetupError) -> CliError {
     }
 }
 
-/// A tokio runtime for one command.
+/// A tokio runtime for one command: two workers are plenty for a client
+/// whose pace Telegram sets.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    runtime_with(Some(2))
+}
+
+/// A tokio runtime for a server (`sandbox serve`): a worker per core.
+pub fn server_runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    runtime_with(None)
+}
+
+fn runtime_with(workers: Option<usize>) -> Result<tokio::runtime::Runtime, CliError> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    builder
         .enable_all()
         .build()
         .map_err(|e| CliError::caused(format!("cannot start the async runtime: {e}"), e))

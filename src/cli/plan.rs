@@ -361,7 +361,7 @@ pub async fn make_plan(
         now,
         only,
     });
-    plan.config_digest = Some(config_digest(&model.sources));
+    plan.config_digest = Some(model.sources.digest());
     plan.git_commit = git_commit(config);
     Ok(Planned { model, plan, live })
 }
@@ -424,24 +424,6 @@ pub fn read_error(e: crate::telegram::read::ReadError) -> CliError {
         },
         _ => CliError::user(e.to_string()),
     }
-}
-
-/// SHA-256 over the config files' names and bytes, in load order.
-pub fn config_digest(sources: &crate::config::SourceMap) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for (_, file) in sources.files() {
-        let name = file
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        hasher.update(name.as_bytes());
-        hasher.update([0]);
-        hasher.update(file.text.as_bytes());
-        hasher.update([0]);
-    }
-    format!("sha256:{:x}", hasher.finalize())
 }
 
 /// The commit checked out in the repository holding the config, if any.

@@ -96,7 +96,7 @@ async fn rollback(
             at: now.to_string(),
             pid: std::process::id(),
         })
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     let provider = Split {
         bot: TelegramProvider::new(conn.client.clone()),
         user: super::login::user_provider_for(&plan.changes, &conn.state_dir)?,
@@ -113,7 +113,7 @@ async fn rollback(
         false,
     )
     .await
-    .map_err(|e| CliError::user(e.to_string()))?;
+    .map_err(|e| CliError::caused(e.to_string(), e))?;
     for note in &settled.notes {
         eprintln!("note: {note}");
     }

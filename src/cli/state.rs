@@ -543,7 +543,7 @@ fn assume(
     };
     journal
         .write(&event)
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     outln!(
         "Recorded: {address} {} (run {run}).",
         match assumed {
@@ -656,7 +656,7 @@ fn abandon(backend: &Shared, run: &str, now: jiff::Timestamp) -> Result<u8, CliE
                 status: RunStatus::Abandoned,
             })
         })
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     outln!(
         "Abandoned run {run}: {} change(s) done stay done; it no longer blocks apply.",
         state.done.len()
@@ -751,8 +751,8 @@ fn parse_export(text: &str, name: &str) -> Result<Export, CliError> {
         });
     }
     // An old state.json.
-    let store =
-        store::file::parse(text.as_bytes(), name).map_err(|e| CliError::user(e.to_string()))?;
+    let store = store::file::parse(text.as_bytes(), name)
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     Ok(Export {
         orgform_state_export: 1,
         store,

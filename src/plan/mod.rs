@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use change::{Action, Change, Op, Phase, Step};
+pub use change::{Action, Change, Op, Phase, SeatChange, Step};
 pub use guard::{GuardResult, Override, Overrides};
 
 use crate::spec::Policies;
@@ -105,6 +105,7 @@ fn creations(desired: &crate::state::DesiredState, only: Option<&[String]>) -> V
                 reversible: false,
                 person: None,
                 undeclared: false,
+                seat: None,
             }
         })
         .collect()

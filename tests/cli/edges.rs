@@ -41,7 +41,7 @@ fn silent_server() -> (String, std::net::TcpListener) {
 
 #[test]
 fn ctrl_c_during_a_read_only_command_exits_130() {
-    let (url, _listener) = silent_server();
+    let (url, listener) = silent_server();
     let state = tempfile::tempdir().unwrap();
     let child = orgform(state.path())
         .env("NO_COLOR", "1")
@@ -51,7 +51,20 @@ fn ctrl_c_during_a_read_only_command_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Interrupt once orgform is waiting on Telegram's answer: the silent
+    // server has taken its connection (and never answers).
+    listener.set_nonblocking(true).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let _held = loop {
+        match listener.accept() {
+            Ok((conn, _)) => break conn,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(std::time::Instant::now() < deadline, "orgform never called");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

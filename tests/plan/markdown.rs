@@ -84,6 +84,16 @@ fn change(chat: usize, person: usize, kind: &str) -> Value {
     c.insert("before".into(), before);
     c.insert("after".into(), after);
     c.insert("op".into(), op);
+    // What the planner works out for a promotion: rights gained and lost.
+    let seat = match kind {
+        "demote" => Some(json!({"lost": ["manage_chat", "delete_messages"]})),
+        "new-admin" => Some(json!({"gained": ["manage_chat", "restrict_members"]})),
+        "more-rights" => Some(json!({"gained": ["promote_members"]})),
+        _ => None,
+    };
+    if let Some(seat) = seat {
+        c.insert("seat".into(), seat);
+    }
     Value::Object(c)
 }
 

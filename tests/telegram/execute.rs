@@ -40,6 +40,7 @@ fn change(desired: &DesiredState, key: &str, op: Op, before: Value) -> Change {
         why: vec![],
         person: None,
         undeclared: false,
+        seat: None,
     }
 }
 
