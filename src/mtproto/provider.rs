@@ -75,6 +75,24 @@ impl PersonSettings {
     }
 }
 
+/// One admin-log entry as the drift report uses it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    pub date: i64,
+    pub user_id: UserId,
+    pub user_name: String,
+    pub what: Changed,
+}
+
+/// What an admin-log entry changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Changed {
+    /// A chat setting, by its config field name.
+    Setting(&'static str),
+    /// This user's administrator rights.
+    Admin(UserId),
+}
+
 /// An invite link as a person lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InviteLinkSeen {
@@ -490,6 +508,80 @@ impl UserProvider {
                     join_request: l.request_needed,
                 }),
                 tl::enums::ExportedChatInvite::ChatInvitePublicJoinRequests => None,
+            })
+            .collect())
+    }
+
+    /// The chat's recent admin-log entries, newest first (up to 100): who
+    /// changed which setting or whose rights, and when.
+    pub async fn admin_log(&self, chat: ChatId) -> Result<Vec<LogEntry>, MtprotoError> {
+        use tl::enums::ChannelAdminLogEventAction as E;
+        let channel = self.input(chat).await?;
+        let tl::enums::channels::AdminLogResults::Results(results) = self
+            .call(&tl::functions::channels::GetAdminLog {
+                channel,
+                q: String::new(),
+                events_filter: None,
+                admins: None,
+                max_id: 0,
+                min_id: 0,
+                limit: 100,
+            })
+            .await?;
+        let names: HashMap<i64, String> = results
+            .users
+            .iter()
+            .filter_map(|u| match u {
+                tl::enums::User::User(u) => Some((
+                    u.id,
+                    [u.first_name.as_deref(), u.last_name.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )),
+                _ => None,
+            })
+            .collect();
+        let participant_id = |p: &tl::enums::ChannelParticipant| {
+            use tl::enums::ChannelParticipant as P;
+            match p {
+                P::Participant(p) => Some(p.user_id),
+                P::ParticipantSelf(p) => Some(p.user_id),
+                P::Creator(p) => Some(p.user_id),
+                P::Admin(p) => Some(p.user_id),
+                P::Banned(b) => match &b.peer {
+                    tl::enums::Peer::User(u) => Some(u.user_id),
+                    _ => None,
+                },
+                P::Left(l) => match &l.peer {
+                    tl::enums::Peer::User(u) => Some(u.user_id),
+                    _ => None,
+                },
+            }
+        };
+        Ok(results
+            .events
+            .into_iter()
+            .filter_map(|tl::enums::ChannelAdminLogEvent::Event(e)| {
+                let what = match &e.action {
+                    E::ChangeTitle(_) => Changed::Setting("title"),
+                    E::ChangeAbout(_) => Changed::Setting("description"),
+                    E::ToggleSlowMode(_) => Changed::Setting("slow_mode"),
+                    E::ToggleNoForwards(_) => Changed::Setting("protected_content"),
+                    E::ToggleForum(_) => Changed::Setting("forum"),
+                    E::ChangeHistoryTtl(_) => Changed::Setting("auto_delete"),
+                    E::ParticipantToggleAdmin(a) => {
+                        Changed::Admin(participant_id(&a.new_participant)?)
+                    }
+                    _ => return None,
+                };
+                Some(LogEntry {
+                    date: i64::from(e.date),
+                    user_id: e.user_id,
+                    user_name: names.get(&e.user_id).cloned().unwrap_or_default(),
+                    what,
+                })
             })
             .collect())
     }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::client::MtprotoError;
-use super::provider::{Standing, UserProvider};
+use super::provider::{Changed, LogEntry, Standing, UserProvider};
 use crate::state::{DesiredState, InviteLink, LiveState, MemberState, Topic, UserId};
 use crate::store::{InviteLinkRecord, Store, TopicRecord};
 
@@ -148,6 +148,40 @@ pub async fn recover_by_name(
         }
     }
     Ok(adopted)
+}
+
+/// Who changed what by hand: for each drift item about a setting or an
+/// administrator's rights, the newest admin-log entry about the same thing.
+/// `items` are (chat id, address, person id) and the answer, in the same
+/// order, names the person and the time.
+pub async fn attribute(
+    provider: &UserProvider,
+    items: &[(crate::state::ChatId, String, Option<UserId>)],
+) -> Result<Vec<Option<String>>, MtprotoError> {
+    let mut logs: BTreeMap<crate::state::ChatId, Vec<LogEntry>> = BTreeMap::new();
+    let mut out = Vec::with_capacity(items.len());
+    for (chat, address, person) in items {
+        if !logs.contains_key(chat) {
+            logs.insert(*chat, provider.admin_log(*chat).await?);
+        }
+        // `chat.KEY.FIELD` for a setting, `chat.KEY.admin.WHO` for a seat.
+        let parts: Vec<&str> = address.split('.').collect();
+        let found = logs[chat].iter().find(|e| match e.what {
+            Changed::Setting(f) => parts.len() == 3 && parts[2] == f,
+            Changed::Admin(user) => {
+                parts.len() == 4 && parts[2] == "admin" && Some(user) == *person
+            }
+        });
+        out.push(found.map(|e| {
+            let who = if e.user_name.is_empty() {
+                format!("user {}", e.user_id)
+            } else {
+                format!("{} ({})", e.user_name, e.user_id)
+            };
+            format!("{who} at {}", crate::state::time::instant_text(e.date))
+        }));
+    }
+    Ok(out)
 }
 
 /// The merge, separate from the reading so it is tested on its own.

@@ -355,6 +355,56 @@ pub struct Chat {
     /// `migrate_to_chat_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrated_to: Option<ChatId>,
+    /// The recent actions people took here (MTProto channels.getAdminLog),
+    /// oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admin_log: Vec<AdminLogEntry>,
+}
+
+/// One entry of a chat's admin log: who did what, when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminLogEntry {
+    pub id: i64,
+    pub date: i64,
+    pub user: UserId,
+    pub action: AdminLogAction,
+}
+
+/// What an admin-log entry records, with the values before and after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AdminLogAction {
+    Title {
+        prev: String,
+        new: String,
+    },
+    Description {
+        prev: String,
+        new: String,
+    },
+    SlowMode {
+        prev: u32,
+        new: u32,
+    },
+    ProtectedContent {
+        new: bool,
+    },
+    JoinByRequest {
+        new: bool,
+    },
+    Forum {
+        new: bool,
+    },
+    AutoDelete {
+        prev: u32,
+        new: u32,
+    },
+    /// An administrator's rights changed (none = not an administrator).
+    AdminRights {
+        target: UserId,
+        prev: Option<Rights>,
+        new: Option<Rights>,
+    },
 }
 
 fn first_message_id() -> i64 {
@@ -390,6 +440,7 @@ impl Chat {
             banned_sender_chats: BTreeSet::new(),
             verified_by_bot: None,
             migrated_to: None,
+            admin_log: Vec::new(),
         }
     }
 

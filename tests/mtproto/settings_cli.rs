@@ -5,6 +5,7 @@
 //! output, journal, state or plan file.
 
 use std::path::Path;
+use std::str::FromStr;
 
 use orgform::mtproto::UserSession;
 use orgform::sandbox::mtproto::{MtprotoOptions, RunningMtproto};
@@ -578,4 +579,85 @@ chats:
     .await;
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     assert_eq!(count("messages.getForumTopics"), topic_reads + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_names_who_changed_it_by_hand_and_when() {
+    let (sandbox, mtproto, session) = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    std::fs::write(dir.path().join("org.yaml"), config("both")).unwrap();
+    let apply = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+
+    // Olga changes the title and the slow mode by hand.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    sandbox
+        .act(
+            OWNER,
+            "setChatTitle",
+            serde_json::json!({"chat_id": CHAT, "title": "Eng <b>!</b>"}),
+        )
+        .unwrap();
+    sandbox
+        .act(
+            OWNER,
+            "setChatSlowModeDelay",
+            serde_json::json!({"chat_id": CHAT, "seconds": 60}),
+        )
+        .unwrap();
+
+    let drift = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["drift", "org.yaml", "--format", "json"],
+    )
+    .await;
+    assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
+    let report: serde_json::Value = serde_json::from_str(&drift.stdout).unwrap();
+    let items: Vec<&serde_json::Value> = report["chats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["items"].as_array().unwrap())
+        .collect();
+    for field in ["title", "slow_mode"] {
+        let item = items
+            .iter()
+            .find(|i| {
+                i["address"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("eng.{field}"))
+            })
+            .unwrap_or_else(|| panic!("{field} drifted: {items:?}"));
+        let by = item["changed_by"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{item}"));
+        assert!(by.starts_with("Olga (100001) at "), "{by}");
+        let when = jiff::Timestamp::from_str(by.rsplit(' ').next().unwrap()).unwrap();
+        assert!(when.as_second() >= started, "{by}");
+    }
+    assert_eq!(mtproto.calls().get("channels.getAdminLog"), Some(&1));
+
+    // The text report says it too; without a session, no names and no error.
+    let text = orgform(dir.path(), &sandbox, Some(&secret), &["drift", "org.yaml"]).await;
+    assert!(
+        text.stdout.contains("by:       Olga (100001) at "),
+        "{}",
+        text.stdout
+    );
+    let blind = orgform(dir.path(), &sandbox, None, &["drift", "org.yaml"]).await;
+    assert_eq!(blind.code, 2, "{}", blind.stderr);
+    assert!(!blind.stdout.contains("by:       Olga"));
 }

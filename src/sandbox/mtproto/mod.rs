@@ -14,6 +14,7 @@
 //! rules). Faults are scripted per method ([`MtprotoFault`]) so a test meets
 //! exactly the FLOOD_WAIT or dropped connection it asked for.
 
+pub(crate) mod admin_log;
 mod envelope;
 mod rpc;
 mod session;
