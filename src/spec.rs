@@ -364,6 +364,16 @@ pub struct ChatSpec {
     /// Joining needs an admin's approval (read-only through the Bot API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_by_request: Option<bool>,
+    /// Only members may write (supergroups; read-only through the Bot API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_to_send: Option<bool>,
+    /// The member list is shown to admins only (read-only through the Bot API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_members: Option<bool>,
+    /// New members see the messages from before they joined (read-only
+    /// through the Bot API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_for_new_members: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -106,7 +106,10 @@ pub fn effective_chat(config: &Config, chat: &ChatSpec) -> EffectiveChat {
             slow_mode,
             protected_content,
             auto_delete,
-            join_by_request
+            join_by_request,
+            join_to_send,
+            hidden_members,
+            history_for_new_members
         );
         macro_rules! merge_map {
             ($($field:ident),*) => {$(
@@ -487,6 +490,9 @@ impl<'a> Resolver<'a> {
             protected_content: eff.protected_content,
             auto_delete: eff.auto_delete,
             join_by_request: eff.join_by_request,
+            join_to_send: eff.join_to_send,
+            hidden_members: eff.hidden_members,
+            history_for_new_members: eff.history_for_new_members,
         };
         let mut trace = |address: String, reason: String| {
             let list = why.entry(address).or_default();

@@ -321,6 +321,43 @@ impl ChatDiff<'_> {
                 ),
             );
         }
+        if let Some(v) = want.join_to_send
+            && have.join_to_send.unwrap_or(false) != v
+        {
+            self.person_only(
+                PersonSetting::JoinToSend(v),
+                json!(have.join_to_send.unwrap_or(false)),
+                json!(v),
+                format!(
+                    "turn \"only members can send messages\" {} (Edit → Permissions)",
+                    on_off(v)
+                ),
+            );
+        }
+        if let Some(v) = want.hidden_members
+            && have.hidden_members.unwrap_or(false) != v
+        {
+            self.person_only(
+                PersonSetting::HiddenMembers(v),
+                json!(have.hidden_members.unwrap_or(false)),
+                json!(v),
+                format!("turn \"hide members\" {} (Edit → Members)", on_off(v)),
+            );
+        }
+        // Telegram shows history to new members unless someone hid it.
+        if let Some(v) = want.history_for_new_members
+            && have.history_for_new_members.unwrap_or(true) != v
+        {
+            self.person_only(
+                PersonSetting::HistoryForNewMembers(v),
+                json!(have.history_for_new_members.unwrap_or(true)),
+                json!(v),
+                format!(
+                    "set \"chat history for new members\" to {} (Edit → Chat history)",
+                    if v { "visible" } else { "hidden" }
+                ),
+            );
+        }
     }
 
     /// Photos are compared by content. One orgform cannot compare (a

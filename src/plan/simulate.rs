@@ -172,8 +172,9 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                     S::ProtectedContent(v) => s.protected_content = Some(v),
                     S::AutoDelete(v) => s.auto_delete = Some(v),
                     S::JoinByRequest(v) => s.join_by_request = Some(v),
-                    // Not part of the compared settings.
-                    S::JoinToSend(_) | S::HiddenMembers(_) | S::HistoryForNewMembers(_) => {}
+                    S::JoinToSend(v) => s.join_to_send = Some(v),
+                    S::HiddenMembers(v) => s.hidden_members = Some(v),
+                    S::HistoryForNewMembers(v) => s.history_for_new_members = Some(v),
                 }
             }
             Op::DeleteCommands => chat.commands = Some(Vec::new()),
@@ -187,6 +188,9 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                     "protected_content" => s.protected_content = v.as_bool(),
                     "auto_delete" => s.auto_delete = v.as_u64().map(|x| x as u32),
                     "join_by_request" => s.join_by_request = v.as_bool(),
+                    "join_to_send" => s.join_to_send = v.as_bool(),
+                    "hidden_members" => s.hidden_members = v.as_bool(),
+                    "history_for_new_members" => s.history_for_new_members = v.as_bool(),
                     // An admin seat only its owner can change stays as it is.
                     _ => {}
                 }

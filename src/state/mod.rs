@@ -228,6 +228,12 @@ pub struct ChatSettings {
     pub auto_delete: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_by_request: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_to_send: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_members: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_for_new_members: Option<bool>,
 }
 
 /// A chat the config declares without an id: what to create it as.

@@ -34,6 +34,9 @@ chats:
     slow_mode: 30
     protected_content: true
     join_by_request: true
+    join_to_send: true
+    hidden_members: true
+    history_for_new_members: false
 "#
     )
 }
@@ -122,13 +125,16 @@ async fn orgform(
     .unwrap()
 }
 
-fn chat_settings(sandbox: &RunningSandbox) -> (u32, bool, bool) {
+fn chat_settings(sandbox: &RunningSandbox) -> (u32, bool, bool, bool, bool, bool) {
     let world = sandbox.world_snapshot();
     let chat = &world.chats[&CHAT];
     (
         chat.slow_mode_delay,
         chat.has_protected_content,
         chat.join_by_request,
+        chat.join_to_send_messages,
+        chat.has_hidden_members,
+        chat.history_hidden,
     )
 }
 
@@ -185,7 +191,7 @@ async fn person_only_settings_are_planned_applied_and_rolled_back() {
         .iter()
         .map(|c| &c["op"])
         .collect();
-    assert_eq!(ops.len(), 3, "{ops:?}");
+    assert_eq!(ops.len(), 6, "{ops:?}");
     assert!(
         ops.iter()
             .all(|op| op.to_string().contains("set_person_setting")),
@@ -200,11 +206,14 @@ async fn person_only_settings_are_planned_applied_and_rolled_back() {
     )
     .await;
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
-    assert_eq!(chat_settings(&sandbox), (30, true, true));
+    assert_eq!(chat_settings(&sandbox), (30, true, true, true, true, true));
     let calls = mtproto.calls();
     assert_eq!(calls.get("channels.toggleSlowMode"), Some(&1), "{calls:?}");
     assert_eq!(calls.get("messages.toggleNoForwards"), Some(&1));
     assert_eq!(calls.get("channels.toggleJoinRequest"), Some(&1));
+    assert_eq!(calls.get("channels.toggleJoinToSend"), Some(&1));
+    assert_eq!(calls.get("channels.toggleParticipantsHidden"), Some(&1));
+    assert_eq!(calls.get("channels.togglePreHistoryHidden"), Some(&1));
 
     let again = orgform(
         dir.path(),
@@ -237,7 +246,10 @@ async fn person_only_settings_are_planned_applied_and_rolled_back() {
     )
     .await;
     assert_eq!(rollback.code, 0, "{}\n{}", rollback.stdout, rollback.stderr);
-    assert_eq!(chat_settings(&sandbox), (0, false, false));
+    assert_eq!(
+        chat_settings(&sandbox),
+        (0, false, false, false, false, false)
+    );
 
     // Without a session the person-only changes are refused before anything runs.
     let refused = orgform(
@@ -248,7 +260,10 @@ async fn person_only_settings_are_planned_applied_and_rolled_back() {
     )
     .await;
     assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
-    assert_eq!(chat_settings(&sandbox), (0, false, false));
+    assert_eq!(
+        chat_settings(&sandbox),
+        (0, false, false, false, false, false)
+    );
 
     // The session shows up nowhere: outputs, journal, state, plan file.
     let mut files = Vec::new();
@@ -278,7 +293,7 @@ async fn a_chat_without_id_is_planned_created_recorded_and_never_created_twice()
             );
         }
         text.replace(
-            "    slow_mode: 30\n    protected_content: true\n    join_by_request: true\n",
+            "    slow_mode: 30\n    protected_content: true\n    join_by_request: true\n    join_to_send: true\n    hidden_members: true\n    history_for_new_members: false\n",
             "",
         )
     };
