@@ -709,6 +709,48 @@ impl UserProvider {
     }
 }
 
+impl UserProvider {
+    /// Whether a createChannel whose answer was lost made the chat. No
+    /// chat of that title owned by the account: it did not. One or more:
+    /// a person must say (one may be an older chat of the same name, which
+    /// orgform must not take over on a guess).
+    async fn created_evidence(&self, title: &str) -> Evidence {
+        let by = "messages.getDialogs".to_string();
+        let Ok(dialogs) = self
+            .call(&tl::functions::messages::GetDialogs {
+                exclude_pinned: false,
+                folder_id: None,
+                offset_date: 0,
+                offset_id: 0,
+                offset_peer: tl::enums::InputPeer::Empty,
+                limit: 100,
+                hash: 0,
+            })
+            .await
+        else {
+            return Evidence::Unknown;
+        };
+        let chats = match dialogs {
+            tl::enums::messages::Dialogs::Dialogs(d) => d.chats,
+            tl::enums::messages::Dialogs::Slice(_) => return Evidence::Unknown,
+            tl::enums::messages::Dialogs::NotModified(_) => return Evidence::Unknown,
+        };
+        self.remember(&chats);
+        let owned: Vec<ChatId> = chats
+            .iter()
+            .filter_map(|c| match c {
+                tl::enums::Chat::Channel(c) if c.creator && c.title == title => Some(chat_id(c.id)),
+                _ => None,
+            })
+            .collect();
+        if owned.is_empty() {
+            Evidence::NotDone { by }
+        } else {
+            Evidence::Unknown
+        }
+    }
+}
+
 fn provider_error(e: MtprotoError) -> ProviderError {
     if e.did_not_run() {
         ProviderError::refused(e.to_string())
@@ -800,6 +842,9 @@ impl Provider for UserProvider {
     /// A setting whose answer was lost is read back: it either has the
     /// value now or it does not.
     async fn evidence(&self, change: &Change, _before: &Observed) -> Evidence {
+        if let Op::CreateChat { title, .. } = &change.op {
+            return self.created_evidence(title).await;
+        }
         let Op::SetPersonSetting { setting } = &change.op else {
             return Evidence::Unknown;
         };

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use orgform::mtproto::UserSession;
-use orgform::sandbox::mtproto::{MtprotoOptions, RunningMtproto};
+use orgform::sandbox::mtproto::{MtprotoFault, MtprotoOptions, RunningMtproto};
 use orgform::sandbox::world::{Chat, Member, User};
 use orgform::sandbox::{self, RunningSandbox, SandboxOptions, World};
 use orgform::state::ChatType;
@@ -675,4 +675,63 @@ async fn drift_names_who_changed_it_by_hand_and_when() {
     let blind = orgform(dir.path(), &sandbox, None, &["drift", "org.yaml"]).await;
     assert_eq!(blind.code, 2, "{}", blind.stderr);
     assert!(!blind.stdout.contains("by:       Olga"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creation_cut_off_mid_call_is_settled_by_looking_first() {
+    let (sandbox, mtproto, session) = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    let yaml = format!(
+        "{}  incidents:\n    type: supergroup\n    title: Incidents\n    membership: observe\n",
+        config("both")
+    );
+    std::fs::write(dir.path().join("org.yaml"), yaml).unwrap();
+    // The connection drops before the call runs: the outcome is unknown
+    // to orgform.
+    mtproto.inject(MtprotoFault::Drop {
+        method: "channels.createChannel".into(),
+        after_call: false,
+    });
+    let cut = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_ne!(cut.code, 0, "{}\n{}", cut.stdout, cut.stderr);
+    let titled = |s: &RunningSandbox| {
+        s.world_snapshot()
+            .chats
+            .values()
+            .filter(|c| c.title == "Incidents")
+            .count()
+    };
+    assert_eq!(titled(&sandbox), 0);
+    // orgform looked before calling it failed: no chat of that title
+    // exists, so the creation did not happen (not "uncertain"), and the
+    // run rolled back what it had done.
+    assert!(cut.stdout.contains("the answer was lost"), "{}", cut.stdout);
+    assert!(cut.stdout.contains("0 uncertain"), "{}", cut.stdout);
+    assert!(!chat_settings(&sandbox).4, "rolled back");
+    // The next apply creates it, once.
+    let retried = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(retried.code, 0, "{}\n{}", retried.stdout, retried.stderr);
+    assert_eq!(titled(&sandbox), 1);
+    assert_eq!(mtproto.calls().get("channels.createChannel"), Some(&2));
+    let again = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
