@@ -194,24 +194,46 @@ impl UserProvider {
                 .get(&id)
                 .copied()
         };
-        if known(self).is_none() {
+        // Page through the account's dialogs until the chat shows up (at
+        // most 50 pages of 100: an account in more chats than that is
+        // told the chat was not found rather than read without end).
+        let mut offset_peer = tl::enums::InputPeer::Empty;
+        let mut pages = 0;
+        while known(self).is_none() && pages < 50 {
+            pages += 1;
             let dialogs = self
                 .call(&tl::functions::messages::GetDialogs {
                     exclude_pinned: false,
                     folder_id: None,
                     offset_date: 0,
                     offset_id: 0,
-                    offset_peer: tl::enums::InputPeer::Empty,
+                    offset_peer: offset_peer.clone(),
                     limit: 100,
                     hash: 0,
                 })
                 .await?;
-            let chats = match dialogs {
-                tl::enums::messages::Dialogs::Dialogs(d) => d.chats,
-                tl::enums::messages::Dialogs::Slice(d) => d.chats,
-                tl::enums::messages::Dialogs::NotModified(_) => vec![],
+            let (chats, more) = match dialogs {
+                tl::enums::messages::Dialogs::Dialogs(d) => (d.chats, false),
+                tl::enums::messages::Dialogs::Slice(d) => {
+                    let more = !d.dialogs.is_empty();
+                    (d.chats, more)
+                }
+                tl::enums::messages::Dialogs::NotModified(_) => (vec![], false),
             };
             self.remember(&chats);
+            let last = chats.iter().rev().find_map(|c| match c {
+                tl::enums::Chat::Channel(c) => Some((c.id, c.access_hash.unwrap_or(0))),
+                _ => None,
+            });
+            match (more, last) {
+                (true, Some((channel_id, access_hash))) => {
+                    offset_peer = tl::enums::InputPeer::Channel(tl::types::InputPeerChannel {
+                        channel_id,
+                        access_hash,
+                    });
+                }
+                _ => break,
+            }
         }
         let hash = known(self).ok_or_else(|| MtprotoError::Rpc {
             code: 400,

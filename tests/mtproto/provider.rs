@@ -284,3 +284,30 @@ async fn flood_wait_is_waited_out_exactly_and_lost_answers_are_not_repeated() {
     assert_eq!(provider.settings(CHAT).await.unwrap().slow_mode, 10);
     let _: SocketAddr = mtproto.addr();
 }
+
+#[tokio::test]
+async fn finds_a_chat_beyond_the_first_page_of_dialogs() {
+    let (sandbox, mtproto, provider) = rig(0).await;
+    let mut world = sandbox.world_snapshot();
+    for i in 0..250 {
+        let id = -1_003_000_000_000 - i;
+        let mut chat = Chat::new(id, ChatType::Supergroup, format!("Team {i}"));
+        chat.set_status(
+            OWNER,
+            Member::Creator {
+                is_anonymous: false,
+                custom_title: None,
+            },
+        );
+        world.add_chat(chat);
+    }
+    sandbox.replace_world(world);
+    // The world lists chats by id: this one is on the third page.
+    let last = -1_003_000_000_000;
+    let settings = provider.settings(last).await.unwrap();
+    assert_eq!(settings.slow_mode, 0);
+    assert_eq!(mtproto.calls()["messages.getDialogs"], 3);
+    // A chat the account is not in is not found, after every page.
+    let err = provider.settings(-1_009_000_000_000).await.unwrap_err();
+    assert_eq!(err.name(), Some("CHANNEL_INVALID"), "{err:?}");
+}

@@ -314,7 +314,13 @@ fn dispatch(front: &Front, key_id: u64, id: u32, args: &[u8]) -> Answer {
         f::messages::GetDialogs::CONSTRUCTOR_ID => {
             let me = attempt!(me(front, key_id));
             let request = function!(args, f::messages::GetDialogs);
-            dialogs(front, me, request.limit)
+            // Pages continue after `offset_peer` (the sandbox's dialogs
+            // have no message dates to order by).
+            let after = match &request.offset_peer {
+                tl::enums::InputPeer::Channel(c) => Some(tl_out::chat_id(c.channel_id)),
+                _ => None,
+            };
+            dialogs(front, me, request.limit, after)
         }
         f::channels::GetChannels::CONSTRUCTOR_ID => {
             let me = attempt!(me(front, key_id));
@@ -607,7 +613,7 @@ fn toggle(
 
 /// messages.getDialogs: the groups and channels the person is in, which is
 /// where a client learns their access hashes. Private chats are left out.
-fn dialogs(front: &Front, me: UserId, limit: i32) -> Answer {
+fn dialogs(front: &Front, me: UserId, limit: i32, after: Option<ChatId>) -> Answer {
     let now = unix_now();
     let world = server::lock(&front.sandbox.world);
     let limit = limit.clamp(1, 100) as usize;
@@ -617,7 +623,10 @@ fn dialogs(front: &Front, me: UserId, limit: i32) -> Answer {
         .filter(|c| c.kind != crate::state::ChatType::Group && c.status(me, now).is_present())
         .collect();
     let total = mine.len();
-    let page = &mine[..total.min(limit)];
+    let start = after
+        .and_then(|id| mine.iter().position(|c| c.id == id))
+        .map_or(0, |at| at + 1);
+    let page = &mine[start..total.min(start + limit)];
     let notify: tl::types::PeerNotifySettings =
         match tl::types::PeerNotifySettings::from_bytes(&0u32.to_le_bytes()) {
             Ok(n) => n,
@@ -649,7 +658,7 @@ fn dialogs(front: &Front, me: UserId, limit: i32) -> Answer {
         })
         .collect();
     let chats = page.iter().map(|c| tl_out::channel(c, me, now)).collect();
-    if total > page.len() {
+    if total > page.len() || start > 0 {
         ok(tl::enums::messages::Dialogs::Slice(
             tl::types::messages::DialogsSlice {
                 count: total as i32,
