@@ -69,6 +69,11 @@ pub struct TelegramSettings {
     /// a Telegram chat id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts_chat: Option<AlertsChat>,
+    /// Who carries out changes: `bot` (default), `user` (a person signed in
+    /// with `orgform login`, over MTProto) or `both` (the bot for routine
+    /// changes, the person for what only people can do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<crate::state::ProviderChoice>,
 }
 
 /// A chat key of `chats`, or a Telegram chat id.
@@ -415,6 +420,16 @@ pub struct ChatSpec {
     /// The message `orgform watch` sends once to each person who joins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub welcome: Option<WelcomeSpec>,
+    /// Only members may write (supergroups; read-only through the Bot API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_to_send: Option<bool>,
+    /// The member list is shown to admins only (read-only through the Bot API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_members: Option<bool>,
+    /// New members see the messages from before they joined (read-only
+    /// through the Bot API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_for_new_members: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -11,6 +11,8 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod logging;
+pub mod login;
+pub mod logout;
 pub mod output;
 pub mod plan;
 pub mod progress;
@@ -98,6 +100,10 @@ pub enum Command {
     State(state::StateArgs),
     /// The always-on half: keep the member ledger, answer join requests, welcome, alert (and enforce).
     Watch(watch::WatchArgs),
+    /// Sign a Telegram user account in for the user provider; keep its session in a 0600 file.
+    Login(login::LoginArgs),
+    /// End the user provider's session and delete its file.
+    Logout(logout::LogoutArgs),
 }
 
 /// Entry point of the binary.
@@ -171,6 +177,8 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Export(args) => export::run(args),
         Command::State(args) => state::run(args),
         Command::Watch(args) => watch::run(args),
+        Command::Login(args) => login::run(args),
+        Command::Logout(args) => logout::run(args),
     }
 }
 
