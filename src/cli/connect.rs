@@ -101,6 +101,7 @@ impl Connection {
         };
         self.state.commit(&delta).map_err(state_error)?;
         *base = store.clone();
+        state_store::records::settle(&mut base);
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 //! A holder on this host whose process is gone (pid and start time) has
 //! crashed and is replaced; see [`Holder::crashed`].
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -15,7 +16,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::Store;
 use super::backend::{Backend, Holder, RunRow, StoreError};
-use super::records::{self, Delta, Rows};
+use super::records::{self, Delta};
+use crate::state::ChatId;
 
 /// The database file inside a state dir.
 pub const FILE_NAME: &str = "orgform.db";
@@ -232,36 +234,11 @@ impl Backend for Sqlite {
     }
 
     fn load(&self) -> Result<Store, StoreError> {
-        let conn = self.conn.lock().expect("sqlite lock");
-        let mut stmt = conn
-            .prepare("SELECT chat, kind, key, value FROM records")
-            .map_err(|e| self.err(e))?;
-        let mut rows = Rows::new();
-        let mut found = stmt.query([]).map_err(|e| self.err(e))?;
-        while let Some(r) = found.next().map_err(|e| self.err(e))? {
-            let chat: i64 = r.get(0).map_err(|e| self.err(e))?;
-            let kind: String = r.get(1).map_err(|e| self.err(e))?;
-            let key: String = r.get(2).map_err(|e| self.err(e))?;
-            let text: String = r.get(3).map_err(|e| self.err(e))?;
-            let value = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-                backend: self.describe(),
-                detail: format!("record {kind} {key:?} of chat {chat}: {e}"),
-            })?;
-            rows.insert((chat, kind, key), value);
-        }
-        let offset: Option<String> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'update_offset'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let offset = offset.and_then(|o| o.parse().ok());
-        records::from_rows(&rows, offset).map_err(|detail| StoreError::Corrupt {
-            backend: self.describe(),
-            detail,
-        })
+        self.load_where(None)
+    }
+
+    fn load_chats(&self, chats: &BTreeSet<ChatId>) -> Result<Store, StoreError> {
+        self.load_where(Some(chats))
     }
 
     fn commit(&self, delta: &Delta) -> Result<(), StoreError> {
@@ -474,6 +451,75 @@ impl Backend for Sqlite {
 }
 
 impl Sqlite {
+    /// Every row, or (with `chats`) every row but the member records of
+    /// other chats.
+    fn load_where(&self, chats: Option<&BTreeSet<ChatId>>) -> Result<Store, StoreError> {
+        let conn = self.conn.lock().expect("sqlite lock");
+        let mut loader = records::Loader::default();
+        let mut read = |stmt: &mut rusqlite::Statement, params: &[&dyn rusqlite::ToSql]| {
+            let mut found = stmt.query(params).map_err(|e| self.err(e))?;
+            while let Some(r) = found.next().map_err(|e| self.err(e))? {
+                let chat: i64 = r.get(0).map_err(|e| self.err(e))?;
+                let kind = r.get_ref(1).map_err(|e| self.err(e))?;
+                let key = r.get_ref(2).map_err(|e| self.err(e))?;
+                let text = r.get_ref(3).map_err(|e| self.err(e))?;
+                let (Ok(kind), Ok(key), Ok(text)) = (kind.as_str(), key.as_str(), text.as_str())
+                else {
+                    return Err(StoreError::Corrupt {
+                        backend: self.describe(),
+                        detail: format!("a record of chat {chat} is not text"),
+                    });
+                };
+                loader
+                    .add(chat, kind, key, text)
+                    .map_err(|detail| StoreError::Corrupt {
+                        backend: self.describe(),
+                        detail,
+                    })?;
+            }
+            Ok(())
+        };
+        match chats {
+            None => {
+                let mut stmt = conn
+                    .prepare("SELECT chat, kind, key, value FROM records")
+                    .map_err(|e| self.err(e))?;
+                read(&mut stmt, &[])?;
+            }
+            Some(chats) => {
+                let mut stmt = conn
+                    .prepare("SELECT chat, kind, key, value FROM records WHERE kind <> ?1")
+                    .map_err(|e| self.err(e))?;
+                read(&mut stmt, &[&records::MEMBER_KIND])?;
+                // The primary key (chat, kind, key) finds each chat's
+                // members without a scan.
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT chat, kind, key, value FROM records WHERE chat = ?1 AND kind = ?2",
+                    )
+                    .map_err(|e| self.err(e))?;
+                for chat in chats {
+                    read(&mut stmt, &[chat, &records::MEMBER_KIND])?;
+                }
+            }
+        }
+        let offset: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'update_offset'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let offset = offset.and_then(|o| o.parse().ok());
+        loader
+            .finish(offset, chats.cloned())
+            .map_err(|detail| StoreError::Corrupt {
+                backend: self.describe(),
+                detail,
+            })
+    }
+
     fn commit_once(&self, delta: &Delta) -> Result<(), StoreError> {
         let mut conn = self.conn.lock().expect("sqlite lock");
         let tx = conn
