@@ -239,8 +239,14 @@ pub async fn make_plan(
     now: jiff::Timestamp,
     only: Option<Vec<String>>,
 ) -> Result<Planned, CliError> {
-    let mut store = conn.load_store()?;
-    let before = store.clone();
+    // Only the member records of the chats this plan reads.
+    let chats: Option<std::collections::BTreeSet<crate::state::ChatId>> =
+        only.as_ref().map(|keys| {
+            keys.iter()
+                .filter_map(|k| model.desired.state.chats.get(k).map(|c| c.id))
+                .collect()
+        });
+    let mut store = conn.load_store_of(chats.as_ref())?;
     let progress = super::progress::spinner(&format!(
         "reading {} chats from Telegram",
         only.as_ref()
@@ -257,15 +263,20 @@ pub async fn make_plan(
     progress.finish_and_clear();
     let (live, _) = refreshed.map_err(read_error)?;
     conn.save_store(&store)?;
+    // The refresh changed only what the plan does not read from the store
+    // (members seen, last read, topics renamed by hand, commands), so the
+    // plan uses the refreshed snapshot instead of a copy taken before it.
     let mut plan = plan::build(PlanInput {
         desired: &model.desired,
         live: &live,
-        store: &before,
+        store: &store,
         policies: model.config.policies.as_ref(),
         overrides,
         now,
         only,
     });
+    // The process ends soon after: freeing the ledger is wasted work.
+    std::mem::forget(store);
     plan.config_digest = Some(config_digest(&model.sources));
     plan.git_commit = git_commit(config);
     Ok(Planned { model, plan, live })
@@ -380,7 +391,8 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
                     rev,
                     changed,
                     &model.desired,
-                    &conn.load_store()?,
+                    // Whether a chat was ever read needs no member records.
+                    &conn.load_store_of(Some(&Default::default()))?,
                 )),
                 _ => None,
             };
