@@ -199,3 +199,47 @@ fn people_gone_everywhere_are_one_row_each_and_an_old_state_is_folded_once() {
         assert!(records::delta(&settled, &settled.clone()).is_empty());
     }
 }
+
+#[test]
+fn the_sqlite_file_shrinks_when_offboarded_people_are_folded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orgform.db");
+    let backend = open(&Location::Sqlite(path.clone()), dir.path());
+    // 600 people recorded absent, one row per chat in 20 chats (the form a
+    // state had before gone rows), next to 20 chats of members.
+    let mut old = records::Delta::default();
+    for c in 1..=20i64 {
+        for user in 1..=600i64 {
+            let seen = orgform::store::SeenMember {
+                status: if user <= 100 {
+                    MemberState::Member
+                } else {
+                    MemberState::Absent
+                },
+                tag: None,
+                at: 20,
+                source: "getChatMember".into(),
+            };
+            old.upserts.push((
+                (-1000 - c, MEMBER_KIND.to_string(), user.to_string()),
+                serde_json::to_value(&seen).unwrap(),
+            ));
+        }
+    }
+    backend.commit(&old).unwrap();
+    let size = |p: &Path| {
+        let wal = p.with_extension("db-wal");
+        std::fs::metadata(p).unwrap().len() + std::fs::metadata(wal).map_or(0, |m| m.len())
+    };
+    let before = size(&path);
+    let base = backend.load().unwrap();
+    let delta = records::delta(&base, &base.clone());
+    assert_eq!(delta.deletes.len(), 500 * 20);
+    backend.commit(&delta).unwrap();
+    let after = size(&path);
+    assert!(
+        after < before / 2,
+        "the file went from {before} to {after} bytes"
+    );
+    assert_eq!(backend.load().unwrap().chats, base.chats);
+}

@@ -50,6 +50,12 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE lock (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL);",
 ];
 
+/// A write that deleted at least this many rows (folding offboarded
+/// people into gone rows deletes one per chat each) is followed by a
+/// VACUUM, so the file shrinks with its contents: SQLite otherwise keeps
+/// the freed pages and the file never gets smaller.
+const VACUUM_AFTER_DELETES: usize = 10_000;
+
 /// Space kept free next to the database: when the disk fills, deleting it
 /// lets the journal record the failure and the rollback that follows.
 const RESERVE_BYTES: usize = 1 << 20;
@@ -245,7 +251,11 @@ impl Backend for Sqlite {
         if delta.is_empty() {
             return Ok(());
         }
-        self.with_space(|| self.commit_once(delta))
+        self.with_space(|| self.commit_once(delta))?;
+        if delta.deletes.len() >= VACUUM_AFTER_DELETES {
+            self.vacuum();
+        }
+        Ok(())
     }
 
     fn space_low(&self) -> bool {
@@ -451,6 +461,16 @@ impl Backend for Sqlite {
 }
 
 impl Sqlite {
+    /// Give freed pages back to the file system and empty the WAL. Only
+    /// an optimisation: what was committed is already durable, so a
+    /// failure (a full disk: VACUUM needs room for a copy) is ignored.
+    fn vacuum(&self) {
+        let conn = self.conn.lock().expect("sqlite lock");
+        if let Err(e) = conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);") {
+            tracing::debug!("VACUUM after a large write failed (ignored): {e}");
+        }
+    }
+
     /// Every row, or (with `chats`) every row but the member records of
     /// other chats.
     fn load_where(&self, chats: Option<&BTreeSet<ChatId>>) -> Result<Store, StoreError> {
