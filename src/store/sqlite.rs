@@ -50,11 +50,11 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE lock (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL);",
 ];
 
-/// A write that deleted at least this many rows (folding offboarded
-/// people into gone rows deletes one per chat each) is followed by a
-/// VACUUM, so the file shrinks with its contents: SQLite otherwise keeps
-/// the freed pages and the file never gets smaller.
-const VACUUM_AFTER_DELETES: usize = 10_000;
+/// After a write that deleted at least this many rows (folding offboarded
+/// people into gone rows deletes one per chat each), the file is compacted
+/// when more than a tenth of it is free pages: SQLite otherwise keeps the
+/// freed pages and the file never gets smaller.
+const VACUUM_AFTER_DELETES: usize = 1_000;
 
 /// Space kept free next to the database: when the disk fills, deleting it
 /// lets the journal record the failure and the rollback that follows.
@@ -253,7 +253,7 @@ impl Backend for Sqlite {
         }
         self.with_space(|| self.commit_once(delta))?;
         if delta.deletes.len() >= VACUUM_AFTER_DELETES {
-            self.vacuum();
+            self.vacuum_if_sparse();
         }
         Ok(())
     }
@@ -464,8 +464,16 @@ impl Sqlite {
     /// Give freed pages back to the file system and empty the WAL. Only
     /// an optimisation: what was committed is already durable, so a
     /// failure (a full disk: VACUUM needs room for a copy) is ignored.
-    fn vacuum(&self) {
+    fn vacuum_if_sparse(&self) {
         let conn = self.conn.lock().expect("sqlite lock");
+        let pages = |pragma: &str| -> i64 {
+            conn.query_row(&format!("PRAGMA {pragma}"), [], |r| r.get(0))
+                .unwrap_or(0)
+        };
+        let (free, total) = (pages("freelist_count"), pages("page_count"));
+        if free * 10 <= total {
+            return;
+        }
         if let Err(e) = conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);") {
             tracing::debug!("VACUUM after a large write failed (ignored): {e}");
         }
