@@ -377,7 +377,7 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
         .map(|rev| super::diff::changed_chats_since(&args.config, rev, &model, now))
         .transpose()?;
     let rt = connect::runtime()?;
-    let (mut planned, state_dir) =
+    let (planned, state_dir) =
         connect::block_on_interruptible(&rt, "nothing was changed", async {
             let conn = connect::connect(
                 &args.telegram,
@@ -410,10 +410,14 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             conn.close().await?;
             result.map(|p| (p, state_dir))
         })?;
+    // The process ends after printing: freeing the model, the live state
+    // and the plan is wasted work at 10,000 people.
+    let mut kept = std::mem::ManuallyDrop::new(planned);
+    let planned: &mut Planned = &mut kept;
     let left_out = subset
         .as_ref()
         .map(|s| crate::policy::rollout::limit(&mut planned.plan, s, &planned.model.desired));
-    let policy = plan_policies(&planned, now);
+    let policy = plan_policies(planned, now);
     record_audit(&state_dir, &policy, "plan", now);
     let plan = &planned.plan;
     if let Some(out) = &args.out {
