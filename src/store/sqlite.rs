@@ -51,10 +51,10 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// After a write that deleted at least this many rows (folding offboarded
-/// people into gone rows deletes one per chat each), the file is compacted
-/// when more than a tenth of it is free pages: SQLite otherwise keeps the
-/// freed pages and the file never gets smaller.
-const VACUUM_AFTER_DELETES: usize = 1_000;
+/// people into gone rows deletes one per chat each), the freed pages are
+/// given back to the file system: SQLite otherwise keeps them and the file
+/// never gets smaller.
+const SHRINK_AFTER_DELETES: usize = 1_000;
 
 /// Space kept free next to the database: when the disk fills, deleting it
 /// lets the journal record the failure and the rollback that follows.
@@ -123,6 +123,12 @@ impl Sqlite {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| self.err(e))?;
+        if version == 0 {
+            // Before the first table: freed pages can then be given back
+            // a few at a time (see `shrink_after_deletes`).
+            conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
+                .map_err(|e| self.err(e))?;
+        }
         let supported = MIGRATIONS.len() as i64;
         if version > supported {
             return Err(StoreError::Newer {
@@ -252,8 +258,8 @@ impl Backend for Sqlite {
             return Ok(());
         }
         self.with_space(|| self.commit_once(delta))?;
-        if delta.deletes.len() >= VACUUM_AFTER_DELETES {
-            self.vacuum_if_sparse();
+        if delta.deletes.len() >= SHRINK_AFTER_DELETES {
+            self.shrink_after_deletes();
         }
         Ok(())
     }
@@ -461,21 +467,28 @@ impl Backend for Sqlite {
 }
 
 impl Sqlite {
-    /// Give freed pages back to the file system and empty the WAL. Only
-    /// an optimisation: what was committed is already durable, so a
+    /// Give freed pages back to the file system and empty the WAL. A
+    /// database in incremental auto-vacuum mode (every one this orgform
+    /// creates) moves only as many pages as were freed; an older one is
+    /// switched to that mode by one VACUUM once a tenth of it is free.
+    /// Only an optimisation: what was committed is already durable, so a
     /// failure (a full disk: VACUUM needs room for a copy) is ignored.
-    fn vacuum_if_sparse(&self) {
+    fn shrink_after_deletes(&self) {
         let conn = self.conn.lock().expect("sqlite lock");
-        let pages = |pragma: &str| -> i64 {
-            conn.query_row(&format!("PRAGMA {pragma}"), [], |r| r.get(0))
+        let pragma = |name: &str| -> i64 {
+            conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
                 .unwrap_or(0)
         };
-        let (free, total) = (pages("freelist_count"), pages("page_count"));
-        if free * 10 <= total {
+        const INCREMENTAL: i64 = 2;
+        let sql = if pragma("auto_vacuum") == INCREMENTAL {
+            "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);"
+        } else if pragma("freelist_count") * 10 > pragma("page_count") {
+            "PRAGMA auto_vacuum = INCREMENTAL; VACUUM; PRAGMA wal_checkpoint(TRUNCATE);"
+        } else {
             return;
-        }
-        if let Err(e) = conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);") {
-            tracing::debug!("VACUUM after a large write failed (ignored): {e}");
+        };
+        if let Err(e) = conn.execute_batch(sql) {
+            tracing::debug!("giving back the pages of a large delete failed (ignored): {e}");
         }
     }
 
