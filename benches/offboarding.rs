@@ -86,7 +86,7 @@ fn main() {
         .config
         .people
         .values()
-        .filter(|p| p.status == orgform::model::spec::PersonStatus::Offboarded)
+        .filter(|p| p.status == orgform::spec::PersonStatus::Offboarded)
         .filter_map(|p| p.telegram_id)
         .collect();
     // Memberships the offboarded people really had (admin seats included).

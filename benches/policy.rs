@@ -12,12 +12,12 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::Criterion;
-use orgform::model::spec::{
+use orgform::policy::{self, OrgView};
+use orgform::sandbox::generate::{GenerateOptions, generate};
+use orgform::spec::{
     ChatSelector, Policies, PolicyAction, PolicyRule, PolicyScope, PolicySubject, Selector,
     SelectorRule,
 };
-use orgform::policy::{self, OrgView};
-use orgform::sandbox::generate::{GenerateOptions, generate};
 
 const BUDGET_SECONDS: f64 = 0.5;
 

@@ -4,7 +4,7 @@
 # $GITHUB_STEP_SUMMARY, sets the step outputs `exit-code`, `has-changes` and
 # `report-path` in $GITHUB_OUTPUT, and turns config errors into annotations.
 # Kept out of action.yml so that tests can run it locally with fake GITHUB_*
-# files (tests/gitops.rs).
+# files (tests/git/gitops.rs).
 #
 # Inputs (environment):
 #   ORGFORM_COMMAND           validate | diff | plan | apply | drift (required)

@@ -1,7 +1,10 @@
-//! The effective access diff between two desired states (DESIGN §7): who
-//! gains or loses which chat, admin right, title, restriction or ban, and
-//! why on both sides; and per chat, what changes in its settings, admins
-//! and members. Pure: no I/O, no clock.
+//! Access: what a person is declared to have in a chat ([`Access::of`]) and
+//! why ([`why_of`], keyed by the change [`Address`]), the one answer used by
+//! `show`, `diff`, `export` and the PR Markdown; and the effective access
+//! diff between two desired states (DESIGN §7): who gains or loses which
+//! chat, admin right, title, restriction or ban, and why on both sides; and
+//! per chat, what changes in its settings, admins and members. Pure: no
+//! I/O, no clock.
 //!
 //! Chats are matched by their Telegram id and people by their Telegram user
 //! id, so renaming a chat's config key or a person's handle is reported as
@@ -16,7 +19,8 @@ use serde_json::{Value, json};
 
 use crate::model::Config;
 use crate::state::{
-    ChatId, ChatState, DesiredState, MemberState, MembershipMode, Permissions, Rights, UserId,
+    Address, ChatId, ChatState, DesiredState, MemberState, MembershipMode, Permissions, Rights,
+    UserId,
 };
 
 /// The diff format; bumped on incompatible changes to the JSON.
@@ -52,7 +56,9 @@ pub enum Access {
 }
 
 impl Access {
-    fn of(chat: &ChatState, uid: UserId) -> Option<Access> {
+    /// What `uid` is declared to have in `chat`; `None` when the config
+    /// says nothing about them there.
+    pub fn of(chat: &ChatState, uid: UserId) -> Option<Access> {
         if let Some(seat) = chat.admins.get(&uid) {
             return Some(Access::Admin {
                 rights: seat.rights.clone(),
@@ -78,13 +84,44 @@ impl Access {
         )
     }
 
-    fn kind(&self) -> &'static str {
-        if matches!(self, Access::Admin { .. }) {
-            "admin"
-        } else {
-            "member"
+    /// The status word shown in tables and JSON.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Access::Admin { .. } => "admin",
+            Access::Member => "member",
+            Access::Restricted { .. } => "restricted",
+            Access::Banned => "banned",
+            Access::Removed => "removed",
         }
     }
+
+    /// The address of the seat or membership this access is.
+    pub fn address(&self, chat: &str, handle: &str) -> Address {
+        if matches!(self, Access::Admin { .. }) {
+            Address::admin(chat, handle)
+        } else {
+            Address::member(chat, handle)
+        }
+    }
+}
+
+/// Why `uid` has what they have in chat `chat` (by config key): the
+/// resolver's trace at the seat's or membership's address.
+pub fn why_of<'a>(desired: &'a DesiredState, chat: &str, uid: UserId) -> &'a [String] {
+    let Some(access) = desired
+        .state
+        .chats
+        .get(chat)
+        .and_then(|c| Access::of(c, uid))
+    else {
+        return &[];
+    };
+    let address = access.address(chat, &desired.handle(uid));
+    desired
+        .why
+        .get(address.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 /// Which way a change goes for the person.
@@ -306,14 +343,8 @@ pub fn diff(base: Side<'_>, head: Side<'_>) -> AccessDiff {
                     continue;
                 }
                 let base_key = b.map(|x| x.0.as_str()).unwrap_or(&key);
-                let why_before = before
-                    .as_ref()
-                    .map(|a| why(base.desired, base_key, a.kind(), uid))
-                    .unwrap_or_default();
-                let why_after = after
-                    .as_ref()
-                    .map(|a| why(head.desired, &key, a.kind(), uid))
-                    .unwrap_or_default();
+                let why_before = why(base.desired, base_key, uid);
+                let why_after = why(head.desired, &key, uid);
                 let handle = head_handle(base.desired, head.desired, uid);
                 let was_admin = matches!(before, Some(Access::Admin { .. }));
                 let is_admin = matches!(after, Some(Access::Admin { .. }));
@@ -418,13 +449,8 @@ fn head_handle(base: &DesiredState, head: &DesiredState, uid: UserId) -> String 
         .unwrap_or_else(|| uid.to_string())
 }
 
-fn why(desired: &DesiredState, chat: &str, kind: &str, uid: UserId) -> Vec<String> {
-    let handle = desired.handle(uid);
-    desired
-        .why
-        .get(&format!("chat.{chat}.{kind}.{handle}"))
-        .cloned()
-        .unwrap_or_default()
+fn why(desired: &DesiredState, chat: &str, uid: UserId) -> Vec<String> {
+    why_of(desired, chat, uid).to_vec()
 }
 
 fn access_change(

@@ -12,11 +12,12 @@
 
 pub mod access;
 pub mod apply;
+#[cfg(test)]
+mod architecture;
 pub mod botapi_spec;
 pub mod cli;
 pub mod config;
 pub mod drift;
-pub mod export;
 pub mod git;
 pub mod import;
 pub mod model;
@@ -24,6 +25,7 @@ pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod sandbox;
+pub mod spec;
 pub mod state;
 pub mod store;
 pub mod telegram;

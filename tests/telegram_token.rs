@@ -90,8 +90,9 @@ fn the_token_never_leaks() {
             reversible: true,
             person: None,
             undeclared: false,
+            seat: None,
         };
-        use orgform::telegram::Provider;
+        use orgform::apply::Provider;
         let err = provider.execute(&change).await.unwrap_err();
         outputs.extend([err.to_string(), format!("{err:?}")]);
 

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::provider::{Executed, Inverse, Observed};
 use crate::plan::{Op, Plan};
 use crate::store::{Shared, StoreError};
-use crate::telegram::execute::{Executed, Inverse, Observed};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]

@@ -12,6 +12,8 @@
 //!   it describes.
 
 pub mod journal;
+pub mod provider;
+pub mod stale;
 pub mod uncertain;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,9 +24,12 @@ use serde::Serialize;
 
 use crate::plan::{Action, Change, Phase, Plan};
 use crate::store::Store;
-use crate::telegram::execute::{self, Executed, Inverse, Observed, Provider};
+use provider::{Executed, Inverse, Observed};
 
 pub use journal::{Event, Journal, RunStatus};
+pub use provider::{
+    Answer, Evidence, MemberSnapshot, Provider, ProviderError, inverse, personal_invite_key, record,
+};
 pub use uncertain::{Resolution, repeatable, resolve};
 
 /// What a run did.
@@ -214,7 +219,7 @@ impl<'a, P: Provider> Shared<'a, P> {
         }
         match self.provider.execute(change).await {
             Ok(executed) => self.finished(index, change, &observed, executed),
-            Err(e) if uncertain::outcome_unknown(&e) => {
+            Err(e) if e.outcome_unknown() => {
                 let error = e.to_string();
                 let _ = self.journal(&Event::Uncertain {
                     index,
@@ -319,7 +324,7 @@ impl<'a, P: Provider> Shared<'a, P> {
     }
 
     fn remember(&self, change: &Change, observed: &Observed, executed: &Executed) {
-        execute::record(
+        provider::record(
             &mut self.store.lock().expect("store lock"),
             change,
             Some(observed),
@@ -522,12 +527,12 @@ async fn undo_all<P: Provider>(
                 break;
             }
             let executed = Executed {
-                answer: execute::Answer::Done,
+                answer: provider::Answer::Done,
                 not_modified: false,
                 calls: vec![],
                 notes: vec![],
             };
-            execute::record(
+            provider::record(
                 &mut shared.store.lock().expect("store lock"),
                 &change,
                 None,

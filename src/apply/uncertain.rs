@@ -10,9 +10,8 @@
 //! provider's evidence; without evidence the operator is asked, with the
 //! object to check and the command that records the answer.
 
+use super::provider::{Answer, Evidence, Executed, Inverse, Observed, Provider};
 use crate::plan::{Change, Op};
-use crate::telegram::error::{Error, ErrorKind};
-use crate::telegram::execute::{Answer, Evidence, Executed, Observed, Provider};
 
 /// How an uncertain change was settled.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,14 +27,6 @@ pub enum Resolution {
     Ask {
         question: String,
     },
-}
-
-/// Whether a failed call may have been carried out anyway.
-pub fn outcome_unknown(e: &Error) -> bool {
-    matches!(
-        e.kind,
-        ErrorKind::Unrepeatable { .. } | ErrorKind::Transport { .. } | ErrorKind::Garbage { .. }
-    )
 }
 
 /// Whether sending the change again is harmless (it sets a final state).
@@ -111,7 +102,7 @@ pub fn question(change: &Change, index: usize) -> String {
 #[derive(Debug, Default)]
 pub struct Settled {
     /// Changes that happened, with their inverses, in the order settled.
-    pub done: Vec<(usize, crate::telegram::execute::Inverse)>,
+    pub done: Vec<(usize, Inverse)>,
     /// Changes nobody can tell about, with the operator's question.
     pub asks: Vec<(usize, String)>,
     /// One line per settled change, for the operator.
@@ -133,7 +124,7 @@ pub async fn settle_in_flight<P: Provider>(
     now: i64,
     rerun_repeatable: bool,
 ) -> Result<Settled, super::journal::JournalError> {
-    use crate::telegram::execute::{inverse, record};
+    use super::provider::{inverse, record};
     let mut settled = Settled::default();
     for &i in &state.in_flight {
         let change = &plan.changes[i];

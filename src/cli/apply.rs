@@ -3,18 +3,18 @@
 //! report. `--resume RUN` finishes a run that was cut off.
 
 use super::output::{out, outln};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use super::connect::{self, Connection, TelegramArgs};
 use super::error::{CliError, exit};
-use super::plan::{GuardArgs, config_digest, make_plan, read_error};
+use super::plan::{GuardArgs, make_plan, read_error};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::apply::{self, Event, Hooks, Journal, Prior, Report, RunStatus, journal};
-use crate::plan::{self as planner, Plan};
+use crate::plan::Plan;
 use crate::render::plan as render;
 use crate::telegram::execute::TelegramProvider;
 use crate::telegram::pace::PaceStats;
@@ -359,39 +359,31 @@ async fn load_saved_plan(
     now: jiff::Timestamp,
 ) -> Result<Plan, CliError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| CliError::caused(format!("cannot read {}: {e}", path.display()), e))?;
     let plan: Plan = serde_json::from_str(&text).map_err(|e| {
         CliError::with_hint(
             format!("{} is not an orgform plan: {e}", path.display()),
             "make one with `orgform plan --out FILE`",
         )
     })?;
-    if plan.format_version != planner::FORMAT_VERSION {
-        return Err(CliError::with_hint(
-            format!(
-                "{} has plan format {}, this orgform reads format {}",
-                path.display(),
-                plan.format_version,
-                planner::FORMAT_VERSION
+    let stale = |e: crate::apply::stale::Stale| {
+        let hint = match e {
+            crate::apply::stale::Stale::Format { .. } => "make a new plan with this version",
+            crate::apply::stale::Stale::ConfigChanged => "make a new plan from the current files",
+            crate::apply::stale::Stale::Moved(_) => {
+                "make a new plan (`orgform plan --out FILE`) and review it again"
+            }
+        };
+        let message = match &e {
+            crate::apply::stale::Stale::Format { found, wanted } => format!(
+                "{} has plan format {found}, this orgform reads format {wanted}",
+                path.display()
             ),
-            "make a new plan with this version",
-        ));
-    }
-    let digest = config_digest(&model.sources);
-    if plan.config_digest.as_deref() != Some(digest.as_str()) {
-        return Err(CliError::with_hint(
-            "the config changed since the plan was made (its digest differs)",
-            "make a new plan from the current files",
-        ));
-    }
-    // Re-read the chats the plan touches; compare fingerprints.
-    let chats: Vec<String> = plan
-        .changes
-        .iter()
-        .map(|c| c.chat.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+            other => other.to_string(),
+        };
+        CliError::with_hint(message, hint)
+    };
+    crate::apply::stale::check_config(&plan, &model.sources.digest()).map_err(stale)?;
     let mut store = conn.load_store()?;
     // Only fingerprints are wanted here: what this read learns is not kept.
     let live = crate::telegram::read::read_chats(
@@ -399,27 +391,11 @@ async fn load_saved_plan(
         &model.desired,
         &mut store,
         now.as_second(),
-        &chats,
+        &crate::apply::stale::chats_to_read(&plan),
     )
     .await
     .map_err(read_error)?;
-    let mut moved: BTreeMap<String, ()> = BTreeMap::new();
-    for change in &plan.changes {
-        let now_print = planner::fingerprint(&planner::live_object(&live, change));
-        if plan.fingerprints.get(change.address.as_str()) != Some(&now_print) {
-            moved.insert(change.address.to_string(), ());
-        }
-    }
-    if !moved.is_empty() {
-        let list: Vec<String> = moved.into_keys().collect();
-        return Err(CliError::with_hint(
-            format!(
-                "the plan is stale: these objects changed in Telegram since it was made: {}",
-                list.join(", ")
-            ),
-            "make a new plan (`orgform plan --out FILE`) and review it again",
-        ));
-    }
+    crate::apply::stale::check_live(&plan, &live).map_err(stale)?;
     Ok(plan)
 }
 
@@ -476,7 +452,7 @@ async fn resume(
             at: now.to_string(),
             pid: std::process::id(),
         })
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     // What the cut-off process learned may not have reached the store: the
     // journal has it.
     let mut store = conn.load_store()?;
@@ -494,7 +470,7 @@ async fn resume(
             _ => None,
         };
         if let Some((index, executed)) = learned {
-            crate::telegram::execute::record(
+            crate::apply::record(
                 &mut store,
                 &plan.changes[*index],
                 state.observed.get(index),
@@ -516,7 +492,7 @@ async fn resume(
         true,
     )
     .await
-    .map_err(|e| CliError::user(e.to_string()))?;
+    .map_err(|e| CliError::caused(e.to_string(), e))?;
     for note in &settled.notes {
         eprintln!("note: {note}");
     }

@@ -163,7 +163,7 @@ impl Connection {
             running
                 .shutdown()
                 .await
-                .map_err(|e| CliError::user(format!("sandbox: {e}")))?;
+                .map_err(|e| CliError::caused(format!("sandbox: {e}"), e))?;
         }
         Ok(())
     }
@@ -289,7 +289,7 @@ pub async fn connect(
         };
         let running = sandbox::start(options, world)
             .await
-            .map_err(|e| CliError::user(format!("cannot start the sandbox: {e}")))?;
+            .map_err(|e| CliError::caused(format!("cannot start the sandbox: {e}"), e))?;
         let url = client::ApiUrl::parse(&running.base_url()).map_err(setup)?;
         let token = client::Token::new(running.token(), "from the sandbox").map_err(setup)?;
         let options = ClientOptions {
@@ -369,13 +369,26 @@ fn setup(e: crate::telegram::error::SetupError) -> CliError {
     }
 }
 
-/// A tokio runtime for one command.
+/// A tokio runtime for one command: two workers are plenty for a client
+/// whose pace Telegram sets.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    runtime_with(Some(2))
+}
+
+/// A tokio runtime for a server (`sandbox serve`): a worker per core.
+pub fn server_runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    runtime_with(None)
+}
+
+fn runtime_with(workers: Option<usize>) -> Result<tokio::runtime::Runtime, CliError> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    builder
         .enable_all()
         .build()
-        .map_err(|e| CliError::user(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| CliError::caused(format!("cannot start the async runtime: {e}"), e))
 }
 
 /// Run a command's async work so that Ctrl-C stops it with exit 130 and

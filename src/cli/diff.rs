@@ -114,7 +114,7 @@ pub fn load_base(
 /// that cannot be read there stays unhashed (a note says so): history is
 /// reported on, not refused.
 fn photos_at(model: &mut Model, repo: &Repo, at: &Revision) {
-    let files = crate::git::PhotosAt { repo, at };
+    let files = PhotosAt { repo, at };
     let problems =
         crate::model::photo::digest(&model.config, &model.root, &mut model.desired, &files);
     for d in problems.iter() {
@@ -268,7 +268,7 @@ pub fn run(args: DiffArgs) -> Result<u8, CliError> {
         let rules: std::collections::BTreeSet<&str> = policies
             .new
             .iter()
-            .filter(|v| v.action == crate::model::spec::PolicyAction::Deny && v.counts())
+            .filter(|v| v.action == crate::spec::PolicyAction::Deny && v.counts())
             .map(|v| v.rule.as_str())
             .collect();
         eprintln!(
@@ -283,6 +283,29 @@ pub fn run(args: DiffArgs) -> Result<u8, CliError> {
     } else {
         exit::CHANGES
     })
+}
+
+/// Chat photos read from the revision a config was loaded from: git's
+/// reader behind the model's photo source, joined here at the edge so
+/// neither module knows the other.
+pub struct PhotosAt<'r> {
+    pub repo: &'r crate::git::Repo,
+    pub at: &'r crate::git::Revision,
+}
+
+impl crate::model::photo::PhotoFiles for PhotosAt<'_> {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, (String, &'static str)> {
+        self.repo.read_file(self.at, path).map_err(|e| {
+            (
+                format!(
+                    "cannot read the photo {} at {}: {e}",
+                    path.display(),
+                    self.at.rev
+                ),
+                "the path is relative to the file that names it",
+            )
+        })
+    }
 }
 
 #[cfg(test)]

@@ -146,8 +146,8 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     if super::github_actions() {
         eprint!("{}", policy_render::github(&policy));
     }
-    let violated = policy.count(crate::model::spec::PolicyAction::Deny)
-        + policy.count(crate::model::spec::PolicyAction::Warn)
+    let violated = policy.count(crate::spec::PolicyAction::Deny)
+        + policy.count(crate::spec::PolicyAction::Warn)
         > 0;
     Ok(if report.has_drift() || violated {
         exit::CHANGES

@@ -1,6 +1,6 @@
 //! `orgform export access`: load the config, optionally read the live
 //! state (`--live` with `--sandbox` or `--api-url`), and print the
-//! effective access matrix built by `crate::export`.
+//! effective access matrix built by `crate::render::export`.
 
 use super::output::out;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::connect::{self, TelegramArgs};
 use super::error::{CliError, exit};
-use crate::export;
+use crate::render::export;
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
@@ -106,8 +106,9 @@ fn access(args: AccessArgs) -> Result<u8, CliError> {
     };
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &text)
-                .map_err(|e| CliError::user(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, &text).map_err(|e| {
+                CliError::caused(format!("cannot write {}: {e}", path.display()), e)
+            })?;
             eprintln!("Wrote {} rows to {}.", rows.len(), path.display());
         }
         None => out!("{text}")?,

@@ -202,7 +202,9 @@ fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
     if !report.blocked.is_empty() {
         out!(
             "{}",
-            crate::render::escape::terminal_text(&chats::report_text(&report, false))
+            crate::render::escape::terminal_text(&crate::render::import::chats_text(
+                &report, false
+            ))
         )?;
         return Ok(exit::ERROR);
     }
@@ -214,7 +216,7 @@ fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
     }
     out!(
         "{}",
-        crate::render::escape::terminal_text(&chats::report_text(&report, true))
+        crate::render::escape::terminal_text(&crate::render::import::chats_text(&report, true))
     )?;
     Ok(exit::OK)
 }
@@ -222,9 +224,10 @@ fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
 /// Put a world file where `--sandbox` looks for it; an identical one may be there already.
 fn install_world(from: &std::path::Path, to: &std::path::Path) -> Result<(), CliError> {
     let bytes = std::fs::read(from)
-        .map_err(|e| CliError::user(format!("cannot read {}: {e}", from.display())))?;
-    World::load(from)
-        .map_err(|e| CliError::user(format!("{} is not a sandbox world: {e}", from.display())))?;
+        .map_err(|e| CliError::caused(format!("cannot read {}: {e}", from.display()), e))?;
+    World::load(from).map_err(|e| {
+        CliError::caused(format!("{} is not a sandbox world: {e}", from.display()), e)
+    })?;
     match std::fs::read(to) {
         Ok(existing) if existing == bytes => return Ok(()),
         Ok(_) => {
@@ -239,7 +242,7 @@ fn install_world(from: &std::path::Path, to: &std::path::Path) -> Result<(), Cli
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(to, bytes)
-        .map_err(|e| CliError::user(format!("cannot write {}: {e}", to.display())))?;
+        .map_err(|e| CliError::caused(format!("cannot write {}: {e}", to.display()), e))?;
     Ok(())
 }
 
@@ -256,8 +259,9 @@ async fn read_chats(
         args.chats.clone()
     } else if sandbox {
         // The world as the in-process sandbox loaded it.
-        let world = World::load(world_file)
-            .map_err(|e| CliError::user(format!("cannot read {}: {e}", world_file.display())))?;
+        let world = World::load(world_file).map_err(|e| {
+            CliError::caused(format!("cannot read {}: {e}", world_file.display()), e)
+        })?;
         let bot = world.bot_id();
         world
             .chats
@@ -268,10 +272,10 @@ async fn read_chats(
             .map(|c| c.id)
             .collect()
     } else {
-        let (found, hooked) = chats::discover(&conn.client, &mut store, now)
+        let (found, drained) = crate::telegram::read::discover(&conn.client, &mut store)
             .await
             .map_err(telegram_error)?;
-        webhook = hooked;
+        webhook = drained.webhook_active;
         found.into_iter().collect()
     };
     if ids.is_empty() {
@@ -286,7 +290,13 @@ async fn read_chats(
     }
     // For real Telegram with --all-known, discovery has drained the updates already.
     if !args.all_known || sandbox {
-        let desired = chats::bare_desired(&ids);
+        let mut desired = crate::state::DesiredState::default();
+        for &id in &ids {
+            desired.state.chats.insert(
+                crate::telegram::read::census_key(id),
+                crate::state::ChatState::new(id, crate::state::ChatType::Supergroup),
+            );
+        }
         let drained = crate::telegram::read::drain_updates(&conn.client, &desired, &mut store)
             .await
             .map_err(telegram_error)?;
@@ -294,7 +304,7 @@ async fn read_chats(
     }
     let observed = chats::read(&conn.client, &mut store, &ids, now)
         .await
-        .map_err(telegram_error)?;
+        .map_err(super::plan::read_error)?;
     conn.save_store(&store)?;
     Ok((observed, webhook))
 }
@@ -335,7 +345,7 @@ fn run_people(args: PeopleArgs) -> Result<u8, CliError> {
     let report = people::import(&options).map_err(import_error)?;
     out!(
         "{}",
-        crate::render::escape::terminal_text(&people::report_text(&report))
+        crate::render::escape::terminal_text(&crate::render::import::people_text(&report))
     )?;
     let Some(text) = &report.text else {
         return Ok(exit::ERROR);

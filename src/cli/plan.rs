@@ -152,7 +152,7 @@ pub fn record_audit(
     command: &str,
     now: jiff::Timestamp,
 ) {
-    use crate::model::spec::PolicyAction;
+    use crate::spec::PolicyAction;
     use std::io::Write;
     let audits: Vec<&crate::policy::Violation> = report
         .violations
@@ -194,7 +194,7 @@ pub fn policy_refusal(report: &crate::policy::Report) -> Option<u8> {
     let denied: Vec<&crate::policy::Violation> = report
         .violations
         .iter()
-        .filter(|v| v.action == crate::model::spec::PolicyAction::Deny && v.counts())
+        .filter(|v| v.action == crate::spec::PolicyAction::Deny && v.counts())
         .collect();
     let first = denied[0];
     let at = first
@@ -277,7 +277,7 @@ pub async fn make_plan(
     });
     // The process ends soon after: freeing the ledger is wasted work.
     std::mem::forget(store);
-    plan.config_digest = Some(config_digest(&model.sources));
+    plan.config_digest = Some(model.sources.digest());
     plan.git_commit = git_commit(config);
     Ok(Planned { model, plan, live })
 }
@@ -340,24 +340,6 @@ pub fn read_error(e: crate::telegram::read::ReadError) -> CliError {
         },
         _ => CliError::user(e.to_string()),
     }
-}
-
-/// SHA-256 over the config files' names and bytes, in load order.
-pub fn config_digest(sources: &crate::config::SourceMap) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for (_, file) in sources.files() {
-        let name = file
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        hasher.update(name.as_bytes());
-        hasher.update([0]);
-        hasher.update(file.text.as_bytes());
-        hasher.update([0]);
-    }
-    format!("sha256:{:x}", hasher.finalize())
 }
 
 /// The commit checked out in the repository holding the config, if any.
@@ -495,5 +477,40 @@ pub fn outcome(plan: &Plan, detailed: bool) -> u8 {
         exit::CHANGES
     } else {
         exit::OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::Override;
+    use crate::render::plan::override_flag;
+
+    /// The flag every output names for an override is one `plan` and
+    /// `apply` accept, and giving it overrides that kind.
+    #[test]
+    fn every_override_kind_is_a_flag_of_plan_and_apply() {
+        let cli = super::super::command();
+        for name in ["plan", "apply"] {
+            let sub = cli.find_subcommand(name).expect("subcommand");
+            for kind in Override::ALL {
+                let flag = override_flag(kind);
+                let long = flag.trim_start_matches("--");
+                assert!(
+                    sub.get_arguments().any(|a| a.get_long() == Some(long)),
+                    "{name} has no {flag}"
+                );
+            }
+        }
+        for kind in Override::ALL {
+            let args = super::GuardArgs {
+                allow_removals: override_flag(kind) == "--allow-removals",
+                allow_demotions: override_flag(kind) == "--allow-demotions",
+                allow_few_admins: override_flag(kind) == "--allow-few-admins",
+            };
+            let overrides = args.overrides();
+            for other in Override::ALL {
+                assert_eq!(overrides.allows(other), other == kind, "{kind:?}");
+            }
+        }
     }
 }

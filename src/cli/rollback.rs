@@ -95,7 +95,7 @@ async fn rollback(
             at: now.to_string(),
             pid: std::process::id(),
         })
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     let provider = TelegramProvider::new(conn.client.clone());
     let mut store = conn.load_store()?;
     // Changes cut off mid-call: find out whether they happened first.
@@ -109,7 +109,7 @@ async fn rollback(
         false,
     )
     .await
-    .map_err(|e| CliError::user(e.to_string()))?;
+    .map_err(|e| CliError::caused(e.to_string(), e))?;
     for note in &settled.notes {
         eprintln!("note: {note}");
     }

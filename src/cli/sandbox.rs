@@ -139,13 +139,6 @@ pub fn run(args: SandboxArgs) -> Result<u8, CliError> {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::user(format!("cannot start the async runtime: {e}")))
-}
-
 fn probability(name: &str, value: f64) -> Result<f64, CliError> {
     if (0.0..=1.0).contains(&value) {
         Ok(value)
@@ -164,7 +157,7 @@ fn serve(args: ServeArgs) -> Result<u8, CliError> {
             "create one with `orgform sandbox init --from CONFIG --world FILE` or `orgform sandbox generate`",
         ));
     }
-    let world = World::load(&args.world).map_err(|e| CliError::user(e.to_string()))?;
+    let world = World::load(&args.world).map_err(|e| CliError::caused(e.to_string(), e))?;
     let options = SandboxOptions {
         port: args.port,
         token: args.token,
@@ -193,10 +186,10 @@ fn serve(args: ServeArgs) -> Result<u8, CliError> {
         .get(&world.bot_id())
         .and_then(|u| u.username.clone())
         .unwrap_or_default();
-    runtime()?.block_on(async move {
+    super::connect::server_runtime()?.block_on(async move {
         let running = sandbox::start(options, world)
             .await
-            .map_err(|e| CliError::user(e.to_string()))?;
+            .map_err(|e| CliError::caused(e.to_string(), e))?;
         // The first line is the api_url alone, for scripts.
         outln!("{}", running.base_url())?;
         eprintln!(
@@ -210,7 +203,7 @@ fn serve(args: ServeArgs) -> Result<u8, CliError> {
         let world = running
             .shutdown()
             .await
-            .map_err(|e| CliError::user(e.to_string()))?;
+            .map_err(|e| CliError::caused(e.to_string(), e))?;
         eprintln!(
             "sandbox: saved {} ({} chats, {} users)",
             args.world.display(),
@@ -250,7 +243,7 @@ fn init(args: InitArgs) -> Result<u8, CliError> {
     let world = World::from_desired(&desired, &options);
     world
         .save(&args.world)
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     eprintln!(
         "wrote {}: {} chats, {} users{}",
         args.world.display(),
@@ -277,7 +270,7 @@ fn generate_cmd(args: GenerateArgs) -> Result<u8, CliError> {
         chats: args.chats,
         seed: args.seed,
     });
-    generate::write(&generated, &args.out).map_err(|e| CliError::user(e.to_string()))?;
+    generate::write(&generated, &args.out).map_err(|e| CliError::caused(e.to_string(), e))?;
     eprintln!(
         "generated {} people, {} departments, {} chats in {} ms: {}/config/, {}/world.json",
         generated.config.people.len(),
@@ -314,14 +307,14 @@ fn http_client() -> Result<reqwest::Client, CliError> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(90))
         .build()
-        .map_err(|e| CliError::user(format!("cannot build an HTTP client: {e}")))
+        .map_err(|e| CliError::caused(format!("cannot build an HTTP client: {e}"), e))
 }
 
 fn act(args: ActArgs) -> Result<u8, CliError> {
     let params = parse_params(&args.params)?;
     let body = json!({"as": args.as_user, "method": args.method, "params": params});
     let url = format!("{}/sandbox/act", args.url.trim_end_matches('/'));
-    let response: Value = runtime()?.block_on(async {
+    let response: Value = super::connect::runtime()?.block_on(async {
         let client = http_client()?;
         let r = client
             .post(&url)
@@ -348,7 +341,7 @@ fn act(args: ActArgs) -> Result<u8, CliError> {
 
 fn stats(args: StatsArgs) -> Result<u8, CliError> {
     let base = args.url.trim_end_matches('/').to_string();
-    let stats: Value = runtime()?.block_on(async {
+    let stats: Value = super::connect::runtime()?.block_on(async {
         let client = http_client()?;
         let r = client
             .get(format!("{base}/sandbox/stats"))
@@ -358,7 +351,7 @@ fn stats(args: StatsArgs) -> Result<u8, CliError> {
         let stats = r
             .json()
             .await
-            .map_err(|e| CliError::user(format!("unexpected stats answer: {e}")))?;
+            .map_err(|e| CliError::caused(format!("unexpected stats answer: {e}"), e))?;
         if args.reset {
             client
                 .post(format!("{base}/sandbox/stats/reset"))

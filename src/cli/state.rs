@@ -18,11 +18,11 @@ use serde_json::Value;
 
 use super::connect::{self, Connection};
 use super::error::{CliError, exit};
+use crate::apply::provider::{self, Answer, Executed, Observed};
 use crate::apply::{self, Event, Journal, RunStatus, journal};
 use crate::store::{
     self, Holder, InviteLinkRecord, LockGuard, Shared, Store, TopicRecord, records,
 };
-use crate::telegram::execute::{self, Answer, Executed, Observed};
 
 #[derive(Args, Debug)]
 pub struct StateArgs {
@@ -531,7 +531,7 @@ fn assume(
         Assumed::Done => {
             let store = load(backend)?;
             let executed = executed_from_store(&store, change)?;
-            let inverse = execute::inverse(change, &before, &executed);
+            let inverse = provider::inverse(change, &before, &executed);
             Event::Assume {
                 index,
                 done: true,
@@ -543,7 +543,7 @@ fn assume(
     };
     journal
         .write(&event)
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     outln!(
         "Recorded: {address} {} (run {run}).",
         match assumed {
@@ -656,7 +656,7 @@ fn abandon(backend: &Shared, run: &str, now: jiff::Timestamp) -> Result<u8, CliE
                 status: RunStatus::Abandoned,
             })
         })
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     outln!(
         "Abandoned run {run}: {} change(s) done stay done; it no longer blocks apply.",
         state.done.len()
@@ -727,7 +727,9 @@ fn export(backend: &Shared, out: Option<&std::path::Path>) -> Result<u8, CliErro
             options
                 .open(path)
                 .and_then(|mut f| f.write_all(text.as_bytes()))
-                .map_err(|e| CliError::user(format!("cannot write {}: {e}", path.display())))?;
+                .map_err(|e| {
+                    CliError::caused(format!("cannot write {}: {e}", path.display()), e)
+                })?;
             eprintln!(
                 "Exported {} chat(s) and {} run(s) to {}.",
                 export.store.chats.len(),
@@ -742,14 +744,15 @@ fn export(backend: &Shared, out: Option<&std::path::Path>) -> Result<u8, CliErro
 
 fn parse_export(text: &str, name: &str) -> Result<Export, CliError> {
     let value: Value = serde_json::from_str(text)
-        .map_err(|e| CliError::user(format!("{name} is not JSON: {e}")))?;
+        .map_err(|e| CliError::caused(format!("{name} is not JSON: {e}"), e))?;
     if value.get("orgform_state_export").is_some() {
-        return serde_json::from_value(value)
-            .map_err(|e| CliError::user(format!("{name} is not an orgform state export: {e}")));
+        return serde_json::from_value(value).map_err(|e| {
+            CliError::caused(format!("{name} is not an orgform state export: {e}"), e)
+        });
     }
     // An old state.json.
-    let store =
-        store::file::parse(text.as_bytes(), name).map_err(|e| CliError::user(e.to_string()))?;
+    let store = store::file::parse(text.as_bytes(), name)
+        .map_err(|e| CliError::caused(e.to_string(), e))?;
     Ok(Export {
         orgform_state_export: 1,
         store,
@@ -781,7 +784,7 @@ fn write_export(backend: &Shared, export: &Export) -> Result<(), CliError> {
 
 fn import(backend: &Shared, file: &std::path::Path) -> Result<u8, CliError> {
     let text = std::fs::read_to_string(file)
-        .map_err(|e| CliError::user(format!("cannot read {}: {e}", file.display())))?;
+        .map_err(|e| CliError::caused(format!("cannot read {}: {e}", file.display()), e))?;
     let export = parse_export(&text, &file.display().to_string())?;
     let before = records::rows(&load(backend)?).len();
     write_export(backend, &export)?;

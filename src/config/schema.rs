@@ -25,7 +25,7 @@ pub fn schema_text() -> String {
 pub fn schema() -> &'static Json {
     static SCHEMA: OnceLock<Json> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let schema = schemars::schema_for!(crate::model::spec::Config);
+        let schema = schemars::schema_for!(crate::spec::Config);
         let mut value = serde_json::to_value(schema).expect("schema serialises");
         drop_null(&mut value);
         if let Some(obj) = value.as_object_mut() {

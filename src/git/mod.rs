@@ -446,24 +446,3 @@ fn absolute(path: &Path) -> Result<PathBuf, GitError> {
     }
     Ok(out)
 }
-
-/// Chat photos read from the revision a config was loaded from.
-pub struct PhotosAt<'r> {
-    pub repo: &'r Repo,
-    pub at: &'r Revision,
-}
-
-impl crate::model::photo::PhotoFiles for PhotosAt<'_> {
-    fn read(&self, path: &Path) -> Result<Vec<u8>, (String, &'static str)> {
-        self.repo.read_file(self.at, path).map_err(|e| {
-            (
-                format!(
-                    "cannot read the photo {} at {}: {e}",
-                    path.display(),
-                    self.at.rev
-                ),
-                "the path is relative to the file that names it",
-            )
-        })
-    }
-}

@@ -2,7 +2,8 @@
 //! describe them as they are.
 //!
 //! Three steps. [`read`] asks the Bot API what it can tell about each chat
-//! (getChat, getChatAdministrators, getChatMemberCount, getMyCommands, and
+//! through the one reader, `telegram::read` (getChat,
+//! getChatAdministrators, getChatMemberCount, getMyCommands, and
 //! getChatMember for the members the store has seen) and takes topics and
 //! invite links from the store, which is all the Bot API lets a bot know.
 //! [`build`] turns that into config: settings, admins bound to existing
@@ -20,26 +21,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use tokio::task::JoinSet;
-
 use super::{ConfigDir, Format, ImportError, WriteOutcome, slug};
 use crate::model::resolve::{role_permissions, role_rights, role_rights_named};
-use crate::model::spec::{
+use crate::spec::{
     AdminBinding, AllKeyword, ChatSpec, CommandSpec, Config, InviteLinkSpec, Org, Person,
     PersonStatus, PinnedSpec, RestrictionBinding, RightsSpec, Role, Selector, SelectorRule,
     TagBinding, TelegramSettings, TopicSpec,
 };
 use crate::state::{
-    AdminSeat, BotIdentity, ChatId, ChatSettings, ChatType, Command, DesiredState, MemberState,
-    MembershipMode, Permission, Permissions, Right, UserId,
+    AdminSeat, BotIdentity, ChatId, ChatSettings, ChatType, Command, MemberState, MembershipMode,
+    Permission, Permissions, Right, UserId,
 };
 use crate::store::{InviteLinkRecord, Store, TopicRecord};
-use crate::telegram::client::{ApiCall, Client};
-use crate::telegram::error::{Class, Error, ErrorKind};
-use crate::telegram::read::{
-    ALLOWED_UPDATES, admin_seat, chat_type, member_state, settings_of, top_pin,
-};
-use crate::telegram::wire::{self, BotCommandScope, ChatFullInfo, ChatMember, Update};
+use crate::telegram::read::ReadError;
+use crate::telegram::{self, Client, wire};
 
 /// A Telegram user as an answer showed them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,306 +107,68 @@ pub struct Observed {
     pub users: BTreeMap<UserId, SeenUser>,
 }
 
-/// A desired state that names these chats and nothing else, for the
-/// reader functions that work on the config's chats (update draining).
-pub fn bare_desired(ids: &[ChatId]) -> DesiredState {
-    let mut desired = DesiredState::default();
-    for &id in ids {
-        desired.state.chats.insert(
-            format!("chat{id}"),
-            crate::state::ChatState::new(id, ChatType::Supergroup),
-        );
-    }
-    desired
-}
-
-/// Chats the bot is known to be in, for real Telegram: those in the store
-/// and those the update feed shows (membership changes, the bot's own
-/// status, messages). The updates are consumed: membership changes are
-/// recorded in the store as `read::drain_updates` would. Returns the chat
-/// ids and whether a webhook kept the feed from being read.
-pub async fn discover(
-    client: &Client,
-    store: &mut Store,
-    now: i64,
-) -> Result<(BTreeSet<ChatId>, bool), Error> {
-    let mut chats: BTreeSet<ChatId> = store.chats.keys().copied().collect();
-    let mut left: BTreeSet<ChatId> = BTreeSet::new();
-    loop {
-        let mut call = ApiCall::read("getUpdates", None)
-            .param("limit", 100)
-            .param("timeout", 0)
-            .param("allowed_updates", ALLOWED_UPDATES);
-        if let Some(offset) = store.update_offset {
-            call = call.param("offset", offset);
-        }
-        let updates: Vec<Update> = match client.call(&call).await {
-            Ok(u) => u,
-            Err(e) if e.class() == Some(&Class::Conflict) => return Ok((chats, true)),
-            Err(e) => return Err(e),
-        };
-        let page = updates.len();
-        for update in updates {
-            store.update_offset = Some(store.update_offset.unwrap_or(0).max(update.update_id + 1));
-            if let Some(mine) = &update.my_chat_member {
-                if chat_type(&mine.chat.kind).is_some() {
-                    if matches!(
-                        mine.new_chat_member,
-                        ChatMember::Left(_) | ChatMember::Banned(_)
-                    ) {
-                        left.insert(mine.chat.id);
-                        chats.remove(&mine.chat.id);
-                    } else {
-                        left.remove(&mine.chat.id);
-                        chats.insert(mine.chat.id);
-                    }
-                }
-            }
-            if let Some(changed) = &update.chat_member
-                && chat_type(&changed.chat.kind).is_some()
-            {
-                if !left.contains(&changed.chat.id) {
-                    chats.insert(changed.chat.id);
-                }
-                if let (Some(user), Some(status)) = (
-                    changed.new_chat_member.user_id(),
-                    stored_status(&changed.new_chat_member),
-                ) {
-                    store.see_member(
-                        changed.chat.id,
-                        user,
-                        status,
-                        changed.date.min(now),
-                        "update",
-                    );
-                }
-            }
-            if let Some(message) = update.extra.get("message") {
-                let id = message
-                    .pointer("/chat/id")
-                    .and_then(serde_json::Value::as_i64);
-                let kind = message
-                    .pointer("/chat/type")
-                    .and_then(serde_json::Value::as_str)
-                    .and_then(chat_type);
-                if let (Some(id), Some(_)) = (id, kind)
-                    && !left.contains(&id)
-                {
-                    chats.insert(id);
-                }
-            }
-        }
-        if page < 100 {
-            return Ok((chats, false));
-        }
-    }
-}
-
-fn stored_status(member: &ChatMember) -> Option<MemberState> {
-    match member {
-        ChatMember::Owner(_) | ChatMember::Administrator(_) => Some(MemberState::Member),
-        other => member_state(other),
-    }
-}
-
-fn member_user(member: &ChatMember) -> Option<&wire::User> {
-    Some(match member {
-        ChatMember::Owner(m) => &m.user,
-        ChatMember::Administrator(m) => &m.user,
-        ChatMember::Member(m) => &m.user,
-        ChatMember::Restricted(m) => &m.user,
-        ChatMember::Left(m) => &m.user,
-        ChatMember::Banned(m) => &m.user,
-        ChatMember::Other(_) => return None,
-    })
-}
-
-struct ChatRead {
-    chat: ObservedChat,
-    users: Vec<SeenUser>,
-    seen: Vec<(UserId, MemberState)>,
-}
-
-/// Read the chats (in parallel, each chat's calls in order). What was
-/// learned about members goes into the store.
+/// Read the chats through the one reader of Telegram (`telegram::read::
+/// census`): settings, admins, everyone the store has seen (asked afresh),
+/// commands, the member count; topics and invite links from the store,
+/// which is all the Bot API lets a bot know. What was learned about members
+/// goes into the store.
 pub async fn read(
     client: &Client,
     store: &mut Store,
     ids: &[ChatId],
     now: i64,
-) -> Result<Observed, Error> {
-    let me: wire::User = client.call(&ApiCall::read("getMe", None)).await?;
-    let bot = BotIdentity {
-        id: me.id,
-        username: me.username.clone().unwrap_or_default(),
-    };
-    let unique: BTreeSet<ChatId> = ids.iter().copied().collect();
-    let mut tasks = JoinSet::new();
-    for id in unique {
-        let known: Vec<UserId> = store
-            .chat(id)
-            .map(|c| {
-                c.members
-                    .iter()
-                    .filter(|(u, s)| **u != bot.id && s.status != MemberState::Absent)
-                    .map(|(u, _)| *u)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let client = client.clone();
-        let bot_id = bot.id;
-        tasks.spawn(async move { (id, read_chat(&client, id, bot_id, &known).await) });
-    }
+) -> Result<Observed, ReadError> {
+    let census = telegram::read::census(client, store, ids, now).await?;
     let mut observed = Observed {
-        bot: Some(bot),
+        bot: census.live.bot.clone(),
         ..Default::default()
     };
-    while let Some(joined) = tasks.join_next().await {
-        let (id, outcome) = match joined {
-            Ok(done) => done,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => {
-                return Err(Error::new(
-                    "read",
-                    None,
-                    ErrorKind::NotExecutable {
-                        reason: e.to_string(),
-                    },
-                ));
-            }
-        };
-        match outcome {
-            Ok(mut read) => {
-                for (user, status) in read.seen {
-                    store.see_member(id, user, status, now, "getChatMember");
-                }
-                let memory = store.chat_mut(id);
-                memory.last_read = Some(now);
-                read.chat.topics = memory.topics.clone();
-                read.chat.invite_links = memory
-                    .invite_links
-                    .iter()
-                    .filter(|(_, l)| !l.revoked)
-                    .map(|(k, l)| (k.clone(), l.clone()))
-                    .collect();
-                for user in read.users {
-                    observed.users.insert(user.id, user);
-                }
-                observed.chats.push(read.chat);
-            }
-            Err(e) if e.is_fatal() => return Err(e),
-            Err(e) => {
-                let message = match e.hint() {
-                    Some(hint) => format!("{e}; hint: {hint}"),
-                    None => e.to_string(),
-                };
-                observed.unreadable.push((id, message));
-            }
+    for user in census.profiles.values() {
+        observed.users.insert(user.id, SeenUser::of(user));
+    }
+    let unique: BTreeSet<ChatId> = ids.iter().copied().collect();
+    for id in unique {
+        let key = telegram::read::census_key(id);
+        let meta = census.live.meta.get(&key).cloned().unwrap_or_default();
+        if let Some(error) = meta.error {
+            observed.unreadable.push((id, error));
+            continue;
         }
+        let Some(chat) = census.live.state.chats.get(&key) else {
+            continue;
+        };
+        let memory = store.chat(id).cloned().unwrap_or_default();
+        observed.chats.push(ObservedChat {
+            id,
+            kind: chat.kind,
+            settings: chat.settings.clone(),
+            admins: chat.admins.clone(),
+            members: chat
+                .members
+                .iter()
+                .filter(|(_, m)| **m != MemberState::Absent)
+                .map(|(u, m)| (*u, m.clone()))
+                .collect(),
+            topics: memory.topics.clone(),
+            invite_links: memory
+                .invite_links
+                .iter()
+                .filter(|(_, l)| !l.revoked)
+                .map(|(k, l)| (k.clone(), l.clone()))
+                .collect(),
+            commands: chat.commands.clone().unwrap_or_default(),
+            member_count: meta.member_count.unwrap_or_default(),
+            pinned: chat
+                .pinned
+                .as_ref()
+                .filter(|p| p.by_bot && !p.text.is_empty())
+                .map(|p| p.text.clone()),
+            tags: chat.tags.clone().unwrap_or_default(),
+        });
     }
     observed.chats.sort_by_key(|c| c.id);
     observed.unreadable.sort();
     Ok(observed)
-}
-
-async fn read_chat(
-    client: &Client,
-    id: ChatId,
-    bot: UserId,
-    known: &[UserId],
-) -> Result<ChatRead, Error> {
-    let _turn = client.chat_turn(id).await;
-    let info: ChatFullInfo = client.call(&ApiCall::read("getChat", Some(id))).await?;
-    let Some(kind) = chat_type(&info.kind) else {
-        let reason = format!("this is a {} chat, not a group or channel", info.kind);
-        return Err(Error::new(
-            "getChat",
-            Some(id),
-            ErrorKind::NotExecutable { reason },
-        ));
-    };
-    let admins: Vec<ChatMember> = client
-        .call(&ApiCall::read("getChatAdministrators", Some(id)))
-        .await?;
-    let count: u64 = client
-        .call(&ApiCall::read("getChatMemberCount", Some(id)))
-        .await?;
-    // Channels have no bot commands: the Bot API refuses a channel scope
-    // even for reading ("can't change commands in channel chats").
-    let commands: Vec<wire::BotCommand> = if kind == ChatType::Channel {
-        Vec::new()
-    } else {
-        let call = ApiCall::read("getMyCommands", None)
-            .param("scope", BotCommandScope::Chat { chat_id: id });
-        client.call(&call).await?
-    };
-    let mut chat = ObservedChat {
-        id,
-        kind,
-        settings: settings_of(&info, kind),
-        admins: BTreeMap::new(),
-        members: BTreeMap::new(),
-        topics: BTreeMap::new(),
-        invite_links: BTreeMap::new(),
-        commands: commands
-            .into_iter()
-            .map(|c| Command {
-                command: c.command,
-                description: c.description,
-            })
-            .collect(),
-        member_count: count,
-        pinned: top_pin(&info, |u| u.id == bot)
-            .filter(|p| p.by_bot && !p.text.is_empty())
-            .map(|p| p.text),
-        tags: BTreeMap::new(),
-    };
-    let mut users = Vec::new();
-    let mut seen = Vec::new();
-    for admin in &admins {
-        let Some(user) = member_user(admin) else {
-            continue;
-        };
-        if user.id == bot {
-            continue;
-        }
-        if let Some((seat, _)) = admin_seat(admin, kind) {
-            chat.admins.insert(user.id, seat);
-            users.push(SeenUser::of(user));
-            seen.push((user.id, MemberState::Member));
-        }
-    }
-    for &user in known {
-        if chat.admins.contains_key(&user) {
-            continue;
-        }
-        let call = ApiCall::read("getChatMember", Some(id)).param("user_id", user);
-        let member = match client.call::<ChatMember>(&call).await {
-            Ok(m) => m,
-            // Telegram no longer knows the user, or they are not in the chat.
-            Err(e) if e.class() == Some(&Class::BadRequest) => {
-                seen.push((user, MemberState::Absent));
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        if let Some(u) = member_user(&member) {
-            users.push(SeenUser::of(u));
-        }
-        if let Some((seat, _)) = admin_seat(&member, kind) {
-            chat.admins.insert(user, seat);
-            seen.push((user, MemberState::Member));
-        } else if let Some(status) = member_state(&member) {
-            seen.push((user, status.clone()));
-            if status != MemberState::Absent {
-                chat.members.insert(user, status);
-                if let Some(tag) = member.tag() {
-                    chat.tags.insert(user, tag);
-                }
-            }
-        }
-    }
-    Ok(ChatRead { chat, users, seen })
 }
 
 /// How the written files are headed and where they go.
@@ -1108,100 +865,4 @@ pub fn permission_names(permissions: &Permissions) -> Vec<String> {
         return vec!["all".to_string()];
     }
     permissions.iter().map(|p| p.name().to_string()).collect()
-}
-
-/// The report as text, for the terminal (no colour, stable order).
-pub fn report_text(report: &Report, written: bool) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Imported {} chats from {}.",
-        report.chats.len(),
-        report.source
-    );
-    for c in &report.chats {
-        let outcome = match &c.outcome {
-            ChatOutcome::Added => "added".to_string(),
-            ChatOutcome::Unchanged => "unchanged".to_string(),
-            ChatOutcome::Replaced => "replaced".to_string(),
-            ChatOutcome::Kept => "kept (conflict)".to_string(),
-            ChatOutcome::Declared(file) => format!(
-                "already declared in {file}, kept (`orgform plan` compares it with Telegram)"
-            ),
-        };
-        let _ = write!(
-            out,
-            "  {} ({} {}, {:?}): {outcome}; {} admins, {} members known",
-            c.key, c.kind, c.id, c.title, c.admins, c.members
-        );
-        if c.unseen > 0 {
-            let _ = write!(
-                out,
-                "; {} of {} members the Bot API cannot show",
-                c.unseen, c.member_count
-            );
-        }
-        out.push('\n');
-    }
-    for (id, why) in &report.unreadable {
-        let _ = writeln!(out, "  {id}: not imported: {why}");
-    }
-    let _ = writeln!(
-        out,
-        "People: {} added, {} already in the config.",
-        report.people_added.len(),
-        report.people_reused
-    );
-    let reused: Vec<&str> = report.roles_reused.iter().map(String::as_str).collect();
-    let _ = writeln!(
-        out,
-        "Roles: {} added{}, {} reused{}.",
-        report.roles_added.len(),
-        list_suffix(
-            &report
-                .roles_added
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-        ),
-        reused.len(),
-        list_suffix(&reused)
-    );
-    let unseen: u64 = report.chats.iter().map(|c| c.unseen).sum();
-    if unseen > 0 {
-        let _ = writeln!(
-            out,
-            "Not visible: {unseen} members in all; the Bot API lists only admins, so members appear as the bot sees them join (chat_member updates). The chats are imported as `membership: additive`, so nobody unseen is removed."
-        );
-    }
-    for n in &report.notes {
-        let _ = writeln!(out, "note: {n}");
-    }
-    for c in &report.conflicts {
-        let _ = writeln!(out, "conflict: {c}");
-    }
-    for p in &report.blocked {
-        let _ = writeln!(
-            out,
-            "conflict: {} was not written by orgform import; --force rewrites it (entries kept, comments lost)",
-            p.display()
-        );
-    }
-    if written {
-        for (path, outcome) in &report.files {
-            let _ = writeln!(out, "{}: {}", path.display(), outcome.label());
-        }
-    } else if !report.blocked.is_empty() {
-        let _ = writeln!(out, "Nothing was written.");
-    }
-    out
-}
-
-fn list_suffix(items: &[&str]) -> String {
-    if items.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", items.join(", "))
-    }
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::{ImportError, slug};
 use crate::model::Config;
-use crate::model::spec::{Person, PersonStatus};
+use crate::spec::{Person, PersonStatus};
 
 /// A person field a column can fill.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -708,70 +708,4 @@ pub fn import(options: &PeopleOptions) -> Result<PeopleReport, ImportError> {
         &header,
     )?);
     Ok(report)
-}
-
-/// The report as text.
-pub fn report_text(report: &PeopleReport) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let usable = report.rows - report.problems.len();
-    let _ = writeln!(
-        out,
-        "Read {} rows from {}: {usable} usable, {} not.",
-        report.rows,
-        report.source,
-        report.problems.len()
-    );
-    if !report.ignored_columns.is_empty() {
-        let _ = writeln!(
-            out,
-            "Columns ignored: {}.",
-            report.ignored_columns.join(", ")
-        );
-    }
-    if !report.departments_checked {
-        let _ = writeln!(
-            out,
-            "Departments and roles were not checked: there is no config next to the output file."
-        );
-    }
-    for p in &report.problems {
-        let _ = writeln!(out, "  row {}: {}", p.row, p.message);
-    }
-    let c = &report.changes;
-    let (added, changed_word, gone_word) = if report.refused.is_some() {
-        ("Would add", "Would change", "Would be gone")
-    } else {
-        ("Added", "Changed", "Gone")
-    };
-    let _ = writeln!(out, "{added} ({}): {}", c.added.len(), c.added.join(", "));
-    let changed: Vec<String> = c
-        .changed
-        .iter()
-        .map(|(h, f)| format!("{h} ({})", f.join(", ")))
-        .collect();
-    let _ = writeln!(
-        out,
-        "{changed_word} ({}): {}",
-        changed.len(),
-        changed.join(", ")
-    );
-    let gone_note = if c.gone.is_empty() {
-        ""
-    } else if report.offboarded {
-        " — marked offboarded"
-    } else {
-        " — kept as they are (--offboard-missing marks them offboarded)"
-    };
-    let _ = writeln!(
-        out,
-        "{gone_word} ({}): {}{gone_note}",
-        c.gone.len(),
-        c.gone.join(", ")
-    );
-    let _ = writeln!(out, "Unchanged: {}", c.unchanged);
-    if let Some(r) = &report.refused {
-        let _ = writeln!(out, "{r}");
-    }
-    out
 }

@@ -13,8 +13,8 @@ use crate::config::diagnostic::{Diagnostic, Diagnostics, codes, did_you_mean};
 use crate::config::tree::{Node, escape_pointer_token as esc};
 use crate::state::{ChatType, Permission, Right};
 
-use super::spec::{ChatSpec, Config, RightsSpec, Selector, SelectorRule};
 use super::time::parse_until;
+use crate::spec::{ChatSpec, Config, RightsSpec, Selector, SelectorRule};
 
 /// Telegram's topic icon colours.
 pub const TOPIC_COLORS: [u32; 6] = [7322096, 16766590, 13338331, 9367192, 16749490, 16478047];
@@ -251,7 +251,7 @@ impl<'a> Checker<'a> {
         Span::new(span.file, span.start + quote + byte, 1)
     }
 
-    fn chat_selectors(&mut self, list: &[super::spec::ChatSelector], ptr: &str) {
+    fn chat_selectors(&mut self, list: &[crate::spec::ChatSelector], ptr: &str) {
         let config = self.config;
         for (i, sel) in list.iter().enumerate() {
             let p = format!("{ptr}/{i}");
@@ -1282,8 +1282,8 @@ impl<'a> Checker<'a> {
     }
 }
 
-fn subject_name(s: super::spec::PolicySubject) -> &'static str {
-    use super::spec::PolicySubject as S;
+fn subject_name(s: crate::spec::PolicySubject) -> &'static str {
+    use crate::spec::PolicySubject as S;
     match s {
         S::Chat => "chat",
         S::Person => "person",

@@ -1,6 +1,6 @@
-//! The typed org model: the config's serde types (`spec`), checks of what
-//! the schema cannot say (`check`), and resolution into the `DesiredState`
-//! with why-traces (`resolve`).
+//! The typed org model: checks of what the schema cannot say (`check`) on
+//! the config's serde types (`crate::spec`), and resolution into the
+//! `DesiredState` with why-traces (`resolve`).
 //!
 //! [`load`] runs the whole front half of the pipeline: files → raw tree →
 //! schema → typed config → checks → desired state, collecting every
@@ -10,8 +10,11 @@ pub mod check;
 pub mod photo;
 pub mod resolve;
 pub mod rules;
-pub mod spec;
 pub mod time;
+
+/// The config's types live below both `config` and `model`; the old path
+/// stays for code written against it.
+pub use crate::spec;
 
 use std::path::Path;
 
@@ -20,7 +23,7 @@ use jiff::Timestamp;
 use crate::config::{self, Diagnostic, Diagnostics, Node, SourceMap, diagnostic::codes};
 use crate::state::{DesiredState, MemberState};
 
-pub use spec::Config;
+pub use crate::spec::Config;
 
 /// A loaded, checked and resolved config.
 #[derive(Debug)]

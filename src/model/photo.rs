@@ -17,8 +17,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::config::diagnostic::codes;
 use crate::config::tree::{Node, escape_pointer_token as esc};
 use crate::config::{Diagnostic, Diagnostics, SourceMap};
@@ -141,12 +139,7 @@ fn inspect(files: &dyn PhotoFiles, path: &Path) -> Result<String, (String, &'sta
             "Telegram takes chat photos as JPEG or PNG",
         ));
     }
-    Ok(sha256_hex(&bytes))
-}
-
-/// Lowercase hex SHA-256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
+    Ok(crate::state::Photo::hash_of(&bytes))
 }
 
 /// Read every photo the config names, report the ones Telegram would

@@ -10,15 +10,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 
 use crate::state::{
-    AdminSeat, ChatSettings, ChatState, ChatType, Command, DesiredState, InviteLink, MemberState,
-    OrgState, Permission, Permissions, PersonRef, Photo, PinnedMessage, Right, Rights, Topic,
-    UserId,
+    Address, AdminSeat, ChatSettings, ChatState, ChatType, Command, DesiredState, InviteLink,
+    MemberState, OrgState, Permission, Permissions, PersonRef, Photo, PinnedMessage, Right, Rights,
+    Topic, UserId,
 };
 
-use super::spec::{
+use super::time::parse_until;
+use crate::spec::{
     AdminBinding, ChatSpec, Config, PersonStatus, RightsSpec, Role, Selector, SelectorRule,
 };
-use super::time::parse_until;
 
 /// A chat with its template chain merged in, remembering where each field
 /// was written (a pointer prefix: `/chats/eng` or `/templates/team-chat`).
@@ -501,7 +501,7 @@ impl<'a> Resolver<'a> {
                     if seat.title.is_none() {
                         seat.title = role_title(config, &grant.role);
                     }
-                    trace(format!("chat.{key}.admin.{handle}"), reason);
+                    trace(Address::admin(key, handle).0, reason);
                 } else if let Some(perms) = role_permissions(config, &grant.role) {
                     chat.members.insert(
                         uid,
@@ -510,7 +510,7 @@ impl<'a> Resolver<'a> {
                             until: until.map(Self::unix),
                         },
                     );
-                    trace(format!("chat.{key}.member.{handle}"), reason);
+                    trace(Address::member(key, handle).0, reason);
                 }
             }
         }
@@ -525,7 +525,7 @@ impl<'a> Resolver<'a> {
                 }
                 chat.members.entry(uid).or_insert(MemberState::Member);
                 trace(
-                    format!("chat.{key}.member.{handle}"),
+                    Address::member(key, handle).0,
                     format!("member via {reason}"),
                 );
             }
@@ -562,7 +562,7 @@ impl<'a> Resolver<'a> {
                     },
                 );
                 trace(
-                    format!("chat.{key}.member.{handle}"),
+                    Address::member(key, handle).0,
                     format!("restricted by {label} via {reason}"),
                 );
             }
@@ -576,7 +576,7 @@ impl<'a> Resolver<'a> {
                 chat.admins.remove(&uid);
                 chat.members.insert(uid, MemberState::Banned);
                 trace(
-                    format!("chat.{key}.member.{handle}"),
+                    Address::member(key, handle).0,
                     format!("banned via {reason}"),
                 );
             }
@@ -586,7 +586,7 @@ impl<'a> Resolver<'a> {
             if let std::collections::btree_map::Entry::Vacant(e) = chat.members.entry(uid) {
                 e.insert(MemberState::Absent);
                 trace(
-                    format!("chat.{key}.member.{handle}"),
+                    Address::member(key, handle).0,
                     "offboarded: removed from every managed chat".into(),
                 );
             }
@@ -640,7 +640,7 @@ impl<'a> Resolver<'a> {
                     }
                     tags.insert(uid, binding.tag.clone());
                     trace(
-                        format!("chat.{key}.tag.{handle}"),
+                        Address::tag(key, handle).0,
                         format!("tag \"{}\" via {reason}", binding.tag),
                     );
                 }
@@ -690,7 +690,7 @@ impl<'a> Resolver<'a> {
                 seat.title = title.clone();
             }
             trace(
-                format!("chat.{key}.admin.{handle}"),
+                Address::admin(key, handle).0,
                 format!("role {} via {reason}", binding.role),
             );
         }

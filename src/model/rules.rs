@@ -15,7 +15,7 @@
 use cel::common::ast::{Expr, IdedExpr};
 use cel::common::value::CelVal;
 
-use super::spec::PolicySubject;
+use crate::spec::PolicySubject;
 
 /// A static type of a CEL value as `policy` builds it.
 #[derive(Clone, Debug, PartialEq)]

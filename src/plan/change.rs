@@ -248,6 +248,38 @@ pub struct Change {
     /// protects against when a config is still incomplete.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub undeclared: bool,
+    /// A promotion's effect on the seat, typed: the rights gained and lost
+    /// against what the planner read. Renderers and guards use it instead
+    /// of reading `before`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat: Option<SeatChange>,
+}
+
+/// Rights a promotion (or demotion) gives and takes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatChange {
+    #[serde(default, skip_serializing_if = "Rights::is_empty")]
+    pub gained: Rights,
+    #[serde(default, skip_serializing_if = "Rights::is_empty")]
+    pub lost: Rights,
+}
+
+impl SeatChange {
+    /// From the rights held to the rights wanted.
+    pub fn between(held: &Rights, wanted: &Rights) -> SeatChange {
+        SeatChange {
+            gained: wanted.difference(held).cloned().collect(),
+            lost: held.difference(wanted).cloned().collect(),
+        }
+    }
+
+    /// What undoing it does.
+    pub fn reversed(&self) -> SeatChange {
+        SeatChange {
+            gained: self.lost.clone(),
+            lost: self.gained.clone(),
+        }
+    }
 }
 
 impl Change {

@@ -12,7 +12,7 @@ use crate::state::{
     MemberState, MembershipMode, Permissions, Photo, PinnedMessage, Rights, Topic, UserId,
 };
 
-use super::change::{Action, Change, Op, Phase, Step};
+use super::change::{Action, Change, Op, Phase, SeatChange, Step};
 
 /// How long a personal invite link stays valid.
 pub const PERSONAL_INVITE_SECONDS: i64 = 7 * 24 * 3600;
@@ -134,6 +134,14 @@ impl ChatDiff<'_> {
         let reversible = op.reversible()
             && step.phase() == Phase::Reversible
             && !matches!(op, Op::Manual { .. });
+        let seat = match &op {
+            Op::Promote { user, rights } => {
+                let none = Rights::new();
+                let held = self.live.admins.get(user).map_or(&none, |s| &s.rights);
+                Some(SeatChange::between(held, rights))
+            }
+            _ => None,
+        };
         self.out.push(Change {
             address,
             chat: self.key.to_string(),
@@ -148,6 +156,7 @@ impl ChatDiff<'_> {
             reversible,
             person,
             undeclared: false,
+            seat,
         });
     }
 

@@ -1,25 +1,54 @@
 //! Guards: checks on a whole plan before anything is applied. Each has a
-//! stable code and an override flag; a failure refuses the plan (exit 3)
-//! with an explanation, and an override shows in the plan output.
+//! stable code and, where the operator may overrule it, an [`Override`]
+//! kind; a failure refuses the plan (exit 3) with an explanation, and an
+//! override shows in the plan output. How an override is spelled on the
+//! command line is the CLI's business, not the planner's.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::spec::{LockoutPolicy, Policies};
+use crate::spec::{LockoutPolicy, Policies};
 use crate::state::{ChatType, LiveState, Right};
 
 use super::change::{Change, Op};
 
+/// What the operator may overrule, one kind per group of guards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Override {
+    /// Removal limits and the first-run rule.
+    Removals,
+    /// The admin demotion limit.
+    Demotions,
+    /// The min_admins policy.
+    FewAdmins,
+}
+
+impl Override {
+    pub const ALL: [Override; 3] = [Override::Removals, Override::Demotions, Override::FewAdmins];
+}
+
 /// Which guards the operator chose to override.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overrides {
-    /// `--allow-removals`: removal limits and the first-run rule.
+    /// [`Override::Removals`].
     pub removals: bool,
-    /// `--allow-demotions`: the admin demotion limit.
+    /// [`Override::Demotions`].
     pub demotions: bool,
-    /// `--allow-few-admins`: the min_admins policy.
+    /// [`Override::FewAdmins`].
     pub few_admins: bool,
+}
+
+impl Overrides {
+    /// Whether the operator overrode guards of this kind.
+    pub fn allows(&self, kind: Override) -> bool {
+        match kind {
+            Override::Removals => self.removals,
+            Override::Demotions => self.demotions,
+            Override::FewAdmins => self.few_admins,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,9 +59,9 @@ pub struct GuardResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<String>,
     pub message: String,
-    /// The flag that overrides it; `None` = cannot be overridden.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub override_flag: Option<String>,
+    /// What overrides it; `None` = cannot be overridden.
+    #[serde(rename = "override", default, skip_serializing_if = "Option::is_none")]
+    pub overridable: Option<Override>,
     /// True when the operator overrode it: the plan proceeds, and says so.
     pub overridden: bool,
 }
@@ -116,16 +145,19 @@ pub fn check(
     let max_demotions = removals
         .and_then(|r| r.max_demotions)
         .unwrap_or(DEFAULT_MAX_DEMOTIONS);
-    let mut push =
-        |code: &str, chat: Option<&str>, message: String, flag: Option<&str>, overridden: bool| {
-            out.push(GuardResult {
-                code: code.into(),
-                chat: chat.map(str::to_string),
-                message,
-                override_flag: flag.map(str::to_string),
-                overridden,
-            });
-        };
+    let mut push = |code: &str,
+                    chat: Option<&str>,
+                    message: String,
+                    kind: Option<Override>,
+                    overridden: bool| {
+        out.push(GuardResult {
+            code: code.into(),
+            chat: chat.map(str::to_string),
+            message,
+            overridable: kind,
+            overridden,
+        });
+    };
 
     // Removals, overall and per chat.
     let total = changes.iter().filter(|c| is_removal(c)).count() as u32;
@@ -137,7 +169,7 @@ pub fn check(
                 "the plan removes {total} {}; the limit is {max_count} (policies.removals.max_count)",
                 if total == 1 { "person" } else { "people" }
             ),
-            Some("--allow-removals"),
+            Some(Override::Removals),
             overrides.removals,
         );
     }
@@ -162,7 +194,7 @@ pub fn check(
                 "removal-limit",
                 Some(chat),
                 format!("the plan removes {removed} people from {chat}; the limit is {max_count}"),
-                Some("--allow-removals"),
+                Some(Override::Removals),
                 overrides.removals,
             );
         }
@@ -191,7 +223,7 @@ pub fn check(
                     format!(
                         "the plan removes {removed} of {known} members of {chat} ({percent}%); the limit is {max_percent}% (policies.removals.max_percent)"
                     ),
-                    Some("--allow-removals"),
+                    Some(Override::Removals),
                     overrides.removals,
                 );
             }
@@ -207,7 +239,7 @@ pub fn check(
                     "orgform has never applied a plan to {chat}, and this first one would remove {undeclared} {} the config does not mention",
                     if *undeclared == 1 { "person" } else { "people" }
                 ),
-                Some("--allow-removals"),
+                Some(Override::Removals),
                 overrides.removals,
             );
         }
@@ -220,7 +252,7 @@ pub fn check(
             format!(
                 "the plan demotes {demotions} admins; the limit is {max_demotions} (policies.removals.max_demotions)"
             ),
-            Some("--allow-demotions"),
+            Some(Override::Demotions),
             overrides.demotions,
         );
     }
@@ -258,7 +290,7 @@ pub fn check(
                         "{key} would have {} human admin(s) after this plan; policies.min_admins is {min}",
                         admins.len()
                     ),
-                    Some("--allow-few-admins"),
+                    Some(Override::FewAdmins),
                     overrides.few_admins,
                 );
             }

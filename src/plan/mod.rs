@@ -19,10 +19,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use change::{Action, Change, Op, Phase, Step};
-pub use guard::{GuardResult, Overrides};
+pub use change::{Action, Change, Op, Phase, SeatChange, Step};
+pub use guard::{GuardResult, Override, Overrides};
 
-use crate::model::spec::Policies;
+use crate::spec::Policies;
 use crate::state::{DesiredState, LiveState, MemberState};
 use crate::store::Store;
 

@@ -25,8 +25,8 @@ use serde::Serialize;
 
 use crate::config::{Node, SourceMap, tree::escape_pointer_token as esc};
 use crate::model::resolve::{Resolver, effective_chat};
-use crate::model::spec::{ChatSelector, Config, PolicyAction, PolicyRule, PolicySubject, Selector};
 use crate::model::time::parse_until;
+use crate::spec::{ChatSelector, Config, PolicyAction, PolicyRule, PolicySubject, Selector};
 use crate::state::{OrgState, PersonRef, UserId};
 
 /// A place in the config files.
@@ -467,12 +467,15 @@ fn violation(
         (PolicySubject::Seat, Some(c), Some(p)) => view
             .why
             .map(|why| {
-                ["admin", "member"]
-                    .iter()
-                    .filter_map(|kind| why.get(&format!("chat.{c}.{kind}.{p}")))
-                    .flatten()
-                    .cloned()
-                    .collect()
+                [
+                    crate::state::Address::admin(c, p),
+                    crate::state::Address::member(c, p),
+                ]
+                .iter()
+                .filter_map(|address| why.get(address.as_str()))
+                .flatten()
+                .cloned()
+                .collect()
             })
             .unwrap_or_default(),
         _ => Vec::new(),

@@ -12,8 +12,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::resolve::Resolver;
-use crate::model::spec::{ChatSelector, Config, RolloutStage, Selector, SelectorRule};
 use crate::plan::{Op, Plan};
+use crate::spec::{ChatSelector, Config, RolloutStage, Selector, SelectorRule};
 use crate::state::{ChatType, DesiredState, UserId};
 
 use super::OrgView;

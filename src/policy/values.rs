@@ -14,8 +14,8 @@ use cel::objects::{Key, Map};
 use cel::{Context, ExecutionError, Value};
 use jiff::Timestamp;
 
-use crate::model::spec::{Config, PersonStatus};
 use crate::model::time::parse_until;
+use crate::spec::{Config, PersonStatus};
 use crate::state::{MemberState, UserId};
 
 use super::OrgView;

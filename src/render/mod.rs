@@ -7,6 +7,8 @@ pub mod apply;
 pub mod diagnostics;
 pub mod drift;
 pub mod escape;
+pub mod export;
+pub mod import;
 pub mod model;
 pub mod plan;
 pub mod policy;

@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use crate::access::{Access, why_of};
 use crate::model::Model;
-use crate::state::{ChatState, MemberState, Rights};
+use crate::state::{MemberState, Rights};
 
 /// The whole desired state. serde_json's map keeps keys sorted, and every
 /// collection in the state is ordered, so equal models print equal bytes.
@@ -34,39 +35,6 @@ fn permissions_list(perms: &crate::state::Permissions) -> String {
     }
 }
 
-/// What one person has in one chat.
-pub enum Access<'a> {
-    Admin {
-        rights: &'a Rights,
-        title: Option<&'a str>,
-    },
-    Member,
-    Restricted {
-        permissions: &'a crate::state::Permissions,
-        until: Option<i64>,
-    },
-    Banned,
-    Removed,
-}
-
-pub fn access_in(chat: &ChatState, uid: i64) -> Option<Access<'_>> {
-    if let Some(seat) = chat.admins.get(&uid) {
-        return Some(Access::Admin {
-            rights: &seat.rights,
-            title: seat.title.as_deref(),
-        });
-    }
-    Some(match chat.members.get(&uid)? {
-        MemberState::Member => Access::Member,
-        MemberState::Restricted { permissions, until } => Access::Restricted {
-            permissions,
-            until: *until,
-        },
-        MemberState::Banned => Access::Banned,
-        MemberState::Absent => Access::Removed,
-    })
-}
-
 fn describe(access: &Access) -> String {
     match access {
         Access::Admin { rights, title } => match title {
@@ -92,22 +60,11 @@ fn access_json(access: &Access) -> serde_json::Value {
         Access::Admin { rights, title } => {
             json!({"status": "admin", "rights": rights, "title": title})
         }
-        Access::Member => json!({"status": "member"}),
         Access::Restricted { permissions, until } => {
             json!({"status": "restricted", "permissions": permissions, "until": until})
         }
-        Access::Banned => json!({"status": "banned"}),
-        Access::Removed => json!({"status": "removed"}),
+        other => json!({"status": other.status()}),
     }
-}
-
-fn why<'a>(model: &'a Model, chat: &str, kind: &str, handle: &str) -> &'a [String] {
-    model
-        .desired
-        .why
-        .get(&format!("chat.{chat}.{kind}.{handle}"))
-        .map(Vec::as_slice)
-        .unwrap_or_default()
 }
 
 /// Everything one person can do, chat by chat.
@@ -155,19 +112,14 @@ pub fn person_text(model: &Model, handle: &str) -> String {
     out
 }
 
-fn person_rows<'a>(model: &'a Model, handle: &str) -> Vec<(&'a str, Access<'a>, &'a [String])> {
+fn person_rows<'a>(model: &'a Model, handle: &str) -> Vec<(&'a str, Access, &'a [String])> {
     let Some(uid) = model.config.people[handle].telegram_id else {
         return Vec::new();
     };
     let mut rows = Vec::new();
     for (key, chat) in &model.desired.state.chats {
-        if let Some(access) = access_in(chat, uid) {
-            let kind = if matches!(access, Access::Admin { .. }) {
-                "admin"
-            } else {
-                "member"
-            };
-            rows.push((key.as_str(), access, why(model, key, kind, handle)));
+        if let Some(access) = Access::of(chat, uid) {
+            rows.push((key.as_str(), access, why_of(&model.desired, key, uid)));
         }
     }
     rows
@@ -246,11 +198,11 @@ pub fn chat_text(model: &Model, key: &str) -> String {
     for (uid, seat) in &chat.admins {
         let h = name(uid);
         let access = Access::Admin {
-            rights: &seat.rights,
-            title: seat.title.as_deref(),
+            rights: seat.rights.clone(),
+            title: seat.title.clone(),
         };
         let _ = writeln!(out, "    {h}: {}", describe(&access));
-        for r in why(model, key, "admin", &h) {
+        for r in why_of(&model.desired, key, *uid) {
             let _ = writeln!(out, "        why: {r}");
         }
     }
@@ -272,13 +224,13 @@ pub fn chat_text(model: &Model, key: &str) -> String {
         let _ = writeln!(out, "\n  {label} ({}):", list.len());
         for (uid, state) in list {
             let h = name(uid);
-            let access = access_in(chat, *uid).expect("listed");
+            let access = Access::of(chat, *uid).expect("listed");
             let extra = if matches!(state, MemberState::Member) {
                 String::new()
             } else {
                 format!(": {}", describe(&access))
             };
-            let reasons = why(model, key, "member", &h);
+            let reasons = why_of(&model.desired, key, *uid);
             let because = if reasons.is_empty() {
                 String::new()
             } else {
@@ -349,7 +301,7 @@ pub fn chat_json(model: &Model, key: &str) -> serde_json::Value {
         .desired
         .why
         .iter()
-        .filter(|(a, _)| a.starts_with(&format!("chat.{key}.")))
+        .filter(|(a, _)| crate::state::Address((*a).clone()).chat_key() == Some(key))
         .map(|(a, w)| (a.clone(), json!(w)))
         .collect();
     json!({"key": key, "chat": chat, "why": why})

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::plan::{Action, Change, Op, Phase, Plan};
+use crate::plan::{Action, Change, Op, Override, Phase, Plan};
 
 use super::Style;
 use super::escape;
@@ -119,7 +119,15 @@ pub fn word_diff(before: &str, after: &str) -> String {
     out.replace("-][-", "").replace("+}{+", "")
 }
 
-fn change_line(c: &Change) -> String {
+/// When the plan was made, as Unix time: lifetimes are shown relative to it.
+fn made_at(plan: &Plan) -> Option<i64> {
+    plan.created_at
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_second())
+}
+
+fn change_line(made: Option<i64>, c: &Change) -> String {
     if let Op::SetDescription { description } = &c.op {
         return format!(
             "{}: {}",
@@ -136,9 +144,21 @@ fn change_line(c: &Change) -> String {
             value_text(&c.after)
         ),
         Action::Invite => {
-            let name = c.after.get("link").and_then(Value::as_str).unwrap_or("");
+            let (name, expires) = match &c.op {
+                Op::SendInvite { name, expires, .. } => (name.as_str(), Some(*expires)),
+                _ => ("", None),
+            };
+            // The lifetime is the planner's (the op's expiry), shown from
+            // the time the plan was made.
+            let lifetime = match (expires, made) {
+                (Some(e), Some(m)) if e > m && (e - m) % 86_400 == 0 => {
+                    format!("{} days", (e - m) / 86_400)
+                }
+                (Some(e), _) => format!("until {}", crate::state::time::instant_text(e)),
+                (None, _) => "no expiry".into(),
+            };
             format!(
-                "{}: personal invite link \"{name}\" (one use, 7 days; sent by DM if they started the bot)",
+                "{}: personal invite link \"{name}\" (one use, {lifetime}; sent by DM if they started the bot)",
                 c.address
             )
         }
@@ -222,7 +242,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
             let _ = writeln!(out, "chat.{} ({} {})", c.chat, c.chat_type, c.chat_id);
             last_header = Some((c.phase(), c.chat.as_str()));
         }
-        let mut line = format!("  {} {}", c.action.symbol(), change_line(c));
+        let mut line = format!("  {} {}", c.action.symbol(), change_line(made_at(plan), c));
         if !c.reversible {
             line.push_str("  (cannot be undone)");
         }
@@ -256,7 +276,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 paint(
                     style,
                     c.action,
-                    &format!("  {} {}", c.action.symbol(), change_line(c))
+                    &format!("  {} {}", c.action.symbol(), change_line(made_at(plan), c))
                 )
             );
         }
@@ -279,7 +299,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
                 paint(
                     style,
                     c.action,
-                    &format!("  {} {}", c.action.symbol(), change_line(c))
+                    &format!("  {} {}", c.action.symbol(), change_line(made_at(plan), c))
                 )
             );
         }
@@ -293,7 +313,7 @@ pub fn text(plan: &Plan, style: Style) -> String {
             } else {
                 "REFUSED"
             };
-            let flag = match (&g.override_flag, g.overridden) {
+            let flag = match (g.overridable.map(override_flag), g.overridden) {
                 (Some(f), false) => format!(" (override with {f})"),
                 (Some(f), true) => format!(" ({f} given)"),
                 (None, _) => " (cannot be overridden)".to_string(),
@@ -321,61 +341,32 @@ struct AccessRow {
 }
 
 fn access_change(c: &Change) -> Option<String> {
-    let list = |v: &Value, key: &str| -> String {
-        v.get(key)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
-    };
+    let names =
+        |r: &crate::state::Rights| r.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ");
     Some(match &c.op {
         Op::Promote { rights, .. } if rights.is_empty() => "loses admin".to_string(),
-        Op::Promote { .. } if c.action == Action::Create => {
-            format!("becomes admin ({})", list(&c.after, "rights"))
+        Op::Promote { rights, .. } if c.action == Action::Create => {
+            format!("becomes admin ({})", names(rights))
         }
-        Op::Promote { rights, .. } => {
-            let before: Vec<String> = c
-                .before
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let after: Vec<String> = rights.iter().map(|r| r.name().to_string()).collect();
-            let gained: Vec<&String> = after.iter().filter(|r| !before.contains(r)).collect();
-            let lost: Vec<&String> = before.iter().filter(|r| !after.contains(r)).collect();
+        Op::Promote { .. } => {
+            let seat = c.seat.clone().unwrap_or_default();
             let mut parts = Vec::new();
-            if !gained.is_empty() {
-                parts.push(format!(
-                    "gains {}",
-                    gained
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+            if !seat.gained.is_empty() {
+                parts.push(format!("gains {}", names(&seat.gained)));
             }
-            if !lost.is_empty() {
-                parts.push(format!(
-                    "loses {}",
-                    lost.iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+            if !seat.lost.is_empty() {
+                parts.push(format!("loses {}", names(&seat.lost)));
             }
             format!("admin rights: {}", parts.join("; "))
         }
-        Op::Restrict { .. } => format!("restricted (may: {})", {
-            let l = list(&c.after, "permissions");
-            if l.is_empty() { "nothing".into() } else { l }
-        }),
+        Op::Restrict { permissions, .. } => {
+            let may: Vec<&str> = permissions.iter().map(|p| p.name()).collect();
+            if may.is_empty() {
+                "restricted (may: nothing)".to_string()
+            } else {
+                format!("restricted (may: {})", may.join(", "))
+            }
+        }
         Op::Unrestrict { .. } => "restrictions lifted".to_string(),
         Op::Ban { .. } => "banned".to_string(),
         Op::Kick { .. } => "removed from the chat".to_string(),
@@ -426,9 +417,8 @@ pub fn markdown(plan: &Plan) -> String {
                 continue;
             }
             let flag = g
-                .override_flag
-                .as_ref()
-                .map(|f| format!(" — override with `{f}`"))
+                .overridable
+                .map(|o| format!(" — override with `{}`", override_flag(o)))
                 .unwrap_or_default();
             let _ = writeln!(
                 head,
@@ -456,7 +446,7 @@ pub fn markdown(plan: &Plan) -> String {
             head,
             "> [!WARNING]\n> Guard `{}` overridden ({}): {}\n",
             g.code,
-            g.override_flag.as_deref().unwrap_or(""),
+            g.overridable.map(override_flag).unwrap_or(""),
             escape::md_text(&g.message)
         );
     }
@@ -660,7 +650,11 @@ pub fn markdown(plan: &Plan) -> String {
             } else {
                 ""
             };
-            let line = format!("{} {}{undo}", c.action.symbol(), change_line(c));
+            let line = format!(
+                "{} {}{undo}",
+                c.action.symbol(),
+                change_line(made_at(plan), c)
+            );
             let _ = writeln!(body, "{sign} {}", escape::md_code_line(&line));
             for w in &c.why {
                 let _ = writeln!(body, "#     why: {}", escape::md_code_line(w));
@@ -770,13 +764,8 @@ fn risk(c: &Change) -> Option<Risk> {
         Op::Kick { .. } | Op::Ban { .. } => Risk::Removal,
         Op::Promote { rights, .. } if rights.is_empty() => Risk::Demotion,
         Op::Promote { .. } if c.action == Action::Create => Risk::Privilege,
-        Op::Promote { rights, .. } => {
-            let before: Vec<&str> = c
-                .before
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            if rights.iter().any(|r| !before.contains(&r.name())) {
+        Op::Promote { .. } => {
+            if c.seat.as_ref().is_some_and(|s| !s.gained.is_empty()) {
                 Risk::Privilege
             } else {
                 Risk::Demotion
@@ -789,9 +778,28 @@ fn risk(c: &Change) -> Option<Risk> {
     })
 }
 
-/// Versioned JSON: the plan as saved, plus counts.
+/// How an override is given on the command line. The planner names only
+/// the kind; `cli`'s flags carry these names (a test in `cli` checks every
+/// kind against the parser), and every output shows them the same way.
+pub fn override_flag(kind: Override) -> &'static str {
+    match kind {
+        Override::Removals => "--allow-removals",
+        Override::Demotions => "--allow-demotions",
+        Override::FewAdmins => "--allow-few-admins",
+    }
+}
+
+/// Versioned JSON: the plan as saved, plus counts. Each guard carries its
+/// override kind and, for readers of the JSON, the flag that gives it.
 pub fn json(plan: &Plan) -> Value {
     let mut v = serde_json::to_value(plan).expect("plan serialises");
+    if let Some(guards) = v.get_mut("guards").and_then(Value::as_array_mut) {
+        for (g, guard) in guards.iter_mut().zip(&plan.guards) {
+            if let Some(kind) = guard.overridable {
+                g["override_flag"] = json!(override_flag(kind));
+            }
+        }
+    }
     let counts = plan.counts();
     let n = |a: Action| counts.get(&a).copied().unwrap_or(0);
     v["summary"] = json!({

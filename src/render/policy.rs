@@ -10,8 +10,8 @@ use std::fmt::Write;
 use serde_json::{Value, json};
 
 use super::{Style, md_cell};
-use crate::model::spec::{PolicyAction, PolicySubject};
 use crate::policy::{Comparison, Report, Violation, rollout::LeftOut};
+use crate::spec::{PolicyAction, PolicySubject};
 
 /// Terminal-safe text: control characters (escape codes) shown as `?`.
 fn clean(s: &str) -> String {

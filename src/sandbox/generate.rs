@@ -5,7 +5,7 @@
 //! joining two teams, and a matching world with a few hundred stray and
 //! missing memberships.
 //!
-//! The config is built as `model::spec::Config` values and serialised by
+//! The config is built as `spec::Config` values and serialised by
 //! serde, never formatted by hand; the desired state the world is seeded
 //! from is computed here directly from the same structure (the selectors
 //! used are simple enough to resolve in a few lines), so 10,000 people and
@@ -17,7 +17,7 @@ use std::path::Path;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::model::spec::{
+use crate::spec::{
     AdminBinding, AllKeyword, ChatSpec, Config, Department, Org, Person, PersonStatus, Policies,
     RemovalPolicy, RightsSpec, Role, Selector, SelectorKeyword, SelectorRule, TelegramSettings,
 };

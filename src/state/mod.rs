@@ -172,6 +172,14 @@ impl Photo {
     }
 
     /// The content hash, when known.
+    /// The content hash photos are compared by: lowercase hex SHA-256 of
+    /// the file's bytes. One home, so the planner's hash and the check
+    /// before upload always agree.
+    pub fn hash_of(bytes: &[u8]) -> String {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(bytes))
+    }
+
     pub fn sha256(&self) -> Option<&str> {
         match self {
             Photo::File { sha256, .. } if !sha256.is_empty() => Some(sha256),

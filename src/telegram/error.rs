@@ -404,6 +404,26 @@ fn redact_token_shapes(text: &str) -> String {
     out
 }
 
+/// The applier needs two things of a failed call: what to say (already
+/// redacted here) and whether the change may have happened anyway: an
+/// unrepeatable call cut off, a transport failure after sending, an answer
+/// that could not be read.
+impl From<Error> for crate::apply::ProviderError {
+    fn from(e: Error) -> Self {
+        let unknown = matches!(
+            e.kind,
+            ErrorKind::Unrepeatable { .. }
+                | ErrorKind::Transport { .. }
+                | ErrorKind::Garbage { .. }
+        );
+        if unknown {
+            crate::apply::ProviderError::unknown(e.to_string())
+        } else {
+            crate::apply::ProviderError::refused(e.to_string())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,9 +16,10 @@
 use serde_json::Value;
 
 use super::client::ApiCall;
-use super::execute::{Answer, Evidence, Executed, Observed, TelegramProvider};
+use super::execute::TelegramProvider;
 use super::read::top_pin;
 use super::wire::ChatFullInfo;
+use crate::apply::provider::{Answer, Evidence, Executed, Observed};
 use crate::plan::{Change, Op};
 
 impl TelegramProvider {

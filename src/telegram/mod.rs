@@ -1,7 +1,7 @@
 //! How orgform talks to Telegram (DESIGN §3, §5): the Bot API wire types
 //! (`wire`), the HTTP client with pacing, retries and token redaction
 //! (`client`, `error`), reading the live state (`read`), and carrying out
-//! changes through the [`Provider`] trait (`execute`).
+//! changes as `apply`'s `Provider` (`execute`).
 //!
 //! The usual sequence for a command that talks to Telegram:
 //!
@@ -31,8 +31,7 @@ pub use client::{
     load_token, resolve_api_url,
 };
 pub use error::{Class, Error, ErrorKind, SetupError};
-pub use execute::{
-    Answer, Executed, Inverse, MemberSnapshot, Observed, Provider, TelegramProvider, inverse,
-    record,
+pub use execute::TelegramProvider;
+pub use read::{
+    Census, Drained, ReadError, census, discover, drain_updates, read, read_chats, refresh,
 };
-pub use read::{Drained, ReadError, drain_updates, read, read_chats, refresh};

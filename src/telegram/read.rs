@@ -12,6 +12,12 @@
 //!
 //! [`drain_updates`] folds pending `chat_member` updates into the store
 //! first ([`refresh`] does both); it is skipped when a webhook is set.
+//!
+//! This is the one reader of Telegram: `orgform import` uses it too, with
+//! [`discover`] (every chat the update feed shows, folded into the store
+//! the same way) and [`census`] (a read that asks about everyone the store
+//! has seen and keeps their names), so every reader records the same
+//! updates.
 
 use std::collections::BTreeSet;
 
@@ -54,6 +60,32 @@ pub struct Drained {
     pub updates: usize,
     /// A webhook is set, so updates go there and nothing was drained.
     pub webhook_active: bool,
+    /// Groups and channels the updates showed the bot in (joined, a member
+    /// changed, a message), less those it left since.
+    pub chats_seen: BTreeSet<ChatId>,
+    /// Groups and channels the bot left or was removed from.
+    pub chats_left: BTreeSet<ChatId>,
+}
+
+/// Whose membership changes are recorded.
+enum Scope {
+    /// The config's chats.
+    Managed(BTreeSet<ChatId>),
+    /// Every group and channel the feed shows (an import finding chats).
+    Everywhere,
+}
+
+impl Scope {
+    fn of(desired: &DesiredState) -> Scope {
+        Scope::Managed(desired.state.chats.values().map(|c| c.id).collect())
+    }
+
+    fn covers(&self, chat: ChatId) -> bool {
+        match self {
+            Scope::Managed(chats) => chats.contains(&chat),
+            Scope::Everywhere => true,
+        }
+    }
 }
 
 /// Drain pending updates into the store: membership changes in managed
@@ -64,7 +96,7 @@ pub async fn drain_updates(
     desired: &DesiredState,
     store: &mut Store,
 ) -> Result<Drained, Error> {
-    drain(client, desired, store, true).await
+    drain(client, &Scope::of(desired), store, true).await
 }
 
 /// Fold the first page of pending updates into `store` without
@@ -75,17 +107,32 @@ pub async fn peek_updates(
     desired: &DesiredState,
     store: &mut Store,
 ) -> Result<Drained, Error> {
-    drain(client, desired, store, false).await
+    drain(client, &Scope::of(desired), store, false).await
+}
+
+/// Chats the bot is known to be in, for an import from real Telegram:
+/// those in the store and those the update feed shows. The updates are
+/// drained and folded into the store like [`drain_updates`] does, for every
+/// chat. `webhook_active` in the answer says a webhook kept the feed from
+/// being read.
+pub async fn discover(
+    client: &Client,
+    store: &mut Store,
+) -> Result<(BTreeSet<ChatId>, Drained), Error> {
+    let mut chats: BTreeSet<ChatId> = store.chats.keys().copied().collect();
+    let drained = drain(client, &Scope::Everywhere, store, true).await?;
+    chats.extend(drained.chats_seen.iter().copied());
+    chats.retain(|c| !drained.chats_left.contains(c));
+    Ok((chats, drained))
 }
 
 async fn drain(
     client: &Client,
-    desired: &DesiredState,
+    scope: &Scope,
     store: &mut Store,
     confirm: bool,
 ) -> Result<Drained, Error> {
     let confirmed = store.update_offset;
-    let managed: BTreeSet<ChatId> = desired.state.chats.values().map(|c| c.id).collect();
     let mut drained = Drained::default();
     loop {
         let mut call = ApiCall::read("getUpdates", None)
@@ -111,8 +158,36 @@ async fn drain(
         let page = updates.len();
         for update in updates {
             store.update_offset = Some(store.update_offset.unwrap_or(0).max(update.update_id + 1));
+            if let Some(mine) = &update.my_chat_member
+                && chat_type(&mine.chat.kind).is_some()
+            {
+                let id = mine.chat.id;
+                if matches!(
+                    mine.new_chat_member,
+                    ChatMember::Left(_) | ChatMember::Banned(_)
+                ) {
+                    drained.chats_seen.remove(&id);
+                    drained.chats_left.insert(id);
+                } else {
+                    drained.chats_left.remove(&id);
+                    drained.chats_seen.insert(id);
+                }
+            }
             if let Some(message) = update.extra.get("message") {
-                if topic_event(store, &managed, message) {
+                let kind = message
+                    .pointer("/chat/type")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(chat_type);
+                if let (Some(id), Some(_)) = (
+                    message
+                        .pointer("/chat/id")
+                        .and_then(serde_json::Value::as_i64),
+                    kind,
+                ) && !drained.chats_left.contains(&id)
+                {
+                    drained.chats_seen.insert(id);
+                }
+                if topic_event(store, scope, message) {
                     drained.updates += 1;
                 }
                 continue;
@@ -120,7 +195,12 @@ async fn drain(
             let Some(changed) = update.chat_member else {
                 continue;
             };
-            if !managed.contains(&changed.chat.id) {
+            if chat_type(&changed.chat.kind).is_some()
+                && !drained.chats_left.contains(&changed.chat.id)
+            {
+                drained.chats_seen.insert(changed.chat.id);
+            }
+            if !scope.covers(changed.chat.id) {
                 continue;
             }
             let Some(user) = changed.new_chat_member.user_id() else {
@@ -148,7 +228,7 @@ async fn drain(
 /// Fold a forum topic's service message (edited, closed, reopened by a
 /// person) into the store's record of that topic, so the live state shows
 /// what Telegram now has. Topics orgform does not know are ignored.
-fn topic_event(store: &mut Store, managed: &BTreeSet<ChatId>, message: &serde_json::Value) -> bool {
+fn topic_event(store: &mut Store, scope: &Scope, message: &serde_json::Value) -> bool {
     let chat = message
         .pointer("/chat/id")
         .and_then(serde_json::Value::as_i64);
@@ -158,7 +238,7 @@ fn topic_event(store: &mut Store, managed: &BTreeSet<ChatId>, message: &serde_js
     let (Some(chat), Some(thread)) = (chat, thread) else {
         return false;
     };
-    if !managed.contains(&chat) {
+    if !scope.covers(chat) {
         return false;
     }
     let Some(memory) = store.chats.get_mut(&chat) else {
@@ -223,6 +303,52 @@ pub async fn read_chats(
             return Err(ReadError::UnknownChat(key.clone()));
         }
     }
+    let (live, _) = read_jobs(client, desired, store, now, only, false).await?;
+    Ok(live)
+}
+
+/// What a census read: the chats (keyed `chat<ID>`), and the people seen
+/// in them with the names Telegram showed.
+#[derive(Clone, Debug, Default)]
+pub struct Census {
+    pub live: LiveState,
+    pub profiles: std::collections::BTreeMap<UserId, wire::User>,
+}
+
+/// Read chats the config does not describe (an import): everything
+/// [`read_chats`] reads, the command list always, and getChatMember for
+/// every person the store has seen present in each chat, keeping the names
+/// Telegram shows. What is learned goes into the store as in any read.
+pub async fn census(
+    client: &Client,
+    store: &mut Store,
+    ids: &[ChatId],
+    now: i64,
+) -> Result<Census, ReadError> {
+    let mut desired = DesiredState::default();
+    for &id in ids {
+        let mut chat = ChatState::new(id, ChatType::Supergroup);
+        chat.commands = Some(Vec::new());
+        desired.state.chats.insert(census_key(id), chat);
+    }
+    let keys: Vec<String> = desired.state.chats.keys().cloned().collect();
+    let (live, profiles) = read_jobs(client, &desired, store, now, &keys, true).await?;
+    Ok(Census { live, profiles })
+}
+
+/// The key a census files a chat under.
+pub fn census_key(id: ChatId) -> String {
+    format!("chat{id}")
+}
+
+async fn read_jobs(
+    client: &Client,
+    desired: &DesiredState,
+    store: &mut Store,
+    now: i64,
+    only: &[String],
+    census: bool,
+) -> Result<(LiveState, std::collections::BTreeMap<UserId, wire::User>), ReadError> {
     let me: wire::User = client.call(&ApiCall::read("getMe", None)).await?;
     let username = me.username.clone().unwrap_or_default();
     if let Some(expected) = &desired.bot {
@@ -250,6 +376,7 @@ pub async fn read_chats(
                 .cloned()
                 .unwrap_or_default(),
             bot: bot.id,
+            census,
         };
         let client = client.clone();
         tasks.spawn(async move {
@@ -262,6 +389,7 @@ pub async fn read_chats(
         bot: Some(bot),
         ..Default::default()
     };
+    let mut profiles = std::collections::BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
         let (job, outcome) = match joined {
             Ok(done) => done,
@@ -283,6 +411,9 @@ pub async fn read_chats(
                 }
                 live.state.chats.insert(job.key.clone(), read.chat);
                 live.meta.insert(job.key, read.meta);
+                for user in read.profiles {
+                    profiles.insert(user.id, user);
+                }
             }
             Err(e) if e.is_fatal() => return Err(ReadError::Telegram(e)),
             Err(e) => {
@@ -301,7 +432,7 @@ pub async fn read_chats(
             }
         }
     }
-    Ok(live)
+    Ok((live, profiles))
 }
 
 struct ChatJob {
@@ -309,6 +440,9 @@ struct ChatJob {
     desired: ChatState,
     memory: ChatMemory,
     bot: UserId,
+    /// Ask about everyone the store has seen present, read the command
+    /// list fresh, and keep the people's names (see [`census`]).
+    census: bool,
 }
 
 struct ChatRead {
@@ -320,6 +454,8 @@ struct ChatRead {
     tags_seen: Vec<(UserId, Option<String>)>,
     /// The command list, when it was asked for.
     commands_read: Option<Vec<Command>>,
+    /// People as Telegram showed them (a census only).
+    profiles: Vec<wire::User>,
 }
 
 async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
@@ -363,6 +499,7 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
     };
     let mut seen = Vec::new();
     let mut tags_seen = Vec::new();
+    let mut profiles = Vec::new();
     for admin in &admins {
         let Some(user) = admin.user_id() else {
             continue;
@@ -373,6 +510,11 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         if user == job.bot {
             meta.bot_rights = Some(seat.rights);
             continue;
+        }
+        if job.census
+            && let Some(profile) = profile_of(admin)
+        {
+            profiles.push(profile.clone());
         }
         if !editable {
             meta.not_editable.insert(user);
@@ -391,13 +533,21 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         .collect();
     // Whom to ask about: declared people who are not admins now and whose
     // status the store does not know, or knows to differ from the config.
-    let declared: BTreeSet<UserId> = job
-        .desired
-        .admins
-        .keys()
-        .chain(job.desired.members.keys())
-        .copied()
-        .collect();
+    let declared: BTreeSet<UserId> = if job.census {
+        job.memory
+            .members
+            .iter()
+            .filter(|(_, r)| r.status != MemberState::Absent)
+            .map(|(u, _)| *u)
+            .collect()
+    } else {
+        job.desired
+            .admins
+            .keys()
+            .chain(job.desired.members.keys())
+            .copied()
+            .collect()
+    };
     for user in &declared {
         if chat.admins.contains_key(user) || *user == job.bot {
             continue;
@@ -412,6 +562,7 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
                 != record.and_then(|r| r.tag.as_deref()).unwrap_or("")
         });
         let ask = match (known, wanted) {
+            _ if job.census => true,
             (None, _) => true,
             (Some(known), Some(wanted)) => !same_status(known, wanted) || tag_differs,
             // Declared as admin, known as something else.
@@ -433,6 +584,11 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
             }
             Err(e) => return Err(e),
         };
+        if job.census
+            && let Some(profile) = profile_of(&member)
+        {
+            profiles.push(profile.clone());
+        }
         if let Some((seat, editable)) = admin_seat(&member, kind) {
             // Promoted since getChatAdministrators answered.
             if !editable {
@@ -508,8 +664,8 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         chat.commands = Some(Vec::new());
     } else if job.desired.commands.is_some() || job.memory.commands_set {
         chat.commands = match &job.memory.commands {
-            Some(known) => Some(known.clone()),
-            None => {
+            Some(known) if !job.census => Some(known.clone()),
+            _ => {
                 let call = ApiCall::read("getMyCommands", None)
                     .param("scope", BotCommandScope::Chat { chat_id: id });
                 let commands: Vec<wire::BotCommand> = client.call(&call).await?;
@@ -531,6 +687,20 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         seen,
         tags_seen,
         commands_read,
+        profiles,
+    })
+}
+
+/// The person a ChatMember answer is about, as Telegram showed them.
+fn profile_of(member: &ChatMember) -> Option<&wire::User> {
+    Some(match member {
+        ChatMember::Owner(m) => &m.user,
+        ChatMember::Administrator(m) => &m.user,
+        ChatMember::Member(m) => &m.user,
+        ChatMember::Restricted(m) => &m.user,
+        ChatMember::Left(m) => &m.user,
+        ChatMember::Banned(m) => &m.user,
+        ChatMember::Other(_) => None?,
     })
 }
 

@@ -166,11 +166,8 @@ impl FixtureRepo {
 
 /// The binary in a hermetic environment, run in `dir`.
 pub fn orgform(dir: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("orgform").unwrap();
-    cmd.env_clear()
-        .env("NO_COLOR", "1")
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .current_dir(dir);
+    let mut cmd = crate::hermetic::bare();
+    cmd.current_dir(dir);
     cmd
 }
 

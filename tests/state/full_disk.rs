@@ -1,0 +1,221 @@
+//! A state directory on a full file system (a small tmpfs, mounted for the
+//! test; it needs root, and says it was skipped otherwise). The disk fills
+//! while an apply runs: the run stops cleanly before its next call, its
+//! rollback is journaled (the SQLite backend keeps a reserve of free space
+//! for exactly this), `rollback` and `resume` read the journal afterwards,
+//! and the world ends exactly as before the run, then converges.
+
+#![cfg(target_os = "linux")]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use assert_cmd::cargo::cargo_bin;
+use orgform::store::Backend;
+use orgform::store::sqlite::Sqlite;
+
+const NOW: &str = "--now=2026-11-27T12:00:00Z";
+const CONFIG: &str = "examples/acme";
+
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(at: &Path, size: &str) -> Option<Mount> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Process::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Mount(at.to_path_buf()))
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Process::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn orgform(state: &Path) -> Command {
+    crate::hermetic::orgform(state)
+}
+
+use crate::hermetic::run;
+
+struct Server {
+    child: Child,
+    args: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Server {
+    let world = dir.join("world.json");
+    let (code, token, err) = run(Command::cargo_bin("orgform")
+        .unwrap()
+        .args(["sandbox", "init", "--from", CONFIG, "--world"])
+        .arg(&world)
+        .arg(NOW));
+    assert_eq!(code, 0, "{err}");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, token.trim()).unwrap();
+    let mut child = Process::new(cargo_bin("orgform"))
+        .args([
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--latency",
+            "40",
+            "--world",
+        ])
+        .arg(&world)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    Server {
+        child,
+        args: vec![
+            "--api-url".into(),
+            line.trim().to_string(),
+            "--token-file".into(),
+            token_file.display().to_string(),
+        ],
+    }
+}
+
+fn plan_changes(state: &Path, server: &Server) -> usize {
+    let (code, out, err) = run(orgform(state)
+        .args(["plan", CONFIG, NOW, "--lock=false", "--format", "json"])
+        .args(&server.args));
+    assert_eq!(code, 0, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    plan["changes"].as_array().unwrap().len()
+}
+
+#[test]
+fn a_full_disk_stops_the_run_and_its_rollback_is_journaled() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mount) = Mount::tmpfs(&dir.path().join("mnt"), "6m") else {
+        // Straight to stderr: the harness captures eprintln!.
+        let _ = writeln!(
+            std::io::stderr(),
+            "state_full_disk: SKIPPED (cannot mount a tmpfs here; needs root)"
+        );
+        return;
+    };
+    let server = serve(dir.path());
+    let state = mount.0.join("state");
+    let planned = plan_changes(&state, &server);
+    assert!(planned > 5);
+
+    let child = crate::hermetic::process(&state)
+        .args([
+            "apply",
+            CONFIG,
+            "--auto-approve",
+            "--parallel-chats",
+            "1",
+            NOW,
+        ])
+        .args(&server.args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let run_id = loop {
+        assert!(start.elapsed() < Duration::from_secs(60), "never started");
+        let db = Sqlite::open(&state).ok();
+        let found = db.and_then(|db| {
+            let run = db.runs().ok()?.into_iter().next()?;
+            let done = db
+                .events(&run.run_id)
+                .ok()?
+                .iter()
+                .filter(|e| e.contains("\"event\":\"done\""))
+                .count();
+            (done >= 3).then_some(run.run_id)
+        });
+        if let Some(run) = found {
+            break run;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // Fill the disk to the last byte.
+    let mut filler = std::fs::File::create(mount.0.join("filler")).unwrap();
+    let chunk = vec![0xa5u8; 64 * 1024];
+    while filler.write_all(&chunk).is_ok() {}
+    let mut small = vec![0u8; 512];
+    while !small.is_empty() {
+        if filler.write_all(&small).is_err() {
+            small.truncate(small.len() / 2);
+        }
+    }
+    let _ = filler.sync_all();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("the disk holding the state"), "{stdout}");
+    assert!(
+        stdout.contains("the rollback is complete: Telegram is as it was before the run"),
+        "{stdout}"
+    );
+    // The rollback is in the journal, read back after the disk has room.
+    drop(filler);
+    std::fs::remove_file(mount.0.join("filler")).unwrap();
+    let db = Sqlite::open(&state).unwrap();
+    let events = db.events(&run_id).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("\"event\":\"rollback_start\""))
+    );
+    assert!(events.iter().any(|e| e.contains("\"event\":\"undo\"")));
+    assert!(
+        events
+            .last()
+            .unwrap()
+            .contains("\"status\":\"rolled_back\""),
+        "{events:?}"
+    );
+    // rollback and resume read it.
+    let (code, out, err) = run(orgform(&state)
+        .args(["rollback", &run_id, "--config", CONFIG, "--auto-approve"])
+        .args(&server.args));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("nothing to undo"), "{out}");
+    let (code, _, err) = run(orgform(&state)
+        .args(["apply", CONFIG, NOW, "--resume", &run_id])
+        .args(&server.args));
+    assert_eq!(code, 1);
+    assert!(err.contains("was rolled back"), "{err}");
+    // Exactly as before: the same plan again; then it converges.
+    assert_eq!(plan_changes(&state, &server), planned);
+    let (code, out, err) = run(orgform(&state)
+        .args(["apply", CONFIG, NOW, "--auto-approve"])
+        .args(&server.args));
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(plan_changes(&state, &server), 0);
+}
