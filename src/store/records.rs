@@ -11,15 +11,17 @@
 //!
 //! **Gone people.** An offboarded person is asked about in every chat and
 //! recorded absent in each: at 1,000 chats that was a thousand member rows
-//! per person, most of the ledger. A person whose only member records are
-//! "absent" (no tag) in at least [`GONE_MIN_CHATS`] chats is kept as one
-//! [`GONE_KIND`] row instead, naming the set of chats it covers (a
-//! [`GONE_CHATS_KIND`] row, shared by everyone gone from the same chats).
+//! per person, most of the ledger. A person recorded "absent" (no tag) in
+//! at least [`GONE_MIN_CHATS`] chats and in nine in ten of the chats they
+//! were seen in is kept as one [`GONE_KIND`] row instead, naming the set
+//! of chats it covers (a [`GONE_CHATS_KIND`] row, shared by everyone seen
+//! in the same chats); their other records (the few chats an offboarding
+//! has yet to clean up) stay rows of their own and win over the gone row.
 //! Loading expands it back into per-chat absent records, so nothing above
-//! this module sees the difference; a per-chat row newer than the gone
-//! row wins (the person came back somewhere). A chat added later is not in
-//! the set, so the person is asked about there like anyone else. The fold
-//! keeps the newest observation's time and source for all of them.
+//! this module sees the difference. A chat added later is not in the set,
+//! so the person is asked about there like anyone else. The fold keeps
+//! the newest observation's time and source for all the records it
+//! replaces.
 //!
 //! **Partial snapshots.** A snapshot may hold the member records of only
 //! some chats ([`Loaded::chats`]), for a plan that reads only those: every other
@@ -117,33 +119,32 @@ struct Folded {
 /// no other member record.
 fn fold(store: &Store) -> Folded {
     struct Seen<'a> {
+        /// Every chat with a record of the person.
         chats: Vec<ChatId>,
+        absent: usize,
         newest: (i64, &'a str),
-        other: bool,
     }
     let mut people: HashMap<UserId, Seen> = HashMap::new();
     for (chat, memory) in &store.chats {
         for (user, seen) in &memory.members {
             let entry = people.entry(*user).or_insert(Seen {
                 chats: Vec::new(),
+                absent: 0,
                 newest: (i64::MIN, ""),
-                other: false,
             });
-            if entry.other {
-                continue;
-            }
-            if seen.status == MemberState::Absent && seen.tag.is_none() {
-                entry.chats.push(*chat);
+            entry.chats.push(*chat);
+            if is_foldable(seen) {
+                entry.absent += 1;
                 entry.newest = entry.newest.max((seen.at, seen.source.as_str()));
-            } else {
-                entry.other = true;
             }
         }
     }
     let mut folded = Folded::default();
     let mut digests: HashMap<Vec<ChatId>, String> = HashMap::new();
     for (user, seen) in people {
-        if seen.other || seen.chats.len() < GONE_MIN_CHATS {
+        // Mostly gone: absent from nine in ten of the chats they were seen
+        // in (an offboarded person still in the few chats being cleaned up).
+        if seen.absent < GONE_MIN_CHATS || seen.absent * 10 < seen.chats.len() * 9 {
             continue;
         }
         let digest = digests
@@ -163,6 +164,11 @@ fn fold(store: &Store) -> Folded {
         folded.sets.insert(digest, chats);
     }
     folded
+}
+
+/// A record a gone row can stand for.
+fn is_foldable(seen: &SeenMember) -> bool {
+    seen.status == MemberState::Absent && seen.tag.is_none()
 }
 
 /// A short stable name for a set of chats (sorted ids).
@@ -209,7 +215,7 @@ fn chat_rows(chat: ChatId, memory: &ChatMemory, gone: &BTreeMap<UserId, Gone>, o
         put(INVITE_KIND, user.to_string(), to_value(link));
     }
     for (user, seen) in members {
-        if gone.contains_key(user) {
+        if is_foldable(seen) && gone.contains_key(user) {
             continue;
         }
         put(MEMBER_KIND, user.to_string(), to_value(seen));
@@ -338,7 +344,7 @@ impl Loader {
             MEMBER_KIND => {
                 let seen: SeenMember = serde_json::from_str(text).map_err(|e| bad(&e))?;
                 let user = user()?;
-                if seen.status == MemberState::Absent {
+                if is_foldable(&seen) {
                     self.absent_rows.push((chat, user));
                 }
                 memory.members.insert(user, seen);
@@ -406,9 +412,9 @@ impl Loader {
                     continue;
                 }
                 let members = &mut store.chats.entry(*chat).or_default().members;
-                // A per-chat record at least as new wins: the person was
-                // seen there since.
-                if members.get(&user).is_some_and(|s| s.at >= gone.at) {
+                // A per-chat record wins: the person is (or was seen)
+                // somewhere other than gone there.
+                if members.contains_key(&user) {
                     continue;
                 }
                 members.insert(
@@ -695,18 +701,26 @@ mod tests {
     }
 
     #[test]
-    fn only_people_absent_everywhere_they_were_seen_fold() {
-        // Present somewhere, or absent from too few chats: rows as before.
+    fn only_people_mostly_gone_fold_and_their_other_records_stay_rows() {
+        // Still in one chat of eleven (being offboarded): folded, and that
+        // chat's record is a row of its own.
         let mut s = with_gone(10, |_| 40);
         s.see_member(-11, 7, MemberState::Member, 41, "update");
-        assert_eq!(member_rows_of(&rows(&s), 7), 11);
+        assert_eq!(member_rows_of(&rows(&s), 7), 1);
+        assert_eq!(from_rows(&rows(&s), None).unwrap(), s);
+        // In five chats of fifteen, or absent from too few: rows as before.
+        let mut s = with_gone(10, |_| 40);
+        for chat in 11..=15 {
+            s.see_member(-chat, 7, MemberState::Member, 41, "update");
+        }
+        assert_eq!(member_rows_of(&rows(&s), 7), 15);
         let s = with_gone(GONE_MIN_CHATS as i64 - 1, |_| 40);
         assert_eq!(member_rows_of(&rows(&s), 7), GONE_MIN_CHATS - 1);
         assert!(!rows(&s).keys().any(|k| k.1 == GONE_KIND));
     }
 
     #[test]
-    fn a_newer_per_chat_record_wins_over_the_gone_row_and_a_new_chat_is_not_covered() {
+    fn a_per_chat_record_wins_over_the_gone_row_and_a_new_chat_is_not_covered() {
         let s = with_gone(10, |_| 40);
         let mut db = rows(&s);
         let mut offset = None;
@@ -725,7 +739,8 @@ mod tests {
                 .get(&-20)
                 .is_none_or(|c| !c.members.contains_key(&7))
         );
-        // An older per-chat row loses to the gone row.
+        // A per-chat row wins whatever its age (the person is somewhere
+        // other than gone there).
         let mut db = rows(&s);
         db.insert(
             (-3, MEMBER_KIND.to_string(), "7".to_string()),
@@ -738,7 +753,7 @@ mod tests {
         );
         assert_eq!(
             load(&db, None).chats[&-3].members[&7].status,
-            MemberState::Absent
+            MemberState::Member
         );
     }
 
