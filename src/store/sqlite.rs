@@ -50,11 +50,16 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE lock (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL);",
 ];
 
-/// After a write that deleted at least this many rows (folding offboarded
-/// people into gone rows deletes one per chat each), the freed pages are
-/// given back to the file system: SQLite otherwise keeps them and the file
-/// never gets smaller.
-const SHRINK_AFTER_DELETES: usize = 1_000;
+/// Deleted rows leave their pages partly empty, and SQLite never gives
+/// them back by itself: once the rows deleted since the last compaction
+/// reach a tenth of the rows it left (and at least [`COMPACT_MIN_DELETES`]),
+/// the next write is followed by a VACUUM. Folding offboarded people into
+/// gone rows deletes one member row per chat they were in, so an
+/// offboarding leaves a smaller file, not only fewer rows.
+const COMPACT_MIN_DELETES: i64 = 1_000;
+/// Meta keys of that bookkeeping.
+const DELETED_KEY: &str = "deleted_since_vacuum";
+const ROWS_KEY: &str = "rows_at_vacuum";
 
 /// Space kept free next to the database: when the disk fills, deleting it
 /// lets the journal record the failure and the rollback that follows.
@@ -123,12 +128,6 @@ impl Sqlite {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| self.err(e))?;
-        if version == 0 {
-            // Before the first table: freed pages can then be given back
-            // a few at a time (see `shrink_after_deletes`).
-            conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
-                .map_err(|e| self.err(e))?;
-        }
         let supported = MIGRATIONS.len() as i64;
         if version > supported {
             return Err(StoreError::Newer {
@@ -258,8 +257,8 @@ impl Backend for Sqlite {
             return Ok(());
         }
         self.with_space(|| self.commit_once(delta))?;
-        if delta.deletes.len() >= SHRINK_AFTER_DELETES {
-            self.shrink_after_deletes();
+        if !delta.deletes.is_empty() {
+            self.compact_if_due();
         }
         Ok(())
     }
@@ -467,28 +466,45 @@ impl Backend for Sqlite {
 }
 
 impl Sqlite {
-    /// Give freed pages back to the file system and empty the WAL. A
-    /// database in incremental auto-vacuum mode (every one this orgform
-    /// creates) moves only as many pages as were freed; an older one is
-    /// switched to that mode by one VACUUM once a tenth of it is free.
-    /// Only an optimisation: what was committed is already durable, so a
-    /// failure (a full disk: VACUUM needs room for a copy) is ignored.
-    fn shrink_after_deletes(&self) {
+    /// VACUUM when the rows deleted since the last one reach a tenth of
+    /// the rows it left (see [`COMPACT_MIN_DELETES`]). Only an
+    /// optimisation: what was committed is already durable, so a failure
+    /// (a full disk: VACUUM needs room for a copy) is ignored.
+    fn compact_if_due(&self) {
         let conn = self.conn.lock().expect("sqlite lock");
-        let pragma = |name: &str| -> i64 {
-            conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
-                .unwrap_or(0)
+        let number = |key: &str| -> Option<i64> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get::<_, String>(0)
+            })
+            .ok()
+            .and_then(|v| v.parse().ok())
         };
-        const INCREMENTAL: i64 = 2;
-        let sql = if pragma("auto_vacuum") == INCREMENTAL {
-            "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);"
-        } else if pragma("freelist_count") * 10 > pragma("page_count") {
-            "PRAGMA auto_vacuum = INCREMENTAL; VACUUM; PRAGMA wal_checkpoint(TRUNCATE);"
-        } else {
+        let deleted = number(DELETED_KEY).unwrap_or(0);
+        let rows = match number(ROWS_KEY) {
+            Some(rows) => rows,
+            // First time: what the table holds now, plus what was deleted.
+            None => {
+                let rows: i64 = conn
+                    .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))
+                    .unwrap_or(0);
+                rows + deleted
+            }
+        };
+        if deleted < COMPACT_MIN_DELETES || deleted * 10 < rows {
             return;
-        };
-        if let Err(e) = conn.execute_batch(sql) {
-            tracing::debug!("giving back the pages of a large delete failed (ignored): {e}");
+        }
+        let result = conn
+            .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+            .and_then(|()| {
+                let rows: i64 = conn.query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))?;
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2), (?3, '0')",
+                    params![ROWS_KEY, rows.to_string(), DELETED_KEY],
+                )
+                .map(|_| ())
+            });
+        if let Err(e) = result {
+            tracing::debug!("compacting after deletes failed (ignored): {e}");
         }
     }
 
@@ -584,10 +600,21 @@ impl Sqlite {
                 .map_err(|e| self.err(e))?;
             }
         }
+        let mut deleted = 0;
         for (chat, kind, key) in &delta.deletes {
+            deleted += tx
+                .execute(
+                    "DELETE FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
+                    params![chat, kind, key],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        if deleted > 0 {
+            // Counted for compact_if_due.
             tx.execute(
-                "DELETE FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
-                params![chat, kind, key],
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)",
+                params![DELETED_KEY, deleted.to_string()],
             )
             .map_err(|e| self.err(e))?;
         }
