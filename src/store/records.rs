@@ -432,7 +432,7 @@ impl Loader {
         // what was loaded may differ from the backend's (a state written
         // before gone rows existed, or people who came back).
         let mut folded_rows = Vec::new();
-        if partial.is_none() {
+        if partial.is_none() && !self.absent_rows.is_empty() {
             let fold = fold(&store);
             for (chat, user) in self.absent_rows {
                 if fold.people.contains_key(&user) {
@@ -464,7 +464,27 @@ pub fn from_rows(rows: &Rows, offset: Option<i64>) -> Result<Store, String> {
 /// now. Chats whose records are equal (and whose people folded the same
 /// way) are skipped without turning them into rows.
 pub fn delta(base: &Store, now: &Store) -> Delta {
-    let (fold_base, fold_now) = (folded(base), folded(now));
+    // The fold depends on member records only: when none changed and the
+    // backend already holds the base folded, its gone rows stay right and
+    // nothing needs folding (member rows then compare equal either way).
+    let settled = matches!(
+        &base.loaded,
+        Some(Loaded { chats: None, folded_rows, .. }) if folded_rows.is_empty()
+    );
+    let members_same = || {
+        base.chats.len() == now.chats.len()
+            && base
+                .chats
+                .iter()
+                .zip(&now.chats)
+                .all(|((a, x), (b, y))| a == b && x.members == y.members)
+    };
+    let unfolded = settled && members_same();
+    let (fold_base, fold_now) = if unfolded {
+        (Folded::default(), Folded::default())
+    } else {
+        (folded(base), folded(now))
+    };
     // People whose gone row differs: their member rows differ in every chat
     // they have a record in.
     let refolded: BTreeSet<UserId> = if fold_base.people == fold_now.people {
@@ -498,6 +518,7 @@ pub fn delta(base: &Store, now: &Store) -> Delta {
     }
     // What the backend holds, where the snapshot knows it.
     match &base.loaded {
+        _ if unfolded => {}
         Some(loaded) => {
             before.extend(loaded.org_rows.iter().cloned());
             for key in &loaded.folded_rows {
@@ -506,7 +527,9 @@ pub fn delta(base: &Store, now: &Store) -> Delta {
         }
         None => org_rows(&fold_base, &mut before),
     }
-    org_rows_of(now, &fold_now, &mut after);
+    if !unfolded {
+        org_rows_of(now, &fold_now, &mut after);
+    }
     let upserts = after
         .iter()
         .filter(|(k, v)| before.get(*k) != Some(*v))
@@ -799,6 +822,24 @@ mod tests {
         let mut written = base.clone();
         settle(&mut written);
         assert!(delta(&written, &written.clone()).is_empty());
+        // A change outside the member records writes just that.
+        let mut read = written.clone();
+        read.chat_mut(-2).last_read = Some(99);
+        let d = delta(&written, &read);
+        assert!(d.deletes.is_empty());
+        assert_eq!(
+            d.upserts,
+            vec![(
+                (-2, CHAT_KIND.to_string(), "last_read".to_string()),
+                Value::from(99)
+            )]
+        );
+        // A member record changed: the gone row follows.
+        let mut seen = written.clone();
+        seen.see_member(-2, 7, MemberState::Absent, 45, "getChatMember");
+        let d = delta(&written, &seen);
+        assert_eq!(d.upserts.len(), 1, "{:?}", d.upserts);
+        assert_eq!(d.upserts[0].0.1, GONE_KIND);
     }
 
     #[test]
