@@ -21,6 +21,7 @@ pub mod drift;
 pub mod git;
 pub mod import;
 pub mod model;
+pub mod mtproto;
 pub mod plan;
 pub mod policy;
 pub mod render;

@@ -65,6 +65,11 @@ pub struct TelegramSettings {
     /// Bot API base URL; default https://api.telegram.org.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
+    /// Who carries out changes: `bot` (default), `user` (a person signed in
+    /// with `orgform login`, over MTProto) or `both` (the bot for routine
+    /// changes, the person for what only people can do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<crate::state::ProviderChoice>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -359,6 +364,16 @@ pub struct ChatSpec {
     /// Joining needs an admin's approval (read-only through the Bot API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_by_request: Option<bool>,
+    /// Only members may write (supergroups; read-only through the Bot API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_to_send: Option<bool>,
+    /// The member list is shown to admins only (read-only through the Bot API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_members: Option<bool>,
+    /// New members see the messages from before they joined (read-only
+    /// through the Bot API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_for_new_members: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -71,6 +71,10 @@ impl std::error::Error for ProviderError {}
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Answer {
     Done,
+    /// A chat was created (the user provider); its Bot API id.
+    Chat {
+        id: i64,
+    },
     /// A topic was created.
     Topic {
         thread_id: i64,
@@ -276,6 +280,62 @@ pub trait Provider: Send + Sync {
     ) -> impl Future<Output = Evidence> + Send {
         let _ = (change, before);
         async { Evidence::Unknown }
+    }
+}
+
+/// Two providers behind one: the changes only a person can make go to
+/// `user` (the user provider, when the org uses one and a session was
+/// found), everything else to `bot`.
+pub struct Split<B, U> {
+    pub bot: B,
+    pub user: Option<U>,
+}
+
+impl<B: Provider, U: Provider> Split<B, U> {
+    fn no_user(change: &Change) -> ProviderError {
+        ProviderError::refused(format!(
+            "{} needs a signed-in person: set org.telegram.provider to user or both and sign in with `orgform login`",
+            change.address
+        ))
+    }
+}
+
+impl<B: Provider, U: Provider> Provider for Split<B, U> {
+    async fn execute(&self, change: &Change) -> Result<Executed, ProviderError> {
+        if change.op.needs_person() {
+            match &self.user {
+                Some(user) => user.execute(change).await,
+                None => Err(Self::no_user(change)),
+            }
+        } else {
+            self.bot.execute(change).await
+        }
+    }
+
+    async fn observe_before(&self, change: &Change) -> Result<Observed, ProviderError> {
+        if change.op.needs_person() {
+            match &self.user {
+                Some(user) => user.observe_before(change).await,
+                None => Err(Self::no_user(change)),
+            }
+        } else {
+            self.bot.observe_before(change).await
+        }
+    }
+
+    fn inverse(&self, change: &Change, before: &Observed, done: &Executed) -> Inverse {
+        match (&self.user, change.op.needs_person()) {
+            (Some(user), true) => user.inverse(change, before, done),
+            _ => self.bot.inverse(change, before, done),
+        }
+    }
+
+    async fn evidence(&self, change: &Change, before: &Observed) -> Evidence {
+        match (&self.user, change.op.needs_person()) {
+            (Some(user), true) => user.evidence(change, before).await,
+            (None, true) => Evidence::Unknown,
+            _ => self.bot.evidence(change, before).await,
+        }
     }
 }
 
@@ -517,6 +577,16 @@ pub fn inverse(change: &Change, before: &Observed, done: &Executed) -> Inverse {
             }]),
             _ => unobserved(),
         },
+        Op::CreateChat { .. } => never("orgform never deletes a chat"),
+        // The user provider observes the value before (Recorded) and the
+        // same setting with that value undoes it.
+        Op::SetPersonSetting { setting } => match before {
+            Observed::Recorded { value } => match setting.with_value(value) {
+                Some(old) => ops(vec![Op::SetPersonSetting { setting: old }]),
+                None => unobserved(),
+            },
+            _ => unobserved(),
+        },
         Op::Manual { .. } => never("manual steps are not executed by orgform"),
     }
 }
@@ -553,6 +623,11 @@ pub fn record(
         }
     };
     match (&change.op, &done.answer) {
+        // The created chat's id, by its config key: the next run manages
+        // it by this id until the config names it.
+        (Op::CreateChat { .. }, Answer::Chat { id }) => {
+            store.chats.entry(*id).or_default().created_for = Some(change.chat.clone());
+        }
         (
             Op::CreateTopic { key, topic },
             Answer::Topic {

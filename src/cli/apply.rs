@@ -13,6 +13,7 @@ use super::error::{CliError, exit};
 use super::plan::{GuardArgs, make_plan, read_error};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::apply::provider::Split;
 use crate::apply::{self, Event, Hooks, Journal, Prior, Report, RunStatus, journal};
 use crate::plan::Plan;
 use crate::render::plan as render;
@@ -252,7 +253,10 @@ async fn execute(
     prior: Prior,
     format: ApplyFormat,
 ) -> Result<u8, CliError> {
-    let provider = TelegramProvider::new(conn.client.clone());
+    let provider = Split {
+        bot: TelegramProvider::new(conn.client.clone()),
+        user: super::login::user_provider_for(&plan.changes, &conn.state_dir)?,
+    };
     let mut store = conn.load_store()?;
     let progress = super::progress::bar(
         plan.executable()
@@ -289,7 +293,13 @@ async fn execute(
     signals.abort();
     progress.finish_and_clear();
     if report.status.is_some_and(|s| s == RunStatus::Applied) {
-        let chats: BTreeSet<i64> = plan.changes.iter().map(|c| c.chat_id).collect();
+        // 0 stands for a chat not created yet (Op::CreateChat).
+        let chats: BTreeSet<i64> = plan
+            .changes
+            .iter()
+            .map(|c| c.chat_id)
+            .filter(|id| *id != 0)
+            .collect();
         for id in chats {
             store.chat_mut(id).last_applied = Some(now.as_second());
         }
@@ -297,6 +307,19 @@ async fn execute(
     let saved = conn.save_store(&store);
     print_report(plan, &report, run_id, format, &conn.client)?;
     saved?;
+    // A created chat's id belongs in the config: say the one-line change.
+    let created = store.created_chats();
+    for change in &plan.changes {
+        if let (crate::plan::change::Op::CreateChat { .. }, Some(id)) =
+            (&change.op, created.get(&change.chat))
+        {
+            eprintln!(
+                "Created chat `{key}` with id {id}. Add `id: {id}` to chats.{key} in the config; \
+                 until then orgform finds it by this record in its state.",
+                key = crate::render::escape::terminal(&change.chat)
+            );
+        }
+    }
     Ok(if report.interrupted {
         INTERRUPTED
     } else if report.status() == RunStatus::Applied {
@@ -481,7 +504,10 @@ async fn resume(
     }
     conn.save_store(&store)?;
     // Changes cut off mid-call: settle each before anything runs.
-    let provider = TelegramProvider::new(conn.client.clone());
+    let provider = Split {
+        bot: TelegramProvider::new(conn.client.clone()),
+        user: super::login::user_provider_for(&plan.changes, &conn.state_dir)?,
+    };
     let settled = apply::uncertain::settle_in_flight(
         &provider,
         &plan,

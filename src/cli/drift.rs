@@ -85,6 +85,63 @@ pub async fn make_report_and_live(
     Ok((report, live))
 }
 
+/// With the user provider, each drifted setting and admin seat names who
+/// changed it and when, from the chat's admin log. Without a session the
+/// report simply has no names.
+async fn attribute(
+    conn: &connect::Connection,
+    desired: &crate::state::DesiredState,
+    report: &mut crate::drift::DriftReport,
+) -> Result<(), CliError> {
+    if !desired.provider.has_user() {
+        return Ok(());
+    }
+    let handles: std::collections::BTreeMap<&str, i64> = desired
+        .people
+        .iter()
+        .map(|(id, p)| (p.handle.as_str(), *id))
+        .collect();
+    let mut wanted = Vec::new();
+    for chat in &report.chats {
+        for item in &chat.items {
+            let address = item.address.to_string();
+            if !attributable(&address) {
+                continue;
+            }
+            let person = item
+                .person
+                .as_deref()
+                .and_then(|h| handles.get(h).copied())
+                .or_else(|| address.rsplit('.').next().and_then(|s| s.parse().ok()));
+            wanted.push((chat.id, address, person));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let Some(provider) = super::login::user_provider_if_signed_in(&conn.state_dir)? else {
+        return Ok(());
+    };
+    let found = crate::mtproto::read::attribute(&provider, &wanted)
+        .await
+        .map_err(|e| CliError::user(format!("reading the admin logs: {e}")))?;
+    let mut found = found.into_iter();
+    for chat in &mut report.chats {
+        for item in &mut chat.items {
+            if attributable(&item.address.to_string()) {
+                item.changed_by = found.next().flatten();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A setting (`chat.KEY.FIELD`) or an admin seat (`chat.KEY.admin.WHO`).
+fn attributable(address: &str) -> bool {
+    let parts: Vec<&str> = address.split('.').collect();
+    parts.len() == 3 || (parts.len() == 4 && parts[2] == "admin")
+}
+
 pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
     // Not freed: the process ends after printing.
@@ -99,7 +156,13 @@ pub fn run(args: DriftArgs) -> Result<u8, CliError> {
             )
             .await?;
             super::plan::lock_or_read_only(&conn, args.lock, "drift", now)?;
-            let result = make_report_and_live(&conn, &model, now).await;
+            let result = match make_report_and_live(&conn, &model, now).await {
+                Ok((mut report, live)) => {
+                    attribute(&conn, &model.desired, &mut report).await?;
+                    Ok((report, live))
+                }
+                Err(e) => Err(e),
+            };
             let state_dir = conn.state_dir.clone();
             conn.close().await?;
             result.map(|(r, l)| (r, l, state_dir))

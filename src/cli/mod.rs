@@ -11,6 +11,8 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod logging;
+pub mod login;
+pub mod logout;
 pub mod output;
 pub mod plan;
 pub mod progress;
@@ -95,6 +97,10 @@ pub enum Command {
     Export(export::ExportArgs),
     /// What orgform remembers: list, show, rm, adopt, runs, abandon, unlock, export, import, migrate.
     State(state::StateArgs),
+    /// Sign a Telegram user account in for the user provider; keep its session in a 0600 file.
+    Login(login::LoginArgs),
+    /// End the user provider's session and delete its file.
+    Logout(logout::LogoutArgs),
 }
 
 /// Entry point of the binary.
@@ -167,6 +173,8 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Import(args) => import::run(args),
         Command::Export(args) => export::run(args),
         Command::State(args) => state::run(args),
+        Command::Login(args) => login::run(args),
+        Command::Logout(args) => logout::run(args),
     }
 }
 

@@ -231,6 +231,93 @@ pub struct Planned {
 
 /// Load the config, connect, refresh, and build a plan. The store is saved
 /// with what the refresh learned (members seen, update offset).
+/// With the user provider, the member lists of the chats whose membership
+/// orgform manages come from the person's exact list instead of the ledger.
+/// Without a session, say so and keep the Bot API's view.
+async fn exact_members(
+    conn: &connect::Connection,
+    desired: &crate::state::DesiredState,
+    live: &mut crate::state::LiveState,
+    only: Option<&[String]>,
+) -> Result<(), CliError> {
+    if !desired.provider.has_user() {
+        return Ok(());
+    }
+    let keys: Vec<String> = desired
+        .state
+        .chats
+        .iter()
+        .filter(|(k, c)| {
+            c.membership != crate::state::MembershipMode::Observe
+                && only.is_none_or(|only| only.contains(k))
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let Some(provider) = super::login::user_provider_if_signed_in(&conn.state_dir)? else {
+        eprintln!(
+            "warning: org.telegram.provider uses a person, but no session was found \
+             (`orgform login`, or ORGFORM_TELEGRAM_SESSION): members are known only from the ledger"
+        );
+        return Ok(());
+    };
+    let bot = live.bot.as_ref().map(|b| b.id);
+    crate::mtproto::read::exact_members(&provider, live, &keys, bot)
+        .await
+        .map_err(|e| {
+            CliError::user(format!(
+                "reading the member lists as the signed-in person: {e}"
+            ))
+        })
+}
+
+/// With the user provider, topics and links the config declares but the
+/// state does not remember are found by name before any is planned as a
+/// creation. How many were adopted.
+async fn recover_by_name(
+    conn: &connect::Connection,
+    desired: &crate::state::DesiredState,
+    live: &mut crate::state::LiveState,
+    store: &mut crate::store::Store,
+    only: Option<&[String]>,
+) -> Result<usize, CliError> {
+    if !desired.provider.has_user() {
+        return Ok(0);
+    }
+    let keys: Vec<String> = desired
+        .state
+        .chats
+        .iter()
+        .filter(|(k, want)| {
+            only.is_none_or(|only| only.contains(k))
+                && live.state.chats.get(*k).is_some_and(|have| {
+                    want.topics.keys().any(|t| !have.topics.contains_key(t))
+                        || want
+                            .invite_links
+                            .keys()
+                            .any(|l| !have.invite_links.contains_key(l))
+                })
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let Some(provider) = super::login::user_provider_if_signed_in(&conn.state_dir)? else {
+        return Ok(0);
+    };
+    let bot = live
+        .bot
+        .as_ref()
+        .map(|b| b.username.clone())
+        .or_else(|| desired.bot.clone());
+    crate::mtproto::read::recover_by_name(&provider, desired, live, store, &keys, bot.as_deref())
+        .await
+        .map_err(|e| CliError::user(format!("finding topics and links by name: {e}")))
+}
+
 pub async fn make_plan(
     config: &std::path::Path,
     conn: &connect::Connection,
@@ -240,13 +327,26 @@ pub async fn make_plan(
     only: Option<Vec<String>>,
 ) -> Result<Planned, CliError> {
     // Only the member records of the chats this plan reads.
-    let chats: Option<std::collections::BTreeSet<crate::state::ChatId>> =
-        only.as_ref().map(|keys| {
-            keys.iter()
-                .filter_map(|k| model.desired.state.chats.get(k).map(|c| c.id))
-                .collect()
-        });
-    let mut store = conn.load_store_of(chats.as_ref())?;
+    let chat_ids =
+        |model: &crate::model::Model| -> Option<std::collections::BTreeSet<crate::state::ChatId>> {
+            only.as_ref().map(|keys| {
+                keys.iter()
+                    .filter_map(|k| model.desired.state.chats.get(k).map(|c| c.id))
+                    .collect()
+            })
+        };
+    let loaded = chat_ids(&model);
+    let mut store = conn.load_store_of(loaded.as_ref())?;
+    // Chats the user provider created for keys the config has no id for
+    // yet are managed by the recorded id, never created twice.
+    let mut model = model;
+    crate::model::adopt_created(&mut model, &store.created_chats(), now);
+    // Ids recorded for created chats (chat fields are always loaded): load
+    // their members too.
+    let adopted = chat_ids(&model);
+    if adopted != loaded {
+        store = conn.load_store_of(adopted.as_ref())?;
+    }
     let progress = super::progress::spinner(&format!(
         "reading {} chats from Telegram",
         only.as_ref()
@@ -261,11 +361,16 @@ pub async fn make_plan(
     )
     .await;
     progress.finish_and_clear();
-    let (live, _) = refreshed.map_err(read_error)?;
+    let (mut live, _) = refreshed.map_err(read_error)?;
     conn.save_store(&store)?;
-    // The refresh changed only what the plan does not read from the store
-    // (members seen, last read, topics renamed by hand, commands), so the
-    // plan uses the refreshed snapshot instead of a copy taken before it.
+    exact_members(conn, &model.desired, &mut live, only.as_deref()).await?;
+    if recover_by_name(conn, &model.desired, &mut live, &mut store, only.as_deref()).await? > 0 {
+        conn.save_store(&store)?;
+    }
+    // The refresh and the recovery changed only what the plan does not
+    // read from the store (members seen, last read, topics and links,
+    // commands), so the plan uses this snapshot instead of a copy taken
+    // before them.
     let mut plan = plan::build(PlanInput {
         desired: &model.desired,
         live: &live,

@@ -145,6 +145,10 @@ pub struct Item {
     pub fix: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub why: Vec<String>,
+    /// Who made the change by hand, and when, from the chat's admin log
+    /// (with the user provider; the Bot API cannot tell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
 }
 
 /// How much orgform knows about who is in a chat, and how fresh it is.
@@ -374,6 +378,7 @@ impl ChatCx<'_> {
             actual,
             fix: fix.into(),
             why,
+            changed_by: None,
         }
     }
 
@@ -416,6 +421,7 @@ impl ChatCx<'_> {
             actual,
             fix,
             why: c.why.clone(),
+            changed_by: None,
         }
     }
 
@@ -808,6 +814,16 @@ fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, 
             Kind::Settings,
             "bot commands are set but the config has none",
             "deletes the chat's bot commands",
+        ),
+        Op::CreateChat { .. } => apply(
+            Kind::Settings,
+            "declared without an id and not created yet",
+            "creates it through the user provider",
+        ),
+        Op::SetPersonSetting { setting } => apply(
+            Kind::Settings,
+            &format!("{} differs", setting.field()),
+            "sets it through the user provider (a signed-in person)",
         ),
         Op::Manual { instruction } => {
             let address = c.address.as_str();

@@ -351,6 +351,7 @@ impl Builder<'_> {
                 let org = Org {
                     name: bot.username.clone(),
                     telegram: Some(TelegramSettings {
+                        provider: None,
                         bot: Some(bot.username.clone()),
                         api_url: self.options.api_url.clone(),
                     }),

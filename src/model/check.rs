@@ -1155,8 +1155,17 @@ impl<'a> Checker<'a> {
                     .pointer(&format!("{}/{field}", eff.origin(field, key)))
                     .1
             };
+            let creates = config
+                .org
+                .as_ref()
+                .and_then(|o| o.telegram.as_ref())
+                .and_then(|t| t.provider)
+                .is_some_and(|p| p.has_user());
             match eff.id {
                 None if written("id") => {}
+                // The user provider creates it (a supergroup, forum or
+                // channel: basic groups are not created).
+                None if creates && eff.kind != Some(ChatType::Group) => {}
                 None => self.out.push(
                     Diagnostic::error(codes::MISSING_CHAT_ID, format!("chat `{key}` has no id"))
                         .at(self.key_at(&base), "no `id`")

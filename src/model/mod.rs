@@ -64,6 +64,34 @@ pub fn load(path: &Path, now: Timestamp) -> Result<Model, LoadError> {
     Ok(model)
 }
 
+/// Give the chats orgform created (by config key, from its state) their
+/// ids where the config does not name one yet, and resolve again.
+pub fn adopt_created(
+    model: &mut Model,
+    created: &std::collections::BTreeMap<String, crate::state::ChatId>,
+    now: Timestamp,
+) {
+    let mut changed = false;
+    for (key, id) in created {
+        if let Some(chat) = model.config.chats.get_mut(key)
+            && chat.id.is_none()
+        {
+            chat.id = Some(*id);
+            changed = true;
+        }
+    }
+    if changed {
+        model.desired = resolve::resolve(&model.config, now);
+        // Photos were hashed into the first resolution; again here.
+        let _ = photo::digest(
+            &model.config,
+            &model.root,
+            &mut model.desired,
+            &photo::OnDisk,
+        );
+    }
+}
+
 /// Like [`load`], returning only the desired state.
 pub fn load_desired(path: &Path, now: Timestamp) -> Result<DesiredState, LoadError> {
     load(path, now).map(|m| m.desired)

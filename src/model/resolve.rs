@@ -106,7 +106,10 @@ pub fn effective_chat(config: &Config, chat: &ChatSpec) -> EffectiveChat {
             slow_mode,
             protected_content,
             auto_delete,
-            join_by_request
+            join_by_request,
+            join_to_send,
+            hidden_members,
+            history_for_new_members
         );
         macro_rules! merge_map {
             ($($field:ident),*) => {$(
@@ -409,6 +412,13 @@ impl<'a> Resolver<'a> {
                 .as_ref()
                 .and_then(|o| o.telegram.as_ref())
                 .and_then(|t| t.bot.clone()),
+            provider: config
+                .org
+                .as_ref()
+                .and_then(|o| o.telegram.as_ref())
+                .and_then(|t| t.provider)
+                .unwrap_or_default(),
+            creations: Vec::new(),
             state: OrgState::default(),
             people: BTreeMap::new(),
             why: BTreeMap::new(),
@@ -434,6 +444,19 @@ impl<'a> Resolver<'a> {
         for (key, spec) in &config.chats {
             let eff = effective_chat(config, spec);
             let (Some(id), Some(kind)) = (eff.id, eff.kind) else {
+                // Declared without an id: the user provider creates it.
+                if let (None, Some(kind)) = (eff.id, eff.kind)
+                    && kind != ChatType::Group
+                    && desired.provider.has_user()
+                {
+                    desired.creations.push(crate::state::ChatCreation {
+                        key: key.clone(),
+                        kind,
+                        title: eff.title.clone().unwrap_or_else(|| key.clone()),
+                        description: eff.description.clone().unwrap_or_default(),
+                        forum: eff.forum.unwrap_or(false) && kind == ChatType::Supergroup,
+                    });
+                }
                 continue;
             };
             let mut chat_why = std::collections::HashMap::new();
@@ -467,6 +490,9 @@ impl<'a> Resolver<'a> {
             protected_content: eff.protected_content,
             auto_delete: eff.auto_delete,
             join_by_request: eff.join_by_request,
+            join_to_send: eff.join_to_send,
+            hidden_members: eff.hidden_members,
+            history_for_new_members: eff.history_for_new_members,
         };
         let mut trace = |address: String, reason: String| {
             let list = why.entry(address).or_default();

@@ -205,14 +205,101 @@ pub enum Op {
     Manual {
         instruction: String,
     },
+    /// A setting only a person can change, set by the user provider
+    /// (`org.telegram.provider: user | both`).
+    SetPersonSetting {
+        setting: PersonSetting,
+    },
+    /// Create a chat the config declares without an id (the user provider:
+    /// channels.createChannel), then bring the bot in as an administrator
+    /// with `bot_rights`. Never undone: orgform does not delete chats.
+    CreateChat {
+        title: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        description: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        forum: bool,
+        /// The bot's username (`org.telegram.bot`).
+        bot: Option<String>,
+        bot_rights: Rights,
+    },
+}
+
+/// A setting only a person can change, with its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "setting", content = "value", rename_all = "snake_case")]
+pub enum PersonSetting {
+    /// Seconds between messages of one member; 0 = off.
+    SlowMode(u32),
+    ProtectedContent(bool),
+    JoinByRequest(bool),
+    JoinToSend(bool),
+    HiddenMembers(bool),
+    /// New members see the history from before they joined.
+    HistoryForNewMembers(bool),
+    Forum(bool),
+    /// Seconds after which messages delete themselves; 0 = off.
+    AutoDelete(u32),
+}
+
+impl PersonSetting {
+    /// The settings field it is about, as the config and addresses name it.
+    pub fn field(&self) -> &'static str {
+        match self {
+            PersonSetting::SlowMode(_) => "slow_mode",
+            PersonSetting::ProtectedContent(_) => "protected_content",
+            PersonSetting::JoinByRequest(_) => "join_by_request",
+            PersonSetting::JoinToSend(_) => "join_to_send",
+            PersonSetting::HiddenMembers(_) => "hidden_members",
+            PersonSetting::HistoryForNewMembers(_) => "history_for_new_members",
+            PersonSetting::Forum(_) => "forum",
+            PersonSetting::AutoDelete(_) => "auto_delete",
+        }
+    }
+
+    /// Its value as JSON (a number of seconds or a boolean).
+    pub fn value(&self) -> serde_json::Value {
+        match *self {
+            PersonSetting::SlowMode(n) | PersonSetting::AutoDelete(n) => n.into(),
+            PersonSetting::ProtectedContent(b)
+            | PersonSetting::JoinByRequest(b)
+            | PersonSetting::JoinToSend(b)
+            | PersonSetting::HiddenMembers(b)
+            | PersonSetting::HistoryForNewMembers(b)
+            | PersonSetting::Forum(b) => b.into(),
+        }
+    }
+
+    /// The same setting with another value (read back as JSON); `None`
+    /// when the value is of the wrong kind.
+    pub fn with_value(&self, value: &serde_json::Value) -> Option<PersonSetting> {
+        let n = || value.as_u64().and_then(|n| u32::try_from(n).ok());
+        let b = || value.as_bool();
+        Some(match self {
+            PersonSetting::SlowMode(_) => PersonSetting::SlowMode(n()?),
+            PersonSetting::AutoDelete(_) => PersonSetting::AutoDelete(n()?),
+            PersonSetting::ProtectedContent(_) => PersonSetting::ProtectedContent(b()?),
+            PersonSetting::JoinByRequest(_) => PersonSetting::JoinByRequest(b()?),
+            PersonSetting::JoinToSend(_) => PersonSetting::JoinToSend(b()?),
+            PersonSetting::HiddenMembers(_) => PersonSetting::HiddenMembers(b()?),
+            PersonSetting::HistoryForNewMembers(_) => PersonSetting::HistoryForNewMembers(b()?),
+            PersonSetting::Forum(_) => PersonSetting::Forum(b()?),
+        })
+    }
 }
 
 impl Op {
+    /// Only a signed-in person can carry it out (the user provider).
+    pub fn needs_person(&self) -> bool {
+        matches!(self, Op::SetPersonSetting { .. } | Op::CreateChat { .. })
+    }
+
     /// Whether the op can be undone by another op.
     pub fn reversible(&self) -> bool {
         !matches!(
             self,
-            Op::Ban { .. }
+            Op::CreateChat { .. }
+                | Op::Ban { .. }
                 | Op::Kick { .. }
                 | Op::RevokeInviteLink { .. }
                 | Op::DeleteTopic { .. }

@@ -12,7 +12,7 @@ use crate::state::{
     MemberState, MembershipMode, Permissions, Photo, PinnedMessage, Rights, Topic, UserId,
 };
 
-use super::change::{Action, Change, Op, Phase, SeatChange, Step};
+use super::change::{Action, Change, Op, PersonSetting, Phase, SeatChange, Step};
 
 /// How long a personal invite link stays valid.
 pub const PERSONAL_INVITE_SECONDS: i64 = 7 * 24 * 3600;
@@ -177,6 +177,32 @@ impl ChatDiff<'_> {
         );
     }
 
+    /// A setting only a person can change: an ordinary change when a
+    /// signed-in person carries them (`provider: user | both`), else a
+    /// manual step with `instruction`.
+    fn person_only(
+        &mut self,
+        setting: PersonSetting,
+        before: Value,
+        after: Value,
+        instruction: String,
+    ) {
+        if self.d.provider.has_user() {
+            let address = Address::settings(self.key, setting.field());
+            self.push(
+                address,
+                Action::Update,
+                Step::Settings,
+                Op::SetPersonSetting { setting },
+                before,
+                after,
+                None,
+            );
+        } else {
+            self.manual(setting.field(), before, after, instruction);
+        }
+    }
+
     fn settings(&mut self) {
         let (want, have) = (&self.desired.settings, &self.live.settings);
         if let Some(title) = &want.title
@@ -233,13 +259,14 @@ impl ChatDiff<'_> {
                 None,
             );
         }
-        // What only a person can change: report, never attempt.
+        // What only a person can change: the user provider sets it; with
+        // the bot alone, report it for a person to do.
         let on_off = |b: bool| if b { "on" } else { "off" };
         if let Some(f) = want.forum
             && have.forum.unwrap_or(false) != f
         {
-            self.manual(
-                "forum",
+            self.person_only(
+                PersonSetting::Forum(f),
                 json!(have.forum.unwrap_or(false)),
                 json!(f),
                 format!(
@@ -251,8 +278,8 @@ impl ChatDiff<'_> {
         if let Some(s) = want.slow_mode
             && have.slow_mode.unwrap_or(0) != s
         {
-            self.manual(
-                "slow_mode",
+            self.person_only(
+                PersonSetting::SlowMode(s),
                 json!(have.slow_mode.unwrap_or(0)),
                 json!(s),
                 format!("set slow mode to {s} s (Edit → Permissions → Slow mode)"),
@@ -261,8 +288,8 @@ impl ChatDiff<'_> {
         if let Some(p) = want.protected_content
             && have.protected_content.unwrap_or(false) != p
         {
-            self.manual(
-                "protected_content",
+            self.person_only(
+                PersonSetting::ProtectedContent(p),
                 json!(have.protected_content.unwrap_or(false)),
                 json!(p),
                 format!(
@@ -274,8 +301,8 @@ impl ChatDiff<'_> {
         if let Some(a) = want.auto_delete
             && have.auto_delete.unwrap_or(0) != a
         {
-            self.manual(
-                "auto_delete",
+            self.person_only(
+                PersonSetting::AutoDelete(a),
                 json!(have.auto_delete.unwrap_or(0)),
                 json!(a),
                 format!("set the auto-delete timer to {a} s (Edit → Auto-delete messages)"),
@@ -284,13 +311,50 @@ impl ChatDiff<'_> {
         if let Some(j) = want.join_by_request
             && have.join_by_request.unwrap_or(false) != j
         {
-            self.manual(
-                "join_by_request",
+            self.person_only(
+                PersonSetting::JoinByRequest(j),
                 json!(have.join_by_request.unwrap_or(false)),
                 json!(j),
                 format!(
                     "turn \"approve new members\" {} (Edit → Group type)",
                     on_off(j)
+                ),
+            );
+        }
+        if let Some(v) = want.join_to_send
+            && have.join_to_send.unwrap_or(false) != v
+        {
+            self.person_only(
+                PersonSetting::JoinToSend(v),
+                json!(have.join_to_send.unwrap_or(false)),
+                json!(v),
+                format!(
+                    "turn \"only members can send messages\" {} (Edit → Permissions)",
+                    on_off(v)
+                ),
+            );
+        }
+        if let Some(v) = want.hidden_members
+            && have.hidden_members.unwrap_or(false) != v
+        {
+            self.person_only(
+                PersonSetting::HiddenMembers(v),
+                json!(have.hidden_members.unwrap_or(false)),
+                json!(v),
+                format!("turn \"hide members\" {} (Edit → Members)", on_off(v)),
+            );
+        }
+        // Telegram shows history to new members unless someone hid it.
+        if let Some(v) = want.history_for_new_members
+            && have.history_for_new_members.unwrap_or(true) != v
+        {
+            self.person_only(
+                PersonSetting::HistoryForNewMembers(v),
+                json!(have.history_for_new_members.unwrap_or(true)),
+                json!(v),
+                format!(
+                    "set \"chat history for new members\" to {} (Edit → Chat history)",
+                    if v { "visible" } else { "hidden" }
                 ),
             );
         }

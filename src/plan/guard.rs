@@ -121,7 +121,12 @@ fn needed_rights(op: &Op, kind: ChatType) -> Vec<Right> {
             r
         }
         Op::SetAdminTitle { .. } => vec![Right::PromoteMembers],
-        Op::SetCommands { .. } | Op::DeleteCommands | Op::Manual { .. } => vec![],
+        // Person-only settings are set by the signed-in person, not the bot.
+        Op::SetCommands { .. }
+        | Op::DeleteCommands
+        | Op::Manual { .. }
+        | Op::CreateChat { .. }
+        | Op::SetPersonSetting { .. } => vec![],
     }
 }
 

@@ -64,6 +64,53 @@ pub struct PlanInput<'a> {
     pub only: Option<Vec<String>>,
 }
 
+/// A creation for every chat declared without an id (the user provider
+/// makes them; `resolve` lists them only when the org has one). The chat
+/// has no id yet: `chat_id` is 0 until the apply records the new one.
+fn creations(desired: &crate::state::DesiredState, only: Option<&[String]>) -> Vec<Change> {
+    desired
+        .creations
+        .iter()
+        .filter(|c| only.is_none_or(|only| only.contains(&c.key)))
+        .map(|c| {
+            // Every right of the chat type but anonymity: the bot then
+            // carries whatever the config declares for the chat later.
+            let bot_rights: crate::state::Rights = crate::state::Right::all_for(c.kind)
+                .into_iter()
+                .filter(|r| *r != crate::state::Right::Anonymous)
+                .collect();
+            Change {
+                address: crate::state::Address::chat(&c.key),
+                chat: c.key.clone(),
+                chat_id: 0,
+                chat_type: c.kind,
+                action: Action::Create,
+                step: change::Step::Settings,
+                op: Op::CreateChat {
+                    title: c.title.clone(),
+                    description: c.description.clone(),
+                    forum: c.forum,
+                    bot: desired.bot.clone(),
+                    bot_rights: bot_rights.clone(),
+                },
+                before: Value::Null,
+                after: serde_json::json!({
+                    "type": c.kind,
+                    "title": c.title,
+                    "description": c.description,
+                    "forum": c.forum,
+                    "bot_rights": bot_rights,
+                }),
+                why: vec!["declared without an id: the user provider creates it".into()],
+                reversible: false,
+                person: None,
+                undeclared: false,
+                seat: None,
+            }
+        })
+        .collect()
+}
+
 /// Diff, order, guard and fingerprint.
 pub fn build(input: PlanInput) -> Plan {
     let mut changes = diff::diff(&diff::DiffInput {
@@ -73,6 +120,7 @@ pub fn build(input: PlanInput) -> Plan {
         only: input.only.as_deref(),
         store: input.store,
     });
+    changes.extend(creations(input.desired, input.only.as_deref()));
     order(&mut changes);
     let guards = guard::check(
         &changes,
@@ -194,6 +242,11 @@ pub fn live_object(live: &LiveState, change: &Change) -> Value {
             serde_json::to_value(&chat.commands).unwrap_or(Value::Null)
         }
         Op::Manual { .. } => serde_json::to_value(&chat.settings).unwrap_or(Value::Null),
+        Op::CreateChat { .. } => Value::Null,
+        Op::SetPersonSetting { setting } => serde_json::to_value(&chat.settings)
+            .ok()
+            .and_then(|s| s.get(setting.field()).cloned())
+            .unwrap_or(Value::Null),
     }
 }
 

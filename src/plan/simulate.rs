@@ -161,6 +161,22 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                 }
             }
             Op::SetCommands { commands } => chat.commands = Some(commands.clone()),
+            // A created chat is read for the first time on the next run.
+            Op::CreateChat { .. } => {}
+            Op::SetPersonSetting { setting } => {
+                use super::change::PersonSetting as S;
+                let s = &mut chat.settings;
+                match *setting {
+                    S::Forum(v) => s.forum = Some(v),
+                    S::SlowMode(v) => s.slow_mode = Some(v),
+                    S::ProtectedContent(v) => s.protected_content = Some(v),
+                    S::AutoDelete(v) => s.auto_delete = Some(v),
+                    S::JoinByRequest(v) => s.join_by_request = Some(v),
+                    S::JoinToSend(v) => s.join_to_send = Some(v),
+                    S::HiddenMembers(v) => s.hidden_members = Some(v),
+                    S::HistoryForNewMembers(v) => s.history_for_new_members = Some(v),
+                }
+            }
             Op::DeleteCommands => chat.commands = Some(Vec::new()),
             Op::Manual { .. } => {
                 let field = change.address.as_str().rsplit('.').next().unwrap_or("");
@@ -172,6 +188,9 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                     "protected_content" => s.protected_content = v.as_bool(),
                     "auto_delete" => s.auto_delete = v.as_u64().map(|x| x as u32),
                     "join_by_request" => s.join_by_request = v.as_bool(),
+                    "join_to_send" => s.join_to_send = v.as_bool(),
+                    "hidden_members" => s.hidden_members = v.as_bool(),
+                    "history_for_new_members" => s.history_for_new_members = v.as_bool(),
                     // An admin seat only its owner can change stays as it is.
                     _ => {}
                 }

@@ -208,6 +208,9 @@ pub fn text(report: &DriftReport, style: Style) -> String {
             for w in &item.why {
                 let _ = writeln!(out, "        why:      {}", escape::terminal(w));
             }
+            if let Some(by) = &item.changed_by {
+                let _ = writeln!(out, "        by:       {}", escape::terminal(by));
+            }
             let _ = writeln!(out, "        fix:      {}", escape::terminal(&item.fix));
         }
         out.push('\n');
@@ -316,6 +319,9 @@ pub fn markdown(report: &DriftReport) -> String {
             let mut what = item.summary.clone();
             if !item.why.is_empty() {
                 let _ = write!(what, " (why: {})", item.why.join("; "));
+            }
+            if let Some(by) = &item.changed_by {
+                let _ = write!(what, " (changed by {by})");
             }
             let _ = writeln!(
                 d,

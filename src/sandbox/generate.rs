@@ -181,6 +181,7 @@ pub fn generate(options: &GenerateOptions) -> Generated {
         org: Some(Org {
             name: "Generated Org".into(),
             telegram: Some(TelegramSettings {
+                provider: None,
                 bot: Some("generated_org_bot".into()),
                 api_url: None,
             }),

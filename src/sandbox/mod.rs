@@ -21,6 +21,7 @@
 pub mod faults;
 pub mod generate;
 mod methods;
+pub mod mtproto;
 mod request;
 mod rules;
 pub mod seed;

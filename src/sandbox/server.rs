@@ -690,7 +690,20 @@ pub(crate) fn run_act(shared: &Shared, request: &Value) -> Result<Value, ApiErro
         // Updates belong to the bot; a person has none to fetch here.
         return Err(errors::not_found());
     }
+    // A person's changes go into the chat's admin log (MTProto
+    // channels.getAdminLog): the chat before and after the call.
+    let chat = match params.chat_id() {
+        Ok(super::request::ChatRef::Id(id)) => Some(id),
+        _ => None,
+    };
+    let before = chat.and_then(|id| lock(&shared.world).chats.get(&id).cloned());
     let outcome = execute(shared, method, Caller { id: who, is_bot }, &params).0;
+    if let (Some(before), Ok(_)) = (&before, &outcome) {
+        let mut world = lock(&shared.world);
+        if let Some(after) = world.chats.get_mut(&before.id) {
+            super::mtproto::admin_log::record(before, after, who, unix_now());
+        }
+    }
     outcome.and_then(|result| check_spec(shared, method, result))
 }
 

@@ -117,6 +117,11 @@ pub fn chat_full(world: &World, c: &Chat) -> Value {
         ("join_by_request", c.join_by_request),
         ("has_hidden_members", c.has_hidden_members),
         ("has_protected_content", c.has_protected_content),
+        // New members see old messages unless a person hid the history.
+        (
+            "has_visible_history",
+            c.kind == crate::state::ChatType::Supergroup && !c.history_hidden,
+        ),
     ];
     for (name, on) in flags {
         if on {

@@ -78,6 +78,15 @@ pub struct User {
     /// The user's privacy settings forbid adding them to groups.
     #[serde(default, skip_serializing_if = "is_false")]
     pub privacy_restricted: bool,
+    /// The phone number a person signs in with over MTProto
+    /// (`orgform login`); none for the bot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// The account's two-step verification password, if it has one: the
+    /// MTProto front-end checks it over SRP as Telegram does. Plain text
+    /// because this is an emulator's world file, never a real account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_factor_password: Option<String>,
 }
 
 impl User {
@@ -91,6 +100,8 @@ impl User {
             started_bot: false,
             deactivated: false,
             privacy_restricted: false,
+            phone: None,
+            two_factor_password: None,
         }
     }
 }
@@ -308,6 +319,11 @@ pub struct Chat {
     pub join_to_send_messages: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub has_hidden_members: bool,
+    /// New members do not see the history from before they joined
+    /// (MTProto `hidden_prehistory`; the Bot API's `has_visible_history`
+    /// is its negation).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub history_hidden: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<ChatPhoto>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -339,6 +355,56 @@ pub struct Chat {
     /// `migrate_to_chat_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrated_to: Option<ChatId>,
+    /// The recent actions people took here (MTProto channels.getAdminLog),
+    /// oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admin_log: Vec<AdminLogEntry>,
+}
+
+/// One entry of a chat's admin log: who did what, when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminLogEntry {
+    pub id: i64,
+    pub date: i64,
+    pub user: UserId,
+    pub action: AdminLogAction,
+}
+
+/// What an admin-log entry records, with the values before and after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AdminLogAction {
+    Title {
+        prev: String,
+        new: String,
+    },
+    Description {
+        prev: String,
+        new: String,
+    },
+    SlowMode {
+        prev: u32,
+        new: u32,
+    },
+    ProtectedContent {
+        new: bool,
+    },
+    JoinByRequest {
+        new: bool,
+    },
+    Forum {
+        new: bool,
+    },
+    AutoDelete {
+        prev: u32,
+        new: u32,
+    },
+    /// An administrator's rights changed (none = not an administrator).
+    AdminRights {
+        target: UserId,
+        prev: Option<Rights>,
+        new: Option<Rights>,
+    },
 }
 
 fn first_message_id() -> i64 {
@@ -361,6 +427,7 @@ impl Chat {
             join_by_request: false,
             join_to_send_messages: false,
             has_hidden_members: false,
+            history_hidden: false,
             photo: None,
             messages: BTreeMap::new(),
             pinned: Vec::new(),
@@ -373,6 +440,7 @@ impl Chat {
             banned_sender_chats: BTreeSet::new(),
             verified_by_bot: None,
             migrated_to: None,
+            admin_log: Vec::new(),
         }
     }
 
@@ -552,6 +620,8 @@ impl World {
                 started_bot: false,
                 deactivated: false,
                 privacy_restricted: false,
+                phone: None,
+                two_factor_password: None,
             },
         );
         World {

@@ -228,6 +228,51 @@ pub struct ChatSettings {
     pub auto_delete: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_by_request: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_to_send: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_members: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_for_new_members: Option<bool>,
+}
+
+/// A chat the config declares without an id: what to create it as.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatCreation {
+    /// Its config key.
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: ChatType,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forum: bool,
+}
+
+/// Who carries out changes: the bot (Bot API), a signed-in person
+/// (MTProto), or both — the bot for routine changes, the person for what
+/// only people can do.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderChoice {
+    #[default]
+    Bot,
+    User,
+    Both,
+}
+
+impl ProviderChoice {
+    pub fn is_bot(&self) -> bool {
+        *self == ProviderChoice::Bot
+    }
+
+    /// A signed-in person carries the person-only changes.
+    pub fn has_user(self) -> bool {
+        self != ProviderChoice::Bot
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -303,6 +348,12 @@ pub struct DesiredState {
     /// The bot's username, if the config names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bot: Option<String>,
+    /// Which providers carry the changes (`org.telegram.provider`).
+    #[serde(default, skip_serializing_if = "ProviderChoice::is_bot")]
+    pub provider: ProviderChoice,
+    /// Chats declared without an id, for the user provider to create.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub creations: Vec<ChatCreation>,
     pub state: OrgState,
     /// Every person the config knows, by Telegram user id.
     pub people: BTreeMap<UserId, PersonRef>,

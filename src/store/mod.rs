@@ -59,6 +59,16 @@ impl PartialEq for Store {
 
 impl Eq for Store {}
 
+impl Store {
+    /// Chats orgform created, by config key.
+    pub fn created_chats(&self) -> BTreeMap<String, ChatId> {
+        self.chats
+            .iter()
+            .filter_map(|(id, m)| m.created_for.clone().map(|key| (key, *id)))
+            .collect()
+    }
+}
+
 impl Default for Store {
     fn default() -> Self {
         Store {
@@ -87,6 +97,10 @@ pub struct ChatMemory {
     /// Unix time the chat was last read in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_read: Option<i64>,
+    /// orgform created this chat for the config key (the user provider),
+    /// so a config that does not name its id yet still means this chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_for: Option<String>,
     /// orgform set this chat's command list (so it reads it back even when
     /// the config stops managing commands, and can delete it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

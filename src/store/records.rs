@@ -196,6 +196,7 @@ fn chat_rows(chat: ChatId, memory: &ChatMemory, gone: &BTreeMap<UserId, Gone>, o
         personal_invites,
         members,
         last_read,
+        created_for,
         commands_set,
         commands,
         photo,
@@ -220,8 +221,9 @@ fn chat_rows(chat: ChatId, memory: &ChatMemory, gone: &BTreeMap<UserId, Gone>, o
         }
         put(MEMBER_KIND, user.to_string(), to_value(seen));
     }
-    let scalars: [(&str, Option<Value>); 6] = [
+    let scalars: [(&str, Option<Value>); 7] = [
         ("last_read", last_read.map(Value::from)),
+        ("created_for", created_for.as_ref().map(to_value)),
         ("commands_set", commands_set.then_some(Value::Bool(true))),
         ("commands", commands.as_ref().map(to_value)),
         ("photo", photo.as_ref().map(to_value)),

@@ -301,6 +301,23 @@ impl TelegramProvider {
                     .param("scope", BotCommandScope::Chat { chat_id: chat });
                 self.set(without_chat_id(call)).await
             }
+            Op::CreateChat { .. } => Err(Error::new(
+                "(user provider)",
+                None,
+                ErrorKind::NotExecutable {
+                    reason: "a bot cannot create chats; the user provider does (org.telegram.provider: both)".into(),
+                },
+            )),
+            Op::SetPersonSetting { setting } => Err(Error::new(
+                "(user provider)",
+                Some(chat),
+                ErrorKind::NotExecutable {
+                    reason: format!(
+                        "only a signed-in person can set {}; the bot cannot (org.telegram.provider: both)",
+                        setting.field()
+                    ),
+                },
+            )),
             Op::Manual { instruction } => Err(Error::new(
                 "(manual)",
                 Some(chat),
@@ -539,7 +556,11 @@ impl TelegramProvider {
                     value: change.before.clone(),
                 });
             }
-            Op::CreateTopic { .. } | Op::CreateInviteLink { .. } | Op::Manual { .. } => {
+            Op::CreateTopic { .. }
+            | Op::CreateInviteLink { .. }
+            | Op::Manual { .. }
+            | Op::CreateChat { .. }
+            | Op::SetPersonSetting { .. } => {
                 return Ok(Observed::Nothing);
             }
             Op::Promote { user, .. }

@@ -779,6 +779,9 @@ pub fn settings_of(info: &ChatFullInfo, kind: ChatType) -> ChatSettings {
         protected_content: flag(info.has_protected_content),
         auto_delete: seconds(info.message_auto_delete_time),
         join_by_request: flag(info.join_by_request),
+        join_to_send: flag(info.join_to_send_messages),
+        hidden_members: flag(info.has_hidden_members),
+        history_for_new_members: flag(info.has_visible_history),
     }
 }
 

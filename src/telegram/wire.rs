@@ -118,6 +118,8 @@ pub struct ChatFullInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_hidden_members: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_visible_history: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked_chat_id: Option<i64>,
     #[serde(flatten)]
     pub extra: Extra,

@@ -97,6 +97,9 @@ fn expected_from_world(world: &World, chat_id: i64, declared: &BTreeSet<UserId>)
         protected_content: Some(chat.has_protected_content),
         auto_delete: Some(chat.message_auto_delete_time),
         join_by_request: Some(chat.join_by_request),
+        join_to_send: Some(chat.join_to_send_messages),
+        hidden_members: Some(chat.has_hidden_members),
+        history_for_new_members: Some(chat.kind == ChatType::Supergroup && !chat.history_hidden),
     };
     (admins, members, settings)
 }
