@@ -71,7 +71,22 @@ impl Connection {
     /// A snapshot of the store; [`Connection::save_store`] later writes
     /// only what changed in it since.
     pub fn load_store(&self) -> Result<Store, CliError> {
-        let store = self.state.load().map_err(state_error)?;
+        self.load_store_of(None)
+    }
+
+    /// [`Connection::load_store`] with the member records of only `chats`
+    /// (all of them when `None`): a run that reads a few chats need not
+    /// load the whole member ledger. Saving it writes back only what
+    /// changed in what it loaded.
+    pub fn load_store_of(
+        &self,
+        chats: Option<&std::collections::BTreeSet<crate::state::ChatId>>,
+    ) -> Result<Store, CliError> {
+        let store = match chats {
+            Some(chats) => self.state.load_chats(chats),
+            None => self.state.load(),
+        }
+        .map_err(state_error)?;
         *self.base.lock().expect("base lock") = store.clone();
         Ok(store)
     }
@@ -101,6 +116,7 @@ impl Connection {
         };
         self.state.commit(&delta).map_err(state_error)?;
         *base = store.clone();
+        state_store::records::settle(&mut base);
         Ok(())
     }
 

@@ -80,6 +80,8 @@ pub async fn make_report_and_live(
         now,
         updates,
     });
+    // The process ends soon after: freeing the ledger is wasted work.
+    std::mem::forget(store);
     Ok((report, live))
 }
 
@@ -142,7 +144,8 @@ fn attributable(address: &str) -> bool {
 
 pub fn run(args: DriftArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
-    let model = crate::model::load(&args.config, now)?;
+    // Not freed: the process ends after printing.
+    let model = std::mem::ManuallyDrop::new(crate::model::load(&args.config, now)?);
     let rt = connect::runtime()?;
     let (mut report, live, state_dir) =
         connect::block_on_interruptible(&rt, "nothing was changed", async {

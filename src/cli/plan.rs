@@ -326,12 +326,27 @@ pub async fn make_plan(
     now: jiff::Timestamp,
     only: Option<Vec<String>>,
 ) -> Result<Planned, CliError> {
-    let mut store = conn.load_store()?;
+    // Only the member records of the chats this plan reads.
+    let chat_ids =
+        |model: &crate::model::Model| -> Option<std::collections::BTreeSet<crate::state::ChatId>> {
+            only.as_ref().map(|keys| {
+                keys.iter()
+                    .filter_map(|k| model.desired.state.chats.get(k).map(|c| c.id))
+                    .collect()
+            })
+        };
+    let loaded = chat_ids(&model);
+    let mut store = conn.load_store_of(loaded.as_ref())?;
     // Chats the user provider created for keys the config has no id for
     // yet are managed by the recorded id, never created twice.
     let mut model = model;
     crate::model::adopt_created(&mut model, &store.created_chats(), now);
-    let before = store.clone();
+    // Ids recorded for created chats (chat fields are always loaded): load
+    // their members too.
+    let adopted = chat_ids(&model);
+    if adopted != loaded {
+        store = conn.load_store_of(adopted.as_ref())?;
+    }
     let progress = super::progress::spinner(&format!(
         "reading {} chats from Telegram",
         only.as_ref()
@@ -352,15 +367,21 @@ pub async fn make_plan(
     if recover_by_name(conn, &model.desired, &mut live, &mut store, only.as_deref()).await? > 0 {
         conn.save_store(&store)?;
     }
+    // The refresh and the recovery changed only what the plan does not
+    // read from the store (members seen, last read, topics and links,
+    // commands), so the plan uses this snapshot instead of a copy taken
+    // before them.
     let mut plan = plan::build(PlanInput {
         desired: &model.desired,
         live: &live,
-        store: &before,
+        store: &store,
         policies: model.config.policies.as_ref(),
         overrides,
         now,
         only,
     });
+    // The process ends soon after: freeing the ledger is wasted work.
+    std::mem::forget(store);
     plan.config_digest = Some(model.sources.digest());
     plan.git_commit = git_commit(config);
     Ok(Planned { model, plan, live })
@@ -453,7 +474,7 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
         .transpose()?;
     let rt = connect::runtime()?;
     let model_desired = model.desired.clone();
-    let (mut planned, state_dir) =
+    let (planned, state_dir) =
         connect::block_on_interruptible(&rt, "nothing was changed", async {
             let conn = connect::connect(
                 &args.telegram,
@@ -467,7 +488,8 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
                     rev,
                     changed,
                     &model.desired,
-                    &conn.load_store()?,
+                    // Whether a chat was ever read needs no member records.
+                    &conn.load_store_of(Some(&Default::default()))?,
                 )),
                 _ => None,
             };
@@ -489,10 +511,14 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             result.map(|p| (p, (state_dir, ledger, invites)))
         })?;
     let (state_dir, ledger, invites) = state_dir;
+    // The process ends after printing: freeing the model, the live state
+    // and the plan is wasted work at 10,000 people.
+    let mut kept = std::mem::ManuallyDrop::new(planned);
+    let planned: &mut Planned = &mut kept;
     let left_out = subset
         .as_ref()
         .map(|s| crate::policy::rollout::limit(&mut planned.plan, s, &planned.model.desired));
-    let policy = plan_policies(&planned, now);
+    let policy = plan_policies(planned, now);
     record_audit(&state_dir, &policy, "plan", now);
     let plan = &planned.plan;
     if let Some(out) = &args.out {

@@ -131,6 +131,18 @@ pub trait Backend: Send + Sync {
     fn describe(&self) -> String;
     /// A snapshot of every record and the update offset.
     fn load(&self) -> Result<Store, StoreError>;
+    /// A snapshot with the member records of only `chats` and every other
+    /// record (topics, links, chat fields, gone people), for a run that
+    /// reads only those chats: the member ledger is most of the state.
+    /// Writing it back changes nothing it did not load (see
+    /// `records::Partial`). The default loads everything.
+    fn load_chats(
+        &self,
+        chats: &std::collections::BTreeSet<crate::state::ChatId>,
+    ) -> Result<Store, StoreError> {
+        let _ = chats;
+        self.load()
+    }
     /// Write what a process learned, in one transaction, merged with what
     /// others wrote meanwhile (see `records::replaces`).
     fn commit(&self, delta: &Delta) -> Result<(), StoreError>;

@@ -32,7 +32,7 @@ use crate::state::{ChatId, Command, MemberState, UserId};
 /// The current store format. A newer file is refused, never overwritten.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Store {
     pub format_version: u32,
     /// Per chat id (as text, for JSON).
@@ -41,7 +41,24 @@ pub struct Store {
     /// getUpdates offset: the next update id to ask for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_offset: Option<i64>,
+    /// How the snapshot was loaded from its backend (set by
+    /// [`Backend::load`] and [`Backend::load_chats`]): what writing it back
+    /// must know. Never part of the JSON form.
+    #[serde(skip)]
+    pub loaded: Option<records::Loaded>,
 }
+
+/// Two snapshots are equal when their records are, however they were
+/// loaded.
+impl PartialEq for Store {
+    fn eq(&self, other: &Store) -> bool {
+        self.format_version == other.format_version
+            && self.chats == other.chats
+            && self.update_offset == other.update_offset
+    }
+}
+
+impl Eq for Store {}
 
 impl Store {
     /// Chats orgform created, by config key.
@@ -59,6 +76,7 @@ impl Default for Store {
             format_version: FORMAT_VERSION,
             chats: BTreeMap::new(),
             update_offset: None,
+            loaded: None,
         }
     }
 }

@@ -15,6 +15,7 @@
 //! each call is a job sent to it. That keeps the session (and so the lock)
 //! in one place whatever runtime the caller is in.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -25,7 +26,8 @@ use tokio_postgres::{Client, Config};
 use super::Store;
 use super::backend::{Backend, Holder, RunRow, StoreError};
 use super::ledger::{self, FactWrite, Lease, LeaseOutcome, Ledger, UpdateCommit};
-use super::records::{self, Delta, Rows};
+use super::records::{self, Delta};
+use crate::state::ChatId;
 
 const MIGRATIONS: &[&str] = &[
     // 1: records, bookkeeping, runs and journals, lock holders.
@@ -305,45 +307,11 @@ impl Backend for Postgres {
     }
 
     fn load(&self) -> Result<Store, StoreError> {
-        let ws = self.workspace.clone();
-        let (rows, offset) = self.on_session(move |s| {
-            s.rt.block_on(async {
-                let rows = s
-                    .client
-                    .query(
-                        "SELECT chat, kind, key, value FROM orgform_records WHERE workspace = $1",
-                        &[&ws],
-                    )
-                    .await?;
-                let offset = s
-                    .client
-                    .query_opt(
-                        "SELECT value FROM orgform_meta WHERE workspace = $1 AND key = 'update_offset'",
-                        &[&ws],
-                    )
-                    .await?
-                    .map(|r| r.get::<_, String>(0));
-                let rows: Vec<(i64, String, String, String)> = rows
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-                    .collect();
-                Ok((rows, offset))
-            })
-        })?;
-        let mut map = Rows::new();
-        for (chat, kind, key, text) in rows {
-            let value = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-                backend: self.describe(),
-                detail: format!("record {kind} {key:?} of chat {chat}: {e}"),
-            })?;
-            map.insert((chat, kind, key), value);
-        }
-        records::from_rows(&map, offset.and_then(|o| o.parse().ok())).map_err(|detail| {
-            StoreError::Corrupt {
-                backend: self.describe(),
-                detail,
-            }
-        })
+        self.load_where(None)
+    }
+
+    fn load_chats(&self, chats: &BTreeSet<ChatId>) -> Result<Store, StoreError> {
+        self.load_where(Some(chats))
     }
 
     fn commit(&self, delta: &Delta) -> Result<(), StoreError> {
@@ -920,6 +888,60 @@ impl Ledger for Postgres {
 }
 
 /// A bigint advisory key as `pg_locks` shows it: high and low 32 bits.
+impl Postgres {
+    /// Every row, or (with `chats`) every row but the member records of
+    /// other chats.
+    fn load_where(&self, chats: Option<&BTreeSet<ChatId>>) -> Result<Store, StoreError> {
+        let ws = self.workspace.clone();
+        let only: Option<Vec<i64>> = chats.map(|c| c.iter().copied().collect());
+        let (rows, offset) = self.on_session(move |s| {
+            s.rt.block_on(async {
+                let rows = match &only {
+                    None => {
+                        s.client
+                            .query(
+                                "SELECT chat, kind, key, value FROM orgform_records WHERE workspace = $1",
+                                &[&ws],
+                            )
+                            .await?
+                    }
+                    Some(only) => {
+                        s.client
+                            .query(
+                                "SELECT chat, kind, key, value FROM orgform_records
+                                 WHERE workspace = $1 AND (kind <> $2 OR chat = ANY($3))",
+                                &[&ws, &records::MEMBER_KIND, only],
+                            )
+                            .await?
+                    }
+                };
+                let offset = s
+                    .client
+                    .query_opt(
+                        "SELECT value FROM orgform_meta WHERE workspace = $1 AND key = 'update_offset'",
+                        &[&ws],
+                    )
+                    .await?
+                    .map(|r| r.get::<_, String>(0));
+                Ok((rows, offset))
+            })
+        })?;
+        let corrupt = |detail| StoreError::Corrupt {
+            backend: self.describe(),
+            detail,
+        };
+        let mut loader = records::Loader::default();
+        for r in &rows {
+            loader
+                .add(r.get(0), r.get(1), r.get(2), r.get(3))
+                .map_err(corrupt)?;
+        }
+        loader
+            .finish(offset.and_then(|o| o.parse().ok()), chats.cloned())
+            .map_err(corrupt)
+    }
+}
+
 fn split_key(key: i64) -> (i64, i64) {
     let k = key as u64;
     ((k >> 32) as i64, (k & 0xffff_ffff) as i64)

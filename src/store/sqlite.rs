@@ -8,6 +8,7 @@
 //! A holder on this host whose process is gone (pid and start time) has
 //! crashed and is replaced; see [`Holder::crashed`].
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -16,7 +17,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::Store;
 use super::backend::{Backend, Holder, RunRow, StoreError};
 use super::ledger::{self, FactWrite, Lease, LeaseOutcome, Ledger, UpdateCommit};
-use super::records::{self, Delta, Rows};
+use super::records::{self, Delta};
+use crate::state::ChatId;
 
 /// The database file inside a state dir.
 pub const FILE_NAME: &str = "orgform.db";
@@ -50,6 +52,17 @@ const MIGRATIONS: &[&str] = &[
     // 2: what `orgform watch` keeps beside the records (store::ledger).
     "CREATE TABLE watch_facts (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
+
+/// Deleted rows leave their pages partly empty, and SQLite never gives
+/// them back by itself: once the rows deleted since the last compaction
+/// reach a tenth of the rows it left (and at least [`COMPACT_MIN_DELETES`]),
+/// the next write is followed by a VACUUM. Folding offboarded people into
+/// gone rows deletes one member row per chat they were in, so an
+/// offboarding leaves a smaller file, not only fewer rows.
+const COMPACT_MIN_DELETES: i64 = 1_000;
+/// Meta keys of that bookkeeping.
+const DELETED_KEY: &str = "deleted_since_vacuum";
+const ROWS_KEY: &str = "rows_at_vacuum";
 
 /// Space kept free next to the database: when the disk fills, deleting it
 /// lets the journal record the failure and the rollback that follows.
@@ -235,43 +248,22 @@ impl Backend for Sqlite {
     }
 
     fn load(&self) -> Result<Store, StoreError> {
-        let conn = self.conn.lock().expect("sqlite lock");
-        let mut stmt = conn
-            .prepare("SELECT chat, kind, key, value FROM records")
-            .map_err(|e| self.err(e))?;
-        let mut rows = Rows::new();
-        let mut found = stmt.query([]).map_err(|e| self.err(e))?;
-        while let Some(r) = found.next().map_err(|e| self.err(e))? {
-            let chat: i64 = r.get(0).map_err(|e| self.err(e))?;
-            let kind: String = r.get(1).map_err(|e| self.err(e))?;
-            let key: String = r.get(2).map_err(|e| self.err(e))?;
-            let text: String = r.get(3).map_err(|e| self.err(e))?;
-            let value = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-                backend: self.describe(),
-                detail: format!("record {kind} {key:?} of chat {chat}: {e}"),
-            })?;
-            rows.insert((chat, kind, key), value);
-        }
-        let offset: Option<String> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'update_offset'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let offset = offset.and_then(|o| o.parse().ok());
-        records::from_rows(&rows, offset).map_err(|detail| StoreError::Corrupt {
-            backend: self.describe(),
-            detail,
-        })
+        self.load_where(None)
+    }
+
+    fn load_chats(&self, chats: &BTreeSet<ChatId>) -> Result<Store, StoreError> {
+        self.load_where(Some(chats))
     }
 
     fn commit(&self, delta: &Delta) -> Result<(), StoreError> {
         if delta.is_empty() {
             return Ok(());
         }
-        self.with_space(|| self.commit_once(delta))
+        self.with_space(|| self.commit_once(delta))?;
+        if !delta.deletes.is_empty() {
+            self.compact_if_due();
+        }
+        Ok(())
     }
 
     fn space_low(&self) -> bool {
@@ -481,6 +473,117 @@ impl Backend for Sqlite {
 }
 
 impl Sqlite {
+    /// VACUUM when the rows deleted since the last one reach a tenth of
+    /// the rows it left (see [`COMPACT_MIN_DELETES`]). Only an
+    /// optimisation: what was committed is already durable, so a failure
+    /// (a full disk: VACUUM needs room for a copy) is ignored.
+    fn compact_if_due(&self) {
+        let conn = self.conn.lock().expect("sqlite lock");
+        let number = |key: &str| -> Option<i64> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get::<_, String>(0)
+            })
+            .ok()
+            .and_then(|v| v.parse().ok())
+        };
+        let deleted = number(DELETED_KEY).unwrap_or(0);
+        let rows = match number(ROWS_KEY) {
+            Some(rows) => rows,
+            // First time: what the table holds now, plus what was deleted.
+            None => {
+                let rows: i64 = conn
+                    .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))
+                    .unwrap_or(0);
+                rows + deleted
+            }
+        };
+        if deleted < COMPACT_MIN_DELETES || deleted * 10 < rows {
+            return;
+        }
+        let result = conn
+            .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+            .and_then(|()| {
+                let rows: i64 = conn.query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))?;
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2), (?3, '0')",
+                    params![ROWS_KEY, rows.to_string(), DELETED_KEY],
+                )
+                .map(|_| ())
+            });
+        if let Err(e) = result {
+            tracing::debug!("compacting after deletes failed (ignored): {e}");
+        }
+    }
+
+    /// Every row, or (with `chats`) every row but the member records of
+    /// other chats.
+    fn load_where(&self, chats: Option<&BTreeSet<ChatId>>) -> Result<Store, StoreError> {
+        let conn = self.conn.lock().expect("sqlite lock");
+        let mut loader = records::Loader::default();
+        let mut read = |stmt: &mut rusqlite::Statement, params: &[&dyn rusqlite::ToSql]| {
+            let mut found = stmt.query(params).map_err(|e| self.err(e))?;
+            while let Some(r) = found.next().map_err(|e| self.err(e))? {
+                let chat: i64 = r.get(0).map_err(|e| self.err(e))?;
+                let kind = r.get_ref(1).map_err(|e| self.err(e))?;
+                let key = r.get_ref(2).map_err(|e| self.err(e))?;
+                let text = r.get_ref(3).map_err(|e| self.err(e))?;
+                let (Ok(kind), Ok(key), Ok(text)) = (kind.as_str(), key.as_str(), text.as_str())
+                else {
+                    return Err(StoreError::Corrupt {
+                        backend: self.describe(),
+                        detail: format!("a record of chat {chat} is not text"),
+                    });
+                };
+                loader
+                    .add(chat, kind, key, text)
+                    .map_err(|detail| StoreError::Corrupt {
+                        backend: self.describe(),
+                        detail,
+                    })?;
+            }
+            Ok(())
+        };
+        match chats {
+            None => {
+                let mut stmt = conn
+                    .prepare("SELECT chat, kind, key, value FROM records")
+                    .map_err(|e| self.err(e))?;
+                read(&mut stmt, &[])?;
+            }
+            Some(chats) => {
+                let mut stmt = conn
+                    .prepare("SELECT chat, kind, key, value FROM records WHERE kind <> ?1")
+                    .map_err(|e| self.err(e))?;
+                read(&mut stmt, &[&records::MEMBER_KIND])?;
+                // The primary key (chat, kind, key) finds each chat's
+                // members without a scan.
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT chat, kind, key, value FROM records WHERE chat = ?1 AND kind = ?2",
+                    )
+                    .map_err(|e| self.err(e))?;
+                for chat in chats {
+                    read(&mut stmt, &[chat, &records::MEMBER_KIND])?;
+                }
+            }
+        }
+        let offset: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'update_offset'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let offset = offset.and_then(|o| o.parse().ok());
+        loader
+            .finish(offset, chats.cloned())
+            .map_err(|detail| StoreError::Corrupt {
+                backend: self.describe(),
+                detail,
+            })
+    }
+
     fn commit_once(&self, delta: &Delta) -> Result<(), StoreError> {
         let mut conn = self.conn.lock().expect("sqlite lock");
         let tx = conn
@@ -504,10 +607,21 @@ impl Sqlite {
                 .map_err(|e| self.err(e))?;
             }
         }
+        let mut deleted = 0;
         for (chat, kind, key) in &delta.deletes {
+            deleted += tx
+                .execute(
+                    "DELETE FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
+                    params![chat, kind, key],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        if deleted > 0 {
+            // Counted for compact_if_due.
             tx.execute(
-                "DELETE FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
-                params![chat, kind, key],
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)",
+                params![DELETED_KEY, deleted.to_string()],
             )
             .map_err(|e| self.err(e))?;
         }

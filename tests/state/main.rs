@@ -11,4 +11,5 @@ mod backends;
 mod commands;
 mod drops;
 mod full_disk;
+mod partial;
 mod postgres;
