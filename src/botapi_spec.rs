@@ -400,10 +400,10 @@ fn constant_values(field: &str, description: &str) -> Option<Vec<String>> {
     if !matches!(field, "type" | "status" | "source") {
         return None;
     }
-    if let Some(rest) = description.split("always ").nth(1) {
-        if let Some(word) = quoted_words(rest).into_iter().next() {
-            return Some(vec![word]);
-        }
+    if let Some(rest) = description.split("always ").nth(1)
+        && let Some(word) = quoted_words(rest).into_iter().next()
+    {
+        return Some(vec![word]);
     }
     if let Some(rest) = description.split("must be ").nth(1) {
         let word: String = rest

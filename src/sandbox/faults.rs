@@ -73,10 +73,10 @@ impl Faults {
 
     /// Decide the fate of a request to `chat` (the raw `chat_id`, if any).
     pub fn decide(&mut self, chat: Option<&str>, now: Instant) -> Verdict {
-        if let Some(limit) = self.options.rate_limit_per_sec {
-            if let Some(wait) = window_wait(&mut self.global, limit, Duration::from_secs(1), now) {
-                return Verdict::RateLimited(wait);
-            }
+        if let Some(limit) = self.options.rate_limit_per_sec
+            && let Some(wait) = window_wait(&mut self.global, limit, Duration::from_secs(1), now)
+        {
+            return Verdict::RateLimited(wait);
         }
         if let (Some(limit), Some(chat)) = (self.options.per_chat_per_min, chat) {
             let window = self.per_chat.entry(chat.to_string()).or_default();

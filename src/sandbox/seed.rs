@@ -309,10 +309,10 @@ fn add_drift(world: &mut World, desired: &DesiredState, options: &SeedOptions, r
         }
     };
     for (chat, user) in missing {
-        if let Some(c) = world.chats.get_mut(&chat) {
-            if matches!(c.members.get(&user), Some(Member::Member { .. })) {
-                c.members.remove(&user);
-            }
+        if let Some(c) = world.chats.get_mut(&chat)
+            && matches!(c.members.get(&user), Some(Member::Member { .. }))
+        {
+            c.members.remove(&user);
         }
     }
 

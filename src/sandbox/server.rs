@@ -790,10 +790,10 @@ pub(crate) async fn deliver_webhooks(shared: Arc<Shared>) {
             }
             continue;
         };
-        if let Some(spec) = &shared.spec {
-            if let Err(problems) = spec.check_type("Update", &update) {
-                lock(&shared.stats).violation(format!("webhook update: {}", problems.join("; ")));
-            }
+        if let Some(spec) = &shared.spec
+            && let Err(problems) = spec.check_type("Update", &update)
+        {
+            lock(&shared.stats).violation(format!("webhook update: {}", problems.join("; ")));
         }
         let mut request = client.post(&url).json(&update);
         if let Some(secret) = &secret {

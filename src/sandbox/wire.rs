@@ -96,10 +96,10 @@ pub fn chat_full(world: &World, c: &Chat) -> Value {
     if let Some(link) = c.primary_link_of(world.bot_id()) {
         v["invite_link"] = json!(link.link);
     }
-    if let Some(id) = c.pinned.last() {
-        if let Some(msg) = c.messages.get(id) {
-            v["pinned_message"] = message(world, c, msg);
-        }
+    if let Some(id) = c.pinned.last()
+        && let Some(msg) = c.messages.get(id)
+    {
+        v["pinned_message"] = message(world, c, msg);
     }
     if c.kind != ChatType::Channel {
         v["permissions"] = permissions(&c.permissions);

@@ -314,10 +314,10 @@ impl Redactor {
             token.replace(':', "%3A"),
             token.replace(':', "%3a"),
         ];
-        if let Some((_, secret)) = token.split_once(':') {
-            if secret.len() >= 8 {
-                needles.push(secret.to_string());
-            }
+        if let Some((_, secret)) = token.split_once(':')
+            && secret.len() >= 8
+        {
+            needles.push(secret.to_string());
         }
         needles.retain(|n| !n.is_empty());
         needles.sort_by_key(|n| std::cmp::Reverse(n.len()));

@@ -408,13 +408,12 @@ impl<'a> Converter<'a> {
     fn value_span(&self, e: &KdlEntry) -> Span {
         let whole = self.span(e.span());
         let end = whole.start + whole.len;
-        if let Some(repr) = e.format().map(|f| f.value_repr.as_str()) {
-            if !repr.is_empty()
-                && end >= repr.len()
-                && self.text.get(end - repr.len()..end) == Some(repr)
-            {
-                return Span::new(self.file, end - repr.len(), repr.len());
-            }
+        if let Some(repr) = e.format().map(|f| f.value_repr.as_str())
+            && !repr.is_empty()
+            && end >= repr.len()
+            && self.text.get(end - repr.len()..end) == Some(repr)
+        {
+            return Span::new(self.file, end - repr.len(), repr.len());
         }
         whole
     }
@@ -552,10 +551,10 @@ impl<'s> Guide<'s> {
         };
         let mut alts = Vec::new();
         for alt in &self.alts {
-            if types_of(alt).is_some_and(|ts| ts.contains(&"array")) {
-                if let Some(items) = alt.get("items").filter(|i| i.is_object() || i.is_boolean()) {
-                    flatten(root, items, 0, &mut alts);
-                }
+            if types_of(alt).is_some_and(|ts| ts.contains(&"array"))
+                && let Some(items) = alt.get("items").filter(|i| i.is_object() || i.is_boolean())
+            {
+                flatten(root, items, 0, &mut alts);
             }
         }
         Guide { alts }

@@ -458,17 +458,15 @@ impl<'a> Lexer<'a> {
             };
             let body_start = self.pos + hashes + open;
             let body = &after[open..];
-            if multi {
-                if let Some(i) = body.find(&close) {
-                    let lines: Vec<usize> = body[..i]
-                        .char_indices()
-                        .filter(|&(j, c)| {
-                            is_newline(c) && !(c == '\r' && body[j + 1..].starts_with('\n'))
-                        })
-                        .map(|(j, c)| body_start + j + c.len_utf8())
-                        .collect();
-                    self.check_dedent(&lines, body_start + i);
-                }
+            if multi && let Some(i) = body.find(&close) {
+                let lines: Vec<usize> = body[..i]
+                    .char_indices()
+                    .filter(|&(j, c)| {
+                        is_newline(c) && !(c == '\r' && body[j + 1..].starts_with('\n'))
+                    })
+                    .map(|(j, c)| body_start + j + c.len_utf8())
+                    .collect();
+                self.check_dedent(&lines, body_start + i);
             }
             // A single-line raw string must close on its own line. Look for
             // whichever comes first, so that a long line is scanned once.

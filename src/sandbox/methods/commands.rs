@@ -80,18 +80,18 @@ fn scope(call: &Call) -> Result<(CommandScope, String), errors::ApiError> {
                 .map_err(|_| errors::chat_not_found())?,
         )
     };
-    if let ChatRef::Id(user) = chat {
-        if user > 0 {
-            // A private chat: the user must have started the bot.
-            if !call.world.users.get(&user).is_some_and(|u| u.started_bot) {
-                return Err(errors::chat_not_found());
-            }
-            if kind != "chat" {
-                return Err(errors::scope_in_private_chat());
-            }
-            scope.chat_id = Some(user);
-            return Ok((scope, language));
+    if let ChatRef::Id(user) = chat
+        && user > 0
+    {
+        // A private chat: the user must have started the bot.
+        if !call.world.users.get(&user).is_some_and(|u| u.started_bot) {
+            return Err(errors::chat_not_found());
         }
+        if kind != "chat" {
+            return Err(errors::scope_in_private_chat());
+        }
+        scope.chat_id = Some(user);
+        return Ok((scope, language));
     }
     let id = rules::chat_with_access(
         call.world,

@@ -15,13 +15,13 @@ pub fn get_me(call: &mut Call) -> Outcome {
 
 pub fn get_chat(call: &mut Call) -> Outcome {
     // A positive id is a private chat with a user who started the bot.
-    if let ChatRef::Id(id) = call.params.chat_id()? {
-        if id > 0 {
-            return match call.world.users.get(&id) {
-                Some(u) if u.started_bot || id == call.caller.id => Ok(wire::private_chat_full(u)),
-                _ => Err(errors::chat_not_found()),
-            };
-        }
+    if let ChatRef::Id(id) = call.params.chat_id()?
+        && id > 0
+    {
+        return match call.world.users.get(&id) {
+            Some(u) if u.started_bot || id == call.caller.id => Ok(wire::private_chat_full(u)),
+            _ => Err(errors::chat_not_found()),
+        };
     }
     // Read access: a public chat the bot never joined and an upgraded
     // group can still be read (Client::process_get_chat_query).

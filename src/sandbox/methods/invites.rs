@@ -465,10 +465,10 @@ pub fn join_chat(call: &mut Call) -> Outcome {
     if matches!(status, Member::Kicked { .. }) {
         return Err(errors::user_banned_in_channel());
     }
-    if let Some(l) = &link {
-        if l.member_limit.is_some_and(|limit| l.joined >= limit) {
-            return Err(errors::users_too_much());
-        }
+    if let Some(l) = &link
+        && l.member_limit.is_some_and(|limit| l.joined >= limit)
+    {
+        return Err(errors::users_too_much());
     }
     let needs_approval = match &link {
         Some(l) => l.creates_join_request || (l.is_primary && chat.join_by_request),

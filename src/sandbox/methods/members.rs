@@ -118,10 +118,10 @@ pub fn promote(call: &mut Call) -> Outcome {
     {
         return Err(errors::not_enough_rights());
     }
-    if let Member::Administrator { .. } = target {
-        if !rules::can_edit(chat, call.caller.id, &target) {
-            return Err(errors::chat_admin_required());
-        }
+    if let Member::Administrator { .. } = target
+        && !rules::can_edit(chat, call.caller.id, &target)
+    {
+        return Err(errors::chat_admin_required());
     }
     if !target.is_present() {
         return Err(if call.caller.is_bot {

@@ -22,10 +22,10 @@ pub fn send_message(call: &mut Call) -> Outcome {
     if rules::text_len(&text) > TEXT_MAX {
         return Err(errors::message_too_long());
     }
-    if let ChatRef::Id(user_id) = target {
-        if user_id > 0 {
-            return send_private(call, user_id, text);
-        }
+    if let ChatRef::Id(user_id) = target
+        && user_id > 0
+    {
+        return send_private(call, user_id, text);
     }
     let id = call.chat(Accepts::AnyGroup)?;
     let chat = call.chat_ref(id);

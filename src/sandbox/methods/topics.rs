@@ -104,10 +104,11 @@ fn topic_for(
         return Err(errors::invalid_topic_id());
     }
     let chat = call.chat_ref(id);
-    if let Some(topic) = chat.topics.get(&thread) {
-        if topic.created_by != call.caller.id && !may(call, id) {
-            return Err(refused());
-        }
+    if let Some(topic) = chat.topics.get(&thread)
+        && topic.created_by != call.caller.id
+        && !may(call, id)
+    {
+        return Err(refused());
     }
     if !chat.topics.contains_key(&thread) {
         return Err(errors::topic_id_invalid());

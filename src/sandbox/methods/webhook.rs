@@ -49,18 +49,17 @@ pub fn set_webhook(call: &mut Call) -> Outcome {
     let max_connections = call.params.int_or("max_connections", 40).clamp(1, 100) as u32;
     let allowed = allowed_updates(call)?;
     let drop_pending = call.params.bool_or("drop_pending_updates", false);
-    if let Some(hook) = &mut call.world.webhook {
-        if hook.url == url
-            && hook.secret_token == secret
-            && hook.max_connections == max_connections
-            && !drop_pending
-        {
-            if allowed.is_some() {
-                hook.allowed_updates = allowed;
-            }
-            call.description = Some("Webhook is already set");
-            return ok();
+    if let Some(hook) = &mut call.world.webhook
+        && hook.url == url
+        && hook.secret_token == secret
+        && hook.max_connections == max_connections
+        && !drop_pending
+    {
+        if allowed.is_some() {
+            hook.allowed_updates = allowed;
         }
+        call.description = Some("Webhook is already set");
+        return ok();
     }
     // The real server wants HTTPS; the sandbox also takes plain HTTP so a
     // test can receive updates on 127.0.0.1.

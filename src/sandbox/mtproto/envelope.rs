@@ -93,7 +93,7 @@ pub fn key_id_of(packet: &[u8]) -> Option<u64> {
 
 /// Decrypt what a client sent, checking msg_key against the plaintext.
 pub fn open(key: &ServerKey, packet: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
-    if packet.len() < 24 || (packet.len() - 24) % 16 != 0 {
+    if packet.len() < 24 || !(packet.len() - 24).is_multiple_of(16) {
         return Err(EnvelopeError::Length(packet.len()));
     }
     if packet[..8] != key.id {

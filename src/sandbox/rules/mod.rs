@@ -189,18 +189,18 @@ pub fn require_right(chat: &Chat, caller: Caller, right: Right, now: i64) -> Res
         Some(rights) if rights.contains(&right) => Ok(()),
         Some(_) => Err(errors::chat_admin_required()),
         None => {
-            if chat.kind != ChatType::Channel {
-                if let Some(p) = member_permission_for(right) {
-                    let allowed = match chat.status(caller.id, now) {
-                        Member::Member { .. } => chat.permissions.contains(&p),
-                        Member::Restricted { permissions, .. } => {
-                            permissions.contains(&p) && chat.permissions.contains(&p)
-                        }
-                        _ => false,
-                    };
-                    if allowed {
-                        return Ok(());
+            if chat.kind != ChatType::Channel
+                && let Some(p) = member_permission_for(right)
+            {
+                let allowed = match chat.status(caller.id, now) {
+                    Member::Member { .. } => chat.permissions.contains(&p),
+                    Member::Restricted { permissions, .. } => {
+                        permissions.contains(&p) && chat.permissions.contains(&p)
                     }
+                    _ => false,
+                };
+                if allowed {
+                    return Ok(());
                 }
             }
             Err(not_admin(chat.kind))
