@@ -667,9 +667,17 @@ fn join_requests_are_decided_and_guard_queries_answered_under_429s() {
     for user in [BOB, CAROL, DAVE, ERIN] {
         assert!(world.chats[&GUARDED].status(user, 0).is_present());
     }
-    // The decisions carry their why-trace into the ledger.
+    // The decisions carry their why-trace into the ledger. Events are
+    // printed before the update's commit, so wait for the commit too.
     let ledger = org.backend();
-    let decisions = ledger.ledger().unwrap().facts(keys::DECISION).unwrap();
+    // A read may also meet watch's write in progress (SQLite busy): retry.
+    let mut decisions = Vec::new();
+    wait_until("every decision committed", Duration::from_secs(30), || {
+        if let Some(read) = ledger.ledger().and_then(|l| l.facts(keys::DECISION).ok()) {
+            decisions = read;
+        }
+        decisions.len() >= 15
+    });
     assert_eq!(decisions.len(), 15);
     assert!(
         decisions

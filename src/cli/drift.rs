@@ -66,7 +66,9 @@ pub async fn make_report_and_live(
     progress.finish_and_clear();
     let (live, drained) = refreshed.map_err(super::plan::read_error)?;
     conn.save_store(&store)?;
-    let updates = if drained.webhook_active {
+    let updates = if drained.kept_by_watch {
+        UpdateFeed::Watch
+    } else if drained.webhook_active {
         UpdateFeed::Webhook
     } else {
         UpdateFeed::Drained {

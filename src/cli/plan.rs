@@ -407,7 +407,11 @@ pub async fn refresh(
             Some(keys) => read::read_chats(&conn.client, desired, store, now, keys).await?,
             None => read::read(&conn.client, desired, store, now).await?,
         };
-        return Ok((live, read::Drained::default()));
+        let drained = read::Drained {
+            kept_by_watch: true,
+            ..Default::default()
+        };
+        return Ok((live, drained));
     }
     if !conn.read_only() {
         return read::refresh(&conn.client, desired, store, now, only).await;

@@ -202,6 +202,9 @@ pub enum UpdateFeed {
     /// A webhook receives the updates: orgform learned nothing new in this
     /// run, its member knowledge is as old as its last update.
     Webhook,
+    /// `orgform watch` keeps the ledger and consumes the updates: this run
+    /// read what it recorded.
+    Watch,
     /// Updates were not read (a test, or an offline report).
     NotRead,
 }

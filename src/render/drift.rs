@@ -51,6 +51,10 @@ pub fn knowledge_line(report: &DriftReport) -> String {
             "a webhook receives the membership updates, so orgform learned nothing new in this run"
                 .to_string()
         }
+        UpdateFeed::Watch => {
+            "orgform watch keeps the membership ledger, so this run read it instead of the updates"
+                .to_string()
+        }
         UpdateFeed::NotRead => "membership updates were not read".to_string(),
     };
     let readable: Vec<&ChatDrift> = report

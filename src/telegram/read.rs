@@ -65,6 +65,9 @@ pub struct Drained {
     pub chats_seen: BTreeSet<ChatId>,
     /// Groups and channels the bot left or was removed from.
     pub chats_left: BTreeSet<ChatId>,
+    /// Nothing was drained because `orgform watch` keeps the ledger: what
+    /// it recorded was read instead.
+    pub kept_by_watch: bool,
 }
 
 /// Whose membership changes are recorded.
