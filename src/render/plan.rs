@@ -239,7 +239,12 @@ pub fn text(plan: &Plan, style: Style) -> String {
             last_header = None;
         }
         if last_header != Some((c.phase(), c.chat.as_str())) {
-            let _ = writeln!(out, "chat.{} ({} {})", c.chat, c.chat_type, c.chat_id);
+            // A chat the user provider has yet to create has no id.
+            if c.chat_id == 0 {
+                let _ = writeln!(out, "chat.{} ({}, not created yet)", c.chat, c.chat_type);
+            } else {
+                let _ = writeln!(out, "chat.{} ({} {})", c.chat, c.chat_type, c.chat_id);
+            }
             last_header = Some((c.phase(), c.chat.as_str()));
         }
         let mut line = format!("  {} {}", c.action.symbol(), change_line(made_at(plan), c));
