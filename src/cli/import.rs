@@ -293,14 +293,7 @@ async fn read_chats(
     // take them from it): what it recorded is in the store already.
     let watched = super::watch::ledger_status(conn, now).is_some_and(|s| s.watch.is_some());
     if (!args.all_known || sandbox) && !watched {
-        let mut desired = crate::state::DesiredState::default();
-        for &id in &ids {
-            desired.state.chats.insert(
-                crate::telegram::read::census_key(id),
-                crate::state::ChatState::new(id, crate::state::ChatType::Supergroup),
-            );
-        }
-        let drained = crate::telegram::read::drain_updates(&conn.client, &desired, &mut store)
+        let drained = crate::telegram::read::drain_updates_of(&conn.client, &ids, &mut store)
             .await
             .map_err(telegram_error)?;
         webhook = drained.webhook_active;

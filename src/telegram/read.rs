@@ -102,6 +102,17 @@ pub async fn drain_updates(
     drain(client, &Scope::of(desired), store, true).await
 }
 
+/// [`drain_updates`] for chats named by id (an import of chats the config
+/// does not describe yet).
+pub async fn drain_updates_of(
+    client: &Client,
+    chats: &[ChatId],
+    store: &mut Store,
+) -> Result<Drained, Error> {
+    let scope = Scope::Managed(chats.iter().copied().collect());
+    drain(client, &scope, store, true).await
+}
+
 /// Fold the first page of pending updates into `store` without
 /// confirming any the store does not already hold (a read-only plan: what
 /// it sees is not recorded, so Telegram must keep it for the next writer).
@@ -525,7 +536,7 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
             continue;
         }
         if job.census
-            && let Some(profile) = profile_of(admin)
+            && let Some(profile) = admin.user()
         {
             profiles.push(profile.clone());
         }
@@ -598,7 +609,7 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
             Err(e) => return Err(e),
         };
         if job.census
-            && let Some(profile) = profile_of(&member)
+            && let Some(profile) = member.user()
         {
             profiles.push(profile.clone());
         }
@@ -701,19 +712,6 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         tags_seen,
         commands_read,
         profiles,
-    })
-}
-
-/// The person a ChatMember answer is about, as Telegram showed them.
-fn profile_of(member: &ChatMember) -> Option<&wire::User> {
-    Some(match member {
-        ChatMember::Owner(m) => &m.user,
-        ChatMember::Administrator(m) => &m.user,
-        ChatMember::Member(m) => &m.user,
-        ChatMember::Restricted(m) => &m.user,
-        ChatMember::Left(m) => &m.user,
-        ChatMember::Banned(m) => &m.user,
-        ChatMember::Other(_) => None?,
     })
 }
 

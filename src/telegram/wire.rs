@@ -469,6 +469,20 @@ impl ChatMember {
     }
 
     /// The user id, if the answer has one.
+    /// The person the answer is about, as Telegram showed them; `None`
+    /// for a status this build does not know.
+    pub fn user(&self) -> Option<&User> {
+        Some(match self {
+            ChatMember::Owner(m) => &m.user,
+            ChatMember::Administrator(m) => &m.user,
+            ChatMember::Member(m) => &m.user,
+            ChatMember::Restricted(m) => &m.user,
+            ChatMember::Left(m) => &m.user,
+            ChatMember::Banned(m) => &m.user,
+            ChatMember::Other(_) => return None,
+        })
+    }
+
     pub fn user_id(&self) -> Option<UserId> {
         Some(match self {
             ChatMember::Owner(m) => m.user.id,
