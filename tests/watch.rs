@@ -22,6 +22,9 @@ use orgform::store::Backend;
 use orgform::store::ledger::{FactWrite, keys};
 use serde_json::{Value, json};
 
+#[path = "watch/person.rs"]
+mod person;
+
 const TEAM: i64 = -1002000000001;
 const LOBBY: i64 = -1002000000002;
 const GUARDED: i64 = -1002000000003;
@@ -101,6 +104,8 @@ struct Org {
     /// `--state` value (PostgreSQL), or `None` for the SQLite default.
     state: Option<String>,
     backend: std::sync::OnceLock<Arc<dyn Backend>>,
+    /// Variables every command of this org gets (a person's session).
+    env: Vec<(String, String)>,
 }
 
 fn world_for(config: &Path) -> World {
@@ -143,8 +148,12 @@ impl Org {
     }
 
     fn with_state(port: u16, faults: FaultOptions, state: Option<String>) -> Org {
+        Org::with_config(port, faults, state, CONFIG)
+    }
+
+    fn with_config(port: u16, faults: FaultOptions, state: Option<String>, config: &str) -> Org {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("org.yaml"), CONFIG).unwrap();
+        std::fs::write(dir.path().join("org.yaml"), config).unwrap();
         let world = world_for(&dir.path().join("org.yaml"));
         std::fs::write(dir.path().join("token"), &world.bot.token).unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -170,6 +179,7 @@ impl Org {
             dir,
             state,
             backend: std::sync::OnceLock::new(),
+            env: Vec::new(),
         }
     }
 
@@ -199,6 +209,7 @@ impl Org {
         if let Some(state) = &self.state {
             cmd.arg("--state").arg(state);
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 
@@ -717,6 +728,13 @@ fn drift_alerts_and_enforce_stops_at_the_cap() {
         v["event"] == "drift" && v["alert"]["address"] == "chat.team.admin.bob"
     });
     assert_eq!(alert["alert"]["apply_fixes"], false, "{alert}");
+    // With the bot only, the alert says plainly it will not be undone, and
+    // what to configure so that it is.
+    let fix = alert["alert"]["fix"].as_str().unwrap_or_default();
+    assert!(
+        fix.contains("The bot cannot undo this") && fix.contains("provider: both"),
+        "{alert}"
+    );
     wait_until(
         "the alert in the alerts chat",
         Duration::from_secs(5),
@@ -732,6 +750,10 @@ fn drift_alerts_and_enforce_stops_at_the_cap() {
         .values()
         .filter(|m| m.text.contains("orgform drift in team") && m.text.contains("bob"))
         .collect();
+    assert!(
+        alerts.iter().all(|m| m.text.contains("orgform login")),
+        "{alerts:#?}"
+    );
     assert_eq!(
         alerts.len(),
         1,

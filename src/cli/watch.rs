@@ -107,6 +107,53 @@ struct PlanAndApply {
     backend: crate::store::Shared,
     /// The config as last (re)loaded.
     model: Arc<std::sync::RwLock<Arc<crate::model::Model>>>,
+    /// The signed-in person, when the org uses the user provider: admin
+    /// seats the bot may not edit are changed through the account.
+    person: Option<Arc<crate::mtproto::UserProvider>>,
+}
+
+/// The bot for every change, but the seats in `seats` (chat, user), which
+/// only a person may edit: those go to the signed-in account. Reading
+/// before and after (getChatMember) stays with the bot, which sees them.
+struct SeatsThroughPerson<'a> {
+    bot: crate::telegram::TelegramProvider,
+    person: &'a crate::mtproto::UserProvider,
+    seats: std::collections::BTreeSet<(crate::state::ChatId, crate::state::UserId)>,
+}
+
+impl SeatsThroughPerson<'_> {
+    fn by_person(&self, change: &crate::plan::change::Change) -> bool {
+        crate::mtproto::provider::seat_change(change)
+            .is_some_and(|(user, _)| self.seats.contains(&(change.chat_id, user)))
+    }
+}
+
+impl crate::apply::provider::Provider for SeatsThroughPerson<'_> {
+    async fn execute(
+        &self,
+        change: &crate::plan::change::Change,
+    ) -> Result<crate::apply::provider::Executed, crate::apply::provider::ProviderError> {
+        if self.by_person(change) {
+            self.person.execute(change).await
+        } else {
+            self.bot.execute(change).await
+        }
+    }
+
+    async fn observe_before(
+        &self,
+        change: &crate::plan::change::Change,
+    ) -> Result<crate::apply::provider::Observed, crate::apply::provider::ProviderError> {
+        self.bot.observe_before(change).await
+    }
+
+    async fn evidence(
+        &self,
+        change: &crate::plan::change::Change,
+        before: &crate::apply::provider::Observed,
+    ) -> crate::apply::provider::Evidence {
+        self.bot.evidence(change, before).await
+    }
 }
 
 impl Enforcer for PlanAndApply {
@@ -142,7 +189,7 @@ impl PlanAndApply {
         let desired = &model.desired;
         let base = self.backend.load().map_err(|e| e.to_string())?;
         let mut store = base.clone();
-        let live = crate::telegram::read::read_chats(
+        let mut live = crate::telegram::read::read_chats(
             &self.client,
             desired,
             &mut store,
@@ -151,6 +198,27 @@ impl PlanAndApply {
         )
         .await
         .map_err(|e| e.to_string())?;
+        // With a person, the seats the bot may not edit (but the owner's)
+        // are planned like the others, and carried by the account.
+        let mut person_seats = std::collections::BTreeSet::new();
+        if self.person.is_some()
+            && let (Some(meta), Some(chat)) =
+                (live.meta.get_mut(chat_key), live.state.chats.get(chat_key))
+        {
+            let owners: std::collections::BTreeSet<_> = chat
+                .admins
+                .iter()
+                .filter(|(_, s)| s.owner)
+                .map(|(u, _)| *u)
+                .collect();
+            person_seats = meta
+                .not_editable
+                .iter()
+                .filter(|u| !owners.contains(u))
+                .map(|u| (chat.id, *u))
+                .collect();
+            meta.not_editable.retain(|u| owners.contains(u));
+        }
         self.backend
             .commit(&records::delta(&base, &store))
             .map_err(|e| e.to_string())?;
@@ -212,19 +280,41 @@ impl PlanAndApply {
                 plan: Box::new(plan.clone()),
             })
             .map_err(|e| e.to_string())?;
-        let provider = crate::telegram::TelegramProvider::new(self.client.clone());
+        let bot = crate::telegram::TelegramProvider::new(self.client.clone());
         let before = store.clone();
-        let report = crate::apply::run(
-            &provider,
-            &plan,
-            &mut journal,
-            &mut store,
-            now.as_second(),
-            1,
-            crate::apply::Prior::default(),
-            &crate::apply::Hooks::none(),
-        )
-        .await;
+        let report = match &self.person {
+            Some(person) => {
+                let provider = SeatsThroughPerson {
+                    bot,
+                    person,
+                    seats: person_seats,
+                };
+                crate::apply::run(
+                    &provider,
+                    &plan,
+                    &mut journal,
+                    &mut store,
+                    now.as_second(),
+                    1,
+                    crate::apply::Prior::default(),
+                    &crate::apply::Hooks::none(),
+                )
+                .await
+            }
+            None => {
+                crate::apply::run(
+                    &bot,
+                    &plan,
+                    &mut journal,
+                    &mut store,
+                    now.as_second(),
+                    1,
+                    crate::apply::Prior::default(),
+                    &crate::apply::Hooks::none(),
+                )
+                .await
+            }
+        };
         self.backend
             .commit(&records::delta(&before, &store))
             .map_err(|e| e.to_string())?;
@@ -347,12 +437,28 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
             }
             None => None,
         };
+        // The person's session, when the org uses the user provider (a
+        // broken session is an error; none at all is said in the alerts).
+        let person = if model.desired.provider.has_user() {
+            let found = super::login::user_provider_if_signed_in(&conn.state_dir)?;
+            if found.is_none() {
+                say(
+                    json,
+                    "warning: org.telegram.provider uses a person, but no session was found (`orgform login`, or ORGFORM_TELEGRAM_SESSION): admin seats given by hand are alerted, not undone",
+                );
+            }
+            found.map(Arc::new)
+        } else {
+            None
+        };
+        let signed_in = person.is_some();
         let current = Arc::new(std::sync::RwLock::new(model.clone()));
         let enforcer: Option<Arc<dyn Enforcer>> = args.enforce.then(|| {
             Arc::new(PlanAndApply {
                 client: conn.client.clone(),
                 backend: conn.state.clone(),
                 model: current.clone(),
+                person: person.clone(),
             }) as Arc<dyn Enforcer>
         });
         let (org_tx, org_rx) = tokio::sync::watch::channel(Arc::new(org.clone()));
@@ -370,6 +476,7 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
                 poll_timeout: args.poll_timeout,
                 webhook,
                 started: now,
+                signed_in,
             },
             sink: Arc::new(StdoutSink),
             enforcer,

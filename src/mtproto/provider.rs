@@ -24,6 +24,9 @@ use crate::apply::provider::{Answer, Evidence, Executed, Observed, Provider, Pro
 use crate::plan::change::{Change, Op};
 use crate::state::{ChatId, ChatType, Right, Rights, UserId};
 
+mod seat;
+pub use seat::seat_change;
+
 /// The longest flood wait honoured before giving the error back.
 pub const MAX_FLOOD_WAIT: Duration = Duration::from_secs(300);
 /// Largest page of channels.getParticipants.
@@ -834,6 +837,14 @@ impl Provider for UserProvider {
                 ],
                 notes,
             });
+        }
+        // An admin seat the bot may not edit (`orgform watch --enforce`
+        // sends only those here).
+        if let Some((user, rights)) = seat_change(change) {
+            return self
+                .set_seat(change.chat_id, user, rights)
+                .await
+                .map_err(provider_error);
         }
         let Op::SetPersonSetting { setting } = &change.op else {
             return Err(not_mine(change));

@@ -43,13 +43,48 @@ pub struct Alert {
     pub summary: String,
     /// Whether `apply` (and so `watch --enforce`) can revert it.
     pub apply_fixes: bool,
+    /// Who can undo it, when orgform will not (see [`who_can_undo`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 impl Alert {
     /// The alert as a message for the alerts chat (plain text: every name
     /// in it comes from Telegram or the config and is sent without markup).
     pub fn text(&self) -> String {
-        format!("orgform drift in {}: {}", self.chat, self.summary)
+        match &self.fix {
+            Some(fix) => format!("orgform drift in {}: {}. {fix}", self.chat, self.summary),
+            None => format!("orgform drift in {}: {}", self.chat, self.summary),
+        }
+    }
+
+    /// An admin seat the bot may not edit (a person gave it by hand).
+    pub fn seat_the_bot_cannot_edit(&self) -> bool {
+        !self.apply_fixes
+            && matches!(
+                self.kind,
+                AlertKind::UnexpectedAdmin | AlertKind::AdminRightsChanged
+            )
+    }
+}
+
+/// How a seat the bot may not edit gets undone, said plainly in the alert:
+/// through the signed-in person when watch enforces with one, else what
+/// to configure. `None` when watch undoes it itself.
+pub fn who_can_undo(uses_person: bool, signed_in: bool, enforce: bool) -> Option<String> {
+    const BOT_CANNOT: &str =
+        "The bot cannot undo this: Telegram lets a bot change only the admins it promoted itself";
+    match (uses_person, signed_in, enforce) {
+        (true, true, true) => None,
+        (true, true, false) => Some(format!(
+            "{BOT_CANNOT}. Run `orgform watch --enforce` to undo it through the signed-in account, or undo it by hand"
+        )),
+        (true, false, _) => Some(format!(
+            "{BOT_CANNOT}, and no account is signed in: run `orgform login` (or set ORGFORM_TELEGRAM_SESSION) so that `orgform watch --enforce` undoes it through the account; until then a person must undo it"
+        )),
+        (false, _, _) => Some(format!(
+            "{BOT_CANNOT}. To have `orgform watch --enforce` undo it, set org.telegram.provider: both and sign in with `orgform login`; until then a person must undo it"
+        )),
     }
 }
 
@@ -90,6 +125,7 @@ pub fn member_change(
         by: by.clone(),
         summary,
         apply_fixes,
+        fix: None,
     };
     let present = |m: &ChatMember| {
         admin_seat(m, kind).is_some()
@@ -181,6 +217,7 @@ fn bot_change(org: &Org, chat: &WatchedChat, actor: UserId, new: &ChatMember) ->
             }
         ),
         apply_fixes: false,
+        fix: None,
     })
 }
 
@@ -215,5 +252,6 @@ pub fn service_message(
             want
         ),
         apply_fixes: true,
+        fix: None,
     })
 }

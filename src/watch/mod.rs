@@ -86,6 +86,10 @@ pub struct Options {
     pub webhook: Option<webhook::WebhookOptions>,
     /// What this process is called in the lease.
     pub started: jiff::Timestamp,
+    /// A person's session is at hand (the org uses the user provider and
+    /// one is signed in): admin seats a person gave by hand, which the bot
+    /// may not edit, are undone through the account with `--enforce`.
+    pub signed_in: bool,
 }
 
 impl Default for Options {
@@ -98,6 +102,7 @@ impl Default for Options {
             poll_timeout: 25,
             webhook: None,
             started: jiff::Timestamp::now(),
+            signed_in: false,
         }
     }
 }
@@ -763,7 +768,7 @@ impl Running<'_> {
                 || matches!(m, crate::telegram::wire::ChatMember::Restricted(r) if r.is_member)
         };
         let joined = present(&changed.new_chat_member) && !present(&changed.old_chat_member);
-        if let Some(alert) = alerts::member_change(
+        if let Some(mut alert) = alerts::member_change(
             &org,
             chat,
             self.bot,
@@ -771,8 +776,18 @@ impl Running<'_> {
             &changed.old_chat_member,
             &changed.new_chat_member,
         ) {
+            // A seat a person gave: undone through the signed-in account,
+            // or the alert says plainly who can undo it (never retried).
+            let through_person = alert.seat_the_bot_cannot_edit();
+            if through_person {
+                alert.fix = alerts::who_can_undo(
+                    org.desired.provider.has_user(),
+                    w.options.signed_in,
+                    w.options.enforce,
+                );
+            }
             self.raise(&alert).await;
-            if w.options.enforce && alert.apply_fixes {
+            if w.options.enforce && (alert.apply_fixes || (through_person && alert.fix.is_none())) {
                 let key = format!("{}{}", keys::ENFORCED, alert.address);
                 effect.after.push(After {
                     claim: None,
