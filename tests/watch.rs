@@ -24,6 +24,8 @@ use serde_json::{Value, json};
 
 #[path = "watch/person.rs"]
 mod person;
+#[path = "watch/settings.rs"]
+mod settings;
 
 const TEAM: i64 = -1002000000001;
 const LOBBY: i64 = -1002000000002;

@@ -67,10 +67,56 @@ pub struct WatchArgs {
     #[arg(long, default_value_t = 30, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(3..=3600))]
     pub lease_seconds: u64,
+    /// Read every managed chat's settings this often and alert on changes made by hand
+    /// (Telegram sends no update for default permissions, slow mode, …): `60s`, `5m`, or
+    /// seconds; `0` turns it off. One getChat per chat and round, paced like every call.
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_interval)]
+    pub settings_poll: Duration,
     /// Long-poll timeout of getUpdates, in seconds.
     #[arg(long, default_value_t = 25, value_name = "SECONDS",
           value_parser = clap::value_parser!(u32).range(0..=50))]
     pub poll_timeout: u32,
+}
+
+/// `60s`, `5m`, `1h30m` or plain seconds; at least a second unless 0 (off).
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let duration = match text.trim().parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let d: jiff::SignedDuration = text
+                .trim()
+                .parse()
+                .map_err(|e| format!("not a duration like 60s or 5m: {e}"))?;
+            Duration::try_from(d).map_err(|_| "a duration cannot be negative".to_string())?
+        }
+    };
+    if !duration.is_zero() && duration < Duration::from_secs(1) {
+        return Err("at least 1s (or 0 to turn it off)".into());
+    }
+    Ok(duration)
+}
+
+/// Who changed a setting, from the chat's admin log, read as the signed-in
+/// person (the same reading `drift` names people with).
+struct AdminLog(Arc<crate::mtproto::UserProvider>);
+
+impl crate::watch::settings::Attributor for AdminLog {
+    fn who<'a>(
+        &'a self,
+        chat: crate::state::ChatId,
+        address: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send + 'a>> {
+        Box::pin(async move {
+            let items = [(chat, address.to_string(), None)];
+            match crate::mtproto::read::attribute(&self.0, &items).await {
+                Ok(found) => found.into_iter().next().flatten(),
+                Err(e) => {
+                    tracing::warn!("cannot read the admin log of chat {chat}: {e}");
+                    None
+                }
+            }
+        })
+    }
 }
 
 /// Whether the command asks for JSON logs (the logger starts before the
@@ -477,11 +523,15 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
                 webhook,
                 started: now,
                 signed_in,
+                settings_poll: args.settings_poll,
             },
             sink: Arc::new(StdoutSink),
             enforcer,
             metrics,
             reload: Some(org_rx),
+            attributor: person
+                .clone()
+                .map(|p| Arc::new(AdminLog(p)) as Arc<dyn crate::watch::settings::Attributor>),
         };
         let outcome = watch.run(stop).await;
         signals.abort();

@@ -596,6 +596,7 @@ impl UserProvider {
                     E::ToggleNoForwards(_) => Changed::Setting("protected_content"),
                     E::ToggleForum(_) => Changed::Setting("forum"),
                     E::ChangeHistoryTtl(_) => Changed::Setting("auto_delete"),
+                    E::DefaultBannedRights(_) => Changed::Setting("permissions"),
                     E::ParticipantToggleAdmin(a) => {
                         Changed::Admin(participant_id(&a.new_participant)?)
                     }

@@ -433,6 +433,12 @@ pub enum AdminLogAction {
         prev: u32,
         new: u32,
     },
+    /// The chat's default member permissions changed
+    /// (channelAdminLogEventActionDefaultBannedRights).
+    Permissions {
+        prev: crate::state::Permissions,
+        new: crate::state::Permissions,
+    },
     /// An administrator's rights changed (none = not an administrator).
     AdminRights {
         target: UserId,

@@ -25,6 +25,9 @@ pub enum AlertKind {
     OffboardedBack,
     /// The chat's title was changed.
     TitleChanged,
+    /// Another setting was changed by hand (default permissions, slow
+    /// mode, …), found by watch's settings poll.
+    SettingChanged,
     /// The bot itself lost its admin seat or was removed: it now sees and
     /// changes nothing there.
     BotLostRights,

@@ -35,6 +35,7 @@ pub mod alerts;
 pub mod invites;
 pub mod ops;
 pub mod org;
+pub mod settings;
 pub mod webhook;
 
 use std::collections::BTreeSet;
@@ -90,6 +91,9 @@ pub struct Options {
     /// one is signed in): admin seats a person gave by hand, which the bot
     /// may not edit, are undone through the account with `--enforce`.
     pub signed_in: bool,
+    /// How often every managed chat's settings are read and compared
+    /// (Telegram sends no update for most of them); zero turns it off.
+    pub settings_poll: Duration,
 }
 
 impl Default for Options {
@@ -103,6 +107,7 @@ impl Default for Options {
             webhook: None,
             started: jiff::Timestamp::now(),
             signed_in: false,
+            settings_poll: Duration::from_secs(60),
         }
     }
 }
@@ -182,6 +187,8 @@ pub struct Watch {
     /// A new org when the config is reloaded (SIGHUP): taken between
     /// updates, never in the middle of one.
     pub reload: Option<tokio::sync::watch::Receiver<Arc<Org>>>,
+    /// Who changed a setting (the admin log, through a signed-in person).
+    pub attributor: Option<Arc<dyn settings::Attributor>>,
 }
 
 /// What a finished watch did.
@@ -450,6 +457,24 @@ impl Running<'_> {
         w.metrics.set_healthy(true);
         w.sink
             .event(&json!({"event": "started", "bot": self.bot, "offset": self.offset}));
+        let poller = (!w.options.settings_poll.is_zero()).then(|| {
+            let org = match &w.reload {
+                Some(rx) => rx.clone(),
+                None => tokio::sync::watch::channel(self.org.clone()).1,
+            };
+            tokio::spawn(
+                settings::Poll {
+                    client: w.client.clone(),
+                    backend: w.backend.clone(),
+                    sink: w.sink.clone(),
+                    metrics: w.metrics.clone(),
+                    attributor: w.attributor.clone(),
+                    every: w.options.settings_poll,
+                    org,
+                }
+                .run(stop.clone()),
+            )
+        });
 
         let mut reload = w.reload.clone();
         // `changed()` marks the value seen: a reload it woke up for is
@@ -557,6 +582,9 @@ impl Running<'_> {
         };
         w.metrics.set_healthy(false);
         keeper.abort();
+        if let Some(poller) = poller {
+            poller.abort();
+        }
         if let Some(server) = server {
             let _ = server.await;
         }
@@ -1029,8 +1057,16 @@ impl Running<'_> {
             return Ok(());
         };
         if let Some(alert) = alerts::service_message(chat, &org, self.bot, message) {
-            self.raise(&alert).await;
-            if w.options.enforce {
+            // The settings poll may have seen (and alerted) this title
+            // first: one alert per change.
+            let seen = settings::seen_key(chat_id, "title");
+            let title = json!(message.get("new_chat_title")).to_string();
+            let first = self.ledger.fact(&seen)?.as_deref() != Some(title.as_str());
+            effect.commit.facts.push(FactWrite::Put(seen, title));
+            if first {
+                self.raise(&alert).await;
+            }
+            if first && w.options.enforce {
                 effect.after.push(After {
                     claim: None,
                     action: FollowUp::Enforce {
@@ -1096,18 +1132,7 @@ impl Running<'_> {
     /// Tell the alerts chat and the event stream.
     async fn raise(&self, alert: &alerts::Alert) {
         let w = self.w;
-        let org = self.org.clone();
-        w.metrics.alert();
-        w.sink.event(&json!({"event": "drift", "alert": alert}));
-        if let Some(to) = org.alerts_chat {
-            let call = ApiCall::new("sendMessage", Some(to), Repeat::Unsafe)
-                .param("text", alert.text())
-                .param("link_preview_options", json!({"is_disabled": true}));
-            if let Err(e) = w.client.call_value(&call).await {
-                w.metrics.api_error();
-                tracing::warn!("cannot send the alert to the alerts chat: {e}");
-            }
-        }
+        settings::raise(&w.client, &w.sink, &w.metrics, &self.org, alert).await;
     }
 
     async fn follow_up(&mut self, action: FollowUp) -> Result<(), WatchError> {
@@ -1230,6 +1255,17 @@ impl Running<'_> {
             serde_json::to_string(&times).expect("serialises"),
         )])?;
         let outcome = enforcer.enforce(chat_key, address).await;
+        // A setting put back: the next change to the same value is a new
+        // change, alerted again.
+        if matches!(outcome, EnforceOutcome::Reverted { .. })
+            && let Some(field) = address
+                .strip_prefix(&format!("chat.{chat_key}."))
+                .filter(|f| !f.contains('.'))
+            && let Some(chat) = org.desired.state.chats.get(chat_key)
+        {
+            self.ledger
+                .put_facts(vec![FactWrite::Delete(settings::seen_key(chat.id, field))])?;
+        }
         w.metrics
             .enforced(matches!(outcome, EnforceOutcome::Reverted { .. }));
         w.sink.event(&json!({

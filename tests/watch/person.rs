@@ -10,7 +10,7 @@ use orgform::sandbox::mtproto::{MtprotoOptions, RunningMtproto};
 use orgform::sandbox::world::Member;
 
 /// The test org with the user provider.
-fn config_with_person() -> String {
+pub fn config_with_person() -> String {
     let config = CONFIG.replace(
         "    alerts_chat: alerts\n",
         "    alerts_chat: alerts\n    provider: both\n",
@@ -21,7 +21,7 @@ fn config_with_person() -> String {
 
 /// Alice owns every chat of the seeded world (the declared admin with the
 /// most rights and the lowest id): her account is the signed-in person.
-fn sign_in(org: &mut Org) -> RunningMtproto {
+pub fn sign_in(org: &mut Org) -> RunningMtproto {
     let mtproto = org
         .rt
         .block_on(org.sandbox().start_mtproto(MtprotoOptions::default()))

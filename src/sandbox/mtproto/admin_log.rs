@@ -58,6 +58,12 @@ pub fn record(before: &Chat, after: &mut Chat, user: UserId, now: i64) {
             new: after.message_auto_delete_time,
         });
     }
+    if before.permissions != after.permissions {
+        actions.push(AdminLogAction::Permissions {
+            prev: before.permissions.clone(),
+            new: after.permissions.clone(),
+        });
+    }
     for (target, member) in &after.members {
         let prev = before.members.get(target).and_then(admin_rights);
         let new = admin_rights(member);

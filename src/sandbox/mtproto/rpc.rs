@@ -853,6 +853,12 @@ fn admin_log(
                         },
                     )
                 }
+                A::Permissions { prev, new } => E::DefaultBannedRights(
+                    tl::types::ChannelAdminLogEventActionDefaultBannedRights {
+                        prev_banned_rights: tl_out::default_banned_rights(prev),
+                        new_banned_rights: tl_out::default_banned_rights(new),
+                    },
+                ),
                 // MTProto has no admin-log action for this switch.
                 A::JoinByRequest { .. } => return None,
             };

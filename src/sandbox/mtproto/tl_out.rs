@@ -226,6 +226,38 @@ pub fn rights_of(rights: &tl::enums::ChatAdminRights) -> Rights {
     .collect()
 }
 
+/// A chat's default permissions as MTProto's banned rights (what members
+/// may not do).
+pub fn default_banned_rights(allowed: &crate::state::Permissions) -> tl::enums::ChatBannedRights {
+    use crate::state::Permission as P;
+    let not = |p: P| !allowed.contains(&p);
+    let mut bytes = Vec::new();
+    0u32.serialize(&mut bytes);
+    0i32.serialize(&mut bytes);
+    let mut out: tl::types::ChatBannedRights = blank(&bytes);
+    out.send_messages = not(P::SendMessages);
+    out.send_plain = not(P::SendMessages);
+    out.send_audios = not(P::SendAudios);
+    out.send_docs = not(P::SendDocuments);
+    out.send_photos = not(P::SendPhotos);
+    out.send_videos = not(P::SendVideos);
+    out.send_roundvideos = not(P::SendVideoNotes);
+    out.send_voices = not(P::SendVoiceNotes);
+    out.send_polls = not(P::SendPolls);
+    out.send_stickers = not(P::SendOtherMessages);
+    out.send_gifs = not(P::SendOtherMessages);
+    out.send_games = not(P::SendOtherMessages);
+    out.send_inline = not(P::SendOtherMessages);
+    out.embed_links = not(P::AddWebPagePreviews);
+    out.send_reactions = not(P::ReactToMessages);
+    out.edit_rank = not(P::EditTag);
+    out.change_info = not(P::ChangeInfo);
+    out.invite_users = not(P::InviteUsers);
+    out.pin_messages = not(P::PinMessages);
+    out.manage_topics = not(P::ManageTopics);
+    tl::enums::ChatBannedRights::Rights(out)
+}
+
 fn banned_rights(until: i64, view: bool) -> tl::enums::ChatBannedRights {
     let mut bytes = Vec::new();
     0u32.serialize(&mut bytes);
