@@ -22,6 +22,8 @@ use orgform::store::Backend;
 use orgform::store::ledger::{FactWrite, keys};
 use serde_json::{Value, json};
 
+#[path = "watch/gaps.rs"]
+mod gaps;
 #[path = "watch/person.rs"]
 mod person;
 #[path = "watch/settings.rs"]

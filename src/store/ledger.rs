@@ -35,6 +35,9 @@ pub mod keys {
     /// Set (to the unix time it was found) while the ledger may be missing
     /// updates Telegram dropped; cleared by a full member check.
     pub const STALE_SINCE: &str = "watch.stale_since";
+    /// Why the ledger was marked stale (text for plan and drift), beside
+    /// [`STALE_SINCE`]; absent means watch was down longer than 24 h.
+    pub const STALE_REASON: &str = "watch.stale_reason";
     /// The single-instance lease (JSON [`super::Lease`]).
     pub const LEASE: &str = "watch.lease";
     /// `greeted:<chat>:<user>`: a welcome was sent (or its outcome is unknown).
@@ -190,7 +193,13 @@ impl LedgerStatus {
             .lease()?
             .filter(|l| l.live(now))
             .map(|l| l.holder.describe());
-        let stale = if let Some(since) = stale_since {
+        let reason = ledger.fact(keys::STALE_REASON)?;
+        let stale = if let (Some(since), Some(reason)) = (stale_since, reason) {
+            Some(format!(
+                "{reason} (found at {}); membership changes in them may be missing until watch's full member check finishes",
+                crate::state::time::instant_text(since)
+            ))
+        } else if let Some(since) = stale_since {
             Some(format!(
                 "watch found it was down longer than Telegram keeps updates (24 h) at {}; membership changes in that time were lost until the full member check finishes",
                 crate::state::time::instant_text(since)

@@ -649,13 +649,36 @@ impl Running<'_> {
             .sink
             .event(&json!({"event": "ledger_stale", "reason": reason}));
         self.full_check().await?;
+        self.checked()
+    }
+
+    /// The full member check finished: the ledger is complete again.
+    fn checked(&self) -> Result<(), WatchError> {
         let done = unix_now();
         self.ledger.put_facts(vec![
             FactWrite::Delete(keys::STALE_SINCE.into()),
+            FactWrite::Delete(keys::STALE_REASON.into()),
             FactWrite::Put(keys::FULL_CHECK.into(), done.to_string()),
             FactWrite::Put(keys::HEARTBEAT.into(), done.to_string()),
         ])?;
         Ok(())
+    }
+
+    /// Updates after the committed offset that never came: Telegram
+    /// numbers a bot's updates one after another, so an update whose id
+    /// skips some means those were lost (another consumer took them with
+    /// this token, or Telegram dropped them after 24 hours — which watch's
+    /// own clock cannot see when the machine slept or the sandbox's clock
+    /// moved). The mark is committed with the update; the full member
+    /// check runs right after it.
+    fn gap(&self, update_id: i64) -> Option<String> {
+        let expected = self.offset?;
+        (update_id > expected).then(|| {
+            let lost = update_id - expected;
+            format!(
+                "{lost} update(s) before update {update_id} never reached watch (taken by another consumer of the bot's token, or expired after Telegram's 24 h)"
+            )
+        })
     }
 
     /// getChatMember for every declared person of every chat (what the
@@ -730,6 +753,14 @@ impl Running<'_> {
             return Ok(false);
         }
         let mut effect = Effect::default();
+        let gap = self.gap(update_id);
+        if let Some(reason) = &gap {
+            let now = unix_now();
+            effect.commit.facts.extend([
+                FactWrite::PutIfAbsent(keys::STALE_SINCE.into(), now.to_string()),
+                FactWrite::Put(keys::STALE_REASON.into(), reason.clone()),
+            ]);
+        }
         if let Some(changed) = update
             .get("chat_member")
             .or_else(|| update.get("my_chat_member"))
@@ -759,6 +790,13 @@ impl Running<'_> {
             if after.claim.as_ref().is_none_or(|c| claimed.contains(c)) {
                 self.follow_up(after.action).await?;
             }
+        }
+        if let Some(reason) = gap {
+            self.w
+                .sink
+                .event(&json!({"event": "ledger_stale", "reason": reason}));
+            self.full_check().await?;
+            self.checked()?;
         }
         Ok(true)
     }
