@@ -26,6 +26,8 @@ use serde_json::{Value, json};
 mod gaps;
 #[path = "watch/person.rs"]
 mod person;
+#[path = "watch/proxy.rs"]
+mod proxy;
 #[path = "watch/settings.rs"]
 mod settings;
 

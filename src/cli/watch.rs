@@ -54,6 +54,11 @@ pub struct WatchArgs {
     /// 149.154.160.0/20 and 91.108.4.0/22, or your proxy's address).
     #[arg(long, value_name = "NETWORK")]
     pub webhook_allow: Vec<Network>,
+    /// Reverse proxies (repeat; an address or network) whose X-Forwarded-For is believed: a
+    /// request from one is checked against --webhook-allow by the right-most address of
+    /// X-Forwarded-For that is not a trusted proxy. From anyone else the header is ignored.
+    #[arg(long, value_name = "NETWORK", requires = "webhook_listen")]
+    pub webhook_trusted_proxy: Vec<Network>,
     /// Serve /healthz and Prometheus /metrics on this local address (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
@@ -422,6 +427,7 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
             url: url.clone(),
             secret: webhook_secret(&args)?,
             allow: args.webhook_allow.clone(),
+            trusted_proxies: args.webhook_trusted_proxy.clone(),
         }),
         _ => None,
     };

@@ -1,7 +1,8 @@
 //! Receiving updates by webhook: `setWebhook` with a secret token, and a
 //! local HTTP server that checks `X-Telegram-Bot-Api-Secret-Token` on
-//! every request and the source address against an optional allow-list,
-//! then answers 200 only once the update's effect is committed (Telegram
+//! every request and the source address against an optional allow-list
+//! (behind a trusted reverse proxy, the address it forwarded for: see
+//! [`client_address`]), then answers 200 only once the update's effect is committed (Telegram
 //! sends it again otherwise). TLS is a reverse proxy's job
 //! (docs/watch.md).
 
@@ -35,6 +36,63 @@ pub struct WebhookOptions {
     pub secret: String,
     /// Source networks allowed to post; empty = any.
     pub allow: Vec<Network>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<Network>,
+}
+
+/// The most `X-Forwarded-For` entries read (a longer chain is refused).
+const MAX_FORWARDS: usize = 32;
+
+/// Where a request comes from, for the allow-list. From anyone but a
+/// trusted proxy, the peer's address (`X-Forwarded-For` is whatever the
+/// sender wrote, so it is ignored). From a trusted proxy, the right-most
+/// address of `X-Forwarded-For` that is not a trusted proxy itself: each
+/// proxy appends the address it got the request from, so the entries
+/// left of that one were written by the sender and prove nothing. An
+/// entry that is not an address (or a chain too long) is an error: the
+/// request is refused rather than guessed at.
+pub fn client_address(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[Network],
+) -> Result<IpAddr, String> {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return Ok(peer);
+    }
+    let mut chain = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let value = value
+            .to_str()
+            .map_err(|_| "X-Forwarded-For is not text".to_string())?;
+        for entry in value.split(',') {
+            chain.push(entry.trim().to_string());
+            if chain.len() > MAX_FORWARDS {
+                return Err(format!(
+                    "X-Forwarded-For has more than {MAX_FORWARDS} entries"
+                ));
+            }
+        }
+    }
+    let mut from = peer;
+    for entry in chain.iter().rev() {
+        let ip = forwarded_ip(entry)
+            .ok_or_else(|| format!("X-Forwarded-For entry {entry:?} is not an IP address"))?;
+        from = ip;
+        if !is_trusted(ip) {
+            return Ok(ip);
+        }
+    }
+    // Only trusted proxies on the way: the first of them sent it.
+    Ok(from)
+}
+
+/// `203.0.113.9`, `203.0.113.9:4711`, `2001:db8::1` or `[2001:db8::1]:4711`.
+fn forwarded_ip(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
 /// An IP network: an address and a prefix length.
@@ -118,6 +176,7 @@ pub async fn register(client: &Client, hook: &WebhookOptions) -> Result<(), Watc
 struct HookState {
     secret: String,
     allow: Vec<Network>,
+    trusted_proxies: Vec<Network>,
     tx: mpsc::Sender<Delivered>,
     metrics: Arc<Metrics>,
 }
@@ -135,6 +194,7 @@ pub async fn serve(
     let state = Arc::new(HookState {
         secret: hook.secret.clone(),
         allow: hook.allow.clone(),
+        trusted_proxies: hook.trusted_proxies.clone(),
         tx,
         metrics,
     });
@@ -166,8 +226,15 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> impl IntoResponse {
-    if !s.allow.is_empty() && !s.allow.iter().any(|n| n.contains(peer.ip())) {
-        tracing::warn!(%peer, "webhook request from outside the allowed networks refused");
+    let from = match client_address(peer.ip(), &headers, &s.trusted_proxies) {
+        Ok(from) => from,
+        Err(why) => {
+            tracing::warn!(%peer, "webhook request refused: {why}");
+            return (StatusCode::FORBIDDEN, "forbidden\n");
+        }
+    };
+    if !s.allow.is_empty() && !s.allow.iter().any(|n| n.contains(from)) {
+        tracing::warn!(%peer, %from, "webhook request from outside the allowed networks refused");
         return (StatusCode::FORBIDDEN, "forbidden\n");
     }
     let given = headers
@@ -215,6 +282,75 @@ mod tests {
         assert!("any".parse::<Network>().is_err());
         let all: Network = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains("8.8.8.8".parse().unwrap()));
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_from_trusted_proxies_only() {
+        let proxy: Vec<Network> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let telegram = ip("149.154.167.220");
+        // A sender that is not a proxy: its header is ignored.
+        let spoofed = forwarded(&["149.154.167.220"]);
+        assert_eq!(
+            client_address(ip("203.0.113.9"), &spoofed, &proxy),
+            Ok(ip("203.0.113.9"))
+        );
+        assert_eq!(
+            client_address(ip("203.0.113.9"), &spoofed, &[]),
+            Ok(ip("203.0.113.9"))
+        );
+        // Through the proxy: the address it appended.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &forwarded(&["149.154.167.220"]), &proxy),
+            Ok(telegram)
+        );
+        // A sender writing Telegram's address first is still itself.
+        assert_eq!(
+            client_address(
+                ip("10.0.0.5"),
+                &forwarded(&["149.154.167.220, 198.51.100.7"]),
+                &proxy
+            ),
+            Ok(ip("198.51.100.7"))
+        );
+        // Two proxies, two headers, a port: the right-most untrusted one.
+        assert_eq!(
+            client_address(
+                ip("10.0.0.5"),
+                &forwarded(&["1.2.3.4", "149.154.167.220:4711, 10.1.1.1"]),
+                &proxy
+            ),
+            Ok(telegram)
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &forwarded(&["[2001:db8::1]:80"]), &proxy),
+            Ok(ip("2001:db8::1"))
+        );
+        // No header: the proxy itself.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &HeaderMap::new(), &proxy),
+            Ok(ip("10.0.0.5"))
+        );
+        // Garbage, or a chain too long: refused.
+        assert!(client_address(ip("10.0.0.5"), &forwarded(&["unknown"]), &proxy).is_err());
+        assert!(
+            client_address(
+                ip("10.0.0.5"),
+                &forwarded(&["149.154.167.220, nope"]),
+                &proxy
+            )
+            .is_err()
+        );
+        let long = vec!["10.0.0.1"; 40].join(",");
+        assert!(client_address(ip("10.0.0.5"), &forwarded(&[&long]), &proxy).is_err());
     }
 
     #[test]
