@@ -127,6 +127,11 @@ pub struct Export {
     pub store: Store,
     #[serde(default)]
     pub runs: Vec<ExportedRun>,
+    /// What `orgform watch` keeps beside the records (heartbeat, staleness,
+    /// greetings, decisions, deliveries, revert counts; not its lease).
+    /// Absent in exports from before watch, and then left alone on import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_facts: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -707,10 +712,15 @@ fn export_of(backend: &Shared) -> Result<Export, CliError> {
             events,
         });
     }
+    let watch_facts = match backend.ledger() {
+        Some(ledger) => Some(store::ledger::export_facts(ledger).map_err(connect::state_error)?),
+        None => None,
+    };
     Ok(Export {
         orgform_state_export: 1,
         store,
         runs,
+        watch_facts,
     })
 }
 
@@ -757,10 +767,14 @@ fn parse_export(text: &str, name: &str) -> Result<Export, CliError> {
         orgform_state_export: 1,
         store,
         runs: Vec::new(),
+        watch_facts: None,
     })
 }
 
 fn write_export(backend: &Shared, export: &Export) -> Result<(), CliError> {
+    if let Some(facts) = &export.watch_facts {
+        super::watch::refuse_facts_under_watch(backend, facts)?;
+    }
     backend
         .replace_all(&export.store)
         .map_err(connect::state_error)?;
@@ -778,6 +792,9 @@ fn write_export(backend: &Shared, export: &Export) -> Result<(), CliError> {
                 .append(&r.run_id, &e.to_string(), store::legacy::status_of(e))
                 .map_err(connect::state_error)?;
         }
+    }
+    if let (Some(facts), Some(ledger)) = (&export.watch_facts, backend.ledger()) {
+        store::ledger::import_facts(ledger, facts).map_err(connect::state_error)?;
     }
     Ok(())
 }

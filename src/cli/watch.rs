@@ -792,3 +792,37 @@ pub fn record_undelivered(
         .put_facts(facts)
         .map_err(|e| CliError::user(format!("cannot record undelivered invites: {e}")))
 }
+
+/// Before `state import` (or `migrate`) writes watch's facts: a backend
+/// without a ledger cannot take them (refused, not dropped), and a watch
+/// holding the lease would go on from facts that are not its own.
+pub fn refuse_facts_under_watch(
+    backend: &crate::store::Shared,
+    facts: &std::collections::BTreeMap<String, String>,
+) -> Result<(), CliError> {
+    let Some(ledger) = backend.ledger() else {
+        if facts.is_empty() {
+            return Ok(());
+        }
+        return Err(CliError::with_hint(
+            format!(
+                "{} cannot hold orgform watch's ledger, and the export carries {} watch fact(s)",
+                backend.describe(),
+                facts.len()
+            ),
+            "import into a SQLite or PostgreSQL state (--state)",
+        ));
+    };
+    let now = jiff::Timestamp::now().as_second();
+    let holder = ledger.lease().map_err(connect::state_error)?;
+    if let Some(lease) = holder.filter(|l| l.live(now)) {
+        return Err(CliError::with_hint(
+            format!(
+                "orgform watch ({}) holds this workspace's ledger; importing would change its facts under it",
+                lease.holder.describe()
+            ),
+            "stop watch first (SIGTERM), then import",
+        ));
+    }
+    Ok(())
+}

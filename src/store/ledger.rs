@@ -236,6 +236,39 @@ pub fn human_span(seconds: i64) -> String {
     }
 }
 
+/// Watch's facts for `orgform state export`: every one but the lease,
+/// which belongs to a process on one host, not to the data.
+pub fn export_facts(
+    ledger: &dyn Ledger,
+) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+    Ok(ledger
+        .facts("")?
+        .into_iter()
+        .filter(|(k, _)| k != keys::LEASE)
+        .collect())
+}
+
+/// Replace watch's facts with `facts` (`orgform state import`), in one
+/// transaction. The lease is neither exported nor replaced.
+pub fn import_facts(
+    ledger: &dyn Ledger,
+    facts: &std::collections::BTreeMap<String, String>,
+) -> Result<(), StoreError> {
+    let mut writes: Vec<FactWrite> = ledger
+        .facts("")?
+        .into_iter()
+        .filter(|(k, _)| k != keys::LEASE && !facts.contains_key(k))
+        .map(|(k, _)| FactWrite::Delete(k))
+        .collect();
+    writes.extend(
+        facts
+            .iter()
+            .filter(|(k, _)| k.as_str() != keys::LEASE)
+            .map(|(k, v)| FactWrite::Put(k.clone(), v.clone())),
+    );
+    ledger.put_facts(writes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,3 +13,4 @@ mod drops;
 mod full_disk;
 mod partial;
 mod postgres;
+mod watch_facts;
