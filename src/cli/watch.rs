@@ -32,8 +32,9 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub telegram: TelegramArgs,
     /// Revert drift that `apply` can fix (rights changed on seats the bot may edit, strangers
-    /// in authoritative chats, offboarded people back, titles), under the plan's guards and
-    /// the policy rules, journaled like an apply. Seats a person gave are alerted only.
+    /// in authoritative chats, offboarded people back, titles and settings), under the plan's
+    /// guards and the policy rules, journaled like an apply. Seats a person gave are undone
+    /// through the signed-in account (org.telegram.provider: both), else alerted only.
     #[arg(long)]
     pub enforce: bool,
     /// With --enforce: reverts of one address allowed per hour; beyond that watch only alerts,
@@ -164,8 +165,10 @@ struct PlanAndApply {
 }
 
 /// The bot for every change, but the seats in `seats` (chat, user), which
-/// only a person may edit: those go to the signed-in account. Reading
-/// before and after (getChatMember) stays with the bot, which sees them.
+/// only a person may edit, and the settings only a person can change
+/// (`Op::needs_person`, as `apply::Split` routes them): those go to the
+/// signed-in account. A seat is read before and after by the bot
+/// (getChatMember), which sees it.
 struct SeatsThroughPerson<'a> {
     bot: crate::telegram::TelegramProvider,
     person: &'a crate::mtproto::UserProvider,
@@ -174,8 +177,9 @@ struct SeatsThroughPerson<'a> {
 
 impl SeatsThroughPerson<'_> {
     fn by_person(&self, change: &crate::plan::change::Change) -> bool {
-        crate::mtproto::provider::seat_change(change)
-            .is_some_and(|(user, _)| self.seats.contains(&(change.chat_id, user)))
+        change.op.needs_person()
+            || crate::mtproto::provider::seat_change(change)
+                .is_some_and(|(user, _)| self.seats.contains(&(change.chat_id, user)))
     }
 }
 
@@ -195,7 +199,24 @@ impl crate::apply::provider::Provider for SeatsThroughPerson<'_> {
         &self,
         change: &crate::plan::change::Change,
     ) -> Result<crate::apply::provider::Observed, crate::apply::provider::ProviderError> {
-        self.bot.observe_before(change).await
+        if change.op.needs_person() {
+            self.person.observe_before(change).await
+        } else {
+            self.bot.observe_before(change).await
+        }
+    }
+
+    fn inverse(
+        &self,
+        change: &crate::plan::change::Change,
+        before: &crate::apply::provider::Observed,
+        done: &crate::apply::provider::Executed,
+    ) -> crate::apply::provider::Inverse {
+        if change.op.needs_person() {
+            self.person.inverse(change, before, done)
+        } else {
+            self.bot.inverse(change, before, done)
+        }
     }
 
     async fn evidence(
@@ -203,7 +224,11 @@ impl crate::apply::provider::Provider for SeatsThroughPerson<'_> {
         change: &crate::plan::change::Change,
         before: &crate::apply::provider::Observed,
     ) -> crate::apply::provider::Evidence {
-        self.bot.evidence(change, before).await
+        if change.op.needs_person() {
+            self.person.evidence(change, before).await
+        } else {
+            self.bot.evidence(change, before).await
+        }
     }
 }
 

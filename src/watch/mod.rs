@@ -32,6 +32,7 @@
 //! run — which watch then runs.
 
 pub mod alerts;
+pub mod enforce;
 pub mod invites;
 pub mod ops;
 pub mod org;
@@ -469,6 +470,8 @@ impl Running<'_> {
                     sink: w.sink.clone(),
                     metrics: w.metrics.clone(),
                     attributor: w.attributor.clone(),
+                    enforcer: w.options.enforce.then(|| w.enforcer.clone()).flatten(),
+                    enforce_per_hour: w.options.enforce_per_hour,
                     every: w.options.settings_poll,
                     org,
                 }
@@ -854,13 +857,11 @@ impl Running<'_> {
             }
             self.raise(&alert).await;
             if w.options.enforce && (alert.apply_fixes || (through_person && alert.fix.is_none())) {
-                let key = format!("{}{}", keys::ENFORCED, alert.address);
                 effect.after.push(After {
                     claim: None,
                     action: FollowUp::Enforce {
                         chat_key: chat.key.clone(),
                         address: alert.address.clone(),
-                        cap_key: key,
                     },
                 });
             }
@@ -1110,7 +1111,6 @@ impl Running<'_> {
                     action: FollowUp::Enforce {
                         chat_key: chat.key.clone(),
                         address: alert.address.clone(),
-                        cap_key: format!("{}{}", keys::ENFORCED, alert.address),
                     },
                 });
             }
@@ -1239,80 +1239,27 @@ impl Running<'_> {
                     "error": outcome.err().map(|e| e.to_string()),
                 }));
             }
-            FollowUp::Enforce {
-                chat_key,
-                address,
-                cap_key,
-            } => self.enforce(&chat_key, &address, &cap_key).await?,
+            FollowUp::Enforce { chat_key, address } => self.enforce(&chat_key, &address).await?,
         }
         Ok(())
     }
 
     /// Revert one drift, within the cap of reverts per address and hour.
-    async fn enforce(
-        &mut self,
-        chat_key: &str,
-        address: &str,
-        cap_key: &str,
-    ) -> Result<(), WatchError> {
+    async fn enforce(&mut self, chat_key: &str, address: &str) -> Result<(), WatchError> {
         let w = self.w;
-        let org = self.org.clone();
         let Some(enforcer) = &w.enforcer else {
             return Ok(());
         };
-        let now = unix_now();
-        let mut times: Vec<i64> = self
-            .ledger
-            .fact(cap_key)?
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
-        times.retain(|t| now - t < 3600);
-        if times.len() as u32 >= w.options.enforce_per_hour {
-            w.sink.event(&json!({
-                "event": "enforce_capped",
-                "chat": chat_key,
-                "address": address,
-                "reverts_last_hour": times.len(),
-                "cap": w.options.enforce_per_hour,
-            }));
-            if let Some(to) = org.alerts_chat {
-                let text = format!(
-                    "orgform watch stopped reverting {address}: it was reverted {} times in the last hour (the cap). A person must settle it.",
-                    times.len()
-                );
-                let call =
-                    ApiCall::new("sendMessage", Some(to), Repeat::Unsafe).param("text", text);
-                let _ = w.client.call_value(&call).await;
-            }
-            return Ok(());
+        enforce::Capped {
+            ledger: self.ledger,
+            enforcer: enforcer.as_ref(),
+            client: &w.client,
+            sink: w.sink.as_ref(),
+            metrics: &w.metrics,
+            per_hour: w.options.enforce_per_hour,
         }
-        times.push(now);
-        // Counted before the revert runs: a crash mid-revert still counts.
-        self.ledger.put_facts(vec![FactWrite::Put(
-            cap_key.to_string(),
-            serde_json::to_string(&times).expect("serialises"),
-        )])?;
-        let outcome = enforcer.enforce(chat_key, address).await;
-        // A setting put back: the next change to the same value is a new
-        // change, alerted again.
-        if matches!(outcome, EnforceOutcome::Reverted { .. })
-            && let Some(field) = address
-                .strip_prefix(&format!("chat.{chat_key}."))
-                .filter(|f| !f.contains('.'))
-            && let Some(chat) = org.desired.state.chats.get(chat_key)
-        {
-            self.ledger
-                .put_facts(vec![FactWrite::Delete(settings::seen_key(chat.id, field))])?;
-        }
-        w.metrics
-            .enforced(matches!(outcome, EnforceOutcome::Reverted { .. }));
-        w.sink.event(&json!({
-            "event": "enforce",
-            "chat": chat_key,
-            "address": address,
-            "result": outcome,
-        }));
-        Ok(())
+        .revert(&self.org, chat_key, address)
+        .await
     }
 }
 
@@ -1357,6 +1304,5 @@ enum FollowUp {
     Enforce {
         chat_key: String,
         address: String,
-        cap_key: String,
     },
 }

@@ -155,6 +155,10 @@ pub struct Poll {
     pub sink: Arc<dyn Sink>,
     pub metrics: Arc<ops::Metrics>,
     pub attributor: Option<Arc<dyn Attributor>>,
+    /// With `--enforce`: what `apply` can set back is set back (under the
+    /// same cap as every revert).
+    pub enforcer: Option<Arc<dyn super::Enforcer>>,
+    pub enforce_per_hour: u32,
     pub every: Duration,
     /// Alerts go here too (the loop's `raise` without the loop).
     pub org: tokio::sync::watch::Receiver<Arc<Org>>,
@@ -195,6 +199,7 @@ impl Poll {
             let read = settings_of(&info, chat.desired.kind);
             let moved = moved(org, chat, read);
             let mut writes = Vec::new();
+            let mut revert = Vec::new();
             for field in MANAGED {
                 let key = seen_key(chat.desired.id, field);
                 let now = moved.iter().find(|m| m.field == *field);
@@ -215,14 +220,33 @@ impl Poll {
                         let alert = alert(chat, m, by);
                         raise(&self.client, &self.sink, &self.metrics, org, &alert).await;
                         writes.push(FactWrite::Put(key, m.have.to_string()));
+                        revert.push(m.address.clone());
                     }
                     _ => {}
                 }
             }
+            // Recorded before any revert, which clears the record again.
             if !writes.is_empty()
                 && let Err(e) = ledger.put_facts(writes)
             {
                 tracing::warn!("settings poll: cannot record what was alerted: {e}");
+                continue;
+            }
+            let Some(enforcer) = &self.enforcer else {
+                continue;
+            };
+            for address in revert {
+                let capped = super::enforce::Capped {
+                    ledger,
+                    enforcer: enforcer.as_ref(),
+                    client: &self.client,
+                    sink: self.sink.as_ref(),
+                    metrics: &self.metrics,
+                    per_hour: self.enforce_per_hour,
+                };
+                if let Err(e) = capped.revert(org, &chat.key, &address).await {
+                    tracing::warn!("settings poll: cannot revert {address}: {e}");
+                }
             }
         }
     }

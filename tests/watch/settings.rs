@@ -209,3 +209,56 @@ fn with_a_person_the_alert_names_who_changed_it() {
         org.sandbox().world_snapshot().chats[&ALERTS].messages
     );
 }
+
+/// With `--enforce`, permissions changed by hand are set back in a
+/// journaled run, under the same cap as every revert.
+#[test]
+fn enforce_sets_polled_permissions_back_up_to_the_cap() {
+    let org = Org::with_config(
+        42008,
+        FaultOptions::default(),
+        None,
+        &with_permissions(CONFIG),
+    );
+    let (code, out, err) = org.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let configured = org.sandbox().world_snapshot().chats[&TEAM]
+        .permissions
+        .clone();
+    let watch = org
+        .watch(&[
+            "--settings-poll",
+            "1s",
+            "--enforce",
+            "--enforce-per-hour",
+            "1",
+        ])
+        .started();
+    set_permissions(&org, &["can_send_messages"]);
+    let done = watch.wait_for("the revert", Duration::from_secs(15), |v| {
+        v["event"] == "enforce" && v["address"] == "chat.team.permissions"
+    });
+    assert_eq!(done["result"]["outcome"], "reverted", "{done}");
+    assert_eq!(
+        org.sandbox().world_snapshot().chats[&TEAM].permissions,
+        configured
+    );
+    // Again: alerted again (it was put back), but the cap is reached.
+    set_permissions(&org, &["can_send_messages"]);
+    watch.wait_for("the cap", Duration::from_secs(15), |v| {
+        v["event"] == "enforce_capped" && v["address"] == "chat.team.permissions"
+    });
+    assert_eq!(alerts_at(&watch, "chat.team.permissions").len(), 2);
+    assert_ne!(
+        org.sandbox().world_snapshot().chats[&TEAM].permissions,
+        configured
+    );
+    let runs = org.backend().runs().unwrap();
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.command == "watch --enforce")
+            .count(),
+        1,
+        "{runs:?}"
+    );
+}
