@@ -211,6 +211,8 @@ struct Running<'a> {
     org: Arc<Org>,
     /// Topic thread ids by chat and key, as last loaded (for welcomes).
     topics: std::collections::HashMap<(ChatId, String), i64>,
+    /// SIGTERM: a full member check in the middle of the loop stops for it.
+    stop: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Unix time now.
@@ -258,6 +260,7 @@ impl Watch {
             answered: Default::default(),
             topics: topic_threads(&store),
             org: Arc::new(self.org.clone()),
+            stop: stop.clone(),
         };
         self.metrics.set_ledger_size(ledger_size(&store));
         run.serve(stop).await
@@ -798,8 +801,16 @@ impl Running<'_> {
             self.w
                 .sink
                 .event(&json!({"event": "ledger_stale", "reason": reason}));
-            self.full_check().await?;
-            self.checked()?;
+            // May take minutes on a large org: a SIGTERM stops it (the mark
+            // stays, and the next start runs the check).
+            let mut stop = self.stop.clone();
+            tokio::select! {
+                checked = self.full_check() => {
+                    checked?;
+                    self.checked()?;
+                }
+                _ = stop.wait_for(|s| *s) => {}
+            }
         }
         Ok(true)
     }

@@ -70,12 +70,18 @@ fn a_gap_in_update_ids_marks_the_ledger_stale_until_the_full_check() {
         .unwrap();
 
     // watch is back: Erin's update skips Dave's id. The mark is committed
-    // with it; stop watch hard before the check ends.
+    // with it; SIGTERM before the check ends stops it at once (exit 0).
     let mut watch = org.watch(&["--settings-poll", "0"]);
     let stale = watch.wait_for("the gap", Duration::from_secs(60), |v| {
         v["event"] == "ledger_stale"
     });
-    watch.kill9();
+    let stopping = Instant::now();
+    assert_eq!(watch.term(), 0);
+    assert!(
+        stopping.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        stopping.elapsed()
+    );
     let reason = stale["reason"].as_str().unwrap();
     assert!(
         reason.contains("1 update(s)") && reason.contains("never reached watch"),
