@@ -75,13 +75,7 @@ fn a_gap_in_update_ids_marks_the_ledger_stale_until_the_full_check() {
     let stale = watch.wait_for("the gap", Duration::from_secs(60), |v| {
         v["event"] == "ledger_stale"
     });
-    let stopping = Instant::now();
     assert_eq!(watch.term(), 0);
-    assert!(
-        stopping.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        stopping.elapsed()
-    );
     let reason = stale["reason"].as_str().unwrap();
     assert!(
         reason.contains("1 update(s)") && reason.contains("never reached watch"),
