@@ -306,10 +306,8 @@ async fn read_chats(
 }
 
 fn telegram_error(e: crate::telegram::error::Error) -> CliError {
-    CliError::User {
-        message: e.to_string(),
-        hint: e.hint(),
-    }
+    let hint = e.hint();
+    CliError::from_source(e, hint)
 }
 
 fn run_people(args: PeopleArgs) -> Result<u8, CliError> {

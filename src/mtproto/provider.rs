@@ -843,7 +843,7 @@ impl Provider for UserProvider {
         // sends only those here).
         if let Some((user, rights)) = seat_change(change) {
             return self
-                .set_seat(change.chat_id, user, rights)
+                .set_seat(change.chat_id, user, &rights)
                 .await
                 .map_err(provider_error);
         }

@@ -106,8 +106,8 @@ pub fn moved(org: &Org, chat: &WatchedChat, read: ChatSettings) -> Vec<Moved> {
             (!field.contains('.')).then(|| Moved {
                 field: field.to_string(),
                 address: c.address.0.clone(),
-                have: c.before.clone(),
-                want: c.after.clone(),
+                have: c.before.to_json(),
+                want: c.after.to_json(),
             })
         })
         .collect()

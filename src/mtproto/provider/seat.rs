@@ -16,9 +16,10 @@ use crate::state::{ChatId, Rights, UserId};
 
 /// The user and rights of a seat change (a promotion, or a demotion as no
 /// rights). The one place that knows how a seat change is spelled.
-pub fn seat_change(change: &Change) -> Option<(UserId, &Rights)> {
+pub fn seat_change(change: &Change) -> Option<(UserId, Rights)> {
     match &change.op {
-        Op::Promote { user, rights } => Some((*user, rights)),
+        Op::Promote { user, rights } => Some((*user, rights.clone())),
+        Op::Demote { user } => Some((*user, Rights::new())),
         _ => None,
     }
 }
