@@ -258,3 +258,60 @@ pub fn service_message(
         fix: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_can_undo_a_seat_says_what_to_configure() {
+        // Undone through the signed-in account: nothing to say.
+        assert_eq!(who_can_undo(true, true, true), None);
+        let bot_only = who_can_undo(false, false, true).unwrap();
+        assert!(
+            bot_only.starts_with("The bot cannot undo this"),
+            "{bot_only}"
+        );
+        assert!(
+            bot_only.contains("org.telegram.provider: both") && bot_only.contains("orgform login"),
+            "{bot_only}"
+        );
+        assert_eq!(
+            who_can_undo(false, true, false),
+            who_can_undo(false, false, true)
+        );
+        let no_session = who_can_undo(true, false, true).unwrap();
+        assert!(
+            no_session.contains("orgform login") && no_session.contains("ORGFORM_TELEGRAM_SESSION"),
+            "{no_session}"
+        );
+        let no_enforce = who_can_undo(true, true, false).unwrap();
+        assert!(no_enforce.contains("--enforce"), "{no_enforce}");
+    }
+
+    #[test]
+    fn the_alert_text_carries_the_fix() {
+        let mut alert = Alert {
+            kind: AlertKind::UnexpectedAdmin,
+            chat: "team".into(),
+            address: "chat.team.admin.bob".into(),
+            person: Some("bob".into()),
+            by: "carol".into(),
+            summary: "carol made bob an admin, which the config does not declare".into(),
+            apply_fixes: false,
+            fix: None,
+        };
+        assert!(alert.seat_the_bot_cannot_edit());
+        assert_eq!(
+            alert.text(),
+            "orgform drift in team: carol made bob an admin, which the config does not declare"
+        );
+        alert.fix = who_can_undo(false, false, false);
+        assert!(alert.text().ends_with("until then a person must undo it"));
+        alert.apply_fixes = true;
+        assert!(!alert.seat_the_bot_cannot_edit());
+        alert.kind = AlertKind::Stranger;
+        alert.apply_fixes = false;
+        assert!(!alert.seat_the_bot_cannot_edit());
+    }
+}
