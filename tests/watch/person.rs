@@ -146,6 +146,35 @@ fn a_seat_given_by_hand_is_demoted_through_the_person_up_to_the_cap() {
         Some(2),
         "{calls:?}"
     );
+
+    // A stranger (no person of the config) let into the lobby and made an
+    // admin there by its owner: one alert, demoted once through the account.
+    let stranger = 300005;
+    let link = org.link(LOBBY, false);
+    org.act(stranger, "joinChat", json!({"invite_link": link}))
+        .unwrap();
+    org.act(
+        ALICE,
+        "promoteChatMember",
+        json!({"chat_id": LOBBY, "user_id": stranger, "can_pin_messages": true}),
+    )
+    .unwrap();
+    let address = format!("chat.lobby.admin.{stranger}");
+    let done = watch.wait_for("the stranger's demotion", Duration::from_secs(15), |v| {
+        v["event"] == "enforce" && v["address"] == address.as_str()
+    });
+    assert_eq!(done["result"]["outcome"], "reverted", "{done}");
+    assert!(matches!(
+        org.sandbox().world_snapshot().chats[&LOBBY].status(stranger, 0),
+        Member::Member { .. }
+    ));
+    let alerts = watch
+        .events()
+        .into_iter()
+        .filter(|v| v["event"] == "drift" && v["alert"]["address"] == address.as_str())
+        .count();
+    assert_eq!(alerts, 1, "{:#?}", watch.events());
+    assert_eq!(_mtproto.calls().get("channels.editAdmin").copied(), Some(3));
 }
 
 /// With the user provider but no session, the alert says what is missing;
