@@ -314,6 +314,13 @@ fn list(backend: &Shared) -> Result<u8, CliError> {
                 })
                 .collect::<Vec<_>>()
                 .join(" "),
+            // A gone row's set of chats: thousands of ids on one line
+            // help nobody; `state show` prints them all.
+            Value::Array(items) if items.len() > 3 => format!(
+                "{} chats: {}, …",
+                items.len(),
+                items[..3].iter().map(plain).collect::<Vec<_>>().join(", ")
+            ),
             other => plain(other),
         };
         outln!("{}\t{summary}", address(key))?;
@@ -341,6 +348,23 @@ fn show(backend: &Shared, text: &str) -> Result<u8, CliError> {
 fn rm(backend: &Shared, text: &str) -> Result<u8, CliError> {
     let key = parse_address(text)?;
     let store = load(backend)?;
+    // A member's record, also one folded into a `gone` row (a person
+    // absent from most chats is kept as one row): taken out of the loaded
+    // store, and the difference written, so the fold is redone without it.
+    if key.1 == records::MEMBER_KIND
+        && let Ok(user) = key.2.parse::<i64>()
+        && store
+            .chat(key.0)
+            .is_some_and(|m| m.members.contains_key(&user))
+    {
+        let mut changed = store.clone();
+        changed.chat_mut(key.0).members.remove(&user);
+        backend
+            .commit(&records::delta(&store, &changed))
+            .map_err(connect::state_error)?;
+        outln!("Removed {text} (Telegram was not touched; the next plan treats it as unknown).")?;
+        return Ok(exit::OK);
+    }
     if !records::rows(&store).contains_key(&key) {
         return Err(CliError::with_hint(
             format!("no record {text}"),

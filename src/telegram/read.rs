@@ -139,6 +139,28 @@ pub async fn discover(
     Ok((chats, drained))
 }
 
+/// Chats the bot is known to be in while `orgform watch` keeps the
+/// ledger: the feed belongs to watch (reading it here would take updates
+/// from it), and watch records the bot's own membership like anyone's, so
+/// the store alone answers. Chats the bot is recorded as having left or
+/// been removed from are not listed.
+pub async fn discover_from_ledger(
+    client: &Client,
+    store: &Store,
+) -> Result<BTreeSet<ChatId>, Error> {
+    let me: wire::User = client.call(&ApiCall::read("getMe", None)).await?;
+    Ok(store
+        .chats
+        .iter()
+        .filter(|(_, memory)| {
+            !memory.members.get(&me.id).is_some_and(|seen| {
+                matches!(seen.status, MemberState::Absent | MemberState::Banned)
+            })
+        })
+        .map(|(id, _)| *id)
+        .collect())
+}
+
 async fn drain(
     client: &Client,
     scope: &Scope,
