@@ -30,6 +30,7 @@ pub struct Metrics {
     delivered: AtomicU64,
     reverts: AtomicU64,
     reverts_refused: AtomicU64,
+    settings_polls: AtomicU64,
     healthy: AtomicBool,
     /// 429s the main client saw, as its pace reports them.
     pub client_rate_limited: AtomicU64,
@@ -61,6 +62,10 @@ impl Metrics {
     }
     pub fn alert(&self) {
         self.alerts.fetch_add(1, Ordering::Relaxed);
+    }
+    /// One round of the settings poll (every managed chat read).
+    pub fn settings_polled(&self) {
+        self.settings_polls.fetch_add(1, Ordering::Relaxed);
     }
     pub fn api_error(&self) {
         self.api_errors.fetch_add(1, Ordering::Relaxed);
@@ -147,6 +152,12 @@ impl Metrics {
             "counter",
             "Drift alerts raised.",
             vec![(String::new(), get(&self.alerts))],
+        );
+        metric(
+            "orgform_watch_settings_polls_total",
+            "counter",
+            "Rounds of the settings poll (one getChat per managed chat).",
+            vec![(String::new(), get(&self.settings_polls))],
         );
         metric(
             "orgform_watch_invites_delivered_total",

@@ -170,6 +170,7 @@ impl Poll {
         loop {
             let org = self.org.borrow_and_update().clone();
             self.round(&org).await;
+            self.metrics.settings_polled();
             tokio::select! {
                 _ = tokio::time::sleep(self.every) => {}
                 _ = stop.wait_for(|s| *s) => return,

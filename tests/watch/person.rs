@@ -65,7 +65,7 @@ fn bob_alerts(org: &Org) -> Vec<String> {
 /// again and again is fought twice (the cap), then only alerted.
 #[test]
 fn a_seat_given_by_hand_is_demoted_through_the_person_up_to_the_cap() {
-    let mut org = Org::with_config(42001, FaultOptions::default(), None, &config_with_person());
+    let mut org = Org::with_config(0, FaultOptions::default(), None, &config_with_person());
     let _mtproto = sign_in(&mut org);
     let (code, out, err) = org.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}\n{err}");
@@ -181,7 +181,7 @@ fn a_seat_given_by_hand_is_demoted_through_the_person_up_to_the_cap() {
 /// nothing is tried.
 #[test]
 fn without_a_session_the_alert_says_to_sign_in() {
-    let org = Org::with_config(42002, FaultOptions::default(), None, &config_with_person());
+    let org = Org::with_config(0, FaultOptions::default(), None, &config_with_person());
     let (code, out, err) = org.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let watch = org.watch(&["--enforce"]).started();

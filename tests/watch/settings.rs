@@ -94,15 +94,21 @@ fn more_rounds(org: &Org, rounds: u64) {
 
 #[test]
 fn permissions_and_titles_changed_by_hand_are_alerted_once_per_change() {
-    let org = Org::with_config(
-        42003,
-        FaultOptions::default(),
-        None,
-        &with_permissions(CONFIG),
-    );
+    let org = Org::with_config(0, FaultOptions::default(), None, &with_permissions(CONFIG));
     let (code, out, err) = org.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    let watch = org.watch(&["--settings-poll", "1s"]).started();
+    let watch = org
+        .watch(&["--settings-poll", "1s", "--metrics-listen", "127.0.0.1:0"])
+        .started();
+    // Where the metrics server listens (a free port; watch says which).
+    let metrics = watch
+        .log
+        .lock()
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Serving /healthz and /metrics on http://"))
+        .map(str::to_string)
+        .unwrap();
     more_rounds(&org, 1);
     assert!(
         alerts_at(&watch, "chat.team.permissions").is_empty(),
@@ -153,6 +159,23 @@ fn permissions_and_titles_changed_by_hand_are_alerted_once_per_change() {
         watch.events()
     );
     assert_eq!(alerts_chat_mentioning(&org, "Renamed"), 1);
+    // The rounds are counted in /metrics.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let text = org.rt.block_on(async {
+        reqwest::get(format!("http://{metrics}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    let rounds: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("orgform_watch_settings_polls_total "))
+        .unwrap_or_else(|| panic!("{text}"))
+        .parse()
+        .unwrap();
+    assert!(rounds >= 5.0, "{text}");
 
     // A restart does not alert again what was alerted already.
     let mut watch = watch;
@@ -169,7 +192,7 @@ fn permissions_and_titles_changed_by_hand_are_alerted_once_per_change() {
 /// Off with 0: no getChat at all after the start.
 #[test]
 fn the_settings_poll_is_off_with_zero() {
-    let org = Org::new(42004, FaultOptions::default());
+    let org = Org::new(0, FaultOptions::default());
     let watch = org.watch(&["--settings-poll", "0"]).started();
     let from = get_chat_calls(&org);
     set_permissions(&org, &["can_send_messages"]);
@@ -185,7 +208,7 @@ fn the_settings_poll_is_off_with_zero() {
 #[test]
 fn with_a_person_the_alert_names_who_changed_it() {
     let mut org = Org::with_config(
-        42005,
+        0,
         FaultOptions::default(),
         None,
         &with_permissions(&config_with_person()),
@@ -214,12 +237,7 @@ fn with_a_person_the_alert_names_who_changed_it() {
 /// journaled run, under the same cap as every revert.
 #[test]
 fn enforce_sets_polled_permissions_back_up_to_the_cap() {
-    let org = Org::with_config(
-        42008,
-        FaultOptions::default(),
-        None,
-        &with_permissions(CONFIG),
-    );
+    let org = Org::with_config(0, FaultOptions::default(), None, &with_permissions(CONFIG));
     let (code, out, err) = org.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let configured = org.sandbox().world_snapshot().chats[&TEAM]
