@@ -453,7 +453,11 @@ impl Running<'_> {
         let mut server = None;
         if let Some(hook) = &w.options.webhook {
             // Listen first, then tell Telegram where to post.
-            server = Some(webhook::serve(hook.clone(), tx, stop.clone(), w.metrics.clone()).await?);
+            let (bound, task) =
+                webhook::serve(hook.clone(), tx, stop.clone(), w.metrics.clone()).await?;
+            w.sink
+                .event(&json!({"event": "webhook_listening", "address": bound.to_string()}));
+            server = Some(task);
             webhook::register(&w.client, hook).await?;
         } else {
             drop(tx);

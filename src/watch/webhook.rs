@@ -181,16 +181,18 @@ struct HookState {
     metrics: Arc<Metrics>,
 }
 
-/// Serve the webhook until `stop`.
+/// Serve the webhook until `stop`; the address it listens on.
 pub async fn serve(
     hook: WebhookOptions,
     tx: mpsc::Sender<Delivered>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     metrics: Arc<Metrics>,
-) -> Result<tokio::task::JoinHandle<()>, WatchError> {
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), WatchError> {
     let listener = tokio::net::TcpListener::bind(hook.listen)
         .await
         .map_err(|e| WatchError::Other(format!("cannot listen on {}: {e}", hook.listen)))?;
+    // The address bound (port 0 picks a free one).
+    let bound = listener.local_addr().unwrap_or(hook.listen);
     let state = Arc::new(HookState {
         secret: hook.secret.clone(),
         allow: hook.allow.clone(),
@@ -202,16 +204,19 @@ pub async fn serve(
         .fallback(receive)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
-    Ok(tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await;
-    }))
+    Ok((
+        bound,
+        tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        }),
+    ))
 }
 
 /// Equal, in time that does not depend on where they differ.

@@ -8,12 +8,13 @@ use super::*;
 const TELEGRAM_NET: &str = "149.154.160.0/20";
 const TELEGRAM_IP: &str = "149.154.167.220";
 
-fn start(org: &Org, hook: &str, extra: &[&str]) -> Watcher {
+/// watch on a free port for the webhook; the watcher and that address.
+fn start(org: &Org, extra: &[&str]) -> (Watcher, String) {
     let secret = org.dir.path().join("secret");
     std::fs::write(&secret, "proxy-secret_1").unwrap();
     let mut args = vec![
         "--webhook-listen",
-        hook,
+        "127.0.0.1:0",
         "--webhook-url",
         "https://bot.example.com/telegram",
         "--webhook-secret-file",
@@ -26,7 +27,14 @@ fn start(org: &Org, hook: &str, extra: &[&str]) -> Watcher {
     args.extend(extra);
     let args: Vec<String> = args.into_iter().map(str::to_string).collect();
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    org.watch(&refs).started()
+    let watch = org.watch(&refs).started();
+    let hook = watch.wait_for("the webhook", Duration::from_secs(5), |v| {
+        v["event"] == "webhook_listening"
+    })["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (watch, hook)
 }
 
 /// POST an update with the secret and these X-Forwarded-For headers.
@@ -47,10 +55,10 @@ fn post(org: &Org, hook: &str, update_id: i64, forwarded: &[&str]) -> u16 {
 #[test]
 fn forwarded_for_counts_only_from_a_trusted_proxy() {
     let org = Org::new(0, FaultOptions::default());
-    let hook = "127.0.0.1:42011";
 
     // No trusted proxy: the header is the sender's word, ignored.
-    let mut watch = start(&org, hook, &[]);
+    let (mut watch, hook) = start(&org, &[]);
+    let hook = hook.as_str();
     assert_eq!(post(&org, hook, 500, &[TELEGRAM_IP]), 403);
     assert_eq!(post(&org, hook, 500, &[]), 403);
     assert_eq!(watch.term(), 0);
@@ -58,7 +66,8 @@ fn forwarded_for_counts_only_from_a_trusted_proxy() {
     assert!(log.contains("outside the allowed networks"), "{log}");
 
     // Behind a proxy on 127.0.0.1: the address it forwarded for.
-    let watch = start(&org, hook, &["--webhook-trusted-proxy", "127.0.0.1"]);
+    let (watch, hook) = start(&org, &["--webhook-trusted-proxy", "127.0.0.1"]);
+    let hook = hook.as_str();
     assert_eq!(post(&org, hook, 501, &[TELEGRAM_IP]), 200);
     // Telegram's address written by the sender, the real one appended by
     // the proxy: the real one decides.
@@ -75,7 +84,8 @@ fn forwarded_for_counts_only_from_a_trusted_proxy() {
         403
     );
     // Two proxies in a row, both trusted: still the client before them.
-    let mut two = start_again(watch, &org, hook);
+    let (mut two, hook) = start_again(watch, &org);
+    let hook = hook.as_str();
     assert_eq!(
         post(&org, hook, 503, &[&format!("{TELEGRAM_IP}, 10.9.8.7")]),
         200
@@ -86,11 +96,10 @@ fn forwarded_for_counts_only_from_a_trusted_proxy() {
 }
 
 /// Restart with two trusted proxy networks.
-fn start_again(mut watch: Watcher, org: &Org, hook: &str) -> Watcher {
+fn start_again(mut watch: Watcher, org: &Org) -> (Watcher, String) {
     assert_eq!(watch.term(), 0);
     start(
         org,
-        hook,
         &[
             "--webhook-trusted-proxy",
             "127.0.0.1",
