@@ -184,6 +184,14 @@ impl Poll {
         let Some(ledger) = self.backend.ledger() else {
             return;
         };
+        // What was alerted, read once a round (not once a chat and field).
+        let seen: std::collections::BTreeMap<String, String> = match ledger.facts(SEEN) {
+            Ok(facts) => facts.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!("settings poll: cannot read the ledger: {e}");
+                return;
+            }
+        };
         for chat in org.chats.values() {
             let info: ChatFullInfo = match self
                 .client
@@ -204,12 +212,12 @@ impl Poll {
             for field in MANAGED {
                 let key = seen_key(chat.desired.id, field);
                 let now = moved.iter().find(|m| m.field == *field);
-                let last = match ledger.fact(&key) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        tracing::warn!("settings poll: cannot read the ledger: {e}");
-                        return;
-                    }
+                // The service message of a title may have been taken since
+                // the round began: that one is read fresh.
+                let last = if *field == "title" {
+                    ledger.fact(&key).ok().flatten()
+                } else {
+                    seen.get(&key).cloned()
                 };
                 match (now, last) {
                     (None, Some(_)) => writes.push(FactWrite::Delete(key)),
