@@ -145,7 +145,7 @@ fn permissions_and_titles_changed_by_hand_are_alerted_once_per_change() {
     org.act(
         ALICE,
         "setChatTitle",
-        json!({"chat_id": TEAM, "title": "Renamed"}),
+        json!({"chat_id": TEAM, "title": format!("Renamed {HOSTILE}")}),
     )
     .unwrap();
     watch.wait_for("the title alert", Duration::from_secs(10), |v| {
@@ -159,6 +159,17 @@ fn permissions_and_titles_changed_by_hand_are_alerted_once_per_change() {
         watch.events()
     );
     assert_eq!(alerts_chat_mentioning(&org, "Renamed"), 1);
+    // Hostile text from Telegram reaches the alerts chat escaped.
+    for m in org.sandbox().world_snapshot().chats[&ALERTS]
+        .messages
+        .values()
+    {
+        assert!(
+            !m.text.contains('\u{1b}') && !m.text.contains('\u{202e}'),
+            "{:?}",
+            m.text
+        );
+    }
     // The rounds are counted in /metrics.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let text = org.rt.block_on(async {
