@@ -1110,6 +1110,17 @@ impl Running<'_> {
         let Some(chat) = org.chats.get(&chat_id) else {
             return Ok(());
         };
+        // A title put back as configured: the next change is a new one
+        // (the settings poll forgets it too, but it may be off).
+        if message.get("new_chat_title").and_then(Value::as_str)
+            == chat.desired.settings.title.as_deref()
+            && chat.desired.settings.title.is_some()
+        {
+            effect
+                .commit
+                .facts
+                .push(FactWrite::Delete(settings::seen_key(chat_id, "title")));
+        }
         if let Some(alert) = alerts::service_message(chat, &org, self.bot, message) {
             // The settings poll may have seen (and alerted) this title
             // first: one alert per change.

@@ -210,6 +210,19 @@ fn the_settings_poll_is_off_with_zero() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(get_chat_calls(&org), from);
     assert!(watch.events().iter().all(|v| v["event"] != "drift"));
+    // Titles still come by service message: renamed, put back, renamed
+    // the same way again is two changes, two alerts.
+    for title in ["Away", "Team", "Away"] {
+        org.act(
+            ALICE,
+            "setChatTitle",
+            json!({"chat_id": TEAM, "title": title}),
+        )
+        .unwrap();
+    }
+    watch.wait_for("two title alerts", Duration::from_secs(10), |_| {
+        alerts_at(&watch, "chat.team.title").len() == 2
+    });
     let (code, _, err) = org.run(&["watch", "--settings-poll", "soon"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("--settings-poll"), "{err}");
