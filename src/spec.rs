@@ -45,6 +45,27 @@ pub struct Config {
     /// Named stages of a staged rollout (pilot → departments → all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Rollout>,
+    /// Chat folders with a shareable link (the user provider), by key: one
+    /// link that joins a newcomer to every chat of their team.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub folders: BTreeMap<String, FolderSpec>,
+}
+
+/// A chat folder the signed-in person keeps and shares by link: the chats
+/// of a department (those whose `members` name it), the chats the
+/// selectors pick, or both.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FolderSpec {
+    /// The folder's name, 1–12 characters (Telegram's limit).
+    pub title: String,
+    /// Every chat whose `members` name this department (or one of its
+    /// parents' selectors that include it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Chats matching any of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chats: Option<Vec<ChatSelector>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

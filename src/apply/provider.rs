@@ -75,6 +75,13 @@ pub enum Answer {
     Chat {
         id: i64,
     },
+    /// A chat folder was made or edited (the user provider): its id and
+    /// shareable link.
+    Folder {
+        filter_id: i32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<String>,
+    },
     /// A topic was created.
     Topic {
         thread_id: i64,
@@ -235,7 +242,10 @@ impl Inverse {
 
 fn action_of(op: &Op) -> Action {
     match op {
-        Op::CreateTopic { .. } | Op::CreateInviteLink { .. } => Action::Create,
+        Op::CreateTopic { .. } | Op::CreateInviteLink { .. } | Op::CreateFolder { .. } => {
+            Action::Create
+        }
+        Op::DeleteFolder { .. } => Action::Delete,
         Op::DeleteTopic { .. }
         | Op::RevokeInviteLink { .. }
         | Op::Ban { .. }
@@ -578,6 +588,33 @@ pub fn inverse(change: &Change, before: &Observed, done: &Executed) -> Inverse {
             _ => unobserved(),
         },
         Op::CreateChat { .. } => never("orgform never deletes a chat"),
+        Op::CreateFolder { key, .. } => match &done.answer {
+            Answer::Folder { filter_id, .. } => ops(vec![Op::DeleteFolder {
+                key: key.clone(),
+                filter_id: *filter_id,
+            }]),
+            _ => never("Telegram did not answer with the new folder's id"),
+        },
+        // The user provider observes the folder's title and chats before.
+        Op::EditFolder { key, filter_id, .. } => match before {
+            Observed::Recorded { value } => {
+                let title = value.get("title").and_then(Value::as_str);
+                let chats: Option<Vec<i64>> = value
+                    .get("chats")
+                    .and_then(|c| serde_json::from_value(c.clone()).ok());
+                match (title, chats) {
+                    (Some(title), Some(chats)) if !chats.is_empty() => ops(vec![Op::EditFolder {
+                        key: key.clone(),
+                        filter_id: *filter_id,
+                        title: title.to_string(),
+                        chats,
+                    }]),
+                    _ => never("the folder's previous title and chats were not observed"),
+                }
+            }
+            _ => unobserved(),
+        },
+        Op::DeleteFolder { .. } => never("a deleted folder's link cannot be restored"),
         // The user provider observes the value before (Recorded) and the
         // same setting with that value undoes it.
         Op::SetPersonSetting { setting } => match before {

@@ -818,6 +818,11 @@ fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, 
             "bot commands are set but the config has none",
             "deletes the chat's bot commands",
         ),
+        Op::CreateFolder { .. } | Op::EditFolder { .. } | Op::DeleteFolder { .. } => apply(
+            Kind::Settings,
+            "the chat folder differs from the config",
+            "sets it through the user provider",
+        ),
         Op::CreateChat { .. } => apply(
             Kind::Settings,
             "declared without an id and not created yet",

@@ -156,7 +156,10 @@ impl UserProvider {
 
     /// Invoke, waiting out FLOOD_WAIT (the call did not run) up to
     /// [`MAX_FLOOD_WAIT`] in total.
-    async fn call<R: tl::RemoteCall>(&self, request: &R) -> Result<R::Return, MtprotoError> {
+    pub(super) async fn call<R: tl::RemoteCall>(
+        &self,
+        request: &R,
+    ) -> Result<R::Return, MtprotoError> {
         let mut waited = Duration::ZERO;
         loop {
             match self.client.invoke(request).await {
@@ -246,7 +249,10 @@ impl UserProvider {
         }))
     }
 
-    async fn input_peer(&self, chat: ChatId) -> Result<tl::enums::InputPeer, MtprotoError> {
+    pub(super) async fn input_peer(
+        &self,
+        chat: ChatId,
+    ) -> Result<tl::enums::InputPeer, MtprotoError> {
         let tl::enums::InputChannel::Channel(c) = self.input(chat).await? else {
             unreachable!("input() builds a channel")
         };
@@ -773,7 +779,7 @@ impl UserProvider {
     }
 }
 
-fn provider_error(e: MtprotoError) -> ProviderError {
+pub(super) fn provider_error(e: MtprotoError) -> ProviderError {
     if e.did_not_run() {
         ProviderError::refused(e.to_string())
     } else {
@@ -793,6 +799,9 @@ fn not_mine(change: &Change) -> ProviderError {
 /// those and the bot everything else.
 impl Provider for UserProvider {
     async fn execute(&self, change: &Change) -> Result<Executed, ProviderError> {
+        if crate::plan::folders::is_folder(change) {
+            return self.execute_folder(change).await;
+        }
         if let Op::CreateChat {
             title,
             description,
@@ -846,6 +855,9 @@ impl Provider for UserProvider {
     }
 
     async fn observe_before(&self, change: &Change) -> Result<Observed, ProviderError> {
+        if crate::plan::folders::is_folder(change) {
+            return self.observe_folder(change).await;
+        }
         if let Op::CreateChat { .. } = change.op {
             return Ok(Observed::Nothing);
         }
@@ -864,6 +876,9 @@ impl Provider for UserProvider {
     /// A setting whose answer was lost is read back: it either has the
     /// value now or it does not.
     async fn evidence(&self, change: &Change, _before: &Observed) -> Evidence {
+        if crate::plan::folders::is_folder(change) {
+            return self.folder_evidence(change).await;
+        }
         if let Op::CreateChat { title, .. } = &change.op {
             return self.created_evidence(title).await;
         }

@@ -223,6 +223,28 @@ pub enum Op {
         bot: Option<String>,
         bot_rights: Rights,
     },
+    /// Make the chat folder `key` of `chats` and share it by link (the
+    /// user provider: messages.updateDialogFilter, then
+    /// chatlists.exportChatlistInvite).
+    CreateFolder {
+        key: String,
+        title: String,
+        chats: Vec<ChatId>,
+    },
+    /// Set a shared folder's title and chats, and its link's chats with
+    /// them (messages.updateDialogFilter, chatlists.editExportedInvite).
+    EditFolder {
+        key: String,
+        filter_id: i32,
+        title: String,
+        chats: Vec<ChatId>,
+    },
+    /// Delete a folder and its link (what undoes a creation; a folder
+    /// dropped from the config is left alone, like a chat).
+    DeleteFolder {
+        key: String,
+        filter_id: i32,
+    },
 }
 
 /// A setting only a person can change, with its value.
@@ -291,7 +313,14 @@ impl PersonSetting {
 impl Op {
     /// Only a signed-in person can carry it out (the user provider).
     pub fn needs_person(&self) -> bool {
-        matches!(self, Op::SetPersonSetting { .. } | Op::CreateChat { .. })
+        matches!(
+            self,
+            Op::SetPersonSetting { .. }
+                | Op::CreateChat { .. }
+                | Op::CreateFolder { .. }
+                | Op::EditFolder { .. }
+                | Op::DeleteFolder { .. }
+        )
     }
 
     /// Whether the op can be undone by another op.
@@ -299,6 +328,7 @@ impl Op {
         !matches!(
             self,
             Op::CreateChat { .. }
+                | Op::DeleteFolder { .. }
                 | Op::Ban { .. }
                 | Op::Kick { .. }
                 | Op::RevokeInviteLink { .. }

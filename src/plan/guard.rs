@@ -126,6 +126,9 @@ fn needed_rights(op: &Op, kind: ChatType) -> Vec<Right> {
         | Op::DeleteCommands
         | Op::Manual { .. }
         | Op::CreateChat { .. }
+        | Op::CreateFolder { .. }
+        | Op::EditFolder { .. }
+        | Op::DeleteFolder { .. }
         | Op::SetPersonSetting { .. } => vec![],
     }
 }

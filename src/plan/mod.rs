@@ -11,6 +11,7 @@
 
 pub mod change;
 pub mod diff;
+pub mod folders;
 pub mod guard;
 pub mod simulate;
 
@@ -242,7 +243,10 @@ pub fn live_object(live: &LiveState, change: &Change) -> Value {
             serde_json::to_value(&chat.commands).unwrap_or(Value::Null)
         }
         Op::Manual { .. } => serde_json::to_value(&chat.settings).unwrap_or(Value::Null),
-        Op::CreateChat { .. } => Value::Null,
+        Op::CreateChat { .. }
+        | Op::CreateFolder { .. }
+        | Op::EditFolder { .. }
+        | Op::DeleteFolder { .. } => Value::Null,
         Op::SetPersonSetting { setting } => serde_json::to_value(&chat.settings)
             .ok()
             .and_then(|s| s.get(setting.field()).cloned())

@@ -162,7 +162,10 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
             }
             Op::SetCommands { commands } => chat.commands = Some(commands.clone()),
             // A created chat is read for the first time on the next run.
-            Op::CreateChat { .. } => {}
+            Op::CreateChat { .. }
+            | Op::CreateFolder { .. }
+            | Op::EditFolder { .. }
+            | Op::DeleteFolder { .. } => {}
             Op::SetPersonSetting { setting } => {
                 use super::change::PersonSetting as S;
                 let s = &mut chat.settings;

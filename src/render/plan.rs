@@ -240,7 +240,9 @@ pub fn text(plan: &Plan, style: Style) -> String {
         }
         if last_header != Some((c.phase(), c.chat.as_str())) {
             // A chat the user provider has yet to create has no id.
-            if c.chat_id == 0 {
+            if crate::plan::folders::is_folder(c) {
+                let _ = writeln!(out, "{} (chat folder)", escape::terminal(&c.chat));
+            } else if c.chat_id == 0 {
                 let _ = writeln!(out, "chat.{} ({}, not created yet)", c.chat, c.chat_type);
             } else {
                 let _ = writeln!(out, "chat.{} ({} {})", c.chat, c.chat_type, c.chat_id);

@@ -5,6 +5,7 @@
 //! Everything here is plain data with deterministic ordering (BTreeMaps and
 //! BTreeSets), so that serialising a state twice gives identical bytes.
 
+pub mod folders;
 pub mod rights;
 pub mod time;
 
@@ -399,6 +400,10 @@ impl Address {
     }
     pub fn tag(chat: &str, who: &str) -> Self {
         Address(format!("chat.{chat}.tag.{who}"))
+    }
+    /// A chat folder (`folders:` in the config).
+    pub fn folder(key: &str) -> Self {
+        Address(format!("folder.{key}"))
     }
     pub fn as_str(&self) -> &str {
         &self.0

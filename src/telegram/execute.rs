@@ -301,6 +301,15 @@ impl TelegramProvider {
                     .param("scope", BotCommandScope::Chat { chat_id: chat });
                 self.set(without_chat_id(call)).await
             }
+            Op::CreateFolder { .. } | Op::EditFolder { .. } | Op::DeleteFolder { .. } => {
+                Err(Error::new(
+                    "(user provider)",
+                    None,
+                    ErrorKind::NotExecutable {
+                        reason: "a bot cannot keep chat folders; the user provider does (org.telegram.provider: both)".into(),
+                    },
+                ))
+            }
             Op::CreateChat { .. } => Err(Error::new(
                 "(user provider)",
                 None,
@@ -570,6 +579,9 @@ impl TelegramProvider {
             | Op::CreateInviteLink { .. }
             | Op::Manual { .. }
             | Op::CreateChat { .. }
+            | Op::CreateFolder { .. }
+            | Op::EditFolder { .. }
+            | Op::DeleteFolder { .. }
             | Op::SetPersonSetting { .. } => {
                 return Ok(Observed::Nothing);
             }

@@ -68,7 +68,10 @@ fn key(seed: u8) -> [u8; 256] {
 /// A grammers client whose session carries `auth_key` for DC 2 at the
 /// front-end's address, so it skips the key exchange. No automatic
 /// retries: orgform never lets a library repeat a call on its own.
-fn client(addr: SocketAddr, auth_key: [u8; 256]) -> (Client, tokio::task::JoinHandle<()>) {
+pub(crate) fn client(
+    addr: SocketAddr,
+    auth_key: [u8; 256],
+) -> (Client, tokio::task::JoinHandle<()>) {
     let SocketAddr::V4(v4) = addr else {
         panic!("127.0.0.1")
     };

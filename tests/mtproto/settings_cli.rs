@@ -74,13 +74,13 @@ async fn rig() -> (RunningSandbox, RunningMtproto, UserSession) {
     (sandbox, mtproto, session)
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-async fn orgform(
+pub(crate) async fn orgform(
     dir: &Path,
     sandbox: &RunningSandbox,
     session: Option<&str>,

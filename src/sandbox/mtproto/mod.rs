@@ -16,6 +16,7 @@
 
 pub(crate) mod admin_log;
 mod envelope;
+pub(crate) mod folders;
 mod rpc;
 mod session;
 mod tl_out;
