@@ -404,6 +404,12 @@ pub struct ChatSpec {
     pub membership: Option<MembershipMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<Selector>>,
+    /// How declared members who are not in the chat are brought in: a
+    /// personal invite link from the bot (`invite`, the default), or added
+    /// directly by the signed-in person (`direct`, the user provider),
+    /// falling back to the link when their privacy settings refuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_members: Option<AddMembers>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admins: Option<Vec<AdminBinding>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -559,6 +565,17 @@ pub struct PolicyScope {
     /// People, by the same selectors as chat members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub people: Option<Vec<Selector>>,
+}
+
+/// How declared members who are not in a chat are brought in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AddMembers {
+    /// A personal invite link, sent by the bot.
+    #[default]
+    Invite,
+    /// Added by the signed-in person (channels.inviteToChannel).
+    Direct,
 }
 
 /// Chats matching every key given.

@@ -75,6 +75,12 @@ pub enum Answer {
     Chat {
         id: i64,
     },
+    /// The user provider did not add a person directly (their privacy
+    /// settings refuse it, or Telegram answered PEER_FLOOD this run): the
+    /// bot sends the personal invite link instead ([`Split`]).
+    NotAdded {
+        reason: String,
+    },
     /// A chat folder was made or edited (the user provider): its id and
     /// shareable link.
     Folder {
@@ -255,6 +261,7 @@ fn action_of(op: &Op) -> Action {
         | Op::Unpin { .. } => Action::Delete,
         Op::Promote { rights, .. } if rights.is_empty() => Action::Delete,
         Op::SendInvite { .. } => Action::Invite,
+        Op::AddMember { .. } => Action::Create,
         Op::Manual { .. } => Action::Manual,
         _ => Action::Update,
     }
@@ -314,7 +321,22 @@ impl<B: Provider, U: Provider> Provider for Split<B, U> {
     async fn execute(&self, change: &Change) -> Result<Executed, ProviderError> {
         if change.op.needs_person() {
             match &self.user {
-                Some(user) => user.execute(change).await,
+                Some(user) => {
+                    let done = user.execute(change).await?;
+                    match (&change.op, &done.answer) {
+                        // Not added directly: the bot's personal link.
+                        (Op::AddMember { .. }, Answer::NotAdded { reason }) => {
+                            let mut sent = self.bot.execute(change).await?;
+                            sent.notes.insert(
+                                0,
+                                format!("not added directly ({reason}): sent the personal invite link instead"),
+                            );
+                            sent.calls = [done.calls, sent.calls].concat();
+                            Ok(sent)
+                        }
+                        _ => Ok(done),
+                    }
+                }
                 None => Err(Self::no_user(change)),
             }
         } else {
@@ -565,6 +587,14 @@ pub fn inverse(change: &Change, before: &Observed, done: &Executed) -> Inverse {
             Some(_) => ops(vec![]),
             None => unobserved(),
         },
+        Op::AddMember { user, .. } => match &done.answer {
+            Answer::Done => ops(vec![Op::Kick { user: *user }]),
+            Answer::PersonalInvite { url, .. } => ops(vec![Op::RevokeInviteLink {
+                key: personal_invite_key(*user),
+                url: url.clone(),
+            }]),
+            _ => never("Telegram answered neither the addition nor a personal link"),
+        },
         Op::SendInvite { user, .. } => match &done.answer {
             // The message cannot be unsent; revoking the link withdraws the invitation.
             Answer::PersonalInvite { url, .. } => ops(vec![Op::RevokeInviteLink {
@@ -733,7 +763,13 @@ pub fn record(
                 }
             }
         }
-        (Op::SendInvite { user, name, .. }, Answer::PersonalInvite { url, expires, .. }) => {
+        (Op::AddMember { user, .. }, Answer::Done) => {
+            store.see_member(chat, *user, MemberState::Member, now, "apply")
+        }
+        (
+            Op::SendInvite { user, name, .. } | Op::AddMember { user, name, .. },
+            Answer::PersonalInvite { url, expires, .. },
+        ) => {
             let record = InviteLinkRecord {
                 url: url.clone(),
                 name: name.chars().take(LINK_NAME_MAX).collect(),

@@ -36,6 +36,7 @@ pub fn repeatable(op: &Op) -> bool {
         Op::CreateTopic { .. }
             | Op::CreateInviteLink { .. }
             | Op::SendInvite { .. }
+            | Op::AddMember { .. }
             | Op::Pin { .. }
             | Op::SetPhoto { .. }
     )

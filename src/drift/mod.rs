@@ -945,7 +945,7 @@ fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, 
             "in the chat, but the config says they must not be",
             "removes them from the chat",
         ),
-        Op::SendInvite { .. } => {
+        Op::SendInvite { .. } | Op::AddMember { .. } => {
             let summary = if c.address.as_str().contains(".admin.") {
                 "declared admin is not in the chat"
             } else {

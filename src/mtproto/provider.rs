@@ -140,6 +140,9 @@ pub struct Invited {
 pub struct UserProvider {
     client: UserClient,
     hashes: Mutex<HashMap<i64, i64>>,
+    /// Telegram answered PEER_FLOOD: this account adds nobody more in
+    /// this run (each later addition becomes a personal link).
+    peer_flood: std::sync::atomic::AtomicBool,
 }
 
 impl UserProvider {
@@ -147,6 +150,7 @@ impl UserProvider {
         UserProvider {
             client,
             hashes: Mutex::new(HashMap::new()),
+            peer_flood: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -738,6 +742,77 @@ impl UserProvider {
 }
 
 impl UserProvider {
+    /// Add one declared member directly. Privacy refusals, a person the
+    /// account cannot find (no username), and every addition after
+    /// PEER_FLOOD answer [`Answer::NotAdded`], for the bot's personal link.
+    async fn add_member(
+        &self,
+        chat: ChatId,
+        user: UserId,
+        username: Option<&str>,
+    ) -> Result<Executed, ProviderError> {
+        use std::sync::atomic::Ordering;
+        let not_added = |reason: String, calls: Vec<String>| Executed {
+            answer: Answer::NotAdded { reason },
+            not_modified: false,
+            calls,
+            notes: vec![],
+        };
+        if self.peer_flood.load(Ordering::SeqCst) {
+            return Ok(not_added(
+                "Telegram answered PEER_FLOOD earlier in this run; no more direct additions".into(),
+                vec![],
+            ));
+        }
+        // MTProto names a person by id and access hash, which the account
+        // learns from their username.
+        let Some(username) = username else {
+            return Ok(not_added(
+                "the config gives no username to find them by".into(),
+                vec![],
+            ));
+        };
+        let (found, hash) = match self.resolve_user(username).await {
+            Ok(found) => found,
+            Err(e) if e.name() == Some("USERNAME_NOT_OCCUPIED") => {
+                return Ok(not_added(
+                    format!("no account has the username @{username}"),
+                    vec!["contacts.resolveUsername".into()],
+                ));
+            }
+            Err(e) => return Err(provider_error(e)),
+        };
+        if found != user {
+            return Ok(not_added(
+                format!("@{username} is account {found}, not {user}"),
+                vec!["contacts.resolveUsername".into()],
+            ));
+        }
+        let calls = vec![
+            "contacts.resolveUsername".to_string(),
+            "channels.inviteToChannel".to_string(),
+        ];
+        let invited = self
+            .invite(chat, &[(user, hash)])
+            .await
+            .map_err(provider_error)?;
+        if invited.added.contains(&user) {
+            return Ok(Executed::done(calls));
+        }
+        if invited.not_tried_after_peer_flood.contains(&user) {
+            self.peer_flood.store(true, Ordering::SeqCst);
+            tracing::warn!("PEER_FLOOD: no more direct additions in this run");
+            return Ok(not_added(
+                "Telegram answered PEER_FLOOD: this account may not add people for a while; no more direct additions in this run".into(),
+                calls,
+            ));
+        }
+        Ok(not_added(
+            "their privacy settings do not let others add them".into(),
+            calls,
+        ))
+    }
+
     /// Whether a createChannel whose answer was lost made the chat. No
     /// chat of that title owned by the account: it did not. One or more:
     /// a person must say (one may be an older chat of the same name, which
@@ -802,6 +877,11 @@ impl Provider for UserProvider {
         if crate::plan::folders::is_folder(change) {
             return self.execute_folder(change).await;
         }
+        if let Op::AddMember { user, username, .. } = &change.op {
+            return self
+                .add_member(change.chat_id, *user, username.as_deref())
+                .await;
+        }
         if let Op::CreateChat {
             title,
             description,
@@ -858,7 +938,7 @@ impl Provider for UserProvider {
         if crate::plan::folders::is_folder(change) {
             return self.observe_folder(change).await;
         }
-        if let Op::CreateChat { .. } = change.op {
+        if let Op::CreateChat { .. } | Op::AddMember { .. } = change.op {
             return Ok(Observed::Nothing);
         }
         let Op::SetPersonSetting { setting } = &change.op else {
@@ -881,6 +961,18 @@ impl Provider for UserProvider {
         }
         if let Op::CreateChat { title, .. } = &change.op {
             return self.created_evidence(title).await;
+        }
+        if let Op::AddMember { user, .. } = &change.op {
+            // In the member list now: it happened.
+            let by = "channels.getParticipants".to_string();
+            return match self.members(change.chat_id).await {
+                Ok(listed) if listed.contains_key(user) => Evidence::Done {
+                    executed: Executed::done(vec![]),
+                    by,
+                },
+                Ok(_) => Evidence::NotDone { by },
+                Err(_) => Evidence::Unknown,
+            };
         }
         let Op::SetPersonSetting { setting } = &change.op else {
             return Evidence::Unknown;

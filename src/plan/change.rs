@@ -197,6 +197,19 @@ pub enum Op {
         name: String,
         expires: i64,
     },
+    /// Add a declared member directly (the user provider:
+    /// channels.inviteToChannel), for a chat with `add_members: direct`.
+    /// When their privacy settings refuse it, or once Telegram has
+    /// answered PEER_FLOOD in this run, the bot sends the personal invite
+    /// link (`name`, `expires`) of [`Op::SendInvite`] instead.
+    AddMember {
+        user: UserId,
+        /// Their username, by which the account finds them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        name: String,
+        expires: i64,
+    },
     SetCommands {
         commands: Vec<Command>,
     },
@@ -316,6 +329,7 @@ impl Op {
         matches!(
             self,
             Op::SetPersonSetting { .. }
+                | Op::AddMember { .. }
                 | Op::CreateChat { .. }
                 | Op::CreateFolder { .. }
                 | Op::EditFolder { .. }

@@ -112,7 +112,8 @@ fn needed_rights(op: &Op, kind: ChatType) -> Vec<Right> {
         Op::CreateInviteLink { .. }
         | Op::EditInviteLink { .. }
         | Op::RevokeInviteLink { .. }
-        | Op::SendInvite { .. } => {
+        | Op::SendInvite { .. }
+        | Op::AddMember { .. } => {
             vec![Right::InviteUsers]
         }
         Op::Promote { rights, .. } => {
@@ -323,7 +324,8 @@ pub fn check(
             | Op::Unban { user, .. }
             | Op::Restrict { user, .. }
             | Op::Unrestrict { user, .. }
-            | Op::SendInvite { user, .. } => Some(*user) == bot,
+            | Op::SendInvite { user, .. }
+            | Op::AddMember { user, .. } => Some(*user) == bot,
             _ => false,
         };
         if targets_bot && lockout == LockoutPolicy::Deny {

@@ -238,7 +238,8 @@ pub fn live_object(live: &LiveState, change: &Change) -> Value {
         | Op::Ban { user }
         | Op::Unban { user }
         | Op::Kick { user }
-        | Op::SendInvite { user, .. } => user_state(*user),
+        | Op::SendInvite { user, .. }
+        | Op::AddMember { user, .. } => user_state(*user),
         Op::SetCommands { .. } | Op::DeleteCommands => {
             serde_json::to_value(&chat.commands).unwrap_or(Value::Null)
         }

@@ -152,8 +152,8 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                 drop_tag(chat, *user);
                 chat.members.insert(*user, MemberState::Absent);
             }
-            Op::SendInvite { user, .. } => {
-                // The person accepts the invite.
+            Op::SendInvite { user, .. } | Op::AddMember { user, .. } => {
+                // The person accepts the invite (or is added).
                 if !matches!(chat.members.get(user), Some(MemberState::Restricted { .. }))
                     && !chat.admins.contains_key(user)
                 {

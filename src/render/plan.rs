@@ -378,6 +378,7 @@ fn access_change(c: &Change) -> Option<String> {
         Op::Ban { .. } => "banned".to_string(),
         Op::Kick { .. } => "removed from the chat".to_string(),
         Op::SendInvite { .. } => "invited to join".to_string(),
+        Op::AddMember { .. } => "added to the chat".to_string(),
         Op::Unban { .. } => "unbanned".to_string(),
         _ => return None,
     })
@@ -780,7 +781,7 @@ fn risk(c: &Change) -> Option<Risk> {
         }
         Op::Restrict { .. } => Risk::Restriction,
         Op::Unrestrict { .. } | Op::Unban { .. } => Risk::Lifted,
-        Op::SendInvite { .. } => Risk::Join,
+        Op::SendInvite { .. } | Op::AddMember { .. } => Risk::Join,
         _ => return None,
     })
 }

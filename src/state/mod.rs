@@ -303,6 +303,10 @@ pub struct ChatState {
     /// = nothing pinned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned: Option<PinnedMessage>,
+    /// Declared members who are not in the chat are added directly by the
+    /// user provider (`add_members: direct`) instead of sent a link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub add_directly: bool,
 }
 
 impl ChatState {
@@ -319,6 +323,7 @@ impl ChatState {
             commands: None,
             tags: None,
             pinned: None,
+            add_directly: false,
         }
     }
 }

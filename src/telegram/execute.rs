@@ -264,6 +264,14 @@ impl TelegramProvider {
                 name,
                 expires,
             } => self.send_invite(change, *user, name, *expires).await,
+            // A bot cannot add people: what it does for an addition the
+            // person could not make is the personal link.
+            Op::AddMember {
+                user,
+                name,
+                expires,
+                ..
+            } => self.send_invite(change, *user, name, *expires).await,
             Op::SetCommands { .. } | Op::DeleteCommands
                 if change.chat_type == ChatType::Channel =>
             {
@@ -593,7 +601,8 @@ impl TelegramProvider {
             | Op::Ban { user }
             | Op::Unban { user }
             | Op::Kick { user }
-            | Op::SendInvite { user, .. } => *user,
+            | Op::SendInvite { user, .. }
+            | Op::AddMember { user, .. } => *user,
         };
         let call = ApiCall::read("getChatMember", Some(chat)).param("user_id", user);
         let (member, tag) = match self.client.call::<ChatMember>(&call).await {

@@ -7,6 +7,7 @@
 #[path = "../hermetic/mod.rs"]
 mod hermetic;
 
+mod add_direct;
 mod folders;
 mod front_end;
 mod provider;
