@@ -157,6 +157,10 @@ fn dispatch(front: &Front, key_id: u64, id: u32, args: &[u8]) -> Answer {
         }
         f::auth::SendCode::CONSTRUCTOR_ID => send_code(front, function!(args, f::auth::SendCode)),
         f::auth::SignIn::CONSTRUCTOR_ID => sign_in(front, key_id, function!(args, f::auth::SignIn)),
+        f::account::GetPassword::CONSTRUCTOR_ID => get_password(front, key_id),
+        f::auth::CheckPassword::CONSTRUCTOR_ID => {
+            check_password(front, key_id, function!(args, f::auth::CheckPassword))
+        }
         f::auth::LogOut::CONSTRUCTOR_ID => {
             attempt!(me(front, key_id));
             front.bind(key_id, None);
@@ -705,8 +709,17 @@ fn sign_in(front: &Front, key_id: u64, request: tl::functions::auth::SignIn) -> 
         return error(400, "PHONE_NUMBER_UNOCCUPIED");
     };
     if user.two_factor_password.is_some() {
-        // Two-step verification is not offered by the sandbox yet: say so
-        // plainly rather than pretend.
+        // The code was right; the key signs in once the password is proved
+        // (account.getPassword, then auth.checkPassword).
+        let id = user.id;
+        drop(world);
+        server::lock(&front.passwords).insert(
+            key_id,
+            super::PendingPassword {
+                user: id,
+                challenge: None,
+            },
+        );
         return error(401, "SESSION_PASSWORD_NEEDED");
     }
     let answer = tl::enums::auth::Authorization::Authorization(tl::types::auth::Authorization {
@@ -719,6 +732,109 @@ fn sign_in(front: &Front, key_id: u64, request: tl::functions::auth::SignIn) -> 
     let id = user.id;
     drop(world);
     front.bind(key_id, Some(id));
+    ok(answer)
+}
+
+// --- two-step verification (SRP) ---
+
+/// A user's salts: fixed per account, as Telegram keeps them until the
+/// password changes.
+fn salts(user: UserId) -> (Vec<u8>, Vec<u8>) {
+    (
+        format!("sandbox-salt1-{user}").into_bytes(),
+        format!("sandbox-salt2-{user}").into_bytes(),
+    )
+}
+
+fn get_password(front: &Front, key_id: u64) -> Answer {
+    let mut pending = server::lock(&front.passwords);
+    let Some(waiting) = pending.get_mut(&key_id) else {
+        // Only a login waiting for its password is offered a challenge here.
+        return error(401, "AUTH_KEY_UNREGISTERED");
+    };
+    let password = server::lock(&front.sandbox.world)
+        .users
+        .get(&waiting.user)
+        .and_then(|u| u.two_factor_password.clone());
+    let Some(password) = password else {
+        return error(400, "PASSWORD_EMPTY");
+    };
+    let (salt1, salt2) = salts(waiting.user);
+    let mut b = [0u8; 256];
+    rand::fill(&mut b[..]);
+    let challenge = super::srp::Challenge::new(password.as_bytes(), &salt1, &salt2, &b);
+    let srp_id = rand::random::<i64>();
+    let srp_b = challenge.g_b.to_vec();
+    waiting.challenge = Some((srp_id, challenge));
+    let algo = || {
+        tl::enums::PasswordKdfAlgo::Sha256Sha256Pbkdf2Hmacsha512iter100000Sha256ModPow(
+            tl::types::PasswordKdfAlgoSha256Sha256Pbkdf2Hmacsha512iter100000Sha256ModPow {
+                salt1: salt1.clone(),
+                salt2: salt2.clone(),
+                g: super::srp::G as i32,
+                p: super::srp::p(),
+            },
+        )
+    };
+    let mut secure_random = vec![0u8; 256];
+    rand::fill(&mut secure_random[..]);
+    ok(tl::enums::account::Password::Password(
+        tl::types::account::Password {
+            has_recovery: false,
+            has_secure_values: false,
+            has_password: true,
+            current_algo: Some(algo()),
+            srp_b: Some(srp_b),
+            srp_id: Some(srp_id),
+            hint: Some("sandbox".into()),
+            email_unconfirmed_pattern: None,
+            new_algo: algo(),
+            new_secure_algo: tl::enums::SecurePasswordKdfAlgo::Unknown,
+            secure_random,
+            pending_reset_date: None,
+            login_email_pattern: None,
+        },
+    ))
+}
+
+fn check_password(
+    front: &Front,
+    key_id: u64,
+    request: tl::functions::auth::CheckPassword,
+) -> Answer {
+    let tl::enums::InputCheckPasswordSrp::Srp(proof) = request.password else {
+        return error(400, "PASSWORD_HASH_INVALID");
+    };
+    let mut pending = server::lock(&front.passwords);
+    let Some(waiting) = pending.get_mut(&key_id) else {
+        return error(401, "AUTH_KEY_UNREGISTERED");
+    };
+    // A challenge answers one proof: a wrong password needs a new one.
+    let Some((srp_id, challenge)) = waiting.challenge.take() else {
+        return error(400, "SRP_ID_INVALID");
+    };
+    if srp_id != proof.srp_id {
+        return error(400, "SRP_ID_INVALID");
+    }
+    if !challenge.verify(&proof.a, &proof.m1) {
+        return error(400, "PASSWORD_HASH_INVALID");
+    }
+    let user = waiting.user;
+    pending.remove(&key_id);
+    drop(pending);
+    let world = server::lock(&front.sandbox.world);
+    let Some(found) = world.users.get(&user) else {
+        return error(400, "USER_ID_INVALID");
+    };
+    let answer = tl::enums::auth::Authorization::Authorization(tl::types::auth::Authorization {
+        setup_password_required: false,
+        otherwise_relogin_days: None,
+        tmp_sessions: None,
+        future_auth_token: None,
+        user: tl_out::user(found, Some(user)),
+    });
+    drop(world);
+    front.bind(key_id, Some(user));
     ok(answer)
 }
 
