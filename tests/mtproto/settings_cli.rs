@@ -384,6 +384,54 @@ async fn a_chat_without_id_is_planned_created_recorded_and_never_created_twice()
     assert_eq!(reapply.code, 0, "{}\n{}", reapply.stdout, reapply.stderr);
     assert_eq!(mtproto.calls().get("channels.createChannel"), Some(&1));
 
+    // `orgform import ids` writes the recorded id into the file that
+    // declares the chat, keeping its comments and layout.
+    let commented = format!("# Acme's chats\n{}", config("both", true));
+    std::fs::write(dir.path().join("org.yaml"), &commented).unwrap();
+    let ids = orgform(
+        dir.path(),
+        &sandbox,
+        None,
+        &["import", "ids", "--config", "org.yaml"],
+    )
+    .await;
+    assert_eq!(ids.code, 0, "{}\n{}", ids.stdout, ids.stderr);
+    assert!(
+        ids.stdout
+            .contains(&format!("Added `id: {id}` to chats.incidents in org.yaml")),
+        "{}",
+        ids.stdout
+    );
+    let written = std::fs::read_to_string(dir.path().join("org.yaml")).unwrap();
+    assert_eq!(
+        written,
+        commented.replace(
+            "  incidents:\n    type: supergroup\n",
+            &format!("  incidents:\n    id: {id}\n    type: supergroup\n")
+        )
+    );
+    let nothing = orgform(
+        dir.path(),
+        &sandbox,
+        None,
+        &["import", "ids", "--config", "org.yaml"],
+    )
+    .await;
+    assert_eq!(nothing.code, 0, "{}\n{}", nothing.stdout, nothing.stderr);
+    assert!(
+        nothing.stdout.contains("already has its id"),
+        "{}",
+        nothing.stdout
+    );
+    let named = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(named.code, 0, "{}\n{}", named.stdout, named.stderr);
+
     // Dropping the chat from the config never plans its deletion.
     std::fs::write(dir.path().join("org.yaml"), config("both", false)).unwrap();
     let without = orgform(
