@@ -8,9 +8,11 @@
 //! access hashes MTProto wants are learnt from the account's dialogs (and
 //! from the chats it creates) and kept for the connection's life.
 //!
-//! FLOOD_WAIT_X means the call did not run: it is waited out exactly and
-//! the call sent again, up to [`MAX_FLOOD_WAIT`] in total; anything longer
-//! is returned to the caller. Every other failure is returned as it is —
+//! FLOOD_WAIT_X means the call did not run: like a Bot API 429, it goes
+//! through the one pacer (`crate::pace`), which holds every later call of
+//! the account until the wait is over and slows down; the call is sent
+//! again, up to [`MAX_FLOOD_WAIT`] in total; anything longer is returned
+//! to the caller. Every other failure is returned as it is —
 //! in particular a lost answer is never retried here.
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +25,15 @@ use super::client::{MtprotoError, UserClient};
 use crate::apply::provider::{Answer, Evidence, Executed, Observed, Provider, ProviderError};
 use crate::plan::change::{Change, Op};
 use crate::state::{ChatId, ChatType, Right, Rights, UserId};
+
+/// How fast the account's calls go: Telegram publishes no limit for a
+/// user account, so the pace starts well inside what its own apps do and
+/// adapts like the bot's (a FLOOD_WAIT cuts it by a tenth).
+pub const USER_PACE: crate::pace::PaceOptions = crate::pace::PaceOptions {
+    start: Some(30.0),
+    ceiling: 60.0,
+    adaptive: true,
+};
 
 /// The longest flood wait honoured before giving the error back.
 pub const MAX_FLOOD_WAIT: Duration = Duration::from_secs(300);
@@ -143,6 +154,9 @@ pub struct UserProvider {
     /// Telegram answered PEER_FLOOD: this account adds nobody more in
     /// this run (each later addition becomes a personal link).
     peer_flood: std::sync::atomic::AtomicBool,
+    /// The account's pace: FLOOD_WAIT holds every call, as a 429 does the
+    /// bot's.
+    pace: crate::pace::Pace,
 }
 
 impl UserProvider {
@@ -151,6 +165,7 @@ impl UserProvider {
             client,
             hashes: Mutex::new(HashMap::new()),
             peer_flood: std::sync::atomic::AtomicBool::new(false),
+            pace: crate::pace::Pace::new(USER_PACE),
         }
     }
 
@@ -158,7 +173,10 @@ impl UserProvider {
         &self.client
     }
 
-    /// Invoke, waiting out FLOOD_WAIT (the call did not run) up to
+    /// Invoke through the account's pace, honouring FLOOD_WAIT (the call
+    /// did not run) as the Bot API client honours a 429's `retry_after`:
+    /// the pace holds every later call of this account until the wait is
+    /// over and slows down, and the call is sent again, up to
     /// [`MAX_FLOOD_WAIT`] in total.
     pub(super) async fn call<R: tl::RemoteCall>(
         &self,
@@ -166,18 +184,27 @@ impl UserProvider {
     ) -> Result<R::Return, MtprotoError> {
         let mut waited = Duration::ZERO;
         loop {
+            let slot = self.pace.wait_turn().await;
             match self.client.invoke(request).await {
                 Err(MtprotoError::FloodWait { seconds, name })
                     if waited + Duration::from_secs(seconds) <= MAX_FLOOD_WAIT =>
                 {
                     let wait = Duration::from_secs(seconds);
                     tracing::info!(seconds, %name, "Telegram asked to wait; waiting exactly that long");
-                    tokio::time::sleep(wait).await;
+                    let until = self
+                        .pace
+                        .rate_limited(slot, tokio::time::Instant::now(), wait);
+                    tokio::time::sleep_until(until).await;
                     waited += wait;
                 }
                 other => return other,
             }
         }
+    }
+
+    /// What the account's pace achieved (calls, FLOOD_WAITs, rate).
+    pub fn pace_stats(&self) -> crate::pace::PaceStats {
+        self.pace.stats()
     }
 
     fn remember(&self, chats: &[tl::enums::Chat]) {
