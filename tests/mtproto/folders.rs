@@ -264,16 +264,23 @@ async fn a_department_folder_link_joins_a_newcomer_to_every_chat_and_grows_with_
         dir.path(),
         &sandbox,
         Some(&secret),
-        &["plan", "org.yaml", "--detailed-exitcode"],
+        &[
+            "plan",
+            "org.yaml",
+            "--detailed-exitcode",
+            "--out",
+            "grow.json",
+        ],
     )
     .await;
     assert_eq!(grown.code, 2, "{}\n{}", grown.stdout, grown.stderr);
     assert!(grown.stdout.contains("adds oncall"), "{}", grown.stdout);
+    // Applied as saved, after the stale check.
     let apply = orgform(
         dir.path(),
         &sandbox,
         Some(&secret),
-        &["apply", "org.yaml", "--auto-approve"],
+        &["apply", "org.yaml", "--plan", "grow.json", "--auto-approve"],
     )
     .await;
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
