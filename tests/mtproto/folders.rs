@@ -341,3 +341,69 @@ async fn a_department_folder_link_joins_a_newcomer_to_every_chat_and_grows_with_
     assert!(!world.folders.folders[0].chats.contains(&ONCALL));
     assert!(!world.folders.links[0].chats.contains(&ONCALL));
 }
+
+/// The answer to the folder's creation is lost (the connection drops after
+/// chatlists.exportChatlistInvite ran): the applier looks before deciding
+/// and finds the one folder of that title with those chats and a link, so
+/// the outcome is known (not left to the operator); the failed run rolls
+/// it back like everything it did, and the next apply makes it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_creation_cut_off_mid_call_is_settled_by_looking() {
+    let (sandbox, mtproto, session) = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    std::fs::write(dir.path().join("org.yaml"), config(false)).unwrap();
+    mtproto.inject(orgform::sandbox::mtproto::MtprotoFault::Drop {
+        method: "chatlists.exportChatlistInvite".into(),
+        after_call: true,
+    });
+    let apply = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_ne!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert!(
+        apply.stdout.contains("the answer was lost"),
+        "{}",
+        apply.stdout
+    );
+    assert!(apply.stdout.contains("0 uncertain"), "{}", apply.stdout);
+    assert!(apply.stdout.contains("1 rolled back"), "{}", apply.stdout);
+    assert_eq!(
+        mtproto.calls().get("chatlists.exportChatlistInvite"),
+        Some(&1)
+    );
+    let world = sandbox.world_snapshot();
+    assert!(world.folders.is_empty(), "rolled back: {:?}", world.folders);
+    let apply = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert_eq!(
+        mtproto.calls().get("chatlists.exportChatlistInvite"),
+        Some(&2)
+    );
+    let world = sandbox.world_snapshot();
+    assert_eq!(world.folders.folders.len(), 1);
+    assert_eq!(world.folders.links.len(), 1);
+    let again = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert!(
+        again.stderr.contains(&world.folders.links[0].url()),
+        "{}",
+        again.stderr
+    );
+}
