@@ -9,9 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use super::change::{Action, Change, Op, Step};
+use super::value::Value;
 use crate::state::folders::{DesiredFolder, LiveFolder};
 use crate::state::{Address, ChatId, ChatType};
 
@@ -52,8 +51,12 @@ pub fn changes(
                         title: want.title.clone(),
                         chats: chats.clone(),
                     },
-                    serde_json::Value::Null,
-                    json!({"title": want.title, "chats": names(&mut want.chats.iter())}),
+                    Value::Nothing,
+                    Value::Folder {
+                        title: want.title.clone(),
+                        chats: names(&mut want.chats.iter()),
+                        link: None,
+                    },
                 )
             }
             Some(have)
@@ -81,8 +84,16 @@ pub fn changes(
                         title: want.title.clone(),
                         chats: chats.clone(),
                     },
-                    json!({"title": have.title, "chats": names(&mut have.chats.iter()), "link": have.link}),
-                    json!({"title": want.title, "chats": names(&mut want.chats.iter()), "link": have.link}),
+                    Value::Folder {
+                        title: have.title.clone(),
+                        chats: names(&mut have.chats.iter()),
+                        link: have.link.clone(),
+                    },
+                    Value::Folder {
+                        title: want.title.clone(),
+                        chats: names(&mut want.chats.iter()),
+                        link: have.link.clone(),
+                    },
                 )
             }
             Some(_) => continue,
@@ -159,11 +170,14 @@ mod tests {
         assert_eq!(out[0].action, Action::Create);
         assert_eq!(out[0].address.as_str(), "folder.eng");
         assert!(out[0].reversible);
-        assert_eq!(out[0].after["chats"], json!(["c2", "c1"]));
+        assert_eq!(
+            out[0].after.to_json()["chats"],
+            serde_json::json!(["c2", "c1"])
+        );
         assert_eq!(out[1].action, Action::Update);
         assert!(matches!(out[1].op, Op::EditFolder { filter_id: 2, .. }));
         assert_eq!(out[1].why, ["adds c3"]);
-        assert_eq!(out[1].before["link"], "https://t.me/addlist/x");
+        assert_eq!(out[1].before.to_json()["link"], "https://t.me/addlist/x");
     }
 
     #[test]
