@@ -493,6 +493,40 @@ mod tests {
             ),
             (Op::Kick { user }, Value::absent()),
             (
+                Op::EditFolder {
+                    key: "platform".into(),
+                    filter_id: 2,
+                    title: "Platform".into(),
+                    chats: vec![-1001],
+                },
+                Value::Folder {
+                    title: "Platform".into(),
+                    chats: vec!["eng".into(), "platform".into()],
+                    link: Some("https://t.me/addlist/abc".into()),
+                },
+            ),
+            (
+                Op::CreateFolder {
+                    key: "platform".into(),
+                    title: "Platform".into(),
+                    chats: vec![-1001],
+                },
+                Value::Folder {
+                    title: "Platform".into(),
+                    chats: vec!["eng".into()],
+                    link: None,
+                },
+            ),
+            (
+                Op::AddMember {
+                    user,
+                    username: Some("ann".into()),
+                    name: "orgform: ann".into(),
+                    expires: 1,
+                },
+                Value::Member(MemberState::Member),
+            ),
+            (
                 Op::SendInvite {
                     user,
                     name: "orgform: ann".into(),
