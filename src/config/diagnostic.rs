@@ -59,6 +59,9 @@ pub mod codes {
     pub const FOLDER_TOO_LARGE: &str = "folder-too-large";
     /// A folder selects no chat at all.
     pub const FOLDER_EMPTY: &str = "folder-empty";
+    /// Something only a signed-in person can do (folders, adding members
+    /// directly) in an org whose provider is the bot alone.
+    pub const NEEDS_PERSON: &str = "needs-person";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

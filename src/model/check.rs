@@ -118,6 +118,41 @@ impl<'a> Checker<'a> {
     fn folders(&mut self) {
         use crate::state::folders::{FOLDER_CHATS_MAX, FOLDER_TITLE_MAX};
         let config = self.config;
+        let person = config
+            .org
+            .as_ref()
+            .and_then(|o| o.telegram.as_ref())
+            .and_then(|t| t.provider)
+            .is_some_and(|p| p.has_user());
+        if !person {
+            let direct: Vec<String> = config
+                .chats
+                .iter()
+                .map(|(k, c)| (format!("/chats/{}", esc(k)), c))
+                .chain(
+                    config
+                        .templates
+                        .iter()
+                        .map(|(k, c)| (format!("/templates/{}", esc(k)), c)),
+                )
+                .filter(|(_, c)| c.add_members == Some(crate::spec::AddMembers::Direct))
+                .map(|(p, _)| format!("{p}/add_members"))
+                .collect();
+            for ptr in direct {
+                self.out.push(
+                    Diagnostic::warning(codes::NEEDS_PERSON, "`add_members: direct` needs a signed-in person")
+                        .at(self.at(&ptr), "the bot sends personal invite links instead")
+                        .hint("set org.telegram.provider to both (or user) and sign in with `orgform login`"),
+                );
+            }
+            if let Some((key, _)) = config.folders.iter().next() {
+                self.out.push(
+                    Diagnostic::warning(codes::NEEDS_PERSON, "chat folders need a signed-in person")
+                        .at(self.key_at(&format!("/folders/{}", esc(key))), "not planned with the bot alone")
+                        .hint("set org.telegram.provider to both (or user) and sign in with `orgform login`"),
+                );
+            }
+        }
         for (key, spec) in &config.folders {
             let base = format!("/folders/{}", esc(key));
             self.length(

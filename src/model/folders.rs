@@ -173,6 +173,19 @@ chats:
     }
 
     #[test]
+    fn folders_and_direct_adding_with_the_bot_alone_are_warned_about() {
+        let text = "org: {name: Acme, telegram: {bot: acme_bot}}\ndepartments: {platform: {name: P}}\nchats:\n  p: {id: -1001, type: supergroup, add_members: direct, members: [{department: platform}]}\nfolders:\n  p: {title: P, department: platform}\n";
+        let model = crate::model::load_text("org.yaml", text, jiff::Timestamp::UNIX_EPOCH)
+            .unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+        let codes: Vec<&str> = model.warnings.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["needs-person", "needs-person"]);
+        let with_person = text.replace("{bot: acme_bot}", "{bot: acme_bot, provider: both}");
+        let model = crate::model::load_text("org.yaml", &with_person, jiff::Timestamp::UNIX_EPOCH)
+            .unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+        assert!(model.warnings.is_empty(), "{:?}", model.warnings);
+    }
+
+    #[test]
     fn chats_without_an_id_are_listed_by_key() {
         let c = config(&format!(
             "{ORG}folders:\n  platform: {{title: Platform, department: platform}}\n"
