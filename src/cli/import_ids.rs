@@ -100,8 +100,11 @@ pub fn run(args: IdsArgs) -> Result<u8, CliError> {
 
 /// Replace a config file's content through a temporary file beside it,
 /// renamed into place (a kill leaves the old file or the new, never half),
-/// keeping its permissions.
+/// keeping its permissions. A symlinked config file is written where it
+/// points, so the link stays a link.
 fn write_in_place(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    let path = &std::fs::canonicalize(path)
+        .map_err(|e| CliError::caused(format!("cannot write {}: {e}", path.display()), e))?;
     let tmp = path.with_extension(format!(
         "{}.orgform-tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")

@@ -385,9 +385,12 @@ async fn a_chat_without_id_is_planned_created_recorded_and_never_created_twice()
     assert_eq!(mtproto.calls().get("channels.createChannel"), Some(&1));
 
     // `orgform import ids` writes the recorded id into the file that
-    // declares the chat, keeping its comments and layout.
+    // declares the chat, keeping its comments and layout (and a symlinked
+    // config stays a symlink: the file it points to is edited).
     let commented = format!("# Acme's chats\n{}", config("both", true));
-    std::fs::write(dir.path().join("org.yaml"), &commented).unwrap();
+    std::fs::write(dir.path().join("real.yaml"), &commented).unwrap();
+    std::fs::remove_file(dir.path().join("org.yaml")).unwrap();
+    std::os::unix::fs::symlink("real.yaml", dir.path().join("org.yaml")).unwrap();
     let ids = orgform(
         dir.path(),
         &sandbox,
@@ -402,7 +405,13 @@ async fn a_chat_without_id_is_planned_created_recorded_and_never_created_twice()
         "{}",
         ids.stdout
     );
-    let written = std::fs::read_to_string(dir.path().join("org.yaml")).unwrap();
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("org.yaml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let written = std::fs::read_to_string(dir.path().join("real.yaml")).unwrap();
     assert_eq!(
         written,
         commented.replace(
