@@ -216,3 +216,42 @@ async fn declared_members_are_added_directly_with_the_link_as_fallback_and_peer_
         ]
     );
 }
+
+/// The answer to an addition is lost (the connection drops after
+/// channels.inviteToChannel ran): the applier reads the member list before
+/// deciding, so the outcome is known, not asked; the failed run undoes it
+/// (the bot removes them again) and the next apply adds them once more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_addition_cut_off_mid_call_is_settled_by_the_member_list() {
+    let (sandbox, mtproto, session) = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    std::fs::write(dir.path().join("org.yaml"), config(&["alice"])).unwrap();
+    mtproto.inject(MtprotoFault::Drop {
+        method: "channels.inviteToChannel".into(),
+        after_call: true,
+    });
+    let cut = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_ne!(cut.code, 0, "{}\n{}", cut.stdout, cut.stderr);
+    assert!(cut.stdout.contains("the answer was lost"), "{}", cut.stdout);
+    assert!(cut.stdout.contains("0 uncertain"), "{}", cut.stdout);
+    assert!(cut.stdout.contains("1 rolled back"), "{}", cut.stdout);
+    assert_eq!(status(&sandbox, ALICE), "left");
+    assert!(personal_links(&sandbox).is_empty(), "no link was sent");
+    let again = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert_eq!(status(&sandbox, ALICE), "member");
+    assert_eq!(mtproto.calls().get("channels.inviteToChannel"), Some(&2));
+}
