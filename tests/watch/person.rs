@@ -208,3 +208,62 @@ fn without_a_session_the_alert_says_to_sign_in() {
     );
     assert!(bob_is_admin(&org));
 }
+
+/// A setting only a person can change (slow mode), changed by hand by
+/// another admin over MTProto: the poll alerts it naming them, and
+/// `--enforce` sets it back through the signed-in account.
+#[test]
+fn a_person_only_setting_is_set_back_through_the_account() {
+    let config =
+        config_with_person().replace("    title: Team\n", "    title: Team\n    slow_mode: 30\n");
+    let mut org = Org::with_config(0, FaultOptions::default(), None, &config);
+    let mtproto = sign_in(&mut org);
+    let (code, out, err) = org.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        org.sandbox().world_snapshot().chats[&TEAM].slow_mode_delay,
+        30
+    );
+    let watch = org.watch(&["--enforce", "--settings-poll", "1s"]).started();
+    // Carol, an admin, turns slow mode off from her own app.
+    let key: [u8; 256] = std::array::from_fn(|i| (i as u8).wrapping_mul(7) ^ 0x3c);
+    mtproto.authorize(key, Some(CAROL));
+    let carol = UserSession::new(2, mtproto.addr(), CAROL, key);
+    org.rt.block_on(async {
+        let provider = orgform::mtproto::UserProvider::new(orgform::mtproto::UserClient::connect(
+            &carol, 12345,
+        ));
+        provider
+            .apply_setting(TEAM, orgform::mtproto::PersonSetting::SlowMode(0))
+            .await
+            .unwrap();
+    });
+    let alert = watch.wait_for("the slow mode alert", Duration::from_secs(15), |v| {
+        v["event"] == "drift" && v["alert"]["address"] == "chat.team.slow_mode"
+    });
+    assert!(
+        alert["alert"]["by"]
+            .as_str()
+            .is_some_and(|b| b.contains("(200003)")),
+        "{alert}"
+    );
+    let done = watch.wait_for("the revert", Duration::from_secs(15), |v| {
+        v["event"] == "enforce" && v["address"] == "chat.team.slow_mode"
+    });
+    assert_eq!(done["result"]["outcome"], "reverted", "{done}");
+    assert_eq!(
+        org.sandbox().world_snapshot().chats[&TEAM].slow_mode_delay,
+        30
+    );
+    // Carol's call and watch's, through the account, journaled.
+    assert_eq!(
+        mtproto.calls().get("channels.toggleSlowMode").copied(),
+        Some(2),
+        "{:?}",
+        mtproto.calls()
+    );
+    let backend = org.backend();
+    let run = done["result"]["run_id"].as_str().unwrap();
+    let events = backend.events(run).unwrap().join("\n");
+    assert!(events.contains("chat.team.slow_mode"), "{events}");
+}
