@@ -10,6 +10,7 @@ pub mod check;
 pub mod photo;
 pub mod resolve;
 pub mod rules;
+pub mod since;
 pub mod time;
 
 /// The config's types live below both `config` and `model`; the old path
