@@ -156,17 +156,43 @@ pub fn changed_chats_since(
         .merge_base(&base_rev, &head_commit)
         .map_err(git_error)?;
     match spliced_base(&repo, &path, &merge_base, head, now).map_err(git_error)? {
-        Ok(Some(base)) => Ok(access::diff(
-            Side {
-                desired: &base.1,
-                config: Some(&base.0),
-            },
-            Side {
-                desired: &head.desired,
-                config: Some(&head.config),
-            },
-        )
-        .changed_chats()),
+        Ok(Some(base)) => {
+            // Freeing the base costs time and the process ends soon.
+            let base = std::mem::ManuallyDrop::new(base);
+            // Only the chats the change can touch were resolved at the
+            // base: compare those of the head with them.
+            let partial;
+            let head_desired = match &base.chats {
+                None => &head.desired,
+                Some(only) => {
+                    let mut d = crate::state::DesiredState {
+                        people: head.desired.people.clone(),
+                        ..Default::default()
+                    };
+                    d.state.chats = head
+                        .desired
+                        .state
+                        .chats
+                        .iter()
+                        .filter(|(k, _)| only.contains(*k))
+                        .map(|(k, c)| (k.clone(), c.clone()))
+                        .collect();
+                    partial = d;
+                    &partial
+                }
+            };
+            Ok(access::diff(
+                Side {
+                    desired: &base.desired,
+                    config: Some(&base.config),
+                },
+                Side {
+                    desired: head_desired,
+                    config: Some(&head.config),
+                },
+            )
+            .changed_chats())
+        }
         Ok(None) => Ok(Vec::new()),
         Err(why) => {
             tracing::debug!("--changed-since: loading {rev} in full ({})", why.0);
@@ -188,23 +214,25 @@ pub fn changed_chats_since_in_full(
     Ok(compare(&base.model, head).changed_chats())
 }
 
+/// The base of a `--changed-since` comparison, rebuilt from the head.
+pub struct Spliced {
+    pub config: crate::model::Config,
+    /// Only the chats of `chats` (all when `None`), and every person.
+    pub desired: crate::state::DesiredState,
+    /// The chats the change can touch (see `model::since::Base::chats`).
+    pub chats: Option<std::collections::BTreeSet<String>>,
+}
+
 /// The base config and its desired state, rebuilt from `head` and the
 /// config files that differ; `Ok(None)` when nothing differs (no config
 /// file and no chat photo), a fallback when the base must be loaded whole.
-#[allow(clippy::type_complexity)]
 pub fn spliced_base(
     repo: &Repo,
     path: &str,
     merge_base: &Revision,
     head: &Model,
     now: Timestamp,
-) -> Result<
-    Result<
-        Option<(crate::model::Config, crate::state::DesiredState)>,
-        crate::model::since::Fallback,
-    >,
-    GitError,
-> {
+) -> Result<Result<Option<Spliced>, crate::model::since::Fallback>, GitError> {
     use crate::model::since::{self, Fallback};
     use std::collections::{BTreeMap, BTreeSet};
     let files = repo.changed_files(merge_base, None, path)?;
@@ -253,12 +281,15 @@ pub fn spliced_base(
     } else {
         repo.load_files(merge_base, &base_changed)?
     };
-    let config = match since::base_config(head, &changed, &old, &|id| repo_paths.get(&id).cloned())
-    {
-        Ok(config) => config,
+    let base = match since::base_config(head, &changed, &old, &|id| repo_paths.get(&id).cloned()) {
+        Ok(base) => base,
         Err(why) => return Ok(Err(why)),
     };
-    let mut desired = crate::model::resolve::resolve(&config, now);
+    let config = base.config;
+    let mut desired = match &base.chats {
+        None => crate::model::resolve::resolve(&config, now),
+        Some(only) => crate::model::resolve::resolve_chats(&config, now, only),
+    };
     let files = PhotosAt {
         repo,
         at: merge_base,
@@ -268,7 +299,11 @@ pub fn spliced_base(
     for d in problems.iter() {
         eprintln!("note: {}", d.message);
     }
-    Ok(Ok(Some((config, desired))))
+    Ok(Ok(Some(Spliced {
+        config,
+        desired,
+        chats: base.chats,
+    })))
 }
 
 /// The chats a `--changed-since REV` plan reads: those that changed plus

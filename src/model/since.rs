@@ -37,6 +37,19 @@ const NAMED: &[&str] = &["people", "departments", "roles", "templates", "chats"]
 /// Singular sections rebuilt whole when a changed file touches them.
 const SINGULAR: &[&str] = &["org", "policies", "rollout"];
 
+/// The base config, and which chats it can resolve differently from the
+/// head.
+#[derive(Debug)]
+pub struct Base {
+    pub config: Config,
+    /// Config keys (at either side) of the chats whose resolution the
+    /// change can touch: those changed, those using a changed template,
+    /// and those with a photo (its file may differ without the config);
+    /// `None` when it can touch any chat (a person, a department, a role
+    /// or `org` changed).
+    pub chats: Option<BTreeSet<String>>,
+}
+
 /// The base config: `head` with the entries of the files in `changed`
 /// (head file ids: the files that differ at the head, added ones included)
 /// replaced by what the base's versions of those files (`old`, loaded from
@@ -50,7 +63,7 @@ pub fn base_config(
     changed: &BTreeSet<FileId>,
     old: &Loaded,
     repo_path: &dyn Fn(FileId) -> Option<String>,
-) -> Result<Config, Fallback> {
+) -> Result<Base, Fallback> {
     if old.diagnostics.has_errors() {
         return Err(Fallback("a changed file does not load at the base".into()));
     }
@@ -68,6 +81,8 @@ pub fn base_config(
     let mut base = head.config.clone();
     // The chats and templates taken from the base, for their photos.
     let mut photo_origins: BTreeSet<(&str, String)> = BTreeSet::new();
+    // Entries whose value differs, by section.
+    let mut differ: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     let mut touched: BTreeSet<&str> = BTreeSet::new();
     for section in old_sections.iter().map(|e| e.key.as_str()).chain(
         head_sections
@@ -81,7 +96,7 @@ pub fn base_config(
         let old_entry = old_sections.iter().find(|e| e.key == section);
         let head_entry = head_sections.iter().find(|e| e.key == section);
         if let Some(name) = NAMED.iter().find(|n| **n == section) {
-            splice_named(
+            let keys = splice_named(
                 &mut base,
                 name,
                 head_entry,
@@ -89,6 +104,9 @@ pub fn base_config(
                 &from_changed,
                 &mut photo_origins,
             )?;
+            if !keys.is_empty() {
+                differ.insert(name, keys);
+            }
         } else if SINGULAR.contains(&section) {
             rebuild_singular(&mut base, section, head_entry, old_entry, &from_changed)?;
         } else {
@@ -96,7 +114,64 @@ pub fn base_config(
         }
     }
     relocate_photos(&mut base, head, old, &photo_origins, repo_path);
-    Ok(base)
+    let chats = chats_touched(&base, &head.config, &differ);
+    Ok(Base {
+        config: base,
+        chats,
+    })
+}
+
+/// The chats a change can resolve differently (see [`Base::chats`]).
+fn chats_touched(
+    base: &Config,
+    head: &Config,
+    differ: &BTreeMap<&str, BTreeSet<String>>,
+) -> Option<BTreeSet<String>> {
+    // Resolution reads people, departments and roles for every chat, and
+    // `org` for the bot and the user provider.
+    if ["people", "departments", "roles"]
+        .iter()
+        .any(|s| differ.contains_key(s))
+        || base.org != head.org
+    {
+        return None;
+    }
+    let templates = differ.get("templates");
+    let mut out: BTreeSet<String> = differ.get("chats").cloned().unwrap_or_default();
+    for config in [base, head] {
+        for (key, chat) in &config.chats {
+            let uses_changed = templates.is_some_and(|changed| {
+                template_chain(config, chat.template.as_deref())
+                    .iter()
+                    .any(|t| changed.contains(*t))
+            });
+            let photo = chat.photo.is_some()
+                || template_chain(config, chat.template.as_deref())
+                    .iter()
+                    .any(|t| config.templates.get(*t).is_some_and(|t| t.photo.is_some()));
+            if uses_changed || photo {
+                out.insert(key.clone());
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The names of a chat's templates, nearest first (a cycle ends it).
+fn template_chain<'c>(config: &'c Config, first: Option<&'c str>) -> Vec<&'c str> {
+    let mut chain = Vec::new();
+    let mut next = first;
+    while let Some(name) = next {
+        if chain.contains(&name) {
+            break;
+        }
+        chain.push(name);
+        next = config
+            .templates
+            .get(name)
+            .and_then(|t| t.extends.as_deref());
+    }
+    chain
 }
 
 /// Whether some entry of a merged section comes from a changed file.
@@ -114,7 +189,8 @@ fn splice_named<'h>(
     old_entry: Option<&'h Entry>,
     from_changed: &dyn Fn(&Entry) -> bool,
     photo_origins: &mut BTreeSet<(&'static str, String)>,
-) -> Result<(), Fallback> {
+) -> Result<BTreeSet<String>, Fallback> {
+    let mut differ = BTreeSet::new();
     let head_items: &[Entry] = head_entry
         .and_then(|e| e.value.as_map())
         .unwrap_or_default();
@@ -133,6 +209,7 @@ fn splice_named<'h>(
     for item in head_items.iter().filter(|e| from_changed(e)) {
         if !old_keys.contains(item.key.as_str()) {
             remove(base, section, &item.key);
+            differ.insert(item.key.clone());
         }
     }
     // Entries the base's changed files hold: their base value, unless the
@@ -152,12 +229,13 @@ fn splice_named<'h>(
                 if !has_photo(section, &item.value)
                     && h.value.to_json() == item.value.to_json() => {}
             _ => {
+                differ.insert(item.key.clone());
                 wanted.insert(item.key.clone(), item.value.to_json());
             }
         }
     }
     if wanted.is_empty() {
-        return Ok(());
+        return Ok(differ);
     }
     let mut partial = serde_json::Map::new();
     partial.insert(section.to_string(), serde_json::Value::Object(wanted));
@@ -185,7 +263,7 @@ fn splice_named<'h>(
         }
         _ => unreachable!("NAMED sections only"),
     }
-    Ok(())
+    Ok(differ)
 }
 
 /// Whether a chat or template entry names a photo (its path depends on the

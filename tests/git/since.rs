@@ -50,7 +50,8 @@ fn changed_after(
     let at = git.head().unwrap();
     let how = match spliced_base(&git, &path, &at, &head, now()).unwrap() {
         Ok(None) => Base::Same,
-        Ok(Some((spliced, _))) => {
+        Ok(Some(spliced)) => {
+            let spliced = spliced.config;
             let whole = load_base(
                 &config,
                 "HEAD",
