@@ -181,14 +181,16 @@ pub fn changed_chats_since(
                     &partial
                 }
             };
+            // Without configs: they only serve the people's profile
+            // changes, which do not decide which chats to read.
             Ok(access::diff(
                 Side {
                     desired: &base.desired,
-                    config: Some(&base.config),
+                    config: None,
                 },
                 Side {
                     desired: head_desired,
-                    config: Some(&head.config),
+                    config: None,
                 },
             )
             .changed_chats())
