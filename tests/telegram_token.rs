@@ -12,7 +12,6 @@ use orgform::sandbox::seed::BOT_ID;
 use orgform::state::Right;
 use orgform::store::Store;
 use orgform::telegram::{self, ApiCall, ReadError};
-use serde_json::Value;
 use telegram_common::*;
 
 #[test]
@@ -84,8 +83,8 @@ fn the_token_never_leaks() {
                 user: outsider,
                 rights: [Right::PinMessages].into_iter().collect(),
             },
-            before: Value::Null,
-            after: Value::Null,
+            before: orgform::plan::Value::Nothing,
+            after: orgform::plan::Value::Nothing,
             why: vec![],
             reversible: true,
             person: None,

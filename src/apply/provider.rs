@@ -19,7 +19,7 @@ use crate::plan::{Action, Change, Op, SeatChange};
 use crate::state::{
     Command, InviteLink, MemberState, Permissions, PinnedMessage, Rights, Topic, UserId,
 };
-use crate::store::{InviteLinkRecord, PhotoRecord, PinRecord, Store, TopicRecord};
+use crate::store::{PhotoRecord, PinRecord, Store};
 
 /// Telegram's limit on invite link names.
 pub const LINK_NAME_MAX: usize = 32;
@@ -243,7 +243,7 @@ fn action_of(op: &Op) -> Action {
         | Op::DeleteCommands
         | Op::DeletePhoto
         | Op::Unpin { .. } => Action::Delete,
-        Op::Promote { rights, .. } if rights.is_empty() => Action::Delete,
+        op if op.is_demotion() => Action::Delete,
         Op::SendInvite { .. } => Action::Invite,
         Op::Manual { .. } => Action::Manual,
         _ => Action::Update,
@@ -482,7 +482,7 @@ pub fn inverse(change: &Change, before: &Observed, done: &Executed) -> Inverse {
             _ => unobserved(),
         },
         Op::RevokeInviteLink { .. } => never("a revoked invite link cannot be restored"),
-        Op::Promote { user, .. } => match member {
+        Op::Promote { user, .. } | Op::Demote { user } => match member {
             Some(MemberSnapshot::Admin { rights, title, .. }) => {
                 let mut undo = vec![Op::Promote {
                     user: *user,
@@ -497,10 +497,7 @@ pub fn inverse(change: &Change, before: &Observed, done: &Executed) -> Inverse {
                 ops(undo)
             }
             Some(MemberSnapshot::Restricted { permissions, until }) => ops(vec![
-                Op::Promote {
-                    user: *user,
-                    rights: Rights::new(),
-                },
+                Op::Demote { user: *user },
                 Op::Restrict {
                     user: *user,
                     permissions: permissions.clone(),
@@ -508,10 +505,7 @@ pub fn inverse(change: &Change, before: &Observed, done: &Executed) -> Inverse {
                 },
             ]),
             Some(MemberSnapshot::Owner { .. }) => ops(vec![]),
-            Some(_) => ops(vec![Op::Promote {
-                user: *user,
-                rights: Rights::new(),
-            }]),
+            Some(_) => ops(vec![Op::Demote { user: *user }]),
             None => unobserved(),
         },
         Op::SetAdminTitle { user, .. } => match member {
@@ -636,8 +630,8 @@ pub fn record(
                 icon_color,
             },
         ) => {
-            let record = TopicRecord {
-                thread_id: *thread_id,
+            let record = Topic {
+                thread_id: Some(*thread_id),
                 name: name.clone(),
                 icon_color: *icon_color,
                 closed: topic.closed,
@@ -659,7 +653,7 @@ pub fn record(
             store
                 .chat_mut(chat)
                 .topics
-                .retain(|k, t| k != key && t.thread_id != *thread_id);
+                .retain(|k, t| k != key && t.thread_id != Some(*thread_id));
         }
         (
             Op::CreateInviteLink { key, .. } | Op::EditInviteLink { key, .. },
@@ -671,8 +665,8 @@ pub fn record(
                 join_request,
             },
         ) => {
-            let record = InviteLinkRecord {
-                url: url.clone(),
+            let record = InviteLink {
+                url: Some(url.clone()),
                 name: name.clone(),
                 expires: *expires,
                 member_limit: *member_limit,
@@ -691,14 +685,14 @@ pub fn record(
                 .values_mut()
                 .chain(memory.personal_invites.values_mut())
             {
-                if link.url == *url {
+                if link.url.as_deref() == Some(url) {
                     link.revoked = true;
                 }
             }
         }
         (Op::SendInvite { user, name, .. }, Answer::PersonalInvite { url, expires, .. }) => {
-            let record = InviteLinkRecord {
-                url: url.clone(),
+            let record = InviteLink {
+                url: Some(url.clone()),
                 name: name.chars().take(LINK_NAME_MAX).collect(),
                 expires: Some(*expires),
                 member_limit: Some(1),
@@ -707,7 +701,7 @@ pub fn record(
             };
             store.chat_mut(chat).personal_invites.insert(*user, record);
         }
-        (Op::Promote { user, .. }, _) => store.see_member(
+        (Op::Promote { user, .. } | Op::Demote { user }, _) => store.see_member(
             chat,
             *user,
             present_or_absent(MemberState::Member),

@@ -221,7 +221,7 @@ pub fn state_dir(args: &TelegramArgs) -> Result<PathBuf, CliError> {
 pub fn state_error(e: state_store::StoreError) -> CliError {
     match e {
         state_store::StoreError::Locked { .. } => lock_error(e),
-        other => CliError::user(other.to_string()),
+        other => CliError::from_source(other, None),
     }
 }
 
@@ -232,7 +232,7 @@ pub fn lock_error(e: state_store::StoreError) -> CliError {
             format!("the state is locked by {}", holder.describe()),
             "wait for it to finish; for a read-only plan use `--lock=false`; if that process is gone (another machine, a killed container), `orgform state unlock --force` removes the lock",
         ),
-        _ => CliError::user(e.to_string()),
+        _ => CliError::from_source(e, None),
     }
 }
 
@@ -363,10 +363,7 @@ fn setup(e: crate::telegram::error::SetupError) -> CliError {
         ),
         _ => None,
     };
-    CliError::User {
-        message: e.to_string(),
-        hint,
-    }
+    CliError::from_source(e, hint)
 }
 
 /// A tokio runtime for one command: two workers are plenty for a client

@@ -55,10 +55,8 @@ pub struct DiffArgs {
 
 /// A git problem as a CLI error with what to fetch.
 pub fn git_error(e: GitError) -> CliError {
-    CliError::User {
-        hint: e.hint(),
-        message: e.to_string(),
-    }
+    let hint = e.hint();
+    CliError::from_source(e, hint)
 }
 
 /// The base side of a comparison: where the config lives in the repository,
@@ -475,11 +473,9 @@ mod tests {
             rev: "origin/main".into(),
             shallow: false,
         });
-        match e {
-            super::CliError::User { hint: Some(h), .. } => {
-                assert!(h.contains("git fetch origin main"), "{h}")
-            }
-            other => panic!("{other:?}"),
-        }
+        let hint = e.message_and_hint().and_then(|(_, h)| h).unwrap_or("");
+        assert!(hint.contains("git fetch origin main"), "{hint}");
+        // The git error stays the source of the chain `-v` prints.
+        assert!(std::error::Error::source(&e).is_some(), "{e:?}");
     }
 }

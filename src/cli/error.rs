@@ -110,6 +110,20 @@ impl CliError {
         }
     }
 
+    /// A user error that is the library error `source` itself: its text
+    /// is the message, and it stays the source of the chain.
+    pub fn from_source<E>(source: E, hint: Option<String>) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        CliError::Caused {
+            kind: ErrorKind::User,
+            message: source.to_string(),
+            hint,
+            source: Box::new(source),
+        }
+    }
+
     /// A bug in orgform (e.g. a value that must serialise did not).
     pub fn internal(message: impl Into<String>, source: impl Into<Source>) -> Self {
         CliError::Caused {

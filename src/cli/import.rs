@@ -255,6 +255,9 @@ async fn read_chats(
 ) -> Result<(chats::Observed, bool), CliError> {
     let mut store = conn.load_store()?;
     let mut webhook = false;
+    // A running `orgform watch` consumes the updates (draining here would
+    // take them from it): what it recorded is in the store already.
+    let watched = super::watch::ledger_status(conn, now).is_some_and(|s| s.watch.is_some());
     let ids: Vec<i64> = if !args.all_known {
         args.chats.clone()
     } else if sandbox {
@@ -270,6 +273,12 @@ async fn read_chats(
                 c.migrated_to.is_none() && c.members.get(&bot).is_some_and(|m| m.is_present())
             })
             .map(|c| c.id)
+            .collect()
+    } else if watched {
+        crate::telegram::read::discover_from_ledger(&conn.client, &store)
+            .await
+            .map_err(telegram_error)?
+            .into_iter()
             .collect()
     } else {
         let (found, drained) = crate::telegram::read::discover(&conn.client, &mut store)
@@ -289,9 +298,6 @@ async fn read_chats(
         ));
     }
     // For real Telegram with --all-known, discovery has drained the updates already.
-    // A running `orgform watch` consumes the updates (draining here would
-    // take them from it): what it recorded is in the store already.
-    let watched = super::watch::ledger_status(conn, now).is_some_and(|s| s.watch.is_some());
     if (!args.all_known || sandbox) && !watched {
         let drained = crate::telegram::read::drain_updates_of(&conn.client, &ids, &mut store)
             .await
@@ -306,10 +312,8 @@ async fn read_chats(
 }
 
 fn telegram_error(e: crate::telegram::error::Error) -> CliError {
-    CliError::User {
-        message: e.to_string(),
-        hint: e.hint(),
-    }
+    let hint = e.hint();
+    CliError::from_source(e, hint)
 }
 
 fn run_people(args: PeopleArgs) -> Result<u8, CliError> {

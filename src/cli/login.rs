@@ -106,7 +106,7 @@ pub fn load_session(
         (Some(path), _) => path.to_path_buf(),
         (None, Some(text)) => {
             let session = UserSession::parse(&text, &format!("in {SESSION_ENV}"))
-                .map_err(|e| CliError::user(e.to_string()))?;
+                .map_err(|e| CliError::from_source(e, None))?;
             return Ok((session, SessionSource::Env));
         }
         (None, None) => default_session_file(state_dir)?,
@@ -132,7 +132,7 @@ pub fn load_session(
         &mut text,
     )?;
     let session = UserSession::parse(&text, &format!("in {shown}"))
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::from_source(e, None))?;
     Ok((session, SessionSource::File(path)))
 }
 

@@ -453,17 +453,14 @@ pub fn lock_or_read_only(
 
 pub fn read_error(e: crate::telegram::read::ReadError) -> CliError {
     use crate::telegram::read::ReadError;
-    match &e {
-        ReadError::WrongBot { .. } => CliError::with_hint(
-            e.to_string(),
-            "use the token of the bot the config names, or fix org.telegram.bot",
-        ),
-        ReadError::Telegram(t) => CliError::User {
-            message: e.to_string(),
-            hint: t.hint(),
-        },
-        _ => CliError::user(e.to_string()),
-    }
+    let hint = match &e {
+        ReadError::WrongBot { .. } => {
+            Some("use the token of the bot the config names, or fix org.telegram.bot".into())
+        }
+        ReadError::Telegram(t) => t.hint(),
+        _ => None,
+    };
+    CliError::from_source(e, hint)
 }
 
 /// The commit checked out in the repository holding the config, if any.

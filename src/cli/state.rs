@@ -20,9 +20,7 @@ use super::connect::{self, Connection};
 use super::error::{CliError, exit};
 use crate::apply::provider::{self, Answer, Executed, Observed};
 use crate::apply::{self, Event, Journal, RunStatus, journal};
-use crate::store::{
-    self, Holder, InviteLinkRecord, LockGuard, Shared, Store, TopicRecord, records,
-};
+use crate::store::{self, Holder, LockGuard, Shared, Store, records};
 
 #[derive(Args, Debug)]
 pub struct StateArgs {
@@ -311,6 +309,13 @@ fn list(backend: &Shared) -> Result<u8, CliError> {
                 })
                 .collect::<Vec<_>>()
                 .join(" "),
+            // A gone row's set of chats: thousands of ids on one line
+            // help nobody; `state show` prints them all.
+            Value::Array(items) if items.len() > 3 => format!(
+                "{} chats: {}, …",
+                items.len(),
+                items[..3].iter().map(plain).collect::<Vec<_>>().join(", ")
+            ),
             other => plain(other),
         };
         outln!("{}\t{summary}", address(key))?;
@@ -338,6 +343,23 @@ fn show(backend: &Shared, text: &str) -> Result<u8, CliError> {
 fn rm(backend: &Shared, text: &str) -> Result<u8, CliError> {
     let key = parse_address(text)?;
     let store = load(backend)?;
+    // A member's record, also one folded into a `gone` row (a person
+    // absent from most chats is kept as one row): taken out of the loaded
+    // store, and the difference written, so the fold is redone without it.
+    if key.1 == records::MEMBER_KIND
+        && let Ok(user) = key.2.parse::<i64>()
+        && store
+            .chat(key.0)
+            .is_some_and(|m| m.members.contains_key(&user))
+    {
+        let mut changed = store.clone();
+        changed.chat_mut(key.0).members.remove(&user);
+        backend
+            .commit(&records::delta(&store, &changed))
+            .map_err(connect::state_error)?;
+        outln!("Removed {text} (Telegram was not touched; the next plan treats it as unknown).")?;
+        return Ok(exit::OK);
+    }
     if !records::rows(&store).contains_key(&key) {
         return Err(CliError::with_hint(
             format!("no record {text}"),
@@ -365,8 +387,8 @@ fn adopt(backend: &Shared, what: AdoptCommand) -> Result<u8, CliError> {
         } => {
             let before = store.chat_mut(chat).topics.insert(
                 key.clone(),
-                TopicRecord {
-                    thread_id,
+                crate::state::Topic {
+                    thread_id: Some(thread_id),
                     name: name.unwrap_or_else(|| key.clone()),
                     icon_color: None,
                     closed: false,
@@ -374,7 +396,7 @@ fn adopt(backend: &Shared, what: AdoptCommand) -> Result<u8, CliError> {
             );
             (
                 format!("{chat}/topic/{key}"),
-                before.map(|b| b.thread_id.to_string()),
+                before.and_then(|b| b.thread_id).map(|t| t.to_string()),
             )
         }
         AdoptCommand::Link {
@@ -391,8 +413,8 @@ fn adopt(backend: &Shared, what: AdoptCommand) -> Result<u8, CliError> {
             }
             let before = store.chat_mut(chat).invite_links.insert(
                 key.clone(),
-                InviteLinkRecord {
-                    url,
+                crate::state::InviteLink {
+                    url: Some(url),
                     name: name.unwrap_or_else(|| key.clone()),
                     expires: None,
                     member_limit: None,
@@ -400,7 +422,7 @@ fn adopt(backend: &Shared, what: AdoptCommand) -> Result<u8, CliError> {
                     revoked: false,
                 },
             );
-            (format!("{chat}/link/{key}"), before.map(|b| b.url))
+            (format!("{chat}/link/{key}"), before.and_then(|b| b.url))
         }
     };
     backend
@@ -568,41 +590,53 @@ fn executed_from_store(store: &Store, change: &crate::plan::Change) -> Result<Ex
     };
     let answer = match &change.op {
         Op::CreateTopic { key, topic } => {
-            let t = memory.topics.get(key).ok_or_else(|| {
-                adopt_first(
-                    "thread id",
-                    format!(
-                        "orgform state adopt topic {} {key} THREAD_ID",
-                        change.chat_id
-                    ),
-                )
-            })?;
+            let (t, thread_id) = memory
+                .topics
+                .get(key)
+                .and_then(|t| Some((t, t.thread_id?)))
+                .ok_or_else(|| {
+                    adopt_first(
+                        "thread id",
+                        format!(
+                            "orgform state adopt topic {} {key} THREAD_ID",
+                            change.chat_id
+                        ),
+                    )
+                })?;
             // The change asked for the colour; a topic keeps the one it
             // was created with.
             Answer::Topic {
-                thread_id: t.thread_id,
+                thread_id,
                 name: topic.name.clone(),
                 icon_color: topic.icon_color.or(t.icon_color),
             }
         }
         Op::CreateInviteLink { key, link } => {
-            let l = memory.invite_links.get(key).ok_or_else(|| {
-                adopt_first(
-                    "URL",
-                    format!("orgform state adopt link {} {key} URL", change.chat_id),
-                )
-            })?;
+            let url = memory
+                .invite_links
+                .get(key)
+                .and_then(|l| l.url.clone())
+                .ok_or_else(|| {
+                    adopt_first(
+                        "URL",
+                        format!("orgform state adopt link {} {key} URL", change.chat_id),
+                    )
+                })?;
             Answer::InviteLink {
-                url: l.url.clone(),
+                url,
                 name: link.name.clone(),
                 expires: link.expires,
                 member_limit: link.member_limit,
                 join_request: link.join_request,
             }
         }
-        Op::SendInvite { user, expires, .. } => match memory.personal_invites.get(user) {
-            Some(l) => Answer::PersonalInvite {
-                url: l.url.clone(),
+        Op::SendInvite { user, expires, .. } => match memory
+            .personal_invites
+            .get(user)
+            .and_then(|l| l.url.clone())
+        {
+            Some(url) => Answer::PersonalInvite {
+                url,
                 expires: *expires,
                 delivered: true,
                 not_delivered_because: None,

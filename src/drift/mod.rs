@@ -400,8 +400,8 @@ impl ChatCx<'_> {
     /// A change the planner would make, as a drift item.
     fn change_item(&self, c: &Change, live: &ChatState) -> Item {
         let (kind, fixer, summary, mut fix) = classify(c, self.desired, live);
-        let mut actual = c.before.clone();
-        let mut expected = c.after.clone();
+        let mut actual = c.before.to_json();
+        let mut expected = c.after.to_json();
         if let Op::SendInvite { user, .. } = &c.op {
             fix = self.invite_status(*user);
             expected = json!({"status": "member"});
@@ -500,7 +500,9 @@ impl ChatCx<'_> {
                         summary,
                         (
                             match self.desired.members.get(&user) {
-                                Some(m) => diff::member_json(m),
+                                Some(m) => {
+                                    serde_json::to_value(m).expect("a member state serialises")
+                                }
                                 None => Value::Null,
                             },
                             seat_value(have),
@@ -610,7 +612,7 @@ impl ChatCx<'_> {
     }
 
     fn seen_value(&self, user: UserId, have: &MemberState) -> Value {
-        let mut v = diff::member_json(have);
+        let mut v = serde_json::to_value(have).expect("a member state serialises");
         if let Some(seen) = self
             .store
             .chat(self.desired.id)
@@ -757,6 +759,18 @@ fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, 
             format!("`orgform apply` {fix}"),
         )
     };
+    let demoted = |user: &crate::state::UserId| {
+        let kind = if desired.admins.contains_key(user) {
+            Kind::AdminRights
+        } else {
+            Kind::UnexpectedAdmins
+        };
+        apply(
+            kind,
+            "admin not declared in the config",
+            "removes the admin seat",
+        )
+    };
     match &c.op {
         Op::SetTitle { .. } => apply(Kind::Settings, "title differs", "sets the title"),
         Op::SetDescription { .. } => apply(
@@ -882,18 +896,8 @@ fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, 
             "invite link not in the config",
             "revokes the link",
         ),
-        Op::Promote { rights, user } if rights.is_empty() => {
-            let kind = if desired.admins.contains_key(user) {
-                Kind::AdminRights
-            } else {
-                Kind::UnexpectedAdmins
-            };
-            apply(
-                kind,
-                "admin not declared in the config",
-                "removes the admin seat",
-            )
-        }
+        Op::Demote { user } => demoted(user),
+        Op::Promote { user, rights } if rights.is_empty() => demoted(user),
         Op::Promote { .. } if c.action == Action::Create => apply(
             Kind::AdminRights,
             "declared admin is not an admin",

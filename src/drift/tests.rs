@@ -4,7 +4,7 @@
 use super::*;
 use crate::plan::simulate::converged;
 use crate::state::{AdminSeat, BotIdentity, Permission, Right};
-use crate::store::{InviteLinkRecord, SeenMember};
+use crate::store::SeenMember;
 
 const CONFIG: &str = r#"
 people:
@@ -362,8 +362,8 @@ fn a_declared_member_who_left_must_rejoin() {
     );
 
     // Once a personal invite is out, the report says so.
-    let link = InviteLinkRecord {
-        url: "https://t.me/+x".into(),
+    let link = crate::state::InviteLink {
+        url: Some("https://t.me/+x".into()),
         name: "orgform: erin".into(),
         expires: Some(now().as_second() + 3600),
         member_limit: Some(1),

@@ -32,7 +32,8 @@ use crate::state::{
     AdminSeat, BotIdentity, ChatId, ChatSettings, ChatType, Command, MemberState, MembershipMode,
     Permission, Permissions, Right, UserId,
 };
-use crate::store::{InviteLinkRecord, Store, TopicRecord};
+use crate::state::{InviteLink, Topic};
+use crate::store::Store;
 use crate::telegram::read::ReadError;
 use crate::telegram::{self, Client, wire};
 
@@ -73,8 +74,8 @@ pub struct ObservedChat {
     pub admins: BTreeMap<UserId, AdminSeat>,
     /// Non-admins whose status is known (from the store, refreshed).
     pub members: BTreeMap<UserId, MemberState>,
-    pub topics: BTreeMap<String, TopicRecord>,
-    pub invite_links: BTreeMap<String, InviteLinkRecord>,
+    pub topics: BTreeMap<String, Topic>,
+    pub invite_links: BTreeMap<String, InviteLink>,
     pub commands: Vec<Command>,
     /// getChatMemberCount: everyone, admins and the bot included.
     pub member_count: u64,

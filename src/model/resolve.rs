@@ -654,6 +654,7 @@ impl<'a> Resolver<'a> {
                     member_limit: l.member_limit,
                     join_request: l.join_request.unwrap_or(false),
                     url: None,
+                    revoked: false,
                 },
             );
         }

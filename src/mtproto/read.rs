@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::client::MtprotoError;
 use super::provider::{Changed, LogEntry, Standing, UserProvider};
 use crate::state::{DesiredState, InviteLink, LiveState, MemberState, Topic, UserId};
-use crate::store::{InviteLinkRecord, Store, TopicRecord};
+use crate::store::Store;
 
 /// Replace the guessed member lists of `live` with the exact ones, for the
 /// chats in `keys`. Admins (from getChatAdministrators) and the bot stay as
@@ -86,25 +86,15 @@ pub async fn recover_by_name(
                     continue;
                 };
                 let (thread_id, name, icon_color, closed) = listed.remove(at);
-                store.chat_mut(id).topics.insert(
-                    k.clone(),
-                    TopicRecord {
-                        thread_id,
-                        name: name.clone(),
-                        icon_color: Some(icon_color),
-                        closed,
-                    },
-                );
+                let topic = Topic {
+                    name,
+                    icon_color: Some(icon_color),
+                    closed,
+                    thread_id: Some(thread_id),
+                };
+                store.chat_mut(id).topics.insert(k.clone(), topic.clone());
                 let chat = live.state.chats.get_mut(key).expect("looked up above");
-                chat.topics.insert(
-                    k,
-                    Topic {
-                        name,
-                        icon_color: Some(icon_color),
-                        closed,
-                        thread_id: Some(thread_id),
-                    },
-                );
+                chat.topics.insert(k, topic);
                 adopted += 1;
             }
         }
@@ -121,28 +111,20 @@ pub async fn recover_by_name(
                     continue;
                 };
                 let seen = listed.remove(at);
-                store.chat_mut(id).invite_links.insert(
-                    k.clone(),
-                    InviteLinkRecord {
-                        url: seen.url.clone(),
-                        name: seen.name.clone(),
-                        expires: seen.expires,
-                        member_limit: seen.member_limit,
-                        join_request: seen.join_request,
-                        revoked: false,
-                    },
-                );
+                let link = InviteLink {
+                    name: seen.name,
+                    expires: seen.expires,
+                    member_limit: seen.member_limit,
+                    join_request: seen.join_request,
+                    url: Some(seen.url),
+                    revoked: false,
+                };
+                store
+                    .chat_mut(id)
+                    .invite_links
+                    .insert(k.clone(), link.clone());
                 let chat = live.state.chats.get_mut(key).expect("looked up above");
-                chat.invite_links.insert(
-                    k,
-                    InviteLink {
-                        name: seen.name,
-                        expires: seen.expires,
-                        member_limit: seen.member_limit,
-                        join_request: seen.join_request,
-                        url: Some(seen.url),
-                    },
-                );
+                chat.invite_links.insert(k, link);
                 adopted += 1;
             }
         }

@@ -12,6 +12,8 @@ use crate::state::{
     Address, ChatId, ChatType, Command, InviteLink, Permissions, Rights, Topic, UserId,
 };
 
+use super::value::Value;
+
 /// What kind of change, as a reviewer sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -156,10 +158,16 @@ pub enum Op {
         key: String,
         url: String,
     },
-    /// Set an admin's rights to exactly `rights` (empty = demote to member).
+    /// Set an admin's rights to exactly `rights`. The planner writes a
+    /// demotion as [`Op::Demote`]; a journal from before that op existed
+    /// may hold a promotion with no rights, which means the same.
     Promote {
         user: UserId,
         rights: Rights,
+    },
+    /// Take an admin's seat away: they stay a plain member.
+    Demote {
+        user: UserId,
     },
     SetAdminTitle {
         user: UserId,
@@ -289,6 +297,16 @@ impl PersonSetting {
 }
 
 impl Op {
+    /// Takes an admin seat away (also a promotion to no rights, as older
+    /// journals write it).
+    pub fn is_demotion(&self) -> bool {
+        match self {
+            Op::Demote { .. } => true,
+            Op::Promote { rights, .. } => rights.is_empty(),
+            _ => false,
+        }
+    }
+
     /// Only a signed-in person can carry it out (the user provider).
     pub fn needs_person(&self) -> bool {
         matches!(self, Op::SetPersonSetting { .. } | Op::CreateChat { .. })
@@ -309,6 +327,7 @@ impl Op {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ChangeJson")]
 pub struct Change {
     pub address: Address,
     /// The chat's config key and Telegram id.
@@ -318,10 +337,10 @@ pub struct Change {
     pub action: Action,
     pub step: Step,
     pub op: Op,
-    /// What is there now, for people (JSON, `null` = nothing).
-    pub before: serde_json::Value,
+    /// What is there now.
+    pub before: Value,
     /// What there will be.
-    pub after: serde_json::Value,
+    pub after: Value,
     /// The why-trace from resolution, or why the change is needed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub why: Vec<String>,
@@ -340,6 +359,55 @@ pub struct Change {
     /// of reading `before`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seat: Option<SeatChange>,
+}
+
+/// A change as a file holds it: the same fields, with `before` and
+/// `after` in their JSON shape until the op says how to read them.
+#[derive(Deserialize)]
+struct ChangeJson {
+    address: Address,
+    chat: String,
+    chat_id: ChatId,
+    chat_type: ChatType,
+    action: Action,
+    step: Step,
+    op: Op,
+    before: serde_json::Value,
+    after: serde_json::Value,
+    #[serde(default)]
+    why: Vec<String>,
+    reversible: bool,
+    #[serde(default)]
+    person: Option<String>,
+    #[serde(default)]
+    undeclared: bool,
+    #[serde(default)]
+    seat: Option<SeatChange>,
+}
+
+impl TryFrom<ChangeJson> for Change {
+    type Error = String;
+
+    fn try_from(c: ChangeJson) -> Result<Change, String> {
+        let before = Value::from_json(&c.op, &c.before)?;
+        let after = Value::from_json(&c.op, &c.after)?;
+        Ok(Change {
+            address: c.address,
+            chat: c.chat,
+            chat_id: c.chat_id,
+            chat_type: c.chat_type,
+            action: c.action,
+            step: c.step,
+            op: c.op,
+            before,
+            after,
+            why: c.why,
+            reversible: c.reversible,
+            person: c.person,
+            undeclared: c.undeclared,
+            seat: c.seat,
+        })
+    }
 }
 
 /// Rights a promotion (or demotion) gives and takes.

@@ -5,14 +5,13 @@
 //! `now` passed in). Ordering and guards are applied by the caller
 //! (`plan::build`).
 
-use serde_json::{Value, json};
-
 use crate::state::{
-    Address, AdminSeat, ChatState, ChatType, DesiredState, InviteLink, LiveChatMeta, LiveState,
-    MemberState, MembershipMode, Permissions, Photo, PinnedMessage, Rights, Topic, UserId,
+    Address, ChatState, ChatType, DesiredState, LiveChatMeta, LiveState, MemberState,
+    MembershipMode, Photo, Rights, UserId,
 };
 
 use super::change::{Action, Change, Op, PersonSetting, Phase, SeatChange, Step};
+use super::value::Value;
 
 /// How long a personal invite link stays valid.
 pub const PERSONAL_INVITE_SECONDS: i64 = 7 * 24 * 3600;
@@ -82,37 +81,6 @@ struct ChatDiff<'a> {
     out: &'a mut Vec<Change>,
 }
 
-fn rights_json(rights: &Rights) -> Value {
-    json!(rights.iter().map(|r| r.name()).collect::<Vec<_>>())
-}
-
-fn perms_json(perms: &Permissions) -> Value {
-    json!(perms.iter().map(|p| p.name()).collect::<Vec<_>>())
-}
-
-fn seat_json(seat: &AdminSeat) -> Value {
-    let mut v = json!({"status": "admin", "rights": rights_json(&seat.rights)});
-    if let Some(t) = &seat.title {
-        v["title"] = json!(t);
-    }
-    v
-}
-
-pub fn member_json(m: &MemberState) -> Value {
-    match m {
-        MemberState::Member => json!({"status": "member"}),
-        MemberState::Restricted { permissions, until } => {
-            let mut v = json!({"status": "restricted", "permissions": perms_json(permissions)});
-            if let Some(u) = until {
-                v["until"] = json!(u);
-            }
-            v
-        }
-        MemberState::Banned => json!({"status": "banned"}),
-        MemberState::Absent => json!({"status": "absent"}),
-    }
-}
-
 impl ChatDiff<'_> {
     #[allow(clippy::too_many_arguments)] // the fields of one Change
     fn push(
@@ -139,6 +107,13 @@ impl ChatDiff<'_> {
                 let none = Rights::new();
                 let held = self.live.admins.get(user).map_or(&none, |s| &s.rights);
                 Some(SeatChange::between(held, rights))
+            }
+            Op::Demote { user } => {
+                let held = self.live.admins.get(user).map(|s| &s.rights);
+                Some(SeatChange::between(
+                    held.unwrap_or(&Rights::new()),
+                    &Rights::new(),
+                ))
             }
             _ => None,
         };
@@ -216,8 +191,8 @@ impl ChatDiff<'_> {
                 Action::Update,
                 Step::Settings,
                 op,
-                json!(have.title),
-                json!(title),
+                Value::opt_text(have.title.as_deref()),
+                Value::text(title.clone()),
                 None,
             );
         }
@@ -232,8 +207,8 @@ impl ChatDiff<'_> {
                 Action::Update,
                 Step::Settings,
                 op,
-                json!(have.description.clone().unwrap_or_default()),
-                json!(desc),
+                Value::text(have.description.clone().unwrap_or_default()),
+                Value::text(desc.clone()),
                 None,
             );
         }
@@ -244,8 +219,8 @@ impl ChatDiff<'_> {
             let before = have
                 .permissions
                 .as_ref()
-                .map(perms_json)
-                .unwrap_or(Value::Null);
+                .map(|p| Value::Permissions(p.clone()))
+                .unwrap_or(Value::Nothing);
             let op = Op::SetPermissions {
                 permissions: perms.clone(),
             };
@@ -255,7 +230,7 @@ impl ChatDiff<'_> {
                 Step::Settings,
                 op,
                 before,
-                perms_json(perms),
+                Value::Permissions(perms.clone()),
                 None,
             );
         }
@@ -267,8 +242,8 @@ impl ChatDiff<'_> {
         {
             self.person_only(
                 PersonSetting::Forum(f),
-                json!(have.forum.unwrap_or(false)),
-                json!(f),
+                Value::Flag(have.forum.unwrap_or(false)),
+                Value::Flag(f),
                 format!(
                     "turn topics {} in the chat's settings (Edit → Topics)",
                     on_off(f)
@@ -280,8 +255,8 @@ impl ChatDiff<'_> {
         {
             self.person_only(
                 PersonSetting::SlowMode(s),
-                json!(have.slow_mode.unwrap_or(0)),
-                json!(s),
+                Value::Number(have.slow_mode.unwrap_or(0).into()),
+                Value::Number(s.into()),
                 format!("set slow mode to {s} s (Edit → Permissions → Slow mode)"),
             );
         }
@@ -290,8 +265,8 @@ impl ChatDiff<'_> {
         {
             self.person_only(
                 PersonSetting::ProtectedContent(p),
-                json!(have.protected_content.unwrap_or(false)),
-                json!(p),
+                Value::Flag(have.protected_content.unwrap_or(false)),
+                Value::Flag(p),
                 format!(
                     "turn content protection {} (Edit → Chat history / Restrict saving content)",
                     on_off(p)
@@ -303,8 +278,8 @@ impl ChatDiff<'_> {
         {
             self.person_only(
                 PersonSetting::AutoDelete(a),
-                json!(have.auto_delete.unwrap_or(0)),
-                json!(a),
+                Value::Number(have.auto_delete.unwrap_or(0).into()),
+                Value::Number(a.into()),
                 format!("set the auto-delete timer to {a} s (Edit → Auto-delete messages)"),
             );
         }
@@ -313,8 +288,8 @@ impl ChatDiff<'_> {
         {
             self.person_only(
                 PersonSetting::JoinByRequest(j),
-                json!(have.join_by_request.unwrap_or(false)),
-                json!(j),
+                Value::Flag(have.join_by_request.unwrap_or(false)),
+                Value::Flag(j),
                 format!(
                     "turn \"approve new members\" {} (Edit → Group type)",
                     on_off(j)
@@ -326,8 +301,8 @@ impl ChatDiff<'_> {
         {
             self.person_only(
                 PersonSetting::JoinToSend(v),
-                json!(have.join_to_send.unwrap_or(false)),
-                json!(v),
+                Value::Flag(have.join_to_send.unwrap_or(false)),
+                Value::Flag(v),
                 format!(
                     "turn \"only members can send messages\" {} (Edit → Permissions)",
                     on_off(v)
@@ -339,8 +314,8 @@ impl ChatDiff<'_> {
         {
             self.person_only(
                 PersonSetting::HiddenMembers(v),
-                json!(have.hidden_members.unwrap_or(false)),
-                json!(v),
+                Value::Flag(have.hidden_members.unwrap_or(false)),
+                Value::Flag(v),
                 format!("turn \"hide members\" {} (Edit → Members)", on_off(v)),
             );
         }
@@ -350,8 +325,8 @@ impl ChatDiff<'_> {
         {
             self.person_only(
                 PersonSetting::HistoryForNewMembers(v),
-                json!(have.history_for_new_members.unwrap_or(true)),
-                json!(v),
+                Value::Flag(have.history_for_new_members.unwrap_or(true)),
+                Value::Flag(v),
                 format!(
                     "set \"chat history for new members\" to {} (Edit → Chat history)",
                     if v { "visible" } else { "hidden" }
@@ -385,14 +360,14 @@ impl ChatDiff<'_> {
             path: path.to_string_lossy().into_owned(),
             sha256: sha256.to_string(),
         };
-        let before = have.map(photo_json).unwrap_or(Value::Null);
+        let before = have.map(Value::photo).unwrap_or(Value::Nothing);
         self.push(
             Address::settings(self.key, "photo"),
             action,
             step,
             op,
             before,
-            photo_json(want),
+            Value::photo(want),
             None,
         );
     }
@@ -419,8 +394,8 @@ impl ChatDiff<'_> {
                     Action::Delete,
                     Step::Settings,
                     op,
-                    have.map(pinned_json).unwrap_or(Value::Null),
-                    Value::Null,
+                    have.map(Value::pinned).unwrap_or(Value::Nothing),
+                    Value::Nothing,
                     None,
                 );
             }
@@ -448,8 +423,8 @@ impl ChatDiff<'_> {
             action,
             Step::Settings,
             op,
-            have.map(pinned_json).unwrap_or(Value::Null),
-            pinned_json(want),
+            have.map(Value::pinned).unwrap_or(Value::Nothing),
+            Value::pinned(want),
             None,
         );
     }
@@ -503,7 +478,13 @@ impl ChatDiff<'_> {
                 Action::Update
             };
             let who = self.handle(user);
-            let text = |t: &str| if t.is_empty() { Value::Null } else { json!(t) };
+            let text = |t: &str| {
+                if t.is_empty() {
+                    Value::Nothing
+                } else {
+                    Value::text(t)
+                }
+            };
             let op = Op::SetTag {
                 user,
                 tag: w.to_string(),
@@ -540,8 +521,8 @@ impl ChatDiff<'_> {
                         Action::Create,
                         Step::Topics,
                         op,
-                        Value::Null,
-                        topic_json(want),
+                        Value::Nothing,
+                        Value::topic(want),
                         None,
                     );
                 }
@@ -561,8 +542,8 @@ impl ChatDiff<'_> {
                             Action::Update,
                             Step::Topics,
                             op,
-                            json!(have.name),
-                            json!(want.name),
+                            Value::text(have.name.clone()),
+                            Value::text(want.name.clone()),
                             None,
                         );
                     }
@@ -581,8 +562,10 @@ impl ChatDiff<'_> {
                             Action::Manual,
                             Step::Manual,
                             Op::Manual { instruction },
-                            json!(have.icon_color),
-                            json!(want.icon_color),
+                            have.icon_color
+                                .map_or(Value::Nothing, |c| Value::Number(c.into())),
+                            want.icon_color
+                                .map_or(Value::Nothing, |c| Value::Number(c.into())),
                             None,
                         );
                     }
@@ -603,8 +586,8 @@ impl ChatDiff<'_> {
                             Action::Update,
                             Step::Topics,
                             op,
-                            json!({"closed": have.closed}),
-                            json!({"closed": want.closed}),
+                            Value::TopicClosed(have.closed),
+                            Value::TopicClosed(want.closed),
                             None,
                         );
                     }
@@ -627,8 +610,8 @@ impl ChatDiff<'_> {
                 Action::Delete,
                 Step::TopicDeletions,
                 op,
-                topic_json(have),
-                Value::Null,
+                Value::topic(have),
+                Value::Nothing,
                 None,
             );
         }
@@ -649,8 +632,8 @@ impl ChatDiff<'_> {
                         Action::Create,
                         Step::InviteLinks,
                         op,
-                        Value::Null,
-                        link_json(want),
+                        Value::Nothing,
+                        Value::link(want),
                         None,
                     );
                 }
@@ -675,8 +658,8 @@ impl ChatDiff<'_> {
                         Action::Update,
                         Step::InviteLinks,
                         op,
-                        link_json(have),
-                        link_json(want),
+                        Value::link(have),
+                        Value::link(want),
                         None,
                     );
                 }
@@ -698,8 +681,8 @@ impl ChatDiff<'_> {
                 Action::Delete,
                 Step::LinkRevocations,
                 op,
-                link_json(have),
-                Value::Null,
+                Value::link(have),
+                Value::Nothing,
                 None,
             );
         }
@@ -723,8 +706,8 @@ impl ChatDiff<'_> {
                         Action::Manual,
                         Step::Manual,
                         Op::Manual { instruction },
-                        have.map(seat_json).unwrap_or(Value::Null),
-                        seat_json(want),
+                        have.map(Value::seat).unwrap_or(Value::Nothing),
+                        Value::seat(want),
                         Some(who),
                     );
                 }
@@ -745,8 +728,8 @@ impl ChatDiff<'_> {
                             Action::Update,
                             Step::Restrictions,
                             op,
-                            member_json(&MemberState::Banned),
-                            json!({"status": "absent"}),
+                            Value::member(&MemberState::Banned),
+                            Value::absent(),
                             Some(who.clone()),
                         );
                     }
@@ -761,15 +744,15 @@ impl ChatDiff<'_> {
                         .live
                         .members
                         .get(&user)
-                        .map(member_json)
-                        .unwrap_or(Value::Null);
+                        .map(Value::member)
+                        .unwrap_or(Value::Nothing);
                     self.push(
                         address.clone(),
                         Action::Create,
                         Step::Promotions,
                         op,
                         before,
-                        seat_json(want),
+                        Value::seat(want),
                         Some(who.clone()),
                     );
                     if can_title && let Some(title) = &want.title {
@@ -782,8 +765,8 @@ impl ChatDiff<'_> {
                             Action::Update,
                             Step::Titles,
                             op,
-                            json!(null),
-                            json!(title),
+                            Value::Nothing,
+                            Value::text(title.clone()),
                             Some(who),
                         );
                     }
@@ -804,8 +787,8 @@ impl ChatDiff<'_> {
                             Action::Update,
                             step,
                             op,
-                            rights_json(&h.rights),
-                            rights_json(&want.rights),
+                            Value::Rights(h.rights.clone()),
+                            Value::Rights(want.rights.clone()),
                             Some(who.clone()),
                         );
                     }
@@ -822,8 +805,8 @@ impl ChatDiff<'_> {
                             Action::Update,
                             Step::Titles,
                             op,
-                            json!(h.title),
-                            json!(title),
+                            Value::opt_text(h.title.as_deref()),
+                            Value::text(title.clone()),
                             Some(who),
                         );
                     }
@@ -851,10 +834,7 @@ impl ChatDiff<'_> {
                 continue;
             }
             let who = self.handle(user);
-            let op = Op::Promote {
-                user,
-                rights: Rights::new(),
-            };
+            let op = Op::Demote { user };
             let mut why = vec!["not declared as an admin of this chat".to_string()];
             if let Some(w) = self.d.why.get(Address::admin(key, &who).as_str()) {
                 why.extend(w.iter().cloned());
@@ -864,8 +844,8 @@ impl ChatDiff<'_> {
                 Action::Delete,
                 Step::Demotions,
                 op,
-                seat_json(have),
-                json!({"status": "member"}),
+                Value::seat(have),
+                Value::member(&MemberState::Member),
                 Some(who),
             );
             if let Some(last) = self.out.last_mut() {
@@ -905,8 +885,8 @@ impl ChatDiff<'_> {
                             Action::Update,
                             Step::Restrictions,
                             op,
-                            member_json(have.unwrap()),
-                            member_json(want),
+                            Value::member(have.unwrap()),
+                            Value::member(want),
                             Some(who),
                         );
                     }
@@ -917,8 +897,8 @@ impl ChatDiff<'_> {
                             Action::Update,
                             Step::Restrictions,
                             op,
-                            member_json(&MemberState::Banned),
-                            json!({"status": "absent"}),
+                            Value::member(&MemberState::Banned),
+                            Value::absent(),
                             Some(who.clone()),
                         );
                         self.invite(user, &who, address);
@@ -934,8 +914,8 @@ impl ChatDiff<'_> {
                             Action::Update,
                             Step::Restrictions,
                             op,
-                            member_json(&MemberState::Banned),
-                            json!({"status": "absent"}),
+                            Value::member(&MemberState::Banned),
+                            Value::absent(),
                             Some(who.clone()),
                         );
                     }
@@ -946,14 +926,14 @@ impl ChatDiff<'_> {
                             permissions: permissions.clone(),
                             until: *until,
                         };
-                        let before = have.map(member_json).unwrap_or(json!({"status": "absent"}));
+                        let before = have.map(Value::member).unwrap_or(Value::absent());
                         self.push(
                             address.clone(),
                             Action::Update,
                             Step::Restrictions,
                             op,
                             before,
-                            member_json(want),
+                            Value::member(want),
                             Some(who.clone()),
                         );
                     }
@@ -975,14 +955,14 @@ impl ChatDiff<'_> {
                     if !banned {
                         self.demote_first(user, &who, Step::Demotions);
                         let op = Op::Ban { user };
-                        let before = have.map(member_json).unwrap_or(json!({"status": "absent"}));
+                        let before = have.map(Value::member).unwrap_or(Value::absent());
                         self.push(
                             address,
                             Action::Delete,
                             Step::Bans,
                             op,
                             before,
-                            member_json(want),
+                            Value::member(want),
                             Some(who),
                         );
                     }
@@ -996,8 +976,8 @@ impl ChatDiff<'_> {
                             Action::Delete,
                             Step::Bans,
                             op,
-                            member_json(have.unwrap()),
-                            json!({"status": "absent"}),
+                            Value::member(have.unwrap()),
+                            Value::absent(),
                             Some(who),
                         );
                     }
@@ -1042,8 +1022,8 @@ impl ChatDiff<'_> {
                 Action::Delete,
                 Step::Bans,
                 op,
-                member_json(&have),
-                json!({"status": "absent"}),
+                Value::member(&have),
+                Value::absent(),
                 Some(who),
             );
             if let Some(last) = self.out.last_mut() {
@@ -1062,10 +1042,20 @@ impl ChatDiff<'_> {
     fn demote_first(&mut self, user: UserId, who: &str, step: Step) {
         if let Some(have) = self.live.admins.get(&user)
             && !have.owner
-            && !self.out.iter().any(|c| c.chat == self.key && matches!(&c.op, Op::Promote { user: u, rights } if *u == user && rights.is_empty()))
+            && !self.out.iter().any(|c| {
+                c.chat == self.key && matches!(&c.op, Op::Demote { user: u } if *u == user)
+            })
         {
-            let op = Op::Promote { user, rights: Rights::new() };
-            self.push(Address::admin(self.key, who), Action::Delete, step, op, seat_json(have), json!({"status": "member"}), Some(who.to_string()));
+            let op = Op::Demote { user };
+            self.push(
+                Address::admin(self.key, who),
+                Action::Delete,
+                step,
+                op,
+                Value::seat(have),
+                Value::member(&MemberState::Member),
+                Some(who.to_string()),
+            );
         }
     }
 
@@ -1092,8 +1082,8 @@ impl ChatDiff<'_> {
             Action::Invite,
             Step::Invites,
             op,
-            json!({"status": "absent"}),
-            json!({"status": "invited", "link": name}),
+            Value::absent(),
+            Value::Invited { link: name },
             Some(who.to_string()),
         );
     }
@@ -1106,16 +1096,8 @@ impl ChatDiff<'_> {
         if *want == have {
             return;
         }
-        let before = json!(
-            have.iter()
-                .map(|c| format!("/{} — {}", c.command, c.description))
-                .collect::<Vec<_>>()
-        );
-        let after = json!(
-            want.iter()
-                .map(|c| format!("/{} — {}", c.command, c.description))
-                .collect::<Vec<_>>()
-        );
+        let before = Value::Commands(have.clone());
+        let after = Value::Commands(want.clone());
         let (action, op) = if want.is_empty() {
             (Action::Delete, Op::DeleteCommands)
         } else {
@@ -1136,57 +1118,4 @@ impl ChatDiff<'_> {
             None,
         );
     }
-}
-
-fn photo_json(p: &Photo) -> Value {
-    match p {
-        Photo::None => Value::Null,
-        Photo::File { sha256, name, .. } => {
-            let short: String = sha256.chars().take(12).collect();
-            if name.is_empty() {
-                json!({"sha256": short})
-            } else {
-                json!({"file": name, "sha256": short})
-            }
-        }
-        Photo::Other { file_unique_id } => {
-            json!({"set_by": "not orgform", "file_unique_id": file_unique_id})
-        }
-    }
-}
-
-fn pinned_json(p: &PinnedMessage) -> Value {
-    let mut v = json!({"text": p.text});
-    if let Some(id) = p.message_id {
-        v["message_id"] = json!(id);
-    }
-    if p.message_id.is_some() && !p.by_bot {
-        v["by"] = json!("a person");
-    }
-    v
-}
-
-fn topic_json(t: &Topic) -> Value {
-    let mut v = json!({"name": t.name});
-    if let Some(c) = t.icon_color {
-        v["icon_color"] = json!(c);
-    }
-    if t.closed {
-        v["closed"] = json!(true);
-    }
-    v
-}
-
-fn link_json(l: &InviteLink) -> Value {
-    let mut v = json!({"name": l.name});
-    if let Some(e) = l.expires {
-        v["expires"] = json!(e);
-    }
-    if let Some(m) = l.member_limit {
-        v["member_limit"] = json!(m);
-    }
-    if l.join_request {
-        v["join_request"] = json!(true);
-    }
-    v
 }

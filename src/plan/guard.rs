@@ -77,7 +77,7 @@ fn is_removal(c: &Change) -> bool {
 }
 
 fn is_demotion(c: &Change) -> bool {
-    matches!(&c.op, Op::Promote { rights, .. } if rights.is_empty())
+    c.op.is_demotion()
 }
 
 /// The rights the bot needs to carry out an op.
@@ -120,7 +120,7 @@ fn needed_rights(op: &Op, kind: ChatType) -> Vec<Right> {
             r.extend(rights.iter().copied().filter(|r| *r != Right::Anonymous));
             r
         }
-        Op::SetAdminTitle { .. } => vec![Right::PromoteMembers],
+        Op::SetAdminTitle { .. } | Op::Demote { .. } => vec![Right::PromoteMembers],
         // Person-only settings are set by the signed-in person, not the bot.
         Op::SetCommands { .. }
         | Op::DeleteCommands
@@ -268,13 +268,19 @@ pub fn check(
             let mut admins: std::collections::BTreeSet<i64> = chat.admins.keys().copied().collect();
             let touched = changes.iter().any(|c| {
                 c.chat == *key
-                    && matches!(c.op, Op::Promote { .. } | Op::Kick { .. } | Op::Ban { .. })
+                    && matches!(
+                        c.op,
+                        Op::Promote { .. } | Op::Demote { .. } | Op::Kick { .. } | Op::Ban { .. }
+                    )
             });
             if !touched {
                 continue;
             }
             for c in changes.iter().filter(|c| c.chat == *key) {
                 match &c.op {
+                    Op::Demote { user } => {
+                        admins.remove(user);
+                    }
                     Op::Promote { user, rights } if rights.is_empty() => {
                         admins.remove(user);
                     }
@@ -313,6 +319,7 @@ pub fn check(
         // invite link to a chat it is already in, or be offboarded).
         let targets_bot = match &c.op {
             Op::Promote { user, .. }
+            | Op::Demote { user }
             | Op::SetAdminTitle { user, .. }
             | Op::SetTag { user, .. }
             | Op::Kick { user, .. }

@@ -13,21 +13,24 @@ pub mod change;
 pub mod diff;
 pub mod guard;
 pub mod simulate;
+pub mod value;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::Value as Json;
 
 pub use change::{Action, Change, Op, Phase, SeatChange, Step};
 pub use guard::{GuardResult, Override, Overrides};
+pub use value::{PhotoShown, Value};
 
 use crate::spec::Policies;
 use crate::state::{DesiredState, LiveState, MemberState};
 use crate::store::Store;
 
-/// The plan file format; bumped on incompatible changes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The plan file format; bumped on incompatible changes (2: a demotion is
+/// its own `demote` op).
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -93,14 +96,14 @@ fn creations(desired: &crate::state::DesiredState, only: Option<&[String]>) -> V
                     bot: desired.bot.clone(),
                     bot_rights: bot_rights.clone(),
                 },
-                before: Value::Null,
-                after: serde_json::json!({
-                    "type": c.kind,
-                    "title": c.title,
-                    "description": c.description,
-                    "forum": c.forum,
-                    "bot_rights": bot_rights,
-                }),
+                before: Value::Nothing,
+                after: Value::NewChat {
+                    kind: c.kind,
+                    title: c.title.clone(),
+                    description: c.description.clone(),
+                    forum: c.forum,
+                    bot_rights: bot_rights.clone(),
+                },
                 why: vec!["declared without an id: the user provider creates it".into()],
                 reversible: false,
                 person: None,
@@ -192,30 +195,30 @@ impl Plan {
 }
 
 /// The live object a change touches, as JSON: what its fingerprint covers.
-pub fn live_object(live: &LiveState, change: &Change) -> Value {
+pub fn live_object(live: &LiveState, change: &Change) -> Json {
     let Some(chat) = live.state.chats.get(&change.chat) else {
-        return Value::Null;
+        return Json::Null;
     };
-    let user_state = |user: i64| -> Value {
+    let user_state = |user: i64| -> Json {
         if let Some(seat) = chat.admins.get(&user) {
-            return serde_json::to_value(seat).unwrap_or(Value::Null);
+            return serde_json::to_value(seat).unwrap_or(Json::Null);
         }
         chat.members
             .get(&user)
-            .map(diff::member_json)
-            .unwrap_or(Value::Null)
+            .and_then(|m| serde_json::to_value(m).ok())
+            .unwrap_or(Json::Null)
     };
     match &change.op {
         Op::SetTitle { .. } => serde_json::json!(chat.settings.title),
         Op::SetDescription { .. } => serde_json::json!(chat.settings.description),
         Op::SetPermissions { .. } => {
-            serde_json::to_value(&chat.settings.permissions).unwrap_or(Value::Null)
+            serde_json::to_value(&chat.settings.permissions).unwrap_or(Json::Null)
         }
         Op::SetPhoto { .. } | Op::DeletePhoto => {
-            serde_json::to_value(&chat.settings.photo).unwrap_or(Value::Null)
+            serde_json::to_value(&chat.settings.photo).unwrap_or(Json::Null)
         }
         Op::Pin { .. } | Op::Unpin { .. } => {
-            serde_json::to_value(&chat.pinned).unwrap_or(Value::Null)
+            serde_json::to_value(&chat.pinned).unwrap_or(Json::Null)
         }
         Op::SetTag { user, .. } => serde_json::json!(chat.tags.as_ref().and_then(|t| t.get(user))),
         Op::CreateTopic { key, .. }
@@ -223,14 +226,15 @@ pub fn live_object(live: &LiveState, change: &Change) -> Value {
         | Op::CloseTopic { key, .. }
         | Op::ReopenTopic { key, .. }
         | Op::DeleteTopic { key, .. } => {
-            serde_json::to_value(chat.topics.get(key)).unwrap_or(Value::Null)
+            serde_json::to_value(chat.topics.get(key)).unwrap_or(Json::Null)
         }
         Op::CreateInviteLink { key, .. }
         | Op::EditInviteLink { key, .. }
         | Op::RevokeInviteLink { key, .. } => {
-            serde_json::to_value(chat.invite_links.get(key)).unwrap_or(Value::Null)
+            serde_json::to_value(chat.invite_links.get(key)).unwrap_or(Json::Null)
         }
         Op::Promote { user, .. }
+        | Op::Demote { user }
         | Op::SetAdminTitle { user, .. }
         | Op::Restrict { user, .. }
         | Op::Unrestrict { user }
@@ -239,21 +243,21 @@ pub fn live_object(live: &LiveState, change: &Change) -> Value {
         | Op::Kick { user }
         | Op::SendInvite { user, .. } => user_state(*user),
         Op::SetCommands { .. } | Op::DeleteCommands => {
-            serde_json::to_value(&chat.commands).unwrap_or(Value::Null)
+            serde_json::to_value(&chat.commands).unwrap_or(Json::Null)
         }
-        Op::Manual { .. } => serde_json::to_value(&chat.settings).unwrap_or(Value::Null),
-        Op::CreateChat { .. } => Value::Null,
+        Op::Manual { .. } => serde_json::to_value(&chat.settings).unwrap_or(Json::Null),
+        Op::CreateChat { .. } => Json::Null,
         Op::SetPersonSetting { setting } => serde_json::to_value(&chat.settings)
             .ok()
             .and_then(|s| s.get(setting.field()).cloned())
-            .unwrap_or(Value::Null),
+            .unwrap_or(Json::Null),
     }
 }
 
 /// A short, stable fingerprint of a JSON value (FNV-1a over its canonical
 /// text: serde_json keeps object keys sorted). Used only to notice that a
 /// live object moved, not for security.
-pub fn fingerprint(value: &Value) -> String {
+pub fn fingerprint(value: &Json) -> String {
     let text = serde_json::to_string(value).unwrap_or_default();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {

@@ -104,6 +104,10 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
             Op::RevokeInviteLink { key, .. } => {
                 chat.invite_links.remove(key);
             }
+            Op::Demote { user } => {
+                chat.admins.remove(user);
+                chat.members.insert(*user, MemberState::Member);
+            }
             Op::Promote { user, rights } => {
                 if rights.is_empty() {
                     chat.admins.remove(user);
@@ -183,14 +187,14 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                 let v = &change.after;
                 let s = &mut chat.settings;
                 match field {
-                    "forum" => s.forum = v.as_bool(),
-                    "slow_mode" => s.slow_mode = v.as_u64().map(|x| x as u32),
-                    "protected_content" => s.protected_content = v.as_bool(),
-                    "auto_delete" => s.auto_delete = v.as_u64().map(|x| x as u32),
-                    "join_by_request" => s.join_by_request = v.as_bool(),
-                    "join_to_send" => s.join_to_send = v.as_bool(),
-                    "hidden_members" => s.hidden_members = v.as_bool(),
-                    "history_for_new_members" => s.history_for_new_members = v.as_bool(),
+                    "forum" => s.forum = v.as_flag(),
+                    "slow_mode" => s.slow_mode = v.as_seconds(),
+                    "protected_content" => s.protected_content = v.as_flag(),
+                    "auto_delete" => s.auto_delete = v.as_seconds(),
+                    "join_by_request" => s.join_by_request = v.as_flag(),
+                    "join_to_send" => s.join_to_send = v.as_flag(),
+                    "hidden_members" => s.hidden_members = v.as_flag(),
+                    "history_for_new_members" => s.history_for_new_members = v.as_flag(),
                     // An admin seat only its owner can change stays as it is.
                     _ => {}
                 }

@@ -337,6 +337,7 @@ pub fn stage(
 pub fn change_user(op: &Op) -> Option<UserId> {
     match op {
         Op::Promote { user, .. }
+        | Op::Demote { user }
         | Op::SetAdminTitle { user, .. }
         | Op::Restrict { user, .. }
         | Op::Unrestrict { user }

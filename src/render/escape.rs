@@ -127,7 +127,9 @@ pub fn md_code_line(s: &str) -> Cow<'_, str> {
 /// code span or a new cell backslash-escaped (`\\` too, so a trailing
 /// backslash cannot escape the `|` after the cell). An underscore inside a
 /// word means nothing in GitHub Markdown and is left as it is, so keys like
-/// `can_delete_messages` stay readable in the source.
+/// `can_delete_messages` stay readable in the source. An `@` before a
+/// name gets a word joiner (U+2060) after it, so a title or name from
+/// Telegram cannot mention (notify) a GitHub user or team in a comment.
 pub fn md_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let chars: Vec<char> = s.chars().collect();
@@ -147,6 +149,12 @@ pub fn md_text(s: &str) -> String {
                     out.push('\\');
                 }
                 out.push('_');
+            }
+            '@' if chars
+                .get(i + 1)
+                .is_some_and(|c| c.is_alphanumeric() || *c == '-' || *c == '_') =>
+            {
+                out.push_str("@\u{2060}");
             }
             c if is_layout(c) => push_visible(&mut out, c),
             c => out.push(c),
@@ -256,6 +264,11 @@ mod tests {
         assert_eq!(md_text("[x](http://e)"), "\\[x\\](http://e)");
         assert_eq!(md_text("can_delete_messages"), "can_delete_messages");
         assert_eq!(md_text("_x_ a\\"), "\\_x\\_ a\\\\");
+        assert_eq!(
+            md_text("cc @octocat, @org/team"),
+            "cc @\u{2060}octocat, @\u{2060}org/team"
+        );
+        assert_eq!(md_text("a@ b"), "a@ b");
     }
 
     #[test]

@@ -96,6 +96,12 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
+/// A compact one-line form of one side of a change: the same text as its
+/// JSON shape gives.
+fn shown(v: &crate::plan::Value) -> String {
+    value_text(&v.to_json())
+}
+
 /// Word diff of two texts: `[-removed-]{+added+}`.
 pub fn word_diff(before: &str, after: &str) -> String {
     let diff = similar::TextDiff::configure()
@@ -132,17 +138,12 @@ fn change_line(made: Option<i64>, c: &Change) -> String {
         return format!(
             "{}: {}",
             c.address,
-            word_diff(c.before.as_str().unwrap_or(""), description)
+            word_diff(c.before.as_text().unwrap_or(""), description)
         );
     }
     match c.action {
-        Action::Create => format!("{}: {}", c.address, value_text(&c.after)),
-        Action::Delete => format!(
-            "{}: {} → {}",
-            c.address,
-            value_text(&c.before),
-            value_text(&c.after)
-        ),
+        Action::Create => format!("{}: {}", c.address, shown(&c.after)),
+        Action::Delete => format!("{}: {} → {}", c.address, shown(&c.before), shown(&c.after)),
         Action::Invite => {
             let (name, expires) = match &c.op {
                 Op::SendInvite { name, expires, .. } => (name.as_str(), Some(*expires)),
@@ -166,17 +167,12 @@ fn change_line(made: Option<i64>, c: &Change) -> String {
             Op::Manual { instruction } => format!(
                 "{}: {} → {} — {instruction}",
                 c.address,
-                value_text(&c.before),
-                value_text(&c.after)
+                shown(&c.before),
+                shown(&c.after)
             ),
             _ => c.address.to_string(),
         },
-        _ => format!(
-            "{}: {} → {}",
-            c.address,
-            value_text(&c.before),
-            value_text(&c.after)
-        ),
+        _ => format!("{}: {} → {}", c.address, shown(&c.before), shown(&c.after)),
     }
 }
 
@@ -349,7 +345,7 @@ fn access_change(c: &Change) -> Option<String> {
     let names =
         |r: &crate::state::Rights| r.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ");
     Some(match &c.op {
-        Op::Promote { rights, .. } if rights.is_empty() => "loses admin".to_string(),
+        op if op.is_demotion() => "loses admin".to_string(),
         Op::Promote { rights, .. } if c.action == Action::Create => {
             format!("becomes admin ({})", names(rights))
         }
@@ -767,7 +763,7 @@ fn risk_counts(counts: &BTreeMap<Risk, usize>) -> String {
 fn risk(c: &Change) -> Option<Risk> {
     Some(match &c.op {
         Op::Kick { .. } | Op::Ban { .. } => Risk::Removal,
-        Op::Promote { rights, .. } if rights.is_empty() => Risk::Demotion,
+        op if op.is_demotion() => Risk::Demotion,
         Op::Promote { .. } if c.action == Action::Create => Risk::Privilege,
         Op::Promote { .. } => {
             if c.seat.as_ref().is_some_and(|s| !s.gained.is_empty()) {

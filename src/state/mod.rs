@@ -130,6 +130,10 @@ pub struct InviteLink {
     /// The link itself, once created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Revoked (a link orgform remembers after revoking it; a live read
+    /// lists only links still in use).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revoked: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -198,7 +198,6 @@ fn sync_dir(_: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::state::MemberState;
-    use crate::store::TopicRecord;
 
     #[test]
     fn state_dir_precedence() {
@@ -233,8 +232,8 @@ mod tests {
         store.see_member(-100, 7, MemberState::Member, 10, "getChatMember");
         store.chat_mut(-100).topics.insert(
             "releases".into(),
-            TopicRecord {
-                thread_id: 9,
+            crate::state::Topic {
+                thread_id: Some(9),
                 name: "Releases".into(),
                 icon_color: None,
                 closed: false,

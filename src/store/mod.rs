@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{ChatId, Command, MemberState, UserId};
+use crate::state::{ChatId, Command, InviteLink, MemberState, Topic, UserId};
 
 /// The current store format. A newer file is refused, never overwritten.
 pub const FORMAT_VERSION: u32 = 1;
@@ -83,15 +83,18 @@ impl Default for Store {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ChatMemory {
-    /// Topics the tool created or adopted, by config key.
+    /// Topics the tool created or adopted, by config key (the state's own
+    /// topic type; a remembered topic always has its thread id).
     #[serde(default)]
-    pub topics: BTreeMap<String, TopicRecord>,
-    /// Invite links the tool created, by config key.
+    pub topics: BTreeMap<String, Topic>,
+    /// Invite links the tool created, by config key (the state's own link
+    /// type; a remembered link always has its url, and stays after it is
+    /// revoked, marked so).
     #[serde(default)]
-    pub invite_links: BTreeMap<String, InviteLinkRecord>,
+    pub invite_links: BTreeMap<String, InviteLink>,
     /// Personal invite links sent to declared members who are not in the chat.
     #[serde(default)]
-    pub personal_invites: BTreeMap<UserId, InviteLinkRecord>,
+    pub personal_invites: BTreeMap<UserId, InviteLink>,
     /// Users seen in this chat, with their last known status.
     #[serde(default)]
     pub members: BTreeMap<UserId, SeenMember>,
@@ -123,30 +126,6 @@ pub struct ChatMemory {
     /// `--allow-removals` (reading alone does not count: a plan reads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_applied: Option<i64>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TopicRecord {
-    pub thread_id: i64,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub icon_color: Option<u32>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub closed: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InviteLinkRecord {
-    pub url: String,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub member_limit: Option<u32>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub join_request: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub revoked: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,8 +34,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{ChatMemory, InviteLinkRecord, SeenMember, Store, TopicRecord};
+use super::{ChatMemory, SeenMember, Store};
 use crate::state::{ChatId, MemberState, UserId};
+use crate::state::{InviteLink, Topic};
 
 /// The row kind of a chat's scalar fields (the key is the field name).
 pub const CHAT_KIND: &str = "chat";
@@ -352,15 +353,18 @@ impl Loader {
                 memory.members.insert(user, seen);
             }
             TOPIC_KIND => {
-                let topic: TopicRecord = serde_json::from_str(text).map_err(|e| bad(&e))?;
+                let topic: Topic = serde_json::from_str(text).map_err(|e| bad(&e))?;
+                if topic.thread_id.is_none() {
+                    return Err(bad(&"a remembered topic has no thread_id"));
+                }
                 memory.topics.insert(key.to_string(), topic);
             }
             LINK_KIND => {
-                let link: InviteLinkRecord = serde_json::from_str(text).map_err(|e| bad(&e))?;
+                let link = remembered_link(text).map_err(|e| bad(&e))?;
                 memory.invite_links.insert(key.to_string(), link);
             }
             INVITE_KIND => {
-                let link: InviteLinkRecord = serde_json::from_str(text).map_err(|e| bad(&e))?;
+                let link = remembered_link(text).map_err(|e| bad(&e))?;
                 memory.personal_invites.insert(user()?, link);
             }
             CHAT_KIND => {
@@ -587,15 +591,24 @@ pub fn apply(rows: &mut Rows, offset: &mut Option<i64>, delta: &Delta) {
     }
 }
 
+/// A link row: the state's link type, which the store holds only with its
+/// url.
+fn remembered_link(text: &str) -> Result<InviteLink, String> {
+    let link: InviteLink = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if link.url.is_none() {
+        return Err("a remembered invite link has no url".into());
+    }
+    Ok(link)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::state::MemberState;
-    use crate::store::{InviteLinkRecord, TopicRecord};
 
-    fn topic(id: i64) -> TopicRecord {
-        TopicRecord {
-            thread_id: id,
+    fn topic(id: i64) -> crate::state::Topic {
+        crate::state::Topic {
+            thread_id: Some(id),
             name: format!("t{id}"),
             icon_color: None,
             closed: false,
@@ -613,8 +626,8 @@ mod tests {
         s.see_member(-1, 42, MemberState::Member, 7, "update");
         s.chat_mut(-2).invite_links.insert(
             "x".into(),
-            InviteLinkRecord {
-                url: "https://t.me/+x".into(),
+            crate::state::InviteLink {
+                url: Some("https://t.me/+x".into()),
                 name: "x".into(),
                 expires: None,
                 member_limit: None,
@@ -640,7 +653,7 @@ mod tests {
         apply(&mut db, &mut offset, &delta(&base, &apply_view));
         apply(&mut db, &mut offset, &delta(&base, &plan_view));
         let merged = from_rows(&db, offset).unwrap();
-        assert_eq!(merged.chats[&-1].topics["a"].thread_id, 3);
+        assert_eq!(merged.chats[&-1].topics["a"].thread_id, Some(3));
         assert_eq!(merged.chats[&-1].members[&42].status, MemberState::Member);
         assert_eq!(merged.update_offset, Some(10));
 

@@ -136,11 +136,7 @@ impl TelegramProvider {
                     .param("message_thread_id", thread_id)
                     .param("name", name);
                 let mut done = self.set(call).await?;
-                let before_color = change
-                    .before
-                    .get("icon_color")
-                    .and_then(Value::as_u64)
-                    .map(|c| c as u32);
+                let before_color = change.before.icon_color();
                 if icon_color.is_some() && *icon_color != before_color {
                     done.notes.push("the Bot API cannot change a topic's icon colour after creation; it was left as is".into());
                 }
@@ -206,6 +202,12 @@ impl TelegramProvider {
             Op::Promote { user, rights } => {
                 let call = member_call("promoteChatMember", *user)
                     .params_from(ChatAdministratorRights::exactly(rights));
+                self.set(call).await
+            }
+            // Telegram demotes by a promotion with every right off.
+            Op::Demote { user } => {
+                let call = member_call("promoteChatMember", *user)
+                    .params_from(ChatAdministratorRights::exactly(&crate::state::Rights::new()));
                 self.set(call).await
             }
             Op::SetAdminTitle { user, title } => {
@@ -563,7 +565,7 @@ impl TelegramProvider {
             | Op::EditInviteLink { .. }
             | Op::RevokeInviteLink { .. } => {
                 return Ok(Observed::Recorded {
-                    value: change.before.clone(),
+                    value: change.before.to_json(),
                 });
             }
             Op::CreateTopic { .. }
@@ -574,6 +576,7 @@ impl TelegramProvider {
                 return Ok(Observed::Nothing);
             }
             Op::Promote { user, .. }
+            | Op::Demote { user }
             | Op::SetAdminTitle { user, .. }
             | Op::SetTag { user, .. }
             | Op::Restrict { user, .. }

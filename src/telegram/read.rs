@@ -28,8 +28,7 @@ use super::error::{Class, Error};
 use super::wire::{self, BotCommandScope, ChatFullInfo, ChatMember, Update};
 use crate::state::{
     AdminSeat, BotIdentity, ChatId, ChatSettings, ChatState, ChatType, Command, DesiredState,
-    InviteLink, LiveChatMeta, LiveState, MemberState, Photo, PinnedMessage, Right, Rights, Topic,
-    UserId,
+    LiveChatMeta, LiveState, MemberState, Photo, PinnedMessage, Right, Rights, UserId,
 };
 use crate::store::{ChatMemory, Store};
 
@@ -138,6 +137,28 @@ pub async fn discover(
     chats.extend(drained.chats_seen.iter().copied());
     chats.retain(|c| !drained.chats_left.contains(c));
     Ok((chats, drained))
+}
+
+/// Chats the bot is known to be in while `orgform watch` keeps the
+/// ledger: the feed belongs to watch (reading it here would take updates
+/// from it), and watch records the bot's own membership like anyone's, so
+/// the store alone answers. Chats the bot is recorded as having left or
+/// been removed from are not listed.
+pub async fn discover_from_ledger(
+    client: &Client,
+    store: &Store,
+) -> Result<BTreeSet<ChatId>, Error> {
+    let me: wire::User = client.call(&ApiCall::read("getMe", None)).await?;
+    Ok(store
+        .chats
+        .iter()
+        .filter(|(_, memory)| {
+            !memory.members.get(&me.id).is_some_and(|seen| {
+                matches!(seen.status, MemberState::Absent | MemberState::Banned)
+            })
+        })
+        .map(|(id, _)| *id)
+        .collect())
 }
 
 async fn drain(
@@ -268,7 +289,11 @@ fn topic_event(store: &mut Store, scope: &Scope, message: &serde_json::Value) ->
     let Some(memory) = store.chats.get_mut(&chat) else {
         return false;
     };
-    let Some(record) = memory.topics.values_mut().find(|t| t.thread_id == thread) else {
+    let Some(record) = memory
+        .topics
+        .values_mut()
+        .find(|t| t.thread_id == Some(thread))
+    else {
         return false;
     };
     if let Some(edited) = message.get("forum_topic_edited") {
@@ -741,33 +766,14 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
         .memory
         .topics
         .iter()
-        .map(|(key, t)| {
-            (
-                key.clone(),
-                Topic {
-                    name: t.name.clone(),
-                    icon_color: t.icon_color,
-                    closed: t.closed,
-                    thread_id: Some(t.thread_id),
-                },
-            )
-        })
+        .map(|(key, t)| (key.clone(), t.clone()))
         .collect();
     chat.invite_links = job
         .memory
         .invite_links
         .iter()
         .filter(|(_, l)| !l.revoked)
-        .map(|(key, l)| {
-            let link = InviteLink {
-                name: l.name.clone(),
-                expires: l.expires,
-                member_limit: l.member_limit,
-                join_request: l.join_request,
-                url: Some(l.url.clone()),
-            };
-            (key.clone(), link)
-        })
+        .map(|(key, l)| (key.clone(), l.clone()))
         .collect();
     let mut commands_read = None;
     if kind == ChatType::Channel && job.desired.commands.is_some() {

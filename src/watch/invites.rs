@@ -104,7 +104,7 @@ fn pending_from(
         // The store's record of the person's invite must still be this one.
         let current = memory
             .and_then(|m| m.personal_invites.get(user))
-            .is_some_and(|l| l.url == u.url && !l.revoked);
+            .is_some_and(|l| l.url.as_deref() == Some(u.url.as_str()) && !l.revoked);
         if !current {
             continue;
         }

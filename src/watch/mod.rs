@@ -373,7 +373,7 @@ fn topic_threads(store: &Store) -> std::collections::HashMap<(ChatId, String), i
         .flat_map(|(chat, m)| {
             m.topics
                 .iter()
-                .map(move |(key, t)| ((*chat, key.clone()), t.thread_id))
+                .filter_map(move |(key, t)| Some(((*chat, key.clone()), t.thread_id?)))
         })
         .collect()
 }

@@ -17,7 +17,7 @@ const NOW: &str = "--now=2026-11-27T12:00:00Z";
 /// Escape sequences (window title, clear screen), BEL, bidi overrides, a
 /// fence of three and of four backticks, HTML, a fake heading, a table
 /// cell, a link and a workflow command.
-const HOSTILE: &str = "\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m\u{202e}evil\u{2066}\n```\n</details>\n# Fake heading\n<img src=x onerror=alert(1)> | cell | [click](https://evil.example)\n::error::pwned\n````";
+const HOSTILE: &str = "\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}31m\u{202e}evil\u{2066}\n```\n</details>\n# Fake heading\n<img src=x onerror=alert(1)> | cell | [click](https://evil.example) cc @octocat\n::error::pwned\n````";
 
 fn orgform(state: &Path) -> Command {
     crate::hermetic::process(state)
@@ -96,6 +96,10 @@ fn assert_markdown_safe(what: &str, md: &str) {
     assert!(
         !outside.replace("\\]", "").contains("](https://evil"),
         "{what}: a live link:\n{outside}"
+    );
+    assert!(
+        !outside.contains("@octocat"),
+        "{what}: a GitHub mention:\n{outside}"
     );
     assert!(
         !outside.contains("| cell |"),

@@ -36,7 +36,7 @@ fn plan_on_the_sandbox_shows_the_seeded_drift() {
     insta::assert_snapshot!("markdown", markdown);
     let (_, json, _) = plan(state.path(), &["--format", "json"]);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(value["format_version"], 1);
+    assert_eq!(value["format_version"], orgform::plan::FORMAT_VERSION);
     insta::assert_json_snapshot!("json", value, {
         ".created_at" => "[time]",
         ".git_commit" => "[commit]",

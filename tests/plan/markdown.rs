@@ -35,7 +35,7 @@ fn change(chat: usize, person: usize, kind: &str) -> Value {
             "admin",
             json!(["manage_chat", "delete_messages"]),
             json!({"status": "member"}),
-            json!({"op": "promote", "rights": [], "user": user}),
+            json!({"op": "demote", "user": user}),
         ),
         "new-admin" => (
             "create",
@@ -43,7 +43,7 @@ fn change(chat: usize, person: usize, kind: &str) -> Value {
             true,
             "admin",
             json!({"status": "member"}),
-            json!({"status": "administrator", "rights": ["manage_chat", "restrict_members"]}),
+            json!({"status": "admin", "rights": ["manage_chat", "restrict_members"]}),
             json!({"op": "promote", "rights": ["manage_chat", "restrict_members"], "user": user}),
         ),
         "more-rights" => (

@@ -398,7 +398,7 @@ fn markdown_and_json_renderings() {
     let plan = make(BASE, &live, &known_store(&desired), Overrides::default());
     insta::assert_snapshot!("markdown", render::markdown(&plan));
     let json = render::json(&plan);
-    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["format_version"], orgform::plan::FORMAT_VERSION);
     insta::assert_json_snapshot!("json", json, {".created_at" => "[time]"});
 }
 

@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 
 use orgform::state::MemberState;
 use orgform::store::records::{self, Delta};
-use orgform::store::{
-    self, Holder, InviteLinkRecord, Location, Shared, Store, StoreError, TopicRecord,
-};
+use orgform::store::{self, Holder, Location, Shared, Store, StoreError};
 
 /// Both backends for one test: `(name, location)`.
 fn locations(test: &str, dir: &Path) -> Vec<(&'static str, Location)> {
@@ -53,9 +51,9 @@ fn open(location: &Location, dir: &Path) -> Shared {
     store::open(location, dir).unwrap().0
 }
 
-fn topic(thread_id: i64, name: &str) -> TopicRecord {
-    TopicRecord {
-        thread_id,
+fn topic(thread_id: i64, name: &str) -> orgform::state::Topic {
+    orgform::state::Topic {
+        thread_id: Some(thread_id),
         name: name.into(),
         icon_color: None,
         closed: false,
@@ -91,8 +89,8 @@ fn records_merge_what_each_writer_learned() {
             .insert("help".into(), topic(7, "Help & Questions"));
         apply_view.chat_mut(-100).invite_links.insert(
             "visitors".into(),
-            InviteLinkRecord {
-                url: "https://t.me/+abc".into(),
+            orgform::state::InviteLink {
+                url: Some("https://t.me/+abc".into()),
                 name: "Berlin office visitors".into(),
                 expires: None,
                 member_limit: None,
@@ -111,9 +109,10 @@ fn records_merge_what_each_writer_learned() {
 
         let merged = a.load().unwrap();
         let chat = merged.chat(-100).unwrap();
-        assert_eq!(chat.topics["help"].thread_id, 7, "{name}");
+        assert_eq!(chat.topics["help"].thread_id, Some(7), "{name}");
         assert_eq!(
-            chat.invite_links["visitors"].url, "https://t.me/+abc",
+            chat.invite_links["visitors"].url.as_deref(),
+            Some("https://t.me/+abc"),
             "{name}"
         );
         assert_eq!(chat.members[&42].status, MemberState::Member, "{name}");

@@ -325,3 +325,53 @@ fn export_import_and_migrate_move_everything() {
         "{err}"
     );
 }
+
+/// A person absent from most chats is one `gone` row with a set of chats:
+/// `state list` prints the set briefly, and `state rm CHAT/member/USER`
+/// removes that one chat's record although no row of that name exists.
+#[test]
+fn a_folded_person_is_listed_briefly_and_removed_per_chat() {
+    use orgform::state::MemberState;
+    use orgform::store::records::GONE_KIND;
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = dir.path().join("sandbox");
+    let location = orgform::store::Location::Sqlite(sandbox.join("orgform.db"));
+    let backend = orgform::store::open(&location, &sandbox).unwrap().0;
+    let mut org = orgform::store::Store::default();
+    for c in 1..=40i64 {
+        org.see_member(-1000 - c, 100, MemberState::Absent, 20, "apply");
+        org.see_member(-1000 - c, 7, MemberState::Member, 20, "update");
+    }
+    backend.replace_all(&org).unwrap();
+    assert!(
+        orgform::store::records::rows(&backend.load().unwrap())
+            .keys()
+            .any(|(_, kind, _)| kind == GONE_KIND),
+        "the person is folded"
+    );
+
+    let (code, out, err) = state(dir.path(), &["list"]);
+    assert_eq!(code, 0, "{err}");
+    let set = out
+        .lines()
+        .find(|l| l.contains("40 chats: "))
+        .unwrap_or_else(|| panic!("no brief chat set in:\n{out}"));
+    assert!(set.len() < 120, "{set}");
+
+    let (code, out, err) = state(dir.path(), &["rm", "-1001/member/100"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Removed -1001/member/100"), "{out}");
+    let after = backend.load().unwrap();
+    assert!(!after.chats[&-1001].members.contains_key(&100));
+    for c in 2..=40i64 {
+        assert_eq!(
+            after.chats[&(-1000 - c)].members[&100].status,
+            MemberState::Absent,
+            "chat {c} keeps the record"
+        );
+    }
+    assert_eq!(after.chats[&-1001].members[&7].status, MemberState::Member);
+
+    let (code, _, err) = state(dir.path(), &["rm", "-1001/member/100"]);
+    assert_eq!(code, 1, "a second rm finds nothing: {err}");
+}

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use orgform::state::MemberState;
 use orgform::store::records::{self, GONE_KIND, MEMBER_KIND};
-use orgform::store::{self, Location, Shared, Store, TopicRecord};
+use orgform::store::{self, Location, Shared, Store};
 
 fn locations(test: &str, dir: &Path) -> Vec<(&'static str, Location)> {
     let mut out = vec![("sqlite", Location::Sqlite(dir.join("orgform.db")))];
@@ -73,8 +73,8 @@ fn org() -> Store {
         memory.last_read = Some(30);
         memory.topics.insert(
             "releases".into(),
-            TopicRecord {
-                thread_id: c,
+            orgform::state::Topic {
+                thread_id: Some(c),
                 name: format!("Releases {c}"),
                 icon_color: None,
                 closed: false,

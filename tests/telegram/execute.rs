@@ -24,8 +24,11 @@ use orgform::store::Store;
 use orgform::telegram::{self, Client, ErrorKind, TelegramProvider};
 use serde_json::Value;
 
+/// A change whose `before` is given in its JSON shape (read back the way
+/// a saved plan is).
 fn change(desired: &DesiredState, key: &str, op: Op, before: Value) -> Change {
     let chat = &desired.state.chats[key];
+    let before = orgform::plan::Value::from_json(&op, &before).expect("a before value");
     Change {
         address: Address::chat(key),
         chat: key.to_string(),
@@ -36,7 +39,7 @@ fn change(desired: &DesiredState, key: &str, op: Op, before: Value) -> Change {
         reversible: op.reversible(),
         op,
         before,
-        after: Value::Null,
+        after: orgform::plan::Value::Nothing,
         why: vec![],
         person: None,
         undeclared: false,
@@ -434,6 +437,7 @@ async fn invite_links_are_created_edited_and_revoked() {
         member_limit: Some(5),
         join_request: false,
         url: None,
+        revoked: false,
     };
 
     let create = h.change(
@@ -508,6 +512,7 @@ async fn invite_links_are_created_edited_and_revoked() {
         member_limit: None,
         join_request: true,
         url: None,
+        revoked: false,
     };
     let edit = h.change(
         ENG,
@@ -782,7 +787,7 @@ async fn personal_invites_and_commands() {
     assert!(dm.last().unwrap().text.contains(&url), "{dm:?}");
     assert_eq!(
         h.store.chat(id).unwrap().personal_invites[&cast.outsider].url,
-        url
+        Some(url.clone())
     );
     // Undo withdraws the link.
     h.undo(&invite, &observed, &done).await;
