@@ -389,7 +389,7 @@ fn with_fresh_ledger(
     std::fs::write(&people_file, &people).unwrap();
     println!(
         "  first plan after offboarding {} people: {} calls, {asked} of them getChatMember, {:.2} s CPU, {} MB \
-         (without a fresh ledger: {unseen} more getChatMember, one per offboarded person and chat where the store never saw them)",
+         (without a fresh ledger: {unseen} getChatMember, one per offboarded person and chat where the store never saw them)",
         chosen.len(),
         offboarding.calls,
         offboarding.cpu,
