@@ -317,15 +317,20 @@ pub enum Records {
     /// know, or knows to differ from the config.
     #[default]
     Ask,
-    /// The records hold every membership change since each was made: a
-    /// watch keeps the ledger, its full member check has run since its
-    /// last gap, and it has not been down longer than Telegram keeps
-    /// updates (`store::ledger::LedgerStatus` without `stale`). Then a
-    /// person known absent who should be a member is still absent (no
-    /// update said otherwise), and, in a chat whose member count equals the
-    /// people known present, a person never seen there is not there:
-    /// neither is asked about (see [`read_chat`]).
-    Fresh,
+    /// Every membership change since `since` is recorded: a watch keeps
+    /// the ledger, its full member check ran at `since` (after its last
+    /// gap), and it has not been down longer than Telegram keeps updates
+    /// (`store::ledger::LedgerStatus` without `stale`). Then, counting only
+    /// records made at or after `since`, a person known absent who should
+    /// be a member is still absent (no update said otherwise), and, in a
+    /// chat whose member count equals the people known present, a person
+    /// never seen there is not there: neither is asked about (see
+    /// [`read_chat`]). An older record may predate a gap, and is not
+    /// trusted.
+    Fresh {
+        /// Unix time of the last full member check.
+        since: i64,
+    },
 }
 
 impl Records {
@@ -333,7 +338,10 @@ impl Records {
     /// a watch kept it and nothing makes it stale.
     pub fn from_ledger(status: Option<&crate::store::ledger::LedgerStatus>) -> Records {
         match status {
-            Some(s) if s.stale.is_none() && s.heartbeat.is_some() => Records::Fresh,
+            Some(s) if s.stale.is_none() && s.heartbeat.is_some() => match s.full_check {
+                Some(since) => Records::Fresh { since },
+                None => Records::Ask,
+            },
             _ => Records::Ask,
         }
     }
@@ -658,17 +666,25 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
     // Whether everyone in the chat is someone the store knows present: the
     // member count (admins, bots and restricted members included) equals
     // the admins just read plus the people the records say are in.
-    let all_known = job.records == Records::Fresh && !job.census && {
+    // Records made since the last full member check, when the ledger
+    // holds every change since then.
+    let trusted_since = match job.records {
+        Records::Fresh { since } if !job.census => Some(since),
+        _ => None,
+    };
+    let trusted = |r: &crate::store::SeenMember| trusted_since.is_some_and(|since| r.at >= since);
+    let all_known = trusted_since.is_some() && {
         let mut present: BTreeSet<UserId> = admins.iter().filter_map(ChatMember::user_id).collect();
         present.extend(
             job.memory
                 .members
                 .iter()
                 .filter(|(_, r)| {
-                    matches!(
-                        r.status,
-                        MemberState::Member | MemberState::Restricted { .. }
-                    )
+                    trusted(r)
+                        && matches!(
+                            r.status,
+                            MemberState::Member | MemberState::Restricted { .. }
+                        )
                 })
                 .map(|(u, _)| *u),
         );
@@ -687,7 +703,8 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
             tags.get(user).map(String::as_str).unwrap_or("")
                 != record.and_then(|r| r.tag.as_deref()).unwrap_or("")
         });
-        let fresh = job.records == Records::Fresh && !job.census;
+        let fresh = trusted_since.is_some();
+        let record_trusted = record.is_some_and(trusted);
         let ask = match (known, wanted) {
             _ if job.census => true,
             // Never seen in a chat where everyone present is known, and
@@ -700,7 +717,7 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
             }
             // Known absent, with every change since recorded: still absent
             // (invited and not joined yet).
-            (Some(MemberState::Absent), Some(_)) if fresh && !tag_differs => false,
+            (Some(MemberState::Absent), Some(_)) if record_trusted && !tag_differs => false,
             (None, _) => true,
             (Some(known), Some(wanted)) => !same_status(known, wanted) || tag_differs,
             // Declared as admin, known as something else.
