@@ -472,7 +472,12 @@ impl<'a> Resolver<'a> {
             };
             let mut chat_why = std::collections::HashMap::new();
             let chat = self.chat(key, &eff, id, kind, &mut chat_why);
+            // Sorted per chat, the chats' traces come mostly in order (chat
+            // keys in order), and the final sort merges a few long runs
+            // instead of sorting tens of thousands of strings from scratch.
+            let start = why.len();
             why.extend(chat_why);
+            why[start..].sort_unstable_by(|a, b| a.0.cmp(&b.0));
             desired.state.chats.insert(key.clone(), chat);
         }
         desired.why = why.into_iter().collect();
