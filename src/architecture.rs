@@ -20,6 +20,9 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("state", &[]),
     ("botapi_spec", &[]),
+    // Request pacing (429 retry_after, FLOOD_WAIT): shared by both
+    // providers, so below both.
+    ("pace", &[]),
     // The config as written: below both config and model.
     ("spec", &["state"]),
     ("config", &["spec"]),
@@ -31,7 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("policy", &["config", "spec", "model", "plan", "state"]),
     ("apply", &["plan", "state", "store"]),
     // Reading merges live answers with what is remembered (store's data).
-    ("telegram", &["state", "plan", "apply", "store"]),
+    ("telegram", &["state", "plan", "apply", "store", "pace"]),
     ("access", &["model", "state"]),
     ("drift", &["model", "plan", "state", "store"]),
     ("git", &["config"]),
@@ -61,7 +64,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "render",
         ],
     ),
-    ("mtproto", &["state", "plan", "apply", "store", "spec"]),
+    (
+        "mtproto",
+        &["state", "plan", "apply", "store", "spec", "pace"],
+    ),
     (
         "cli",
         &[
@@ -83,6 +89,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "telegram",
             "watch",
             "mtproto",
+            "pace",
         ],
     ),
 ];

@@ -22,6 +22,7 @@ pub mod git;
 pub mod import;
 pub mod model;
 pub mod mtproto;
+pub mod pace;
 pub mod plan;
 pub mod policy;
 pub mod render;

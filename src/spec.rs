@@ -45,6 +45,27 @@ pub struct Config {
     /// Named stages of a staged rollout (pilot → departments → all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Rollout>,
+    /// Chat folders with a shareable link (the user provider), by key: one
+    /// link that joins a newcomer to every chat of their team.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub folders: BTreeMap<String, FolderSpec>,
+}
+
+/// A chat folder the signed-in person keeps and shares by link: the chats
+/// of a department (those whose `members` name it), the chats the
+/// selectors pick, or both.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FolderSpec {
+    /// The folder's name, 1–12 characters (Telegram's limit).
+    pub title: String,
+    /// Every chat whose `members` name this department (or one of its
+    /// parents' selectors that include it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Chats matching any of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chats: Option<Vec<ChatSelector>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -383,6 +404,12 @@ pub struct ChatSpec {
     pub membership: Option<MembershipMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<Selector>>,
+    /// How declared members who are not in the chat are brought in: a
+    /// personal invite link from the bot (`invite`, the default), or added
+    /// directly by the signed-in person (`direct`, the user provider),
+    /// falling back to the link when their privacy settings refuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_members: Option<AddMembers>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admins: Option<Vec<AdminBinding>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -538,6 +565,17 @@ pub struct PolicyScope {
     /// People, by the same selectors as chat members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub people: Option<Vec<Selector>>,
+}
+
+/// How declared members who are not in a chat are brought in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AddMembers {
+    /// A personal invite link, sent by the bot.
+    #[default]
+    Invite,
+    /// Added by the signed-in person (channels.inviteToChannel).
+    Direct,
 }
 
 /// Chats matching every key given.

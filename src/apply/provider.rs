@@ -75,6 +75,19 @@ pub enum Answer {
     Chat {
         id: i64,
     },
+    /// The user provider did not add a person directly (their privacy
+    /// settings refuse it, or Telegram answered PEER_FLOOD this run): the
+    /// bot sends the personal invite link instead ([`Split`]).
+    NotAdded {
+        reason: String,
+    },
+    /// A chat folder was made or edited (the user provider): its id and
+    /// shareable link.
+    Folder {
+        filter_id: i32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<String>,
+    },
     /// A topic was created.
     Topic {
         thread_id: i64,
@@ -235,7 +248,10 @@ impl Inverse {
 
 fn action_of(op: &Op) -> Action {
     match op {
-        Op::CreateTopic { .. } | Op::CreateInviteLink { .. } => Action::Create,
+        Op::CreateTopic { .. } | Op::CreateInviteLink { .. } | Op::CreateFolder { .. } => {
+            Action::Create
+        }
+        Op::DeleteFolder { .. } => Action::Delete,
         Op::DeleteTopic { .. }
         | Op::RevokeInviteLink { .. }
         | Op::Ban { .. }
@@ -245,6 +261,7 @@ fn action_of(op: &Op) -> Action {
         | Op::Unpin { .. } => Action::Delete,
         op if op.is_demotion() => Action::Delete,
         Op::SendInvite { .. } => Action::Invite,
+        Op::AddMember { .. } => Action::Create,
         Op::Manual { .. } => Action::Manual,
         _ => Action::Update,
     }
@@ -304,7 +321,22 @@ impl<B: Provider, U: Provider> Provider for Split<B, U> {
     async fn execute(&self, change: &Change) -> Result<Executed, ProviderError> {
         if change.op.needs_person() {
             match &self.user {
-                Some(user) => user.execute(change).await,
+                Some(user) => {
+                    let done = user.execute(change).await?;
+                    match (&change.op, &done.answer) {
+                        // Not added directly: the bot's personal link.
+                        (Op::AddMember { .. }, Answer::NotAdded { reason }) => {
+                            let mut sent = self.bot.execute(change).await?;
+                            sent.notes.insert(
+                                0,
+                                format!("not added directly ({reason}): sent the personal invite link instead"),
+                            );
+                            sent.calls = [done.calls, sent.calls].concat();
+                            Ok(sent)
+                        }
+                        _ => Ok(done),
+                    }
+                }
                 None => Err(Self::no_user(change)),
             }
         } else {
@@ -549,6 +581,14 @@ pub fn inverse(change: &Change, before: &Observed, done: &Executed) -> Inverse {
             Some(_) => ops(vec![]),
             None => unobserved(),
         },
+        Op::AddMember { user, .. } => match &done.answer {
+            Answer::Done => ops(vec![Op::Kick { user: *user }]),
+            Answer::PersonalInvite { url, .. } => ops(vec![Op::RevokeInviteLink {
+                key: personal_invite_key(*user),
+                url: url.clone(),
+            }]),
+            _ => never("Telegram answered neither the addition nor a personal link"),
+        },
         Op::SendInvite { user, .. } => match &done.answer {
             // The message cannot be unsent; revoking the link withdraws the invitation.
             Answer::PersonalInvite { url, .. } => ops(vec![Op::RevokeInviteLink {
@@ -572,6 +612,33 @@ pub fn inverse(change: &Change, before: &Observed, done: &Executed) -> Inverse {
             _ => unobserved(),
         },
         Op::CreateChat { .. } => never("orgform never deletes a chat"),
+        Op::CreateFolder { key, .. } => match &done.answer {
+            Answer::Folder { filter_id, .. } => ops(vec![Op::DeleteFolder {
+                key: key.clone(),
+                filter_id: *filter_id,
+            }]),
+            _ => never("Telegram did not answer with the new folder's id"),
+        },
+        // The user provider observes the folder's title and chats before.
+        Op::EditFolder { key, filter_id, .. } => match before {
+            Observed::Recorded { value } => {
+                let title = value.get("title").and_then(Value::as_str);
+                let chats: Option<Vec<i64>> = value
+                    .get("chats")
+                    .and_then(|c| serde_json::from_value(c.clone()).ok());
+                match (title, chats) {
+                    (Some(title), Some(chats)) if !chats.is_empty() => ops(vec![Op::EditFolder {
+                        key: key.clone(),
+                        filter_id: *filter_id,
+                        title: title.to_string(),
+                        chats,
+                    }]),
+                    _ => never("the folder's previous title and chats were not observed"),
+                }
+            }
+            _ => unobserved(),
+        },
+        Op::DeleteFolder { .. } => never("a deleted folder's link cannot be restored"),
         // The user provider observes the value before (Recorded) and the
         // same setting with that value undoes it.
         Op::SetPersonSetting { setting } => match before {
@@ -690,7 +757,13 @@ pub fn record(
                 }
             }
         }
-        (Op::SendInvite { user, name, .. }, Answer::PersonalInvite { url, expires, .. }) => {
+        (Op::AddMember { user, .. }, Answer::Done) => {
+            store.see_member(chat, *user, MemberState::Member, now, "apply")
+        }
+        (
+            Op::SendInvite { user, name, .. } | Op::AddMember { user, name, .. },
+            Answer::PersonalInvite { url, expires, .. },
+        ) => {
             let record = InviteLink {
                 url: Some(url.clone()),
                 name: name.chars().take(LINK_NAME_MAX).collect(),

@@ -24,6 +24,8 @@ pub enum Stale {
 pub fn chats_to_read(plan: &Plan) -> Vec<String> {
     plan.changes
         .iter()
+        // A chat folder (`folder.KEY`) is no chat to read.
+        .filter(|c| c.address.chat_key().is_some())
         .map(|c| c.chat.clone())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()

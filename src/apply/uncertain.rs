@@ -36,6 +36,9 @@ pub fn repeatable(op: &Op) -> bool {
         Op::CreateTopic { .. }
             | Op::CreateInviteLink { .. }
             | Op::SendInvite { .. }
+            | Op::AddMember { .. }
+            | Op::CreateChat { .. }
+            | Op::CreateFolder { .. }
             | Op::Pin { .. }
             | Op::SetPhoto { .. }
     )
@@ -92,6 +95,13 @@ pub fn question(change: &Change, index: usize) -> String {
         ),
         Op::SetPhoto { path, .. } => format!(
             "look at chat {chat}'s photo: is it the image {path}? Answer `done` or `not-done`"
+        ),
+        Op::CreateChat { title, .. } => format!(
+            "look among the signed-in person's chats for one titled {title:?} made just now; if it exists, put its id in the config as chats.{}.id and answer `done`, otherwise answer `not-done`",
+            change.chat
+        ),
+        Op::CreateFolder { title, .. } => format!(
+            "look at the signed-in person's chat folders for one named {title:?}; if it exists, answer `done` (the next plan finds it by its name), otherwise answer `not-done`"
         ),
         _ => format!("look at {} in Telegram", change.address),
     };

@@ -315,8 +315,8 @@ async fn execute(
             (&change.op, created.get(&change.chat))
         {
             eprintln!(
-                "Created chat `{key}` with id {id}. Add `id: {id}` to chats.{key} in the config; \
-                 until then orgform finds it by this record in its state.",
+                "Created chat `{key}` with id {id}. Add `id: {id}` to chats.{key} in the config \
+                 (`orgform import ids` writes it); until then orgform finds it by this record in its state.",
                 key = crate::render::escape::terminal(&change.chat)
             );
         }

@@ -33,6 +33,8 @@ pub enum ImportCommand {
     Chats(ChatsArgs),
     /// Read a staff list (CSV or XLSX) into `people`.
     People(PeopleArgs),
+    /// Write the ids of chats orgform created into the config files that declare them (formatting and comments kept).
+    Ids(super::import_ids::IdsArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -115,6 +117,7 @@ pub fn run(args: ImportArgs) -> Result<u8, CliError> {
     match args.what {
         ImportCommand::Chats(a) => run_chats(a),
         ImportCommand::People(a) => run_people(a),
+        ImportCommand::Ids(a) => super::import_ids::run(a),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod drift;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod import_ids;
 pub mod logging;
 pub mod login;
 pub mod logout;

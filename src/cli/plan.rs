@@ -318,6 +318,83 @@ async fn recover_by_name(
         .map_err(|e| CliError::user(format!("finding topics and links by name: {e}")))
 }
 
+/// Department folders (`folders:`): read the signed-in person's folders,
+/// say each one's link, and add the changes that bring them in line. Not
+/// for a plan of some chats only (`--changed-since`), and not without a
+/// person: a bot has no folders.
+async fn plan_folders(
+    conn: &connect::Connection,
+    model: &crate::model::Model,
+    plan: &mut Plan,
+    live: &crate::state::LiveState,
+) -> Result<(), CliError> {
+    if model.config.folders.is_empty() || plan.only.is_some() {
+        return Ok(());
+    }
+    if !model.desired.provider.has_user() {
+        eprintln!(
+            "warning: folders need a person (org.telegram.provider: user or both); they are not planned"
+        );
+        return Ok(());
+    }
+    let Some(provider) = super::login::user_provider_if_signed_in(&conn.state_dir)? else {
+        eprintln!(
+            "warning: folders need a signed-in person (`orgform login`, or ORGFORM_TELEGRAM_SESSION); they are not planned"
+        );
+        return Ok(());
+    };
+    let desired = crate::model::folders::resolve(&model.config, &model.desired);
+    let have = crate::mtproto::folders::read(&provider, &desired)
+        .await
+        .map_err(|e| {
+            CliError::user(format!(
+                "reading the chat folders as the signed-in person: {e}"
+            ))
+        })?;
+    for (key, folder) in &have {
+        if let Some(link) = &folder.link {
+            eprintln!(
+                "Folder `{}` ({}): {}",
+                crate::render::escape::terminal(key),
+                crate::render::escape::terminal(&folder.title),
+                crate::render::escape::terminal(link)
+            );
+        }
+    }
+    let names: std::collections::BTreeMap<crate::state::ChatId, &str> = live
+        .state
+        .chats
+        .iter()
+        .map(|(k, c)| (c.id, k.as_str()))
+        .chain(
+            model
+                .desired
+                .state
+                .chats
+                .iter()
+                .map(|(k, c)| (c.id, k.as_str())),
+        )
+        .collect();
+    let changes = crate::plan::folders::changes(&desired, &have, |id| {
+        names
+            .get(&id)
+            .map_or_else(|| id.to_string(), |k| k.to_string())
+    });
+    if !changes.is_empty() {
+        // What a saved plan's stale check compares (a folder is no chat's
+        // object, so it reads as nothing, as at plan time).
+        for c in &changes {
+            plan.fingerprints.insert(
+                c.address.to_string(),
+                plan::fingerprint(&plan::live_object(live, c)),
+            );
+        }
+        plan.changes.extend(changes);
+        plan::order(&mut plan.changes);
+    }
+    Ok(())
+}
+
 pub async fn make_plan(
     config: &std::path::Path,
     conn: &connect::Connection,
@@ -380,6 +457,7 @@ pub async fn make_plan(
         now,
         only,
     });
+    plan_folders(conn, &model, &mut plan, &live).await?;
     // The process ends soon after: freeing the ledger is wasted work.
     std::mem::forget(store);
     plan.config_digest = Some(model.sources.digest());

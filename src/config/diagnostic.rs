@@ -55,6 +55,13 @@ pub mod codes {
     pub const UNKNOWN_STAGE: &str = "unknown-stage";
     /// A person that is the bot's own account.
     pub const BOT_AS_PERSON: &str = "bot-as-person";
+    /// A folder selects more chats than a shared folder may hold.
+    pub const FOLDER_TOO_LARGE: &str = "folder-too-large";
+    /// A folder selects no chat at all.
+    pub const FOLDER_EMPTY: &str = "folder-empty";
+    /// Something only a signed-in person can do (folders, adding members
+    /// directly) in an org whose provider is the bot alone.
+    pub const NEEDS_PERSON: &str = "needs-person";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

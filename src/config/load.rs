@@ -132,6 +132,7 @@ pub const MERGED_SECTIONS: &[&str] = &[
     "templates",
     "chats",
     "policies",
+    "folders",
 ];
 
 /// The result of loading: the files, the merged tree (when every file

@@ -832,6 +832,11 @@ fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, 
             "bot commands are set but the config has none",
             "deletes the chat's bot commands",
         ),
+        Op::CreateFolder { .. } | Op::EditFolder { .. } | Op::DeleteFolder { .. } => apply(
+            Kind::Settings,
+            "the chat folder differs from the config",
+            "sets it through the user provider",
+        ),
         Op::CreateChat { .. } => apply(
             Kind::Settings,
             "declared without an id and not created yet",
@@ -944,7 +949,7 @@ fn classify(c: &Change, desired: &ChatState, live: &ChatState) -> (Kind, Fixer, 
             "in the chat, but the config says they must not be",
             "removes them from the chat",
         ),
-        Op::SendInvite { .. } => {
+        Op::SendInvite { .. } | Op::AddMember { .. } => {
             let summary = if c.address.as_str().contains(".admin.") {
                 "declared admin is not in the chat"
             } else {

@@ -9,6 +9,7 @@
 //! timestamps, so that a re-run over unchanged input changes no byte.
 
 pub mod chats;
+pub mod ids;
 pub mod people;
 
 use std::path::{Path, PathBuf};

@@ -109,7 +109,122 @@ impl<'a> Checker<'a> {
         self.policy_rules();
         self.rollout();
         self.watch_settings();
+        self.folders();
         self.out
+    }
+
+    /// `folders:`: a title Telegram accepts, a known department, known
+    /// chats, and at most as many chats as a shared folder may hold.
+    fn folders(&mut self) {
+        use crate::state::folders::{FOLDER_CHATS_MAX, FOLDER_TITLE_MAX};
+        let config = self.config;
+        let person = config
+            .org
+            .as_ref()
+            .and_then(|o| o.telegram.as_ref())
+            .and_then(|t| t.provider)
+            .is_some_and(|p| p.has_user());
+        if !person {
+            let direct: Vec<String> = config
+                .chats
+                .iter()
+                .map(|(k, c)| (format!("/chats/{}", esc(k)), c))
+                .chain(
+                    config
+                        .templates
+                        .iter()
+                        .map(|(k, c)| (format!("/templates/{}", esc(k)), c)),
+                )
+                .filter(|(_, c)| c.add_members == Some(crate::spec::AddMembers::Direct))
+                .map(|(p, _)| format!("{p}/add_members"))
+                .collect();
+            for ptr in direct {
+                self.out.push(
+                    Diagnostic::warning(codes::NEEDS_PERSON, "`add_members: direct` needs a signed-in person")
+                        .at(self.at(&ptr), "the bot sends personal invite links instead")
+                        .hint("set org.telegram.provider to both (or user) and sign in with `orgform login`"),
+                );
+            }
+            if let Some((key, _)) = config.folders.iter().next() {
+                self.out.push(
+                    Diagnostic::warning(codes::NEEDS_PERSON, "chat folders need a signed-in person")
+                        .at(self.key_at(&format!("/folders/{}", esc(key))), "not planned with the bot alone")
+                        .hint("set org.telegram.provider to both (or user) and sign in with `orgform login`"),
+                );
+            }
+        }
+        for (key, spec) in &config.folders {
+            let base = format!("/folders/{}", esc(key));
+            self.length(
+                &format!("the title of folder `{key}`"),
+                &spec.title,
+                1,
+                FOLDER_TITLE_MAX,
+                &format!("{base}/title"),
+            );
+            if let Some(d) = &spec.department
+                && !config.departments.contains_key(d)
+            {
+                let candidates = config.departments.keys().map(String::as_str).collect();
+                self.unknown(
+                    codes::UNKNOWN_DEPARTMENT,
+                    "department",
+                    d,
+                    &format!("{base}/department"),
+                    candidates,
+                );
+            }
+            if let Some(list) = &spec.chats {
+                self.chat_selectors(list, &format!("{base}/chats"));
+            }
+            if spec.department.is_none() && spec.chats.is_none() {
+                self.out.push(
+                    Diagnostic::error(
+                        codes::MISSING_FIELD,
+                        format!("folder `{key}` selects no chats"),
+                    )
+                    .at(self.key_at(&base), "no `department` and no `chats`")
+                    .hint("name a department (its chats) or give `chats:` selectors"),
+                );
+                continue;
+            }
+            let picked = config
+                .chats
+                .keys()
+                .filter(|chat| {
+                    super::folders::selects(
+                        config,
+                        spec.department.as_deref(),
+                        spec.chats.as_deref(),
+                        chat,
+                    )
+                })
+                .count();
+            if picked > FOLDER_CHATS_MAX {
+                self.out.push(
+                    Diagnostic::error(
+                        codes::FOLDER_TOO_LARGE,
+                        format!("folder `{key}` selects {picked} chats; a shared folder holds at most {FOLDER_CHATS_MAX}"),
+                    )
+                    .at(self.key_at(&base), format!("{picked} chats"))
+                    .hint("split it into narrower folders (by sub-department or label)"),
+                );
+            } else if picked == 0
+                && spec
+                    .department
+                    .as_ref()
+                    .is_some_and(|d| config.departments.contains_key(d))
+            {
+                self.out.push(
+                    Diagnostic::warning(
+                        codes::FOLDER_EMPTY,
+                        format!("folder `{key}` selects no chats"),
+                    )
+                    .at(self.key_at(&base), "no chat's members name the department")
+                    .hint("a department's chats are those whose `members` name it (or a department above it)"),
+                );
+            }
+        }
     }
 
     /// What `orgform watch` reads: the alerts chat must be a chat key (or

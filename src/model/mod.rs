@@ -7,6 +7,7 @@
 //! diagnostic on the way.
 
 pub mod check;
+pub mod folders;
 pub mod photo;
 pub mod resolve;
 pub mod rules;

@@ -98,6 +98,7 @@ pub fn effective_chat(config: &Config, chat: &ChatSpec) -> EffectiveChat {
             permissions,
             membership,
             members,
+            add_members,
             admins,
             restricted,
             banned,
@@ -495,6 +496,7 @@ impl<'a> Resolver<'a> {
         let config = self.config;
         let mut chat = ChatState::new(id, kind);
         chat.membership = eff.membership.unwrap_or_default();
+        chat.add_directly = eff.add_members == Some(crate::spec::AddMembers::Direct);
         chat.settings = ChatSettings {
             title: eff.title.clone(),
             description: eff.description.clone(),

@@ -5,10 +5,12 @@
 //! implementation ([`provider`]: create chats, settings only people can
 //! change, members, topics, links, the admin log), and what a person's
 //! reading adds to live state ([`read`]: exact members, recovery by name,
-//! attribution of drift). It uses `state`, `plan`, `apply`'s provider
+//! attribution of drift), and department folders shared by link
+//! ([`folders`]). It uses `state`, `plan`, `apply`'s provider
 //! types and `store` records, as the architecture table allows.
 
 pub mod client;
+pub mod folders;
 pub mod provider;
 pub mod read;
 pub mod session;

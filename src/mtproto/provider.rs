@@ -8,9 +8,11 @@
 //! access hashes MTProto wants are learnt from the account's dialogs (and
 //! from the chats it creates) and kept for the connection's life.
 //!
-//! FLOOD_WAIT_X means the call did not run: it is waited out exactly and
-//! the call sent again, up to [`MAX_FLOOD_WAIT`] in total; anything longer
-//! is returned to the caller. Every other failure is returned as it is —
+//! FLOOD_WAIT_X means the call did not run: like a Bot API 429, it goes
+//! through the one pacer (`crate::pace`), which holds every later call of
+//! the account until the wait is over and slows down; the call is sent
+//! again, up to [`MAX_FLOOD_WAIT`] in total; anything longer is returned
+//! to the caller. Every other failure is returned as it is —
 //! in particular a lost answer is never retried here.
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +25,15 @@ use super::client::{MtprotoError, UserClient};
 use crate::apply::provider::{Answer, Evidence, Executed, Observed, Provider, ProviderError};
 use crate::plan::change::{Change, Op};
 use crate::state::{ChatId, ChatType, Right, Rights, UserId};
+
+/// How fast the account's calls go: Telegram publishes no limit for a
+/// user account, so the pace starts well inside what its own apps do and
+/// adapts like the bot's (a FLOOD_WAIT cuts it by a tenth).
+pub const USER_PACE: crate::pace::PaceOptions = crate::pace::PaceOptions {
+    start: Some(30.0),
+    ceiling: 60.0,
+    adaptive: true,
+};
 
 /// The longest flood wait honoured before giving the error back.
 pub const MAX_FLOOD_WAIT: Duration = Duration::from_secs(300);
@@ -140,6 +151,12 @@ pub struct Invited {
 pub struct UserProvider {
     client: UserClient,
     hashes: Mutex<HashMap<i64, i64>>,
+    /// Telegram answered PEER_FLOOD: this account adds nobody more in
+    /// this run (each later addition becomes a personal link).
+    peer_flood: std::sync::atomic::AtomicBool,
+    /// The account's pace: FLOOD_WAIT holds every call, as a 429 does the
+    /// bot's.
+    pace: crate::pace::Pace,
 }
 
 impl UserProvider {
@@ -147,6 +164,8 @@ impl UserProvider {
         UserProvider {
             client,
             hashes: Mutex::new(HashMap::new()),
+            peer_flood: std::sync::atomic::AtomicBool::new(false),
+            pace: crate::pace::Pace::new(USER_PACE),
         }
     }
 
@@ -154,23 +173,38 @@ impl UserProvider {
         &self.client
     }
 
-    /// Invoke, waiting out FLOOD_WAIT (the call did not run) up to
+    /// Invoke through the account's pace, honouring FLOOD_WAIT (the call
+    /// did not run) as the Bot API client honours a 429's `retry_after`:
+    /// the pace holds every later call of this account until the wait is
+    /// over and slows down, and the call is sent again, up to
     /// [`MAX_FLOOD_WAIT`] in total.
-    async fn call<R: tl::RemoteCall>(&self, request: &R) -> Result<R::Return, MtprotoError> {
+    pub(super) async fn call<R: tl::RemoteCall>(
+        &self,
+        request: &R,
+    ) -> Result<R::Return, MtprotoError> {
         let mut waited = Duration::ZERO;
         loop {
+            let slot = self.pace.wait_turn().await;
             match self.client.invoke(request).await {
                 Err(MtprotoError::FloodWait { seconds, name })
                     if waited + Duration::from_secs(seconds) <= MAX_FLOOD_WAIT =>
                 {
                     let wait = Duration::from_secs(seconds);
                     tracing::info!(seconds, %name, "Telegram asked to wait; waiting exactly that long");
-                    tokio::time::sleep(wait).await;
+                    let until = self
+                        .pace
+                        .rate_limited(slot, tokio::time::Instant::now(), wait);
+                    tokio::time::sleep_until(until).await;
                     waited += wait;
                 }
                 other => return other,
             }
         }
+    }
+
+    /// What the account's pace achieved (calls, FLOOD_WAITs, rate).
+    pub fn pace_stats(&self) -> crate::pace::PaceStats {
+        self.pace.stats()
     }
 
     fn remember(&self, chats: &[tl::enums::Chat]) {
@@ -246,7 +280,10 @@ impl UserProvider {
         }))
     }
 
-    async fn input_peer(&self, chat: ChatId) -> Result<tl::enums::InputPeer, MtprotoError> {
+    pub(super) async fn input_peer(
+        &self,
+        chat: ChatId,
+    ) -> Result<tl::enums::InputPeer, MtprotoError> {
         let tl::enums::InputChannel::Channel(c) = self.input(chat).await? else {
             unreachable!("input() builds a channel")
         };
@@ -732,6 +769,77 @@ impl UserProvider {
 }
 
 impl UserProvider {
+    /// Add one declared member directly. Privacy refusals, a person the
+    /// account cannot find (no username), and every addition after
+    /// PEER_FLOOD answer [`Answer::NotAdded`], for the bot's personal link.
+    async fn add_member(
+        &self,
+        chat: ChatId,
+        user: UserId,
+        username: Option<&str>,
+    ) -> Result<Executed, ProviderError> {
+        use std::sync::atomic::Ordering;
+        let not_added = |reason: String, calls: Vec<String>| Executed {
+            answer: Answer::NotAdded { reason },
+            not_modified: false,
+            calls,
+            notes: vec![],
+        };
+        if self.peer_flood.load(Ordering::SeqCst) {
+            return Ok(not_added(
+                "Telegram answered PEER_FLOOD earlier in this run; no more direct additions".into(),
+                vec![],
+            ));
+        }
+        // MTProto names a person by id and access hash, which the account
+        // learns from their username.
+        let Some(username) = username else {
+            return Ok(not_added(
+                "the config gives no username to find them by".into(),
+                vec![],
+            ));
+        };
+        let (found, hash) = match self.resolve_user(username).await {
+            Ok(found) => found,
+            Err(e) if e.name() == Some("USERNAME_NOT_OCCUPIED") => {
+                return Ok(not_added(
+                    format!("no account has the username @{username}"),
+                    vec!["contacts.resolveUsername".into()],
+                ));
+            }
+            Err(e) => return Err(provider_error(e)),
+        };
+        if found != user {
+            return Ok(not_added(
+                format!("@{username} is account {found}, not {user}"),
+                vec!["contacts.resolveUsername".into()],
+            ));
+        }
+        let calls = vec![
+            "contacts.resolveUsername".to_string(),
+            "channels.inviteToChannel".to_string(),
+        ];
+        let invited = self
+            .invite(chat, &[(user, hash)])
+            .await
+            .map_err(provider_error)?;
+        if invited.added.contains(&user) {
+            return Ok(Executed::done(calls));
+        }
+        if invited.not_tried_after_peer_flood.contains(&user) {
+            self.peer_flood.store(true, Ordering::SeqCst);
+            tracing::warn!("PEER_FLOOD: no more direct additions in this run");
+            return Ok(not_added(
+                "Telegram answered PEER_FLOOD: this account may not add people for a while; no more direct additions in this run".into(),
+                calls,
+            ));
+        }
+        Ok(not_added(
+            "their privacy settings do not let others add them".into(),
+            calls,
+        ))
+    }
+
     /// Whether a createChannel whose answer was lost made the chat. No
     /// chat of that title owned by the account: it did not. One or more:
     /// a person must say (one may be an older chat of the same name, which
@@ -773,7 +881,7 @@ impl UserProvider {
     }
 }
 
-fn provider_error(e: MtprotoError) -> ProviderError {
+pub(super) fn provider_error(e: MtprotoError) -> ProviderError {
     if e.did_not_run() {
         ProviderError::refused(e.to_string())
     } else {
@@ -793,6 +901,14 @@ fn not_mine(change: &Change) -> ProviderError {
 /// those and the bot everything else.
 impl Provider for UserProvider {
     async fn execute(&self, change: &Change) -> Result<Executed, ProviderError> {
+        if crate::plan::folders::is_folder(change) {
+            return self.execute_folder(change).await;
+        }
+        if let Op::AddMember { user, username, .. } = &change.op {
+            return self
+                .add_member(change.chat_id, *user, username.as_deref())
+                .await;
+        }
         if let Op::CreateChat {
             title,
             description,
@@ -846,7 +962,10 @@ impl Provider for UserProvider {
     }
 
     async fn observe_before(&self, change: &Change) -> Result<Observed, ProviderError> {
-        if let Op::CreateChat { .. } = change.op {
+        if crate::plan::folders::is_folder(change) {
+            return self.observe_folder(change).await;
+        }
+        if let Op::CreateChat { .. } | Op::AddMember { .. } = change.op {
             return Ok(Observed::Nothing);
         }
         let Op::SetPersonSetting { setting } = &change.op else {
@@ -864,8 +983,23 @@ impl Provider for UserProvider {
     /// A setting whose answer was lost is read back: it either has the
     /// value now or it does not.
     async fn evidence(&self, change: &Change, _before: &Observed) -> Evidence {
+        if crate::plan::folders::is_folder(change) {
+            return self.folder_evidence(change).await;
+        }
         if let Op::CreateChat { title, .. } = &change.op {
             return self.created_evidence(title).await;
+        }
+        if let Op::AddMember { user, .. } = &change.op {
+            // In the member list now: it happened.
+            let by = "channels.getParticipants".to_string();
+            return match self.members(change.chat_id).await {
+                Ok(listed) if listed.contains_key(user) => Evidence::Done {
+                    executed: Executed::done(vec![]),
+                    by,
+                },
+                Ok(_) => Evidence::NotDone { by },
+                Err(_) => Evidence::Unknown,
+            };
         }
         let Op::SetPersonSetting { setting } = &change.op else {
             return Evidence::Unknown;

@@ -205,6 +205,19 @@ pub enum Op {
         name: String,
         expires: i64,
     },
+    /// Add a declared member directly (the user provider:
+    /// channels.inviteToChannel), for a chat with `add_members: direct`.
+    /// When their privacy settings refuse it, or once Telegram has
+    /// answered PEER_FLOOD in this run, the bot sends the personal invite
+    /// link (`name`, `expires`) of [`Op::SendInvite`] instead.
+    AddMember {
+        user: UserId,
+        /// Their username, by which the account finds them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        name: String,
+        expires: i64,
+    },
     SetCommands {
         commands: Vec<Command>,
     },
@@ -230,6 +243,28 @@ pub enum Op {
         /// The bot's username (`org.telegram.bot`).
         bot: Option<String>,
         bot_rights: Rights,
+    },
+    /// Make the chat folder `key` of `chats` and share it by link (the
+    /// user provider: messages.updateDialogFilter, then
+    /// chatlists.exportChatlistInvite).
+    CreateFolder {
+        key: String,
+        title: String,
+        chats: Vec<ChatId>,
+    },
+    /// Set a shared folder's title and chats, and its link's chats with
+    /// them (messages.updateDialogFilter, chatlists.editExportedInvite).
+    EditFolder {
+        key: String,
+        filter_id: i32,
+        title: String,
+        chats: Vec<ChatId>,
+    },
+    /// Delete a folder and its link (what undoes a creation; a folder
+    /// dropped from the config is left alone, like a chat).
+    DeleteFolder {
+        key: String,
+        filter_id: i32,
     },
 }
 
@@ -309,7 +344,15 @@ impl Op {
 
     /// Only a signed-in person can carry it out (the user provider).
     pub fn needs_person(&self) -> bool {
-        matches!(self, Op::SetPersonSetting { .. } | Op::CreateChat { .. })
+        matches!(
+            self,
+            Op::SetPersonSetting { .. }
+                | Op::AddMember { .. }
+                | Op::CreateChat { .. }
+                | Op::CreateFolder { .. }
+                | Op::EditFolder { .. }
+                | Op::DeleteFolder { .. }
+        )
     }
 
     /// Whether the op can be undone by another op.
@@ -317,6 +360,7 @@ impl Op {
         !matches!(
             self,
             Op::CreateChat { .. }
+                | Op::DeleteFolder { .. }
                 | Op::Ban { .. }
                 | Op::Kick { .. }
                 | Op::RevokeInviteLink { .. }

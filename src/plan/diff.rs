@@ -1072,6 +1072,25 @@ impl ChatDiff<'_> {
         }
         let name = format!("orgform: {who}");
         let name: String = name.chars().take(32).collect();
+        // The chat opted in to adding people directly, and a person can.
+        if self.desired.add_directly && self.d.provider.has_user() {
+            let op = Op::AddMember {
+                user,
+                username: self.d.people.get(&user).and_then(|p| p.username.clone()),
+                name: name.clone(),
+                expires: self.now + PERSONAL_INVITE_SECONDS,
+            };
+            self.push(
+                address,
+                Action::Create,
+                Step::Invites,
+                op,
+                Value::absent(),
+                Value::Member(MemberState::Member),
+                Some(who.to_string()),
+            );
+            return;
+        }
         let op = Op::SendInvite {
             user,
             name: name.clone(),

@@ -112,7 +112,8 @@ fn needed_rights(op: &Op, kind: ChatType) -> Vec<Right> {
         Op::CreateInviteLink { .. }
         | Op::EditInviteLink { .. }
         | Op::RevokeInviteLink { .. }
-        | Op::SendInvite { .. } => {
+        | Op::SendInvite { .. }
+        | Op::AddMember { .. } => {
             vec![Right::InviteUsers]
         }
         Op::Promote { rights, .. } => {
@@ -126,6 +127,9 @@ fn needed_rights(op: &Op, kind: ChatType) -> Vec<Right> {
         | Op::DeleteCommands
         | Op::Manual { .. }
         | Op::CreateChat { .. }
+        | Op::CreateFolder { .. }
+        | Op::EditFolder { .. }
+        | Op::DeleteFolder { .. }
         | Op::SetPersonSetting { .. } => vec![],
     }
 }
@@ -327,7 +331,8 @@ pub fn check(
             | Op::Unban { user, .. }
             | Op::Restrict { user, .. }
             | Op::Unrestrict { user, .. }
-            | Op::SendInvite { user, .. } => Some(*user) == bot,
+            | Op::SendInvite { user, .. }
+            | Op::AddMember { user, .. } => Some(*user) == bot,
             _ => false,
         };
         if targets_bot && lockout == LockoutPolicy::Deny {

@@ -11,6 +11,7 @@
 
 pub mod change;
 pub mod diff;
+pub mod folders;
 pub mod guard;
 pub mod simulate;
 pub mod value;
@@ -241,12 +242,16 @@ pub fn live_object(live: &LiveState, change: &Change) -> Json {
         | Op::Ban { user }
         | Op::Unban { user }
         | Op::Kick { user }
-        | Op::SendInvite { user, .. } => user_state(*user),
+        | Op::SendInvite { user, .. }
+        | Op::AddMember { user, .. } => user_state(*user),
         Op::SetCommands { .. } | Op::DeleteCommands => {
             serde_json::to_value(&chat.commands).unwrap_or(Json::Null)
         }
         Op::Manual { .. } => serde_json::to_value(&chat.settings).unwrap_or(Json::Null),
-        Op::CreateChat { .. } => Json::Null,
+        Op::CreateChat { .. }
+        | Op::CreateFolder { .. }
+        | Op::EditFolder { .. }
+        | Op::DeleteFolder { .. } => Json::Null,
         Op::SetPersonSetting { setting } => serde_json::to_value(&chat.settings)
             .ok()
             .and_then(|s| s.get(setting.field()).cloned())

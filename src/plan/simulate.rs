@@ -156,8 +156,8 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
                 drop_tag(chat, *user);
                 chat.members.insert(*user, MemberState::Absent);
             }
-            Op::SendInvite { user, .. } => {
-                // The person accepts the invite.
+            Op::SendInvite { user, .. } | Op::AddMember { user, .. } => {
+                // The person accepts the invite (or is added).
                 if !matches!(chat.members.get(user), Some(MemberState::Restricted { .. }))
                     && !chat.admins.contains_key(user)
                 {
@@ -166,7 +166,10 @@ pub fn simulate(live: &mut LiveState, changes: &[Change]) {
             }
             Op::SetCommands { commands } => chat.commands = Some(commands.clone()),
             // A created chat is read for the first time on the next run.
-            Op::CreateChat { .. } => {}
+            Op::CreateChat { .. }
+            | Op::CreateFolder { .. }
+            | Op::EditFolder { .. }
+            | Op::DeleteFolder { .. } => {}
             Op::SetPersonSetting { setting } => {
                 use super::change::PersonSetting as S;
                 let s = &mut chat.settings;

@@ -70,6 +70,13 @@ pub enum Value {
     },
     /// The bot's command list.
     Commands(Vec<Command>),
+    /// A chat folder shared by link (`folders:`): its title, its chats by
+    /// config key, and its link once it has one.
+    Folder {
+        title: String,
+        chats: Vec<String>,
+        link: Option<String>,
+    },
     /// A chat to be created.
     NewChat {
         kind: ChatType,
@@ -278,6 +285,13 @@ impl Value {
                     .map(|c| format!("/{} — {}", c.command, c.description))
                     .collect::<Vec<_>>()
             ),
+            Value::Folder { title, chats, link } => {
+                let mut v = json!({"title": title, "chats": chats});
+                if let Some(l) = link {
+                    v["link"] = json!(l);
+                }
+                v
+            }
             Value::NewChat {
                 kind,
                 title,
@@ -370,6 +384,17 @@ impl Value {
                         sha256,
                         file: s("file").unwrap_or_default(),
                     })
+                } else if let Some(chats) = m.get("chats").filter(|_| {
+                    matches!(
+                        op,
+                        Op::CreateFolder { .. } | Op::EditFolder { .. } | Op::DeleteFolder { .. }
+                    )
+                }) {
+                    Value::Folder {
+                        title: s("title").unwrap_or_default(),
+                        chats: serde_json::from_value(chats.clone()).map_err(|_| bad())?,
+                        link: s("link"),
+                    }
                 } else if m.contains_key("type") {
                     Value::NewChat {
                         kind: serde_json::from_value(m["type"].clone()).map_err(|_| bad())?,
@@ -467,6 +492,40 @@ mod tests {
                 }),
             ),
             (Op::Kick { user }, Value::absent()),
+            (
+                Op::EditFolder {
+                    key: "platform".into(),
+                    filter_id: 2,
+                    title: "Platform".into(),
+                    chats: vec![-1001],
+                },
+                Value::Folder {
+                    title: "Platform".into(),
+                    chats: vec!["eng".into(), "platform".into()],
+                    link: Some("https://t.me/addlist/abc".into()),
+                },
+            ),
+            (
+                Op::CreateFolder {
+                    key: "platform".into(),
+                    title: "Platform".into(),
+                    chats: vec![-1001],
+                },
+                Value::Folder {
+                    title: "Platform".into(),
+                    chats: vec!["eng".into()],
+                    link: None,
+                },
+            ),
+            (
+                Op::AddMember {
+                    user,
+                    username: Some("ann".into()),
+                    name: "orgform: ann".into(),
+                    expires: 1,
+                },
+                Value::Member(MemberState::Member),
+            ),
             (
                 Op::SendInvite {
                     user,

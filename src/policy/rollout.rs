@@ -345,6 +345,7 @@ pub fn change_user(op: &Op) -> Option<UserId> {
         | Op::Unban { user }
         | Op::Kick { user }
         | Op::SendInvite { user, .. }
+        | Op::AddMember { user, .. }
         | Op::SetTag { user, .. } => Some(*user),
         _ => None,
     }

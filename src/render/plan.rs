@@ -236,7 +236,9 @@ pub fn text(plan: &Plan, style: Style) -> String {
         }
         if last_header != Some((c.phase(), c.chat.as_str())) {
             // A chat the user provider has yet to create has no id.
-            if c.chat_id == 0 {
+            if crate::plan::folders::is_folder(c) {
+                let _ = writeln!(out, "{} (chat folder)", escape::terminal(&c.chat));
+            } else if c.chat_id == 0 {
                 let _ = writeln!(out, "chat.{} ({}, not created yet)", c.chat, c.chat_type);
             } else {
                 let _ = writeln!(out, "chat.{} ({} {})", c.chat, c.chat_type, c.chat_id);
@@ -372,6 +374,7 @@ fn access_change(c: &Change) -> Option<String> {
         Op::Ban { .. } => "banned".to_string(),
         Op::Kick { .. } => "removed from the chat".to_string(),
         Op::SendInvite { .. } => "invited to join".to_string(),
+        Op::AddMember { .. } => "added to the chat".to_string(),
         Op::Unban { .. } => "unbanned".to_string(),
         _ => return None,
     })
@@ -774,7 +777,7 @@ fn risk(c: &Change) -> Option<Risk> {
         }
         Op::Restrict { .. } => Risk::Restriction,
         Op::Unrestrict { .. } | Op::Unban { .. } => Risk::Lifted,
-        Op::SendInvite { .. } => Risk::Join,
+        Op::SendInvite { .. } | Op::AddMember { .. } => Risk::Join,
         _ => return None,
     })
 }

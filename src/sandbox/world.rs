@@ -53,6 +53,12 @@ pub struct World {
     /// 10.1), by `query_id`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub join_queries: BTreeMap<String, JoinQuery>,
+    /// People's chat folders and folder links (MTProto `chatlists.*`).
+    #[serde(
+        default,
+        skip_serializing_if = "super::mtproto::folders::Folders::is_empty"
+    )]
+    pub folders: super::mtproto::folders::Folders,
 }
 
 /// A join request query: the guard bot must answer it with
@@ -679,6 +685,7 @@ impl World {
             default_channel_rights: None,
             clock_offset: 0,
             join_queries: BTreeMap::new(),
+            folders: Default::default(),
         }
     }
 

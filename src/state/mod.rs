@@ -5,6 +5,7 @@
 //! Everything here is plain data with deterministic ordering (BTreeMaps and
 //! BTreeSets), so that serialising a state twice gives identical bytes.
 
+pub mod folders;
 pub mod rights;
 pub mod time;
 
@@ -306,6 +307,10 @@ pub struct ChatState {
     /// = nothing pinned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned: Option<PinnedMessage>,
+    /// Declared members who are not in the chat are added directly by the
+    /// user provider (`add_members: direct`) instead of sent a link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub add_directly: bool,
 }
 
 impl ChatState {
@@ -322,6 +327,7 @@ impl ChatState {
             commands: None,
             tags: None,
             pinned: None,
+            add_directly: false,
         }
     }
 }
@@ -403,6 +409,10 @@ impl Address {
     }
     pub fn tag(chat: &str, who: &str) -> Self {
         Address(format!("chat.{chat}.tag.{who}"))
+    }
+    /// A chat folder (`folders:` in the config).
+    pub fn folder(key: &str) -> Self {
+        Address(format!("folder.{key}"))
     }
     pub fn as_str(&self) -> &str {
         &self.0

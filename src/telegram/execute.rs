@@ -266,6 +266,14 @@ impl TelegramProvider {
                 name,
                 expires,
             } => self.send_invite(change, *user, name, *expires).await,
+            // A bot cannot add people: what it does for an addition the
+            // person could not make is the personal link.
+            Op::AddMember {
+                user,
+                name,
+                expires,
+                ..
+            } => self.send_invite(change, *user, name, *expires).await,
             Op::SetCommands { .. } | Op::DeleteCommands
                 if change.chat_type == ChatType::Channel =>
             {
@@ -302,6 +310,15 @@ impl TelegramProvider {
                 let call = ApiCall::new("deleteMyCommands", Some(chat), Repeat::Safe)
                     .param("scope", BotCommandScope::Chat { chat_id: chat });
                 self.set(without_chat_id(call)).await
+            }
+            Op::CreateFolder { .. } | Op::EditFolder { .. } | Op::DeleteFolder { .. } => {
+                Err(Error::new(
+                    "(user provider)",
+                    None,
+                    ErrorKind::NotExecutable {
+                        reason: "a bot cannot keep chat folders; the user provider does (org.telegram.provider: both)".into(),
+                    },
+                ))
             }
             Op::CreateChat { .. } => Err(Error::new(
                 "(user provider)",
@@ -572,6 +589,9 @@ impl TelegramProvider {
             | Op::CreateInviteLink { .. }
             | Op::Manual { .. }
             | Op::CreateChat { .. }
+            | Op::CreateFolder { .. }
+            | Op::EditFolder { .. }
+            | Op::DeleteFolder { .. }
             | Op::SetPersonSetting { .. } => {
                 return Ok(Observed::Nothing);
             }
@@ -584,7 +604,8 @@ impl TelegramProvider {
             | Op::Ban { user }
             | Op::Unban { user }
             | Op::Kick { user }
-            | Op::SendInvite { user, .. } => *user,
+            | Op::SendInvite { user, .. }
+            | Op::AddMember { user, .. } => *user,
         };
         let call = ApiCall::read("getChatMember", Some(chat)).param("user_id", user);
         let (member, tag) = match self.client.call::<ChatMember>(&call).await {

@@ -22,7 +22,9 @@ pub mod client;
 pub mod error;
 pub mod evidence;
 pub mod execute;
-pub mod pace;
+/// The pace lives at the crate root, shared with the user provider
+/// (`mtproto`): one pacer for 429 `retry_after` and MTProto FLOOD_WAIT.
+pub use crate::pace;
 pub mod read;
 pub mod wire;
 

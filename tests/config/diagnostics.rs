@@ -267,3 +267,14 @@ fn a_photo_over_telegrams_limit_is_refused() {
         "{text}"
     );
 }
+
+fixture_test!(
+    folders,
+    "folders",
+    [
+        "length",
+        "unknown-department",
+        "missing-field",
+        "unknown-chat"
+    ]
+);

@@ -68,7 +68,10 @@ fn key(seed: u8) -> [u8; 256] {
 /// A grammers client whose session carries `auth_key` for DC 2 at the
 /// front-end's address, so it skips the key exchange. No automatic
 /// retries: orgform never lets a library repeat a call on its own.
-fn client(addr: SocketAddr, auth_key: [u8; 256]) -> (Client, tokio::task::JoinHandle<()>) {
+pub(crate) fn client(
+    addr: SocketAddr,
+    auth_key: [u8; 256],
+) -> (Client, tokio::task::JoinHandle<()>) {
     let SocketAddr::V4(v4) = addr else {
         panic!("127.0.0.1")
     };
@@ -728,4 +731,74 @@ async fn login_and_logout_commands_keep_the_session_secret() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `orgform login` with two-step verification, on its non-interactive path
+/// (no terminal: the code and the password are lines on stdin): the
+/// sandbox offers an SRP challenge (account.getPassword) and checks the
+/// proof grammers computes (auth.checkPassword); the password itself never
+/// crosses the wire and never shows in the output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_with_a_two_step_password_is_checked_over_srp() {
+    let rig = rig(0).await;
+    let mut world = rig.sandbox.world_snapshot();
+    let mut tester = User::human(100_078, "Tom");
+    tester.phone = Some("9996631234".into());
+    tester.two_factor_password = Some("hunter2-correct".into());
+    world.add_user(tester);
+    rig.sandbox.replace_world(world);
+    rig.mtproto.authorize(key(12), None);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("agreed.key");
+    std::fs::write(&key_file, hex(&key(12))).unwrap();
+    let session_file = dir.path().join("state").join("user.session");
+    let addr = rig.mtproto.addr().to_string();
+    let run = |stdin: &'static str| {
+        let dir = dir.path().to_path_buf();
+        let args: Vec<String> = [
+            "login",
+            "--phone",
+            "+999 66 3 1234",
+            "--server",
+            &addr,
+            "--auth-key-file",
+            key_file.to_str().unwrap(),
+            "--session-file",
+            session_file.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        tokio::task::spawn_blocking(move || {
+            crate::hermetic::orgform(&dir.join("state"))
+                .args(args)
+                .current_dir(&dir)
+                .env("ORGFORM_TELEGRAM_API_ID", API_ID.to_string())
+                .env("ORGFORM_TELEGRAM_API_HASH", API_HASH)
+                .write_stdin(stdin)
+                .output()
+                .unwrap()
+        })
+    };
+
+    // The right code, the wrong password: nothing saved, still signed out.
+    let wrong = run("33333\nhunter2-wrong\n").await.unwrap();
+    let stderr = String::from_utf8_lossy(&wrong.stderr).to_string();
+    assert_eq!(wrong.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("login failed"), "{stderr}");
+    assert!(stderr.contains("(hint: sandbox)"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(!session_file.exists());
+    assert_eq!(rig.mtproto.signed_in(key(12)), None);
+
+    let login = run("33333\nhunter2-correct\n").await.unwrap();
+    let stderr = String::from_utf8_lossy(&login.stderr).to_string();
+    assert_eq!(login.status.code(), Some(0), "{stderr}");
+    assert_eq!(rig.mtproto.signed_in(key(12)), Some(100_078));
+    assert!(session_file.exists());
+    for output in [&login.stdout, &login.stderr] {
+        assert!(!String::from_utf8_lossy(output).contains("hunter2"));
+    }
+    assert_eq!(rig.mtproto.calls().get("auth.checkPassword"), Some(&2));
+    assert_eq!(rig.mtproto.calls().get("account.getPassword"), Some(&2));
 }

@@ -7,6 +7,8 @@
 #[path = "../hermetic/mod.rs"]
 mod hermetic;
 
+mod add_direct;
+mod folders;
 mod front_end;
 mod provider;
 mod settings_cli;

@@ -267,6 +267,33 @@ async fn flood_wait_is_waited_out_exactly_and_lost_answers_are_not_repeated() {
     provider.settings(CHAT).await.unwrap();
     assert!(started.elapsed() >= std::time::Duration::from_secs(1));
     assert_eq!(mtproto.calls()["channels.getFullChannel"], 2);
+    // Through the one pacer, like a 429: counted, and the pace slowed.
+    let pace = provider.pace_stats();
+    assert_eq!(pace.rate_limited, 1);
+    assert!(
+        pace.current_per_second < orgform::mtproto::provider::USER_PACE.start.unwrap(),
+        "{pace:?}"
+    );
+    // A call made while the account waits goes out only after the wait.
+    mtproto.inject(MtprotoFault::FloodWait {
+        method: "channels.getFullChannel".into(),
+        seconds: 1,
+    });
+    let started = std::time::Instant::now();
+    let (a, b) = tokio::join!(provider.settings(CHAT), async {
+        // Let the first call meet its FLOOD_WAIT first.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let listed = provider.members(CHAT).await;
+        (listed, started.elapsed())
+    });
+    a.unwrap();
+    let (listed, done_after) = b;
+    listed.unwrap();
+    assert!(
+        done_after >= std::time::Duration::from_secs(1),
+        "the other call was held by the pace: {done_after:?}"
+    );
+    assert_eq!(provider.pace_stats().rate_limited, 2);
 
     // The answer to a change is lost: the provider reports it and does not
     // send it again (the sandbox counted it once).

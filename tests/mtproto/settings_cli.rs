@@ -74,13 +74,13 @@ async fn rig() -> (RunningSandbox, RunningMtproto, UserSession) {
     (sandbox, mtproto, session)
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-async fn orgform(
+pub(crate) async fn orgform(
     dir: &Path,
     sandbox: &RunningSandbox,
     session: Option<&str>,
@@ -383,6 +383,63 @@ async fn a_chat_without_id_is_planned_created_recorded_and_never_created_twice()
     .await;
     assert_eq!(reapply.code, 0, "{}\n{}", reapply.stdout, reapply.stderr);
     assert_eq!(mtproto.calls().get("channels.createChannel"), Some(&1));
+
+    // `orgform import ids` writes the recorded id into the file that
+    // declares the chat, keeping its comments and layout (and a symlinked
+    // config stays a symlink: the file it points to is edited).
+    let commented = format!("# Acme's chats\n{}", config("both", true));
+    std::fs::write(dir.path().join("real.yaml"), &commented).unwrap();
+    std::fs::remove_file(dir.path().join("org.yaml")).unwrap();
+    std::os::unix::fs::symlink("real.yaml", dir.path().join("org.yaml")).unwrap();
+    let ids = orgform(
+        dir.path(),
+        &sandbox,
+        None,
+        &["import", "ids", "--config", "org.yaml"],
+    )
+    .await;
+    assert_eq!(ids.code, 0, "{}\n{}", ids.stdout, ids.stderr);
+    assert!(
+        ids.stdout
+            .contains(&format!("Added `id: {id}` to chats.incidents in org.yaml")),
+        "{}",
+        ids.stdout
+    );
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("org.yaml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let written = std::fs::read_to_string(dir.path().join("real.yaml")).unwrap();
+    assert_eq!(
+        written,
+        commented.replace(
+            "  incidents:\n    type: supergroup\n",
+            &format!("  incidents:\n    id: {id}\n    type: supergroup\n")
+        )
+    );
+    let nothing = orgform(
+        dir.path(),
+        &sandbox,
+        None,
+        &["import", "ids", "--config", "org.yaml"],
+    )
+    .await;
+    assert_eq!(nothing.code, 0, "{}\n{}", nothing.stdout, nothing.stderr);
+    assert!(
+        nothing.stdout.contains("already has its id"),
+        "{}",
+        nothing.stdout
+    );
+    let named = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(named.code, 0, "{}\n{}", named.stdout, named.stderr);
 
     // Dropping the chat from the config never plans its deletion.
     std::fs::write(dir.path().join("org.yaml"), config("both", false)).unwrap();

@@ -160,6 +160,7 @@ pub const HUMAN_ONLY_METHODS: &[&str] = &[
     "setChatIsForum",
     "upgradeToSupergroup",
     "startBot",
+    "joinChatlist",
 ];
 
 /// The canonical name of a method, matched case-insensitively.
@@ -200,6 +201,7 @@ pub(crate) fn run(method: &str, call: &mut Call) -> Outcome {
         "unbanChatMember" => members::unban(call),
         "addChatMember" => members::add_member(call),
         "joinChat" => invites::join_chat(call),
+        "joinChatlist" => super::mtproto::folders::join_chatlist(call),
         "startBot" => messages::start_bot(call),
         "createChatInviteLink" => invites::create(call),
         "editChatInviteLink" => invites::edit(call),

@@ -16,8 +16,10 @@
 
 pub(crate) mod admin_log;
 mod envelope;
+pub(crate) mod folders;
 mod rpc;
 mod session;
+mod srp;
 mod tl_out;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -92,6 +94,11 @@ struct KeyEntry {
 }
 
 /// A login in progress: auth.sendCode handed out `phone_code_hash`.
+struct PendingPassword {
+    user: UserId,
+    challenge: Option<(i64, srp::Challenge)>,
+}
+
 struct PendingCode {
     phone: String,
     code: String,
@@ -105,6 +112,9 @@ pub(crate) struct Front {
     calls: Mutex<BTreeMap<String, u64>>,
     service: Mutex<ServiceStats>,
     codes: Mutex<HashMap<String, PendingCode>>,
+    /// Keys whose login waits for the two-step verification password: the
+    /// account, and the SRP challenge last offered (one use each).
+    passwords: Mutex<HashMap<u64, PendingPassword>>,
     /// The one server salt; a message with another is answered with
     /// bad_server_salt carrying this one.
     salt: i64,
@@ -174,6 +184,7 @@ impl RunningSandbox {
             calls: Mutex::new(BTreeMap::new()),
             service: Mutex::new(ServiceStats::default()),
             codes: Mutex::new(HashMap::new()),
+            passwords: Mutex::new(HashMap::new()),
             salt: rand::random::<i64>() | 1,
             addr,
         });

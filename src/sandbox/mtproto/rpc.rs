@@ -157,6 +157,10 @@ fn dispatch(front: &Front, key_id: u64, id: u32, args: &[u8]) -> Answer {
         }
         f::auth::SendCode::CONSTRUCTOR_ID => send_code(front, function!(args, f::auth::SendCode)),
         f::auth::SignIn::CONSTRUCTOR_ID => sign_in(front, key_id, function!(args, f::auth::SignIn)),
+        f::account::GetPassword::CONSTRUCTOR_ID => get_password(front, key_id),
+        f::auth::CheckPassword::CONSTRUCTOR_ID => {
+            check_password(front, key_id, function!(args, f::auth::CheckPassword))
+        }
         f::auth::LogOut::CONSTRUCTOR_ID => {
             attempt!(me(front, key_id));
             front.bind(key_id, None);
@@ -334,8 +338,316 @@ fn dispatch(front: &Front, key_id: u64, id: u32, args: &[u8]) -> Answer {
                 tl::types::messages::Chats { chats },
             ))
         }
+        f::messages::GetDialogFilters::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            dialog_filters(front, me)
+        }
+        f::messages::UpdateDialogFilter::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            update_dialog_filter(front, me, function!(args, f::messages::UpdateDialogFilter))
+        }
+        f::chatlists::ExportChatlistInvite::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            export_chatlist(
+                front,
+                me,
+                function!(args, f::chatlists::ExportChatlistInvite),
+            )
+        }
+        f::chatlists::EditExportedInvite::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            edit_chatlist(front, me, function!(args, f::chatlists::EditExportedInvite))
+        }
+        f::chatlists::GetExportedInvites::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::chatlists::GetExportedInvites);
+            let tl::enums::InputChatlist::DialogFilter(list) = r.chatlist;
+            let world = server::lock(&front.sandbox.world);
+            let invites = world
+                .folders
+                .links
+                .iter()
+                .filter(|l| l.owner == me && l.filter_id == list.filter_id)
+                .map(chatlist_invite)
+                .collect();
+            ok(tl::enums::chatlists::ExportedInvites::Invites(
+                tl::types::chatlists::ExportedInvites {
+                    invites,
+                    chats: vec![],
+                    users: vec![],
+                },
+            ))
+        }
+        f::chatlists::CheckChatlistInvite::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::chatlists::CheckChatlistInvite);
+            check_chatlist(front, me, &r.slug)
+        }
+        f::chatlists::JoinChatlistInvite::CONSTRUCTOR_ID => {
+            let me = attempt!(me(front, key_id));
+            let r = function!(args, f::chatlists::JoinChatlistInvite);
+            let mut chats = Vec::new();
+            for peer in &r.peers {
+                chats.push(attempt!(peer_channel(peer)));
+            }
+            if chats.is_empty() {
+                return error(400, "PEERS_LIST_EMPTY");
+            }
+            let joined = attempt!(act(
+                front,
+                me,
+                "joinChatlist",
+                json!({"slug": r.slug, "chat_ids": serde_json::to_string(&chats).unwrap_or_default()}),
+            ));
+            let ids: Vec<ChatId> = joined
+                .get("joined")
+                .and_then(|j| serde_json::from_value(j.clone()).ok())
+                .unwrap_or_default();
+            let mut views = Vec::new();
+            for id in ids {
+                views.push(attempt!(channel_view(front, me, id)));
+            }
+            ok(tl::enums::Updates::Updates(tl::types::Updates {
+                updates: vec![],
+                users: vec![],
+                chats: views,
+                date: unix_now() as i32,
+                seq: 0,
+            }))
+        }
         _ => error(400, "METHOD_NOT_SUPPORTED_BY_SANDBOX"),
     }
+}
+
+// --- folders and folder links (chatlists.*) ---
+
+fn channel_peer(chat: ChatId) -> tl::enums::Peer {
+    tl::enums::Peer::Channel(tl::types::PeerChannel {
+        channel_id: tl_out::channel_id(chat),
+    })
+}
+
+fn input_peer(chat: ChatId) -> tl::enums::InputPeer {
+    let channel_id = tl_out::channel_id(chat);
+    tl::enums::InputPeer::Channel(tl::types::InputPeerChannel {
+        channel_id,
+        access_hash: tl_out::access_hash(channel_id),
+    })
+}
+
+fn text(title: &str) -> tl::enums::TextWithEntities {
+    tl::enums::TextWithEntities::Entities(tl::types::TextWithEntities {
+        text: title.to_string(),
+        entities: vec![],
+    })
+}
+
+fn chatlist_invite(link: &super::folders::FolderLink) -> tl::enums::ExportedChatlistInvite {
+    tl::enums::ExportedChatlistInvite::Invite(tl::types::ExportedChatlistInvite {
+        title: link.title.clone(),
+        url: link.url(),
+        peers: link.chats.iter().map(|c| channel_peer(*c)).collect(),
+    })
+}
+
+fn dialog_filter(folder: &super::folders::Folder, has_links: bool) -> tl::enums::DialogFilter {
+    let include_peers = folder.chats.iter().map(|c| input_peer(*c)).collect();
+    if folder.shared {
+        tl::enums::DialogFilter::Chatlist(tl::types::DialogFilterChatlist {
+            has_my_invites: has_links,
+            title_noanimate: false,
+            id: folder.id,
+            title: text(&folder.title),
+            emoticon: None,
+            color: None,
+            pinned_peers: vec![],
+            include_peers,
+        })
+    } else {
+        tl::enums::DialogFilter::Filter(tl::types::DialogFilter {
+            contacts: false,
+            non_contacts: false,
+            groups: false,
+            broadcasts: false,
+            bots: false,
+            exclude_muted: false,
+            exclude_read: false,
+            exclude_archived: false,
+            title_noanimate: false,
+            id: folder.id,
+            title: text(&folder.title),
+            emoticon: None,
+            color: None,
+            pinned_peers: vec![],
+            include_peers,
+            exclude_peers: vec![],
+        })
+    }
+}
+
+fn dialog_filters(front: &Front, me: UserId) -> Answer {
+    let world = server::lock(&front.sandbox.world);
+    let mut filters = vec![tl::enums::DialogFilter::Default];
+    for folder in world.folders.of(me) {
+        let has_links = world
+            .folders
+            .links
+            .iter()
+            .any(|l| l.owner == me && l.filter_id == folder.id);
+        filters.push(dialog_filter(folder, has_links));
+    }
+    ok(tl::enums::messages::DialogFilters::Filters(
+        tl::types::messages::DialogFilters {
+            tags_enabled: false,
+            filters,
+        },
+    ))
+}
+
+/// The chats of a folder's peers: channels `me` can name (a valid access
+/// hash), else the error Telegram gives.
+fn peer_chats(peers: &[tl::enums::InputPeer]) -> Result<Vec<ChatId>, Answer> {
+    peers.iter().map(peer_channel).collect()
+}
+
+fn update_dialog_filter(
+    front: &Front,
+    me: UserId,
+    request: tl::functions::messages::UpdateDialogFilter,
+) -> Answer {
+    let folder = match &request.filter {
+        None => None,
+        Some(tl::enums::DialogFilter::Filter(f)) => {
+            if f.id != request.id {
+                return error(400, "FILTER_ID_INVALID");
+            }
+            let tl::enums::TextWithEntities::Entities(t) = &f.title;
+            Some((t.text.clone(), attempt!(peer_chats(&f.include_peers))))
+        }
+        Some(tl::enums::DialogFilter::Chatlist(f)) => {
+            if f.id != request.id {
+                return error(400, "FILTER_ID_INVALID");
+            }
+            let tl::enums::TextWithEntities::Entities(t) = &f.title;
+            Some((t.text.clone(), attempt!(peer_chats(&f.include_peers))))
+        }
+        Some(tl::enums::DialogFilter::Default) => return error(400, "FILTER_ID_INVALID"),
+    };
+    let mut world = server::lock(&front.sandbox.world);
+    match super::folders::update(&mut world, me, request.id, folder) {
+        Ok(()) => ok(true),
+        Err(name) => error(400, name),
+    }
+}
+
+fn export_chatlist(
+    front: &Front,
+    me: UserId,
+    request: tl::functions::chatlists::ExportChatlistInvite,
+) -> Answer {
+    let tl::enums::InputChatlist::DialogFilter(list) = request.chatlist;
+    let chats = attempt!(peer_chats(&request.peers));
+    let mut world = server::lock(&front.sandbox.world);
+    let link = match super::folders::export(
+        &mut world,
+        me,
+        list.filter_id,
+        &request.title,
+        chats,
+        unix_now(),
+    ) {
+        Ok(link) => link,
+        Err(name) => return error(400, name),
+    };
+    let Some(folder) = world
+        .folders
+        .of(me)
+        .find(|f| f.id == list.filter_id)
+        .cloned()
+    else {
+        return error(400, "FILTER_NOT_SUPPORTED");
+    };
+    ok(tl::enums::chatlists::ExportedChatlistInvite::Invite(
+        tl::types::chatlists::ExportedChatlistInvite {
+            filter: dialog_filter(&folder, true),
+            invite: chatlist_invite(&link),
+        },
+    ))
+}
+
+fn edit_chatlist(
+    front: &Front,
+    me: UserId,
+    request: tl::functions::chatlists::EditExportedInvite,
+) -> Answer {
+    let tl::enums::InputChatlist::DialogFilter(list) = request.chatlist;
+    let chats = match &request.peers {
+        Some(peers) => Some(attempt!(peer_chats(peers))),
+        None => None,
+    };
+    let mut world = server::lock(&front.sandbox.world);
+    match super::folders::edit(
+        &mut world,
+        me,
+        list.filter_id,
+        &request.slug,
+        request.title,
+        chats,
+        unix_now(),
+    ) {
+        Ok(link) => ok(chatlist_invite(&link)),
+        Err(name) => error(400, name),
+    }
+}
+
+fn check_chatlist(front: &Front, me: UserId, slug: &str) -> Answer {
+    let now = unix_now();
+    let world = server::lock(&front.sandbox.world);
+    let Some(slug) = crate::state::folders::slug_of(slug) else {
+        return error(400, "INVITE_SLUG_INVALID");
+    };
+    let Some(link) = world.folders.link(slug) else {
+        return error(400, "INVITE_SLUG_EXPIRED");
+    };
+    let chats: Vec<tl::enums::Chat> = link
+        .chats
+        .iter()
+        .filter_map(|c| world.chats.get(c))
+        .map(|c| tl_out::channel(c, me, now))
+        .collect();
+    let peers: Vec<tl::enums::Peer> = link.chats.iter().map(|c| channel_peer(*c)).collect();
+    // A person who already has this folder is told which chats are new.
+    if let Some(mine) = world
+        .folders
+        .of(me)
+        .find(|f| f.title == link.title && f.shared)
+    {
+        let (already, missing): (Vec<ChatId>, Vec<ChatId>) = link.chats.iter().partition(|c| {
+            world
+                .chats
+                .get(c)
+                .is_some_and(|c| c.status(me, now).is_present())
+        });
+        return ok(tl::enums::chatlists::ChatlistInvite::Already(
+            tl::types::chatlists::ChatlistInviteAlready {
+                filter_id: mine.id,
+                missing_peers: missing.into_iter().map(channel_peer).collect(),
+                already_peers: already.into_iter().map(channel_peer).collect(),
+                chats,
+                users: vec![],
+            },
+        ));
+    }
+    ok(tl::enums::chatlists::ChatlistInvite::Invite(
+        tl::types::chatlists::ChatlistInvite {
+            title_noanimate: false,
+            title: text(&link.title),
+            emoticon: None,
+            peers,
+            chats,
+            users: vec![],
+        },
+    ))
 }
 
 // --- signing in ---
@@ -397,8 +709,17 @@ fn sign_in(front: &Front, key_id: u64, request: tl::functions::auth::SignIn) -> 
         return error(400, "PHONE_NUMBER_UNOCCUPIED");
     };
     if user.two_factor_password.is_some() {
-        // Two-step verification is not offered by the sandbox yet: say so
-        // plainly rather than pretend.
+        // The code was right; the key signs in once the password is proved
+        // (account.getPassword, then auth.checkPassword).
+        let id = user.id;
+        drop(world);
+        server::lock(&front.passwords).insert(
+            key_id,
+            super::PendingPassword {
+                user: id,
+                challenge: None,
+            },
+        );
         return error(401, "SESSION_PASSWORD_NEEDED");
     }
     let answer = tl::enums::auth::Authorization::Authorization(tl::types::auth::Authorization {
@@ -411,6 +732,109 @@ fn sign_in(front: &Front, key_id: u64, request: tl::functions::auth::SignIn) -> 
     let id = user.id;
     drop(world);
     front.bind(key_id, Some(id));
+    ok(answer)
+}
+
+// --- two-step verification (SRP) ---
+
+/// A user's salts: fixed per account, as Telegram keeps them until the
+/// password changes.
+fn salts(user: UserId) -> (Vec<u8>, Vec<u8>) {
+    (
+        format!("sandbox-salt1-{user}").into_bytes(),
+        format!("sandbox-salt2-{user}").into_bytes(),
+    )
+}
+
+fn get_password(front: &Front, key_id: u64) -> Answer {
+    let mut pending = server::lock(&front.passwords);
+    let Some(waiting) = pending.get_mut(&key_id) else {
+        // Only a login waiting for its password is offered a challenge here.
+        return error(401, "AUTH_KEY_UNREGISTERED");
+    };
+    let password = server::lock(&front.sandbox.world)
+        .users
+        .get(&waiting.user)
+        .and_then(|u| u.two_factor_password.clone());
+    let Some(password) = password else {
+        return error(400, "PASSWORD_EMPTY");
+    };
+    let (salt1, salt2) = salts(waiting.user);
+    let mut b = [0u8; 256];
+    rand::fill(&mut b[..]);
+    let challenge = super::srp::Challenge::new(password.as_bytes(), &salt1, &salt2, &b);
+    let srp_id = rand::random::<i64>();
+    let srp_b = challenge.g_b.to_vec();
+    waiting.challenge = Some((srp_id, challenge));
+    let algo = || {
+        tl::enums::PasswordKdfAlgo::Sha256Sha256Pbkdf2Hmacsha512iter100000Sha256ModPow(
+            tl::types::PasswordKdfAlgoSha256Sha256Pbkdf2Hmacsha512iter100000Sha256ModPow {
+                salt1: salt1.clone(),
+                salt2: salt2.clone(),
+                g: super::srp::G as i32,
+                p: super::srp::p(),
+            },
+        )
+    };
+    let mut secure_random = vec![0u8; 256];
+    rand::fill(&mut secure_random[..]);
+    ok(tl::enums::account::Password::Password(
+        tl::types::account::Password {
+            has_recovery: false,
+            has_secure_values: false,
+            has_password: true,
+            current_algo: Some(algo()),
+            srp_b: Some(srp_b),
+            srp_id: Some(srp_id),
+            hint: Some("sandbox".into()),
+            email_unconfirmed_pattern: None,
+            new_algo: algo(),
+            new_secure_algo: tl::enums::SecurePasswordKdfAlgo::Unknown,
+            secure_random,
+            pending_reset_date: None,
+            login_email_pattern: None,
+        },
+    ))
+}
+
+fn check_password(
+    front: &Front,
+    key_id: u64,
+    request: tl::functions::auth::CheckPassword,
+) -> Answer {
+    let tl::enums::InputCheckPasswordSrp::Srp(proof) = request.password else {
+        return error(400, "PASSWORD_HASH_INVALID");
+    };
+    let mut pending = server::lock(&front.passwords);
+    let Some(waiting) = pending.get_mut(&key_id) else {
+        return error(401, "AUTH_KEY_UNREGISTERED");
+    };
+    // A challenge answers one proof: a wrong password needs a new one.
+    let Some((srp_id, challenge)) = waiting.challenge.take() else {
+        return error(400, "SRP_ID_INVALID");
+    };
+    if srp_id != proof.srp_id {
+        return error(400, "SRP_ID_INVALID");
+    }
+    if !challenge.verify(&proof.a, &proof.m1) {
+        return error(400, "PASSWORD_HASH_INVALID");
+    }
+    let user = waiting.user;
+    pending.remove(&key_id);
+    drop(pending);
+    let world = server::lock(&front.sandbox.world);
+    let Some(found) = world.users.get(&user) else {
+        return error(400, "USER_ID_INVALID");
+    };
+    let answer = tl::enums::auth::Authorization::Authorization(tl::types::auth::Authorization {
+        setup_password_required: false,
+        otherwise_relogin_days: None,
+        tmp_sessions: None,
+        future_auth_token: None,
+        user: tl_out::user(found, Some(user)),
+    });
+    drop(world);
+    front.bind(key_id, Some(user));
     ok(answer)
 }
 

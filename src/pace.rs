@@ -1,4 +1,8 @@
-//! The global pace of Bot API requests, and how it finds the server's limit.
+//! The global pace of requests to Telegram, and how it finds the server's
+//! limit: one pacer for the bot (the Bot API's 429 `retry_after`) and for
+//! the signed-in person (MTProto's `FLOOD_WAIT_X`), each account with a
+//! pace of its own. It depends on nothing else in orgform, so both
+//! `telegram` and `mtproto` use it (DESIGN §1 table, in `architecture`).
 //!
 //! Telegram does not publish its limits for the admin methods orgform calls,
 //! so no fixed pace is right: one safely below the limit wastes a fifth of
