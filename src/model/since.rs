@@ -4,7 +4,7 @@
 //! checking the whole config a second time.
 //!
 //! Config sections that hold named things (`people`, `departments`,
-//! `roles`, `templates`, `chats`) are spliced entry by entry: an entry of a
+//! `roles`, `templates`, `chats`, `folders`) are spliced entry by entry: an entry of a
 //! changed file takes its value at the base revision (or is dropped if the
 //! base has no such entry); every entry of an unchanged file is the head's,
 //! already typed. Singular sections (`org`, `policies`, `rollout`) touched
@@ -33,7 +33,14 @@ use super::Model;
 pub struct Fallback(pub String);
 
 /// Named sections spliced entry by entry.
-const NAMED: &[&str] = &["people", "departments", "roles", "templates", "chats"];
+const NAMED: &[&str] = &[
+    "people",
+    "departments",
+    "roles",
+    "templates",
+    "chats",
+    "folders",
+];
 /// Singular sections rebuilt whole when a changed file touches them.
 const SINGULAR: &[&str] = &["org", "policies", "rollout"];
 
@@ -245,6 +252,7 @@ fn splice_named<'h>(
         "people" => base.people.extend(typed.people),
         "departments" => base.departments.extend(typed.departments),
         "roles" => base.roles.extend(typed.roles),
+        "folders" => base.folders.extend(typed.folders),
         "templates" => {
             for (k, v) in typed.templates {
                 if v.photo.is_some() {
@@ -277,6 +285,7 @@ fn remove(base: &mut Config, section: &str, key: &str) {
         "people" => drop(base.people.remove(key)),
         "departments" => drop(base.departments.remove(key)),
         "roles" => drop(base.roles.remove(key)),
+        "folders" => drop(base.folders.remove(key)),
         "templates" => drop(base.templates.remove(key)),
         "chats" => drop(base.chats.remove(key)),
         _ => {}

@@ -287,6 +287,21 @@ fn policies_and_org_changes_are_rebuilt_too() {
 }
 
 #[test]
+fn a_folder_selects_no_chat() {
+    let (changed, how) = changed_after(
+        |_| {},
+        |r| {
+            r.write(
+                "config/folders.yaml",
+                "folders:\n  platform:\n    title: Platform\n    department: platform\n",
+            )
+        },
+    );
+    assert!(changed.is_empty(), "{changed:?}");
+    assert_eq!(how, Base::Spliced);
+}
+
+#[test]
 fn a_photo_whose_content_changed_selects_its_chat() {
     let png = |seed: u8| {
         let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
