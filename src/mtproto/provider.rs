@@ -534,6 +534,36 @@ impl UserProvider {
             .collect())
     }
 
+    /// Whether the bot made the personal link named `name` in `chat` (the
+    /// fallback of a direct addition whose answer was lost).
+    async fn fallback_link(&self, chat: ChatId, bot: &str, name: &str, expires: i64) -> Evidence {
+        let by = "messages.getExportedChatInvites".to_string();
+        let Ok(bot) = self.resolve_user(bot).await else {
+            return Evidence::Unknown;
+        };
+        match self.invite_links(chat, bot).await {
+            Ok(links) => match links.into_iter().find(|l| l.name == name) {
+                Some(link) => Evidence::Done {
+                    executed: Executed {
+                        answer: crate::apply::Answer::PersonalInvite {
+                            url: link.url,
+                            expires: link.expires.unwrap_or(expires),
+                            delivered: false,
+                            not_delivered_because: Some(
+                                "the answer was lost: whether the direct message arrived is unknown"
+                                    .into(),
+                            ),
+                        },
+                        ..Executed::done(vec![])
+                    },
+                    by,
+                },
+                None => Evidence::NotDone { by },
+            },
+            Err(_) => Evidence::Unknown,
+        }
+    }
+
     /// The live (not revoked) invite links `admin` made in a chat (up to
     /// 100): link, name, expiry, member limit, join request.
     pub async fn invite_links(
@@ -989,7 +1019,14 @@ impl Provider for UserProvider {
         if let Op::CreateChat { title, .. } = &change.op {
             return self.created_evidence(title).await;
         }
-        if let Op::AddMember { user, .. } = &change.op {
+        if let Op::AddMember {
+            user,
+            name,
+            expires,
+            bot,
+            ..
+        } = &change.op
+        {
             // In the member list now: it happened.
             let by = "channels.getParticipants".to_string();
             return match self.members(change.chat_id).await {
@@ -997,7 +1034,16 @@ impl Provider for UserProvider {
                     executed: Executed::done(vec![]),
                     by,
                 },
-                Ok(_) => Evidence::NotDone { by },
+                // Not added; but a refusal falls back to the bot's personal
+                // link, whose answer may be the one lost: only the bot's
+                // links, listed by the account, can say it was not sent.
+                Ok(_) => match bot {
+                    Some(bot) => {
+                        self.fallback_link(change.chat_id, bot, name, *expires)
+                            .await
+                    }
+                    None => Evidence::Unknown,
+                },
                 Err(_) => Evidence::Unknown,
             };
         }

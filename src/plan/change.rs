@@ -217,6 +217,10 @@ pub enum Op {
         username: Option<String>,
         name: String,
         expires: i64,
+        /// The bot's username (`org.telegram.bot`): when the answer is
+        /// lost, the account looks for the bot's fallback link by it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bot: Option<String>,
     },
     SetCommands {
         commands: Vec<Command>,

@@ -1079,6 +1079,7 @@ impl ChatDiff<'_> {
                 username: self.d.people.get(&user).and_then(|p| p.username.clone()),
                 name: name.clone(),
                 expires: self.now + PERSONAL_INVITE_SECONDS,
+                bot: self.d.bot.clone(),
             };
             self.push(
                 address,

@@ -523,6 +523,7 @@ mod tests {
                     username: Some("ann".into()),
                     name: "orgform: ann".into(),
                     expires: 1,
+                    bot: None,
                 },
                 Value::Member(MemberState::Member),
             ),

@@ -255,3 +255,83 @@ async fn an_addition_cut_off_mid_call_is_settled_by_the_member_list() {
     assert_eq!(status(&sandbox, ALICE), "member");
     assert_eq!(mtproto.calls().get("channels.inviteToChannel"), Some(&2));
 }
+
+/// A direct addition whose answer was lost, for someone whose privacy
+/// refused it: the bot's fallback link may be what was lost. The account
+/// lists the bot's links before deciding: a link of that name means the
+/// link was made (done, delivery unknown), none means not done, and
+/// without the bot's name nothing can be said (a person decides).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_fallback_link_is_found_by_listing_the_bots_links() {
+    use orgform::apply::provider::Observed;
+    use orgform::apply::{Answer, Evidence, Provider};
+    use orgform::plan::{Action, Change, Op, Step, Value};
+    let (sandbox, _mtproto, session) = rig().await;
+    let provider =
+        orgform::mtproto::UserProvider::new(orgform::mtproto::UserClient::connect(&session, 12345));
+    let change = |bot: Option<&str>| Change {
+        address: orgform::state::Address::member("team", "pat"),
+        chat: "team".into(),
+        chat_id: CHAT,
+        chat_type: ChatType::Supergroup,
+        action: Action::Create,
+        step: Step::Invites,
+        op: Op::AddMember {
+            user: PAT,
+            username: Some("pat_p".into()),
+            name: "orgform: pat".into(),
+            expires: 1_900_000_000,
+            bot: bot.map(str::to_string),
+        },
+        before: Value::absent(),
+        after: Value::Member(orgform::state::MemberState::Member),
+        why: vec![],
+        reversible: true,
+        person: Some("pat".into()),
+        undeclared: false,
+        seat: None,
+    };
+    let with_bot = change(Some("acme_org_bot"));
+    let before = Observed::Nothing;
+    assert!(
+        matches!(
+            provider.evidence(&with_bot, &before).await,
+            Evidence::NotDone { .. }
+        ),
+        "no link, not a member: not done"
+    );
+
+    // The bot made the link (its answer was the one lost).
+    let made: serde_json::Value = reqwest::Client::new()
+        .post(sandbox.method_url("createChatInviteLink"))
+        .json(&serde_json::json!({"chat_id": CHAT, "name": "orgform: pat", "member_limit": 1}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = made["result"]["invite_link"].as_str().unwrap().to_string();
+    match provider.evidence(&with_bot, &before).await {
+        Evidence::Done { executed, by } => {
+            assert!(by.contains("getExportedChatInvites"), "{by}");
+            match executed.answer {
+                Answer::PersonalInvite {
+                    url: found,
+                    delivered,
+                    ..
+                } => {
+                    assert_eq!(found, url);
+                    assert!(!delivered, "delivery is not known");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        other => panic!("the link is there: {other:?}"),
+    }
+    assert_eq!(
+        provider.evidence(&change(None), &before).await,
+        Evidence::Unknown,
+        "without the bot's name the account cannot tell"
+    );
+}
