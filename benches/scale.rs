@@ -15,6 +15,16 @@
 //! absent everywhere else), written through the SQLite backend exactly as a
 //! command writes it.
 //!
+//! Before all that, one config load step by step, in-process (read and
+//! parse, schema, typed model, checks, resolve), and what `--changed-since`
+//! adds: the base rebuilt from the head and the changed file, against the
+//! base loaded in full as before. After the `--changed-since` runs, this
+//! release again with a fresh watch ledger (the facts a watch writes after
+//! its full member check, written by the bench): the warm plan, the
+//! targeted plan, and the first plan after 1,500 people are offboarded in
+//! the config, with its getChatMember calls against those it would make
+//! without the ledger.
+//!
 //! Ratios are to the previous release (38b63cb): set `ORGFORM_PREVIOUS_BIN`
 //! to its binary (`git worktree add /tmp/prev 38b63cb && cargo build
 //! --release` there) to measure it side by side; otherwise the figures it
@@ -192,8 +202,15 @@ fn generate(dir: &Path) -> Org {
     }
 }
 
-/// One release's figures on the org: converge it, then measure.
-fn run(bin: &str, org: &Org, work: &Path) -> (Vec<(&'static str, Measured)>, PathBuf) {
+/// One release's figures on the org: converge it, then measure. For this
+/// release (`current`), also what a fresh watch ledger saves
+/// ([`with_fresh_ledger`]).
+fn run(
+    bin: &str,
+    org: &Org,
+    work: &Path,
+    current: bool,
+) -> (Vec<(&'static str, Measured)>, PathBuf) {
     std::fs::create_dir_all(work).unwrap();
     let world = work.join("world.json");
     std::fs::copy(org.dir.join("world.json"), &world).unwrap();
@@ -240,6 +257,18 @@ fn run(bin: &str, org: &Org, work: &Path) -> (Vec<(&'static str, Measured)>, Pat
     targeted.extend(["--changed-since", "HEAD"]);
     let since = measure(bin, &targeted, &env, Some(&server), 3);
     std::fs::write(&chats, &original).unwrap();
+    // The converged store, for the offboarding simulation (the plans
+    // below record what they learn).
+    let db = state.join("orgform.db");
+    let converged = state.join("converged.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    std::fs::copy(&db, &converged).unwrap();
+    if current {
+        with_fresh_ledger(org, &state, &plan, &targeted, &env, &server);
+    }
 
     let validate = measure(bin, &["validate", config], &[], None, 3);
     drop(server);
@@ -249,8 +278,201 @@ fn run(bin: &str, org: &Org, work: &Path) -> (Vec<(&'static str, Measured)>, Pat
             ("plan --changed-since (1 chat)", since),
             ("validate", validate),
         ],
-        state.join("orgform.db"),
+        converged,
     )
+}
+
+/// With a fresh watch ledger (the facts a watch writes once its full
+/// member check ran, written here so that no watch has to run for the
+/// bench): the warm plan and `--changed-since` again, then the first plan
+/// after 1,500 people are offboarded in the config, with the getChatMember
+/// calls it makes against the calls it would make without the ledger (one
+/// per offboarded person and chat where the store never saw them).
+fn with_fresh_ledger(
+    org: &Org,
+    state: &Path,
+    plan: &[&str],
+    targeted: &[&str],
+    env: &[(&str, &str)],
+    server: &Server,
+) {
+    use orgform::store::ledger::{FactWrite, Ledger, keys};
+    let db = state.join("orgform.db");
+    let at: jiff::Timestamp = NOW.trim_start_matches("--now=").parse().unwrap();
+    let ledger = orgform::store::sqlite::Sqlite::open_file(&db).unwrap();
+    ledger
+        .put_facts(vec![
+            FactWrite::Put(keys::HEARTBEAT.into(), at.as_second().to_string()),
+            FactWrite::Put(keys::FULL_CHECK.into(), at.as_second().to_string()),
+        ])
+        .unwrap();
+    drop(ledger);
+    let getchatmember = |server: &Server| -> u64 {
+        let stats: serde_json::Value = serde_json::from_slice(
+            &Command::new(BIN)
+                .args(["sandbox", "stats", "--url", &server.url])
+                .output()
+                .expect("stats")
+                .stdout,
+        )
+        .expect("stats parse");
+        stats["methods"]["getChatMember"]["calls"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let warm = measure(BIN, plan, env, Some(server), 3);
+    let chats = org.config.join("chats.yaml");
+    let original = std::fs::read_to_string(&chats).unwrap();
+    std::fs::write(&chats, original.replacen("title: ", "title: Renamed ", 1)).unwrap();
+    let since = measure(BIN, targeted, env, Some(server), 3);
+    std::fs::write(&chats, &original).unwrap();
+    println!(
+        "  with a fresh watch ledger: plan {} calls ({:.2} s CPU), --changed-since {} calls ({:.2} s CPU)",
+        warm.calls, warm.cpu, since.calls, since.cpu
+    );
+
+    // Offboard 1,500 active people without roles or departments to lead.
+    let now: jiff::Timestamp = at;
+    let model = orgform::model::load(&org.config, now).expect("the generated config is valid");
+    let leads: std::collections::BTreeSet<&str> = model
+        .config
+        .departments
+        .values()
+        .flat_map(|d| d.leads.iter().map(String::as_str))
+        .collect();
+    let chosen: Vec<(&String, i64)> = model
+        .config
+        .people
+        .iter()
+        .filter(|(h, p)| {
+            p.status == orgform::model::spec::PersonStatus::Active
+                && p.roles.is_empty()
+                && !leads.contains(h.as_str())
+        })
+        .filter_map(|(h, p)| Some((h, p.telegram_id?)))
+        .take(OFFBOARDED)
+        .collect();
+    let store = orgform::store::sqlite::Sqlite::open_file(&db).unwrap();
+    let store = orgform::store::backend::Backend::load(&store).unwrap();
+    let chat_ids: Vec<i64> = model.desired.state.chats.values().map(|c| c.id).collect();
+    let unseen: usize = chosen
+        .iter()
+        .map(|(_, id)| {
+            chat_ids
+                .iter()
+                .filter(|c| store.chat(**c).is_none_or(|m| !m.members.contains_key(id)))
+                .count()
+        })
+        .sum();
+    let people_file = org.config.join("people.yaml");
+    let people = std::fs::read_to_string(&people_file).unwrap();
+    let mut edited = String::with_capacity(people.len() + 30 * OFFBOARDED);
+    let offboard: std::collections::BTreeSet<String> =
+        chosen.iter().map(|(h, _)| format!("  {h}:")).collect();
+    for line in people.lines() {
+        edited.push_str(line);
+        edited.push('\n');
+        if offboard.contains(line) {
+            edited.push_str("    status: offboarded\n");
+        }
+    }
+    std::fs::write(&people_file, &edited).unwrap();
+    let before = getchatmember(server);
+    let mut first: Vec<&str> = plan.to_vec();
+    first.extend([
+        "--allow-removals",
+        "--allow-few-admins",
+        "--allow-demotions",
+    ]);
+    let offboarding = measure(BIN, &first, env, Some(server), 1);
+    let asked = getchatmember(server) - before;
+    std::fs::write(&people_file, &people).unwrap();
+    println!(
+        "  first plan after offboarding {} people: {} calls, {asked} of them getChatMember, {:.2} s CPU, {} MB \
+         (without a fresh ledger: {unseen} getChatMember, one per offboarded person and chat where the store never saw them)",
+        chosen.len(),
+        offboarding.calls,
+        offboarding.cpu,
+        offboarding.peak_mb
+    );
+}
+
+/// Where one load of the config goes, step by step (in-process, best of
+/// three), and what `--changed-since` adds: the base rebuilt from the head
+/// and the changed file (`model::since`), and its chats resolved.
+fn steps(org: &Org) {
+    use std::time::Instant;
+    let now: jiff::Timestamp = NOW.trim_start_matches("--now=").parse().unwrap();
+    let mut best: Vec<(&str, f64)> = Vec::new();
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let loaded = orgform::config::load(&org.config);
+        let t1 = Instant::now();
+        let root = loaded.root.as_ref().expect("parses");
+        let (problems, pruned) = orgform::config::schema::validate_and_prune(root);
+        assert!(problems.is_empty());
+        let t2 = Instant::now();
+        let config: orgform::model::Config = serde_json::from_value(pruned).expect("typed");
+        let t3 = Instant::now();
+        let checked = orgform::model::check::Checker::new(root, &config).run();
+        assert!(!checked.has_errors());
+        let t4 = Instant::now();
+        let desired = orgform::model::resolve::resolve(&config, now);
+        let t5 = Instant::now();
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1000.0;
+        let round = [
+            ("read and parse YAML", ms(t0, t1)),
+            ("schema", ms(t1, t2)),
+            ("typed model", ms(t2, t3)),
+            ("checks", ms(t3, t4)),
+            ("resolve", ms(t4, t5)),
+        ];
+        std::mem::forget((loaded, config, desired));
+        if best.is_empty() {
+            best = round.to_vec();
+        } else {
+            for (b, r) in best.iter_mut().zip(round) {
+                b.1 = b.1.min(r.1);
+            }
+        }
+    }
+    let total: f64 = best.iter().map(|(_, t)| t).sum();
+    println!("one config load, step by step (best of 3): {total:.0} ms");
+    for (what, t) in &best {
+        println!("  {what}: {t:.0} ms ({:.0} %)", 100.0 * t / total);
+    }
+
+    // --changed-since HEAD after one chat's title changed.
+    let chats = org.config.join("chats.yaml");
+    let original = std::fs::read_to_string(&chats).unwrap();
+    std::fs::write(&chats, original.replacen("title: ", "title: Renamed ", 1)).unwrap();
+    let head = orgform::model::load(&org.config, now).unwrap();
+    let repo = orgform::git::Repo::discover(&org.config).unwrap();
+    let path = repo.path_in_repo(&org.config).unwrap();
+    let at = repo.head().unwrap();
+    let mut spliced_ms = f64::MAX;
+    let mut full_ms = f64::MAX;
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let base = orgform::cli::diff::spliced_base(&repo, &path, &at, &head, now)
+            .unwrap()
+            .expect("the base is rebuilt")
+            .expect("a file changed");
+        let t1 = Instant::now();
+        spliced_ms = spliced_ms.min((t1 - t0).as_secs_f64() * 1000.0);
+        assert_eq!(base.chats.as_ref().map(|c| c.len()), Some(1));
+        std::mem::forget(base);
+        let t0 = Instant::now();
+        let full = orgform::cli::diff::changed_chats_since_in_full(&org.config, "HEAD", &head, now)
+            .unwrap();
+        full_ms = full_ms.min(t0.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(full.len(), 1);
+    }
+    std::fs::write(&chats, &original).unwrap();
+    std::mem::forget(head);
+    println!(
+        "--changed-since's base: rebuilt from the head and the changed file {spliced_ms:.0} ms (loaded in full, as before: {full_ms:.0} ms)"
+    );
 }
 
 /// Bytes of the records themselves (keys and values), whatever the file's
@@ -358,12 +580,13 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let org = generate(dir.path());
     println!("this release ({BIN}):");
-    let (current, db) = run(BIN, &org, &dir.path().join("current"));
+    steps(&org);
+    let (current, db) = run(BIN, &org, &dir.path().join("current"), true);
     let previous: Vec<(String, f64, u64, Option<u64>)> = match std::env::var("ORGFORM_PREVIOUS_BIN")
     {
         Ok(bin) if !bin.is_empty() => {
             println!("previous release ({bin}):");
-            run(&bin, &org, &dir.path().join("previous"))
+            run(&bin, &org, &dir.path().join("previous"), false)
                 .0
                 .into_iter()
                 .map(|(what, m)| (what.to_string(), m.cpu, m.peak_mb, Some(m.calls)))

@@ -136,7 +136,74 @@ pub fn compare(base: &Model, head: &Model) -> AccessDiff {
 
 /// Chats (config keys at the head) whose desired state differs between
 /// `rev` and the working tree's `head` model.
+///
+/// The base is rebuilt from the head and the files that changed
+/// (`model::since`); only when that cannot be done (a section it does not
+/// know, a base that would not load) is the base loaded in full.
 pub fn changed_chats_since(
+    config: &Path,
+    rev: &str,
+    head: &Model,
+    now: Timestamp,
+) -> Result<Vec<String>, CliError> {
+    let repo = Repo::discover(config).map_err(git_error)?;
+    let path = repo.path_in_repo(config).map_err(git_error)?;
+    let base_rev = repo.revision(rev).map_err(git_error)?;
+    let head_commit = repo.head().map_err(git_error)?;
+    let merge_base = repo
+        .merge_base(&base_rev, &head_commit)
+        .map_err(git_error)?;
+    match spliced_base(&repo, &path, &merge_base, head, now).map_err(git_error)? {
+        Ok(Some(base)) => {
+            // Freeing the base costs time and the process ends soon.
+            let base = std::mem::ManuallyDrop::new(base);
+            // Only the chats the change can touch were resolved at the
+            // base: compare those of the head with them.
+            let partial;
+            let head_desired = match &base.chats {
+                None => &head.desired,
+                Some(only) => {
+                    let mut d = crate::state::DesiredState {
+                        people: head.desired.people.clone(),
+                        ..Default::default()
+                    };
+                    d.state.chats = head
+                        .desired
+                        .state
+                        .chats
+                        .iter()
+                        .filter(|(k, _)| only.contains(*k))
+                        .map(|(k, c)| (k.clone(), c.clone()))
+                        .collect();
+                    partial = d;
+                    &partial
+                }
+            };
+            // Without configs: they only serve the people's profile
+            // changes, which do not decide which chats to read.
+            Ok(access::diff(
+                Side {
+                    desired: &base.desired,
+                    config: None,
+                },
+                Side {
+                    desired: head_desired,
+                    config: None,
+                },
+            )
+            .changed_chats())
+        }
+        Ok(None) => Ok(Vec::new()),
+        Err(why) => {
+            tracing::debug!("--changed-since: loading {rev} in full ({})", why.0);
+            changed_chats_since_in_full(config, rev, head, now)
+        }
+    }
+}
+
+/// [`changed_chats_since`] the slow way: the config at the base loaded,
+/// checked and resolved in full.
+pub fn changed_chats_since_in_full(
     config: &Path,
     rev: &str,
     head: &Model,
@@ -145,6 +212,98 @@ pub fn changed_chats_since(
     let repo = Repo::discover(config).map_err(git_error)?;
     let base = load_base(config, rev, None, repo, now)?;
     Ok(compare(&base.model, head).changed_chats())
+}
+
+/// The base of a `--changed-since` comparison, rebuilt from the head.
+pub struct Spliced {
+    pub config: crate::model::Config,
+    /// Only the chats of `chats` (all when `None`), and every person.
+    pub desired: crate::state::DesiredState,
+    /// The chats the change can touch (see `model::since::Base::chats`).
+    pub chats: Option<std::collections::BTreeSet<String>>,
+}
+
+/// The base config and its desired state, rebuilt from `head` and the
+/// config files that differ; `Ok(None)` when nothing differs (no config
+/// file and no chat photo), a fallback when the base must be loaded whole.
+pub fn spliced_base(
+    repo: &Repo,
+    path: &str,
+    merge_base: &Revision,
+    head: &Model,
+    now: Timestamp,
+) -> Result<Result<Option<Spliced>, crate::model::since::Fallback>, GitError> {
+    use crate::model::since::{self, Fallback};
+    use std::collections::{BTreeMap, BTreeSet};
+    let files = repo.changed_files(merge_base, None, path)?;
+    let has_photo = head
+        .config
+        .chats
+        .values()
+        .chain(head.config.templates.values())
+        .any(|c| c.photo.is_some());
+    let repo_paths: BTreeMap<crate::config::FileId, String> = head
+        .sources
+        .files()
+        .filter_map(|(id, f)| repo.path_in_repo(&f.path).ok().map(|p| (id, p)))
+        .collect();
+    let head_changed: BTreeSet<&str> = files.iter().filter_map(|f| f.head_path(path)).collect();
+    let base_changed: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.base_path(path).map(str::to_string))
+        .collect();
+    // Every head file is either changed or the same file at the base, and
+    // the other way round (a git-ignored config file is neither).
+    let base_files: BTreeSet<String> = repo.config_files(merge_base, path)?.into_iter().collect();
+    let head_files: BTreeSet<&str> = repo_paths.values().map(String::as_str).collect();
+    let same_files = repo_paths.len() == head.sources.files().count()
+        && head_files
+            .iter()
+            .all(|p| head_changed.contains(p) || base_files.contains(*p))
+        && base_files
+            .iter()
+            .all(|p| base_changed.contains(p) || head_files.contains(p.as_str()));
+    if !same_files {
+        return Ok(Err(Fallback(
+            "the config files are not the same set as the base's".into(),
+        )));
+    }
+    if files.is_empty() && !has_photo {
+        return Ok(Ok(None));
+    }
+    let changed: BTreeSet<crate::config::FileId> = repo_paths
+        .iter()
+        .filter(|(_, p)| head_changed.contains(p.as_str()))
+        .map(|(id, _)| *id)
+        .collect();
+    let old = if base_changed.is_empty() {
+        crate::config::Loaded::default()
+    } else {
+        repo.load_files(merge_base, &base_changed)?
+    };
+    let base = match since::base_config(head, &changed, &old, &|id| repo_paths.get(&id).cloned()) {
+        Ok(base) => base,
+        Err(why) => return Ok(Err(why)),
+    };
+    let config = base.config;
+    let mut desired = match &base.chats {
+        None => crate::model::resolve::resolve(&config, now),
+        Some(only) => crate::model::resolve::resolve_chats(&config, now, only),
+    };
+    let files = PhotosAt {
+        repo,
+        at: merge_base,
+    };
+    let empty = crate::config::Node::new(crate::config::Value::Map(Vec::new()), Default::default());
+    let problems = crate::model::photo::digest(&config, &empty, &mut desired, &files);
+    for d in problems.iter() {
+        eprintln!("note: {}", d.message);
+    }
+    Ok(Ok(Some(Spliced {
+        config,
+        desired,
+        chats: base.chats,
+    })))
 }
 
 /// The chats a `--changed-since REV` plan reads: those that changed plus

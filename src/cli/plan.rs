@@ -478,13 +478,22 @@ pub async fn refresh(
     crate::telegram::read::ReadError,
 > {
     use crate::telegram::read;
+    let status = super::watch::ledger_status(conn, now);
+    // A fresh watch ledger holds every membership change: its records
+    // stand in for some getChatMember calls (see `read::Records`).
+    let records = read::Records::from_ledger(status.as_ref());
+    let all: Vec<String>;
+    let keys = match only {
+        Some(keys) => keys,
+        None => {
+            all = desired.state.chats.keys().cloned().collect();
+            &all
+        }
+    };
     // While a watch holds the ledger it consumes the updates: read what it
     // recorded (already in `store`) instead of draining them.
-    if super::watch::ledger_status(conn, now).is_some_and(|s| s.watch.is_some()) {
-        let live = match only {
-            Some(keys) => read::read_chats(&conn.client, desired, store, now, keys).await?,
-            None => read::read(&conn.client, desired, store, now).await?,
-        };
+    if status.is_some_and(|s| s.watch.is_some()) {
+        let live = read::read_chats_with(&conn.client, desired, store, now, keys, records).await?;
         let drained = read::Drained {
             kept_by_watch: true,
             ..Default::default()
@@ -492,13 +501,10 @@ pub async fn refresh(
         return Ok((live, drained));
     }
     if !conn.read_only() {
-        return read::refresh(&conn.client, desired, store, now, only).await;
+        return read::refresh_with(&conn.client, desired, store, now, only, records).await;
     }
     let drained = read::peek_updates(&conn.client, desired, store).await?;
-    let live = match only {
-        Some(keys) => read::read_chats(&conn.client, desired, store, now, keys).await?,
-        None => read::read(&conn.client, desired, store, now).await?,
-    };
+    let live = read::read_chats_with(&conn.client, desired, store, now, keys, records).await?;
     Ok((live, drained))
 }
 

@@ -38,6 +38,9 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
     });
     match crate::model::load(&args.config, now) {
         Ok(model) => {
+            // The process ends after printing: freeing the model of a
+            // 10,000-person org was a sixth of validate's time.
+            let model = std::mem::ManuallyDrop::new(model);
             let s = model.summary();
             // Policy rules over the resolved config (no Telegram).
             let policy = crate::policy::evaluate_config(&model, now);

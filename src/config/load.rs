@@ -294,19 +294,29 @@ fn collect_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 fn find_duplicates(node: &Node, out: &mut Diagnostics) {
     match &node.value {
         Value::Map(entries) => {
+            // Most mappings (a person, a selector) have a handful of keys:
+            // a scan of the ones before is cheaper than a hash map each.
             let mut seen: HashMap<&str, Span> = HashMap::new();
-            for e in entries {
-                if let Some(first) = seen.get(e.key.as_str()) {
+            for (i, e) in entries.iter().enumerate() {
+                let first = if entries.len() <= 16 {
+                    entries[..i]
+                        .iter()
+                        .find(|f| f.key == e.key)
+                        .map(|f| f.key_span)
+                } else {
+                    seen.get(e.key.as_str()).copied()
+                };
+                if let Some(first) = first {
                     out.push(
                         Diagnostic::error(
                             codes::DUPLICATE_KEY,
                             format!("`{}` is defined twice", e.key),
                         )
                         .at(e.key_span, "defined again here")
-                        .also(*first, "first defined here")
+                        .also(first, "first defined here")
                         .hint("remove one of the two, or merge them"),
                     );
-                } else {
+                } else if entries.len() > 16 {
                     seen.insert(&e.key, e.key_span);
                 }
                 find_duplicates(&e.value, out);
@@ -324,6 +334,9 @@ fn merge(trees: Vec<Node>, out: &mut Diagnostics) -> Node {
         .map(|t| Span::new(t.span.file, 0, 0))
         .unwrap_or_default();
     let mut merged: Vec<Entry> = Vec::new();
+    // Where each merged section's names are, so that merging many files of
+    // thousands of people stays linear: section → name → its key span.
+    let mut names: HashMap<String, HashMap<String, Span>> = HashMap::new();
     for tree in trees {
         let Value::Map(entries) = tree.value else {
             out.push(
@@ -348,8 +361,14 @@ fn merge(trees: Vec<Node>, out: &mut Diagnostics) -> Node {
                     if let (Value::Map(into), Value::Map(from)) =
                         (&mut existing.value.value, entry.value.value)
                     {
+                        let known = names.entry(entry.key.clone()).or_insert_with(|| {
+                            into.iter()
+                                .rev()
+                                .map(|e| (e.key.clone(), e.key_span))
+                                .collect()
+                        });
                         for item in from {
-                            if let Some(first) = into.iter().find(|e| e.key == item.key) {
+                            if let Some(first) = known.get(&item.key) {
                                 out.push(
                                     Diagnostic::error(
                                         codes::DUPLICATE_KEY,
@@ -359,10 +378,11 @@ fn merge(trees: Vec<Node>, out: &mut Diagnostics) -> Node {
                                         ),
                                     )
                                     .at(item.key_span, "defined again here")
-                                    .also(first.key_span, "first defined here")
+                                    .also(*first, "first defined here")
                                     .hint("each name may be defined once across all config files"),
                                 );
                             } else {
+                                known.insert(item.key.clone(), item.key_span);
                                 into.push(item);
                             }
                         }

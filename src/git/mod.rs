@@ -260,7 +260,6 @@ impl Repo {
             commit: at.short().to_string(),
         };
         let mut files: Vec<(PathBuf, Oid)> = Vec::new();
-        let mut too_large: Vec<Diagnostic> = Vec::new();
         if path.is_empty() {
             self.collect(&root, Path::new(""), &mut files)?;
         } else {
@@ -275,6 +274,41 @@ impl Repo {
             }
         }
         files.sort();
+        self.load_blobs(at, files)
+    }
+
+    /// Some config files at a revision (`paths` inside the repository, as
+    /// [`Repo::changed_files`] names them), loaded and merged like a whole
+    /// config: what `plan --changed-since` reads of the base instead of
+    /// all of it. A path missing at the revision is a [`GitError::PathMissing`].
+    pub fn load_files(&self, at: &Revision, paths: &[String]) -> Result<config::Loaded, GitError> {
+        let commit = self.repo.find_commit(Oid::from_str(&at.commit)?)?;
+        let root = commit.tree()?;
+        let mut files = Vec::new();
+        for path in paths {
+            let entry = root
+                .get_path(Path::new(path))
+                .map_err(|_| GitError::PathMissing {
+                    path: path.clone(),
+                    rev: at.rev.clone(),
+                    commit: at.short().to_string(),
+                })?;
+            // What a whole load skips (a symlink, a submodule) stays out.
+            if entry.kind() == Some(ObjectType::Blob) && entry.filemode() != 0o120000 {
+                files.push((PathBuf::from(path), entry.id()));
+            }
+        }
+        files.sort();
+        self.load_blobs(at, files)
+    }
+
+    /// Read and load blobs, refusing any larger than a config file may be.
+    fn load_blobs(
+        &self,
+        at: &Revision,
+        files: Vec<(PathBuf, Oid)>,
+    ) -> Result<config::Loaded, GitError> {
+        let mut too_large: Vec<Diagnostic> = Vec::new();
         let mut inputs = Vec::new();
         for (file, oid) in files {
             let blob = self.repo.find_blob(oid)?;
@@ -303,6 +337,28 @@ impl Repo {
             }
         }
         Ok(loaded)
+    }
+
+    /// The config files a whole load of `path` at a revision reads (paths
+    /// inside the repository), without reading them.
+    pub fn config_files(&self, at: &Revision, path: &str) -> Result<Vec<String>, GitError> {
+        let commit = self.repo.find_commit(Oid::from_str(&at.commit)?)?;
+        let root = commit.tree()?;
+        let mut files: Vec<(PathBuf, Oid)> = Vec::new();
+        if path.is_empty() {
+            self.collect(&root, Path::new(""), &mut files)?;
+        } else if let Ok(entry) = root.get_path(Path::new(path)) {
+            match entry.kind() {
+                Some(ObjectType::Tree) => {
+                    let tree = self.repo.find_tree(entry.id())?;
+                    self.collect(&tree, Path::new(path), &mut files)?;
+                }
+                Some(ObjectType::Blob) => files.push((PathBuf::from(path), entry.id())),
+                _ => {}
+            }
+        }
+        let text = |p: &Path| p.to_string_lossy().replace('\\', "/");
+        Ok(files.iter().map(|(p, _)| text(p)).collect())
     }
 
     /// A file's bytes at a revision (`path` inside the repository).
@@ -408,6 +464,39 @@ impl Repo {
         out.sort();
         Ok(out)
     }
+}
+
+impl FileChange {
+    /// Where the file was at the base, if it was a config file there
+    /// (below `config_path`, the config's path inside the repository).
+    pub fn base_path(&self, config_path: &str) -> Option<&str> {
+        let path = match self.status {
+            FileStatus::Added => return None,
+            FileStatus::Deleted | FileStatus::Modified => &self.path,
+            FileStatus::Renamed => self.old_path.as_ref()?,
+        };
+        config_file_below(path, config_path).then_some(path.as_str())
+    }
+
+    /// Where the file is at the head, if it is a config file there.
+    pub fn head_path(&self, config_path: &str) -> Option<&str> {
+        (self.status != FileStatus::Deleted && config_file_below(&self.path, config_path))
+            .then_some(self.path.as_str())
+    }
+}
+
+/// Whether `path` (inside the repository) is a file a load of
+/// `config_path` reads.
+fn config_file_below(path: &str, config_path: &str) -> bool {
+    let below = if config_path.is_empty() {
+        Some(path)
+    } else if path == config_path {
+        Some("")
+    } else {
+        path.strip_prefix(config_path)
+            .and_then(|rest| rest.strip_prefix('/'))
+    };
+    below.is_some_and(|rest| is_config_file(Path::new(path)) && !hidden(rest))
 }
 
 /// Whether a path (below the config path) has a hidden component: those

@@ -11,6 +11,7 @@ pub mod folders;
 pub mod photo;
 pub mod resolve;
 pub mod rules;
+pub mod since;
 pub mod time;
 
 /// The config's types live below both `config` and `model`; the old path

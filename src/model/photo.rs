@@ -47,7 +47,7 @@ pub fn locate(config: &mut Config, root: &Node, sources: &SourceMap) {
 }
 
 /// `photo` relative to the directory of `file` (absolute paths stay).
-fn beside(file: &Path, photo: &str) -> PathBuf {
+pub(crate) fn beside(file: &Path, photo: &str) -> PathBuf {
     let photo = Path::new(photo);
     if photo.is_absolute() {
         return photo.to_path_buf();

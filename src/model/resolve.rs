@@ -408,6 +408,12 @@ impl<'a> Resolver<'a> {
 
     /// Resolve the whole config.
     pub fn resolve(&self) -> DesiredState {
+        self.resolve_only(None)
+    }
+
+    /// Resolve the people and the chats named in `only` (all when `None`);
+    /// chat creations are listed only for chats resolved.
+    pub fn resolve_only(&self, only: Option<&BTreeSet<String>>) -> DesiredState {
         let config = self.config;
         let mut desired = DesiredState {
             bot: config
@@ -445,6 +451,9 @@ impl<'a> Resolver<'a> {
         // time for a big org.
         let mut why: Vec<(String, Vec<String>)> = Vec::new();
         for (key, spec) in &config.chats {
+            if only.is_some_and(|only| !only.contains(key)) {
+                continue;
+            }
             let eff = effective_chat(config, spec);
             let (Some(id), Some(kind)) = (eff.id, eff.kind) else {
                 // Declared without an id: the user provider creates it.
@@ -464,7 +473,12 @@ impl<'a> Resolver<'a> {
             };
             let mut chat_why = std::collections::HashMap::new();
             let chat = self.chat(key, &eff, id, kind, &mut chat_why);
+            // Sorted per chat, the chats' traces come mostly in order (chat
+            // keys in order), and the final sort merges a few long runs
+            // instead of sorting tens of thousands of strings from scratch.
+            let start = why.len();
             why.extend(chat_why);
+            why[start..].sort_unstable_by(|a, b| a.0.cmp(&b.0));
             desired.state.chats.insert(key.clone(), chat);
         }
         desired.why = why.into_iter().collect();
@@ -731,4 +745,10 @@ impl<'a> Resolver<'a> {
 /// Resolve a checked config at `now`.
 pub fn resolve(config: &Config, now: Timestamp) -> DesiredState {
     Resolver::new(config, now).resolve()
+}
+
+/// Resolve only the chats named (by config key), and every person: what
+/// `plan --changed-since` compares when a change can touch only those.
+pub fn resolve_chats(config: &Config, now: Timestamp, only: &BTreeSet<String>) -> DesiredState {
+    Resolver::new(config, now).resolve_only(Some(only))
 }

@@ -310,6 +310,43 @@ fn topic_event(store: &mut Store, scope: &Scope, message: &serde_json::Value) ->
     true
 }
 
+/// How far the store's member records may stand in for asking Telegram.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Records {
+    /// Ask about every declared person whose status the store does not
+    /// know, or knows to differ from the config.
+    #[default]
+    Ask,
+    /// Every membership change since `since` is recorded: a watch keeps
+    /// the ledger, its full member check ran at `since` (after its last
+    /// gap), and it has not been down longer than Telegram keeps updates
+    /// (`store::ledger::LedgerStatus` without `stale`). Then, counting only
+    /// records made at or after `since`, a person known absent who should
+    /// be a member is still absent (no update said otherwise), and, in a
+    /// chat whose member count equals the people known present, a person
+    /// never seen there is not there: neither is asked about (see
+    /// [`read_chat`]). An older record may predate a gap, and is not
+    /// trusted.
+    Fresh {
+        /// Unix time of the last full member check.
+        since: i64,
+    },
+}
+
+impl Records {
+    /// What the watch ledger's status allows: [`Records::Fresh`] only when
+    /// a watch kept it and nothing makes it stale.
+    pub fn from_ledger(status: Option<&crate::store::ledger::LedgerStatus>) -> Records {
+        match status {
+            Some(s) if s.stale.is_none() && s.heartbeat.is_some() => match s.full_check {
+                Some(since) => Records::Fresh { since },
+                None => Records::Ask,
+            },
+            _ => Records::Ask,
+        }
+    }
+}
+
 /// Drain updates (unless a webhook is set), then read the chats: all of
 /// them, or only those named in `only`.
 pub async fn refresh(
@@ -319,11 +356,24 @@ pub async fn refresh(
     now: i64,
     only: Option<&[String]>,
 ) -> Result<(LiveState, Drained), ReadError> {
+    refresh_with(client, desired, store, now, only, Records::Ask).await
+}
+
+/// [`refresh`], trusting the store's records as far as `records` says.
+pub async fn refresh_with(
+    client: &Client,
+    desired: &DesiredState,
+    store: &mut Store,
+    now: i64,
+    only: Option<&[String]>,
+    records: Records,
+) -> Result<(LiveState, Drained), ReadError> {
     let drained = drain_updates(client, desired, store).await?;
-    let live = match only {
-        Some(keys) => read_chats(client, desired, store, now, keys).await?,
-        None => read(client, desired, store, now).await?,
+    let keys: Vec<String> = match only {
+        Some(keys) => keys.to_vec(),
+        None => desired.state.chats.keys().cloned().collect(),
     };
+    let live = read_chats_with(client, desired, store, now, &keys, records).await?;
     Ok((live, drained))
 }
 
@@ -347,12 +397,24 @@ pub async fn read_chats(
     now: i64,
     only: &[String],
 ) -> Result<LiveState, ReadError> {
+    read_chats_with(client, desired, store, now, only, Records::Ask).await
+}
+
+/// [`read_chats`], trusting the store's records as far as `records` says.
+pub async fn read_chats_with(
+    client: &Client,
+    desired: &DesiredState,
+    store: &mut Store,
+    now: i64,
+    only: &[String],
+    records: Records,
+) -> Result<LiveState, ReadError> {
     for key in only {
         if !desired.state.chats.contains_key(key) {
             return Err(ReadError::UnknownChat(key.clone()));
         }
     }
-    let (live, _) = read_jobs(client, desired, store, now, only, false).await?;
+    let (live, _) = read_jobs(client, desired, store, now, only, false, records).await?;
     Ok(live)
 }
 
@@ -381,7 +443,8 @@ pub async fn census(
         desired.state.chats.insert(census_key(id), chat);
     }
     let keys: Vec<String> = desired.state.chats.keys().cloned().collect();
-    let (live, profiles) = read_jobs(client, &desired, store, now, &keys, true).await?;
+    let (live, profiles) =
+        read_jobs(client, &desired, store, now, &keys, true, Records::Ask).await?;
     Ok(Census { live, profiles })
 }
 
@@ -397,6 +460,7 @@ async fn read_jobs(
     now: i64,
     only: &[String],
     census: bool,
+    records: Records,
 ) -> Result<(LiveState, std::collections::BTreeMap<UserId, wire::User>), ReadError> {
     let me: wire::User = client.call(&ApiCall::read("getMe", None)).await?;
     let username = me.username.clone().unwrap_or_default();
@@ -426,6 +490,7 @@ async fn read_jobs(
                 .unwrap_or_default(),
             bot: bot.id,
             census,
+            records,
         };
         let client = client.clone();
         tasks.spawn(async move {
@@ -492,6 +557,7 @@ struct ChatJob {
     /// Ask about everyone the store has seen present, read the command
     /// list fresh, and keep the people's names (see [`census`]).
     census: bool,
+    records: Records,
 }
 
 struct ChatRead {
@@ -597,6 +663,33 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
             .copied()
             .collect()
     };
+    // Whether everyone in the chat is someone the store knows present: the
+    // member count (admins, bots and restricted members included) equals
+    // the admins just read plus the people the records say are in.
+    // Records made since the last full member check, when the ledger
+    // holds every change since then.
+    let trusted_since = match job.records {
+        Records::Fresh { since } if !job.census => Some(since),
+        _ => None,
+    };
+    let trusted = |r: &crate::store::SeenMember| trusted_since.is_some_and(|since| r.at >= since);
+    let all_known = trusted_since.is_some() && {
+        let mut present: BTreeSet<UserId> = admins.iter().filter_map(ChatMember::user_id).collect();
+        present.extend(
+            job.memory
+                .members
+                .iter()
+                .filter(|(_, r)| {
+                    trusted(r)
+                        && matches!(
+                            r.status,
+                            MemberState::Member | MemberState::Restricted { .. }
+                        )
+                })
+                .map(|(u, _)| *u),
+        );
+        present.len() as u64 == count
+    };
     for user in &declared {
         if chat.admins.contains_key(user) || *user == job.bot {
             continue;
@@ -610,8 +703,21 @@ async fn read_chat(client: &Client, job: &ChatJob) -> Result<ChatRead, Error> {
             tags.get(user).map(String::as_str).unwrap_or("")
                 != record.and_then(|r| r.tag.as_deref()).unwrap_or("")
         });
+        let fresh = trusted_since.is_some();
+        let record_trusted = record.is_some_and(trusted);
         let ask = match (known, wanted) {
             _ if job.census => true,
+            // Never seen in a chat where everyone present is known, and
+            // must not be in it: not there (a ban by hand before the bot
+            // came makes no difference to "not in the chat").
+            (None, Some(MemberState::Absent)) if fresh && all_known => {
+                chat.members.insert(*user, MemberState::Absent);
+                seen.push((*user, MemberState::Absent, "getChatMemberCount"));
+                continue;
+            }
+            // Known absent, with every change since recorded: still absent
+            // (invited and not joined yet).
+            (Some(MemberState::Absent), Some(_)) if record_trusted && !tag_differs => false,
             (None, _) => true,
             (Some(known), Some(wanted)) => !same_status(known, wanted) || tag_differs,
             // Declared as admin, known as something else.

@@ -11,3 +11,4 @@ mod git_fixture;
 
 mod diff;
 mod gitops;
+mod since;

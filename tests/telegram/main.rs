@@ -9,3 +9,4 @@ mod telegram_common;
 mod apply;
 mod execute;
 mod read;
+mod unseen;
