@@ -35,6 +35,8 @@ const TEAM: i64 = -1002000000001;
 const LOBBY: i64 = -1002000000002;
 const GUARDED: i64 = -1002000000003;
 const ALERTS: i64 = -1002000000004;
+/// A chat the config does not name, Alice's; the bot is not in it at first.
+const OUTSIDE: i64 = -1002000000099;
 
 const ALICE: i64 = 200001;
 const BOB: i64 = 200002;
@@ -145,6 +147,19 @@ fn world_for(config: &Path) -> World {
     guarded.guard_bot = true;
     guarded.members.remove(&BOB);
     guarded.members.remove(&CAROL);
+    let mut outside = orgform::sandbox::world::Chat::new(
+        OUTSIDE,
+        orgform::state::ChatType::Supergroup,
+        "Outside",
+    );
+    outside.set_status(
+        ALICE,
+        orgform::sandbox::world::Member::Creator {
+            is_anonymous: false,
+            custom_title: None,
+        },
+    );
+    world.add_chat(outside);
     world
 }
 
@@ -519,6 +534,43 @@ fn members_reach_the_ledger_and_plan_reads_it_while_watch_runs() {
         "{addresses:?}"
     );
     assert!(plan["ledger"]["watch"].as_str().unwrap().contains("watch"));
+
+    // Alice adds the bot to a chat the config does not name: watch keeps
+    // the bot's own membership there, so `import --all-known` finds the
+    // chat from the store without reading the feed watch owns.
+    let bot = org.sandbox().world_snapshot().bot_id();
+    org.act(
+        ALICE,
+        "addChatMember",
+        json!({"chat_id": OUTSIDE, "user_id": bot}),
+    )
+    .unwrap();
+    wait_until("the bot's own record there", Duration::from_secs(5), || {
+        org.ledger_status(OUTSIDE, bot).is_some()
+    });
+    let before = org.get_updates_calls();
+    let imported = org.dir.path().join("imported");
+    let out = hermetic::process(&org.state_dir())
+        .args(["import", "chats", "--all-known", "--out"])
+        .arg(&imported)
+        .arg("--api-url")
+        .arg(org.sandbox().base_url())
+        .arg("--token-file")
+        .arg(org.dir.path().join("token"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "import failed: {err}");
+    assert_eq!(
+        org.get_updates_calls(),
+        before,
+        "import drained updates while watch ran"
+    );
+    let written: String = std::fs::read_dir(&imported)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(written.contains("Outside"), "{written}");
 
     // SIGTERM: exit 0, lease released; plan then drains updates itself.
     assert_eq!(watch.term(), 0);

@@ -55,7 +55,8 @@ pub struct ChatsArgs {
     )]
     pub chats: Vec<i64>,
     /// Every chat the bot is known to be in: with the sandbox, the world's chats the bot is in; with
-    /// Telegram, the chats in the store and in the pending updates (the Bot API cannot list a bot's chats).
+    /// Telegram, the chats in the store and in the pending updates (the Bot API cannot list a bot's chats);
+    /// while `orgform watch` runs, the chats its ledger shows the bot in (the feed is watch's).
     #[arg(long)]
     pub all_known: bool,
     /// Read the sandbox world kept in <state-dir>/sandbox/ (the one `plan --sandbox` uses).

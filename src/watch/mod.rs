@@ -827,10 +827,22 @@ impl Running<'_> {
         let w = self.w;
         let org = self.org.clone();
         let chat_id = changed.chat.id;
-        let Some(chat) = org.chats.get(&chat_id) else {
+        let Some(user) = changed.new_chat_member.user_id() else {
             return Ok(());
         };
-        let Some(user) = changed.new_chat_member.user_id() else {
+        let Some(chat) = org.chats.get(&chat_id) else {
+            // A chat the config does not name: only the bot's own
+            // membership is kept, so `import --all-known` finds the chats
+            // the bot was added to (or left) while watch owned the feed.
+            if user == self.bot
+                && read::chat_type(&changed.chat.kind).is_some()
+                && let Some(status) = read::store_status(&changed.new_chat_member)
+            {
+                let mut learned = Store::default();
+                learned.see_member(chat_id, user, status, changed.date, "update");
+                let delta = records::delta(&Store::default(), &learned);
+                effect.commit.delta.upserts.extend(delta.upserts);
+            }
             return Ok(());
         };
         // The ledger: the same record a drain would write.
