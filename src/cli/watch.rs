@@ -475,7 +475,7 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
                 ..conn.client.options().clone()
             },
         )
-        .map_err(|e| CliError::user(e.to_string()))?;
+        .map_err(|e| CliError::from_source(e, None))?;
         let metrics = Arc::new(crate::watch::ops::Metrics::default());
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         let json = args.log_format == LogFormat::Json;
@@ -573,8 +573,7 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
         conn.close().await?;
         match outcome {
             Ok(_) => Ok(exit::OK),
-            Err(e @ crate::watch::WatchError::LeaseHeld(_)) => Err(CliError::user(e.to_string())),
-            Err(e) => Err(CliError::user(e.to_string())),
+            Err(e) => Err(CliError::from_source(e, None)),
         }
     })
 }
@@ -587,11 +586,11 @@ fn urgent_token(
 ) -> Result<crate::telegram::client::Token, CliError> {
     if let Some(sandbox) = &conn.sandbox {
         return crate::telegram::client::Token::new(sandbox.token(), "from the sandbox")
-            .map_err(|e| CliError::user(e.to_string()));
+            .map_err(|e| CliError::from_source(e, None));
     }
     let env = std::env::var("ORGFORM_TELEGRAM_TOKEN").ok();
     crate::telegram::client::load_token(args.token_file.as_deref(), env.as_deref())
-        .map_err(|e| CliError::user(e.to_string()))
+        .map_err(|e| CliError::from_source(e, None))
 }
 
 /// SIGHUP: load the config again and hand watch the new org (between two
