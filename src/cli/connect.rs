@@ -279,7 +279,7 @@ pub async fn connect(
         } else {
             let world = World::from_desired(desired, &sandbox::SeedOptions::default());
             world.save(&world_file).map_err(|e| {
-                CliError::user(format!("cannot write {}: {e}", world_file.display()))
+                CliError::caused(format!("cannot write {}: {e}", world_file.display()), e)
             })?;
             world
         };

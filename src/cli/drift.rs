@@ -126,7 +126,7 @@ async fn attribute(
     };
     let found = crate::mtproto::read::attribute(&provider, &wanted)
         .await
-        .map_err(|e| CliError::user(format!("reading the admin logs: {e}")))?;
+        .map_err(|e| CliError::caused(format!("reading the admin logs: {e}"), e))?;
     let mut found = found.into_iter();
     for chat in &mut report.chats {
         for item in &mut chat.items {

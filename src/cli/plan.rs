@@ -315,7 +315,7 @@ async fn recover_by_name(
         .or_else(|| desired.bot.clone());
     crate::mtproto::read::recover_by_name(&provider, desired, live, store, &keys, bot.as_deref())
         .await
-        .map_err(|e| CliError::user(format!("finding topics and links by name: {e}")))
+        .map_err(|e| CliError::caused(format!("finding topics and links by name: {e}"), e))
 }
 
 /// Department folders (`folders:`): read the signed-in person's folders,

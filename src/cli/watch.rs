@@ -505,7 +505,7 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
                     stop.clone(),
                 )
                 .await
-                .map_err(|e| CliError::user(format!("cannot listen on {addr}: {e}")))?;
+                .map_err(|e| CliError::caused(format!("cannot listen on {addr}: {e}"), e))?;
                 say(
                     json,
                     &format!("Serving /healthz and /metrics on http://{bound}"),
@@ -831,7 +831,7 @@ pub fn record_undelivered(
     }
     ledger
         .put_facts(facts)
-        .map_err(|e| CliError::user(format!("cannot record undelivered invites: {e}")))
+        .map_err(|e| CliError::caused(format!("cannot record undelivered invites: {e}"), e))
 }
 
 /// Before `state import` (or `migrate`) writes watch's facts: a backend
