@@ -324,39 +324,7 @@ impl Backend for Postgres {
             let Session { rt, client } = s;
             rt.block_on(async {
                 let tx = client.transaction().await?;
-                for ((chat, kind, key), value) in &delta.upserts {
-                    let current = tx
-                        .query_opt(
-                            "SELECT value FROM orgform_records WHERE workspace = $1 AND chat = $2 AND kind = $3 AND key = $4 FOR UPDATE",
-                            &[&ws, chat, kind, key],
-                        )
-                        .await?
-                        .and_then(|r| serde_json::from_str(&r.get::<_, String>(0)).ok());
-                    if records::replaces(kind, current.as_ref(), value) {
-                        tx.execute(
-                            "INSERT INTO orgform_records (workspace, chat, kind, key, value) VALUES ($1, $2, $3, $4, $5)
-                             ON CONFLICT (workspace, chat, kind, key) DO UPDATE SET value = EXCLUDED.value",
-                            &[&ws, chat, kind, key, &value.to_string()],
-                        )
-                        .await?;
-                    }
-                }
-                for (chat, kind, key) in &delta.deletes {
-                    tx.execute(
-                        "DELETE FROM orgform_records WHERE workspace = $1 AND chat = $2 AND kind = $3 AND key = $4",
-                        &[&ws, chat, kind, key],
-                    )
-                    .await?;
-                }
-                if let Some(learned) = delta.offset {
-                    tx.execute(
-                        "INSERT INTO orgform_meta (workspace, key, value) VALUES ($1, 'update_offset', $2)
-                         ON CONFLICT (workspace, key) DO UPDATE
-                         SET value = GREATEST(orgform_meta.value::BIGINT, EXCLUDED.value::BIGINT)::TEXT",
-                        &[&ws, &learned.to_string()],
-                    )
-                    .await?;
-                }
+                write_delta(&tx, &ws, &delta).await?;
                 tx.commit().await
             })
         })
@@ -723,6 +691,50 @@ fn lease_key(workspace_key: i64) -> i64 {
     workspace_key ^ 0x0077_6174_6368_0000 // "watch"
 }
 
+/// A delta's records (merged) and its offset, inside the caller's
+/// transaction: `commit` and the ledger's `commit_update` write records the
+/// same way.
+async fn write_delta(
+    tx: &tokio_postgres::Transaction<'_>,
+    ws: &str,
+    delta: &Delta,
+) -> Result<(), tokio_postgres::Error> {
+    for ((chat, kind, key), value) in &delta.upserts {
+        let current = tx
+                .query_opt(
+                    "SELECT value FROM orgform_records WHERE workspace = $1 AND chat = $2 AND kind = $3 AND key = $4 FOR UPDATE",
+                    &[&ws, chat, kind, key],
+                )
+                .await?
+                .and_then(|r| serde_json::from_str(&r.get::<_, String>(0)).ok());
+        if records::replaces(kind, current.as_ref(), value) {
+            tx.execute(
+                    "INSERT INTO orgform_records (workspace, chat, kind, key, value) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (workspace, chat, kind, key) DO UPDATE SET value = EXCLUDED.value",
+                    &[&ws, chat, kind, key, &value.to_string()],
+                )
+                .await?;
+        }
+    }
+    for (chat, kind, key) in &delta.deletes {
+        tx.execute(
+                "DELETE FROM orgform_records WHERE workspace = $1 AND chat = $2 AND kind = $3 AND key = $4",
+                &[&ws, chat, kind, key],
+            )
+            .await?;
+    }
+    if let Some(learned) = delta.offset {
+        tx.execute(
+            "INSERT INTO orgform_meta (workspace, key, value) VALUES ($1, 'update_offset', $2)
+                 ON CONFLICT (workspace, key) DO UPDATE
+                 SET value = GREATEST(orgform_meta.value::BIGINT, EXCLUDED.value::BIGINT)::TEXT",
+            &[&ws, &learned.to_string()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 impl Ledger for Postgres {
     fn commit_update(&self, commit: &UpdateCommit) -> Result<Vec<String>, StoreError> {
         let ws = self.workspace.clone();
@@ -731,40 +743,7 @@ impl Ledger for Postgres {
             let Session { rt, client } = s;
             rt.block_on(async {
                 let tx = client.transaction().await?;
-                let delta = &commit.delta;
-                for ((chat, kind, key), value) in &delta.upserts {
-                    let current = tx
-                        .query_opt(
-                            "SELECT value FROM orgform_records WHERE workspace = $1 AND chat = $2 AND kind = $3 AND key = $4 FOR UPDATE",
-                            &[&ws, chat, kind, key],
-                        )
-                        .await?
-                        .and_then(|r| serde_json::from_str(&r.get::<_, String>(0)).ok());
-                    if records::replaces(kind, current.as_ref(), value) {
-                        tx.execute(
-                            "INSERT INTO orgform_records (workspace, chat, kind, key, value) VALUES ($1, $2, $3, $4, $5)
-                             ON CONFLICT (workspace, chat, kind, key) DO UPDATE SET value = EXCLUDED.value",
-                            &[&ws, chat, kind, key, &value.to_string()],
-                        )
-                        .await?;
-                    }
-                }
-                for (chat, kind, key) in &delta.deletes {
-                    tx.execute(
-                        "DELETE FROM orgform_records WHERE workspace = $1 AND chat = $2 AND kind = $3 AND key = $4",
-                        &[&ws, chat, kind, key],
-                    )
-                    .await?;
-                }
-                if let Some(learned) = delta.offset {
-                    tx.execute(
-                        "INSERT INTO orgform_meta (workspace, key, value) VALUES ($1, 'update_offset', $2)
-                         ON CONFLICT (workspace, key) DO UPDATE
-                         SET value = GREATEST(orgform_meta.value::BIGINT, EXCLUDED.value::BIGINT)::TEXT",
-                        &[&ws, &learned.to_string()],
-                    )
-                    .await?;
-                }
+                write_delta(&tx, &ws, &commit.delta).await?;
                 let mut claimed = Vec::new();
                 for fact in &commit.facts {
                     match fact {

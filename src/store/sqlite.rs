@@ -589,6 +589,14 @@ impl Sqlite {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
+        self.write_delta(&tx, delta)?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// A delta's records (merged, deletions counted for compaction) and
+    /// its offset, inside the caller's transaction: `commit` and the
+    /// ledger's `commit_update` write records the same way.
+    fn write_delta(&self, tx: &rusqlite::Transaction<'_>, delta: &Delta) -> Result<(), StoreError> {
         for ((chat, kind, key), value) in &delta.upserts {
             let current: Option<String> = tx
                 .query_row(
@@ -641,7 +649,7 @@ impl Sqlite {
             )
             .map_err(|e| self.err(e))?;
         }
-        tx.commit().map_err(|e| self.err(e))
+        Ok(())
     }
 }
 
@@ -768,48 +776,7 @@ impl Sqlite {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        let delta = &commit.delta;
-        for ((chat, kind, key), value) in &delta.upserts {
-            let current: Option<String> = tx
-                .query_row(
-                    "SELECT value FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
-                    params![chat, kind, key],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| self.err(e))?;
-            let current = current.and_then(|c| serde_json::from_str(&c).ok());
-            if records::replaces(kind, current.as_ref(), value) {
-                tx.execute(
-                    "INSERT OR REPLACE INTO records (chat, kind, key, value) VALUES (?1, ?2, ?3, ?4)",
-                    params![chat, kind, key, value.to_string()],
-                )
-                .map_err(|e| self.err(e))?;
-            }
-        }
-        for (chat, kind, key) in &delta.deletes {
-            tx.execute(
-                "DELETE FROM records WHERE chat = ?1 AND kind = ?2 AND key = ?3",
-                params![chat, kind, key],
-            )
-            .map_err(|e| self.err(e))?;
-        }
-        if let Some(learned) = delta.offset {
-            let current: Option<String> = tx
-                .query_row(
-                    "SELECT value FROM meta WHERE key = 'update_offset'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| self.err(e))?;
-            let merged = records::merged_offset(current.and_then(|c| c.parse().ok()), learned);
-            tx.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('update_offset', ?1)",
-                params![merged.to_string()],
-            )
-            .map_err(|e| self.err(e))?;
-        }
+        self.write_delta(&tx, &commit.delta)?;
         let mut claimed = Vec::new();
         for fact in &commit.facts {
             match fact {
