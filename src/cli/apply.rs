@@ -10,14 +10,12 @@ use clap::{Args, ValueEnum};
 
 use super::connect::{self, Connection, TelegramArgs};
 use super::error::{CliError, exit};
-use super::plan::{GuardArgs, make_plan, read_error};
+use super::plan::{GuardArgs, make_plan};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::apply::provider::Split;
 use crate::apply::{self, Event, Hooks, Journal, Prior, Report, RunStatus, journal};
 use crate::plan::Plan;
 use crate::render::plan as render;
-use crate::telegram::execute::TelegramProvider;
 use crate::telegram::pace::PaceStats;
 
 #[derive(Args, Debug)]
@@ -253,10 +251,7 @@ async fn execute(
     prior: Prior,
     format: ApplyFormat,
 ) -> Result<u8, CliError> {
-    let provider = Split {
-        bot: TelegramProvider::new(conn.client.clone()),
-        user: super::login::user_provider_for(&plan.changes, &conn.state_dir)?,
-    };
+    let provider = conn.carrier(&plan.changes)?;
     let mut store = conn.load_store()?;
     let progress = super::progress::bar(
         plan.executable()
@@ -285,7 +280,7 @@ async fn execute(
         journal,
         &mut store,
         now.as_second(),
-        conn.client.options().max_parallel_chats,
+        conn.max_parallel_chats(),
         prior,
         &hooks,
     )
@@ -306,7 +301,7 @@ async fn execute(
     }
     let saved = conn.save_store(&store);
     super::watch::record_undelivered(conn, plan, run_id)?;
-    print_report(plan, &report, run_id, format, &conn.client)?;
+    print_report(plan, &report, run_id, format, conn.client.as_ref())?;
     saved?;
     // A created chat's id belongs in the config: say the one-line change.
     let created = store.created_chats();
@@ -331,7 +326,8 @@ async fn execute(
 }
 
 /// The pace the run achieved, when it was paced (the sandbox is not).
-fn pace_stats(client: &crate::telegram::client::Client) -> Option<PaceStats> {
+fn pace_stats(client: Option<&crate::telegram::client::Client>) -> Option<PaceStats> {
+    let client = client?;
     let stats = client.pace_stats();
     (client.options().requests_per_second.is_some() && stats.requests > 0).then_some(stats)
 }
@@ -341,7 +337,7 @@ fn print_report(
     report: &Report,
     run_id: &str,
     format: ApplyFormat,
-    client: &crate::telegram::client::Client,
+    client: Option<&crate::telegram::client::Client>,
 ) -> Result<(), CliError> {
     use crate::render::apply as report_render;
     let pace = pace_stats(client);
@@ -410,15 +406,14 @@ async fn load_saved_plan(
     crate::apply::stale::check_config(&plan, &model.sources.digest()).map_err(stale)?;
     let mut store = conn.load_store()?;
     // Only fingerprints are wanted here: what this read learns is not kept.
-    let live = crate::telegram::read::read_chats(
-        &conn.client,
-        &model.desired,
-        &mut store,
-        now.as_second(),
-        &crate::apply::stale::chats_to_read(&plan),
-    )
-    .await
-    .map_err(read_error)?;
+    let live = conn
+        .read_chats(
+            &model.desired,
+            &mut store,
+            now.as_second(),
+            &crate::apply::stale::chats_to_read(&plan),
+        )
+        .await?;
     crate::apply::stale::check_live(&plan, &live).map_err(stale)?;
     Ok(plan)
 }
@@ -505,10 +500,7 @@ async fn resume(
     }
     conn.save_store(&store)?;
     // Changes cut off mid-call: settle each before anything runs.
-    let provider = Split {
-        bot: TelegramProvider::new(conn.client.clone()),
-        user: super::login::user_provider_for(&plan.changes, &conn.state_dir)?,
-    };
+    let provider = conn.carrier(&plan.changes)?;
     let settled = apply::uncertain::settle_in_flight(
         &provider,
         &plan,

@@ -54,7 +54,11 @@ pub struct TelegramArgs {
 /// A live connection: the client, the state dir in use, and the sandbox
 /// when there is one (dropped = stopped, after saving its world).
 pub struct Connection {
-    pub client: Client,
+    /// The bot's Bot API client; none for an org without a bot
+    /// (`org.telegram.provider: user`, see [`Connection::bot`]).
+    pub client: Option<Client>,
+    /// The signed-in person carrying every change of an org without a bot.
+    pub user: Option<std::sync::Arc<crate::mtproto::UserProvider>>,
     pub state_dir: PathBuf,
     pub sandbox: Option<RunningSandbox>,
     /// Where everything orgform remembers lives.
@@ -307,7 +311,10 @@ pub async fn connect(
             ),
             &dir,
         )?;
-        return Ok(Connection::new(client, dir, Some(running), state));
+        return Ok(Connection::new(Some(client), dir, Some(running), state));
+    }
+    if desired.provider == crate::state::ProviderChoice::User {
+        return connect_without_bot(args, base_dir).await;
     }
     let env_url = std::env::var("ORGFORM_TELEGRAM_API_URL").ok();
     let url = client::resolve_api_url(args.api_url.as_deref(), env_url.as_deref(), config_api_url)
@@ -325,18 +332,57 @@ pub async fn connect(
     private_dir(&base_dir)?;
     let client = Client::new(url, token, options).map_err(setup)?;
     let state = open_state(args.state.as_deref(), &base_dir)?;
-    Ok(Connection::new(client, base_dir, None, state))
+    Ok(Connection::new(Some(client), base_dir, None, state))
+}
+
+/// An org without a bot (`org.telegram.provider: user`): no token is read
+/// at all; the signed-in person's session is required instead.
+async fn connect_without_bot(
+    args: &TelegramArgs,
+    base_dir: PathBuf,
+) -> Result<Connection, CliError> {
+    if args.token_file.is_some() {
+        eprintln!(
+            "warning: org.telegram.provider is user: --token-file is not used (use provider both to have the bot carry routine changes)"
+        );
+    }
+    let user = super::login::user_provider_if_signed_in(&base_dir)?.ok_or_else(|| {
+        CliError::with_hint(
+            "org.telegram.provider is user (no bot), but no signed-in session was found",
+            format!(
+                "sign in with `orgform login` (the session goes to {}), or set ORGFORM_TELEGRAM_SESSION from `orgform login --print-session`",
+                base_dir.join(super::login::SESSION_FILE).display()
+            ),
+        )
+    })?;
+    private_dir(&base_dir)?;
+    let state = open_state(args.state.as_deref(), &base_dir)?;
+    let mut conn = Connection::new(None, base_dir, None, state);
+    conn.user = Some(std::sync::Arc::new(user.without_bot()));
+    Ok(conn)
 }
 
 impl Connection {
+    /// The bot's client; an org without a bot has none, and a command
+    /// that only a bot can run says so.
+    pub fn bot(&self) -> Result<&Client, CliError> {
+        self.client.as_ref().ok_or_else(|| {
+            CliError::with_hint(
+                "this needs a bot, and org.telegram.provider is user (no bot)",
+                "set org.telegram.provider to both and give the bot's token (ORGFORM_TELEGRAM_TOKEN or --token-file)",
+            )
+        })
+    }
+
     fn new(
-        client: Client,
+        client: Option<Client>,
         state_dir: PathBuf,
         sandbox: Option<RunningSandbox>,
         state: state_store::Shared,
     ) -> Connection {
         Connection {
             client,
+            user: None,
             state_dir,
             sandbox,
             state,
@@ -410,4 +456,136 @@ pub fn block_on_interruptible<T>(
 /// The `api_url` a config names.
 pub fn config_api_url(config: &crate::model::Config) -> Option<&str> {
     config.org.as_ref()?.telegram.as_ref()?.api_url.as_deref()
+}
+
+/// What a plan is carried out through: the bot for routine changes (with
+/// the signed-in person for what only people can do, when the org uses
+/// one), or, for an org without a bot, the signed-in person for
+/// everything — its routine half where the bot would be.
+pub enum Carrier {
+    Bot(
+        Box<
+            crate::apply::provider::Split<
+                crate::telegram::TelegramProvider,
+                crate::mtproto::UserProvider,
+            >,
+        >,
+    ),
+    User(
+        crate::apply::provider::Split<
+            crate::mtproto::routine::Routine,
+            std::sync::Arc<crate::mtproto::UserProvider>,
+        >,
+    ),
+}
+
+impl Connection {
+    /// The carrier for `changes` (the person is connected only when one
+    /// of them needs a person, or when there is no bot).
+    pub fn carrier(&self, changes: &[crate::plan::Change]) -> Result<Carrier, CliError> {
+        use crate::apply::provider::Split;
+        if let Some(user) = &self.user {
+            return Ok(Carrier::User(Split {
+                bot: crate::mtproto::routine::Routine(user.clone()),
+                user: Some(user.clone()),
+            }));
+        }
+        Ok(Carrier::Bot(Box::new(Split {
+            bot: crate::telegram::TelegramProvider::new(self.bot()?.clone()),
+            user: super::login::user_provider_for(changes, &self.state_dir)?,
+        })))
+    }
+
+    /// Chats worked on at the same time.
+    pub fn max_parallel_chats(&self) -> usize {
+        match &self.client {
+            Some(client) => client.options().max_parallel_chats,
+            // One account, one connection: a few chats at a time.
+            None => 4,
+        }
+    }
+
+    /// Read the chats named in `keys` from Telegram: over the Bot API, or
+    /// as the signed-in person for an org without a bot. What is seen goes
+    /// into `store`.
+    pub async fn read_chats(
+        &self,
+        desired: &DesiredState,
+        store: &mut Store,
+        now: i64,
+        keys: &[String],
+    ) -> Result<crate::state::LiveState, CliError> {
+        match &self.user {
+            Some(user) => crate::mtproto::live::read_chats(user, desired, store, now, keys)
+                .await
+                .map_err(person_read_error),
+            None => crate::telegram::read::read_chats(self.bot()?, desired, store, now, keys)
+                .await
+                .map_err(super::plan::read_error),
+        }
+    }
+}
+
+/// A read as the signed-in person failed.
+pub fn person_read_error(e: crate::mtproto::MtprotoError) -> CliError {
+    let hint = match &e {
+        crate::mtproto::MtprotoError::Rpc { name, .. } if name.starts_with("AUTH_KEY") => {
+            Some("the session is no longer valid: sign in again with `orgform login`".to_string())
+        }
+        crate::mtproto::MtprotoError::Connection(_) => {
+            Some("nothing was changed; run the command again".to_string())
+        }
+        _ => None,
+    };
+    CliError::Caused {
+        kind: super::error::ErrorKind::User,
+        message: format!("reading Telegram as the signed-in person: {e}"),
+        hint,
+        source: Box::new(e),
+    }
+}
+
+impl crate::apply::provider::Provider for Carrier {
+    async fn execute(
+        &self,
+        change: &crate::plan::Change,
+    ) -> Result<crate::apply::provider::Executed, crate::apply::provider::ProviderError> {
+        match self {
+            Carrier::Bot(p) => p.execute(change).await,
+            Carrier::User(p) => p.execute(change).await,
+        }
+    }
+
+    async fn observe_before(
+        &self,
+        change: &crate::plan::Change,
+    ) -> Result<crate::apply::provider::Observed, crate::apply::provider::ProviderError> {
+        match self {
+            Carrier::Bot(p) => p.observe_before(change).await,
+            Carrier::User(p) => p.observe_before(change).await,
+        }
+    }
+
+    fn inverse(
+        &self,
+        change: &crate::plan::Change,
+        before: &crate::apply::provider::Observed,
+        done: &crate::apply::provider::Executed,
+    ) -> crate::apply::provider::Inverse {
+        match self {
+            Carrier::Bot(p) => p.inverse(change, before, done),
+            Carrier::User(p) => p.inverse(change, before, done),
+        }
+    }
+
+    async fn evidence(
+        &self,
+        change: &crate::plan::Change,
+        before: &crate::apply::provider::Observed,
+    ) -> crate::apply::provider::Evidence {
+        match self {
+            Carrier::Bot(p) => p.evidence(change, before).await,
+            Carrier::User(p) => p.evidence(change, before).await,
+        }
+    }
 }

@@ -62,9 +62,9 @@ pub async fn make_report_and_live(
         model.desired.state.chats.len()
     ));
     let refreshed =
-        super::plan::refresh(conn, &model.desired, &mut store, now.as_second(), None).await;
+        super::plan::refresh_live(conn, &model.desired, &mut store, now.as_second(), None).await;
     progress.finish_and_clear();
-    let (live, drained) = refreshed.map_err(super::plan::read_error)?;
+    let (live, drained) = refreshed?;
     conn.save_store(&store)?;
     let updates = if drained.kept_by_watch {
         UpdateFeed::Watch

@@ -132,12 +132,20 @@ fn import_error(e: ImportError) -> CliError {
 fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
     let dir = ConfigDir::scan(&args.out).map_err(import_error)?;
-    let existing_api_url = if dir.is_empty() {
-        None
+    let (existing_api_url, provider) = if dir.is_empty() {
+        (None, Default::default())
     } else {
         // The directory's config must be valid before anything is merged into it.
         let model = dir.check_with(&[], now)?;
-        connect::config_api_url(&model.config).map(str::to_string)
+        (
+            connect::config_api_url(&model.config).map(str::to_string),
+            model.desired.provider,
+        )
+    };
+    // An org without a bot reads as the signed-in person.
+    let desired = crate::state::DesiredState {
+        provider,
+        ..Default::default()
     };
     let sandbox = args.sandbox || args.sandbox_world.is_some();
     let telegram = TelegramArgs {
@@ -163,25 +171,23 @@ fn run_chats(args: ChatsArgs) -> Result<u8, CliError> {
     }
     let rt = connect::runtime()?;
     let (observed, source, api_url, webhook) = rt.block_on(async {
-        let conn = connect::connect(
-            &telegram,
-            &crate::state::DesiredState::default(),
-            existing_api_url.as_deref(),
-        )
-        .await?;
-        let result = read_chats(&args, &conn, sandbox, &world_file, now.as_second()).await;
-        let source = if sandbox {
-            "the sandbox".to_string()
-        } else {
-            format!("Telegram ({})", conn.client.api_url().as_str())
+        let conn = connect::connect(&telegram, &desired, existing_api_url.as_deref()).await?;
+        let result = match &conn.user {
+            Some(user) => read_chats_as_person(&args, &conn, user, now.as_second())
+                .await
+                .map(|o| (o, false)),
+            None => read_chats(&args, &conn, sandbox, &world_file, now.as_second()).await,
         };
-        let api_url = (!sandbox).then(|| {
-            conn.client
-                .api_url()
-                .as_str()
-                .trim_end_matches('/')
-                .to_string()
-        });
+        let source = match (&conn.client, sandbox) {
+            (_, true) => "the sandbox".to_string(),
+            (Some(client), false) => format!("Telegram ({})", client.api_url().as_str()),
+            (None, false) => "Telegram (as the signed-in person)".to_string(),
+        };
+        let api_url = conn
+            .client
+            .as_ref()
+            .filter(|_| !sandbox)
+            .map(|client| client.api_url().as_str().trim_end_matches('/').to_string());
         conn.close().await?;
         let (observed, webhook) = result?;
         Ok::<_, CliError>((observed, source, api_url, webhook))
@@ -257,6 +263,7 @@ async fn read_chats(
     world_file: &std::path::Path,
     now: i64,
 ) -> Result<(chats::Observed, bool), CliError> {
+    let client = conn.bot()?;
     let mut store = conn.load_store()?;
     let mut webhook = false;
     // A running `orgform watch` consumes the updates (draining here would
@@ -279,13 +286,13 @@ async fn read_chats(
             .map(|c| c.id)
             .collect()
     } else if watched {
-        crate::telegram::read::discover_from_ledger(&conn.client, &store)
+        crate::telegram::read::discover_from_ledger(client, &store)
             .await
             .map_err(telegram_error)?
             .into_iter()
             .collect()
     } else {
-        let (found, drained) = crate::telegram::read::discover(&conn.client, &mut store)
+        let (found, drained) = crate::telegram::read::discover(client, &mut store)
             .await
             .map_err(telegram_error)?;
         webhook = drained.webhook_active;
@@ -303,16 +310,64 @@ async fn read_chats(
     }
     // For real Telegram with --all-known, discovery has drained the updates already.
     if (!args.all_known || sandbox) && !watched {
-        let drained = crate::telegram::read::drain_updates_of(&conn.client, &ids, &mut store)
+        let drained = crate::telegram::read::drain_updates_of(client, &ids, &mut store)
             .await
             .map_err(telegram_error)?;
         webhook = drained.webhook_active;
     }
-    let observed = chats::read(&conn.client, &mut store, &ids, now)
+    let observed = chats::read(client, &mut store, &ids, now)
         .await
         .map_err(super::plan::read_error)?;
     conn.save_store(&store)?;
     Ok((observed, webhook))
+}
+
+/// `import chats` for an org without a bot: the chats the account is in
+/// (or those named), read exactly as the signed-in person.
+async fn read_chats_as_person(
+    args: &ChatsArgs,
+    conn: &connect::Connection,
+    user: &crate::mtproto::UserProvider,
+    now: i64,
+) -> Result<chats::Observed, CliError> {
+    let ids: Vec<i64> = if args.all_known {
+        user.dialogs().await.map_err(connect::person_read_error)?
+    } else {
+        args.chats.clone()
+    };
+    if ids.is_empty() {
+        return Err(CliError::with_hint(
+            "no chats to import",
+            "the signed-in account is in no group or channel yet; name chats with --chat ID",
+        ));
+    }
+    let mut store = conn.load_store()?;
+    let mut desired = crate::state::DesiredState::default();
+    for &id in &ids {
+        desired.state.chats.insert(
+            crate::telegram::read::census_key(id),
+            crate::state::ChatState::new(id, crate::state::ChatType::Supergroup),
+        );
+    }
+    let keys: Vec<String> = desired.state.chats.keys().cloned().collect();
+    let live = conn.read_chats(&desired, &mut store, now, &keys).await?;
+    let users = user
+        .people_met()
+        .into_iter()
+        .map(|(id, p)| {
+            let seen = chats::SeenUser {
+                id,
+                first_name: p.first_name,
+                last_name: p.last_name,
+                username: p.username,
+            };
+            (id, seen)
+        })
+        .collect();
+    // The account is orgform's own identity, not a bot to name in the org.
+    let observed = chats::observe(&live, None, users, &store, &ids);
+    conn.save_store(&store)?;
+    Ok(observed)
 }
 
 fn telegram_error(e: crate::telegram::error::Error) -> CliError {

@@ -240,7 +240,8 @@ async fn exact_members(
     live: &mut crate::state::LiveState,
     only: Option<&[String]>,
 ) -> Result<(), CliError> {
-    if !desired.provider.has_user() {
+    // Without a bot the person's read is exact already.
+    if !desired.provider.has_user() || conn.user.is_some() {
         return Ok(());
     }
     let keys: Vec<String> = desired
@@ -305,6 +306,21 @@ async fn recover_by_name(
     if keys.is_empty() {
         return Ok(0);
     }
+    use crate::mtproto::read::LinksOf;
+    let found = |e| CliError::caused(format!("finding topics and links by name: {e}"), e);
+    // Without a bot, the links orgform made are the account's own.
+    if let Some(user) = &conn.user {
+        return crate::mtproto::read::recover_by_name(
+            user,
+            desired,
+            live,
+            store,
+            &keys,
+            Some(LinksOf::Me),
+        )
+        .await
+        .map_err(found);
+    }
     let Some(provider) = super::login::user_provider_if_signed_in(&conn.state_dir)? else {
         return Ok(0);
     };
@@ -313,9 +329,16 @@ async fn recover_by_name(
         .as_ref()
         .map(|b| b.username.clone())
         .or_else(|| desired.bot.clone());
-    crate::mtproto::read::recover_by_name(&provider, desired, live, store, &keys, bot.as_deref())
-        .await
-        .map_err(|e| CliError::caused(format!("finding topics and links by name: {e}"), e))
+    crate::mtproto::read::recover_by_name(
+        &provider,
+        desired,
+        live,
+        store,
+        &keys,
+        bot.as_deref().map(LinksOf::Bot),
+    )
+    .await
+    .map_err(found)
 }
 
 /// Department folders (`folders:`): read the signed-in person's folders,
@@ -429,7 +452,7 @@ pub async fn make_plan(
         only.as_ref()
             .map_or(model.desired.state.chats.len(), Vec::len)
     ));
-    let refreshed = refresh(
+    let refreshed = refresh_live(
         conn,
         &model.desired,
         &mut store,
@@ -438,7 +461,7 @@ pub async fn make_plan(
     )
     .await;
     progress.finish_and_clear();
-    let (mut live, _) = refreshed.map_err(read_error)?;
+    let (mut live, _) = refreshed?;
     conn.save_store(&store)?;
     exact_members(conn, &model.desired, &mut live, only.as_deref()).await?;
     if recover_by_name(conn, &model.desired, &mut live, &mut store, only.as_deref()).await? > 0 {
@@ -478,6 +501,11 @@ pub async fn refresh(
     crate::telegram::read::ReadError,
 > {
     use crate::telegram::read;
+    let Some(client) = conn.client.as_ref() else {
+        return Err(read::ReadError::Cancelled(
+            "this command reads through the bot, and org.telegram.provider is user (no bot)".into(),
+        ));
+    };
     let status = super::watch::ledger_status(conn, now);
     // A fresh watch ledger holds every membership change: its records
     // stand in for some getChatMember calls (see `read::Records`).
@@ -493,7 +521,7 @@ pub async fn refresh(
     // While a watch holds the ledger it consumes the updates: read what it
     // recorded (already in `store`) instead of draining them.
     if status.is_some_and(|s| s.watch.is_some()) {
-        let live = read::read_chats_with(&conn.client, desired, store, now, keys, records).await?;
+        let live = read::read_chats_with(client, desired, store, now, keys, records).await?;
         let drained = read::Drained {
             kept_by_watch: true,
             ..Default::default()
@@ -501,11 +529,32 @@ pub async fn refresh(
         return Ok((live, drained));
     }
     if !conn.read_only() {
-        return read::refresh_with(&conn.client, desired, store, now, only, records).await;
+        return read::refresh_with(client, desired, store, now, only, records).await;
     }
-    let drained = read::peek_updates(&conn.client, desired, store).await?;
-    let live = read::read_chats_with(&conn.client, desired, store, now, keys, records).await?;
+    let drained = read::peek_updates(client, desired, store).await?;
+    let live = read::read_chats_with(client, desired, store, now, keys, records).await?;
     Ok((live, drained))
+}
+
+/// [`refresh`], or for an org without a bot the signed-in person's read
+/// (exact, so there are no updates to drain).
+pub async fn refresh_live(
+    conn: &connect::Connection,
+    desired: &crate::state::DesiredState,
+    store: &mut crate::store::Store,
+    now: i64,
+    only: Option<&[String]>,
+) -> Result<(crate::state::LiveState, crate::telegram::read::Drained), CliError> {
+    if conn.user.is_some() {
+        let all: Vec<String> = desired.state.chats.keys().cloned().collect();
+        let live = conn
+            .read_chats(desired, store, now, only.unwrap_or(&all))
+            .await?;
+        return Ok((live, Default::default()));
+    }
+    refresh(conn, desired, store, now, only)
+        .await
+        .map_err(read_error)
 }
 
 /// Take the lock, or go read-only (`--lock=false`); warn about unfinished

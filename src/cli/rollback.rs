@@ -9,9 +9,7 @@ use clap::Args;
 
 use super::connect::{self, TelegramArgs};
 use super::error::{CliError, exit};
-use crate::apply::provider::Split;
 use crate::apply::{self, Event, Hooks, Journal, RunStatus, journal};
-use crate::telegram::execute::TelegramProvider;
 
 #[derive(Args, Debug)]
 pub struct RollbackArgs {
@@ -97,10 +95,7 @@ async fn rollback(
             pid: std::process::id(),
         })
         .map_err(|e| CliError::caused(e.to_string(), e))?;
-    let provider = Split {
-        bot: TelegramProvider::new(conn.client.clone()),
-        user: super::login::user_provider_for(&plan.changes, &conn.state_dir)?,
-    };
+    let provider = conn.carrier(&plan.changes)?;
     let mut store = conn.load_store()?;
     // Changes cut off mid-call: find out whether they happened first.
     let settled = apply::uncertain::settle_in_flight(

@@ -443,6 +443,14 @@ fn webhook_secret(args: &WatchArgs) -> Result<String, CliError> {
 pub fn run(args: WatchArgs) -> Result<u8, CliError> {
     let now = jiff::Timestamp::now();
     let model = Arc::new(crate::model::load(&args.config, now)?);
+    // Watch lives on a bot's updates (members joining, join requests,
+    // topics edited by hand); a person's account has no such feed here.
+    if model.desired.provider == crate::state::ProviderChoice::User && !args.telegram.sandbox {
+        return Err(CliError::with_hint(
+            "watch needs a bot's updates, and org.telegram.provider is user (no bot)",
+            "set org.telegram.provider to both and give the bot's token; `orgform drift` on a schedule reads everything as the signed-in person",
+        ));
+    }
     let org = crate::watch::Org::new(&model).map_err(|e| {
         CliError::with_hint(e.to_string(), "name a chat key of `chats`, or a chat id")
     })?;
@@ -464,15 +472,16 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
             connect::config_api_url(&model.config),
         )
         .await?;
+        let bot_client = conn.bot()?.clone();
         // Guard-bot answers get a client of their own: unpaced, so that
         // neither the main client's queue nor its 429 waits delay them.
         let urgent = crate::telegram::client::Client::new(
-            conn.client.api_url().clone(),
+            bot_client.api_url().clone(),
             urgent_token(&args.telegram, &conn)?,
             crate::telegram::client::ClientOptions {
                 requests_per_second: None,
                 call_deadline: watching::QUERY_DEADLINE,
-                ..conn.client.options().clone()
+                ..bot_client.options().clone()
             },
         )
         .map_err(|e| CliError::from_source(e, None))?;
@@ -482,7 +491,7 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
         let signals = tokio::spawn(stop_on_signals(stop_tx, json));
         let ops = match args.metrics_listen {
             Some(addr) => {
-                let client = conn.client.clone();
+                let client = bot_client.clone();
                 let backend = conn.state.clone();
                 let refresh = Box::new(move |m: &crate::watch::ops::Metrics| {
                     m.client_rate_limited.store(
@@ -532,7 +541,7 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
         let current = Arc::new(std::sync::RwLock::new(model.clone()));
         let enforcer: Option<Arc<dyn Enforcer>> = args.enforce.then(|| {
             Arc::new(PlanAndApply {
-                client: conn.client.clone(),
+                client: bot_client.clone(),
                 backend: conn.state.clone(),
                 model: current.clone(),
                 person: person.clone(),
@@ -541,7 +550,7 @@ pub fn run(args: WatchArgs) -> Result<u8, CliError> {
         let (org_tx, org_rx) = tokio::sync::watch::channel(Arc::new(org.clone()));
         let reloads = tokio::spawn(reload_on_hangup(args.config.clone(), org_tx, current, json));
         let watch = Watch {
-            client: conn.client.clone(),
+            client: bot_client.clone(),
             urgent,
             backend: conn.state.clone(),
             org,

@@ -120,13 +120,36 @@ pub async fn read(
     now: i64,
 ) -> Result<Observed, ReadError> {
     let census = telegram::read::census(client, store, ids, now).await?;
+    let users = census
+        .profiles
+        .values()
+        .map(|u| (u.id, SeenUser::of(u)))
+        .collect();
+    Ok(observe(
+        &census.live,
+        census.live.bot.clone(),
+        users,
+        store,
+        ids,
+    ))
+}
+
+/// What an import reads from a census of `ids` (chats keyed by
+/// `telegram::read::census_key`, however they were read), the people seen
+/// with their names, and the store's topics and links.
+pub fn observe(
+    live: &crate::state::LiveState,
+    bot: Option<BotIdentity>,
+    users: BTreeMap<UserId, SeenUser>,
+    store: &Store,
+    ids: &[ChatId],
+) -> Observed {
     let mut observed = Observed {
-        bot: census.live.bot.clone(),
+        bot,
+        users,
         ..Default::default()
     };
-    for user in census.profiles.values() {
-        observed.users.insert(user.id, SeenUser::of(user));
-    }
+    let census = Census { live };
     let unique: BTreeSet<ChatId> = ids.iter().copied().collect();
     for id in unique {
         let key = telegram::read::census_key(id);
@@ -169,7 +192,12 @@ pub async fn read(
     }
     observed.chats.sort_by_key(|c| c.id);
     observed.unreadable.sort();
-    Ok(observed)
+    observed
+}
+
+/// The census as `observe` reads it.
+struct Census<'a> {
+    live: &'a crate::state::LiveState,
 }
 
 /// How the written files are headed and where they go.

@@ -16,6 +16,10 @@ use crate::state::{ChatType, Permission, Right};
 use super::time::parse_until;
 use crate::spec::{ChatSpec, Config, RightsSpec, Selector, SelectorRule};
 
+/// A config item only a bot can have, in an org without one
+/// (`org.telegram.provider: user`).
+pub const NEEDS_BOT: &str = "needs-bot";
+
 /// Telegram's topic icon colours.
 pub const TOPIC_COLORS: [u32; 6] = [7322096, 16766590, 13338331, 9367192, 16749490, 16478047];
 /// Slow-mode delays Telegram accepts, in seconds.
@@ -110,7 +114,43 @@ impl<'a> Checker<'a> {
         self.rollout();
         self.watch_settings();
         self.folders();
+        self.needs_bot();
         self.out
+    }
+
+    /// What only a bot can have, in an org without one
+    /// (`org.telegram.provider: user`): bot commands.
+    fn needs_bot(&mut self) {
+        let config = self.config;
+        let no_bot = config
+            .org
+            .as_ref()
+            .and_then(|o| o.telegram.as_ref())
+            .and_then(|t| t.provider)
+            == Some(crate::state::ProviderChoice::User);
+        if !no_bot {
+            return;
+        }
+        let with_commands: Vec<String> = config
+            .chats
+            .iter()
+            .map(|(k, c)| (format!("/chats/{}", esc(k)), c))
+            .chain(
+                config
+                    .templates
+                    .iter()
+                    .map(|(k, c)| (format!("/templates/{}", esc(k)), c)),
+            )
+            .filter(|(_, c)| c.commands.is_some())
+            .map(|(p, _)| format!("{p}/commands"))
+            .collect();
+        for ptr in with_commands {
+            self.out.push(
+                Diagnostic::error(NEEDS_BOT, "bot commands need a bot, and org.telegram.provider is user (no bot)")
+                    .at(self.key_at(&ptr), "only a bot has commands")
+                    .hint("remove `commands`, or set org.telegram.provider to both and give the bot's token"),
+            );
+        }
     }
 
     /// `folders:`: a title Telegram accepts, a known department, known

@@ -9,10 +9,13 @@
 //! ([`folders`]). It uses `state`, `plan`, `apply`'s provider
 //! types and `store` records, as the architecture table allows.
 
+pub mod banned;
 pub mod client;
 pub mod folders;
+pub mod live;
 pub mod provider;
 pub mod read;
+pub mod routine;
 pub mod session;
 
 pub use client::{MtprotoError, Target, UserClient};

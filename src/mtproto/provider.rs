@@ -40,8 +40,6 @@ pub const USER_PACE: crate::pace::PaceOptions = crate::pace::PaceOptions {
 
 /// The longest flood wait honoured before giving the error back.
 pub const MAX_FLOOD_WAIT: Duration = Duration::from_secs(300);
-/// Largest page of channels.getParticipants.
-const PAGE: i32 = 200;
 /// Bot API ids of supergroups and channels are -100 followed by the
 /// MTProto channel id.
 const CHANNEL_OFFSET: i64 = 1_000_000_000_000;
@@ -160,6 +158,12 @@ pub struct UserProvider {
     /// The account's pace: FLOOD_WAIT holds every call, as a 429 does the
     /// bot's.
     pace: crate::pace::Pace,
+    /// People's access hashes, learnt from member lists and usernames
+    /// (MTProto names a person by id and hash).
+    pub(super) people: Mutex<HashMap<UserId, super::live::Person>>,
+    /// The org has no bot (`provider: user`): the account carries every
+    /// change, and a chat it creates gets no bot.
+    alone: std::sync::atomic::AtomicBool,
 }
 
 impl UserProvider {
@@ -169,7 +173,20 @@ impl UserProvider {
             hashes: Mutex::new(HashMap::new()),
             peer_flood: std::sync::atomic::AtomicBool::new(false),
             pace: crate::pace::Pace::new(USER_PACE),
+            people: Mutex::new(HashMap::new()),
+            alone: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Carry every change without a bot (`org.telegram.provider: user`).
+    pub fn without_bot(self) -> UserProvider {
+        self.alone.store(true, std::sync::atomic::Ordering::SeqCst);
+        self
+    }
+
+    /// Whether the org runs without a bot.
+    pub fn is_alone(&self) -> bool {
+        self.alone.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn client(&self) -> &UserClient {
@@ -210,7 +227,7 @@ impl UserProvider {
         self.pace.stats()
     }
 
-    fn remember(&self, chats: &[tl::enums::Chat]) {
+    pub(super) fn remember(&self, chats: &[tl::enums::Chat]) {
         let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
         for chat in chats {
             if let tl::enums::Chat::Channel(c) = chat
@@ -222,7 +239,10 @@ impl UserProvider {
     }
 
     /// The InputChannel of a chat the account is in.
-    async fn input(&self, chat: ChatId) -> Result<tl::enums::InputChannel, MtprotoError> {
+    pub(super) async fn input(
+        &self,
+        chat: ChatId,
+    ) -> Result<tl::enums::InputChannel, MtprotoError> {
         let id = channel_id(chat);
         let known = |this: &Self| {
             this.hashes
@@ -336,6 +356,7 @@ impl UserProvider {
                 referer: None,
             })
             .await?;
+        self.know_people(&resolved.users);
         resolved
             .users
             .iter()
@@ -413,52 +434,26 @@ impl UserProvider {
     /// Every member, exactly, paged; the owner and admins with their
     /// rights. Left and banned users are not members.
     pub async fn members(&self, chat: ChatId) -> Result<BTreeMap<UserId, Standing>, MtprotoError> {
-        let channel = self.input(chat).await?;
-        let mut out = BTreeMap::new();
-        let mut offset = 0;
-        loop {
-            let page = self
-                .call(&tl::functions::channels::GetParticipants {
-                    channel: channel.clone(),
-                    filter: tl::enums::ChannelParticipantsFilter::ChannelParticipantsRecent,
-                    offset,
-                    limit: PAGE,
-                    hash: 0,
-                })
-                .await?;
-            let tl::enums::channels::ChannelParticipants::Participants(page) = page else {
-                break;
-            };
-            if page.participants.is_empty() {
-                break;
-            }
-            offset += page.participants.len() as i32;
-            for p in page.participants {
-                use tl::enums::ChannelParticipant as P;
-                let (user, standing) = match p {
-                    P::Creator(c) => (c.user_id, Standing::Owner),
-                    P::Admin(a) => (
-                        a.user_id,
-                        Standing::Admin {
-                            rights: rights_of(&a.admin_rights),
-                            title: a.rank,
-                        },
-                    ),
-                    P::Participant(m) => (m.user_id, Standing::Member),
-                    P::ParticipantSelf(m) => (m.user_id, Standing::Member),
-                    P::Banned(b) if !b.left => match b.peer {
-                        tl::enums::Peer::User(u) => (u.user_id, Standing::Restricted),
-                        _ => continue,
-                    },
-                    _ => continue,
+        use super::live::Seat;
+        let listed = self
+            .participants(
+                chat,
+                tl::enums::ChannelParticipantsFilter::ChannelParticipantsRecent,
+            )
+            .await?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|(user, seat)| {
+                let standing = match seat {
+                    Seat::Owner { .. } => Standing::Owner,
+                    Seat::Admin { rights, title, .. } => Standing::Admin { rights, title },
+                    Seat::Member { .. } => Standing::Member,
+                    Seat::Restricted { .. } => Standing::Restricted,
+                    Seat::Absent | Seat::Banned => return None,
                 };
-                out.insert(user, standing);
-            }
-            if offset >= page.count {
-                break;
-            }
-        }
-        Ok(out)
+                Some((user, standing))
+            })
+            .collect())
     }
 
     /// Add people directly. Privacy refusals are collected (Telegram lists
@@ -681,29 +676,7 @@ impl UserProvider {
 
     /// The person-only settings as the chat has them now.
     pub async fn settings(&self, chat: ChatId) -> Result<PersonSettings, MtprotoError> {
-        let channel = self.input(chat).await?;
-        let tl::enums::messages::ChatFull::Full(full) = self
-            .call(&tl::functions::channels::GetFullChannel { channel })
-            .await?;
-        self.remember(&full.chats);
-        let tl::enums::ChatFull::ChannelFull(f) = full.full_chat else {
-            return Err(MtprotoError::Connection("not a channel".into()));
-        };
-        let id = channel_id(chat);
-        let view = full.chats.iter().find_map(|c| match c {
-            tl::enums::Chat::Channel(c) if c.id == id => Some(c),
-            _ => None,
-        });
-        Ok(PersonSettings {
-            slow_mode: f.slowmode_seconds.unwrap_or(0).max(0) as u32,
-            protected_content: view.is_some_and(|c| c.noforwards),
-            join_by_request: view.is_some_and(|c| c.join_request),
-            join_to_send: view.is_some_and(|c| c.join_to_send),
-            hidden_members: f.participants_hidden,
-            history_for_new_members: !f.hidden_prehistory,
-            forum: view.is_some_and(|c| c.forum),
-            auto_delete: f.ttl_period.unwrap_or(0).max(0) as u32,
-        })
+        Ok(self.full_chat(chat).await?.settings)
     }
 
     /// Change one setting; "not modified" counts as done. Returns the
@@ -951,6 +924,22 @@ impl Provider for UserProvider {
             bot_rights,
         } = &change.op
         {
+            let new = NewChat {
+                kind: change.chat_type,
+                title: title.clone(),
+                description: description.clone(),
+                forum: *forum,
+            };
+            // An org without a bot: the chat is the account's alone.
+            if bot.is_none() && self.is_alone() {
+                let id = self.create_chat(&new).await.map_err(provider_error)?;
+                return Ok(Executed {
+                    answer: Answer::Chat { id },
+                    not_modified: false,
+                    calls: vec!["channels.createChannel".into()],
+                    notes: vec![format!("created with id {id}")],
+                });
+            }
             let bot = bot.as_deref().ok_or_else(|| {
                 ProviderError::refused(format!(
                     "{}: set org.telegram.bot to the bot's username so the new chat gets its bot",
@@ -1074,7 +1063,7 @@ impl Provider for UserProvider {
     }
 }
 
-fn rights_of(rights: &tl::enums::ChatAdminRights) -> Rights {
+pub(super) fn rights_of(rights: &tl::enums::ChatAdminRights) -> Rights {
     let tl::enums::ChatAdminRights::Rights(r) = rights;
     [
         (r.change_info, Right::ChangeInfo),

@@ -51,7 +51,7 @@ pub async fn recover_by_name(
     live: &mut LiveState,
     store: &mut Store,
     keys: &[String],
-    bot: Option<&str>,
+    links_of: Option<LinksOf<'_>>,
 ) -> Result<usize, MtprotoError> {
     let mut adopted = 0;
     let mut bot_peer = None;
@@ -99,9 +99,15 @@ pub async fn recover_by_name(
             }
         }
         if !missing_links.is_empty() {
-            let Some(bot) = bot else { continue };
+            let Some(links_of) = links_of else { continue };
             if bot_peer.is_none() {
-                bot_peer = Some(provider.resolve_user(bot).await?);
+                bot_peer = Some(match links_of {
+                    LinksOf::Bot(bot) => provider.resolve_user(bot).await?,
+                    LinksOf::Me => {
+                        let me = provider.me().await?;
+                        (me.id, me.access_hash)
+                    }
+                });
             }
             let mut listed = provider
                 .invite_links(id, bot_peer.expect("resolved above"))
@@ -130,6 +136,14 @@ pub async fn recover_by_name(
         }
     }
     Ok(adopted)
+}
+
+/// Whose invite links name the ones orgform made: the bot's (by its
+/// username), or the signed-in account's own (an org without a bot).
+#[derive(Clone, Copy, Debug)]
+pub enum LinksOf<'a> {
+    Bot(&'a str),
+    Me,
 }
 
 /// Who changed what by hand: for each drift item about a setting or an

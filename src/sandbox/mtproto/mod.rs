@@ -17,6 +17,7 @@
 pub(crate) mod admin_log;
 mod envelope;
 pub(crate) mod folders;
+mod routine;
 mod rpc;
 mod session;
 mod srp;

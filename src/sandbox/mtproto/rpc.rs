@@ -28,14 +28,14 @@ pub(super) enum Answer {
     Drop,
 }
 
-fn error(code: i32, message: &str) -> Answer {
+pub(super) fn error(code: i32, message: &str) -> Answer {
     Answer::Error {
         code,
         message: message.to_string(),
     }
 }
 
-fn ok<T: Serializable>(value: T) -> Answer {
+pub(super) fn ok<T: Serializable>(value: T) -> Answer {
     Answer::Result(value.to_bytes())
 }
 
@@ -115,12 +115,12 @@ pub(super) fn call(front: &Front, key_id: u64, body: &[u8]) -> Answer {
     answer
 }
 
-fn read<T: Deserializable>(args: &[u8]) -> Result<T, Answer> {
+pub(super) fn read<T: Deserializable>(args: &[u8]) -> Result<T, Answer> {
     T::deserialize(&mut Cursor::from_slice(args)).map_err(|_| bad_request())
 }
 
 /// The signed-in account, or the 401 Telegram answers without one.
-fn me(front: &Front, key_id: u64) -> Result<UserId, Answer> {
+pub(super) fn me(front: &Front, key_id: u64) -> Result<UserId, Answer> {
     front
         .user_of(key_id)
         .ok_or_else(|| error(401, "AUTH_KEY_UNREGISTERED"))
@@ -415,7 +415,7 @@ fn dispatch(front: &Front, key_id: u64, id: u32, args: &[u8]) -> Answer {
                 seq: 0,
             }))
         }
-        _ => error(400, "METHOD_NOT_SUPPORTED_BY_SANDBOX"),
+        _ => super::routine::dispatch(front, key_id, id, args),
     }
 }
 
@@ -841,7 +841,7 @@ fn check_password(
 // --- chats ---
 
 /// The world's chat behind an InputChannel, with its access hash checked.
-fn channel_of(input: &tl::enums::InputChannel) -> Result<ChatId, Answer> {
+pub(super) fn channel_of(input: &tl::enums::InputChannel) -> Result<ChatId, Answer> {
     match input {
         tl::enums::InputChannel::Channel(c)
             if c.access_hash == tl_out::access_hash(c.channel_id) =>
@@ -940,7 +940,7 @@ fn get_participants(
     ))
 }
 
-fn user_of(input: &tl::enums::InputUser, me: UserId) -> Result<UserId, Answer> {
+pub(super) fn user_of(input: &tl::enums::InputUser, me: UserId) -> Result<UserId, Answer> {
     match input {
         tl::enums::InputUser::UserSelf => Ok(me),
         tl::enums::InputUser::User(u) if u.access_hash == tl_out::access_hash(u.user_id) => {
@@ -951,7 +951,11 @@ fn user_of(input: &tl::enums::InputUser, me: UserId) -> Result<UserId, Answer> {
 }
 
 /// A chat as `me` sees it now.
-fn channel_view(front: &Front, me: UserId, id: ChatId) -> Result<tl::enums::Chat, Answer> {
+pub(super) fn channel_view(
+    front: &Front,
+    me: UserId,
+    id: ChatId,
+) -> Result<tl::enums::Chat, Answer> {
     let world = server::lock(&front.sandbox.world);
     let chat = world
         .chats
@@ -961,7 +965,7 @@ fn channel_view(front: &Front, me: UserId, id: ChatId) -> Result<tl::enums::Chat
 }
 
 /// The `Updates` answer of a call that changed a chat.
-fn updates_with(front: &Front, me: UserId, id: ChatId) -> Answer {
+pub(super) fn updates_with(front: &Front, me: UserId, id: ChatId) -> Answer {
     let chat = attempt!(channel_view(front, me, id));
     ok(tl::enums::Updates::Updates(tl::types::Updates {
         updates: vec![],
@@ -973,7 +977,7 @@ fn updates_with(front: &Front, me: UserId, id: ChatId) -> Answer {
 }
 
 /// An InputPeer that must be a channel (toggleNoForwards, setHistoryTTL).
-fn peer_channel(peer: &tl::enums::InputPeer) -> Result<ChatId, Answer> {
+pub(super) fn peer_channel(peer: &tl::enums::InputPeer) -> Result<ChatId, Answer> {
     match peer {
         tl::enums::InputPeer::Channel(c) => {
             channel_of(&tl::enums::InputChannel::Channel(tl::types::InputChannel {
@@ -1473,7 +1477,12 @@ fn invite_to_channel(
 
 /// Run a Bot API (or person-only) method as `user`, through the same code
 /// the Bot API front-end uses.
-fn act(front: &Front, user: UserId, method: &str, params: Value) -> Result<Value, Answer> {
+pub(super) fn act(
+    front: &Front,
+    user: UserId,
+    method: &str,
+    params: Value,
+) -> Result<Value, Answer> {
     run_act(
         &front.sandbox,
         &json!({"as": user, "method": method, "params": params}),
@@ -1512,6 +1521,15 @@ fn translate(e: &ApiError) -> Answer {
         "method is available only for supergroups" => "CHANNEL_INVALID",
         "user is an administrator of the chat" => "USER_ADMIN_INVALID",
         "can't remove chat owner" => "USER_CREATOR",
+        "chat description is not modified" => "CHAT_ABOUT_NOT_MODIFIED",
+        "message to edit not found" | "message to pin not found" | "message to unpin not found" => {
+            "MESSAGE_ID_INVALID"
+        }
+        "message can't be edited" => "MESSAGE_AUTHOR_REQUIRED",
+        "the chat is not a forum" => "CHANNEL_FORUM_MISSING",
+        "user is not an administrator" => "USER_NOT_ADMIN",
+        "not enough rights to send text messages to the chat" => "CHAT_WRITE_FORBIDDEN",
+        text if text.starts_with("message is not modified") => "MESSAGE_NOT_MODIFIED",
         _ => "INPUT_REQUEST_INVALID",
     };
     error(i32::from(e.code), named)

@@ -74,6 +74,9 @@ pub fn channel(chat: &world::Chat, viewer: UserId, now: i64) -> tl::enums::Chat 
     out.join_request = chat.join_by_request;
     out.join_to_send = chat.join_to_send_messages;
     out.participants_count = Some(chat.present_count(now) as i32);
+    if chat.kind != ChatType::Channel {
+        out.default_banned_rights = Some(default_banned_rights(&chat.permissions));
+    }
     match chat.status(viewer, now) {
         Member::Creator { .. } => {
             out.creator = true;
@@ -112,6 +115,19 @@ pub fn channel_full(chat: &world::Chat, viewer: UserId, now: i64) -> tl::enums::
     out.slowmode_seconds = (chat.slow_mode_delay > 0).then_some(chat.slow_mode_delay as i32);
     out.ttl_period =
         (chat.message_auto_delete_time > 0).then_some(chat.message_auto_delete_time as i32);
+    out.pinned_msg_id = chat.pinned.last().map(|id| *id as i32);
+    if let Some(photo) = &chat.photo {
+        out.chat_photo = tl::enums::Photo::Photo(tl::types::Photo {
+            has_stickers: false,
+            id: photo.serial as i64,
+            access_hash: access_hash(photo.serial as i64),
+            file_reference: vec![],
+            date: 0,
+            sizes: vec![],
+            video_sizes: None,
+            dc_id: 2,
+        });
+    }
     tl::enums::ChatFull::ChannelFull(out)
 }
 
@@ -258,6 +274,16 @@ pub fn default_banned_rights(allowed: &crate::state::Permissions) -> tl::enums::
     tl::enums::ChatBannedRights::Rights(out)
 }
 
+/// One member's restriction: what they may not do, until when.
+fn restricted_rights(
+    allowed: &crate::state::Permissions,
+    until: i64,
+) -> tl::enums::ChatBannedRights {
+    let tl::enums::ChatBannedRights::Rights(mut out) = default_banned_rights(allowed);
+    out.until_date = until as i32;
+    tl::enums::ChatBannedRights::Rights(out)
+}
+
 fn banned_rights(until: i64, view: bool) -> tl::enums::ChatBannedRights {
     let mut bytes = Vec::new();
     0u32.serialize(&mut bytes);
@@ -317,13 +343,13 @@ pub fn participant(
             is_member,
             until_date,
             tag,
-            ..
+            permissions,
         } => P::Banned(tl::types::ChannelParticipantBanned {
             left: !is_member,
             peer: tl::enums::Peer::User(tl::types::PeerUser { user_id: user }),
             kicked_by: 0,
             date,
-            banned_rights: banned_rights(*until_date, false),
+            banned_rights: restricted_rights(permissions, *until_date),
             rank: tag.clone(),
         }),
         Member::Kicked { until_date } => P::Banned(tl::types::ChannelParticipantBanned {
@@ -336,6 +362,23 @@ pub fn participant(
         }),
         Member::Left => return None,
     })
+}
+
+/// A message in a channel as channels.getMessages shows it.
+pub fn message(m: &world::Message, peer: tl::enums::Peer) -> tl::enums::Message {
+    let mut bytes = Vec::new();
+    0u32.serialize(&mut bytes);
+    0u32.serialize(&mut bytes);
+    (m.message_id as i32).serialize(&mut bytes);
+    peer.serialize(&mut bytes);
+    (m.date as i32).serialize(&mut bytes);
+    m.text.serialize(&mut bytes);
+    let mut out: tl::types::Message = blank(&bytes);
+    out.from_id = Some(tl::enums::Peer::User(tl::types::PeerUser {
+        user_id: m.from,
+    }));
+    out.edit_date = m.edit_date.map(|d| d as i32);
+    tl::enums::Message::Message(out)
 }
 
 /// help.getConfig: one datacenter (2), this front-end's address.
