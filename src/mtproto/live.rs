@@ -227,15 +227,16 @@ impl UserProvider {
                     hash: 0,
                 })
                 .await?;
-            let (chats, more) = match dialogs {
-                tl::enums::messages::Dialogs::Dialogs(d) => (d.chats, false),
+            let (chats, users, more) = match dialogs {
+                tl::enums::messages::Dialogs::Dialogs(d) => (d.chats, d.users, false),
                 tl::enums::messages::Dialogs::Slice(d) => {
                     let more = !d.dialogs.is_empty();
-                    (d.chats, more)
+                    (d.chats, d.users, more)
                 }
-                tl::enums::messages::Dialogs::NotModified(_) => (vec![], false),
+                tl::enums::messages::Dialogs::NotModified(_) => (vec![], vec![], false),
             };
             self.remember(&chats);
+            self.know_people(&users);
             let mut last = None;
             for chat in &chats {
                 if let tl::enums::Chat::Channel(c) = chat {
@@ -278,6 +279,11 @@ impl UserProvider {
             if self.known_person(user).is_none() {
                 self.participants(chat, kicked()).await?;
             }
+        }
+        // Someone who left (or was let back in) is known from a
+        // conversation with the account, if there was one.
+        if self.known_person(user).is_none() {
+            self.dialogs().await?;
         }
         let hash = self.known_person(user).ok_or_else(|| MtprotoError::Rpc {
             code: 400,

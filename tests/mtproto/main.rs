@@ -12,3 +12,4 @@ mod folders;
 mod front_end;
 mod provider;
 mod settings_cli;
+mod user_only;

@@ -1086,6 +1086,19 @@ fn dialogs(front: &Front, me: UserId, limit: i32, after: Option<ChatId>) -> Answ
         })
         .collect();
     let chats = page.iter().map(|c| tl_out::channel(c, me, now)).collect();
+    // The people the account has written to (their private chats are
+    // dialogs too; the sandbox lists only who they are, once).
+    let people: Vec<tl::enums::User> = if start == 0 {
+        world
+            .private_chats
+            .iter()
+            .filter(|(_, chat)| chat.messages.iter().any(|m| m.from == me))
+            .filter_map(|(user, _)| world.users.get(user))
+            .map(|u| tl_out::user(u, Some(me)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     if total > page.len() || start > 0 {
         ok(tl::enums::messages::Dialogs::Slice(
             tl::types::messages::DialogsSlice {
@@ -1093,7 +1106,7 @@ fn dialogs(front: &Front, me: UserId, limit: i32, after: Option<ChatId>) -> Answ
                 dialogs,
                 messages: vec![],
                 chats,
-                users: vec![],
+                users: people.clone(),
             },
         ))
     } else {
@@ -1102,7 +1115,7 @@ fn dialogs(front: &Front, me: UserId, limit: i32, after: Option<ChatId>) -> Answ
                 dialogs,
                 messages: vec![],
                 chats,
-                users: vec![],
+                users: people.clone(),
             },
         ))
     }
