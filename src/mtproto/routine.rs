@@ -10,7 +10,7 @@
 //! | op | function |
 //! |---|---|
 //! | title, description, permissions | channels.editTitle, messages.editChatAbout, messages.editChatDefaultBannedRights |
-//! | photo | channels.editPhoto (removing it) |
+//! | photo | upload.saveFilePart, channels.editPhoto |
 //! | pin, unpin | messages.sendMessage / messages.editMessage, messages.updatePinnedMessage |
 //! | topics | messages.createForumTopic, messages.editForumTopic, messages.deleteTopicHistory |
 //! | invite links | messages.exportChatInvite, messages.editExportedChatInvite (`revoked` to revoke) |
@@ -44,6 +44,9 @@ use crate::state::{ChatId, ChatType, InviteLink, Permission, Rights, Topic, User
 /// How long a kick's ban lasts if the lifting that follows never happens
 /// (as on the Bot API side).
 const KICK_BAN_SECONDS: i64 = 60;
+/// Telegram's part size for uploads, and the largest chat photo it takes.
+const PART: usize = 512 * 1024;
+const PHOTO_MAX: u64 = 10 * 1024 * 1024;
 
 /// Telegram's answers that mean "already so".
 const NOT_MODIFIED: &[&str] = &[
@@ -179,18 +182,9 @@ impl UserProvider {
                         photo: tl::enums::InputChatPhoto::Empty,
                     })
                     .await;
-                removed(
-                    answer,
-                    "channels.editPhoto",
-                    &["PHOTO_INVALID"],
-                    "the chat had no photo",
-                )
+                settled(answer, "channels.editPhoto")
             }
-            Op::SetPhoto { .. } => Err(MtprotoError::Rpc {
-                code: 400,
-                name: "ORGFORM_PHOTO_UPLOAD_UNSUPPORTED".into(),
-                value: None,
-            }),
+            Op::SetPhoto { path, sha256 } => self.set_photo(chat, path, sha256).await,
             Op::Pin {
                 text,
                 message_id,
@@ -421,6 +415,84 @@ impl UserProvider {
                 value: None,
             }),
         }
+    }
+
+    /// Upload the photo file in parts (upload.saveFilePart) and make it
+    /// the chat's (channels.editPhoto), refusing one whose content is no
+    /// longer what the plan showed; then read back Telegram's id for it.
+    async fn set_photo(
+        &self,
+        chat: ChatId,
+        path: &str,
+        sha256: &str,
+    ) -> Result<Executed, MtprotoError> {
+        let refuse = |reason: String| MtprotoError::Rpc {
+            code: 400,
+            name: format!("ORGFORM_PHOTO_REFUSED: {reason}"),
+            value: None,
+        };
+        let size = std::fs::metadata(path)
+            .map_err(|e| refuse(format!("cannot read the photo {path}: {e}")))?
+            .len();
+        if size > PHOTO_MAX {
+            return Err(refuse(format!(
+                "the photo {path} has {size} bytes; Telegram takes chat photos up to {PHOTO_MAX}"
+            )));
+        }
+        let bytes = std::fs::read(path)
+            .map_err(|e| refuse(format!("cannot read the photo {path}: {e}")))?;
+        let actual = crate::state::Photo::hash_of(&bytes);
+        if actual != sha256 {
+            return Err(refuse(format!(
+                "the photo {path} changed since the plan was made (sha256 {} there, {} now); plan again",
+                &sha256[..12.min(sha256.len())],
+                &actual[..12]
+            )));
+        }
+        let file_id = rand::random::<i64>();
+        let mut calls = Vec::new();
+        let parts = bytes.chunks(PART);
+        let count = parts.len();
+        for (i, part) in parts.enumerate() {
+            self.call(&tl::functions::upload::SaveFilePart {
+                file_id,
+                file_part: i as i32,
+                bytes: part.to_vec(),
+            })
+            .await?;
+            calls.push("upload.saveFilePart".to_string());
+        }
+        let name = std::path::Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "photo".into());
+        let channel = self.input(chat).await?;
+        self.call(&tl::functions::channels::EditPhoto {
+            channel,
+            photo: tl::enums::InputChatPhoto::InputChatUploadedPhoto(
+                tl::types::InputChatUploadedPhoto {
+                    file: Some(tl::enums::InputFile::File(tl::types::InputFile {
+                        id: file_id,
+                        parts: count as i32,
+                        name,
+                        md5_checksum: String::new(),
+                    })),
+                    video: None,
+                    video_start_ts: None,
+                    video_emoji_markup: None,
+                },
+            ),
+        })
+        .await?;
+        calls.push("channels.editPhoto".into());
+        let full = self.full_chat(chat).await?;
+        calls.push("channels.getFullChannel".into());
+        Ok(Executed {
+            answer: Answer::Photo {
+                file_unique_id: full.photo.map(|p| p.to_string()),
+            },
+            ..Executed::done(calls)
+        })
     }
 
     async fn edit_admin(
@@ -726,7 +798,7 @@ impl UserProvider {
     /// link or pin it would have made, by name, text and the account's own
     /// lists. Nothing found is "not done" only where the list a person
     /// reads is complete.
-    pub async fn routine_evidence(&self, change: &Change, _before: &Observed) -> Evidence {
+    pub async fn routine_evidence(&self, change: &Change, before: &Observed) -> Evidence {
         let chat = change.chat_id;
         let found = |answer: Answer, by: String| Evidence::Done {
             executed: Executed {
@@ -794,6 +866,30 @@ impl UserProvider {
                             .into(),
                     },
                     Err(_) => Evidence::Unknown,
+                }
+            }
+            // A new photo id on the chat: it was set.
+            Op::SetPhoto { .. } => {
+                let Ok(full) = self.full_chat(chat).await else {
+                    return Evidence::Unknown;
+                };
+                let was = match before {
+                    Observed::Chat { photo, .. } => photo.clone(),
+                    _ => return Evidence::Unknown,
+                };
+                let now = full.photo.map(|p| p.to_string());
+                if now.is_some() && now != was {
+                    found(
+                        Answer::Photo {
+                            file_unique_id: now,
+                        },
+                        "channels.getFullChannel shows a new chat photo".into(),
+                    )
+                } else {
+                    Evidence::NotDone {
+                        by: "channels.getFullChannel still shows the photo from before the call"
+                            .into(),
+                    }
                 }
             }
             Op::Pin { text, .. } => {
@@ -897,10 +993,11 @@ impl Provider for Routine {
     async fn execute(&self, change: &Change) -> Result<Executed, ProviderError> {
         self.0.run_routine(change).await.map_err(|e| {
             let e = match e.name() {
-                Some("ORGFORM_PHOTO_UPLOAD_UNSUPPORTED") => {
+                Some(name) if name.starts_with("ORGFORM_PHOTO_REFUSED: ") => {
                     return ProviderError::refused(format!(
-                        "{}: uploading a chat photo as the signed-in person is not supported yet; set it by hand or use provider both",
-                        change.address
+                        "{}: {}",
+                        change.address,
+                        &name["ORGFORM_PHOTO_REFUSED: ".len()..]
                     ));
                 }
                 Some("BOT_COMMANDS_NEED_A_BOT") => {

@@ -52,6 +52,7 @@ chats:
     membership: authoritative
     title: Engineering
     description: Where engineers talk
+    photo: logo.png
     permissions: [send_messages, react, pin_messages]
     pinned: {text: Welcome to Engineering}
     members:
@@ -228,6 +229,14 @@ async fn every_routine_change_runs_without_a_bot_and_rolls_back() {
     let secret = session.expose();
     let key_hex = secret.rsplit('/').next().unwrap().to_string();
     std::fs::write(dir.path().join("org.yaml"), CONFIG).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/acme/photos/engineering.png"
+        ),
+        dir.path().join("logo.png"),
+    )
+    .unwrap();
 
     // Without a session there is nothing to connect with: a clear error.
     let no_session = orgform(dir.path(), None, &["plan", "org.yaml"]).await;
@@ -263,6 +272,7 @@ async fn every_routine_change_runs_without_a_bot_and_rolls_back() {
     for op in [
         "set_title",
         "set_description",
+        "set_photo",
         "set_permissions",
         "pin",
         "create_topic",
@@ -297,6 +307,7 @@ async fn every_routine_change_runs_without_a_bot_and_rolls_back() {
     let chat = bot_api(&sandbox, "getChat", json!({"chat_id": CHAT})).await;
     assert_eq!(chat["title"], "Engineering", "{chat}");
     assert_eq!(chat["description"], "Where engineers talk");
+    assert!(chat["photo"]["big_file_unique_id"].is_string(), "{chat}");
     assert_eq!(chat["pinned_message"]["text"], "Welcome to Engineering");
     assert_eq!(chat["pinned_message"]["from"]["id"], OWNER);
     assert_eq!(chat["permissions"]["can_send_messages"], true);
@@ -344,6 +355,8 @@ async fn every_routine_change_runs_without_a_bot_and_rolls_back() {
         "channels.editAdmin",
         "channels.editBanned",
         "messages.editChatParticipantRank",
+        "upload.saveFilePart",
+        "channels.editPhoto",
     ] {
         assert!(calls.get(f).is_some_and(|n| *n > 0), "{f}: {calls:?}");
     }
@@ -394,6 +407,7 @@ async fn every_routine_change_runs_without_a_bot_and_rolls_back() {
     assert_eq!(chat["title"], HOSTILE);
     assert_eq!(chat["description"].as_str().unwrap_or(""), "");
     assert!(chat.get("pinned_message").is_none(), "{chat}");
+    assert!(chat.get("photo").is_none(), "{chat}");
     assert_eq!(chat["permissions"]["can_send_polls"], true);
     assert_eq!(status(&sandbox, ALICE).await["status"], "member");
     assert_eq!(status(&sandbox, BOB).await["status"], "member");
@@ -430,6 +444,7 @@ async fn a_lost_answer_is_settled_by_looking_never_by_sending_again() {
     let dir = tempfile::tempdir().unwrap();
     let secret = session.expose();
     let config = CONFIG
+        .replace("    photo: logo.png\n", "")
         .replace("    description: Where engineers talk\n", "")
         .replace(
             "    permissions: [send_messages, react, pin_messages]\n",
@@ -531,7 +546,7 @@ async fn a_lost_answer_is_settled_by_looking_never_by_sending_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_commands_without_a_bot_are_a_config_diagnostic() {
     let dir = tempfile::tempdir().unwrap();
-    let config = CONFIG.replace(
+    let config = CONFIG.replace("    photo: logo.png\n", "").replace(
         "    topics:\n",
         "    commands:\n      - {command: oncall, description: Who is on call}\n    topics:\n",
     );
@@ -549,7 +564,11 @@ async fn watch_refuses_and_import_reads_as_the_person() {
     let (_sandbox, _mtproto, session) = rig().await;
     let dir = tempfile::tempdir().unwrap();
     let secret = session.expose();
-    std::fs::write(dir.path().join("org.yaml"), CONFIG).unwrap();
+    std::fs::write(
+        dir.path().join("org.yaml"),
+        CONFIG.replace("    photo: logo.png\n", ""),
+    )
+    .unwrap();
     let watch = orgform(dir.path(), Some(&secret), &["watch", "org.yaml"]).await;
     assert_eq!(watch.code, 1, "{}\n{}", watch.stdout, watch.stderr);
     assert!(

@@ -105,6 +105,9 @@ struct PendingCode {
     code: String,
 }
 
+/// An upload's parts so far, by part number.
+type FileParts = BTreeMap<i32, Vec<u8>>;
+
 /// What the MTProto front-end shares between connections.
 pub(crate) struct Front {
     sandbox: Arc<Shared>,
@@ -120,6 +123,9 @@ pub(crate) struct Front {
     /// bad_server_salt carrying this one.
     salt: i64,
     addr: SocketAddr,
+    /// Files being uploaded (upload.saveFilePart), by account and file id:
+    /// their parts so far.
+    uploads: Mutex<HashMap<(UserId, i64), FileParts>>,
 }
 
 impl Front {
@@ -188,6 +194,7 @@ impl RunningSandbox {
             passwords: Mutex::new(HashMap::new()),
             salt: rand::random::<i64>() | 1,
             addr,
+            uploads: Mutex::new(HashMap::new()),
         });
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(session::accept(listener, front.clone(), stop_rx));

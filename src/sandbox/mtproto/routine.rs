@@ -46,6 +46,7 @@ pub(super) fn dispatch(front: &Front, key_id: u64, id: u32, args: &[u8]) -> Answ
         f::channels::EditBanned::CONSTRUCTOR_ID => edit_banned(front, me, args),
         f::channels::GetParticipant::CONSTRUCTOR_ID => participant(front, me, args),
         f::channels::GetMessages::CONSTRUCTOR_ID => messages(front, me, args),
+        f::upload::SaveFilePart::CONSTRUCTOR_ID => save_part(front, me, args),
         _ => Err(error(400, "METHOD_NOT_SUPPORTED_BY_SANDBOX")),
     };
     outcome.unwrap_or_else(|answer| answer)
@@ -142,18 +143,83 @@ fn edit_photo(front: &Front, me: UserId, args: &[u8]) -> Outcome {
     let id = channel_of(&r.channel)?;
     match r.photo {
         tl::enums::InputChatPhoto::Empty => {
-            let had = server::lock(&front.sandbox.world)
-                .chats
-                .get(&id)
-                .is_some_and(|c| c.photo.is_some());
-            if !had {
-                return Err(error(400, "PHOTO_INVALID"));
-            }
             act(front, me, "deleteChatPhoto", json!({"chat_id": id}))?;
             Ok(updates_with(front, me, id))
         }
-        _ => Err(error(400, "PHOTO_INVALID")),
+        tl::enums::InputChatPhoto::InputChatUploadedPhoto(p) => {
+            let Some(tl::enums::InputFile::File(file)) = p.file else {
+                return Err(error(400, "PHOTO_INVALID"));
+            };
+            let parts = server::lock(&front.uploads)
+                .remove(&(me, file.id))
+                .unwrap_or_default();
+            // Every part from 0 to parts-1, and something in them.
+            let complete = parts.len() == file.parts.max(0) as usize
+                && parts.keys().copied().eq(0..file.parts);
+            let size: usize = parts.values().map(Vec::len).sum();
+            if !complete {
+                return Err(error(400, "FILE_PARTS_INVALID"));
+            }
+            if size == 0 {
+                return Err(error(400, "PHOTO_INVALID"));
+            }
+            {
+                let now = unix_now();
+                let mut world = server::lock(&front.sandbox.world);
+                let serial = world.serial();
+                let chat = world
+                    .chats
+                    .get_mut(&id)
+                    .ok_or_else(|| error(400, "CHANNEL_INVALID"))?;
+                // DialogManager::set_dialog_photo: the info right.
+                let allowed = match chat.status(me, now) {
+                    Member::Creator { .. } => true,
+                    Member::Administrator { rights, .. } => {
+                        rights.contains(&crate::state::Right::ChangeInfo)
+                    }
+                    _ => false,
+                };
+                if !allowed {
+                    return Err(error(400, "CHAT_ADMIN_REQUIRED"));
+                }
+                chat.photo = Some(crate::sandbox::world::ChatPhoto { serial });
+            }
+            front
+                .sandbox
+                .dirty
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            front.sandbox.changed.notify_waiters();
+            Ok(updates_with(front, me, id))
+        }
+        tl::enums::InputChatPhoto::Photo(_) => Err(error(400, "PHOTO_INVALID")),
     }
+}
+
+/// Telegram's largest file part, and most parts of a small file.
+const PART_MAX: usize = 512 * 1024;
+const PARTS_MAX: i32 = 4000;
+
+/// upload.saveFilePart: one part of a file the account is uploading.
+fn save_part(front: &Front, me: UserId, args: &[u8]) -> Outcome {
+    let r: tl::functions::upload::SaveFilePart = read(args)?;
+    if r.bytes.len() > PART_MAX || r.bytes.is_empty() {
+        return Err(error(400, "FILE_PART_SIZE_INVALID"));
+    }
+    if !(0..PARTS_MAX).contains(&r.file_part) {
+        return Err(error(400, "FILE_PART_INVALID"));
+    }
+    let mut uploads = server::lock(&front.uploads);
+    // A bounded number of files in flight per account.
+    if !uploads.contains_key(&(me, r.file_id))
+        && uploads.keys().filter(|(user, _)| *user == me).count() >= 16
+    {
+        return Err(error(400, "FILE_PARTS_INVALID"));
+    }
+    uploads
+        .entry((me, r.file_id))
+        .or_default()
+        .insert(r.file_part, r.bytes);
+    Ok(ok(true))
 }
 
 /// The Updates answer of a message that was sent: its id by the client's
