@@ -608,3 +608,74 @@ async fn watch_refuses_and_import_reads_as_the_person() {
     .await;
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_is_created_without_a_bot_and_flood_wait_is_waited_out() {
+    let (sandbox, mtproto, session) = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    let config = r#"org:
+  name: Acme
+  telegram:
+    provider: user
+chats:
+  eng:
+    id: -1001000000001
+    type: supergroup
+    forum: true
+    membership: observe
+    title: Engineering
+  incidents:
+    type: supergroup
+    title: Incidents
+    description: Pages go here
+    membership: observe
+"#;
+    std::fs::write(dir.path().join("org.yaml"), config).unwrap();
+    mtproto.inject(MtprotoFault::FloodWait {
+        method: "channels.editTitle".into(),
+        seconds: 1,
+    });
+    let apply = orgform(
+        dir.path(),
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let calls = mtproto.calls();
+    // Refused with FLOOD_WAIT (it did not run), then sent once more.
+    assert_eq!(calls.get("channels.editTitle"), Some(&2), "{calls:?}");
+    assert_eq!(calls.get("channels.createChannel"), Some(&1), "{calls:?}");
+    let world = sandbox.world_snapshot();
+    assert_eq!(world.chats[&CHAT].title, "Engineering");
+    let created: Vec<_> = world
+        .chats
+        .values()
+        .filter(|c| c.title == "Incidents")
+        .collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].description, "Pages go here");
+    assert!(matches!(
+        created[0].members.get(&OWNER),
+        Some(Member::Creator { .. })
+    ));
+    // No bot was brought in: the org has none.
+    assert!(!created[0].members.contains_key(&BOT));
+    let id = created[0].id;
+    assert!(
+        apply
+            .stderr
+            .contains(&format!("Add `id: {id}` to chats.incidents")),
+        "{}",
+        apply.stderr
+    );
+    let again = orgform(
+        dir.path(),
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert_eq!(mtproto.calls().get("channels.createChannel"), Some(&1));
+}
