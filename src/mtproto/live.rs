@@ -270,19 +270,18 @@ impl UserProvider {
     ) -> Result<tl::enums::InputUser, MtprotoError> {
         if self.known_person(user).is_none()
             && let Some(chat) = chat
+            && self.first_search(Some(chat))
         {
             self.participants(
                 chat,
                 tl::enums::ChannelParticipantsFilter::ChannelParticipantsRecent,
             )
             .await?;
-            if self.known_person(user).is_none() {
-                self.participants(chat, kicked()).await?;
-            }
+            self.participants(chat, kicked()).await?;
         }
         // Someone who left (or was let back in) is known from a
         // conversation with the account, if there was one.
-        if self.known_person(user).is_none() {
+        if self.known_person(user).is_none() && self.first_search(None) {
             self.dialogs().await?;
         }
         let hash = self.known_person(user).ok_or_else(|| MtprotoError::Rpc {
@@ -294,6 +293,15 @@ impl UserProvider {
             user_id: user,
             access_hash: hash,
         }))
+    }
+
+    /// Whether `place` was not searched for people yet (and now counts as
+    /// searched).
+    fn first_search(&self, place: Option<ChatId>) -> bool {
+        self.searched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(place)
     }
 
     /// [`UserProvider::person`] as an InputPeer.
@@ -753,4 +761,58 @@ async fn read_chat(
     let mut seen = listed;
     seen.extend(gone);
     Ok((chat, meta, seen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn banned(view: bool, left: bool, allowed: &Permissions) -> tl::enums::ChannelParticipant {
+        tl::enums::ChannelParticipant::Banned(tl::types::ChannelParticipantBanned {
+            left,
+            peer: tl::enums::Peer::User(tl::types::PeerUser { user_id: 7 }),
+            kicked_by: 1,
+            date: 0,
+            banned_rights: banned::banned_rights(allowed, 0, view),
+            rank: Some("tag".into()),
+        })
+    }
+
+    #[test]
+    fn the_banned_list_tells_bans_departures_and_restrictions_apart() {
+        let react: Permissions = [Permission::ReactToMessages].into_iter().collect();
+        assert_eq!(
+            seat_of(banned(true, true, &Permission::all())),
+            Some((7, Seat::Banned))
+        );
+        assert_eq!(
+            seat_of(banned(false, true, &react)),
+            Some((7, Seat::Absent))
+        );
+        let restricted = seat_of(banned(false, false, &react)).unwrap().1;
+        assert_eq!(
+            restricted,
+            Seat::Restricted {
+                permissions: react.clone(),
+                until: None,
+                tag: Some("tag".into()),
+            }
+        );
+        assert!(restricted.present());
+        assert_eq!(restricted.tag().as_deref(), Some("tag"));
+        assert!(matches!(
+            restricted.member_state(),
+            MemberState::Restricted { .. }
+        ));
+    }
+
+    #[test]
+    fn an_owner_holds_every_right_of_the_chat_type_and_a_member_none() {
+        let owner = Seat::Owner { title: None };
+        let seat = admin_seat(&owner, ChatType::Channel).unwrap();
+        assert!(seat.owner);
+        assert_eq!(seat.rights, Right::all_for(ChatType::Channel));
+        assert!(admin_seat(&Seat::Member { tag: None }, ChatType::Supergroup).is_none());
+        assert_eq!(owner.member_state(), MemberState::Member);
+    }
 }

@@ -161,6 +161,10 @@ pub struct UserProvider {
     /// People's access hashes, learnt from member lists and usernames
     /// (MTProto names a person by id and hash).
     pub(super) people: Mutex<HashMap<UserId, super::live::Person>>,
+    /// Where people were looked for already (a chat's members and banned,
+    /// or with `None` the account's conversations): looked at once per
+    /// connection, not once per person.
+    pub(super) searched: Mutex<std::collections::BTreeSet<Option<ChatId>>>,
     /// The org has no bot (`provider: user`): the account carries every
     /// change, and a chat it creates gets no bot.
     alone: std::sync::atomic::AtomicBool,
@@ -174,6 +178,7 @@ impl UserProvider {
             peer_flood: std::sync::atomic::AtomicBool::new(false),
             pace: crate::pace::Pace::new(USER_PACE),
             people: Mutex::new(HashMap::new()),
+            searched: Mutex::new(Default::default()),
             alone: std::sync::atomic::AtomicBool::new(false),
         }
     }

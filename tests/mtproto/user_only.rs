@@ -466,6 +466,39 @@ async fn a_lost_answer_is_settled_by_looking_never_by_sending_again() {
         .replace("      - {person: dave}\n", "");
     std::fs::write(dir.path().join("org.yaml"), &config).unwrap();
 
+    // The topic is made, the answer lost: the forum's topic list shows it
+    // (its thread id with it), so the failed run's rollback deletes it;
+    // it is never made twice.
+    mtproto.inject(MtprotoFault::Drop {
+        method: "messages.createForumTopic".into(),
+        after_call: true,
+    });
+    let apply = orgform(
+        dir.path(),
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_ne!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let calls = mtproto.calls();
+    assert_eq!(
+        calls.get("messages.createForumTopic"),
+        Some(&1),
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.get("messages.deleteTopicHistory"),
+        Some(&1),
+        "{calls:?}\n{}",
+        apply.stderr
+    );
+    assert!(
+        !sandbox.world_snapshot().chats[&CHAT]
+            .topics
+            .values()
+            .any(|t| t.name == "Releases")
+    );
+
     // The link is made, the answer lost: the account's own list shows it,
     // and the failed run is rolled back (the link revoked), never made twice.
     mtproto.inject(MtprotoFault::Drop {
