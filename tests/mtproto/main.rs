@@ -11,5 +11,6 @@ mod add_direct;
 mod folders;
 mod front_end;
 mod provider;
+mod routine;
 mod settings_cli;
 mod user_only;

@@ -57,6 +57,15 @@ type Outcome = Result<Answer, Answer>;
 fn edit_title(front: &Front, me: UserId, args: &[u8]) -> Outcome {
     let r: tl::functions::channels::EditTitle = read(args)?;
     let id = channel_of(&r.channel)?;
+    // channels.editTitle answers CHAT_NOT_MODIFIED where TDLib (and so the
+    // Bot API) quietly succeeds (DialogManager::set_dialog_title).
+    let same = server::lock(&front.sandbox.world)
+        .chats
+        .get(&id)
+        .is_some_and(|c| c.title == r.title.trim());
+    if same {
+        return Err(error(400, "CHAT_NOT_MODIFIED"));
+    }
     act(
         front,
         me,

@@ -1543,6 +1543,9 @@ fn translate(e: &ApiError) -> Answer {
         "user is not an administrator" => "USER_NOT_ADMIN",
         "not enough rights to send text messages to the chat" => "CHAT_WRITE_FORBIDDEN",
         text if text.starts_with("message is not modified") => "MESSAGE_NOT_MODIFIED",
+        // "not enough rights to change chat title", "… to restrict/unrestrict
+        // chat member", …: MTProto names them all CHAT_ADMIN_REQUIRED.
+        text if text.starts_with("not enough rights") => "CHAT_ADMIN_REQUIRED",
         _ => "INPUT_REQUEST_INVALID",
     };
     error(i32::from(e.code), named)
@@ -1590,6 +1593,20 @@ mod tests {
         assert_eq!(
             name(ApiError::bad_request("not enough rights")),
             (400, "CHAT_ADMIN_REQUIRED".into())
+        );
+        assert_eq!(
+            name(ApiError::bad_request(
+                "not enough rights to change chat title"
+            )),
+            (400, "CHAT_ADMIN_REQUIRED".into())
+        );
+        assert_eq!(
+            name(ApiError::bad_request("chat description is not modified")),
+            (400, "CHAT_ABOUT_NOT_MODIFIED".into())
+        );
+        assert_eq!(
+            name(ApiError::bad_request("message to unpin not found")),
+            (400, "MESSAGE_ID_INVALID".into())
         );
         let mut flood = ApiError::bad_request("x");
         flood.retry_after = Some(7);
