@@ -1018,7 +1018,7 @@ impl Provider for UserProvider {
 
     /// A setting whose answer was lost is read back: it either has the
     /// value now or it does not.
-    async fn evidence(&self, change: &Change, _before: &Observed) -> Evidence {
+    async fn evidence(&self, change: &Change, before: &Observed) -> Evidence {
         if crate::plan::folders::is_folder(change) {
             return self.folder_evidence(change).await;
         }
@@ -1048,6 +1048,8 @@ impl Provider for UserProvider {
                         self.fallback_link(change.chat_id, bot, name, *expires)
                             .await
                     }
+                    // Without a bot the fallback link is the account's own.
+                    None if self.is_alone() => self.routine_evidence(change, before).await,
                     None => Evidence::Unknown,
                 },
                 Err(_) => Evidence::Unknown,

@@ -89,6 +89,11 @@ async fn rig() -> (RunningSandbox, RunningMtproto, UserSession) {
     ] {
         world.add_user(User::human(id, name));
     }
+    // In no chat; their privacy settings refuse being added.
+    let mut pat = User::human(100_008, "Pat");
+    pat.username = Some("pat_p".into());
+    pat.privacy_restricted = true;
+    world.add_user(pat);
     let mut chat = Chat::new(CHAT, ChatType::Supergroup, HOSTILE);
     chat.is_forum = true;
     chat.permissions = Permission::all();
@@ -711,4 +716,65 @@ chats:
     .await;
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     assert_eq!(mtproto.calls().get("channels.createChannel"), Some(&1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_fallback_link_is_found_in_the_accounts_own_links() {
+    let (sandbox, mtproto, session) = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    let config = r#"org:
+  name: Acme
+  telegram:
+    provider: user
+people:
+  pat: {telegram_id: 100008, name: Pat, username: pat_p}
+chats:
+  eng:
+    id: -1001000000001
+    type: supergroup
+    forum: true
+    membership: additive
+    add_members: direct
+    title: Engineering
+    members: [{person: pat}]
+"#;
+    std::fs::write(dir.path().join("org.yaml"), config).unwrap();
+    // Pat's privacy refuses the addition; the account's personal link is
+    // made, and its answer lost.
+    mtproto.inject(MtprotoFault::Drop {
+        method: "messages.exportChatInvite".into(),
+        after_call: true,
+    });
+    let apply = orgform(
+        dir.path(),
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    let calls = mtproto.calls();
+    assert_eq!(calls.get("channels.inviteToChannel"), Some(&1), "{calls:?}");
+    assert_eq!(
+        calls.get("messages.exportChatInvite"),
+        Some(&1),
+        "{calls:?}\n{}",
+        apply.stderr
+    );
+    // Found by looking: the failed run revoked it in its rollback, which
+    // it could only do knowing the link.
+    let world = sandbox.world_snapshot();
+    let made: Vec<_> = world.chats[&CHAT]
+        .invite_links
+        .iter()
+        .filter(|l| l.creator == OWNER && l.member_limit == Some(1))
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(made[0].is_revoked, "{}\n{}", apply.stdout, apply.stderr);
+    assert!(
+        !apply
+            .stderr
+            .contains("answers were lost, and Telegram shows no evidence"),
+        "{}",
+        apply.stderr
+    );
 }
