@@ -149,16 +149,15 @@ pub fn observe(
         users,
         ..Default::default()
     };
-    let census = Census { live };
     let unique: BTreeSet<ChatId> = ids.iter().copied().collect();
     for id in unique {
         let key = telegram::read::census_key(id);
-        let meta = census.live.meta.get(&key).cloned().unwrap_or_default();
+        let meta = live.meta.get(&key).cloned().unwrap_or_default();
         if let Some(error) = meta.error {
             observed.unreadable.push((id, error));
             continue;
         }
-        let Some(chat) = census.live.state.chats.get(&key) else {
+        let Some(chat) = live.state.chats.get(&key) else {
             continue;
         };
         let memory = store.chat(id).cloned().unwrap_or_default();
@@ -193,11 +192,6 @@ pub fn observe(
     observed.chats.sort_by_key(|c| c.id);
     observed.unreadable.sort();
     observed
-}
-
-/// The census as `observe` reads it.
-struct Census<'a> {
-    live: &'a crate::state::LiveState,
 }
 
 /// How the written files are headed and where they go.
