@@ -667,13 +667,26 @@ async fn read_chat(
         bot_rights: full.my_rights.clone(),
         ..Default::default()
     };
+    // The admins on their own list first (channelParticipantsAdmins), so
+    // no seat is missed where Telegram caps the list of everyone; then
+    // everyone, then the banned. The first listing of a person wins.
     let mut listed = provider
         .participants(
             id,
-            tl::enums::ChannelParticipantsFilter::ChannelParticipantsRecent,
+            tl::enums::ChannelParticipantsFilter::ChannelParticipantsAdmins,
         )
         .await?;
+    listed.extend(
+        provider
+            .participants(
+                id,
+                tl::enums::ChannelParticipantsFilter::ChannelParticipantsRecent,
+            )
+            .await?,
+    );
     listed.extend(provider.participants(id, kicked()).await?);
+    let mut once = BTreeSet::new();
+    listed.retain(|(user, _)| once.insert(*user));
     // The account is orgform's own identity here, as the bot is on the
     // Bot API side: left out unless the config names it.
     let declared_me = want.admins.contains_key(&me.id) || want.members.contains_key(&me.id);

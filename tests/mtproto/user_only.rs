@@ -271,6 +271,17 @@ async fn every_routine_change_runs_without_a_bot_and_rolls_back() {
     // The title read over MTProto is shown escaped, like the bot path does.
     assert!(!plan.stdout.contains('\u{1b}'), "{}", plan.stdout);
     assert!(plan.stdout.contains("Evil"), "{}", plan.stdout);
+    // In Markdown for a pull request the fence cannot break out either.
+    let markdown = orgform(
+        dir.path(),
+        Some(&secret),
+        &["plan", "org.yaml", "--format", "markdown", "--lock=false"],
+    )
+    .await;
+    assert!(markdown.stdout.contains("Evil"), "{}", markdown.stdout);
+    assert!(!markdown.stdout.contains('\u{1b}'), "{}", markdown.stdout);
+    // The details sit in a fence longer than the title's own backticks.
+    assert!(markdown.stdout.contains("````"), "{}", markdown.stdout);
     let mut planned = ops(&dir.path().join("plan.json"));
     planned.sort();
     planned.dedup();
@@ -431,7 +442,15 @@ async fn every_routine_change_runs_without_a_bot_and_rolls_back() {
     // The session shows up nowhere.
     let mut files = Vec::new();
     all_files(dir.path(), &mut files);
-    for run in [&no_session, &plan, &apply, &again, &drift, &rollback] {
+    for run in [
+        &no_session,
+        &plan,
+        &markdown,
+        &apply,
+        &again,
+        &drift,
+        &rollback,
+    ] {
         for text in [&run.stdout, &run.stderr] {
             assert!(!text.contains(&key_hex[..32]), "{text}");
         }
