@@ -797,3 +797,109 @@ chats:
         apply.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_mid_call_is_resumed_by_looking_first() {
+    let (sandbox, mtproto, session) = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    let config = r#"org:
+  name: Acme
+  telegram:
+    provider: user
+chats:
+  eng:
+    id: -1001000000001
+    type: supergroup
+    forum: true
+    membership: observe
+    title: Engineering
+    invite_links:
+      onboarding: {name: Onboarding}
+"#;
+    std::fs::write(dir.path().join("org.yaml"), config).unwrap();
+    // The link's call is held off by a long FLOOD_WAIT; the process is
+    // killed while it waits, with the change journaled as in flight.
+    mtproto.inject(MtprotoFault::FloodWait {
+        method: "messages.exportChatInvite".into(),
+        seconds: 120,
+    });
+    let mut child = crate::hermetic::process(&dir.path().join("state"))
+        .args(["apply", "org.yaml", "--auto-approve", NOW])
+        .current_dir(dir.path())
+        .env("ORGFORM_TELEGRAM_API_ID", "12345")
+        .env(
+            "ORGFORM_TELEGRAM_API_HASH",
+            "0123456789abcdef0123456789abcdef",
+        )
+        .env("ORGFORM_TELEGRAM_SESSION", &secret)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut waited = 0;
+    while !mtproto.calls().contains_key("messages.exportChatInvite") {
+        assert!(waited < 300, "the link's call never came");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    // Let the journal line of the call's start reach the disk.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let killed = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr,
+    };
+    let run = run_id(&killed);
+    assert_eq!(
+        sandbox.world_snapshot().chats[&CHAT].title,
+        "Engineering",
+        "the title ran before the kill"
+    );
+
+    // A new apply is blocked by the unfinished run; resume finishes it,
+    // looking in the account's links before making the link.
+    let blocked = orgform(
+        dir.path(),
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_ne!(blocked.code, 0, "{}\n{}", blocked.stdout, blocked.stderr);
+    let resume = orgform(
+        dir.path(),
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve", "--resume", &run],
+    )
+    .await;
+    assert_eq!(resume.code, 0, "{}\n{}", resume.stdout, resume.stderr);
+    let calls = mtproto.calls();
+    assert!(
+        calls.contains_key("messages.getExportedChatInvites"),
+        "{calls:?}"
+    );
+    // Refused once (FLOOD_WAIT: it did not run), made once on resume.
+    assert_eq!(
+        calls.get("messages.exportChatInvite"),
+        Some(&2),
+        "{calls:?}"
+    );
+    let world = sandbox.world_snapshot();
+    let links: Vec<_> = world.chats[&CHAT]
+        .invite_links
+        .iter()
+        .filter(|l| l.name.as_deref() == Some("Onboarding"))
+        .collect();
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert!(!links[0].is_revoked);
+    let again = orgform(
+        dir.path(),
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
