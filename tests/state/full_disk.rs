@@ -7,13 +7,12 @@
 
 #![cfg(target_os = "linux")]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use assert_cmd::cargo::cargo_bin;
 use orgform::store::Backend;
 use orgform::store::sqlite::Sqlite;
 
@@ -53,62 +52,16 @@ fn orgform(state: &Path) -> Command {
 
 use crate::hermetic::run;
 
-struct Server {
-    child: Child,
-    args: Vec<String>,
+use crate::hermetic::Sandbox;
+
+fn serve(dir: &Path) -> Sandbox {
+    Sandbox::start(dir, CONFIG, &[NOW], &["--latency", "40"])
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path) -> Server {
-    let world = dir.join("world.json");
-    let (code, token, err) = run(Command::cargo_bin("orgform")
-        .unwrap()
-        .args(["sandbox", "init", "--from", CONFIG, "--world"])
-        .arg(&world)
-        .arg(NOW));
-    assert_eq!(code, 0, "{err}");
-    let token_file = dir.join("token");
-    std::fs::write(&token_file, token.trim()).unwrap();
-    let mut child = Process::new(cargo_bin("orgform"))
-        .args([
-            "sandbox",
-            "serve",
-            "--port",
-            "0",
-            "--latency",
-            "40",
-            "--world",
-        ])
-        .arg(&world)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    Server {
-        child,
-        args: vec![
-            "--api-url".into(),
-            line.trim().to_string(),
-            "--token-file".into(),
-            token_file.display().to_string(),
-        ],
-    }
-}
-
-fn plan_changes(state: &Path, server: &Server) -> usize {
+fn plan_changes(state: &Path, server: &Sandbox) -> usize {
     let (code, out, err) = run(orgform(state)
         .args(["plan", CONFIG, NOW, "--lock=false", "--format", "json"])
-        .args(&server.args));
+        .args(server.args()));
     assert_eq!(code, 0, "{err}");
     let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
     plan["changes"].as_array().unwrap().len()
@@ -139,7 +92,7 @@ fn a_full_disk_stops_the_run_and_its_rollback_is_journaled() {
             "1",
             NOW,
         ])
-        .args(&server.args)
+        .args(server.args())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -193,19 +146,19 @@ fn a_full_disk_stops_the_run_and_its_rollback_is_journaled() {
     // rollback and resume read it.
     let (code, out, err) = run(orgform(&state)
         .args(["rollback", &run_id, "--config", CONFIG, "--auto-approve"])
-        .args(&server.args));
+        .args(server.args()));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("nothing to undo"), "{out}");
     let (code, _, err) = run(orgform(&state)
         .args(["apply", CONFIG, NOW, "--resume", &run_id])
-        .args(&server.args));
+        .args(server.args()));
     assert_eq!(code, 1);
     assert!(err.contains("was rolled back"), "{err}");
     // Exactly as before: the same plan again; then it converges.
     assert_eq!(plan_changes(&state, &server), planned);
     let (code, out, err) = run(orgform(&state)
         .args(["apply", CONFIG, NOW, "--auto-approve"])
-        .args(&server.args));
+        .args(server.args()));
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(plan_changes(&state, &server), 0);
 }
