@@ -415,9 +415,21 @@ impl UserProvider {
         chat: ChatId,
         filter: tl::enums::ChannelParticipantsFilter,
     ) -> Result<Vec<(UserId, Seat)>, MtprotoError> {
+        Ok(self.participants_counted(chat, filter).await?.0)
+    }
+
+    /// [`UserProvider::participants`], and whether the list is whole:
+    /// Telegram lists at most 10,000 members of a large chat however far
+    /// one pages, while its count says how many there are.
+    pub async fn participants_counted(
+        &self,
+        chat: ChatId,
+        filter: tl::enums::ChannelParticipantsFilter,
+    ) -> Result<(Vec<(UserId, Seat)>, bool), MtprotoError> {
         let channel = self.input(chat).await?;
         let mut out = Vec::new();
         let mut offset = 0;
+        let mut count = 0;
         loop {
             let page = self
                 .call(&tl::functions::channels::GetParticipants {
@@ -431,6 +443,7 @@ impl UserProvider {
             let tl::enums::channels::ChannelParticipants::Participants(page) = page else {
                 break;
             };
+            count = page.count;
             if page.participants.is_empty() {
                 break;
             }
@@ -441,7 +454,27 @@ impl UserProvider {
                 break;
             }
         }
-        Ok(out)
+        Ok((out, offset >= count))
+    }
+
+    /// A person beyond the capped list of a large chat, searched by their
+    /// username or name (channelParticipantsSearch); `None` when they are
+    /// not among the chat's members.
+    pub async fn search_participant(
+        &self,
+        chat: ChatId,
+        user: UserId,
+        query: &str,
+    ) -> Result<Option<Seat>, MtprotoError> {
+        let found = self
+            .participants(
+                chat,
+                tl::enums::ChannelParticipantsFilter::ChannelParticipantsSearch(
+                    tl::types::ChannelParticipantsSearch { q: query.into() },
+                ),
+            )
+            .await?;
+        Ok(found.into_iter().find(|(u, _)| *u == user).map(|(_, s)| s))
     }
 
     /// One person's seat (channels.getParticipant); absent when Telegram
@@ -576,7 +609,7 @@ pub async fn read_chats(
             continue;
         };
         let memory = store.chat(want.id).cloned().unwrap_or_default();
-        match read_chat(provider, want, &memory, &me).await {
+        match read_chat(provider, want, &memory, &me, &desired.people).await {
             Ok((chat, meta, seen)) => {
                 for (user, seat) in seen {
                     store.see_member(
@@ -626,6 +659,7 @@ async fn read_chat(
     want: &ChatState,
     memory: &ChatMemory,
     me: &Account,
+    people: &BTreeMap<UserId, crate::state::PersonRef>,
 ) -> Result<Read, MtprotoError> {
     let id = want.id;
     let full = provider.full_chat(id).await?;
@@ -676,17 +710,41 @@ async fn read_chat(
             tl::enums::ChannelParticipantsFilter::ChannelParticipantsAdmins,
         )
         .await?;
-    listed.extend(
-        provider
-            .participants(
-                id,
-                tl::enums::ChannelParticipantsFilter::ChannelParticipantsRecent,
-            )
-            .await?,
-    );
+    let (everyone, whole) = provider
+        .participants_counted(
+            id,
+            tl::enums::ChannelParticipantsFilter::ChannelParticipantsRecent,
+        )
+        .await?;
+    listed.extend(everyone);
     listed.extend(provider.participants(id, kicked()).await?);
     let mut once = BTreeSet::new();
     listed.retain(|(user, _)| once.insert(*user));
+    // Where Telegram capped the list, the declared people it left out are
+    // searched by username or name: they are still known exactly.
+    if !whole {
+        let declared: Vec<UserId> = want
+            .admins
+            .keys()
+            .chain(want.members.keys())
+            .filter(|u| !once.contains(*u))
+            .copied()
+            .collect();
+        for user in declared {
+            let query = people
+                .get(&user)
+                .and_then(|p| p.username.clone().or_else(|| p.name.clone()));
+            let Some(query) = query.filter(|q| !q.is_empty()) else {
+                continue;
+            };
+            let seat = provider
+                .search_participant(id, user, query.trim_start_matches('@'))
+                .await?
+                .unwrap_or(Seat::Absent);
+            once.insert(user);
+            listed.push((user, seat));
+        }
+    }
     // The account is orgform's own identity here, as the bot is on the
     // Bot API side: left out unless the config names it.
     let declared_me = want.admins.contains_key(&me.id) || want.members.contains_key(&me.id);
@@ -712,19 +770,32 @@ async fn read_chat(
         }
     }
     // The list is exact: anyone declared or seen before who is not on it
-    // is not in the chat.
-    let others = want
-        .admins
-        .keys()
-        .chain(want.members.keys())
-        .chain(memory.members.keys());
+    // is not in the chat. Where Telegram capped it, a declared person was
+    // searched for, and someone else seen before keeps what was recorded.
     let mut gone = Vec::new();
-    for user in others {
+    for user in want.admins.keys().chain(want.members.keys()) {
         if *user == me.id || chat.admins.contains_key(user) || chat.members.contains_key(user) {
+            continue;
+        }
+        if !whole && !once.contains(user) {
+            if let Some(seen) = memory.members.get(user) {
+                chat.members.insert(*user, seen.status.clone());
+            }
             continue;
         }
         chat.members.insert(*user, MemberState::Absent);
         gone.push((*user, Seat::Absent));
+    }
+    for (user, seen) in &memory.members {
+        if *user == me.id || chat.admins.contains_key(user) || chat.members.contains_key(user) {
+            continue;
+        }
+        if whole {
+            chat.members.insert(*user, MemberState::Absent);
+            gone.push((*user, Seat::Absent));
+        } else {
+            chat.members.insert(*user, seen.status.clone());
+        }
     }
     chat.tags = Some(tags);
     chat.topics = memory.topics.clone();

@@ -212,3 +212,89 @@ async fn the_before_state_is_read_and_changes_show_through_the_bot_api() {
         "{absent:?}"
     );
 }
+
+/// Telegram lists at most 10,000 members of a large chat: declared people
+/// beyond that are found by a search on their username, so the reader
+/// still knows exactly whether they are in the chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_people_beyond_the_capped_list_are_searched_by_username() {
+    const LATE: i64 = 900_001;
+    const NEVER: i64 = 900_002;
+    let mut world = World::new(BOT, "acme_org_bot", format!("{BOT}:secret-token"));
+    world.add_user(User::human(OWNER, "Olga"));
+    let mut chat = Chat::new(CHAT, ChatType::Supergroup, "Everyone");
+    chat.set_status(
+        OWNER,
+        Member::Creator {
+            is_anonymous: false,
+            custom_title: None,
+        },
+    );
+    for i in 0..10_050 {
+        world.add_user(User::human(200_000 + i, format!("Member {i}")));
+        chat.set_status(200_000 + i, Member::plain());
+    }
+    let mut late = User::human(LATE, "Lately");
+    late.username = Some("late_joiner".into());
+    world.add_user(late);
+    chat.set_status(LATE, Member::plain());
+    let mut never = User::human(NEVER, "Never");
+    never.username = Some("never_here".into());
+    world.add_user(never);
+    world.add_chat(chat);
+    let sandbox = sandbox::start(SandboxOptions::default(), world)
+        .await
+        .unwrap();
+    let mtproto = sandbox
+        .start_mtproto(MtprotoOptions::default())
+        .await
+        .unwrap();
+    let key: [u8; 256] = std::array::from_fn(|i| (i as u8).wrapping_add(9) ^ 0x77);
+    mtproto.authorize(key, Some(OWNER));
+    let session = UserSession::new(2, mtproto.addr(), OWNER, key);
+    let owner = UserProvider::new(UserClient::connect(&session, 12345)).without_bot();
+
+    let mut desired = orgform::state::DesiredState::default();
+    let mut want = orgform::state::ChatState::new(CHAT, ChatType::Supergroup);
+    for user in [LATE, NEVER] {
+        want.members
+            .insert(user, orgform::state::MemberState::Member);
+    }
+    desired.state.chats.insert("all".into(), want);
+    for (user, username) in [(LATE, "late_joiner"), (NEVER, "never_here")] {
+        desired.people.insert(
+            user,
+            orgform::state::PersonRef {
+                handle: username.into(),
+                name: None,
+                username: Some(username.into()),
+                offboarded: false,
+            },
+        );
+    }
+    let mut store = orgform::store::Store::default();
+    let live = orgform::mtproto::live::read_chats(
+        &owner,
+        &desired,
+        &mut store,
+        1_900_000_000,
+        &["all".to_string()],
+    )
+    .await
+    .unwrap();
+    let members = &live.state.chats["all"].members;
+    assert_eq!(
+        members.get(&LATE),
+        Some(&orgform::state::MemberState::Member),
+        "found by search beyond the 10,000 listed"
+    );
+    assert_eq!(
+        members.get(&NEVER),
+        Some(&orgform::state::MemberState::Absent)
+    );
+    let listed = members
+        .values()
+        .filter(|m| **m == orgform::state::MemberState::Member)
+        .count();
+    assert!(listed <= 10_001, "{listed}");
+}

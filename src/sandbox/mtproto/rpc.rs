@@ -853,6 +853,8 @@ pub(super) fn channel_of(input: &tl::enums::InputChannel) -> Result<ChatId, Answ
 }
 
 const MAX_PARTICIPANTS_PAGE: i32 = 200;
+/// The most members channels.getParticipants lists (without a search).
+const LIST_CAP: usize = 10_000;
 
 fn get_participants(
     front: &Front,
@@ -918,6 +920,12 @@ fn get_participants(
             .collect();
     }
     let count = listed.len() as i32;
+    // Telegram lists at most 10,000 members of a large chat, however far
+    // one pages; the count still says how many there are, and a search
+    // by name finds the others.
+    if matches!(request.filter, F::ChannelParticipantsRecent) {
+        listed.truncate(LIST_CAP);
+    }
     let offset = request.offset.max(0) as usize;
     let limit = request.limit.clamp(0, MAX_PARTICIPANTS_PAGE) as usize;
     let page: Vec<_> = listed.into_iter().skip(offset).take(limit).collect();
