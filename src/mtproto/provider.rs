@@ -439,14 +439,23 @@ impl UserProvider {
     /// Every member, exactly, paged; the owner and admins with their
     /// rights. Left and banned users are not members.
     pub async fn members(&self, chat: ChatId) -> Result<BTreeMap<UserId, Standing>, MtprotoError> {
+        Ok(self.members_counted(chat).await?.0)
+    }
+
+    /// [`UserProvider::members`], and whether the list is whole (Telegram
+    /// lists at most 10,000 members of a large chat).
+    pub async fn members_counted(
+        &self,
+        chat: ChatId,
+    ) -> Result<(BTreeMap<UserId, Standing>, bool), MtprotoError> {
         use super::live::Seat;
-        let listed = self
-            .participants(
+        let (listed, whole) = self
+            .participants_counted(
                 chat,
                 tl::enums::ChannelParticipantsFilter::ChannelParticipantsRecent,
             )
             .await?;
-        Ok(listed
+        let members = listed
             .into_iter()
             .filter_map(|(user, seat)| {
                 let standing = match seat {
@@ -458,7 +467,8 @@ impl UserProvider {
                 };
                 Some((user, standing))
             })
-            .collect())
+            .collect();
+        Ok((members, whole))
     }
 
     /// Add people directly. Privacy refusals are collected (Telegram lists

@@ -28,13 +28,14 @@ pub async fn exact_members(
         if live.meta.get(key).is_some_and(|m| m.error.is_some()) {
             continue;
         }
-        let listed = provider.members(chat.id).await?;
+        let (listed, whole) = provider.members_counted(chat.id).await?;
         let chat = live.state.chats.get_mut(key).expect("looked up above");
         merge(
             &mut chat.members,
             &chat.admins.keys().copied().collect::<Vec<_>>(),
             &listed,
             bot,
+            whole,
         );
     }
     Ok(())
@@ -186,6 +187,7 @@ pub fn merge(
     admins: &[UserId],
     listed: &BTreeMap<UserId, Standing>,
     bot: Option<UserId>,
+    whole: bool,
 ) {
     for (user, standing) in listed {
         if admins.contains(user) || Some(*user) == bot {
@@ -207,6 +209,11 @@ pub fn merge(
             }
             Standing::Owner | Standing::Admin { .. } => {}
         }
+    }
+    // Only a whole list says who is gone: where Telegram capped it, the
+    // Bot API's reading of the others stands.
+    if !whole {
+        return;
     }
     for (user, state) in members.iter_mut() {
         let present = matches!(state, MemberState::Member | MemberState::Restricted { .. });
@@ -241,7 +248,7 @@ mod tests {
             (6, Standing::Owner),
             (7, Standing::Member),
         ]);
-        merge(&mut members, &[6], &listed, Some(7));
+        merge(&mut members, &[6], &listed, Some(7), true);
         assert_eq!(members[&1], MemberState::Member);
         assert_eq!(
             members[&2],
@@ -256,5 +263,14 @@ mod tests {
             "admins stay where the Bot API put them"
         );
         assert!(!members.contains_key(&7), "the bot is not a member entry");
+    }
+
+    #[test]
+    fn a_capped_list_adds_who_it_shows_and_takes_no_one_as_gone() {
+        let mut members = BTreeMap::from([(1, MemberState::Member), (2, MemberState::Member)]);
+        let listed = BTreeMap::from([(1, Standing::Member), (5, Standing::Member)]);
+        merge(&mut members, &[], &listed, None, false);
+        assert_eq!(members[&2], MemberState::Member, "beyond the cap, not gone");
+        assert_eq!(members[&5], MemberState::Member);
     }
 }
