@@ -341,24 +341,22 @@ fn enforce_makes_no_revert_on_top_of_an_unfinished_run() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let run = {
-        let start = std::time::Instant::now();
-        loop {
-            assert!(start.elapsed() < Duration::from_secs(30), "never began");
-            let begun = org
-                .backend()
-                .runs()
-                .unwrap()
-                .into_iter()
-                .find(|r| r.events > 0 && r.status.is_none());
-            if let Some(run) = begun {
-                apply.kill().unwrap();
-                apply.wait().unwrap();
-                break run.run_id;
-            }
-            std::thread::sleep(Duration::from_millis(5));
+    let start = std::time::Instant::now();
+    let begun = loop {
+        let begun = org
+            .backend()
+            .runs()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.events > 0 && r.status.is_none());
+        if begun.is_some() || start.elapsed() > Duration::from_secs(30) {
+            break begun;
         }
+        std::thread::sleep(Duration::from_millis(5));
     };
+    apply.kill().unwrap();
+    apply.wait().unwrap();
+    let run = begun.expect("the apply's journal began").run_id;
     let unfinished = org
         .backend()
         .runs()
