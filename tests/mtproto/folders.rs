@@ -8,15 +8,11 @@
 use grammers_tl_types as tl;
 
 use orgform::mtproto::UserSession;
-use orgform::sandbox::mtproto::{MtprotoOptions, RunningMtproto};
-use orgform::sandbox::world::{Chat, Member, User};
-use orgform::sandbox::{self, RunningSandbox, SandboxOptions, World};
-use orgform::state::ChatType;
+use orgform::sandbox::RunningSandbox;
+use orgform::sandbox::mtproto::RunningMtproto;
 
-use super::settings_cli::orgform;
+use super::rig::{OWNER, RigBuilder, key_for, orgform};
 
-const BOT: i64 = 7_000_000_001;
-const OWNER: i64 = 100_001;
 const NEWBIE: i64 = 100_002;
 const LATECOMER: i64 = 100_003;
 const BANNED: i64 = 100_004;
@@ -26,46 +22,17 @@ const SALES: i64 = -1_001_000_000_003;
 const ONCALL: i64 = -1_001_000_000_004;
 
 async fn rig() -> (RunningSandbox, RunningMtproto, UserSession) {
-    let mut world = World::new(BOT, "acme_org_bot", format!("{BOT}:secret-token"));
-    world.add_user(User::human(OWNER, "Olga"));
-    world.add_user(User::human(NEWBIE, "Nina"));
-    world.add_user(User::human(LATECOMER, "Lars"));
-    world.add_user(User::human(BANNED, "Boris"));
-    for (id, title) in [
-        (ENG, "Engineering"),
-        (PLATFORM, "Platform"),
-        (SALES, "Sales"),
-        (ONCALL, "On-call"),
-    ] {
-        let mut chat = Chat::new(id, ChatType::Supergroup, title);
-        chat.set_status(
-            OWNER,
-            Member::Creator {
-                is_anonymous: false,
-                custom_title: None,
-            },
-        );
-        chat.set_status(
-            BOT,
-            Member::Administrator {
-                rights: orgform::sandbox::world::full_rights(ChatType::Supergroup),
-                custom_title: None,
-                promoted_by: OWNER,
-            },
-        );
-        world.add_chat(chat);
-    }
-    let sandbox = sandbox::start(SandboxOptions::default(), world)
-        .await
-        .unwrap();
-    let mtproto = sandbox
-        .start_mtproto(MtprotoOptions::default())
-        .await
-        .unwrap();
-    let key: [u8; 256] = std::array::from_fn(|i| (i as u8).wrapping_mul(7) ^ 0x3c);
-    mtproto.authorize(key, Some(OWNER));
-    let session = UserSession::new(2, mtproto.addr(), OWNER, key);
-    (sandbox, mtproto, session)
+    let rig = RigBuilder::new()
+        .human(NEWBIE, "Nina")
+        .human(LATECOMER, "Lars")
+        .human(BANNED, "Boris")
+        .chat(ENG, "Engineering")
+        .chat(PLATFORM, "Platform")
+        .chat(SALES, "Sales")
+        .chat(ONCALL, "On-call")
+        .start()
+        .await;
+    (rig.sandbox, rig.mtproto, rig.session)
 }
 
 fn config(with_oncall: bool) -> String {
@@ -140,7 +107,7 @@ fn is_member(sandbox: &RunningSandbox, chat: i64, user: i64) -> bool {
 /// Open the link as `user` over MTProto, as Telegram's apps do: check it,
 /// then join every chat it offers.
 async fn open_over_mtproto(mtproto: &RunningMtproto, user: i64, link: &str) -> usize {
-    let key: [u8; 256] = std::array::from_fn(|i| (i as u8).wrapping_mul(11) ^ (user as u8));
+    let key = key_for(user);
     mtproto.authorize(key, Some(user));
     let (client, runner) = super::front_end::client(mtproto.addr(), key);
     let slug = link.rsplit('/').next().unwrap().to_string();

@@ -11,4 +11,5 @@ mod add_direct;
 mod folders;
 mod front_end;
 mod provider;
+mod rig;
 mod settings_cli;
