@@ -7,7 +7,8 @@
 //!
 //! Addresses name one record: `CHAT_ID/topic/KEY`, `CHAT_ID/link/KEY`,
 //! `CHAT_ID/invite/USER_ID`, `CHAT_ID/member/USER_ID`, and the chat's
-//! scalars `CHAT_ID/photo`, `CHAT_ID/pinned`, `CHAT_ID/commands`, ….
+//! scalars `CHAT_ID/photo`, `CHAT_ID/pinned`, `CHAT_ID/commands`, …;
+//! a chat folder orgform keeps is `folder/KEY` (its config key).
 
 use super::output::{out, outln};
 use std::path::PathBuf;
@@ -266,6 +267,9 @@ fn row_kind(kind: &str) -> &str {
 
 fn address(key: &records::RowKey) -> String {
     let (chat, kind, k) = key;
+    if *chat == records::ORG_CHAT && kind == records::FOLDER_KIND {
+        return format!("folder/{k}");
+    }
     if kind == records::CHAT_KIND {
         format!("{chat}/{k}")
     } else {
@@ -277,9 +281,16 @@ fn parse_address(text: &str) -> Result<records::RowKey, CliError> {
     let bad = || {
         CliError::with_hint(
             format!("{text:?} is not a state address"),
-            "addresses look like CHAT_ID/topic/KEY, CHAT_ID/link/KEY, CHAT_ID/invite/USER_ID, CHAT_ID/member/USER_ID or CHAT_ID/photo; `orgform state list` shows them",
+            "addresses look like CHAT_ID/topic/KEY, CHAT_ID/link/KEY, CHAT_ID/invite/USER_ID, CHAT_ID/member/USER_ID, CHAT_ID/photo or folder/KEY; `orgform state list` shows them",
         )
     };
+    if let Some(key) = text.strip_prefix("folder/").filter(|k| !k.is_empty()) {
+        return Ok((
+            records::ORG_CHAT,
+            records::FOLDER_KIND.to_string(),
+            key.to_string(),
+        ));
+    }
     let parts: Vec<&str> = text.split('/').collect();
     let chat: i64 = parts.first().and_then(|c| c.parse().ok()).ok_or_else(bad)?;
     match parts.as_slice() {
@@ -299,6 +310,9 @@ fn list(backend: &Shared) -> Result<u8, CliError> {
                 .filter(|(k, _)| {
                     [
                         "thread_id",
+                        "filter_id",
+                        "title",
+                        "link",
                         "name",
                         "url",
                         "status",
@@ -666,6 +680,21 @@ fn executed_from_store(store: &Store, change: &crate::plan::Change) -> Result<Ex
         },
         Op::SetPhoto { .. } => Answer::Photo {
             file_unique_id: None,
+        },
+        // A folder made (or edited) by hand or by the cut-off run is known
+        // by its record: what a rollback needs to delete it again.
+        Op::CreateFolder { key, .. } | Op::EditFolder { key, .. } => match store.folders.get(key) {
+            Some(f) => Answer::Folder {
+                filter_id: f.filter_id,
+                link: f.link.clone(),
+            },
+            None if matches!(change.op, Op::EditFolder { .. }) => Answer::Done,
+            None => {
+                return Err(CliError::with_hint(
+                    format!("orgform does not know the folder of {}", change.address),
+                    "run `orgform plan` (it finds the folder by its title and records it), then assume it done",
+                ));
+            }
         },
         _ => Answer::Done,
     };

@@ -10,8 +10,9 @@ use grammers_tl_types as tl;
 use orgform::mtproto::UserSession;
 use orgform::sandbox::RunningSandbox;
 use orgform::sandbox::mtproto::RunningMtproto;
+use orgform::sandbox::world::Member;
 
-use super::rig::{OWNER, RigBuilder, key_for, orgform};
+use super::rig::{BOT, OWNER, Rig, RigBuilder, key_for, orgform};
 
 const NEWBIE: i64 = 100_002;
 const LATECOMER: i64 = 100_003;
@@ -21,8 +22,8 @@ const PLATFORM: i64 = -1_001_000_000_002;
 const SALES: i64 = -1_001_000_000_003;
 const ONCALL: i64 = -1_001_000_000_004;
 
-async fn rig() -> (RunningSandbox, RunningMtproto, UserSession) {
-    let rig = RigBuilder::new()
+fn builder() -> RigBuilder {
+    RigBuilder::new()
         .human(NEWBIE, "Nina")
         .human(LATECOMER, "Lars")
         .human(BANNED, "Boris")
@@ -30,8 +31,10 @@ async fn rig() -> (RunningSandbox, RunningMtproto, UserSession) {
         .chat(PLATFORM, "Platform")
         .chat(SALES, "Sales")
         .chat(ONCALL, "On-call")
-        .start()
-        .await;
+}
+
+async fn rig() -> (RunningSandbox, RunningMtproto, UserSession) {
+    let rig = builder().start().await;
     (rig.sandbox, rig.mtproto, rig.session)
 }
 
@@ -107,6 +110,10 @@ fn is_member(sandbox: &RunningSandbox, chat: i64, user: i64) -> bool {
 /// Open the link as `user` over MTProto, as Telegram's apps do: check it,
 /// then join every chat it offers.
 async fn open_over_mtproto(mtproto: &RunningMtproto, user: i64, link: &str) -> usize {
+    open_titled(mtproto, user, link, "Platform").await
+}
+
+async fn open_titled(mtproto: &RunningMtproto, user: i64, link: &str, want: &str) -> usize {
     let key = key_for(user);
     mtproto.authorize(key, Some(user));
     let (client, runner) = super::front_end::client(mtproto.addr(), key);
@@ -119,7 +126,7 @@ async fn open_over_mtproto(mtproto: &RunningMtproto, user: i64, link: &str) -> u
         panic!("a newcomer has no such folder yet")
     };
     let tl::enums::TextWithEntities::Entities(title) = &invite.title;
-    assert_eq!(title.text, "Platform");
+    assert_eq!(title.text, want);
     let peers: Vec<tl::enums::InputPeer> = invite
         .chats
         .iter()
@@ -372,5 +379,300 @@ async fn a_folder_creation_cut_off_mid_call_is_settled_by_looking() {
         again.stderr.contains(&world.folders.links[0].url()),
         "{}",
         again.stderr
+    );
+}
+
+/// The one folder of the owner in the sandbox's world: id and title.
+fn the_folder(rig: &Rig) -> (i32, String) {
+    let world = rig.sandbox.world_snapshot();
+    let mine: Vec<(i32, String)> = world
+        .folders
+        .of(OWNER)
+        .map(|f| (f.id, f.title.clone()))
+        .collect();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    mine[0].clone()
+}
+
+/// Opening a folder link does what Telegram does: a chat the person is in
+/// already is left alone, a chat they are banned from stays closed, and a
+/// chat that takes join requests gets a request (seen by the bot as a
+/// chat_join_request update), not a member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_link_asks_to_join_where_requests_are_on_and_leaves_bans_and_members_alone() {
+    let rig = builder()
+        .world(|w| {
+            w.chats.get_mut(&PLATFORM).unwrap().join_by_request = true;
+            w.chats
+                .get_mut(&ENG)
+                .unwrap()
+                .set_status(NEWBIE, Member::plain());
+        })
+        .start()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("org.yaml"), config(false)).unwrap();
+    let secret = rig.session.expose();
+    let apply = orgform(
+        dir.path(),
+        &rig.sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let link = link_in(&apply.stdout);
+
+    // Over MTProto, as the apps do it.
+    assert_eq!(
+        open_titled(&rig.mtproto, NEWBIE, &link, "Platform").await,
+        2
+    );
+    let world = rig.sandbox.world_snapshot();
+    assert!(is_member(&rig.sandbox, ENG, NEWBIE), "still in, once");
+    assert!(
+        !is_member(&rig.sandbox, PLATFORM, NEWBIE),
+        "a join request, not membership"
+    );
+    assert!(world.chats[&PLATFORM].join_requests.contains_key(&NEWBIE));
+    let requested = world.chats[&PLATFORM].join_requests[&NEWBIE].date;
+
+    // Through the act door: what each chat did, by name.
+    rig.sandbox
+        .act(
+            OWNER,
+            "banChatMember",
+            serde_json::json!({"chat_id": ENG, "user_id": BANNED}),
+        )
+        .unwrap();
+    let opened = rig
+        .sandbox
+        .act(BANNED, "joinChatlist", serde_json::json!({"slug": link}))
+        .unwrap();
+    assert_eq!(opened["banned"], serde_json::json!([ENG]), "{opened}");
+    assert_eq!(
+        opened["requested"],
+        serde_json::json!([PLATFORM]),
+        "{opened}"
+    );
+    assert_eq!(opened["joined"], serde_json::json!([]), "{opened}");
+    assert!(!is_member(&rig.sandbox, ENG, BANNED));
+    assert!(!is_member(&rig.sandbox, PLATFORM, BANNED));
+    // Opening it again sends no second request and joins nothing.
+    let again = rig
+        .sandbox
+        .act(NEWBIE, "joinChatlist", serde_json::json!({"slug": link}))
+        .unwrap();
+    assert_eq!(again["already"], serde_json::json!([ENG]), "{again}");
+    assert_eq!(again["requested"], serde_json::json!([PLATFORM]), "{again}");
+    let world = rig.sandbox.world_snapshot();
+    assert_eq!(
+        world.chats[&PLATFORM].join_requests[&NEWBIE].date,
+        requested
+    );
+    assert_eq!(world.chats[&PLATFORM].join_requests.len(), 2);
+
+    // The bot sees the requests and may approve one: then they are in.
+    rig.sandbox
+        .act(
+            BOT,
+            "approveChatJoinRequest",
+            serde_json::json!({"chat_id": PLATFORM, "user_id": NEWBIE}),
+        )
+        .unwrap();
+    assert!(is_member(&rig.sandbox, PLATFORM, NEWBIE));
+}
+
+const HOSTILE: &str = "\u{1b}[31m<b>x</b>```|";
+
+/// A folder is kept by the id the store records: a title changed in the
+/// config edits it in place (same folder, same link); what people change
+/// by hand is drift of its kind in every renderer, hostile titles made
+/// safe; a folder deleted by hand is made again and the plan says so; the
+/// record shows in `state list`/`show` and goes with `state rm`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
+    let rig = builder().start().await;
+    let (sandbox, mtproto) = (&rig.sandbox, &rig.mtproto);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = rig.session.expose();
+    let run = |args: &'static [&'static str]| {
+        let secret = secret.clone();
+        let dir = dir.path().to_path_buf();
+        async move { orgform(&dir, sandbox, Some(&secret), args).await }
+    };
+    std::fs::write(dir.path().join("org.yaml"), config(false)).unwrap();
+    let apply = run(&["apply", "org.yaml", "--auto-approve"]).await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let link = link_in(&apply.stdout);
+    let made = the_folder(&rig);
+
+    // The record: in the list, shown as JSON, by its address.
+    let list = run(&["state", "list"]).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let line = list
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("folder/platform\t"))
+        .unwrap_or_else(|| panic!("{}", list.stdout));
+    assert!(line.contains(&format!("filter_id={}", made.0)), "{line}");
+    assert!(line.contains(&link), "{line}");
+    let show = run(&["state", "show", "folder/platform"]).await;
+    let shown: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(shown["title"], "Platform");
+    assert_eq!(shown["link"], link);
+    assert_eq!(shown["chats"], serde_json::json!([PLATFORM, ENG]));
+
+    let drift = run(&["drift", "org.yaml"]).await;
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+
+    // By hand: a chat taken out, another put in, a hostile title.
+    rig.by_hand(|w| {
+        let f = w
+            .folders
+            .folders
+            .iter_mut()
+            .find(|f| f.id == made.0)
+            .unwrap();
+        f.title = HOSTILE.into();
+        f.chats = vec![PLATFORM, SALES];
+    });
+    let drift = run(&["drift", "org.yaml"]).await;
+    assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
+    for kind in [
+        "folder title",
+        "chat taken out of the folder",
+        "chat put into the folder",
+    ] {
+        assert!(drift.stdout.contains(kind), "{kind}: {}", drift.stdout);
+    }
+    assert!(
+        drift.stdout.contains("eng was taken out"),
+        "{}",
+        drift.stdout
+    );
+    assert!(!drift.stdout.contains('\u{1b}'), "{}", drift.stdout);
+    let markdown = run(&["drift", "org.yaml", "--format", "markdown"]).await;
+    assert_eq!(markdown.code, 2);
+    assert!(
+        markdown.stdout.contains("### Chat folders"),
+        "{}",
+        markdown.stdout
+    );
+    assert!(!markdown.stdout.contains('\u{1b}'), "{}", markdown.stdout);
+    // The hostile title sits inside one code span, fenced longer than
+    // its own backticks and with its pipe escaped: no HTML renders, no
+    // fence opens, the table holds.
+    assert!(
+        markdown
+            .stdout
+            .contains(r#"| ````"\u{1b}[31m<b>x</b>```\|"```` |"#),
+        "{}",
+        markdown.stdout
+    );
+    assert!(!markdown.stdout.contains("\n```"), "{}", markdown.stdout);
+    let json = run(&["drift", "org.yaml", "--format", "json"]).await;
+    assert_eq!(json.code, 2);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let kinds: Vec<&str> = v["folders"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["title", "chat_removed", "chat_added"]);
+    assert_eq!(v["folders"]["items"][0]["actual"], HOSTILE);
+    assert_eq!(v["summary"]["folders"], 3);
+
+    // The title changed in the config: the same folder is edited, its
+    // link kept (and the hand changes undone with it).
+    std::fs::write(
+        dir.path().join("org.yaml"),
+        config(false).replace(
+            "    title: Platform\n    department",
+            "    title: Platform 2\n    department",
+        ),
+    )
+    .unwrap();
+    let plan = run(&["plan", "org.yaml"]).await;
+    assert!(plan.stdout.contains("~ folder.platform"), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains("+ folder.platform"),
+        "{}",
+        plan.stdout
+    );
+    let apply = run(&["apply", "org.yaml", "--auto-approve"]).await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let renamed = the_folder(&rig);
+    assert_eq!(renamed, (made.0, "Platform 2".to_string()));
+    assert_eq!(link_in(&apply.stdout), link, "the same link");
+    assert_eq!(
+        mtproto.calls().get("chatlists.exportChatlistInvite"),
+        Some(&1)
+    );
+    assert_eq!(open_titled(mtproto, NEWBIE, &link, "Platform 2").await, 2);
+    let drift = run(&["drift", "org.yaml"]).await;
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+
+    // The link deleted by hand: revoked.
+    rig.by_hand(|w| w.folders.links.clear());
+    let drift = run(&["drift", "org.yaml", "--format", "json"]).await;
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    let v: serde_json::Value = serde_json::from_str(&drift.stdout).unwrap();
+    assert_eq!(v["folders"]["items"][0]["kind"], "link_revoked");
+    assert_eq!(v["folders"]["items"][0]["expected"], link);
+
+    // The folder deleted by hand: drift says so, the plan makes it again.
+    rig.by_hand(|w| {
+        w.folders.folders.retain(|f| f.id != made.0);
+        w.folders.links.retain(|l| l.filter_id != made.0);
+    });
+    let drift = run(&["drift", "org.yaml"]).await;
+    assert_eq!(drift.code, 2);
+    assert!(drift.stdout.contains("folder deleted"), "{}", drift.stdout);
+    let plan = run(&["plan", "org.yaml", "--detailed-exitcode"]).await;
+    assert_eq!(plan.code, 2);
+    assert!(plan.stdout.contains("+ folder.platform"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("deleted outside orgform"),
+        "{}",
+        plan.stdout
+    );
+    let apply = run(&["apply", "org.yaml", "--auto-approve"]).await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let again = the_folder(&rig);
+    let new_link = rig.sandbox.world_snapshot().folders.links[0].url();
+    assert!(
+        apply.stdout.contains(&format!("folder link: {new_link}")),
+        "{}",
+        apply.stdout
+    );
+    assert_ne!(new_link, link);
+    let show = run(&["state", "show", "folder/platform"]).await;
+    let shown: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(shown["filter_id"], again.0);
+    assert_eq!(shown["link"], new_link);
+
+    // Without a person, drift says folders were not checked.
+    let blind = orgform(dir.path(), sandbox, None, &["drift", "org.yaml"]).await;
+    assert!(
+        blind.stdout.contains("Chat folders were not checked"),
+        "{}",
+        blind.stdout
+    );
+
+    // The record forgotten: the next plan finds the folder by its title
+    // and records it again; nothing is made twice.
+    let rm = run(&["state", "rm", "folder/platform"]).await;
+    assert_eq!(rm.code, 0, "{}", rm.stderr);
+    let list = run(&["state", "list"]).await;
+    assert!(!list.stdout.contains("folder/platform"), "{}", list.stdout);
+    let plan = run(&["plan", "org.yaml", "--detailed-exitcode"]).await;
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    let list = run(&["state", "list"]).await;
+    assert!(list.stdout.contains("folder/platform"), "{}", list.stdout);
+    assert_eq!(
+        mtproto.calls().get("chatlists.exportChatlistInvite"),
+        Some(&2)
     );
 }

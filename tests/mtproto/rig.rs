@@ -74,6 +74,13 @@ impl RigBuilder {
         self
     }
 
+    /// Anything else the world needs before it starts (a setting of a
+    /// chat, someone's membership).
+    pub(crate) fn world(mut self, edit: impl FnOnce(&mut World)) -> Self {
+        edit(&mut self.world);
+        self
+    }
+
     /// Start both front-ends and sign the owner in with a key agreed in
     /// advance.
     pub(crate) async fn start(self) -> Rig {
@@ -92,6 +99,15 @@ impl RigBuilder {
             mtproto,
             session,
         }
+    }
+}
+
+impl Rig {
+    /// Change the running world as a person would by hand in their app.
+    pub(crate) fn by_hand(&self, edit: impl FnOnce(&mut World)) {
+        let mut world = self.sandbox.world_snapshot();
+        edit(&mut world);
+        self.sandbox.replace_world(world);
     }
 }
 
