@@ -105,8 +105,10 @@ pub enum Stale {
 pub fn chats_to_read(plan: &Plan) -> Vec<String> {
     plan.changes
         .iter()
-        // A chat folder (`folder.KEY`) is no chat to read.
-        .filter(|c| c.address.chat_key().is_some())
+        // A chat folder (`folder.KEY`) is no chat to read, nor is a chat
+        // still to be created (the config has no id for it): both are
+        // checked through the [`PersonView`].
+        .filter(|c| c.address.chat_key().is_some() && !is_person_object(c))
         .map(|c| c.chat.clone())
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
@@ -241,6 +243,7 @@ mod tests {
             ..Default::default()
         };
         fingerprint_person_changes(&mut plan, &live, &at_plan);
+        assert!(chats_to_read(&plan).is_empty(), "no id to read it by");
         assert_eq!(check_live(&plan, &live, &at_plan), Ok(()));
         // An apply of this (or another) plan created it meanwhile.
         let created = PersonView {

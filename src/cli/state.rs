@@ -101,6 +101,10 @@ pub enum AdoptCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// A chat made for a config key that has no id yet (as orgform
+    /// records the chats it creates): `adopt chat KEY CHAT_ID`.
+    #[command(allow_negative_numbers = true)]
+    Chat { key: String, chat: i64 },
     /// An invite link: `adopt link CHAT_ID KEY URL [--name NAME]`.
     #[command(allow_negative_numbers = true)]
     Link {
@@ -443,6 +447,20 @@ fn adopt(backend: &Shared, what: AdoptCommand) -> Result<u8, CliError> {
             );
             (format!("{chat}/link/{key}"), before.and_then(|b| b.url))
         }
+        AdoptCommand::Chat { key, chat } => {
+            if chat >= 0 {
+                return Err(CliError::with_hint(
+                    format!("{chat} is not a group or channel id"),
+                    "a supergroup's or channel's id starts with -100",
+                ));
+            }
+            let before = store.created_chats().get(&key).copied();
+            if let Some(old) = before.filter(|old| *old != chat) {
+                store.chat_mut(old).created_for = None;
+            }
+            store.chat_mut(chat).created_for = Some(key.clone());
+            (format!("{chat}/created_for"), before.map(|b| b.to_string()))
+        }
     };
     backend
         .commit(&records::delta(&base, &store))
@@ -608,6 +626,16 @@ fn executed_from_store(store: &Store, change: &crate::plan::Change) -> Result<Ex
         )
     };
     let answer = match &change.op {
+        // The new chat's id: without it the next plan would create it again.
+        Op::CreateChat { .. } => match store.created_chats().get(&change.chat) {
+            Some(id) => Answer::Chat { id: *id },
+            None => {
+                return Err(adopt_first(
+                    "id",
+                    format!("orgform state adopt chat {} CHAT_ID", change.chat),
+                ));
+            }
+        },
         Op::CreateTopic { key, topic } => {
             let (t, thread_id) = memory
                 .topics
@@ -681,20 +709,15 @@ fn executed_from_store(store: &Store, change: &crate::plan::Change) -> Result<Ex
         Op::SetPhoto { .. } => Answer::Photo {
             file_unique_id: None,
         },
-        // A folder made (or edited) by hand or by the cut-off run is known
-        // by its record: what a rollback needs to delete it again.
+        // A folder made by the cut-off run is known by its record (what a
+        // rollback needs to delete it again); without one the next plan
+        // finds it by its title.
         Op::CreateFolder { key, .. } | Op::EditFolder { key, .. } => match store.folders.get(key) {
             Some(f) => Answer::Folder {
                 filter_id: f.filter_id,
                 link: f.link.clone(),
             },
-            None if matches!(change.op, Op::EditFolder { .. }) => Answer::Done,
-            None => {
-                return Err(CliError::with_hint(
-                    format!("orgform does not know the folder of {}", change.address),
-                    "run `orgform plan` (it finds the folder by its title and records it), then assume it done",
-                ));
-            }
+            None => Answer::Done,
         },
         _ => Answer::Done,
     };

@@ -309,8 +309,9 @@ impl UserProvider {
     }
 
     /// Whether a folder change whose answer was lost happened: a creation
-    /// happened when exactly one folder of its title holds its chats; an
-    /// edit when the folder holds them now.
+    /// happened when exactly one folder of its title holds its chats
+    /// (shared or not: a cut between making and sharing it leaves it
+    /// unshared); an edit when the folder holds them now.
     pub(super) async fn folder_evidence(&self, change: &Change) -> Evidence {
         let by = "messages.getDialogFilters".to_string();
         let Ok(folders) = self.folders().await else {
@@ -322,8 +323,11 @@ impl UserProvider {
                 let want: BTreeSet<ChatId> = chats.iter().copied().collect();
                 match same.as_slice() {
                     [] => Evidence::NotDone { by },
-                    // Made, and shared: adopt it.
-                    [f] if f.chats == want && f.link.is_some() => Evidence::Done {
+                    // Made (and shared, or cut off before its link was
+                    // made): adopt it, never make a second one. An
+                    // unshared one is shared by the next apply (the plan
+                    // says "the folder has no link yet").
+                    [f] if f.chats == want => Evidence::Done {
                         executed: Executed {
                             answer: Answer::Folder {
                                 filter_id: f.filter_id,
@@ -331,7 +335,14 @@ impl UserProvider {
                             },
                             not_modified: false,
                             calls: vec![],
-                            notes: vec![],
+                            notes: if f.link.is_none() {
+                                vec![
+                                    "the folder was made but not yet shared: the next apply shares it"
+                                        .into(),
+                                ]
+                            } else {
+                                vec![]
+                            },
                         },
                         by,
                     },

@@ -12,4 +12,5 @@ mod folders;
 mod front_end;
 mod provider;
 mod rig;
+mod saved_plans;
 mod settings_cli;

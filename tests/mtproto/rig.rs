@@ -124,16 +124,16 @@ pub(crate) struct Run {
     pub stderr: String,
 }
 
-/// Run `orgform` in `dir` (its state under `dir/state`) against the
-/// sandbox: the bot's token from a file, the API id and hash set, the
+/// The `orgform` command in `dir` (its state under `dir/state`) against
+/// the sandbox: the bot's token from a file, the API id and hash set, the
 /// session (when given) in `ORGFORM_TELEGRAM_SESSION`, and the rig's clock
-/// on commands that read it.
-pub(crate) async fn orgform(
+/// on commands that read it. To spawn and kill; [`orgform`] runs it.
+pub(crate) fn command(
     dir: &Path,
     sandbox: &RunningSandbox,
     session: Option<&str>,
     args: &[&str],
-) -> Run {
+) -> std::process::Command {
     let token = dir.join("token");
     std::fs::write(&token, sandbox.token()).unwrap();
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -148,20 +148,29 @@ pub(crate) async fn orgform(
             all.push(NOW.into());
         }
     }
-    let dir = dir.to_path_buf();
-    let session = session.map(str::to_string);
+    let mut cmd = crate::hermetic::process(&dir.join("state"));
+    cmd.args(&all)
+        .current_dir(dir)
+        .env("ORGFORM_TELEGRAM_API_ID", "12345")
+        .env(
+            "ORGFORM_TELEGRAM_API_HASH",
+            "0123456789abcdef0123456789abcdef",
+        );
+    if let Some(s) = session {
+        cmd.env("ORGFORM_TELEGRAM_SESSION", s);
+    }
+    cmd
+}
+
+/// Run [`command`] to the end.
+pub(crate) async fn orgform(
+    dir: &Path,
+    sandbox: &RunningSandbox,
+    session: Option<&str>,
+    args: &[&str],
+) -> Run {
+    let mut cmd = command(dir, sandbox, session, args);
     tokio::task::spawn_blocking(move || {
-        let mut cmd = crate::hermetic::orgform(&dir.join("state"));
-        cmd.args(&all)
-            .current_dir(&dir)
-            .env("ORGFORM_TELEGRAM_API_ID", "12345")
-            .env(
-                "ORGFORM_TELEGRAM_API_HASH",
-                "0123456789abcdef0123456789abcdef",
-            );
-        if let Some(s) = session {
-            cmd.env("ORGFORM_TELEGRAM_SESSION", s);
-        }
         let out = cmd.output().unwrap();
         Run {
             code: out.status.code().unwrap_or(-1),
