@@ -882,6 +882,8 @@ pub fn record(
                     title: title.clone(),
                     chats: chats.iter().copied().collect(),
                     link,
+                    // Set with the folder's chats just now.
+                    link_chats: None,
                 },
             );
         }

@@ -287,6 +287,7 @@ mod tests {
                     title: "Eng".into(),
                     chats: [-1].into(),
                     link: Some("https://t.me/addlist/x".into()),
+                    link_chats: None,
                 },
             )])),
             ..Default::default()

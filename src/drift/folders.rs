@@ -35,6 +35,8 @@ pub enum FolderKind {
     LinkRevoked,
     /// The folder is not shared by any link.
     NotShared,
+    /// The folder's link joins other chats than the config's.
+    LinkChats,
 }
 
 impl FolderKind {
@@ -47,6 +49,7 @@ impl FolderKind {
             FolderKind::ChatAdded => "chat put into the folder",
             FolderKind::LinkRevoked => "folder link revoked",
             FolderKind::NotShared => "folder not shared",
+            FolderKind::LinkChats => "chats the folder link joins",
         }
     }
 }
@@ -193,6 +196,16 @@ pub fn detect(
             )),
             _ => {}
         }
+        if have.link_lags(&want.chats) {
+            let joined = have.link_chats.iter().flatten();
+            out.push(item(
+                FolderKind::LinkChats,
+                "the folder's link joins other chats than the config's".into(),
+                json!(names(&mut want.chats.iter())),
+                json!(names(&mut joined.collect::<Vec<_>>().into_iter())),
+                "`orgform apply` sets the link's chats again",
+            ));
+        }
     }
     out
 }
@@ -215,6 +228,7 @@ mod tests {
             title: title.into(),
             chats: chats.iter().copied().collect(),
             link: link.map(str::to_string),
+            link_chats: None,
         }
     }
 
@@ -267,6 +281,19 @@ mod tests {
         assert_eq!(items[2].actual, json!("c9"));
         assert!(items[4].summary.contains("L4 no longer works"));
         assert!(items.iter().all(|i| i.fixer == Fixer::Apply));
+    }
+
+    #[test]
+    fn a_link_that_lags_behind_its_folder_is_drift() {
+        let desired = BTreeMap::from([("a".to_string(), want("A", &[-1, -2]))]);
+        let mut have = folder(2, "A", &[-1, -2], Some("L"));
+        have.link_chats = Some([-1].into());
+        let live = BTreeMap::from([("a".to_string(), have)]);
+        let items = detect(&desired, &live, &BTreeMap::new(), &live, |id| {
+            id.to_string()
+        });
+        assert_eq!(kinds(&items), [("folder.a".into(), FolderKind::LinkChats)]);
+        assert_eq!(items[0].actual, json!(["-1"]));
     }
 
     #[test]

@@ -68,18 +68,23 @@ impl UserProvider {
                     title: title_of(&f.title),
                     chats: chats_of(&f.include_peers),
                     link: None,
+                    link_chats: None,
                 }),
                 tl::enums::DialogFilter::Chatlist(f) => {
-                    let link = if f.has_my_invites {
-                        self.links(f.id).await?.into_iter().next()
+                    let (link, link_chats) = if f.has_my_invites {
+                        match self.link_chats(f.id).await?.into_iter().next() {
+                            Some((url, chats)) => (Some(url), Some(chats)),
+                            None => (None, None),
+                        }
                     } else {
-                        None
+                        (None, None)
                     };
                     out.push(LiveFolder {
                         filter_id: f.id,
                         title: title_of(&f.title),
                         chats: chats_of(&f.include_peers),
                         link,
+                        link_chats,
                     });
                 }
                 tl::enums::DialogFilter::Default => {}
@@ -88,8 +93,12 @@ impl UserProvider {
         Ok(out)
     }
 
-    /// The links of a shared folder, oldest first.
-    async fn links(&self, filter_id: i32) -> Result<Vec<String>, MtprotoError> {
+    /// The links of a shared folder with the chats each one joins, oldest
+    /// first.
+    async fn link_chats(
+        &self,
+        filter_id: i32,
+    ) -> Result<Vec<(String, BTreeSet<ChatId>)>, MtprotoError> {
         let tl::enums::chatlists::ExportedInvites::Invites(invites) = self
             .call(&tl::functions::chatlists::GetExportedInvites {
                 chatlist: chatlist(filter_id),
@@ -100,7 +109,15 @@ impl UserProvider {
             .into_iter()
             .map(|i| {
                 let tl::enums::ExportedChatlistInvite::Invite(i) = i;
-                i.url
+                let chats = i
+                    .peers
+                    .iter()
+                    .filter_map(|p| match p {
+                        tl::enums::Peer::Channel(c) => Some(chat_id(c.channel_id)),
+                        _ => None,
+                    })
+                    .collect();
+                (i.url, chats)
             })
             .collect())
     }
@@ -354,10 +371,16 @@ impl UserProvider {
             } => {
                 let want: BTreeSet<ChatId> = chats.iter().copied().collect();
                 match folders.iter().find(|f| f.filter_id == *filter_id) {
-                    Some(f) if f.chats == want && f.link.is_some() => Evidence::Done {
-                        executed: Executed::done(vec![]),
-                        by,
-                    },
+                    // The folder is set first, its link second: done only
+                    // when the link joins those chats too (a cut between
+                    // the two left the link behind; running it again
+                    // sets both, which repeats nothing).
+                    Some(f) if f.chats == want && f.link.is_some() && !f.link_lags(&want) => {
+                        Evidence::Done {
+                            executed: Executed::done(vec![]),
+                            by,
+                        }
+                    }
                     Some(_) => Evidence::NotDone { by },
                     None => Evidence::Unknown,
                 }

@@ -76,7 +76,10 @@ pub fn changes(
                 )
             }
             Some(have)
-                if have.title != want.title || have.chats != want.chats || have.link.is_none() =>
+                if have.title != want.title
+                    || have.chats != want.chats
+                    || have.link.is_none()
+                    || have.link_lags(&want.chats) =>
             {
                 if chats.is_empty() {
                     continue;
@@ -91,6 +94,8 @@ pub fn changes(
                 }
                 if have.link.is_none() {
                     why.push("the folder has no link yet: it is shared".into());
+                } else if have.link_lags(&want.chats) {
+                    why.push("its link joins other chats than the folder: it is set again".into());
                 }
                 (
                     Action::Update,
@@ -161,6 +166,7 @@ mod tests {
             title: title.into(),
             chats: chats.iter().copied().collect(),
             link: link.map(str::to_string),
+            link_chats: None,
         }
     }
 

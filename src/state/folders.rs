@@ -41,6 +41,17 @@ pub struct LiveFolder {
     /// it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The chats its link joins, when read (a link keeps its own list:
+    /// set apart from the folder's, it may lag behind it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_chats: Option<BTreeSet<ChatId>>,
+}
+
+impl LiveFolder {
+    /// Whether its link joins other chats than `chats` (only when read).
+    pub fn link_lags(&self, chats: &BTreeSet<ChatId>) -> bool {
+        self.link.is_some() && self.link_chats.as_ref().is_some_and(|l| l != chats)
+    }
 }
 
 impl LiveFolder {

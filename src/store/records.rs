@@ -672,6 +672,7 @@ mod tests {
             title: title.into(),
             chats: chats.iter().copied().collect(),
             link: Some(format!("https://t.me/addlist/f{id}")),
+            link_chats: None,
         }
     }
 

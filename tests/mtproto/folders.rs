@@ -676,3 +676,88 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
         Some(&2)
     );
 }
+
+/// An edit cut off between the folder and its link (the connection drops
+/// before chatlists.editExportedInvite runs): the folder holds the new
+/// chat, the link does not. Looking tells the two apart, so the change is
+/// not taken as done (the failed run sets the folder back); the next
+/// apply makes the edit whole, keeping the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_edit_cut_off_before_its_link_is_not_taken_as_done() {
+    let (sandbox, mtproto, session) = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    std::fs::write(dir.path().join("org.yaml"), config(false)).unwrap();
+    let apply = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let link = link_in(&apply.stdout);
+    std::fs::write(dir.path().join("org.yaml"), config(true)).unwrap();
+    mtproto.inject(orgform::sandbox::mtproto::MtprotoFault::Drop {
+        method: "chatlists.editExportedInvite".into(),
+        after_call: false,
+    });
+    let cut = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_ne!(cut.code, 0, "{}\n{}", cut.stdout, cut.stderr);
+    assert!(cut.stdout.contains("0 uncertain"), "{}", cut.stdout);
+    // Not done, so the failed run's rollback set the folder back too:
+    // folder and link agree again, without the new chat.
+    let world = sandbox.world_snapshot();
+    assert!(!world.folders.folders[0].chats.contains(&ONCALL));
+    assert!(!world.folders.links[0].chats.contains(&ONCALL));
+    // Drift sees a link behind the config, whatever the folder holds now.
+    let drift = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["drift", "org.yaml", "--format", "json"],
+    )
+    .await;
+    assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
+    let v: serde_json::Value = serde_json::from_str(&drift.stdout).unwrap();
+    assert_eq!(v["folders"]["items"][0]["kind"], "chat_removed", "{v}");
+    assert_eq!(v["folders"]["items"][0]["expected"], "oncall", "{v}");
+    let plan = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    let apply = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["apply", "org.yaml", "--auto-approve"],
+    )
+    .await;
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let world = sandbox.world_snapshot();
+    assert!(world.folders.links[0].chats.contains(&ONCALL));
+    assert!(world.folders.folders[0].chats.contains(&ONCALL));
+    assert_eq!(world.folders.links[0].url(), link, "the same link");
+    assert_eq!(
+        mtproto.calls().get("chatlists.exportChatlistInvite"),
+        Some(&1)
+    );
+    let settled = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(settled.code, 0, "{}\n{}", settled.stdout, settled.stderr);
+}
