@@ -761,3 +761,63 @@ async fn a_folder_edit_cut_off_before_its_link_is_not_taken_as_done() {
     .await;
     assert_eq!(settled.code, 0, "{}\n{}", settled.stdout, settled.stderr);
 }
+
+/// Two applies at once against one store: the lock lets one make the
+/// folder; the other is refused or finds nothing left to do. One folder,
+/// one link, one record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_applies_at_once_make_one_folder() {
+    let (sandbox, mtproto, session) = rig().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = session.expose();
+    std::fs::write(dir.path().join("org.yaml"), config(false)).unwrap();
+    let spawn = || {
+        super::rig::command(
+            dir.path(),
+            &sandbox,
+            Some(&secret),
+            &["apply", "org.yaml", "--auto-approve"],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = tokio::task::spawn_blocking(move || {
+        (a.wait_with_output().unwrap(), b.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    let ok = [&a, &b].iter().filter(|o| o.status.success()).count();
+    assert!(
+        ok >= 1,
+        "{}\n{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let world = sandbox.world_snapshot();
+    assert_eq!(world.folders.folders.len(), 1, "{:?}", world.folders);
+    assert_eq!(world.folders.links.len(), 1, "{:?}", world.folders);
+    assert_eq!(
+        mtproto.calls().get("chatlists.exportChatlistInvite"),
+        Some(&1)
+    );
+    let show = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["state", "show", "folder/platform"],
+    )
+    .await;
+    let shown: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(shown["link"], world.folders.links[0].url());
+    let again = orgform(
+        dir.path(),
+        &sandbox,
+        Some(&secret),
+        &["plan", "org.yaml", "--detailed-exitcode"],
+    )
+    .await;
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
