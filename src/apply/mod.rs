@@ -436,6 +436,9 @@ pub async fn run<P: Provider>(
             c.action != Action::Manual
                 && !done.contains(i)
                 && !report.rolled_back.contains(i)
+                // Ran, and could not be undone (a chat creation): not
+                // "not run".
+                && !report.rollback_errors.iter().any(|(j, _)| j == i)
                 && !uncertain.contains(i)
                 && report.failed.as_ref().is_none_or(|f| f.0 != *i)
         })

@@ -87,19 +87,24 @@ fn folders_text(folders: &FolderDrift, style: Style) -> String {
 }
 
 fn folder_values(out: &mut String, item: &FolderItem) {
-    if !(item.expected.is_null() && item.actual.is_null()) {
+    expected_actual(out, &item.expected, &item.actual);
+    let _ = writeln!(out, "        fix:      {}", escape::terminal(&item.fix));
+}
+
+/// An item's `expected:` and `actual:` lines (none when both are nothing).
+fn expected_actual(out: &mut String, expected: &Value, actual: &Value) {
+    if !(expected.is_null() && actual.is_null()) {
         let _ = writeln!(
             out,
             "        expected: {}",
-            escape::terminal(&value_text(&item.expected))
+            escape::terminal(&value_text(expected))
         );
         let _ = writeln!(
             out,
             "        actual:   {}",
-            escape::terminal(&value_text(&item.actual))
+            escape::terminal(&value_text(actual))
         );
     }
-    let _ = writeln!(out, "        fix:      {}", escape::terminal(&item.fix));
 }
 
 /// The folders' part of a report, as Markdown.
@@ -292,18 +297,7 @@ pub fn text(report: &DriftReport, style: Style) -> String {
                 item.summary
             );
             let _ = writeln!(out, "{}", paint(style, item, &line));
-            if !(item.expected.is_null() && item.actual.is_null()) {
-                let _ = writeln!(
-                    out,
-                    "        expected: {}",
-                    escape::terminal(&value_text(&item.expected))
-                );
-                let _ = writeln!(
-                    out,
-                    "        actual:   {}",
-                    escape::terminal(&value_text(&item.actual))
-                );
-            }
+            expected_actual(&mut out, &item.expected, &item.actual);
             for w in &item.why {
                 let _ = writeln!(out, "        why:      {}", escape::terminal(w));
             }

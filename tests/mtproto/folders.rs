@@ -410,16 +410,8 @@ async fn a_folder_link_asks_to_join_where_requests_are_on_and_leaves_bans_and_me
         })
         .start()
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("org.yaml"), config(false)).unwrap();
-    let secret = rig.session.expose();
-    let apply = orgform(
-        dir.path(),
-        &rig.sandbox,
-        Some(&secret),
-        &["apply", "org.yaml", "--auto-approve"],
-    )
-    .await;
+    let w = rig.workdir(&config(false));
+    let apply = w.run(&["apply", "org.yaml", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     let link = link_in(&apply.stdout);
 
@@ -493,22 +485,15 @@ const HOSTILE: &str = "\u{1b}[31m<b>x</b>```|";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
     let rig = builder().start().await;
-    let (sandbox, mtproto) = (&rig.sandbox, &rig.mtproto);
-    let dir = tempfile::tempdir().unwrap();
-    let secret = rig.session.expose();
-    let run = |args: &'static [&'static str]| {
-        let secret = secret.clone();
-        let dir = dir.path().to_path_buf();
-        async move { orgform(&dir, sandbox, Some(&secret), args).await }
-    };
-    std::fs::write(dir.path().join("org.yaml"), config(false)).unwrap();
-    let apply = run(&["apply", "org.yaml", "--auto-approve"]).await;
+    let mtproto = &rig.mtproto;
+    let w = rig.workdir(&config(false));
+    let apply = w.run(&["apply", "org.yaml", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     let link = link_in(&apply.stdout);
     let made = the_folder(&rig);
 
     // The record: in the list, shown as JSON, by its address.
-    let list = run(&["state", "list"]).await;
+    let list = w.run(&["state", "list"]).await;
     assert_eq!(list.code, 0, "{}", list.stderr);
     let line = list
         .stdout
@@ -517,13 +502,13 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
         .unwrap_or_else(|| panic!("{}", list.stdout));
     assert!(line.contains(&format!("filter_id={}", made.0)), "{line}");
     assert!(line.contains(&link), "{line}");
-    let show = run(&["state", "show", "folder/platform"]).await;
+    let show = w.run(&["state", "show", "folder/platform"]).await;
     let shown: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
     assert_eq!(shown["title"], "Platform");
     assert_eq!(shown["link"], link);
     assert_eq!(shown["chats"], serde_json::json!([PLATFORM, ENG]));
 
-    let drift = run(&["drift", "org.yaml"]).await;
+    let drift = w.run(&["drift", "org.yaml"]).await;
     assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
 
     // By hand: a chat taken out, another put in, a hostile title.
@@ -537,7 +522,7 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
         f.title = HOSTILE.into();
         f.chats = vec![PLATFORM, SALES];
     });
-    let drift = run(&["drift", "org.yaml"]).await;
+    let drift = w.run(&["drift", "org.yaml"]).await;
     assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
     for kind in [
         "folder title",
@@ -552,7 +537,7 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
         drift.stdout
     );
     assert!(!drift.stdout.contains('\u{1b}'), "{}", drift.stdout);
-    let markdown = run(&["drift", "org.yaml", "--format", "markdown"]).await;
+    let markdown = w.run(&["drift", "org.yaml", "--format", "markdown"]).await;
     assert_eq!(markdown.code, 2);
     assert!(
         markdown.stdout.contains("### Chat folders"),
@@ -571,7 +556,7 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
         markdown.stdout
     );
     assert!(!markdown.stdout.contains("\n```"), "{}", markdown.stdout);
-    let json = run(&["drift", "org.yaml", "--format", "json"]).await;
+    let json = w.run(&["drift", "org.yaml", "--format", "json"]).await;
     assert_eq!(json.code, 2);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let kinds: Vec<&str> = v["folders"]["items"]
@@ -586,22 +571,18 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
 
     // The title changed in the config: the same folder is edited, its
     // link kept (and the hand changes undone with it).
-    std::fs::write(
-        dir.path().join("org.yaml"),
-        config(false).replace(
-            "    title: Platform\n    department",
-            "    title: Platform 2\n    department",
-        ),
-    )
-    .unwrap();
-    let plan = run(&["plan", "org.yaml"]).await;
+    w.config(&config(false).replace(
+        "    title: Platform\n    department",
+        "    title: Platform 2\n    department",
+    ));
+    let plan = w.run(&["plan", "org.yaml"]).await;
     assert!(plan.stdout.contains("~ folder.platform"), "{}", plan.stdout);
     assert!(
         !plan.stdout.contains("+ folder.platform"),
         "{}",
         plan.stdout
     );
-    let apply = run(&["apply", "org.yaml", "--auto-approve"]).await;
+    let apply = w.run(&["apply", "org.yaml", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     let renamed = the_folder(&rig);
     assert_eq!(renamed, (made.0, "Platform 2".to_string()));
@@ -611,12 +592,12 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
         Some(&1)
     );
     assert_eq!(open_titled(mtproto, NEWBIE, &link, "Platform 2").await, 2);
-    let drift = run(&["drift", "org.yaml"]).await;
+    let drift = w.run(&["drift", "org.yaml"]).await;
     assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
 
     // The link deleted by hand: revoked.
     rig.by_hand(|w| w.folders.links.clear());
-    let drift = run(&["drift", "org.yaml", "--format", "json"]).await;
+    let drift = w.run(&["drift", "org.yaml", "--format", "json"]).await;
     assert_eq!(drift.code, 2, "{}", drift.stdout);
     let v: serde_json::Value = serde_json::from_str(&drift.stdout).unwrap();
     assert_eq!(v["folders"]["items"][0]["kind"], "link_revoked");
@@ -627,10 +608,10 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
         w.folders.folders.retain(|f| f.id != made.0);
         w.folders.links.retain(|l| l.filter_id != made.0);
     });
-    let drift = run(&["drift", "org.yaml"]).await;
+    let drift = w.run(&["drift", "org.yaml"]).await;
     assert_eq!(drift.code, 2);
     assert!(drift.stdout.contains("folder deleted"), "{}", drift.stdout);
-    let plan = run(&["plan", "org.yaml", "--detailed-exitcode"]).await;
+    let plan = w.run(&["plan", "org.yaml", "--detailed-exitcode"]).await;
     assert_eq!(plan.code, 2);
     assert!(plan.stdout.contains("+ folder.platform"), "{}", plan.stdout);
     assert!(
@@ -638,7 +619,7 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
         "{}",
         plan.stdout
     );
-    let apply = run(&["apply", "org.yaml", "--auto-approve"]).await;
+    let apply = w.run(&["apply", "org.yaml", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     let again = the_folder(&rig);
     let new_link = rig.sandbox.world_snapshot().folders.links[0].url();
@@ -648,13 +629,13 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
         apply.stdout
     );
     assert_ne!(new_link, link);
-    let show = run(&["state", "show", "folder/platform"]).await;
+    let show = w.run(&["state", "show", "folder/platform"]).await;
     let shown: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
     assert_eq!(shown["filter_id"], again.0);
     assert_eq!(shown["link"], new_link);
 
     // Without a person, drift says folders were not checked.
-    let blind = orgform(dir.path(), sandbox, None, &["drift", "org.yaml"]).await;
+    let blind = w.run_as_bot(&["drift", "org.yaml"]).await;
     assert!(
         blind.stdout.contains("Chat folders were not checked"),
         "{}",
@@ -663,13 +644,13 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
 
     // The record forgotten: the next plan finds the folder by its title
     // and records it again; nothing is made twice.
-    let rm = run(&["state", "rm", "folder/platform"]).await;
+    let rm = w.run(&["state", "rm", "folder/platform"]).await;
     assert_eq!(rm.code, 0, "{}", rm.stderr);
-    let list = run(&["state", "list"]).await;
+    let list = w.run(&["state", "list"]).await;
     assert!(!list.stdout.contains("folder/platform"), "{}", list.stdout);
-    let plan = run(&["plan", "org.yaml", "--detailed-exitcode"]).await;
+    let plan = w.run(&["plan", "org.yaml", "--detailed-exitcode"]).await;
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
-    let list = run(&["state", "list"]).await;
+    let list = w.run(&["state", "list"]).await;
     assert!(list.stdout.contains("folder/platform"), "{}", list.stdout);
     assert_eq!(
         mtproto.calls().get("chatlists.exportChatlistInvite"),
@@ -684,31 +665,18 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
 /// apply makes the edit whole, keeping the link.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_folder_edit_cut_off_before_its_link_is_not_taken_as_done() {
-    let (sandbox, mtproto, session) = rig().await;
-    let dir = tempfile::tempdir().unwrap();
-    let secret = session.expose();
-    std::fs::write(dir.path().join("org.yaml"), config(false)).unwrap();
-    let apply = orgform(
-        dir.path(),
-        &sandbox,
-        Some(&secret),
-        &["apply", "org.yaml", "--auto-approve"],
-    )
-    .await;
+    let rig = builder().start().await;
+    let (sandbox, mtproto) = (&rig.sandbox, &rig.mtproto);
+    let w = rig.workdir(&config(false));
+    let apply = w.run(&["apply", "org.yaml", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     let link = link_in(&apply.stdout);
-    std::fs::write(dir.path().join("org.yaml"), config(true)).unwrap();
+    w.config(&config(true));
     mtproto.inject(orgform::sandbox::mtproto::MtprotoFault::Drop {
         method: "chatlists.editExportedInvite".into(),
         after_call: false,
     });
-    let cut = orgform(
-        dir.path(),
-        &sandbox,
-        Some(&secret),
-        &["apply", "org.yaml", "--auto-approve"],
-    )
-    .await;
+    let cut = w.run(&["apply", "org.yaml", "--auto-approve"]).await;
     assert_ne!(cut.code, 0, "{}\n{}", cut.stdout, cut.stderr);
     assert!(cut.stdout.contains("0 uncertain"), "{}", cut.stdout);
     // Not done, so the failed run's rollback set the folder back too:
@@ -717,32 +685,14 @@ async fn a_folder_edit_cut_off_before_its_link_is_not_taken_as_done() {
     assert!(!world.folders.folders[0].chats.contains(&ONCALL));
     assert!(!world.folders.links[0].chats.contains(&ONCALL));
     // Drift sees a link behind the config, whatever the folder holds now.
-    let drift = orgform(
-        dir.path(),
-        &sandbox,
-        Some(&secret),
-        &["drift", "org.yaml", "--format", "json"],
-    )
-    .await;
+    let drift = w.run(&["drift", "org.yaml", "--format", "json"]).await;
     assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
     let v: serde_json::Value = serde_json::from_str(&drift.stdout).unwrap();
     assert_eq!(v["folders"]["items"][0]["kind"], "chat_removed", "{v}");
     assert_eq!(v["folders"]["items"][0]["expected"], "oncall", "{v}");
-    let plan = orgform(
-        dir.path(),
-        &sandbox,
-        Some(&secret),
-        &["plan", "org.yaml", "--detailed-exitcode"],
-    )
-    .await;
+    let plan = w.run(&["plan", "org.yaml", "--detailed-exitcode"]).await;
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
-    let apply = orgform(
-        dir.path(),
-        &sandbox,
-        Some(&secret),
-        &["apply", "org.yaml", "--auto-approve"],
-    )
-    .await;
+    let apply = w.run(&["apply", "org.yaml", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     let world = sandbox.world_snapshot();
     assert!(world.folders.links[0].chats.contains(&ONCALL));
@@ -752,13 +702,7 @@ async fn a_folder_edit_cut_off_before_its_link_is_not_taken_as_done() {
         mtproto.calls().get("chatlists.exportChatlistInvite"),
         Some(&1)
     );
-    let settled = orgform(
-        dir.path(),
-        &sandbox,
-        Some(&secret),
-        &["plan", "org.yaml", "--detailed-exitcode"],
-    )
-    .await;
+    let settled = w.run(&["plan", "org.yaml", "--detailed-exitcode"]).await;
     assert_eq!(settled.code, 0, "{}\n{}", settled.stdout, settled.stderr);
 }
 
@@ -767,21 +711,15 @@ async fn a_folder_edit_cut_off_before_its_link_is_not_taken_as_done() {
 /// one link, one record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_applies_at_once_make_one_folder() {
-    let (sandbox, mtproto, session) = rig().await;
-    let dir = tempfile::tempdir().unwrap();
-    let secret = session.expose();
-    std::fs::write(dir.path().join("org.yaml"), config(false)).unwrap();
+    let rig = builder().start().await;
+    let (sandbox, mtproto) = (&rig.sandbox, &rig.mtproto);
+    let w = rig.workdir(&config(false));
     let spawn = || {
-        super::rig::command(
-            dir.path(),
-            &sandbox,
-            Some(&secret),
-            &["apply", "org.yaml", "--auto-approve"],
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
+        w.command(&["apply", "org.yaml", "--auto-approve"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
     };
     let (a, b) = (spawn(), spawn());
     let (a, b) = tokio::task::spawn_blocking(move || {
@@ -803,21 +741,9 @@ async fn two_applies_at_once_make_one_folder() {
         mtproto.calls().get("chatlists.exportChatlistInvite"),
         Some(&1)
     );
-    let show = orgform(
-        dir.path(),
-        &sandbox,
-        Some(&secret),
-        &["state", "show", "folder/platform"],
-    )
-    .await;
+    let show = w.run(&["state", "show", "folder/platform"]).await;
     let shown: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
     assert_eq!(shown["link"], world.folders.links[0].url());
-    let again = orgform(
-        dir.path(),
-        &sandbox,
-        Some(&secret),
-        &["plan", "org.yaml", "--detailed-exitcode"],
-    )
-    .await;
+    let again = w.run(&["plan", "org.yaml", "--detailed-exitcode"]).await;
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }

@@ -102,7 +102,53 @@ impl RigBuilder {
     }
 }
 
+/// orgform run as the signed-in owner in a working directory of its own
+/// (its config `org.yaml`, its own state).
+pub(crate) struct Workdir<'a> {
+    pub rig: &'a Rig,
+    pub dir: tempfile::TempDir,
+    pub secret: String,
+}
+
+impl Workdir<'_> {
+    /// Replace the config.
+    pub(crate) fn config(&self, yaml: &str) {
+        std::fs::write(self.dir.path().join("org.yaml"), yaml).unwrap();
+    }
+
+    /// Run orgform with the owner's session.
+    pub(crate) async fn run(&self, args: &[&str]) -> Run {
+        orgform(self.dir.path(), &self.rig.sandbox, Some(&self.secret), args).await
+    }
+
+    /// Run orgform with no one signed in.
+    pub(crate) async fn run_as_bot(&self, args: &[&str]) -> Run {
+        orgform(self.dir.path(), &self.rig.sandbox, None, args).await
+    }
+
+    /// The command, to spawn and kill.
+    pub(crate) fn command(&self, args: &[&str]) -> std::process::Command {
+        command(self.dir.path(), &self.rig.sandbox, Some(&self.secret), args)
+    }
+
+    /// How many times the MTProto front-end was asked `method`.
+    pub(crate) fn calls(&self, method: &str) -> u64 {
+        self.rig.mtproto.calls().get(method).copied().unwrap_or(0)
+    }
+}
+
 impl Rig {
+    /// A working directory with `yaml` as its config.
+    pub(crate) fn workdir(&self, yaml: &str) -> Workdir<'_> {
+        let work = Workdir {
+            rig: self,
+            dir: tempfile::tempdir().unwrap(),
+            secret: self.session.expose(),
+        };
+        work.config(yaml);
+        work
+    }
+
     /// Change the running world as a person would by hand in their app.
     pub(crate) fn by_hand(&self, edit: impl FnOnce(&mut World)) {
         let mut world = self.sandbox.world_snapshot();

@@ -10,7 +10,7 @@ use orgform::sandbox::mtproto::MtprotoFault;
 use orgform::sandbox::world::{Chat, Member};
 use orgform::state::ChatType;
 
-use super::rig::{OWNER, Rig, RigBuilder, command, orgform};
+use super::rig::{OWNER, Rig, RigBuilder};
 
 const ENG: i64 = -1_001_000_000_001;
 const PLATFORM: i64 = -1_001_000_000_002;
@@ -61,40 +61,14 @@ chats:
     )
 }
 
-struct Cli<'a> {
-    rig: &'a Rig,
-    dir: tempfile::TempDir,
-    secret: String,
-}
-
-impl Cli<'_> {
-    async fn run(&self, args: &[&str]) -> super::rig::Run {
-        orgform(self.dir.path(), &self.rig.sandbox, Some(&self.secret), args).await
-    }
-
-    fn calls(&self, method: &str) -> u64 {
-        self.rig.mtproto.calls().get(method).copied().unwrap_or(0)
-    }
-
-    fn titled(&self, title: &str) -> usize {
-        self.rig
-            .sandbox
-            .world_snapshot()
-            .chats
-            .values()
-            .filter(|c| c.title == title)
-            .count()
-    }
-}
-
-fn cli<'a>(rig: &'a Rig, yaml: &str) -> Cli<'a> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("org.yaml"), yaml).unwrap();
-    Cli {
-        rig,
-        dir,
-        secret: rig.session.expose(),
-    }
+/// How many chats of `title` the world holds.
+fn titled(rig: &Rig, title: &str) -> usize {
+    rig.sandbox
+        .world_snapshot()
+        .chats
+        .values()
+        .filter(|c| c.title == title)
+        .count()
 }
 
 fn refused_as_stale(run: &super::rig::Run, address: &str) {
@@ -109,7 +83,7 @@ fn refused_as_stale(run: &super::rig::Run, address: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_plan_that_creates_runs_once_and_is_stale_once_the_world_moves() {
     let rig = rig().await;
-    let c = cli(&rig, &config(""));
+    let c = rig.workdir(&config(""));
     let plan = c
         .run(&[
             "plan",
@@ -130,7 +104,7 @@ async fn a_saved_plan_that_creates_runs_once_and_is_stale_once_the_world_moves()
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     assert_eq!(c.calls("channels.createChannel"), 1);
     assert_eq!(c.calls("chatlists.exportChatlistInvite"), 1);
-    assert_eq!(c.titled("Incidents"), 1);
+    assert_eq!(titled(&rig, "Incidents"), 1);
 
     // The same saved plan again: its chat and folder exist now.
     let again = c
@@ -140,7 +114,7 @@ async fn a_saved_plan_that_creates_runs_once_and_is_stale_once_the_world_moves()
     assert!(again.stderr.contains("folder.platform"), "{}", again.stderr);
     assert_eq!(c.calls("channels.createChannel"), 1);
     assert_eq!(c.calls("chatlists.exportChatlistInvite"), 1);
-    assert_eq!(c.titled("Incidents"), 1);
+    assert_eq!(titled(&rig, "Incidents"), 1);
 
     // The next plan adds the new chat to the folder; someone renames the
     // folder by hand before it is applied: stale.
@@ -188,7 +162,7 @@ async fn a_saved_plan_that_creates_runs_once_and_is_stale_once_the_world_moves()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_creation_is_stale_when_a_chat_of_its_title_appears() {
     let rig = rig().await;
-    let c = cli(&rig, &config(""));
+    let c = rig.workdir(&config(""));
     let plan = c
         .run(&["plan", "org.yaml", "--detailed-exitcode", "--out", "p.json"])
         .await;
@@ -210,7 +184,7 @@ async fn a_saved_creation_is_stale_when_a_chat_of_its_title_appears() {
         .await;
     refused_as_stale(&apply, "chat.incidents");
     assert_eq!(c.calls("channels.createChannel"), 0);
-    assert_eq!(c.titled("Incidents"), 1);
+    assert_eq!(titled(&rig, "Incidents"), 1);
 }
 
 /// The connection drops after Telegram made the chat, and again after it
@@ -219,7 +193,7 @@ async fn a_saved_creation_is_stale_when_a_chat_of_its_title_appears() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_plan_cut_off_mid_call_makes_each_thing_once_on_resume() {
     let rig = rig().await;
-    let c = cli(&rig, &config(""));
+    let c = rig.workdir(&config(""));
     let plan = c
         .run(&["plan", "org.yaml", "--detailed-exitcode", "--out", "p.json"])
         .await;
@@ -233,6 +207,20 @@ async fn a_saved_plan_cut_off_mid_call_makes_each_thing_once_on_resume() {
         .await;
     assert_ne!(cut.code, 0, "{}\n{}", cut.stdout, cut.stderr);
     assert!(cut.stdout.contains("0 uncertain"), "{}", cut.stdout);
+    // The chat was made and cannot be undone: the report says so, and
+    // does not count it as not run.
+    assert!(
+        cut.stdout
+            .contains("chat.incidents cannot be undone: orgform never deletes a chat"),
+        "{}",
+        cut.stdout
+    );
+    assert!(
+        !cut.stdout.contains("Not run: chat.incidents"),
+        "{}",
+        cut.stdout
+    );
+    assert!(cut.stdout.contains("0 not run"), "{}", cut.stdout);
     assert_eq!(c.calls("chatlists.exportChatlistInvite"), 1);
     assert_eq!(c.calls("channels.createChannel"), 1);
     // The chat was made and recorded: the saved plan is stale now, and a
@@ -257,7 +245,7 @@ async fn a_saved_plan_cut_off_mid_call_makes_each_thing_once_on_resume() {
         .await;
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     assert_eq!(c.calls("channels.createChannel"), 1);
-    assert_eq!(c.titled("Incidents"), 1);
+    assert_eq!(titled(&rig, "Incidents"), 1);
     let world = rig.sandbox.world_snapshot();
     assert_eq!(world.folders.folders.len(), 1);
     assert_eq!(world.folders.links.len(), 1);
@@ -265,11 +253,9 @@ async fn a_saved_plan_cut_off_mid_call_makes_each_thing_once_on_resume() {
     // Now a chat whose creation's answer is lost after Telegram made it:
     // a chat of its title exists, which may be an older one, so the run
     // stops uncertain and a person says what happened, giving its id.
-    std::fs::write(
-        c.dir.path().join("org.yaml"),
-        config("  ops:\n    type: supergroup\n    title: Ops\n    membership: observe\n"),
-    )
-    .unwrap();
+    c.config(&config(
+        "  ops:\n    type: supergroup\n    title: Ops\n    membership: observe\n",
+    ));
     let plan = c
         .run(&["plan", "org.yaml", "--detailed-exitcode", "--out", "q.json"])
         .await;
@@ -283,7 +269,7 @@ async fn a_saved_plan_cut_off_mid_call_makes_each_thing_once_on_resume() {
         .await;
     assert_ne!(cut.code, 0, "{}\n{}", cut.stdout, cut.stderr);
     assert!(cut.stdout.contains("1 uncertain"), "{}", cut.stdout);
-    assert_eq!(c.titled("Ops"), 1);
+    assert_eq!(titled(&rig, "Ops"), 1);
     let run_id = cut
         .stderr
         .lines()
@@ -358,7 +344,7 @@ async fn a_saved_plan_cut_off_mid_call_makes_each_thing_once_on_resume() {
     let settled = c.run(&["plan", "org.yaml"]).await;
     assert!(!settled.stdout.contains("+ chat.ops"), "{}", settled.stdout);
     assert_eq!(c.calls("channels.createChannel"), 2);
-    assert_eq!(c.titled("Ops"), 1);
+    assert_eq!(titled(&rig, "Ops"), 1);
 }
 
 /// The apply is killed (SIGKILL) while its chat creation waits out a
@@ -368,7 +354,7 @@ async fn a_saved_plan_cut_off_mid_call_makes_each_thing_once_on_resume() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_plan_killed_mid_change_is_resumed_and_makes_each_thing_once() {
     let rig = rig().await;
-    let c = cli(&rig, &config(""));
+    let c = rig.workdir(&config(""));
     let plan = c
         .run(&["plan", "org.yaml", "--detailed-exitcode", "--out", "p.json"])
         .await;
@@ -377,16 +363,12 @@ async fn a_saved_plan_killed_mid_change_is_resumed_and_makes_each_thing_once() {
         method: "channels.createChannel".into(),
         seconds: 30,
     });
-    let mut child = command(
-        c.dir.path(),
-        &rig.sandbox,
-        Some(&c.secret),
-        &["apply", "org.yaml", "--plan", "p.json", "--auto-approve"],
-    )
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .unwrap();
+    let mut child = c
+        .command(&["apply", "org.yaml", "--plan", "p.json", "--auto-approve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     // Bounded: the flood wait is answered within seconds of the start.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while c.calls("channels.createChannel") == 0 {
@@ -397,7 +379,7 @@ async fn a_saved_plan_killed_mid_change_is_resumed_and_makes_each_thing_once() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(c.titled("Incidents"), 0);
+    assert_eq!(titled(&rig, "Incidents"), 0);
     // Killed while the chat's flood wait held every call of the
     // account: the folder was made, its link not yet.
     let world = rig.sandbox.world_snapshot();
@@ -416,7 +398,7 @@ async fn a_saved_plan_killed_mid_change_is_resumed_and_makes_each_thing_once() {
     // An unfinished run blocks the next apply until it is resumed.
     let blocked = c.run(&["apply", "org.yaml", "--auto-approve"]).await;
     assert_ne!(blocked.code, 0, "{}\n{}", blocked.stdout, blocked.stderr);
-    assert_eq!(c.titled("Incidents"), 0);
+    assert_eq!(titled(&rig, "Incidents"), 0);
     let resumed = c.run(&["apply", "org.yaml", "--resume", &run_id]).await;
     assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
     assert!(
@@ -426,7 +408,7 @@ async fn a_saved_plan_killed_mid_change_is_resumed_and_makes_each_thing_once() {
         "{}",
         resumed.stderr
     );
-    assert_eq!(c.titled("Incidents"), 1);
+    assert_eq!(titled(&rig, "Incidents"), 1);
     // The next apply shares the same folder (and adds the new chat).
     let apply = c.run(&["apply", "org.yaml", "--auto-approve"]).await;
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
@@ -452,5 +434,5 @@ async fn a_saved_plan_killed_mid_change_is_resumed_and_makes_each_thing_once() {
         "{}",
         resumed.stdout
     );
-    assert_eq!(c.titled("Incidents"), 1);
+    assert_eq!(titled(&rig, "Incidents"), 1);
 }
