@@ -3,9 +3,10 @@
 //!
 //! A folder belongs to no one chat, so it lives beside the org's chats
 //! rather than in them; the planner diffs [`DesiredFolder`]s against
-//! [`LiveFolder`]s by folder title, the name a person sees and the one
-//! thing that lets a folder made on another run (or by hand) be adopted
-//! instead of made twice.
+//! [`LiveFolder`]s matched to config keys by the filter id orgform's store
+//! records (a [`LiveFolder`] is also that record), and by title only for
+//! a key with no record yet, so a folder made on another run (or by hand)
+//! is adopted instead of made twice.
 
 use std::collections::BTreeSet;
 
