@@ -568,6 +568,24 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
     assert_eq!(kinds, ["title", "chat_removed", "chat_added"]);
     assert_eq!(v["folders"]["items"][0]["actual"], HOSTILE);
     assert_eq!(v["summary"]["folders"], 3);
+    // The plan that fixes it shows the hostile title as data, in every
+    // format, and its JSON keeps it exactly.
+    let plan = w.run(&["plan", "org.yaml", "--detailed-exitcode"]).await;
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("~ folder.platform"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains('\u{1b}'), "{}", plan.stdout);
+    assert!(!plan.stderr.contains('\u{1b}'), "{}", plan.stderr);
+    let md = w.run(&["plan", "org.yaml", "--format", "markdown"]).await;
+    assert!(!md.stdout.contains('\u{1b}'), "{}", md.stdout);
+    assert!(!md.stdout.contains("\n```\""), "{}", md.stdout);
+    let json = w.run(&["plan", "org.yaml", "--format", "json"]).await;
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(
+        json.stdout.contains("\\u001b[31m<b>x</b>```|"),
+        "{}",
+        json.stdout
+    );
+    assert!(v["changes"].as_array().is_some_and(|c| !c.is_empty()));
 
     // The title changed in the config: the same folder is edited, its
     // link kept (and the hand changes undone with it).
