@@ -321,6 +321,23 @@ fn folder_rows(store: &Store, out: &mut Rows) {
     }
 }
 
+/// The folder row of `key` as `store` holds it: an upsert, or a delete
+/// when the store no longer has the folder. What an apply writes with the
+/// journal step that made, edited or deleted the folder.
+pub fn folder_delta(store: &Store, key: &str) -> Delta {
+    let row = (ORG_CHAT, FOLDER_KIND.to_string(), key.to_string());
+    match store.folders.get(key) {
+        Some(folder) => Delta {
+            upserts: vec![(row, to_value(folder))],
+            ..Delta::default()
+        },
+        None => Delta {
+            deletes: vec![row],
+            ..Delta::default()
+        },
+    }
+}
+
 /// Builds a [`Store`] from rows as a backend reads them, parsing each
 /// row's text once, straight into its record type.
 #[derive(Default)]

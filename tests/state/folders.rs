@@ -64,6 +64,70 @@ fn round_trip(location: &Location, dir: &Path) {
     assert!(rows.contains_key(&(ORG_CHAT, FOLDER_KIND.to_string(), "platform".to_string())));
 }
 
+/// An apply writes a folder's record with the journal step that made it,
+/// in one transaction: both land, or (the run is gone) neither does.
+fn lands_with_its_journal_step(location: &Location, dir: &Path) {
+    let (backend, _) = orgform::store::open(location, dir).unwrap();
+    let run = format!("20261127T120000Z-f{}", std::process::id() % 10_000);
+    backend
+        .create_run(&run, "apply", "2026-11-27T12:00:00Z")
+        .unwrap();
+    let mut store = backend.load().unwrap();
+    store.folders.insert("eng".into(), folder(4, "Eng"));
+    store.folders.insert("ops".into(), folder(5, "Ops"));
+    backend
+        .append_with(
+            &run,
+            r#"{"event":"done"}"#,
+            &records::folder_delta(&store, "eng"),
+        )
+        .unwrap();
+    assert_eq!(backend.events(&run).unwrap().len(), 1);
+    assert_eq!(backend.load().unwrap().folders["eng"], folder(4, "Eng"));
+    let refused = backend.append_with(
+        "no-such-run",
+        r#"{"event":"done"}"#,
+        &records::folder_delta(&store, "ops"),
+    );
+    assert!(refused.is_err());
+    assert!(
+        !backend.load().unwrap().folders.contains_key("ops"),
+        "not without its step"
+    );
+    // Deleted with its step too.
+    store.folders.remove("eng");
+    backend
+        .append_with(
+            &run,
+            r#"{"event":"undone"}"#,
+            &records::folder_delta(&store, "eng"),
+        )
+        .unwrap();
+    assert!(backend.load().unwrap().folders.is_empty());
+    assert_eq!(backend.events(&run).unwrap().len(), 2);
+}
+
+#[test]
+fn a_folder_record_lands_with_its_journal_step_in_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    lands_with_its_journal_step(&Location::Sqlite(dir.path().join("orgform.db")), dir.path());
+}
+
+#[test]
+fn a_folder_record_lands_with_its_journal_step_in_postgres() {
+    let Some(url) = postgres_url() else {
+        eprintln!("state folders: PostgreSQL part SKIPPED (ORGFORM_TEST_POSTGRES is not set)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let location = Location::parse(&format!(
+        "{url}?workspace=foldersjournal{}",
+        std::process::id()
+    ))
+    .unwrap();
+    lands_with_its_journal_step(&location, dir.path());
+}
+
 #[test]
 fn folder_records_round_trip_in_sqlite() {
     let dir = tempfile::tempdir().unwrap();
