@@ -419,7 +419,7 @@ async fn load_saved_plan(
     )
     .await
     .map_err(read_error)?;
-    let view = super::plan::person_view(conn, model, &store, &plan, None).await?;
+    let view = super::plan::person_view(conn, model, &store, &plan, None, true).await?;
     crate::apply::stale::check_live(&plan, &live, &view).map_err(stale)?;
     Ok(plan)
 }

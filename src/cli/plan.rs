@@ -411,13 +411,15 @@ async fn plan_folders(
 /// What a saved plan's stale check compares for the user provider's
 /// objects (chats to create, folders), read the same way when the plan is
 /// made and when it is applied. `folders`: the folders already read and
-/// matched, if they were.
+/// matched, if they were. `to_apply`: the plan is about to run, so it
+/// needs the person (a plan may be made without one).
 pub(super) async fn person_view(
     conn: &connect::Connection,
     model: &crate::model::Model,
     store: &crate::store::Store,
     plan: &Plan,
     folders: Option<BTreeMap<String, LiveFolder>>,
+    to_apply: bool,
 ) -> Result<PersonView, CliError> {
     let mut view = PersonView {
         created: store.created_chats(),
@@ -429,6 +431,12 @@ pub(super) async fn person_view(
         return Ok(view);
     }
     let Some(provider) = super::login::user_provider_if_signed_in(&conn.state_dir)? else {
+        if to_apply {
+            return Err(CliError::with_hint(
+                "this plan makes chats or chat folders, which only a signed-in person can check and apply",
+                "sign in with `orgform login`, or set ORGFORM_TELEGRAM_SESSION",
+            ));
+        }
         return Ok(view);
     };
     let read_error = |what: &str, e: crate::mtproto::MtprotoError| {
@@ -521,7 +529,7 @@ pub async fn make_plan(
         only,
     });
     let folders = plan_folders(conn, &model, &mut plan, &live, &mut store).await?;
-    let view = person_view(conn, &model, &store, &plan, folders).await?;
+    let view = person_view(conn, &model, &store, &plan, folders, false).await?;
     crate::apply::stale::fingerprint_person_changes(&mut plan, &live, &view);
     // The process ends soon after: freeing the ledger is wasted work.
     std::mem::forget(store);

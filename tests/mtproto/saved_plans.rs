@@ -167,6 +167,16 @@ async fn a_saved_creation_is_stale_when_a_chat_of_its_title_appears() {
         .run(&["plan", "org.yaml", "--detailed-exitcode", "--out", "p.json"])
         .await;
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    // Without the person it cannot be checked (nor applied): said so.
+    let blind = c
+        .run_as_bot(&["apply", "org.yaml", "--plan", "p.json", "--auto-approve"])
+        .await;
+    assert_eq!(blind.code, 1, "{}\n{}", blind.stdout, blind.stderr);
+    assert!(
+        blind.stderr.contains("only a signed-in person"),
+        "{}",
+        blind.stderr
+    );
     // Someone makes "Incidents" by hand meanwhile.
     rig.by_hand(|w| {
         let mut chat = Chat::new(-1_001_000_000_077, ChatType::Supergroup, "Incidents");
