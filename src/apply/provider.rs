@@ -872,9 +872,14 @@ pub fn record(
             },
             Answer::Folder { filter_id, link },
         ) => {
-            let link = link
-                .clone()
-                .or_else(|| store.folders.get(key).and_then(|f| f.link.clone()));
+            // An edit keeps the link it had when the answer names none; a
+            // creation has only its own (a record of a folder deleted by
+            // hand names a dead link).
+            let kept = match &change.op {
+                Op::EditFolder { .. } => store.folders.get(key).and_then(|f| f.link.clone()),
+                _ => None,
+            };
+            let link = link.clone().or(kept);
             store.folders.insert(
                 key.clone(),
                 crate::state::folders::LiveFolder {

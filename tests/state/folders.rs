@@ -205,3 +205,81 @@ fn folder_records_go_with_export_import_and_migrate() {
     let (code, _, err) = state(dir.path(), &["rm", "folder/"]);
     assert_eq!(code, 1, "{err}");
 }
+
+/// What the applier records for each folder change: a creation its own id
+/// and link (never the dead link of a folder deleted by hand), an edit the
+/// new title and chats with the link it had, a deletion removes the
+/// record of that folder only.
+#[test]
+fn the_applier_records_each_folder_change_by_key() {
+    use orgform::apply::provider::{Answer, Executed, record};
+    use orgform::plan::{Action, Change, Op, Step, Value};
+    let change = |op: Op| Change {
+        address: orgform::state::Address::folder("platform"),
+        chat: "folder.platform".into(),
+        chat_id: 0,
+        chat_type: orgform::state::ChatType::Supergroup,
+        action: Action::Update,
+        step: Step::Settings,
+        op,
+        before: Value::Nothing,
+        after: Value::Nothing,
+        why: vec![],
+        reversible: true,
+        person: None,
+        undeclared: false,
+        seat: None,
+    };
+    let answered = |filter_id: i32, link: Option<&str>| Executed {
+        answer: Answer::Folder {
+            filter_id,
+            link: link.map(str::to_string),
+        },
+        not_modified: false,
+        calls: vec![],
+        notes: vec![],
+    };
+    let mut store = Store::default();
+    // The record of a folder deleted by hand, with its dead link.
+    store
+        .folders
+        .insert("platform".into(), folder(2, "Platform"));
+    let create = change(Op::CreateFolder {
+        key: "platform".into(),
+        title: "Platform".into(),
+        chats: vec![-1_001_000_000_001],
+    });
+    // Made, cut off before its link: no link, not the dead one.
+    record(&mut store, &create, None, &answered(3, None), 0);
+    assert_eq!(store.folders["platform"].filter_id, 3);
+    assert_eq!(store.folders["platform"].link, None);
+    record(
+        &mut store,
+        &create,
+        None,
+        &answered(3, Some("https://t.me/addlist/new")),
+        0,
+    );
+    let edit = change(Op::EditFolder {
+        key: "platform".into(),
+        filter_id: 3,
+        title: "Platform 2".into(),
+        chats: vec![-1_001_000_000_001, -1_001_000_000_003],
+    });
+    record(&mut store, &edit, None, &answered(3, None), 0);
+    let kept = &store.folders["platform"];
+    assert_eq!(kept.title, "Platform 2");
+    assert_eq!(kept.chats.len(), 2);
+    assert_eq!(kept.link.as_deref(), Some("https://t.me/addlist/new"));
+    // Deleting another folder id leaves this record; its own removes it.
+    let delete = |filter_id| {
+        change(Op::DeleteFolder {
+            key: "platform".into(),
+            filter_id,
+        })
+    };
+    record(&mut store, &delete(9), None, &Executed::done(vec![]), 0);
+    assert!(store.folders.contains_key("platform"));
+    record(&mut store, &delete(3), None, &Executed::done(vec![]), 0);
+    assert!(store.folders.is_empty());
+}
