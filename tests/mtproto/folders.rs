@@ -312,8 +312,18 @@ async fn a_department_folder_link_joins_a_newcomer_to_every_chat_and_grows_with_
     .await;
     assert_eq!(rollback.code, 0, "{}\n{}", rollback.stdout, rollback.stderr);
     let world = sandbox.world_snapshot();
-    assert!(!world.folders.folders[0].chats.contains(&ONCALL));
+    let mine: Vec<_> = world.folders.of(OWNER).collect();
+    assert!(!mine[0].chats.contains(&ONCALL));
     assert!(!world.folders.links[0].chats.contains(&ONCALL));
+    // Those who opened the link have the folder in their own accounts.
+    for user in [NEWBIE, LATECOMER] {
+        let theirs: Vec<_> = world.folders.of(user).collect();
+        assert_eq!(theirs.len(), 1, "{user}: {theirs:?}");
+        assert_eq!(theirs[0].title, "Platform");
+        assert!(theirs[0].shared);
+    }
+    assert_eq!(world.folders.of(NEWBIE).next().unwrap().chats.len(), 2);
+    assert_eq!(world.folders.of(LATECOMER).next().unwrap().chats.len(), 3);
 }
 
 /// The answer to the folder's creation is lost (the connection drops after
@@ -420,6 +430,29 @@ async fn a_folder_link_asks_to_join_where_requests_are_on_and_leaves_bans_and_me
         open_titled(&rig.mtproto, NEWBIE, &link, "Platform").await,
         2
     );
+    // Checking the link again: the person has this folder now, and
+    // nothing is missing from it.
+    {
+        let (client, runner) = super::front_end::client(rig.mtproto.addr(), key_for(NEWBIE));
+        let slug = link.rsplit('/').next().unwrap().to_string();
+        let checked = client
+            .invoke(&tl::functions::chatlists::CheckChatlistInvite { slug })
+            .await
+            .unwrap();
+        let tl::enums::chatlists::ChatlistInvite::Already(already) = checked else {
+            panic!("the folder is theirs already: {checked:?}")
+        };
+        let theirs: Vec<i32> = rig
+            .sandbox
+            .world_snapshot()
+            .folders
+            .of(NEWBIE)
+            .map(|f| f.id)
+            .collect();
+        assert_eq!(theirs, [already.filter_id]);
+        drop(client);
+        runner.abort();
+    }
     let world = rig.sandbox.world_snapshot();
     assert!(is_member(&rig.sandbox, ENG, NEWBIE), "still in, once");
     assert!(
@@ -623,8 +656,12 @@ async fn a_folder_is_kept_by_its_recorded_id_and_hand_changes_are_drift() {
 
     // The folder deleted by hand: drift says so, the plan makes it again.
     rig.by_hand(|w| {
-        w.folders.folders.retain(|f| f.id != made.0);
-        w.folders.links.retain(|l| l.filter_id != made.0);
+        w.folders
+            .folders
+            .retain(|f| !(f.owner == OWNER && f.id == made.0));
+        w.folders
+            .links
+            .retain(|l| !(l.owner == OWNER && l.filter_id == made.0));
     });
     let drift = w.run(&["drift", "org.yaml"]).await;
     assert_eq!(drift.code, 2);

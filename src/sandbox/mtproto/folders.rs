@@ -242,7 +242,8 @@ pub fn edit(
 /// chat they are banned from stays closed (`banned`); a chat that takes
 /// join requests gets one from them, pending an admin's approval, with the
 /// `chat_join_request` update the bot sees (`requested`); every other
-/// chat is joined (`joined`).
+/// chat is joined (`joined`). The person gets the folder in their own
+/// account, as Telegram's apps add it.
 pub fn join_chatlist(call: &mut Call) -> Result<Value, ApiError> {
     let user = call.caller.id;
     let slug = call
@@ -317,6 +318,47 @@ pub fn join_chatlist(call: &mut Call) -> Result<Value, ApiError> {
         call.chat_mut(chat).join_requests.remove(&user);
         call.set_member(chat, user, new, None, false);
         joined.push(chat);
+    }
+    // The person now has the folder too (a chat list of their own, with no
+    // link of theirs), holding the chats they took; opening the link again
+    // adds what is new to it.
+    if user != link.owner {
+        let taken: Vec<ChatId> = joined
+            .iter()
+            .chain(&requested)
+            .chain(&already)
+            .copied()
+            .collect();
+        let folders = &mut call.world.folders.folders;
+        match folders
+            .iter_mut()
+            .find(|f| f.owner == user && f.shared && f.title == link.title)
+        {
+            Some(mine) => {
+                for chat in taken {
+                    if !mine.chats.contains(&chat) {
+                        mine.chats.push(chat);
+                    }
+                }
+            }
+            None if !taken.is_empty() => {
+                let id = folders
+                    .iter()
+                    .filter(|f| f.owner == user)
+                    .map(|f| f.id + 1)
+                    .max()
+                    .unwrap_or(2)
+                    .max(2);
+                folders.push(Folder {
+                    owner: user,
+                    id,
+                    title: link.title.clone(),
+                    chats: taken,
+                    shared: true,
+                });
+            }
+            None => {}
+        }
     }
     Ok(json!({
         "joined": joined,
