@@ -11,6 +11,8 @@ mod add_direct;
 mod folders;
 mod front_end;
 mod provider;
+mod rig;
 mod routine;
+mod saved_plans;
 mod settings_cli;
 mod user_only;
