@@ -226,7 +226,7 @@ pub fn load_sources(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Loaded {
         );
         return loaded;
     }
-    for tree in &trees {
+    for tree in &mut trees {
         find_duplicates(tree, &mut loaded.diagnostics);
     }
     let root = merge(trees, &mut loaded.diagnostics);
@@ -290,13 +290,16 @@ fn collect_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(out)
 }
 
-/// Report every key that appears twice in one mapping, at any depth.
-fn find_duplicates(node: &Node, out: &mut Diagnostics) {
-    match &node.value {
+/// Report every key that appears twice in one mapping, at any depth, and
+/// drop the later ones from the tree: the first definition is the one the
+/// schema, the types and the checks see (as `Node::to_json` always chose).
+fn find_duplicates(node: &mut Node, out: &mut Diagnostics) {
+    match &mut node.value {
         Value::Map(entries) => {
             // Most mappings (a person, a selector) have a handful of keys:
             // a scan of the ones before is cheaper than a hash map each.
             let mut seen: HashMap<&str, Span> = HashMap::new();
+            let mut again: Vec<usize> = Vec::new();
             for (i, e) in entries.iter().enumerate() {
                 let first = if entries.len() <= 16 {
                     entries[..i]
@@ -316,13 +319,20 @@ fn find_duplicates(node: &Node, out: &mut Diagnostics) {
                         .also(first, "first defined here")
                         .hint("remove one of the two, or merge them"),
                     );
+                    again.push(i);
                 } else if entries.len() > 16 {
                     seen.insert(&e.key, e.key_span);
                 }
-                find_duplicates(&e.value, out);
+            }
+            drop(seen);
+            for e in entries.iter_mut() {
+                find_duplicates(&mut e.value, out);
+            }
+            for i in again.into_iter().rev() {
+                entries.remove(i);
             }
         }
-        Value::Seq(items) => items.iter().for_each(|i| find_duplicates(i, out)),
+        Value::Seq(items) => items.iter_mut().for_each(|i| find_duplicates(i, out)),
         _ => {}
     }
 }

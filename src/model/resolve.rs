@@ -233,6 +233,45 @@ pub(crate) struct Resolver<'a> {
     grants: BTreeMap<&'a str, Vec<(&'a str, usize)>>,
     /// Offboarded people with a telegram id.
     offboarded: Vec<(&'a str, UserId)>,
+    /// Whether `select` words its reasons (the chat being resolved is
+    /// traced); without, the reasons are empty and cost nothing.
+    reasons: std::cell::Cell<bool>,
+}
+
+/// Which chats get why-traces. Resolving is the same either way; the
+/// traces are most of its allocations at 10,000 people, and a plan shows
+/// them only for the chats it changes.
+#[derive(Clone, Copy, Debug)]
+pub enum Traces<'s> {
+    All,
+    Only(&'s BTreeSet<String>),
+}
+
+impl Traces<'_> {
+    fn of(&self, key: &str) -> bool {
+        match self {
+            Traces::All => true,
+            Traces::Only(keys) => keys.contains(key),
+        }
+    }
+}
+
+/// Where one chat's why-traces go; a chat that is not traced has none,
+/// and the reasons are never worded.
+struct Tracer<'w> {
+    why: Option<&'w mut std::collections::HashMap<String, Vec<String>>>,
+}
+
+impl Tracer<'_> {
+    fn add(&mut self, entry: impl FnOnce() -> (String, String)) {
+        if let Some(why) = &mut self.why {
+            let (address, reason) = entry();
+            let list = why.entry(address).or_default();
+            if !list.contains(&reason) {
+                list.push(reason);
+            }
+        }
+    }
 }
 
 impl<'a> Resolver<'a> {
@@ -252,6 +291,7 @@ impl<'a> Resolver<'a> {
             by_role: BTreeMap::new(),
             grants: BTreeMap::new(),
             offboarded: Vec::new(),
+            reasons: std::cell::Cell::new(true),
         };
         for (handle, p) in &config.people {
             let Some(id) = p.telegram_id else { continue };
@@ -319,7 +359,8 @@ impl<'a> Resolver<'a> {
             match sel {
                 Selector::Keyword(_) => {
                     for handle in self.active.keys() {
-                        out.entry(handle).or_insert_with(|| "everyone".into());
+                        out.entry(handle)
+                            .or_insert_with(|| self.reason(&|| "everyone".into()));
                     }
                 }
                 Selector::Rule(rule) if rule.except.is_some() => {
@@ -342,16 +383,16 @@ impl<'a> Resolver<'a> {
     fn rule(&self, rule: &'a SelectorRule) -> Vec<(&'a str, String)> {
         let config = self.config;
         let mut out = Vec::new();
-        let mut push = |h: &'a str, why: String| {
+        let mut push = |h: &'a str, why: &dyn Fn() -> String| {
             if self.active(h) {
-                out.push((h, why));
+                out.push((h, self.reason(why)));
             }
         };
         if let Some(p) = &rule.person {
-            push(p, format!("person {p}"));
+            push(p, &|| format!("person {p}"));
         }
         for p in rule.people.iter().flatten() {
-            push(p, format!("people [{p}]"));
+            push(p, &|| format!("people [{p}]"));
         }
         if let Some(dep) = &rule.department {
             let direct = rule.direct == Some(true);
@@ -362,18 +403,19 @@ impl<'a> Resolver<'a> {
             };
             for d in deps {
                 for h in self.by_department.get(d).into_iter().flatten() {
-                    let why = if d == dep {
-                        format!("department {dep}")
-                    } else {
-                        format!("department {dep} (via {d})")
-                    };
-                    push(h, why);
+                    push(h, &|| {
+                        if d == dep {
+                            format!("department {dep}")
+                        } else {
+                            format!("department {dep} (via {d})")
+                        }
+                    });
                 }
             }
         }
         if let Some(role) = &rule.role {
             for h in self.by_role.get(role.as_str()).into_iter().flatten() {
-                push(h, format!("role {role}"));
+                push(h, &|| format!("role {role}"));
             }
         }
         if let Some(dep) = &rule.leads_of {
@@ -383,19 +425,30 @@ impl<'a> Resolver<'a> {
                 .map(|d| d.leads.as_slice())
                 .unwrap_or_default()
             {
-                push(h, format!("leads_of {dep}"));
+                push(h, &|| format!("leads_of {dep}"));
             }
         }
         if let Some(labels) = &rule.label {
             for (h, person) in &config.people {
                 if labels.iter().all(|(k, v)| person.labels.get(k) == Some(v)) {
-                    let text: Vec<String> =
-                        labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    push(h, format!("label {}", text.join(",")));
+                    push(h, &|| {
+                        let text: Vec<String> =
+                            labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        format!("label {}", text.join(","))
+                    });
                 }
             }
         }
         out
+    }
+
+    /// A selector's reason, worded only when the chat is traced.
+    fn reason(&self, why: &dyn Fn() -> String) -> String {
+        if self.reasons.get() {
+            why()
+        } else {
+            String::new()
+        }
     }
 
     fn uid(&self, handle: &str) -> Option<UserId> {
@@ -414,6 +467,16 @@ impl<'a> Resolver<'a> {
     /// Resolve the people and the chats named in `only` (all when `None`);
     /// chat creations are listed only for chats resolved.
     pub fn resolve_only(&self, only: Option<&BTreeSet<String>>) -> DesiredState {
+        self.resolve_traced(only, Traces::All)
+    }
+
+    /// Like [`Resolver::resolve_only`], with why-traces for the chats
+    /// `traces` names only.
+    pub fn resolve_traced(
+        &self,
+        only: Option<&BTreeSet<String>>,
+        traces: Traces<'_>,
+    ) -> DesiredState {
         let config = self.config;
         let mut desired = DesiredState {
             bot: config
@@ -472,7 +535,13 @@ impl<'a> Resolver<'a> {
                 continue;
             };
             let mut chat_why = std::collections::HashMap::new();
-            let chat = self.chat(key, &eff, id, kind, &mut chat_why);
+            let traced = traces.of(key);
+            self.reasons.set(traced);
+            let mut tracer = Tracer {
+                why: traced.then_some(&mut chat_why),
+            };
+            let chat = self.chat(key, &eff, id, kind, &mut tracer);
+            self.reasons.set(true);
             // Sorted per chat, the chats' traces come mostly in order (chat
             // keys in order), and the final sort merges a few long runs
             // instead of sorting tens of thousands of strings from scratch.
@@ -491,7 +560,7 @@ impl<'a> Resolver<'a> {
         eff: &EffectiveChat,
         id: i64,
         kind: ChatType,
-        why: &mut std::collections::HashMap<String, Vec<String>>,
+        trace: &mut Tracer<'_>,
     ) -> ChatState {
         let config = self.config;
         let mut chat = ChatState::new(id, kind);
@@ -512,15 +581,9 @@ impl<'a> Resolver<'a> {
             hidden_members: eff.hidden_members,
             history_for_new_members: eff.history_for_new_members,
         };
-        let mut trace = |address: String, reason: String| {
-            let list = why.entry(address).or_default();
-            if !list.contains(&reason) {
-                list.push(reason);
-            }
-        };
         // Admins from bindings.
         for binding in eff.admins.iter().flatten() {
-            self.admin_binding(key, kind, binding, &mut chat, &mut trace);
+            self.admin_binding(key, kind, binding, &mut chat, trace);
         }
         // Admins and restrictions from time-bound grants.
         for &(handle, index) in self.grants.get(key).into_iter().flatten() {
@@ -533,7 +596,7 @@ impl<'a> Resolver<'a> {
                 let Some(uid) = self.uid(handle) else {
                     continue;
                 };
-                let reason = match (&grant.until, &grant.reason) {
+                let reason = || match (&grant.until, &grant.reason) {
                     (Some(u), Some(r)) => format!("grant {} until {u} ({r})", grant.role),
                     (Some(u), None) => format!("grant {} until {u}", grant.role),
                     (None, Some(r)) => format!("grant {} ({r})", grant.role),
@@ -545,7 +608,7 @@ impl<'a> Resolver<'a> {
                     if seat.title.is_none() {
                         seat.title = role_title(config, &grant.role);
                     }
-                    trace(Address::admin(key, handle).0, reason);
+                    trace.add(|| (Address::admin(key, handle).0, reason()));
                 } else if let Some(perms) = role_permissions(config, &grant.role) {
                     chat.members.insert(
                         uid,
@@ -554,7 +617,7 @@ impl<'a> Resolver<'a> {
                             until: until.map(Self::unix),
                         },
                     );
-                    trace(Address::member(key, handle).0, reason);
+                    trace.add(|| (Address::member(key, handle).0, reason()));
                 }
             }
         }
@@ -568,10 +631,12 @@ impl<'a> Resolver<'a> {
                     continue;
                 }
                 chat.members.entry(uid).or_insert(MemberState::Member);
-                trace(
-                    Address::member(key, handle).0,
-                    format!("member via {reason}"),
-                );
+                trace.add(|| {
+                    (
+                        Address::member(key, handle).0,
+                        format!("member via {reason}"),
+                    )
+                });
             }
         }
         // Restrictions.
@@ -605,10 +670,12 @@ impl<'a> Resolver<'a> {
                         until: until.map(Self::unix),
                     },
                 );
-                trace(
-                    Address::member(key, handle).0,
-                    format!("restricted by {label} via {reason}"),
-                );
+                trace.add(|| {
+                    (
+                        Address::member(key, handle).0,
+                        format!("restricted by {label} via {reason}"),
+                    )
+                });
             }
         }
         // Bans.
@@ -619,20 +686,24 @@ impl<'a> Resolver<'a> {
                 };
                 chat.admins.remove(&uid);
                 chat.members.insert(uid, MemberState::Banned);
-                trace(
-                    Address::member(key, handle).0,
-                    format!("banned via {reason}"),
-                );
+                trace.add(|| {
+                    (
+                        Address::member(key, handle).0,
+                        format!("banned via {reason}"),
+                    )
+                });
             }
         }
         // Offboarded people must be gone from every managed chat.
         for &(handle, uid) in &self.offboarded {
             if let std::collections::btree_map::Entry::Vacant(e) = chat.members.entry(uid) {
                 e.insert(MemberState::Absent);
-                trace(
-                    Address::member(key, handle).0,
-                    "offboarded: removed from every managed chat".into(),
-                );
+                trace.add(|| {
+                    (
+                        Address::member(key, handle).0,
+                        "offboarded: removed from every managed chat".into(),
+                    )
+                });
             }
         }
         for (tkey, t) in eff.topics.iter().flatten() {
@@ -684,10 +755,12 @@ impl<'a> Resolver<'a> {
                         continue;
                     }
                     tags.insert(uid, binding.tag.clone());
-                    trace(
-                        Address::tag(key, handle).0,
-                        format!("tag \"{}\" via {reason}", binding.tag),
-                    );
+                    trace.add(|| {
+                        (
+                            Address::tag(key, handle).0,
+                            format!("tag \"{}\" via {reason}", binding.tag),
+                        )
+                    });
                 }
             }
             chat.tags = Some(tags);
@@ -715,7 +788,7 @@ impl<'a> Resolver<'a> {
         kind: ChatType,
         binding: &AdminBinding,
         chat: &mut ChatState,
-        trace: &mut impl FnMut(String, String),
+        trace: &mut Tracer<'_>,
     ) {
         let config = self.config;
         let Some(rights) = role_rights(config, &binding.role) else {
@@ -734,10 +807,12 @@ impl<'a> Resolver<'a> {
             if seat.title.is_none() {
                 seat.title = title.clone();
             }
-            trace(
-                Address::admin(key, handle).0,
-                format!("role {} via {reason}", binding.role),
-            );
+            trace.add(|| {
+                (
+                    Address::admin(key, handle).0,
+                    format!("role {} via {reason}", binding.role),
+                )
+            });
         }
     }
 }
@@ -745,6 +820,12 @@ impl<'a> Resolver<'a> {
 /// Resolve a checked config at `now`.
 pub fn resolve(config: &Config, now: Timestamp) -> DesiredState {
     Resolver::new(config, now).resolve()
+}
+
+/// Resolve a checked config at `now`, with why-traces for the chats
+/// `traces` names only.
+pub fn resolve_traced(config: &Config, now: Timestamp, traces: Traces<'_>) -> DesiredState {
+    Resolver::new(config, now).resolve_traced(None, traces)
 }
 
 /// Resolve only the chats named (by config key), and every person: what
