@@ -130,9 +130,39 @@ pub fn narrow(
     }
 }
 
+/// Add the why-traces a plan can show to a model loaded without them: those
+/// of the chats it reads (`only`), or of every chat when it reads them all
+/// or when policy rules look at the whole org (a violation shows the why of
+/// the seat it is about).
+pub fn trace_shown(model: &mut crate::model::Model, only: Option<&[String]>, now: jiff::Timestamp) {
+    let rules = model
+        .config
+        .policies
+        .as_ref()
+        .is_some_and(|p| !p.rules.is_empty());
+    let chats: std::collections::BTreeSet<String> = match only {
+        Some(only) if !rules => only.iter().cloned().collect(),
+        _ => model.config.chats.keys().cloned().collect(),
+    };
+    model.trace(&chats, now);
+}
+
 /// Policy rules over the org as the plan leaves it: the live state with
 /// the plan applied, and the desired state for chats the plan did not read.
 pub fn plan_policies(planned: &Planned, now: jiff::Timestamp) -> crate::policy::Report {
+    let rules = planned
+        .model
+        .config
+        .policies
+        .as_ref()
+        .map_or(0, |p| p.rules.len());
+    if rules == 0 {
+        // Nothing to evaluate: skip copying the whole org's state.
+        return crate::policy::Report {
+            over: "plan".into(),
+            ..Default::default()
+        };
+    }
     let state = crate::policy::planned_state(&planned.model.desired, &planned.live, &planned.plan);
     crate::policy::evaluate_state(
         &planned.model,
@@ -550,7 +580,18 @@ pub fn git_commit(config: &std::path::Path) -> Option<String> {
 
 pub fn run(args: PlanArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
-    let model = crate::model::load(&args.config, now)?;
+    // A targeted plan shows the why of the chats it reads only: their
+    // traces are added once those are known (most of resolving's work at
+    // 10,000 people is wording traces).
+    let untraced = std::collections::BTreeSet::new();
+    let mut model = match &args.changed_since {
+        Some(_) => crate::model::load_traced(
+            &args.config,
+            now,
+            crate::model::resolve::Traces::Only(&untraced),
+        )?,
+        None => crate::model::load(&args.config, now)?,
+    };
     let subset = args.rollout.subset(&model, now)?;
     let changed = args
         .changed_since
@@ -558,7 +599,15 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
         .map(|rev| super::diff::changed_chats_since(&args.config, rev, &model, now))
         .transpose()?;
     let rt = connect::runtime()?;
-    let model_desired = model.desired.clone();
+    // Pending invites name people by handle: the people are all that is
+    // needed of the desired state after the plan took the model.
+    let people = model.desired.people.clone();
+    let handle = move |u: crate::state::UserId| {
+        people
+            .get(&u)
+            .map(|p| p.handle.clone())
+            .unwrap_or_else(|| u.to_string())
+    };
     let (planned, state_dir) =
         connect::block_on_interruptible(&rt, "nothing was changed", async {
             let conn = connect::connect(
@@ -579,6 +628,9 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
                 _ => None,
             };
             let only = narrow(only, subset.as_ref());
+            if args.changed_since.is_some() {
+                trace_shown(&mut model, only.as_deref(), now);
+            }
             let result = make_plan(
                 &args.config,
                 &conn,
@@ -590,8 +642,7 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             .await;
             let state_dir = conn.state_dir.clone();
             let ledger = super::watch::ledger_status(&conn, now.as_second());
-            let invites =
-                super::watch::pending_invites(&conn, &|u| model_desired.handle(u), now.as_second());
+            let invites = super::watch::pending_invites(&conn, &handle, now.as_second());
             conn.close().await?;
             result.map(|p| (p, (state_dir, ledger, invites)))
         })?;
