@@ -599,15 +599,6 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
         .map(|rev| super::diff::changed_chats_since(&args.config, rev, &model, now))
         .transpose()?;
     let rt = connect::runtime()?;
-    // Pending invites name people by handle: the people are all that is
-    // needed of the desired state after the plan took the model.
-    let people = model.desired.people.clone();
-    let handle = move |u: crate::state::UserId| {
-        people
-            .get(&u)
-            .map(|p| p.handle.clone())
-            .unwrap_or_else(|| u.to_string())
-    };
     let (planned, state_dir) =
         connect::block_on_interruptible(&rt, "nothing was changed", async {
             let conn = connect::connect(
@@ -642,7 +633,16 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             .await;
             let state_dir = conn.state_dir.clone();
             let ledger = super::watch::ledger_status(&conn, now.as_second());
-            let invites = super::watch::pending_invites(&conn, &handle, now.as_second());
+            // Pending invites name people by handle, from the planned
+            // model (a failed plan prints none).
+            let invites = match &result {
+                Ok(planned) => super::watch::pending_invites(
+                    &conn,
+                    &|u| planned.model.desired.handle(u),
+                    now.as_second(),
+                ),
+                Err(_) => Vec::new(),
+            };
             conn.close().await?;
             result.map(|p| (p, (state_dir, ledger, invites)))
         })?;

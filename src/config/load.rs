@@ -15,7 +15,9 @@
 //! diagnostic that shows both places. Duplicate keys inside one mapping are
 //! found here too, at any depth.
 
-use std::collections::HashMap;
+/// Names are hashed once per entry of every mapping: a fast, fixed hash
+/// (the keys are the config's own) instead of SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, Diagnostics, codes};
@@ -298,7 +300,7 @@ fn find_duplicates(node: &mut Node, out: &mut Diagnostics) {
         Value::Map(entries) => {
             // Most mappings (a person, a selector) have a handful of keys:
             // a scan of the ones before is cheaper than a hash map each.
-            let mut seen: HashMap<&str, Span> = HashMap::new();
+            let mut seen: HashMap<&str, Span> = HashMap::default();
             let mut again: Vec<usize> = Vec::new();
             for (i, e) in entries.iter().enumerate() {
                 let first = if entries.len() <= 16 {
@@ -346,7 +348,7 @@ fn merge(trees: Vec<Node>, out: &mut Diagnostics) -> Node {
     let mut merged: Vec<Entry> = Vec::new();
     // Where each merged section's names are, so that merging many files of
     // thousands of people stays linear: section → name → its key span.
-    let mut names: HashMap<String, HashMap<String, Span>> = HashMap::new();
+    let mut names: HashMap<String, HashMap<String, Span>> = HashMap::default();
     for tree in trees {
         let Value::Map(entries) = tree.value else {
             out.push(

@@ -214,8 +214,8 @@ impl Model {
     /// loaded with only some traced: resolving is deterministic, so they are
     /// the traces a fully traced load gives for those chats.
     pub fn trace(&mut self, chats: &std::collections::BTreeSet<String>, now: Timestamp) {
-        let traced = resolve::Resolver::new(&self.config, now).resolve_only(Some(chats));
-        self.desired.why.extend(traced.why);
+        let traced = resolve::Resolver::new(&self.config, now).traces_of(chats);
+        self.desired.why.extend(traced);
     }
 
     pub fn summary(&self) -> Summary {

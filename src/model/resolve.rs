@@ -217,20 +217,25 @@ pub fn expand_permissions(names: &[String]) -> Permissions {
 /// Resolution with indexes built once, so that a 10,000-person org with a
 /// thousand chats resolves in linear time: every selector looks people up
 /// by department, role or status instead of scanning everyone per chat.
+/// The resolver's indexes are looked up once or more per membership: a
+/// fast, fixed hash (the keys are the config's own names) instead of
+/// SipHash, which was a twentieth of a load at 10,000 people.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
 pub(crate) struct Resolver<'a> {
     config: &'a Config,
     now: Timestamp,
     /// department → its children.
-    children: BTreeMap<&'a str, Vec<&'a str>>,
+    children: FastMap<&'a str, Vec<&'a str>>,
     /// Active people with a telegram id (the only ones selectors match),
     /// with that id.
-    active: std::collections::HashMap<&'a str, UserId>,
+    active: FastMap<&'a str, UserId>,
     /// department → its active people (direct members only).
-    by_department: BTreeMap<&'a str, Vec<&'a str>>,
+    by_department: FastMap<&'a str, Vec<&'a str>>,
     /// org-wide role → its active holders.
-    by_role: BTreeMap<&'a str, Vec<&'a str>>,
+    by_role: FastMap<&'a str, Vec<&'a str>>,
     /// chat key → (handle, grant index) of active people with a grant there.
-    grants: BTreeMap<&'a str, Vec<(&'a str, usize)>>,
+    grants: FastMap<&'a str, Vec<(&'a str, usize)>>,
     /// Offboarded people with a telegram id.
     offboarded: Vec<(&'a str, UserId)>,
     /// Whether `select` words its reasons (the chat being resolved is
@@ -259,7 +264,7 @@ impl Traces<'_> {
 /// Where one chat's why-traces go; a chat that is not traced has none,
 /// and the reasons are never worded.
 struct Tracer<'w> {
-    why: Option<&'w mut std::collections::HashMap<String, Vec<String>>>,
+    why: Option<&'w mut FastMap<String, Vec<String>>>,
 }
 
 impl Tracer<'_> {
@@ -276,7 +281,7 @@ impl Tracer<'_> {
 
 impl<'a> Resolver<'a> {
     pub fn new(config: &'a Config, now: Timestamp) -> Self {
-        let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut children: FastMap<&str, Vec<&str>> = FastMap::default();
         for (key, d) in &config.departments {
             if let Some(p) = &d.parent {
                 children.entry(p.as_str()).or_default().push(key.as_str());
@@ -287,9 +292,9 @@ impl<'a> Resolver<'a> {
             now,
             children,
             active: Default::default(),
-            by_department: BTreeMap::new(),
-            by_role: BTreeMap::new(),
-            grants: BTreeMap::new(),
+            by_department: FastMap::default(),
+            by_role: FastMap::default(),
+            grants: FastMap::default(),
             offboarded: Vec::new(),
             reasons: std::cell::Cell::new(true),
         };
@@ -353,21 +358,26 @@ impl<'a> Resolver<'a> {
     /// Resolve a list of selectors: the union of its selectors minus those
     /// matched by `except` items. Returns handle → reason.
     pub fn select(&self, list: &'a [Selector]) -> BTreeMap<&'a str, String> {
-        let mut out: BTreeMap<&'a str, String> = BTreeMap::new();
-        let mut excluded: BTreeSet<&'a str> = BTreeSet::new();
+        self.selected(list).into_iter().collect()
+    }
+
+    /// [`Resolver::select`] in no order: resolving a chat does not depend
+    /// on the order people are selected in (each person once per list), and
+    /// a hash map is cheaper than sorting 10,000 handles for `everyone`.
+    fn selected(&self, list: &'a [Selector]) -> FastMap<&'a str, String> {
+        let mut out: FastMap<&'a str, String> = FastMap::default();
+        let mut excluded: FastMap<&'a str, String> = FastMap::default();
         for sel in list {
             match sel {
                 Selector::Keyword(_) => {
+                    out.reserve(self.active.len());
                     for handle in self.active.keys() {
                         out.entry(handle)
                             .or_insert_with(|| self.reason(&|| "everyone".into()));
                     }
                 }
                 Selector::Rule(rule) if rule.except.is_some() => {
-                    excluded.extend(
-                        self.select(rule.except.as_deref().unwrap_or_default())
-                            .into_keys(),
-                    );
+                    excluded.extend(self.selected(rule.except.as_deref().unwrap_or_default()));
                 }
                 Selector::Rule(rule) => {
                     for (handle, why) in self.rule(rule) {
@@ -376,7 +386,9 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
-        out.retain(|h, _| !excluded.contains(h));
+        if !excluded.is_empty() {
+            out.retain(|h, _| !excluded.contains_key(h));
+        }
         out
     }
 
@@ -477,6 +489,30 @@ impl<'a> Resolver<'a> {
         only: Option<&BTreeSet<String>>,
         traces: Traces<'_>,
     ) -> DesiredState {
+        let mut desired = self.resolve_chats(only, traces);
+        for (handle, p) in &self.config.people {
+            if let Some(id) = p.telegram_id {
+                desired.people.insert(
+                    id,
+                    PersonRef {
+                        handle: handle.clone(),
+                        name: p.name.clone(),
+                        username: p.username.clone(),
+                        offboarded: p.status == PersonStatus::Offboarded,
+                    },
+                );
+            }
+        }
+        desired
+    }
+
+    /// The why-traces of the chats named (by config key), alone.
+    pub fn traces_of(&self, chats: &BTreeSet<String>) -> BTreeMap<String, Vec<String>> {
+        self.resolve_chats(Some(chats), Traces::All).why
+    }
+
+    /// The chats (those in `only`, all when `None`), without the people.
+    fn resolve_chats(&self, only: Option<&BTreeSet<String>>, traces: Traces<'_>) -> DesiredState {
         let config = self.config;
         let mut desired = DesiredState {
             bot: config
@@ -495,19 +531,6 @@ impl<'a> Resolver<'a> {
             people: BTreeMap::new(),
             why: BTreeMap::new(),
         };
-        for (handle, p) in &config.people {
-            if let Some(id) = p.telegram_id {
-                desired.people.insert(
-                    id,
-                    PersonRef {
-                        handle: handle.clone(),
-                        name: p.name.clone(),
-                        username: p.username.clone(),
-                        offboarded: p.status == PersonStatus::Offboarded,
-                    },
-                );
-            }
-        }
         // Why-traces are gathered per chat in a hash map and sorted once at
         // the end: inserting tens of thousands of long, shared-prefix
         // addresses into one BTreeMap as they come is a large share of the
@@ -534,7 +557,7 @@ impl<'a> Resolver<'a> {
                 }
                 continue;
             };
-            let mut chat_why = std::collections::HashMap::new();
+            let mut chat_why = FastMap::default();
             let traced = traces.of(key);
             self.reasons.set(traced);
             let mut tracer = Tracer {
@@ -623,7 +646,7 @@ impl<'a> Resolver<'a> {
         }
         // Plain members.
         if let Some(members) = &eff.members {
-            for (handle, reason) in self.select(members) {
+            for (handle, reason) in self.selected(members) {
                 let Some(uid) = self.uid(handle) else {
                     continue;
                 };
@@ -656,7 +679,7 @@ impl<'a> Resolver<'a> {
                 .clone()
                 .map(|r| format!("role {r}"))
                 .unwrap_or_else(|| "listed permissions".into());
-            for (handle, reason) in self.select(&binding.members) {
+            for (handle, reason) in self.selected(&binding.members) {
                 let Some(uid) = self.uid(handle) else {
                     continue;
                 };
@@ -680,7 +703,7 @@ impl<'a> Resolver<'a> {
         }
         // Bans.
         if let Some(banned) = &eff.banned {
-            for (handle, reason) in self.select(banned) {
+            for (handle, reason) in self.selected(banned) {
                 let Some(uid) = self.uid(handle) else {
                     continue;
                 };
@@ -741,7 +764,7 @@ impl<'a> Resolver<'a> {
         if let Some(bindings) = &eff.tags {
             let mut tags = BTreeMap::new();
             for binding in bindings {
-                for (handle, reason) in self.select(&binding.members) {
+                for (handle, reason) in self.selected(&binding.members) {
                     let Some(uid) = self.uid(handle) else {
                         continue;
                     };
@@ -798,7 +821,7 @@ impl<'a> Resolver<'a> {
             .title
             .clone()
             .or_else(|| role_title(config, &binding.role));
-        for (handle, reason) in self.select(&binding.members) {
+        for (handle, reason) in self.selected(&binding.members) {
             let Some(uid) = self.uid(handle) else {
                 continue;
             };
@@ -828,8 +851,11 @@ pub fn resolve_traced(config: &Config, now: Timestamp, traces: Traces<'_>) -> De
     Resolver::new(config, now).resolve_traced(None, traces)
 }
 
-/// Resolve only the chats named (by config key), and every person: what
-/// `plan --changed-since` compares when a change can touch only those.
+/// Resolve only the chats named (by config key), and every person, without
+/// why-traces: what `plan --changed-since` compares when a change can touch
+/// only those, to choose the chats to read (which chats changed does not
+/// depend on why; the plan traces what it shows).
 pub fn resolve_chats(config: &Config, now: Timestamp, only: &BTreeSet<String>) -> DesiredState {
-    Resolver::new(config, now).resolve_only(Some(only))
+    let none = BTreeSet::new();
+    Resolver::new(config, now).resolve_traced(Some(only), Traces::Only(&none))
 }
