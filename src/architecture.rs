@@ -23,11 +23,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Request pacing (429 retry_after, FLOOD_WAIT): shared by both
     // providers, so below both.
     ("pace", &[]),
+    // Replacing a file whole (temporary file, fsync, rename): below
+    // everything that writes a file.
+    ("atomic_file", &[]),
     // The config as written: below both config and model.
     ("spec", &["state"]),
     ("config", &["spec"]),
     ("model", &["config", "spec", "state"]),
-    ("store", &["state"]),
+    ("store", &["state", "atomic_file"]),
     // The planner reads what the tool remembers (store's data types, never
     // a backend: see FORBIDDEN_PATHS).
     ("plan", &["state", "spec", "model", "store"]),
@@ -52,11 +55,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // telegram::read, never a reader of its own.
     (
         "import",
-        &["config", "spec", "model", "state", "store", "telegram"],
+        &[
+            "config",
+            "spec",
+            "model",
+            "state",
+            "store",
+            "telegram",
+            "atomic_file",
+        ],
     ),
     // The emulator never imports orgform's clients; it writes generated
     // configs (spec) and checks its answers against the Bot API spec.
-    ("sandbox", &["state", "spec", "botapi_spec"]),
+    ("sandbox", &["state", "spec", "botapi_spec", "atomic_file"]),
     (
         "watch",
         &[
@@ -90,6 +101,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "watch",
             "mtproto",
             "pace",
+            "atomic_file",
         ],
     ),
 ];

@@ -14,6 +14,7 @@ pub mod access;
 pub mod apply;
 #[cfg(test)]
 mod architecture;
+pub mod atomic_file;
 pub mod botapi_spec;
 pub mod cli;
 pub mod config;

@@ -163,6 +163,16 @@ fn world_for(config: &Path) -> World {
     world
 }
 
+/// A port nobody listens on now (the OS picks it; the listener is closed
+/// before the port is handed on).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl Org {
     fn new(port: u16, faults: FaultOptions) -> Org {
         Org::with_state(port, faults, None)
@@ -448,7 +458,7 @@ fn backends(test: &str) -> Vec<Option<String>> {
 /// getUpdates while watch runs (and drains them itself once it stops).
 #[test]
 fn members_reach_the_ledger_and_plan_reads_it_while_watch_runs() {
-    let org = Org::new(18400, FaultOptions::default());
+    let org = Org::new(0, FaultOptions::default());
     let mut watch = org.watch(&[]).started();
     watch.wait_for(
         "the first full member check",
@@ -588,12 +598,8 @@ fn members_reach_the_ledger_and_plan_reads_it_while_watch_runs() {
 /// SQLite and on PostgreSQL.
 #[test]
 fn kill_nine_loses_nothing_and_repeats_nothing() {
-    for (i, state) in backends("kill").into_iter().enumerate() {
-        kill_nine_on(Org::with_state(
-            18410 + i as u16,
-            FaultOptions::default(),
-            state,
-        ));
+    for state in backends("kill") {
+        kill_nine_on(Org::with_state(0, FaultOptions::default(), state));
     }
 }
 
@@ -681,7 +687,7 @@ fn kill_nine_on(org: Org) {
 #[test]
 fn join_requests_are_decided_and_guard_queries_answered_under_429s() {
     let org = Org::new(
-        18402,
+        0,
         FaultOptions {
             rate_limit_per_sec: Some(4),
             ..FaultOptions::default()
@@ -769,7 +775,7 @@ fn join_requests_are_decided_and_guard_queries_answered_under_429s() {
 /// is not fought beyond the cap (per address and hour).
 #[test]
 fn drift_alerts_and_enforce_stops_at_the_cap() {
-    let org = Org::new(18403, FaultOptions::default());
+    let org = Org::new(0, FaultOptions::default());
     // Converge first: a first run may not remove anyone.
     let (code, out, err) = org.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}\n{err}");
@@ -968,7 +974,7 @@ fn drift_alerts_and_enforce_stops_at_the_cap() {
 /// stale until watch's full member check ran.
 #[test]
 fn a_ledger_down_for_a_day_is_stale_until_the_full_check() {
-    let org = Org::new(18404, FaultOptions::default());
+    let org = Org::new(0, FaultOptions::default());
     let mut watch = org.watch(&[]).started();
     watch.wait_for("the first check", Duration::from_secs(20), |v| {
         v["event"] == "full_member_check"
@@ -1016,10 +1022,14 @@ fn a_ledger_down_for_a_day_is_stale_until_the_full_check() {
 /// processed; /metrics is Prometheus text and /healthz answers.
 #[test]
 fn webhook_checks_the_secret_and_metrics_parse() {
-    let org = Org::new(18405, FaultOptions::default());
+    let org = Org::new(0, FaultOptions::default());
     std::fs::write(org.dir.path().join("secret"), "s3cret-token_1").unwrap();
-    let hook = "127.0.0.1:18475";
-    let metrics = "127.0.0.1:18455";
+    // The webhook's address goes into setWebhook before watch starts, so
+    // it is a port free now rather than one watch picks.
+    let hook = format!("127.0.0.1:{}", free_port());
+    let hook = hook.as_str();
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let metrics = metrics.as_str();
     let secret_file = org.dir.path().join("secret");
     let mut watch = org
         .watch(&[
@@ -1111,7 +1121,7 @@ fn webhook_checks_the_secret_and_metrics_parse() {
 /// next plan with its link; when the person starts the bot, watch sends it.
 #[test]
 fn undelivered_invites_are_reported_and_delivered_on_start() {
-    let org = Org::new(18406, FaultOptions::default());
+    let org = Org::new(0, FaultOptions::default());
     let (code, out, err) = org.run(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let note = out
@@ -1176,8 +1186,8 @@ fn undelivered_invites_are_reported_and_delivered_on_start() {
 /// for the lease; on PostgreSQL as on SQLite.
 #[test]
 fn a_second_watch_exits_naming_the_holder_or_waits() {
-    for (i, state) in backends("lease").into_iter().enumerate() {
-        let org = Org::with_state(18407 + i as u16, FaultOptions::default(), state);
+    for state in backends("lease") {
+        let org = Org::with_state(0, FaultOptions::default(), state);
         let mut first = org.watch(&[]).started();
         let (code, _, err) = org.run(&["watch"]);
         assert_eq!(code, 1, "{err}");
@@ -1230,7 +1240,7 @@ fn validate_checks_the_alerts_chat_and_the_welcome_topic() {
 /// moves for tests and drops updates older than 24 hours.
 #[test]
 fn sandbox_guard_queries_expire_with_its_clock() {
-    let org = Org::new(18420, FaultOptions::default());
+    let org = Org::new(0, FaultOptions::default());
     let bot = org.sandbox().world_snapshot().bot_id();
     let link = org.link(GUARDED, true);
     for user in [BOB, CAROL] {
@@ -1296,7 +1306,7 @@ fn sandbox_guard_queries_expire_with_its_clock() {
 /// not taken.
 #[test]
 fn sighup_reloads_the_config() {
-    let org = Org::new(18421, FaultOptions::default());
+    let org = Org::new(0, FaultOptions::default());
     let watch = org.watch(&[]).started();
     let hup = |w: &Watcher| {
         let pid = w.child.as_ref().unwrap().id().to_string();

@@ -75,7 +75,7 @@ fn write_pages(cmd: &clap::Command, dir: &std::path::Path) -> Result<usize, CliE
     }
     let name = cmd.get_display_name().unwrap_or(cmd.get_name());
     let path = dir.join(format!("{name}.1"));
-    std::fs::write(&path, man_page(cmd)?)
+    crate::atomic_file::replace(&path, &man_page(cmd)?, crate::atomic_file::Access::AsBefore)
         .map_err(|e| CliError::caused(format!("cannot write {}", path.display()), e))?;
     Ok(written + 1)
 }

@@ -221,6 +221,13 @@ pub fn state_dir(args: &TelegramArgs) -> Result<PathBuf, CliError> {
 pub fn state_error(e: state_store::StoreError) -> CliError {
     match e {
         state_store::StoreError::Locked { .. } => lock_error(e),
+        full if full.disk_full() => CliError::from_source(
+            full,
+            Some(
+                "the disk holding the state looks full: free some space and run the command again (what was written before is kept)"
+                    .into(),
+            ),
+        ),
         other => CliError::from_source(other, None),
     }
 }

@@ -103,9 +103,12 @@ fn access(args: AccessArgs) -> Result<u8, CliError> {
     };
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &text).map_err(|e| {
-                CliError::caused(format!("cannot write {}: {e}", path.display()), e)
-            })?;
+            crate::atomic_file::replace(
+                path,
+                text.as_bytes(),
+                crate::atomic_file::Access::AsBefore,
+            )
+            .map_err(|e| CliError::caused(format!("cannot write {}: {e}", path.display()), e))?;
             eprintln!("Wrote {} rows to {}.", rows.len(), path.display());
         }
         None => out!("{text}")?,

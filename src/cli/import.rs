@@ -245,7 +245,8 @@ fn install_world(from: &std::path::Path, to: &std::path::Path) -> Result<(), Cli
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(to, bytes)
+    // A world holds its sandbox bot's token: owner-only.
+    crate::atomic_file::replace(to, &bytes, crate::atomic_file::Access::Private)
         .map_err(|e| CliError::caused(format!("cannot write {}: {e}", to.display()), e))?;
     Ok(())
 }

@@ -84,7 +84,7 @@ pub fn run(args: IdsArgs) -> Result<u8, CliError> {
     }
     for r in &rewrites {
         if !args.dry_run {
-            write_in_place(&r.path, &r.text)?;
+            write_in_place(&r.path, &r.before, &r.text)?;
         }
         for (key, id) in &r.chats {
             outln!(
@@ -98,22 +98,48 @@ pub fn run(args: IdsArgs) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
-/// Replace a config file's content through a temporary file beside it,
-/// renamed into place (a kill leaves the old file or the new, never half),
-/// keeping its permissions. A symlinked config file is written where it
-/// points, so the link stays a link.
-fn write_in_place(path: &std::path::Path, text: &str) -> Result<(), CliError> {
-    let path = &std::fs::canonicalize(path)
-        .map_err(|e| CliError::caused(format!("cannot write {}: {e}", path.display()), e))?;
-    let tmp = path.with_extension(format!(
-        "{}.orgform-tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
+/// Replace a config file's content (`crate::atomic_file`: a kill or a
+/// full disk leaves the old file or the new, never half; a symlink stays
+/// a link), unless the file no longer holds what the edit was made from:
+/// then someone (an editor, another `import ids`) changed it meanwhile,
+/// and writing would lose their change.
+fn write_in_place(path: &std::path::Path, read: &str, text: &str) -> Result<(), CliError> {
     let cannot =
         |e: std::io::Error| CliError::caused(format!("cannot write {}: {e}", path.display()), e);
-    std::fs::write(&tmp, text).map_err(cannot)?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        std::fs::set_permissions(&tmp, meta.permissions()).map_err(cannot)?;
+    let now = std::fs::read(path).map_err(cannot)?;
+    if now != read.as_bytes() {
+        return Err(CliError::with_hint(
+            format!(
+                "{} changed while orgform was editing it; it was not written",
+                path.display()
+            ),
+            "run `orgform import ids` again",
+        ));
     }
-    std::fs::rename(&tmp, path).map_err(cannot)
+    crate::atomic_file::replace(path, text.as_bytes(), crate::atomic_file::Access::AsBefore)
+        .map_err(cannot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_changed_since_it_was_read_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("org.yaml");
+        std::fs::write(&path, "chats: {}\n# edited meanwhile\n").unwrap();
+        let e = write_in_place(&path, "chats: {}\n", "chats: {}\nid: 1\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("changed while orgform was editing it"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "chats: {}\n# edited meanwhile\n"
+        );
+        write_in_place(&path, "chats: {}\n# edited meanwhile\n", "new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+    }
 }

@@ -303,26 +303,13 @@ pub fn run(args: LoginArgs) -> Result<u8, CliError> {
 /// through a temporary file renamed into place so a crash never leaves half
 /// a session.
 fn write_session(path: &Path, session: &UserSession) -> Result<(), CliError> {
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         private_dir(dir)?;
     }
-    let tmp = path.with_extension("session.tmp");
-    let fail = |e: std::io::Error| CliError::caused(format!("cannot write {}", path.display()), e);
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(fail)?;
-    let written = file
-        .write_all(format!("{}\n", session.expose()).as_bytes())
-        .and_then(|()| file.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
-    }
-    Ok(())
+    crate::atomic_file::replace(
+        path,
+        format!("{}\n", session.expose()).as_bytes(),
+        crate::atomic_file::Access::Private,
+    )
+    .map_err(|e| CliError::caused(format!("cannot write {}", path.display()), e))
 }

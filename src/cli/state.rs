@@ -143,10 +143,12 @@ pub struct ExportedRun {
 
 /// Runs that must be resumed, rolled back or abandoned first.
 pub fn unfinished_runs(conn: &Connection) -> Result<Vec<String>, CliError> {
-    unfinished(&conn.state)
+    unfinished_in(&conn.state)
 }
 
-fn unfinished(backend: &Shared) -> Result<Vec<String>, CliError> {
+/// Runs that started changing Telegram and never ended: nothing may run
+/// on top of one until it is resumed, settled or abandoned.
+pub fn unfinished_in(backend: &Shared) -> Result<Vec<String>, CliError> {
     Ok(backend
         .runs()
         .map_err(connect::state_error)?

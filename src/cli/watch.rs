@@ -261,6 +261,19 @@ impl PlanAndApply {
             }
             Err(e) => return Err(e.to_string()),
         };
+        // A run cut off mid-call (an apply, or this watch killed while
+        // reverting) may have changed things nobody knows of yet: nothing
+        // runs on top of it, as with `apply`, until it is settled.
+        if let Some(run) = super::state::unfinished_in(&self.backend)
+            .map_err(|e| e.to_string())?
+            .first()
+        {
+            return Ok(EnforceOutcome::Refused {
+                reason: format!(
+                    "run {run} is unfinished; settle it with `orgform apply --resume {run}` (or `orgform state abandon {run}`)"
+                ),
+            });
+        }
         let model = self.model.read().expect("model lock").clone();
         let desired = &model.desired;
         let base = self.backend.load().map_err(|e| e.to_string())?;

@@ -25,6 +25,8 @@ pub struct Rewrite {
     pub path: PathBuf,
     /// As the user should see it.
     pub name: String,
+    /// The file's text as the edit was made from it.
+    pub before: String,
     pub text: String,
     pub chats: Vec<(String, ChatId)>,
 }
@@ -87,6 +89,7 @@ pub fn rewrites(
         out.push(Rewrite {
             path: source.path.clone(),
             name: source.name.clone(),
+            before: source.text.to_string(),
             text,
             chats,
         });

@@ -358,7 +358,7 @@ pub fn write_if_changed(path: &Path, text: &str) -> Result<WriteOutcome, ImportE
         std::fs::create_dir_all(parent)
             .map_err(|e| ImportError::new(format!("cannot create {}: {e}", parent.display())))?;
     }
-    std::fs::write(path, text)
+    crate::atomic_file::replace(path, text.as_bytes(), crate::atomic_file::Access::AsBefore)
         .map_err(|e| ImportError::new(format!("cannot write {}: {e}", path.display())))?;
     Ok(outcome)
 }

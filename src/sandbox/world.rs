@@ -747,7 +747,6 @@ impl World {
 }
 
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WorldError> {
-    use std::io::Write;
     let err = |source| WorldError::Write {
         path: path.display().to_string(),
         source,
@@ -755,19 +754,8 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WorldErr
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
     // The world holds the sandbox bot's token: owner-only, like the store.
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(err)?;
-    file.write_all(bytes).map_err(err)?;
-    file.sync_all().map_err(err)?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(err)
+    crate::atomic_file::replace(path, bytes, crate::atomic_file::Access::Private).map_err(err)
 }
 
 fn bot_display_name(username: &str) -> String {

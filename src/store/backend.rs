@@ -124,6 +124,20 @@ pub enum StoreError {
     Config(String),
 }
 
+impl StoreError {
+    /// Whether the backend failed because its disk is full (SQLite's
+    /// SQLITE_FULL, or the I/O error a write to its WAL file turns into;
+    /// PostgreSQL's "No space left on device").
+    pub fn disk_full(&self) -> bool {
+        matches!(self, StoreError::Backend { detail, .. } if is_full(detail))
+    }
+}
+
+pub(crate) fn is_full(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("full") || d.contains("disk i/o error") || d.contains("no space")
+}
+
 /// What every backend does. Implementations: `store::sqlite`,
 /// `store::postgres`.
 pub trait Backend: Send + Sync {

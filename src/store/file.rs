@@ -10,7 +10,6 @@
 //! ids, invite links) cannot be read back from Telegram.
 
 use std::ffi::OsStr;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{FORMAT_VERSION, Store};
@@ -129,19 +128,7 @@ pub fn save(state_dir: &Path, store: &Store) -> Result<(), StoreError> {
     let mut bytes = serde_json::to_vec_pretty(&store).expect("the store always serialises");
     bytes.push(b'\n');
 
-    let tmp = state_dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = private_file(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, &path)?;
-        sync_dir(state_dir)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written.map_err(err)
+    crate::atomic_file::replace(&path, &bytes, crate::atomic_file::Access::Private).map_err(err)
 }
 
 #[cfg(unix)]
@@ -159,39 +146,6 @@ pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
-}
-
-#[cfg(unix)]
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    // A leftover temporary file keeps its old mode: set it again.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    Ok(file)
-}
-
-#[cfg(not(unix))]
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::Store;
-use super::backend::{Backend, Holder, RunRow, StoreError};
+use super::backend::{Backend, Holder, RunRow, StoreError, is_full};
 use super::ledger::{self, FactWrite, Lease, LeaseOutcome, Ledger, UpdateCommit};
 use super::records::{self, Delta};
 use crate::state::ChatId;
@@ -102,7 +102,10 @@ impl Sqlite {
             conn: Mutex::new(conn),
             space_low: Default::default(),
         };
-        db.setup()?;
+        // On a full disk even opening fails (WAL mode makes its `-wal`
+        // and `-shm` files): the reserve is for exactly this, so that the
+        // state can still be read, and a record removed, to recover.
+        db.with_space(|| db.setup())?;
         Ok(db)
     }
 
@@ -201,13 +204,6 @@ impl Sqlite {
             other => other,
         }
     }
-}
-
-/// Whether an SQLite error means the disk is full (SQLITE_FULL, or the
-/// I/O error a write to the WAL file turns into).
-fn is_full(detail: &str) -> bool {
-    let d = detail.to_ascii_lowercase();
-    d.contains("full") || d.contains("disk i/o error") || d.contains("no space")
 }
 
 /// The state dir holds the lock holder, topic ids and invite links: only

@@ -3,9 +3,8 @@
 //! or as a separate `orgform sandbox serve` process when a test needs to
 //! act as a human or kill the applier mid-run.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::path::Path;
+use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -21,91 +20,7 @@ fn orgform(state: &Path) -> Command {
 
 use crate::hermetic::run;
 
-/// A sandbox in its own process, seeded from a config.
-struct Server {
-    child: Child,
-    url: String,
-    token_file: PathBuf,
-}
-
-impl Server {
-    fn start(dir: &Path, config: &str, extra: &[&str]) -> Server {
-        let world = dir.join("world.json");
-        let (code, token, err) = run(orgform(dir)
-            .args(["sandbox", "init", "--from", config, "--world"])
-            .arg(&world)
-            .arg(NOW));
-        assert_eq!(code, 0, "{err}");
-        let token_file = dir.join("token");
-        std::fs::write(&token_file, token.trim()).unwrap();
-        Server::serve(&world, token_file, extra)
-    }
-
-    fn serve(world: &Path, token_file: PathBuf, extra: &[&str]) -> Server {
-        let mut child = Process::new(cargo_bin("orgform"))
-            .args(["sandbox", "serve", "--port", "0", "--world"])
-            .arg(world)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Server {
-            child,
-            url: line.trim().to_string(),
-            token_file,
-        }
-    }
-
-    fn args(&self) -> Vec<String> {
-        vec![
-            "--api-url".into(),
-            self.url.clone(),
-            "--token-file".into(),
-            self.token_file.display().to_string(),
-        ]
-    }
-
-    /// Act as a person, through `orgform sandbox act`.
-    fn act(&self, as_user: i64, method: &str, params: &[(&str, String)]) {
-        let mut cmd = Command::cargo_bin("orgform").unwrap();
-        cmd.args([
-            "sandbox",
-            "act",
-            "--url",
-            &self.url,
-            "--as",
-            &as_user.to_string(),
-            method,
-        ]);
-        for (k, v) in params {
-            cmd.arg(format!("{k}={v}"));
-        }
-        let (code, out, err) = run(&mut cmd);
-        assert_eq!(code, 0, "act {method}: {out}{err}");
-    }
-
-    /// Successful calls of a method, from `orgform sandbox stats`.
-    fn calls(&self, method: &str) -> u64 {
-        let (code, out, err) = run(Command::cargo_bin("orgform")
-            .unwrap()
-            .args(["sandbox", "stats", "--url", &self.url]));
-        assert_eq!(code, 0, "{err}");
-        let stats: serde_json::Value = serde_json::from_str(&out).unwrap();
-        stats["methods"][method]["ok"].as_u64().unwrap_or(0)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::hermetic::Sandbox;
 
 #[test]
 fn apply_converges_and_keeps_private_files_private() {
@@ -168,7 +83,7 @@ fn apply_without_a_terminal_needs_auto_approve() {
 #[test]
 fn a_stale_saved_plan_is_refused_and_an_unrelated_change_is_not() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), "examples/acme", &[]);
+    let server = Sandbox::start(dir.path(), "examples/acme", &[NOW], &[]);
     let plan_file = dir.path().join("plan.json");
     let (code, _, err) = run(orgform(dir.path())
         .args(["plan", "examples/acme", NOW, "--out"])
@@ -262,7 +177,7 @@ fn owner_of(dir: &Path, chat_id: i64) -> i64 {
 fn a_killed_apply_resumes_without_repeating_anything() {
     let dir = tempfile::tempdir().unwrap();
     // Slow calls, so the kill lands mid-run.
-    let server = Server::start(dir.path(), "examples/acme", &["--latency", "80"]);
+    let server = Sandbox::start(dir.path(), "examples/acme", &[NOW], &["--latency", "80"]);
     let state = dir.path().join("state");
     let plan_file = dir.path().join("plan.json");
     let (code, _, err) = run(orgform(&state)
@@ -503,7 +418,7 @@ fn a_200_chat_org_converges_through_rate_limits_and_faults() {
         .to_string();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, token).unwrap();
-    let server = Server::serve(
+    let server = Sandbox::serve(
         &generated.join("world.json"),
         token_file,
         &["--rate-limit", "300", "--fail-rate", "0.1", "--seed", "5"],

@@ -244,6 +244,8 @@ fn every_command_stops_quietly_when_its_reader_goes_away() {
         vec!["show", generated, "chat", "announcements", NOW],
         vec!["export", "access", generated, NOW, "--format", "markdown"],
         vec!["schema"],
+        vec!["import", "ids", "--config", generated],
+        vec!["login", "--help"],
         vec!["completions", "bash"],
         vec!["completions", "zsh"],
         vec!["completions", "man"],
@@ -254,5 +256,42 @@ fn every_command_stops_quietly_when_its_reader_goes_away() {
     for args in large.iter().chain(&small) {
         let state = org.state();
         closed_from_the_start(state.path(), &repo, args);
+    }
+
+    // What orgform remembers, after an apply of the generated org: the
+    // state's records, its export and its runs (they only read).
+    let applied = org.state();
+    let out = command(
+        applied.path(),
+        &repo,
+        &[
+            "apply",
+            generated,
+            "--sandbox",
+            NOW,
+            "--auto-approve",
+            "--allow-removals",
+            "--allow-few-admins",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.code() == Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let remembered: Vec<Vec<&str>> = vec![
+        vec!["state", "list", "--sandbox"],
+        vec!["state", "export", "--sandbox"],
+    ];
+    for args in &remembered {
+        head_100(applied.path(), &repo, args);
+    }
+    for args in remembered
+        .iter()
+        .chain(&[vec!["state", "runs", "--sandbox"]])
+    {
+        closed_from_the_start(applied.path(), &repo, args);
     }
 }

@@ -4,9 +4,8 @@
 //! the action's script runs locally against the sandbox with fake
 //! `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY` and `GITHUB_ACTIONS`.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use crate::git_fixture::{FixtureRepo, NOW, orgform, run};
 use serde_json::Value;
@@ -16,70 +15,34 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// `orgform sandbox serve` on a world that matches the fixture config
 /// exactly, in its own process; killed when dropped.
 struct Sandbox {
-    child: Child,
+    server: crate::hermetic::Sandbox,
     url: String,
     token: String,
 }
 
 impl Sandbox {
     fn start(repo: &FixtureRepo, dir: &Path) -> Sandbox {
-        let world = dir.join("world.json");
-        let out = orgform(repo.path())
-            .args([
-                "sandbox",
-                "init",
-                "--from",
-                "config",
-                "--no-drift",
-                NOW,
-                "--world",
-            ])
-            .arg(&world)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let config = repo.path().join("config");
+        let server = crate::hermetic::Sandbox::start(
+            dir,
+            config.to_str().unwrap(),
+            &["--no-drift", NOW],
+            &[],
         );
-        let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        let mut child = crate::hermetic::process_bare()
-            .args(["sandbox", "serve", "--port", "0", "--world"])
-            .arg(&world)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let token = std::fs::read_to_string(&server.token_file)
+            .unwrap()
+            .trim()
+            .to_string();
         Sandbox {
-            child,
-            url: line.trim().to_string(),
+            url: server.url.clone(),
+            server,
             token,
         }
     }
 
     /// The counters, then reset them.
     fn take_stats(&self) -> Value {
-        let out = orgform(Path::new(ROOT))
-            .args(["sandbox", "stats", "--reset", "--url", &self.url])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.stats(true)
     }
 }
 

@@ -79,3 +79,115 @@ pub fn run(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
         String::from_utf8(out.stderr).expect("stderr is UTF-8"),
     )
 }
+
+/// `orgform sandbox serve` in its own process, on a port the OS picks;
+/// killed when dropped. Started from a world file (`serve`) or from a
+/// config seeded into one (`start`).
+pub struct Sandbox {
+    child: std::process::Child,
+    /// The Bot API base URL it serves.
+    pub url: String,
+    /// Its bot's token, in a file (`--token-file`).
+    pub token_file: PathBuf,
+    /// The world it serves (and saves to).
+    pub world: PathBuf,
+}
+
+impl Sandbox {
+    /// `sandbox init --from CONFIG` into `dir/world.json` (with `init`, such
+    /// as the clock), the token into `dir/token`; then serve it with `serve`.
+    pub fn start(dir: &Path, config: &str, init: &[&str], serve: &[&str]) -> Sandbox {
+        let world = dir.join("world.json");
+        let (code, token, err) = run(bare()
+            .args(["sandbox", "init", "--from", config, "--world"])
+            .arg(&world)
+            .args(init));
+        assert_eq!(code, 0, "sandbox init: {err}");
+        let token_file = dir.join("token");
+        std::fs::write(&token_file, token.trim()).unwrap();
+        Sandbox::serve(&world, token_file, serve)
+    }
+
+    /// Serve an existing world whose bot token is in `token_file`.
+    pub fn serve(world: &Path, token_file: PathBuf, extra: &[&str]) -> Sandbox {
+        use std::io::BufRead;
+        let mut child = process_bare()
+            .args(["sandbox", "serve", "--port", "0", "--world"])
+            .arg(world)
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("orgform sandbox serve starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        Sandbox {
+            child,
+            url: line.trim().to_string(),
+            token_file,
+            world: world.to_path_buf(),
+        }
+    }
+
+    /// `--api-url` and `--token-file` for it.
+    pub fn args(&self) -> Vec<String> {
+        self.args_for(&self.url)
+    }
+
+    /// The same, through another address (a proxy in front of it).
+    pub fn args_for(&self, url: &str) -> Vec<String> {
+        vec![
+            "--api-url".into(),
+            url.to_string(),
+            "--token-file".into(),
+            self.token_file.display().to_string(),
+        ]
+    }
+
+    /// Act as a person, through `orgform sandbox act`.
+    pub fn act(&self, as_user: i64, method: &str, params: &[(&str, String)]) {
+        let mut cmd = bare();
+        cmd.args([
+            "sandbox",
+            "act",
+            "--url",
+            &self.url,
+            "--as",
+            &as_user.to_string(),
+            method,
+        ]);
+        for (k, v) in params {
+            cmd.arg(format!("{k}={v}"));
+        }
+        let (code, out, err) = run(&mut cmd);
+        assert_eq!(code, 0, "act {method}: {out}{err}");
+    }
+
+    /// `orgform sandbox stats` (with `--reset`: then zero the counters).
+    pub fn stats(&self, reset: bool) -> serde_json::Value {
+        let mut cmd = bare();
+        cmd.args(["sandbox", "stats", "--url", &self.url]);
+        if reset {
+            cmd.arg("--reset");
+        }
+        let (code, out, err) = run(&mut cmd);
+        assert_eq!(code, 0, "sandbox stats: {err}");
+        serde_json::from_str(&out).unwrap()
+    }
+
+    /// Successful calls of a method so far.
+    pub fn calls(&self, method: &str) -> u64 {
+        self.stats(false)["methods"][method]["ok"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -12,15 +12,13 @@
 //! - Random kill points over 20 seeds, and SIGINT.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::path::Path;
+use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use assert_cmd::cargo::cargo_bin;
 use orgform::store::Backend;
 use orgform::store::sqlite::Sqlite;
 use serde_json::Value;
@@ -34,103 +32,19 @@ fn orgform(state: &Path) -> Command {
 
 use crate::hermetic::run;
 
-/// A sandbox in its own process, seeded from the acme example.
-struct Server {
-    child: Child,
-    url: String,
-    token_file: PathBuf,
-    dir: PathBuf,
-}
+use crate::hermetic::Sandbox;
 
-impl Server {
-    fn start(dir: &Path, extra: &[&str]) -> Server {
-        let world = dir.join("world.json");
-        let (code, token, err) = run(orgform(dir)
-            .args(["sandbox", "init", "--from", CONFIG, "--world"])
-            .arg(&world)
-            .arg(NOW));
-        assert_eq!(code, 0, "{err}");
-        let token_file = dir.join("token");
-        std::fs::write(&token_file, token.trim()).unwrap();
-        let mut child = Process::new(cargo_bin("orgform"))
-            .args(["sandbox", "serve", "--port", "0", "--world"])
-            .arg(&world)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Server {
-            child,
-            url: line.trim().to_string(),
-            token_file,
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    fn args_for(&self, url: &str) -> Vec<String> {
-        vec![
-            "--api-url".into(),
-            url.to_string(),
-            "--token-file".into(),
-            self.token_file.display().to_string(),
-        ]
-    }
-
-    fn args(&self) -> Vec<String> {
-        self.args_for(&self.url)
-    }
-
-    fn calls(&self, method: &str) -> u64 {
-        let (code, out, err) = run(Command::cargo_bin("orgform")
-            .unwrap()
-            .args(["sandbox", "stats", "--url", &self.url]));
-        assert_eq!(code, 0, "{err}");
-        let stats: Value = serde_json::from_str(&out).unwrap();
-        stats["methods"][method]["ok"].as_u64().unwrap_or(0)
-    }
-
-    fn act(&self, as_user: i64, method: &str, params: &[(&str, String)]) {
-        let mut cmd = Command::cargo_bin("orgform").unwrap();
-        cmd.args([
-            "sandbox",
-            "act",
-            "--url",
-            &self.url,
-            "--as",
-            &as_user.to_string(),
-            method,
-        ]);
-        for (k, v) in params {
-            cmd.arg(format!("{k}={v}"));
-        }
-        let (code, out, err) = run(&mut cmd);
-        assert_eq!(code, 0, "act {method}: {out}{err}");
-    }
-
-    fn owner_of(&self, chat_id: i64) -> i64 {
-        let world: Value =
-            serde_json::from_str(&std::fs::read_to_string(self.dir.join("world.json")).unwrap())
-                .unwrap();
-        world["chats"][chat_id.to_string()]["members"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .find(|(_, m)| m["status"] == "creator")
-            .map(|(u, _)| u.parse().unwrap())
-            .expect("an owner")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The owner of a chat, from the sandbox's saved world.
+fn owner_of(server: &Sandbox, chat_id: i64) -> i64 {
+    let world: Value =
+        serde_json::from_str(&std::fs::read_to_string(&server.world).unwrap()).unwrap();
+    world["chats"][chat_id.to_string()]["members"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, m)| m["status"] == "creator")
+        .map(|(u, _)| u.parse().unwrap())
+        .expect("an owner")
 }
 
 /// One call that passed the proxy: method, parameters sent, answer.
@@ -282,7 +196,7 @@ impl Proxy {
 }
 
 /// The plan's changes counted by op, from a read-only plan.
-fn planned_ops(state: &Path, server: &Server) -> BTreeMap<String, u64> {
+fn planned_ops(state: &Path, server: &Sandbox) -> BTreeMap<String, u64> {
     let out = state.with_extension("plan.json");
     let (code, _, err) = run(orgform(state)
         .args(["plan", CONFIG, NOW, "--lock=false", "--out"])
@@ -313,7 +227,7 @@ fn journal_of(state: &Path) -> Option<(String, Vec<String>)> {
     Some((run.run_id, events))
 }
 
-fn spawn_apply(state: &Path, server: &Server, url: &str) -> Child {
+fn spawn_apply(state: &Path, server: &Sandbox, url: &str) -> Child {
     crate::hermetic::process(state)
         .args([
             "apply",
@@ -341,7 +255,7 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 /// Answer resume's questions as an operator who looked in Telegram (here:
 /// at the proxy's log of what Telegram did), then resume until done.
 /// Returns how many personal invites had to be revoked and sent again.
-fn resume_answering(state: &Path, server: &Server, run_id: &str, log: &[Seen]) -> u64 {
+fn resume_answering(state: &Path, server: &Sandbox, run_id: &str, log: &[Seen]) -> u64 {
     let mut resent = 0;
     for round in 0..6 {
         let (code, stdout, stderr) = run(orgform(state)
@@ -372,7 +286,7 @@ fn resume_answering(state: &Path, server: &Server, run_id: &str, log: &[Seen]) -
 
 /// One answer: find what Telegram did for `address` and record it.
 /// Returns 1 when a personal invite was revoked (it is then sent again).
-fn answer(state: &Path, server: &Server, run_id: &str, address: &str, log: &[Seen]) -> u64 {
+fn answer(state: &Path, server: &Sandbox, run_id: &str, address: &str, log: &[Seen]) -> u64 {
     let plan: Value = {
         let db = Sqlite::open(state).unwrap();
         let start: Value = serde_json::from_str(&db.events(run_id).unwrap()[0]).unwrap();
@@ -457,7 +371,7 @@ fn answer(state: &Path, server: &Server, run_id: &str, address: &str, log: &[See
                     .as_str()
                     .unwrap()
                     .to_string();
-                let owner = server.owner_of(chat);
+                let owner = owner_of(server, chat);
                 server.act(
                     owner,
                     "revokeChatInviteLink",
@@ -475,7 +389,7 @@ fn answer(state: &Path, server: &Server, run_id: &str, address: &str, log: &[See
 
 /// Every creation in the world happened exactly as often as planned.
 fn assert_exactly_once(
-    server: &Server,
+    server: &Sandbox,
     ops: &BTreeMap<String, u64>,
     before: &BTreeMap<&str, u64>,
     resent: u64,
@@ -495,7 +409,7 @@ fn assert_exactly_once(
     assert_eq!(delta("pinChatMessage"), count(ops, "pin"), "pins");
 }
 
-fn counters(server: &Server) -> BTreeMap<&'static str, u64> {
+fn counters(server: &Sandbox) -> BTreeMap<&'static str, u64> {
     [
         "createForumTopic",
         "createChatInviteLink",
@@ -508,7 +422,7 @@ fn counters(server: &Server) -> BTreeMap<&'static str, u64> {
     .collect()
 }
 
-fn converged(state: &Path, server: &Server) {
+fn converged(state: &Path, server: &Sandbox) {
     let (code, stdout, stderr) = run(orgform(state)
         .args(["plan", CONFIG, "--detailed-exitcode", NOW])
         .args(server.args()));
@@ -518,7 +432,7 @@ fn converged(state: &Path, server: &Server) {
 #[test]
 fn a_plan_during_an_apply_loses_no_record() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--latency", "40"]);
+    let server = Sandbox::start(dir.path(), CONFIG, &[NOW], &["--latency", "40"]);
     let state = dir.path().join("state");
     let ops = planned_ops(&state, &server);
     assert!(count(&ops, "create_topic") > 0 && count(&ops, "create_invite_link") > 0);
@@ -563,7 +477,7 @@ fn a_plan_during_an_apply_loses_no_record() {
 /// Hold back the answer to `method`, kill the apply, resume.
 fn held_answer_then_kill(method: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let server = Sandbox::start(dir.path(), CONFIG, &[NOW], &[]);
     let state = dir.path().join("state");
     let ops = planned_ops(&state, &server);
     let before = counters(&server);
@@ -630,7 +544,7 @@ fn random_kill_points_over_20_seeds_never_duplicate() {
         // A fresh world each time: the kill lands at a different point.
         let sub = dir.path().join(format!("seed{seed}"));
         std::fs::create_dir_all(&sub).unwrap();
-        let server = Server::start(&sub, &["--latency", "5"]);
+        let server = Sandbox::start(&sub, CONFIG, &[NOW], &["--latency", "5"]);
         let state = sub.join("state");
         // Every seed starts from the same seeded world: plan it once.
         let ops = planned
@@ -671,7 +585,7 @@ fn random_kill_points_over_20_seeds_never_duplicate() {
 #[test]
 fn sigint_stops_after_the_change_in_flight_and_resume_finishes() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--latency", "40"]);
+    let server = Sandbox::start(dir.path(), CONFIG, &[NOW], &["--latency", "40"]);
     let state = dir.path().join("state");
     let before = counters(&server);
     let ops = planned_ops(&state, &server);

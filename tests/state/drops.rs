@@ -3,12 +3,9 @@
 //! rollback is complete" only when Telegram really is as it was before:
 //! no topic and no live invite link the run may have created is left.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command as Process, Stdio};
 
-use assert_cmd::Command;
-use assert_cmd::cargo::cargo_bin;
 use serde_json::Value;
 
 const NOW: &str = "--now=2026-11-27T12:00:00Z";
@@ -47,37 +44,14 @@ fn created_objects(world: &Value) -> (usize, usize) {
 }
 
 fn one_seed(dir: &Path, seed: u64) -> (bool, bool) {
-    let world_file = dir.join("world.json");
-    let (code, token, err) = run(Command::cargo_bin("orgform")
-        .unwrap()
-        .args(["sandbox", "init", "--from", CONFIG, "--world"])
-        .arg(&world_file)
-        .arg(NOW));
-    assert_eq!(code, 0, "{err}");
-    let token_file = dir.join("token");
-    std::fs::write(&token_file, token.trim()).unwrap();
-    let mut child = Process::new(cargo_bin("orgform"))
-        .args([
-            "sandbox",
-            "serve",
-            "--port",
-            "0",
-            "--drop-rate",
-            "0.25",
-            "--seed",
-        ])
-        .arg(seed.to_string())
-        .arg("--world")
-        .arg(&world_file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_string();
+    let seed = seed.to_string();
+    let sandbox = crate::hermetic::Sandbox::start(
+        dir,
+        CONFIG,
+        &[NOW],
+        &["--drop-rate", "0.25", "--seed", &seed],
+    );
+    let url = sandbox.url.clone();
     let before = created_objects(&world(&url));
     let (code, stdout, stderr) = run(crate::hermetic::orgform(&dir.join("state"))
         .args([
@@ -89,10 +63,9 @@ fn one_seed(dir: &Path, seed: u64) -> (bool, bool) {
             &url,
             "--token-file",
         ])
-        .arg(&token_file));
+        .arg(&sandbox.token_file));
     let after = created_objects(&world(&url));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(sandbox);
     let complete = stdout.contains("the rollback is complete");
     if complete {
         assert_eq!(

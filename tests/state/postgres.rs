@@ -6,13 +6,11 @@
 //! Needs the server `scripts/test` starts (`ORGFORM_TEST_POSTGRES`); says
 //! it was skipped without one, and fails instead under CI.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use assert_cmd::cargo::cargo_bin;
 
 const NOW: &str = "--now=2026-11-27T12:00:00Z";
 const CONFIG: &str = "examples/acme";
@@ -44,71 +42,13 @@ fn orgform(state_dir: &Path, state: &str) -> Command {
 
 use crate::hermetic::run;
 
-struct Server {
-    child: Child,
-    url: String,
-    token_file: PathBuf,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let world = dir.join("world.json");
-        let (code, token, err) = run(Command::cargo_bin("orgform")
-            .unwrap()
-            .args(["sandbox", "init", "--from", CONFIG, "--world"])
-            .arg(&world)
-            .arg(NOW));
-        assert_eq!(code, 0, "{err}");
-        let token_file = dir.join("token");
-        std::fs::write(&token_file, token.trim()).unwrap();
-        let mut child = Process::new(cargo_bin("orgform"))
-            .args([
-                "sandbox",
-                "serve",
-                "--port",
-                "0",
-                "--latency",
-                "40",
-                "--world",
-            ])
-            .arg(&world)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Server {
-            child,
-            url: line.trim().to_string(),
-            token_file,
-        }
-    }
-
-    fn args(&self) -> Vec<String> {
-        vec![
-            "--api-url".into(),
-            self.url.clone(),
-            "--token-file".into(),
-            self.token_file.display().to_string(),
-        ]
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::hermetic::Sandbox;
 
 #[test]
 fn two_state_dirs_sharing_one_postgres_take_turns_and_agree() {
     let Some(url) = postgres_url() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = Sandbox::start(dir.path(), CONFIG, &[NOW], &["--latency", "40"]);
     let workspace = format!(
         "two-dirs-{}",
         std::time::SystemTime::now()

@@ -304,3 +304,99 @@ fn enforce_sets_polled_permissions_back_up_to_the_cap() {
         "{runs:?}"
     );
 }
+
+/// A run cut off mid-way (here an apply killed with -9) may have changed
+/// things nobody knows of yet: `--enforce` makes no revert on top of it,
+/// and says which run to settle; once it is settled, reverts go on.
+#[test]
+fn enforce_makes_no_revert_on_top_of_an_unfinished_run() {
+    let org = Org::with_config(
+        0,
+        FaultOptions {
+            latency: Duration::from_millis(150),
+            ..FaultOptions::default()
+        },
+        None,
+        &with_permissions(CONFIG),
+    );
+    let (code, out, err) = org.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let configured = org.sandbox().world_snapshot().chats[&TEAM]
+        .permissions
+        .clone();
+
+    // Titles changed by hand give the next apply work; it is killed as
+    // soon as its journal has begun.
+    for (chat, title) in [(TEAM, "Renamed by hand"), (ALERTS, "Alerts renamed")] {
+        org.act(
+            ALICE,
+            "setChatTitle",
+            json!({"chat_id": chat, "title": title}),
+        )
+        .unwrap();
+    }
+    let mut apply = org
+        .command(&["apply", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let begun = loop {
+        let begun = org
+            .backend()
+            .runs()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.events > 0 && r.status.is_none());
+        if begun.is_some() || start.elapsed() > Duration::from_secs(30) {
+            break begun;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    apply.kill().unwrap();
+    apply.wait().unwrap();
+    let run = begun.expect("the apply's journal began").run_id;
+    let unfinished = org
+        .backend()
+        .runs()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.run_id == run)
+        .unwrap();
+    assert!(unfinished.status.is_none(), "killed before it ended");
+
+    let watch = org.watch(&["--settings-poll", "1s", "--enforce"]).started();
+    set_permissions(&org, &["can_send_messages"]);
+    let refused = watch.wait_for("the refusal", Duration::from_secs(20), |v| {
+        v["event"] == "enforce" && v["address"] == "chat.team.permissions"
+    });
+    assert_eq!(refused["result"]["outcome"], "refused", "{refused}");
+    let reason = refused["result"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("run {run} is unfinished")) && reason.contains("apply --resume"),
+        "{reason}"
+    );
+    assert_ne!(
+        org.sandbox().world_snapshot().chats[&TEAM].permissions,
+        configured,
+        "nothing was reverted"
+    );
+
+    // Settled: the next change made by hand is reverted.
+    let (code, out, err) = crate::hermetic::run(
+        crate::hermetic::orgform(&org.state_dir()).args(["state", "abandon", &run]),
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    set_permissions(&org, &["can_send_messages", "can_send_polls"]);
+    let done = watch.wait_for("the revert", Duration::from_secs(20), |v| {
+        v["event"] == "enforce"
+            && v["address"] == "chat.team.permissions"
+            && v["result"]["outcome"] != "refused"
+    });
+    assert_eq!(done["result"]["outcome"], "reverted", "{done}");
+    assert_eq!(
+        org.sandbox().world_snapshot().chats[&TEAM].permissions,
+        configured
+    );
+}
