@@ -433,6 +433,24 @@ pub async fn make_plan(
     now: jiff::Timestamp,
     only: Option<Vec<String>>,
 ) -> Result<Planned, CliError> {
+    make_plan_from(config, conn, model, overrides, now, only, None).await
+}
+
+/// [`make_plan`], with a store this connection loaded last for the chats
+/// with these ids: used when they are the chats the plan reads, instead of
+/// loading it again.
+pub async fn make_plan_from(
+    config: &std::path::Path,
+    conn: &connect::Connection,
+    model: crate::model::Model,
+    overrides: Overrides,
+    now: jiff::Timestamp,
+    only: Option<Vec<String>>,
+    preloaded: Option<(
+        std::collections::BTreeSet<crate::state::ChatId>,
+        crate::store::Store,
+    )>,
+) -> Result<Planned, CliError> {
     // Only the member records of the chats this plan reads.
     let chat_ids =
         |model: &crate::model::Model| -> Option<std::collections::BTreeSet<crate::state::ChatId>> {
@@ -443,7 +461,10 @@ pub async fn make_plan(
             })
         };
     let loaded = chat_ids(&model);
-    let mut store = conn.load_store_of(loaded.as_ref())?;
+    let mut store = match (preloaded, &loaded) {
+        (Some((ids, store)), Some(wanted)) if ids == *wanted => store,
+        _ => conn.load_store_of(loaded.as_ref())?,
+    };
     // Chats the user provider created for keys the config has no id for
     // yet are managed by the recorded id, never created twice.
     let mut model = model;
@@ -608,27 +629,35 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             )
             .await?;
             lock_or_read_only(&conn, args.lock, "plan", now)?;
+            // The store with the changed chats' records: which chats were
+            // never read needs only the chats' own records, and when every
+            // chat was read before, it is the plan's store too.
+            let mut preloaded = None;
             let only = match (changed, &args.changed_since) {
-                (Some(changed), Some(rev)) => Some(super::diff::targeted(
-                    rev,
-                    changed,
-                    &model.desired,
-                    // Whether a chat was ever read needs no member records.
-                    &conn.load_store_of(Some(&Default::default()))?,
-                )),
+                (Some(changed), Some(rev)) => {
+                    let ids: std::collections::BTreeSet<crate::state::ChatId> = changed
+                        .iter()
+                        .filter_map(|k| model.desired.state.chats.get(k).map(|c| c.id))
+                        .collect();
+                    let store = conn.load_store_of(Some(&ids))?;
+                    let only = super::diff::targeted(rev, changed, &model.desired, &store);
+                    preloaded = Some((ids, store));
+                    Some(only)
+                }
                 _ => None,
             };
             let only = narrow(only, subset.as_ref());
             if args.changed_since.is_some() {
                 trace_shown(&mut model, only.as_deref(), now);
             }
-            let result = make_plan(
+            let result = make_plan_from(
                 &args.config,
                 &conn,
                 model,
                 args.guards.overrides(),
                 now,
                 only,
+                preloaded,
             )
             .await;
             let state_dir = conn.state_dir.clone();

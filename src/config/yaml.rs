@@ -85,13 +85,17 @@ pub fn parse_with_serde(file_id: FileId, source: &SourceFile) -> Result<Node, Di
 /// first line where the bound exceeds `max`.
 fn nesting_beyond(text: &str, max: usize) -> Option<(usize, usize)> {
     let mut indents: Vec<usize> = Vec::new();
+    // One buffer for every line's levels (a file of people has tens of
+    // thousands of lines).
+    let mut levels: Vec<usize> = Vec::new();
     let mut flow = 0usize;
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim_start_matches(' ');
         if flow == 0 && !trimmed.is_empty() && !trimmed.starts_with('#') {
             let mut indent = line.len() - trimmed.len();
             let mut rest = trimmed;
-            let mut levels = vec![indent];
+            levels.clear();
+            levels.push(indent);
             while let Some(after) = rest
                 .strip_prefix("- ")
                 .or_else(|| rest.strip_prefix('-').filter(|r| r.is_empty()))
@@ -104,7 +108,7 @@ fn nesting_beyond(text: &str, max: usize) -> Option<(usize, usize)> {
             while indents.last().is_some_and(|&top| top >= levels[0]) {
                 indents.pop();
             }
-            indents.extend(levels);
+            indents.extend_from_slice(&levels);
         }
         let mut quote: Option<char> = None;
         for c in line.chars() {

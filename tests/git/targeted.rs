@@ -6,23 +6,12 @@
 //! (`--changed-since` loads the config without the why-traces of the chats
 //! it does not read and adds those it shows: this checks they are the same.)
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 
 use serde_json::Value;
 
 use crate::git_fixture::NOW;
 use crate::hermetic;
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn commit(dir: &Path) {
     let repo = git2::Repository::open(dir).unwrap();
@@ -45,11 +34,11 @@ fn commit(dir: &Path) {
 }
 
 /// `plan` as JSON: (exit code, plan).
-fn plan(dir: &Path, state: &Path, url: &str, token: &str, extra: &[&str]) -> (i32, Value) {
+fn plan(dir: &Path, state: &Path, sandbox: &hermetic::Sandbox, extra: &[&str]) -> (i32, Value) {
     let out = hermetic::process(state)
         .current_dir(dir)
-        .env("ORGFORM_TELEGRAM_TOKEN", token)
-        .args(["plan", "config", NOW, "--api-url", url, "--format", "json"])
+        .args(["plan", "config", NOW, "--format", "json"])
+        .args(sandbox.args())
         .args([
             "--allow-removals",
             "--allow-demotions",
@@ -97,29 +86,13 @@ fn a_targeted_plan_is_the_full_plan_of_the_chats_it_reads() {
     commit(&dir);
     let world: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("world.json")).unwrap()).unwrap();
-    let token = world["bot"]["token"].as_str().unwrap().to_string();
-    let mut child = hermetic::process_bare()
-        .args(["sandbox", "serve", "--port", "0", "--world"])
-        .arg(dir.join("world.json"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _serve = Serve(child);
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .trim_end_matches(['.', ','])
-        .to_string();
+    let token_file = tmp.path().join("token");
+    std::fs::write(&token_file, world["bot"]["token"].as_str().unwrap()).unwrap();
+    let sandbox = hermetic::Sandbox::serve(&dir.join("world.json"), token_file, &[]);
     let state = tmp.path().join("state");
 
     // A full plan first: every chat has been read once.
-    let (code, first) = plan(&dir, &state, &url, &token, &[]);
+    let (code, first) = plan(&dir, &state, &sandbox, &[]);
     assert_eq!(code, 0, "{first}");
 
     // Rename two chats: two chats changed, the rest as the store left them.
@@ -127,9 +100,9 @@ fn a_targeted_plan_is_the_full_plan_of_the_chats_it_reads() {
     let text = std::fs::read_to_string(&chats).unwrap();
     std::fs::write(&chats, text.replacen("title: ", "title: Renamed ", 2)).unwrap();
 
-    let (code, targeted) = plan(&dir, &state, &url, &token, &["--changed-since", "HEAD"]);
+    let (code, targeted) = plan(&dir, &state, &sandbox, &["--changed-since", "HEAD"]);
     assert!(code == 0 || code == 2, "{targeted}");
-    let (_, full) = plan(&dir, &state, &url, &token, &[]);
+    let (_, full) = plan(&dir, &state, &sandbox, &[]);
     let only: Vec<String> = serde_json::from_value(targeted["only"].clone()).unwrap();
     assert_eq!(only.len(), 2, "two chats renamed: {only:?}");
     let want = changes_of(&full, &only);
