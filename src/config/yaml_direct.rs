@@ -334,4 +334,137 @@ mod tests {
             same("odd.yaml", text);
         }
     }
+
+    /// Scalars that look like numbers, booleans, nulls, dates, flow
+    /// indicators or quotes, combined at random into mappings and
+    /// sequences in block and flow style: wherever the direct reading
+    /// takes a text, serde-saphyr reads the same tree (`same` asserts it).
+    mod random {
+        use proptest::prelude::*;
+
+        const ATOMS: &[&str] = &[
+            "0",
+            "1",
+            "-1",
+            "+1",
+            "-0",
+            "007",
+            "0x1F",
+            "0X1F",
+            "0o7",
+            "0b1",
+            "1_0",
+            "1.5",
+            ".5",
+            "1e5",
+            "-1e-5",
+            "1e999",
+            ".inf",
+            "-.inf",
+            ".nan",
+            "-.nan",
+            "inf",
+            "nan",
+            "true",
+            "True",
+            "TRUE",
+            "tRue",
+            "false",
+            "yes",
+            "no",
+            "on",
+            "null",
+            "Null",
+            "~",
+            "",
+            "2026-12-31",
+            "12:30",
+            "1-2",
+            "1.2.3",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "abc",
+            "a b",
+            "é",
+            "x#y",
+            " #c",
+            ": ",
+            "- ",
+            "'",
+            "\"",
+            "[",
+            "]",
+            "{",
+            "}",
+            ",",
+            "|",
+            "*x",
+            "&y",
+            "!t",
+            "%",
+            ">",
+            "@",
+            "`",
+            "<<",
+            "?",
+            "\\",
+            "\t",
+        ];
+
+        fn scalar() -> impl Strategy<Value = String> {
+            prop::collection::vec(prop::sample::select(ATOMS), 1..4).prop_map(|v| v.concat())
+        }
+
+        fn quoted(text: &str, style: u8) -> String {
+            match style % 4 {
+                0 => text.to_string(),
+                1 => format!("'{}'", text.replace('\'', "''")),
+                2 => format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"")),
+                _ => text.to_string(),
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+            #[test]
+            fn random_documents(
+                entries in prop::collection::vec((scalar(), scalar(), any::<u8>(), any::<u8>()), 1..6),
+                shape in 0u8..4,
+            ) {
+                let text = match shape {
+                    0 => entries
+                        .iter()
+                        .map(|(k, v, ks, vs)| format!("{}: {}\n", quoted(k, *ks), quoted(v, *vs)))
+                        .collect::<String>(),
+                    1 => format!(
+                        "{{{}}}\n",
+                        entries
+                            .iter()
+                            .map(|(k, v, ks, vs)| format!("{}: {}", quoted(k, *ks), quoted(v, *vs)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    2 => entries
+                        .iter()
+                        .map(|(_, v, _, vs)| format!("- {}\n", quoted(v, *vs)))
+                        .collect::<String>(),
+                    _ => format!(
+                        "top:\n{}",
+                        entries
+                            .iter()
+                            .map(|(k, v, ks, vs)| format!(
+                                "  {}:\n    - {}\n    - [{}]\n",
+                                quoted(k, *ks),
+                                quoted(v, *vs),
+                                quoted(v, vs.wrapping_add(1))
+                            ))
+                            .collect::<String>()
+                    ),
+                };
+                super::same("random.yaml", &text);
+            }
+        }
+    }
 }
