@@ -548,3 +548,58 @@ fn resolve_ref<'a>(root: &'a Json, sub: &'a Json) -> &'a Json {
         None => sub,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema on the tree says what the schema on its JSON copy says,
+    /// for every example and fixture config (valid and invalid) and for
+    /// values of the wrong kind.
+    #[test]
+    fn the_tree_and_its_json_copy_validate_alike() {
+        let mut roots = Vec::new();
+        let mut stack = vec![
+            std::path::PathBuf::from("examples"),
+            std::path::PathBuf::from("tests/fixtures"),
+        ];
+        while let Some(dir) = stack.pop() {
+            let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+            let configs = entries.iter().any(|e| {
+                e.path()
+                    .extension()
+                    .is_some_and(|x| x == "yaml" || x == "kdl")
+            });
+            if configs && let Some(root) = crate::config::load(&dir).root {
+                roots.push((dir.display().to_string(), root));
+            }
+            stack.extend(entries.iter().map(|e| e.path()).filter(|p| p.is_dir()));
+        }
+        for text in [
+            "people: {a: {telegram_id: '5'}}\n",
+            "people: {a: {telegram_id: 5.5}}\n",
+            "people: {a: {telegram_id: 5, status: gone}}\n",
+            "people: {a: {telegram_id: 5, name: ~}}\n",
+            "people: {a: {telegram_id: 5, colour: red}}\n",
+            "chats: {c: {id: -1, type: supergroup, forum: yes}}\n",
+            "chats: {c: {id: -1, members: [everyone, {persn: a}]}}\n",
+            "chats: {c: {id: -1, slow_mode: -5}}\n",
+            "roles: {r: {rights: al}}\n",
+            "roles: {r: {rights: [pin_messages, 5]}}\n",
+            "org: [a]\n",
+            "people: []\n",
+            "- a\n",
+        ] {
+            let source = crate::config::SourceFile::new("t.yaml", "t.yaml", text);
+            let root = crate::config::yaml::parse(crate::config::FileId(0), &source).unwrap();
+            roots.push((text.to_string(), root));
+        }
+        let mut invalid = 0;
+        for (name, root) in &roots {
+            let through_json = validator().is_valid(&root.to_json());
+            assert_eq!(is_valid(root), through_json, "{name}");
+            invalid += usize::from(!through_json);
+        }
+        assert!(invalid >= 13, "the invalid cases are there: {invalid}");
+    }
+}
