@@ -2,9 +2,11 @@
 //! byte span of every value and every key, so that schema errors, reference
 //! errors and duplicates can all point at `file:line:col`.
 //!
-//! The tree converts losslessly to a `serde_json::Value`, which is what the
-//! JSON Schema validates and the typed model deserialises from; JSON Pointer
-//! paths from either step are mapped back to spans with [`Node::pointer`].
+//! The JSON Schema validates the tree itself (`instance`) and the typed
+//! model deserialises from it (`tree_de`); it also converts losslessly to a
+//! `serde_json::Value` ([`Node::to_json`]), which is what an invalid config
+//! is pruned on. JSON Pointer paths from either step are mapped back to
+//! spans with [`Node::pointer`].
 
 use super::source::Span;
 

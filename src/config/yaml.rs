@@ -3,7 +3,9 @@
 //! serde-saphyr does the parsing and enforces its budgets (alias expansion,
 //! depth, node counts), so a billion-laughs file or a 10,000-deep nesting is
 //! refused before it can use memory or stack. Booleans are strict: `yes`,
-//! `on` and friends are strings, never `true`.
+//! `on` and friends are strings, never `true`. The common file (no
+//! anchors, tags or merge keys, nothing near a budget) is read straight
+//! from the same parser's events by `yaml_direct`, to the same tree.
 
 use std::fmt;
 

@@ -1,5 +1,6 @@
 //! Resolution: the config and a point in time → the `DesiredState`, with a
-//! why-trace for every membership, admin seat and restriction.
+//! why-trace for every membership, admin seat and restriction (of every
+//! chat, or of the chats a caller shows: [`Traces`]).
 //!
 //! Resolution assumes `check` found no errors: unknown names are skipped
 //! here rather than reported twice. `now` is an argument so results are
