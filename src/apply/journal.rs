@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::provider::{Executed, Inverse, Observed};
 use crate::plan::{Op, Plan};
+use crate::store::records::Delta;
 use crate::store::{Shared, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -267,6 +268,21 @@ impl Journal {
                     .append(run_id, &text, status)
                     .map_err(|e| JournalError::from_store(run_id, backend, e))
             }
+        }
+    }
+
+    /// Write one event together with what its change taught the store
+    /// (`delta`): in a state backend, in one transaction; in a journal
+    /// file, the event alone (the caller's checkpoint writes the store).
+    pub fn write_with(&mut self, event: &Event, delta: &Delta) -> Result<(), JournalError> {
+        match &mut self.sink {
+            Sink::Store { backend, run_id } if !delta.is_empty() => {
+                let text = serde_json::to_string(event).expect("events serialise");
+                backend
+                    .append_with(run_id, &text, delta)
+                    .map_err(|e| JournalError::from_store(run_id, backend, e))
+            }
+            _ => self.write(event),
         }
     }
 

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
-use crate::plan::{Action, Change, Phase, Plan};
+use crate::plan::{Action, Change, Op, Phase, Plan};
 use crate::store::Store;
 use provider::{Executed, Inverse, Observed};
 
@@ -157,11 +157,21 @@ impl<'a, P: Provider> Shared<'a, P> {
     }
 
     fn journal(&self, event: &Event) -> Result<(), String> {
+        self.journal_with(event, &crate::store::records::Delta::default())
+    }
+
+    /// [`Self::journal`], with the store rows the event's change recorded
+    /// written in the same transaction.
+    fn journal_with(
+        &self,
+        event: &Event,
+        delta: &crate::store::records::Delta,
+    ) -> Result<(), String> {
         let written = self
             .journal
             .lock()
             .expect("journal lock")
-            .write(event)
+            .write_with(event, delta)
             .map_err(|e| e.to_string());
         if let Err(e) = &written {
             let mut first = self.journal_error.lock().expect("journal error lock");
@@ -281,11 +291,27 @@ impl<'a, P: Provider> Shared<'a, P> {
         let inverse = self.provider.inverse(change, observed, &executed);
         self.remember(change, observed, &executed);
         (self.hooks.progress)(change);
-        let written = self.journal(&Event::Done {
+        // A folder's record (its id and link) is written with the journal
+        // step itself, in one transaction where the journal is in the state
+        // backend: a later plan finds the folder by it, never by a guess.
+        let recorded = match &change.op {
+            Op::CreateFolder { key, .. }
+            | Op::EditFolder { key, .. }
+            | Op::DeleteFolder { key, .. } => Some(crate::store::records::folder_delta(
+                &self.store.lock().expect("store lock"),
+                key,
+            )),
+            _ => None,
+        };
+        let done = Event::Done {
             index,
             executed,
             inverse: inverse.clone(),
-        });
+        };
+        let written = match &recorded {
+            Some(delta) => self.journal_with(&done, delta),
+            None => self.journal(&done),
+        };
         self.done.lock().expect("done lock").push((index, inverse));
         let saved = {
             let store = self.store.lock().expect("store lock");
@@ -436,6 +462,9 @@ pub async fn run<P: Provider>(
             c.action != Action::Manual
                 && !done.contains(i)
                 && !report.rolled_back.contains(i)
+                // Ran, and could not be undone (a chat creation): not
+                // "not run".
+                && !report.rollback_errors.iter().any(|(j, _)| j == i)
                 && !uncertain.contains(i)
                 && report.failed.as_ref().is_none_or(|f| f.0 != *i)
         })

@@ -863,6 +863,54 @@ pub fn record(
             memory.commands_set = false;
             memory.commands = Some(Vec::new());
         }
+        // A folder by its config key: the next plan finds it by this
+        // filter id whatever its title, and keeps its link.
+        (
+            Op::CreateFolder { key, title, chats }
+            | Op::EditFolder {
+                key, title, chats, ..
+            },
+            Answer::Folder { filter_id, link },
+        ) => {
+            // An edit keeps the link it had when the answer names none; a
+            // creation has only its own (a record of a folder deleted by
+            // hand names a dead link).
+            let kept = match &change.op {
+                Op::EditFolder { .. } => store.folders.get(key).and_then(|f| f.link.clone()),
+                _ => None,
+            };
+            let link = link.clone().or(kept);
+            store.folders.insert(
+                key.clone(),
+                crate::state::folders::LiveFolder {
+                    filter_id: *filter_id,
+                    title: title.clone(),
+                    chats: chats.iter().copied().collect(),
+                    link,
+                    // Set with the folder's chats just now.
+                    link_chats: None,
+                },
+            );
+        }
+        (
+            Op::EditFolder {
+                key, title, chats, ..
+            },
+            _,
+        ) => {
+            if let Some(folder) = store.folders.get_mut(key) {
+                folder.title = title.clone();
+                folder.chats = chats.iter().copied().collect();
+            }
+        }
+        (Op::DeleteFolder { key, filter_id }, _)
+            if store
+                .folders
+                .get(key)
+                .is_some_and(|f| f.filter_id == *filter_id) =>
+        {
+            store.folders.remove(key);
+        }
         _ => {}
     }
 }

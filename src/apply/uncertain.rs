@@ -97,7 +97,7 @@ pub fn question(change: &Change, index: usize) -> String {
             "look at chat {chat}'s photo: is it the image {path}? Answer `done` or `not-done`"
         ),
         Op::CreateChat { title, .. } => format!(
-            "look among the signed-in person's chats for one titled {title:?} made just now; if it exists, put its id in the config as chats.{}.id and answer `done`, otherwise answer `not-done`",
+            "look among the signed-in person's chats for one titled {title:?} made just now; if it exists, record its id with `orgform state adopt chat {} CHAT_ID` and answer `done`, otherwise answer `not-done`",
             change.chat
         ),
         Op::CreateFolder { title, .. } => format!(

@@ -419,7 +419,8 @@ async fn load_saved_plan(
     )
     .await
     .map_err(read_error)?;
-    crate::apply::stale::check_live(&plan, &live).map_err(stale)?;
+    let view = super::plan::person_view(conn, model, &store, &plan, None, true).await?;
+    crate::apply::stale::check_live(&plan, &live, &view).map_err(stale)?;
     Ok(plan)
 }
 

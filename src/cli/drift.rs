@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use super::connect::{self, TelegramArgs};
 use super::error::{CliError, exit};
+use crate::drift::folders::FolderDrift;
 use crate::drift::{self, DriftInput, DriftReport, UpdateFeed};
 use crate::render::drift as render;
 
@@ -75,16 +76,74 @@ pub async fn make_report_and_live(
             updates: drained.updates,
         }
     };
-    let report = drift::detect(&DriftInput {
+    let mut report = drift::detect(&DriftInput {
         desired: &model.desired,
         live: &live,
         store: &store,
         now,
         updates,
     });
+    if let Some(folders) = folder_drift(conn, model, &live, &store).await? {
+        report.set_folders(folders);
+    }
     // The process ends soon after: freeing the ledger is wasted work.
     std::mem::forget(store);
     Ok((report, live))
+}
+
+/// The config's chat folders against the signed-in person's (`None` when
+/// the config has none). Only a person can read folders: without one the
+/// report says they were not checked.
+async fn folder_drift(
+    conn: &connect::Connection,
+    model: &crate::model::Model,
+    live: &crate::state::LiveState,
+    store: &crate::store::Store,
+) -> Result<Option<FolderDrift>, CliError> {
+    if model.config.folders.is_empty() {
+        return Ok(None);
+    }
+    let not_checked = |reason: &str| {
+        Ok(Some(FolderDrift::NotChecked {
+            reason: reason.to_string(),
+        }))
+    };
+    if !model.desired.provider.has_user() {
+        return not_checked("folders need a person (org.telegram.provider: user or both)");
+    }
+    let Some(provider) = super::login::user_provider_if_signed_in(&conn.state_dir)? else {
+        return not_checked(
+            "no person is signed in (`orgform login`, or ORGFORM_TELEGRAM_SESSION)",
+        );
+    };
+    let desired = crate::model::folders::resolve(&model.config, &model.desired);
+    let matched = crate::mtproto::folders::read(&provider, &desired, &store.folders)
+        .await
+        .map_err(|e| {
+            CliError::caused(
+                format!("reading the chat folders as the signed-in person: {e}"),
+                e,
+            )
+        })?;
+    let names: std::collections::BTreeMap<crate::state::ChatId, &str> = live
+        .state
+        .chats
+        .iter()
+        .chain(model.desired.state.chats.iter())
+        .map(|(k, c)| (c.id, k.as_str()))
+        .collect();
+    let items = crate::drift::folders::detect(
+        &desired,
+        &matched.live,
+        &matched.gone,
+        &store.folders,
+        |id| {
+            names
+                .get(&id)
+                .map_or_else(|| id.to_string(), |k| k.to_string())
+        },
+    );
+    Ok(Some(FolderDrift::Checked { items }))
 }
 
 /// With the user provider, each drifted setting and admin seat names who

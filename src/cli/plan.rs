@@ -8,8 +8,11 @@ use clap::{Args, ValueEnum};
 
 use super::connect::{self, TelegramArgs};
 use super::error::{CliError, exit};
+use crate::apply::stale::PersonView;
 use crate::plan::{self, Overrides, Plan, PlanInput};
 use crate::render::plan as render;
+use crate::state::folders::LiveFolder;
+use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
@@ -349,39 +352,50 @@ async fn recover_by_name(
 }
 
 /// Department folders (`folders:`): read the signed-in person's folders,
-/// say each one's link, and add the changes that bring them in line. Not
-/// for a plan of some chats only (`--changed-since`), and not without a
-/// person: a bot has no folders.
+/// match them to the config's through the store's records (adopting by
+/// title those with none, and recording them), say each one's link, and
+/// add the changes that bring them in line. Not for a plan of some chats
+/// only (`--changed-since`), and not without a person: a bot has no
+/// folders. The matched folders, when they were read.
 async fn plan_folders(
     conn: &connect::Connection,
     model: &crate::model::Model,
     plan: &mut Plan,
     live: &crate::state::LiveState,
-) -> Result<(), CliError> {
+    store: &mut crate::store::Store,
+) -> Result<Option<BTreeMap<String, LiveFolder>>, CliError> {
     if model.config.folders.is_empty() || plan.only.is_some() {
-        return Ok(());
+        return Ok(None);
     }
     if !model.desired.provider.has_user() {
         eprintln!(
             "warning: folders need a person (org.telegram.provider: user or both); they are not planned"
         );
-        return Ok(());
+        return Ok(None);
     }
     let Some(provider) = super::login::user_provider_if_signed_in(&conn.state_dir)? else {
         eprintln!(
             "warning: folders need a signed-in person (`orgform login`, or ORGFORM_TELEGRAM_SESSION); they are not planned"
         );
-        return Ok(());
+        return Ok(None);
     };
     let desired = crate::model::folders::resolve(&model.config, &model.desired);
-    let have = crate::mtproto::folders::read(&provider, &desired)
+    let matched = crate::mtproto::folders::read(&provider, &desired, &store.folders)
         .await
         .map_err(|e| {
             CliError::user(format!(
                 "reading the chat folders as the signed-in person: {e}"
             ))
         })?;
-    for (key, folder) in &have {
+    // First adoption: a folder found by title is recorded, so from now on
+    // it is found by its id whatever its title becomes.
+    if !matched.adopted.is_empty() {
+        for key in &matched.adopted {
+            store.folders.insert(key.clone(), matched.live[key].clone());
+        }
+        conn.save_store(store)?;
+    }
+    for (key, folder) in &matched.live {
         if let Some(link) = &folder.link {
             eprintln!(
                 "Folder `{}` ({}): {}",
@@ -391,7 +405,14 @@ async fn plan_folders(
             );
         }
     }
-    let names: std::collections::BTreeMap<crate::state::ChatId, &str> = live
+    for (key, old) in &matched.gone {
+        eprintln!(
+            "warning: folder `{}` (id {}) was deleted outside orgform; the plan makes it again with a new link",
+            crate::render::escape::terminal(key),
+            old.filter_id
+        );
+    }
+    let names: BTreeMap<crate::state::ChatId, &str> = live
         .state
         .chats
         .iter()
@@ -405,24 +426,74 @@ async fn plan_folders(
                 .map(|(k, c)| (c.id, k.as_str())),
         )
         .collect();
-    let changes = crate::plan::folders::changes(&desired, &have, |id| {
+    let changes = crate::plan::folders::changes(&desired, &matched.live, &matched.gone, |id| {
         names
             .get(&id)
             .map_or_else(|| id.to_string(), |k| k.to_string())
     });
     if !changes.is_empty() {
-        // What a saved plan's stale check compares (a folder is no chat's
-        // object, so it reads as nothing, as at plan time).
-        for c in &changes {
-            plan.fingerprints.insert(
-                c.address.to_string(),
-                plan::fingerprint(&plan::live_object(live, c)),
-            );
-        }
         plan.changes.extend(changes);
         plan::order(&mut plan.changes);
     }
-    Ok(())
+    Ok(Some(matched.live))
+}
+
+/// What a saved plan's stale check compares for the user provider's
+/// objects (chats to create, folders), read the same way when the plan is
+/// made and when it is applied. `folders`: the folders already read and
+/// matched, if they were. `to_apply`: the plan is about to run, so it
+/// needs the person (a plan may be made without one).
+pub(super) async fn person_view(
+    conn: &connect::Connection,
+    model: &crate::model::Model,
+    store: &crate::store::Store,
+    plan: &Plan,
+    folders: Option<BTreeMap<String, LiveFolder>>,
+    to_apply: bool,
+) -> Result<PersonView, CliError> {
+    let mut view = PersonView {
+        created: store.created_chats(),
+        ..PersonView::default()
+    };
+    let titles = crate::apply::stale::titles_created(plan);
+    let has_folders = plan.changes.iter().any(crate::plan::folders::is_folder);
+    if titles.is_empty() && !has_folders {
+        return Ok(view);
+    }
+    let Some(provider) = super::login::user_provider_if_signed_in(&conn.state_dir)? else {
+        if to_apply {
+            return Err(CliError::with_hint(
+                "this plan makes chats or chat folders, which only a signed-in person can check and apply",
+                "sign in with `orgform login`, or set ORGFORM_TELEGRAM_SESSION",
+            ));
+        }
+        return Ok(view);
+    };
+    let read_error = |what: &str, e: crate::mtproto::MtprotoError| {
+        CliError::user(format!("reading {what} as the signed-in person: {e}"))
+    };
+    if !titles.is_empty() {
+        view.titled = Some(
+            crate::mtproto::read::created_titles(&provider, &titles)
+                .await
+                .map_err(|e| read_error("the chats", e))?,
+        );
+    }
+    if has_folders {
+        view.folders = match folders {
+            Some(f) => Some(f),
+            None => {
+                let desired = crate::model::folders::resolve(&model.config, &model.desired);
+                Some(
+                    crate::mtproto::folders::read(&provider, &desired, &store.folders)
+                        .await
+                        .map_err(|e| read_error("the chat folders", e))?
+                        .live,
+                )
+            }
+        };
+    }
+    Ok(view)
 }
 
 pub async fn make_plan(
@@ -508,7 +579,9 @@ pub async fn make_plan_from(
         now,
         only,
     });
-    plan_folders(conn, &model, &mut plan, &live).await?;
+    let folders = plan_folders(conn, &model, &mut plan, &live, &mut store).await?;
+    let view = person_view(conn, &model, &store, &plan, folders, false).await?;
+    crate::apply::stale::fingerprint_person_changes(&mut plan, &live, &view);
     // The process ends soon after: freeing the ledger is wasted work.
     std::mem::forget(store);
     plan.config_digest = Some(model.sources.digest());

@@ -7,7 +7,8 @@
 //!
 //! Addresses name one record: `CHAT_ID/topic/KEY`, `CHAT_ID/link/KEY`,
 //! `CHAT_ID/invite/USER_ID`, `CHAT_ID/member/USER_ID`, and the chat's
-//! scalars `CHAT_ID/photo`, `CHAT_ID/pinned`, `CHAT_ID/commands`, ….
+//! scalars `CHAT_ID/photo`, `CHAT_ID/pinned`, `CHAT_ID/commands`, …;
+//! a chat folder orgform keeps is `folder/KEY` (its config key).
 
 use super::output::{out, outln};
 use std::path::PathBuf;
@@ -100,6 +101,10 @@ pub enum AdoptCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// A chat made for a config key that has no id yet (as orgform
+    /// records the chats it creates): `adopt chat KEY CHAT_ID`.
+    #[command(allow_negative_numbers = true)]
+    Chat { key: String, chat: i64 },
     /// An invite link: `adopt link CHAT_ID KEY URL [--name NAME]`.
     #[command(allow_negative_numbers = true)]
     Link {
@@ -268,6 +273,9 @@ fn row_kind(kind: &str) -> &str {
 
 fn address(key: &records::RowKey) -> String {
     let (chat, kind, k) = key;
+    if *chat == records::ORG_CHAT && kind == records::FOLDER_KIND {
+        return format!("folder/{k}");
+    }
     if kind == records::CHAT_KIND {
         format!("{chat}/{k}")
     } else {
@@ -279,9 +287,16 @@ fn parse_address(text: &str) -> Result<records::RowKey, CliError> {
     let bad = || {
         CliError::with_hint(
             format!("{text:?} is not a state address"),
-            "addresses look like CHAT_ID/topic/KEY, CHAT_ID/link/KEY, CHAT_ID/invite/USER_ID, CHAT_ID/member/USER_ID or CHAT_ID/photo; `orgform state list` shows them",
+            "addresses look like CHAT_ID/topic/KEY, CHAT_ID/link/KEY, CHAT_ID/invite/USER_ID, CHAT_ID/member/USER_ID, CHAT_ID/photo or folder/KEY; `orgform state list` shows them",
         )
     };
+    if let Some(key) = text.strip_prefix("folder/").filter(|k| !k.is_empty()) {
+        return Ok((
+            records::ORG_CHAT,
+            records::FOLDER_KIND.to_string(),
+            key.to_string(),
+        ));
+    }
     let parts: Vec<&str> = text.split('/').collect();
     let chat: i64 = parts.first().and_then(|c| c.parse().ok()).ok_or_else(bad)?;
     match parts.as_slice() {
@@ -301,6 +316,9 @@ fn list(backend: &Shared) -> Result<u8, CliError> {
                 .filter(|(k, _)| {
                     [
                         "thread_id",
+                        "filter_id",
+                        "title",
+                        "link",
                         "name",
                         "url",
                         "status",
@@ -430,6 +448,20 @@ fn adopt(backend: &Shared, what: AdoptCommand) -> Result<u8, CliError> {
                 },
             );
             (format!("{chat}/link/{key}"), before.and_then(|b| b.url))
+        }
+        AdoptCommand::Chat { key, chat } => {
+            if chat >= 0 {
+                return Err(CliError::with_hint(
+                    format!("{chat} is not a group or channel id"),
+                    "a supergroup's or channel's id starts with -100",
+                ));
+            }
+            let before = store.created_chats().get(&key).copied();
+            if let Some(old) = before.filter(|old| *old != chat) {
+                store.chat_mut(old).created_for = None;
+            }
+            store.chat_mut(chat).created_for = Some(key.clone());
+            (format!("{chat}/created_for"), before.map(|b| b.to_string()))
         }
     };
     backend
@@ -596,6 +628,16 @@ fn executed_from_store(store: &Store, change: &crate::plan::Change) -> Result<Ex
         )
     };
     let answer = match &change.op {
+        // The new chat's id: without it the next plan would create it again.
+        Op::CreateChat { .. } => match store.created_chats().get(&change.chat) {
+            Some(id) => Answer::Chat { id: *id },
+            None => {
+                return Err(adopt_first(
+                    "id",
+                    format!("orgform state adopt chat {} CHAT_ID", change.chat),
+                ));
+            }
+        },
         Op::CreateTopic { key, topic } => {
             let (t, thread_id) = memory
                 .topics
@@ -668,6 +710,16 @@ fn executed_from_store(store: &Store, change: &crate::plan::Change) -> Result<Ex
         },
         Op::SetPhoto { .. } => Answer::Photo {
             file_unique_id: None,
+        },
+        // A folder made by the cut-off run is known by its record (what a
+        // rollback needs to delete it again); without one the next plan
+        // finds it by its title.
+        Op::CreateFolder { key, .. } | Op::EditFolder { key, .. } => match store.folders.get(key) {
+            Some(f) => Answer::Folder {
+                filter_id: f.filter_id,
+                link: f.link.clone(),
+            },
+            None => Answer::Done,
         },
         _ => Answer::Done,
     };

@@ -15,6 +15,7 @@
 //! blind spots (topic deletions, link changes made by hand) are listed per
 //! chat.
 
+pub mod folders;
 #[cfg(test)]
 mod tests;
 
@@ -220,6 +221,13 @@ pub struct Summary {
     pub apply: usize,
     /// Items a person must fix.
     pub person: usize,
+    /// Of the items, those in chat folders (`folders:`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub folders: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,10 +238,40 @@ pub struct DriftReport {
     pub updates: UpdateFeed,
     /// Every managed chat, by key, the ones without drift too.
     pub chats: Vec<ChatDrift>,
+    /// The config's chat folders, when it has any: their drift, or why
+    /// they were not checked (only a signed-in person can read folders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folders: Option<folders::FolderDrift>,
     pub summary: Summary,
 }
 
 impl DriftReport {
+    /// Add the folders' drift (counted in the summary: each item is one
+    /// `apply` fixes).
+    pub fn set_folders(&mut self, drift: folders::FolderDrift) {
+        if let Some(old) = self.folders.take() {
+            for item in old.items() {
+                self.summary.items -= 1;
+                self.summary.drift -= 1;
+                self.summary.folders -= 1;
+                match item.fixer {
+                    Fixer::Apply => self.summary.apply -= 1,
+                    Fixer::Person => self.summary.person -= 1,
+                }
+            }
+        }
+        for item in drift.items() {
+            self.summary.items += 1;
+            self.summary.drift += 1;
+            self.summary.folders += 1;
+            match item.fixer {
+                Fixer::Apply => self.summary.apply += 1,
+                Fixer::Person => self.summary.person += 1,
+            }
+        }
+        self.folders = Some(drift);
+    }
+
     /// Whether anything differs or could not be checked.
     pub fn has_drift(&self) -> bool {
         self.summary.items > 0
@@ -309,6 +347,7 @@ pub fn detect(input: &DriftInput) -> DriftReport {
         checked_at: input.now.to_string(),
         updates: input.updates.clone(),
         chats,
+        folders: None,
         summary,
     }
 }

@@ -5,9 +5,11 @@
 //! shared one by `chatlists.exportChatlistInvite`, which answers with its
 //! `https://t.me/addlist/…` link; chats added later are set on the folder
 //! and on its link (`chatlists.editExportedInvite`), so the same link
-//! keeps joining newcomers to every chat. Folders are found by title: the
-//! name a person sees, and what lets a folder whose creation was cut off
-//! (or made by hand) be adopted instead of made twice.
+//! keeps joining newcomers to every chat. Folders are found by the filter
+//! id orgform's store records for each config key ([`match_folders`]);
+//! by title only where there is no record yet (a folder made by hand, or
+//! one whose creation was cut off), so it is adopted instead of made
+//! twice.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -66,18 +68,23 @@ impl UserProvider {
                     title: title_of(&f.title),
                     chats: chats_of(&f.include_peers),
                     link: None,
+                    link_chats: None,
                 }),
                 tl::enums::DialogFilter::Chatlist(f) => {
-                    let link = if f.has_my_invites {
-                        self.links(f.id).await?.into_iter().next()
+                    let (link, link_chats) = if f.has_my_invites {
+                        match self.link_chats(f.id).await?.into_iter().next() {
+                            Some((url, chats)) => (Some(url), Some(chats)),
+                            None => (None, None),
+                        }
                     } else {
-                        None
+                        (None, None)
                     };
                     out.push(LiveFolder {
                         filter_id: f.id,
                         title: title_of(&f.title),
                         chats: chats_of(&f.include_peers),
                         link,
+                        link_chats,
                     });
                 }
                 tl::enums::DialogFilter::Default => {}
@@ -86,8 +93,12 @@ impl UserProvider {
         Ok(out)
     }
 
-    /// The links of a shared folder, oldest first.
-    async fn links(&self, filter_id: i32) -> Result<Vec<String>, MtprotoError> {
+    /// The links of a shared folder with the chats each one joins, oldest
+    /// first.
+    async fn link_chats(
+        &self,
+        filter_id: i32,
+    ) -> Result<Vec<(String, BTreeSet<ChatId>)>, MtprotoError> {
         let tl::enums::chatlists::ExportedInvites::Invites(invites) = self
             .call(&tl::functions::chatlists::GetExportedInvites {
                 chatlist: chatlist(filter_id),
@@ -98,7 +109,15 @@ impl UserProvider {
             .into_iter()
             .map(|i| {
                 let tl::enums::ExportedChatlistInvite::Invite(i) = i;
-                i.url
+                let chats = i
+                    .peers
+                    .iter()
+                    .filter_map(|p| match p {
+                        tl::enums::Peer::Channel(c) => Some(chat_id(c.channel_id)),
+                        _ => None,
+                    })
+                    .collect();
+                (i.url, chats)
             })
             .collect())
     }
@@ -209,7 +228,7 @@ impl UserProvider {
                     .call(&tl::functions::chatlists::EditExportedInvite {
                         chatlist: chatlist(filter_id),
                         slug: slug.to_string(),
-                        title: None,
+                        title: (shared.title != title).then(|| title.to_string()),
                         peers: Some(peers),
                     })
                     .await?;
@@ -307,8 +326,9 @@ impl UserProvider {
     }
 
     /// Whether a folder change whose answer was lost happened: a creation
-    /// happened when exactly one folder of its title holds its chats; an
-    /// edit when the folder holds them now.
+    /// happened when exactly one folder of its title holds its chats
+    /// (shared or not: a cut between making and sharing it leaves it
+    /// unshared); an edit when the folder holds them now.
     pub(super) async fn folder_evidence(&self, change: &Change) -> Evidence {
         let by = "messages.getDialogFilters".to_string();
         let Ok(folders) = self.folders().await else {
@@ -320,8 +340,11 @@ impl UserProvider {
                 let want: BTreeSet<ChatId> = chats.iter().copied().collect();
                 match same.as_slice() {
                     [] => Evidence::NotDone { by },
-                    // Made, and shared: adopt it.
-                    [f] if f.chats == want && f.link.is_some() => Evidence::Done {
+                    // Made (and shared, or cut off before its link was
+                    // made): adopt it, never make a second one. An
+                    // unshared one is shared by the next apply (the plan
+                    // says "the folder has no link yet").
+                    [f] if f.chats == want => Evidence::Done {
                         executed: Executed {
                             answer: Answer::Folder {
                                 filter_id: f.filter_id,
@@ -329,7 +352,14 @@ impl UserProvider {
                             },
                             not_modified: false,
                             calls: vec![],
-                            notes: vec![],
+                            notes: if f.link.is_none() {
+                                vec![
+                                    "the folder was made but not yet shared: the next apply shares it"
+                                        .into(),
+                                ]
+                            } else {
+                                vec![]
+                            },
                         },
                         by,
                     },
@@ -341,10 +371,16 @@ impl UserProvider {
             } => {
                 let want: BTreeSet<ChatId> = chats.iter().copied().collect();
                 match folders.iter().find(|f| f.filter_id == *filter_id) {
-                    Some(f) if f.chats == want && f.link.is_some() => Evidence::Done {
-                        executed: Executed::done(vec![]),
-                        by,
-                    },
+                    // The folder is set first, its link second: done only
+                    // when the link joins those chats too (a cut between
+                    // the two left the link behind; running it again
+                    // sets both, which repeats nothing).
+                    Some(f) if f.chats == want && f.link.is_some() && !f.link_lags(&want) => {
+                        Evidence::Done {
+                            executed: Executed::done(vec![]),
+                            by,
+                        }
+                    }
                     Some(_) => Evidence::NotDone { by },
                     None => Evidence::Unknown,
                 }
@@ -364,53 +400,131 @@ impl UserProvider {
     }
 }
 
-/// The account's folders for the config's, by config key: each desired
-/// folder takes the oldest folder of its title, once.
-pub fn match_by_title(
+/// The account's folders for the config's, by config key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Matched {
+    /// The live folder of each config key that has one.
+    pub live: BTreeMap<String, LiveFolder>,
+    /// Folders the store records for a config key whose filter id the
+    /// account no longer has: deleted outside orgform (the record as it
+    /// was; its link no longer works).
+    pub gone: BTreeMap<String, LiveFolder>,
+    /// Config keys matched by title for want of a record (first adoption):
+    /// the caller records them.
+    pub adopted: Vec<String>,
+}
+
+/// Match the account's folders to the config's: by the filter id the
+/// store records for the key (whatever the folder's title is now, so a
+/// title changed in the config edits the folder and keeps its link), and
+/// only for keys with no record, by title, each desired folder taking the
+/// oldest unclaimed folder of its title.
+pub fn match_folders(
     desired: &BTreeMap<String, DesiredFolder>,
+    recorded: &BTreeMap<String, LiveFolder>,
     mut live: Vec<LiveFolder>,
-) -> BTreeMap<String, LiveFolder> {
+) -> Matched {
     live.sort_by_key(|f| f.filter_id);
-    let mut out = BTreeMap::new();
+    let mut out = Matched::default();
+    for key in desired.keys() {
+        let Some(record) = recorded.get(key) else {
+            continue;
+        };
+        match live.iter().position(|f| f.filter_id == record.filter_id) {
+            Some(at) => {
+                out.live.insert(key.clone(), live.remove(at));
+            }
+            None => {
+                out.gone.insert(key.clone(), record.clone());
+            }
+        }
+    }
+    // A folder recorded for another key (one the config dropped) is still
+    // orgform's: never adopted for a new key by its title.
+    live.retain(|f| !recorded.values().any(|r| r.filter_id == f.filter_id));
     for (key, want) in desired {
+        if recorded.contains_key(key) {
+            continue;
+        }
         if let Some(at) = live.iter().position(|f| f.title == want.title) {
-            out.insert(key.clone(), live.remove(at));
+            out.live.insert(key.clone(), live.remove(at));
+            out.adopted.push(key.clone());
         }
     }
     out
 }
 
-/// Read the account's folders, matched to the config's by title.
+/// Read the account's folders, matched to the config's through the
+/// store's records.
 pub async fn read(
     provider: &UserProvider,
     desired: &BTreeMap<String, DesiredFolder>,
-) -> Result<BTreeMap<String, LiveFolder>, MtprotoError> {
-    Ok(match_by_title(desired, provider.folders().await?))
+    recorded: &BTreeMap<String, LiveFolder>,
+) -> Result<Matched, MtprotoError> {
+    Ok(match_folders(desired, recorded, provider.folders().await?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn each_config_folder_takes_the_oldest_folder_of_its_title_once() {
-        let f = |id: i32, title: &str| LiveFolder {
+    fn f(id: i32, title: &str) -> LiveFolder {
+        LiveFolder {
             filter_id: id,
             title: title.into(),
             ..Default::default()
-        };
-        let want = |title: &str| DesiredFolder {
+        }
+    }
+
+    fn want(title: &str) -> DesiredFolder {
+        DesiredFolder {
             title: title.into(),
             ..Default::default()
-        };
+        }
+    }
+
+    #[test]
+    fn each_config_folder_takes_the_oldest_folder_of_its_title_once() {
         let desired = BTreeMap::from([
             ("a".to_string(), want("Eng")),
             ("b".to_string(), want("Eng")),
             ("c".to_string(), want("Ops")),
         ]);
-        let got = match_by_title(&desired, vec![f(5, "Eng"), f(3, "Eng"), f(4, "Sales")]);
-        assert_eq!(got["a"].filter_id, 3);
-        assert_eq!(got["b"].filter_id, 5);
-        assert!(!got.contains_key("c"));
+        let got = match_folders(
+            &desired,
+            &BTreeMap::new(),
+            vec![f(5, "Eng"), f(3, "Eng"), f(4, "Sales")],
+        );
+        assert_eq!(got.live["a"].filter_id, 3);
+        assert_eq!(got.live["b"].filter_id, 5);
+        assert!(!got.live.contains_key("c"));
+        assert_eq!(got.adopted, ["a", "b"]);
+        assert!(got.gone.is_empty());
+    }
+
+    #[test]
+    fn a_recorded_folder_is_found_by_its_id_whatever_its_title() {
+        // The config renamed `a` to "Platform"; by hand someone made
+        // another folder called "Platform": the record wins, the other
+        // folder is left alone.
+        let desired = BTreeMap::from([
+            ("a".to_string(), want("Platform")),
+            ("b".to_string(), want("Ops")),
+        ]);
+        let recorded = BTreeMap::from([
+            ("a".to_string(), f(4, "Eng")),
+            ("b".to_string(), f(9, "Ops")),
+        ]);
+        let got = match_folders(
+            &desired,
+            &recorded,
+            vec![f(3, "Platform"), f(4, "Eng"), f(5, "Ops")],
+        );
+        assert_eq!(got.live["a"].filter_id, 4);
+        assert_eq!(got.live["a"].title, "Eng");
+        // `b`'s folder (9) was deleted by hand: gone, not adopted by title.
+        assert!(!got.live.contains_key("b"));
+        assert_eq!(got.gone["b"].filter_id, 9);
+        assert!(got.adopted.is_empty());
     }
 }

@@ -202,6 +202,61 @@ pub fn merge(
     }
 }
 
+/// How many chats the signed-in person created, by title, for the titles
+/// asked about: what tells a saved plan's chat creation that a chat of its
+/// title appeared since (paging the dialogs, at most 50 pages of 100).
+pub async fn created_titles(
+    provider: &UserProvider,
+    titles: &[String],
+) -> Result<BTreeMap<String, usize>, MtprotoError> {
+    use grammers_tl_types as tl;
+    let mut out = BTreeMap::new();
+    if titles.is_empty() {
+        return Ok(out);
+    }
+    let mut offset_peer = tl::enums::InputPeer::Empty;
+    for _ in 0..50 {
+        let dialogs = provider
+            .call(&tl::functions::messages::GetDialogs {
+                exclude_pinned: false,
+                folder_id: None,
+                offset_date: 0,
+                offset_id: 0,
+                offset_peer: offset_peer.clone(),
+                limit: 100,
+                hash: 0,
+            })
+            .await?;
+        let (chats, more) = match dialogs {
+            tl::enums::messages::Dialogs::Dialogs(d) => (d.chats, false),
+            tl::enums::messages::Dialogs::Slice(d) => {
+                let more = !d.dialogs.is_empty();
+                (d.chats, more)
+            }
+            tl::enums::messages::Dialogs::NotModified(_) => (vec![], false),
+        };
+        let mut last = None;
+        for chat in &chats {
+            if let tl::enums::Chat::Channel(c) = chat {
+                last = Some((c.id, c.access_hash.unwrap_or(0)));
+                if c.creator && titles.contains(&c.title) {
+                    *out.entry(c.title.clone()).or_insert(0) += 1;
+                }
+            }
+        }
+        match (more, last) {
+            (true, Some((channel_id, access_hash))) => {
+                offset_peer = tl::enums::InputPeer::Channel(tl::types::InputPeerChannel {
+                    channel_id,
+                    access_hash,
+                });
+            }
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

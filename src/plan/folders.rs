@@ -15,10 +15,13 @@ use crate::state::folders::{DesiredFolder, LiveFolder};
 use crate::state::{Address, ChatId, ChatType};
 
 /// The changes from `live` (the account's folders, by config key) to
-/// `desired`. `name` gives a chat's config key for people to read.
+/// `desired`. `gone` holds the folders orgform made that were deleted
+/// outside it (made again, and the plan says so). `name` gives a chat's
+/// config key for people to read.
 pub fn changes(
     desired: &BTreeMap<String, DesiredFolder>,
     live: &BTreeMap<String, LiveFolder>,
+    gone: &BTreeMap<String, LiveFolder>,
     name: impl Fn(ChatId) -> String,
 ) -> Vec<Change> {
     let names = |chats: &mut dyn Iterator<Item = &ChatId>| -> Vec<String> {
@@ -44,6 +47,19 @@ pub fn changes(
                     0,
                     "declared in folders: the user provider makes and shares it".into(),
                 );
+                if let Some(old) = gone.get(key) {
+                    why.insert(
+                        1,
+                        format!(
+                            "the folder orgform made (id {}) was deleted outside orgform: it is made again, with a new link{}",
+                            old.filter_id,
+                            old.link
+                                .as_deref()
+                                .map(|l| format!(" ({l} no longer works)"))
+                                .unwrap_or_default()
+                        ),
+                    );
+                }
                 (
                     Action::Create,
                     Op::CreateFolder {
@@ -60,7 +76,10 @@ pub fn changes(
                 )
             }
             Some(have)
-                if have.title != want.title || have.chats != want.chats || have.link.is_none() =>
+                if have.title != want.title
+                    || have.chats != want.chats
+                    || have.link.is_none()
+                    || have.link_lags(&want.chats) =>
             {
                 if chats.is_empty() {
                     continue;
@@ -75,6 +94,8 @@ pub fn changes(
                 }
                 if have.link.is_none() {
                     why.push("the folder has no link yet: it is shared".into());
+                } else if have.link_lags(&want.chats) {
+                    why.push("its link joins other chats than the folder: it is set again".into());
                 }
                 (
                     Action::Update,
@@ -145,6 +166,7 @@ mod tests {
             title: title.into(),
             chats: chats.iter().copied().collect(),
             link: link.map(str::to_string),
+            link_chats: None,
         }
     }
 
@@ -165,7 +187,7 @@ mod tests {
                 have("Same", &[-4], Some("https://t.me/addlist/y")),
             ),
         ]);
-        let out = changes(&desired, &live, |id| format!("c{}", -id));
+        let out = changes(&desired, &live, &BTreeMap::new(), |id| format!("c{}", -id));
         assert_eq!(out.len(), 2, "{out:#?}");
         assert_eq!(out[0].action, Action::Create);
         assert_eq!(out[0].address.as_str(), "folder.eng");
@@ -183,6 +205,44 @@ mod tests {
     #[test]
     fn an_empty_folder_is_not_planned() {
         let desired = BTreeMap::from([("eng".to_string(), want("Eng", &[]))]);
-        assert!(changes(&desired, &BTreeMap::new(), |id| id.to_string()).is_empty());
+        assert!(
+            changes(&desired, &BTreeMap::new(), &BTreeMap::new(), |id| id
+                .to_string())
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_folder_deleted_by_hand_is_made_again_and_the_plan_says_so() {
+        let desired = BTreeMap::from([("eng".to_string(), want("Eng", &[-1]))]);
+        let gone = BTreeMap::from([(
+            "eng".to_string(),
+            have("Eng", &[-1], Some("https://t.me/addlist/old")),
+        )]);
+        let out = changes(&desired, &BTreeMap::new(), &gone, |id| id.to_string());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].action, Action::Create);
+        assert!(
+            out[0].why[1].contains("deleted outside orgform")
+                && out[0].why[1].contains("https://t.me/addlist/old"),
+            "{:?}",
+            out[0].why
+        );
+    }
+
+    #[test]
+    fn a_title_changed_in_the_config_edits_the_same_folder() {
+        let desired = BTreeMap::from([("eng".to_string(), want("Platform", &[-1]))]);
+        let live = BTreeMap::from([(
+            "eng".to_string(),
+            have("Eng", &[-1], Some("https://t.me/addlist/x")),
+        )]);
+        let out = changes(&desired, &live, &BTreeMap::new(), |id| id.to_string());
+        assert_eq!(out.len(), 1);
+        assert!(matches!(
+            &out[0].op,
+            Op::EditFolder { filter_id: 2, title, .. } if title == "Platform"
+        ));
+        assert_eq!(out[0].after.to_json()["link"], "https://t.me/addlist/x");
     }
 }

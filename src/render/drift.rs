@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::drift::folders::{FolderDrift, FolderItem};
 use crate::drift::{ChatDrift, DriftReport, Fixer, Item, Kind, Status, UpdateFeed};
 
 use super::Style;
@@ -37,8 +38,107 @@ pub fn summary_line(report: &DriftReport) -> String {
     if s.unknown > 0 {
         let _ = write!(line, " ({} could not be checked)", s.unknown);
     }
+    if s.folders > 0 {
+        let _ = write!(line, "; {} of them in chat folders", s.folders);
+    }
     line.push('.');
     line
+}
+
+/// The folders' part of a report, for a terminal.
+fn folders_text(folders: &FolderDrift, style: Style) -> String {
+    let mut out = String::new();
+    match folders {
+        FolderDrift::NotChecked { reason } => {
+            let _ = writeln!(
+                out,
+                "Chat folders were not checked: {}.\n",
+                escape::terminal(reason)
+            );
+        }
+        FolderDrift::Checked { items } if items.is_empty() => {}
+        FolderDrift::Checked { items } => {
+            let _ = writeln!(out, "chat folders");
+            let mut last: Option<&str> = None;
+            for item in items {
+                if last != Some(item.address.as_str()) {
+                    let _ = writeln!(out, "  {}:", escape::terminal(item.address.as_str()));
+                    last = Some(item.address.as_str());
+                }
+                let line = format!(
+                    "    ~ {} {}: {}",
+                    fixer_tag(item.fixer),
+                    item.kind.title(),
+                    item.summary
+                );
+                let line = escape::terminal(&line);
+                let line = if style == Style::Plain {
+                    line.into_owned()
+                } else {
+                    format!("\x1b[33m{line}\x1b[0m")
+                };
+                let _ = writeln!(out, "{line}");
+                folder_values(&mut out, item);
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn folder_values(out: &mut String, item: &FolderItem) {
+    expected_actual(out, &item.expected, &item.actual);
+    let _ = writeln!(out, "        fix:      {}", escape::terminal(&item.fix));
+}
+
+/// An item's `expected:` and `actual:` lines (none when both are nothing).
+fn expected_actual(out: &mut String, expected: &Value, actual: &Value) {
+    if !(expected.is_null() && actual.is_null()) {
+        let _ = writeln!(
+            out,
+            "        expected: {}",
+            escape::terminal(&value_text(expected))
+        );
+        let _ = writeln!(
+            out,
+            "        actual:   {}",
+            escape::terminal(&value_text(actual))
+        );
+    }
+}
+
+/// The folders' part of a report, as Markdown.
+fn folders_markdown(folders: &FolderDrift) -> String {
+    let mut out = String::new();
+    match folders {
+        FolderDrift::NotChecked { reason } => {
+            let _ = writeln!(
+                out,
+                "> [!NOTE]\n> Chat folders were not checked: {}.\n",
+                md_escape(reason)
+            );
+        }
+        FolderDrift::Checked { items } if items.is_empty() => {}
+        FolderDrift::Checked { items } => {
+            let _ = writeln!(out, "### Chat folders\n");
+            let _ = writeln!(out, "| | address | kind | what | expected | actual | fix |");
+            let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+            for item in items {
+                let _ = writeln!(
+                    out,
+                    "| 🤖 | {} | {} | {} | {} | {} | {} |",
+                    escape::md_code(item.address.as_str()),
+                    item.kind.title(),
+                    md_escape(&item.summary),
+                    md_value(&item.expected),
+                    md_value(&item.actual),
+                    escape::md_own_text(&item.fix)
+                );
+            }
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// How fresh orgform's knowledge of who is in the chats is.
@@ -197,18 +297,7 @@ pub fn text(report: &DriftReport, style: Style) -> String {
                 item.summary
             );
             let _ = writeln!(out, "{}", paint(style, item, &line));
-            if !(item.expected.is_null() && item.actual.is_null()) {
-                let _ = writeln!(
-                    out,
-                    "        expected: {}",
-                    escape::terminal(&value_text(&item.expected))
-                );
-                let _ = writeln!(
-                    out,
-                    "        actual:   {}",
-                    escape::terminal(&value_text(&item.actual))
-                );
-            }
+            expected_actual(&mut out, &item.expected, &item.actual);
             for w in &item.why {
                 let _ = writeln!(out, "        why:      {}", escape::terminal(w));
             }
@@ -224,6 +313,9 @@ pub fn text(report: &DriftReport, style: Style) -> String {
         .iter()
         .flat_map(|c| c.blind_spots.iter().map(move |s| (c, s)))
         .collect();
+    if let Some(folders) = &report.folders {
+        out.push_str(&folders_text(folders, style));
+    }
     if !spots.is_empty() {
         let _ = writeln!(
             out,
@@ -253,6 +345,9 @@ pub fn markdown(report: &DriftReport) -> String {
     let _ = writeln!(head, "Checked at {}.\n", report.checked_at);
     if !report.has_drift() {
         let _ = writeln!(head, "**No drift.** Telegram matches the configuration.\n");
+        if let Some(folders) = &report.folders {
+            head.push_str(&folders_markdown(folders));
+        }
         let _ = writeln!(head, "{}", md_escape(&knowledge_line(report)));
         return head;
     }
@@ -265,11 +360,13 @@ pub fn markdown(report: &DriftReport) -> String {
             plural(s.unknown, "item", "items")
         );
     }
-    let _ = writeln!(
-        head,
-        "| chat | 🤖 apply fixes | ✋ a person must fix | ❓ unknown | what |"
-    );
-    let _ = writeln!(head, "|---|---:|---:|---:|---|");
+    if s.chats_with_drift > 0 {
+        let _ = writeln!(
+            head,
+            "| chat | 🤖 apply fixes | ✋ a person must fix | ❓ unknown | what |"
+        );
+        let _ = writeln!(head, "|---|---:|---:|---:|---|");
+    }
     for chat in report.chats.iter().filter(|c| !c.items.is_empty()) {
         let apply = chat
             .items
@@ -296,6 +393,9 @@ pub fn markdown(report: &DriftReport) -> String {
         );
     }
     let _ = writeln!(head, "\n{}\n", md_escape(&knowledge_line(report)));
+    if let Some(folders) = &report.folders {
+        head.push_str(&folders_markdown(folders));
+    }
 
     let mut details = Vec::new();
     for chat in report.chats.iter().filter(|c| !c.items.is_empty()) {

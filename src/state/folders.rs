@@ -3,9 +3,10 @@
 //!
 //! A folder belongs to no one chat, so it lives beside the org's chats
 //! rather than in them; the planner diffs [`DesiredFolder`]s against
-//! [`LiveFolder`]s by folder title, the name a person sees and the one
-//! thing that lets a folder made on another run (or by hand) be adopted
-//! instead of made twice.
+//! [`LiveFolder`]s matched to config keys by the filter id orgform's store
+//! records (a [`LiveFolder`] is also that record), and by title only for
+//! a key with no record yet, so a folder made on another run (or by hand)
+//! is adopted instead of made twice.
 
 use std::collections::BTreeSet;
 
@@ -41,6 +42,17 @@ pub struct LiveFolder {
     /// it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The chats its link joins, when read (a link keeps its own list:
+    /// set apart from the folder's, it may lag behind it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_chats: Option<BTreeSet<ChatId>>,
+}
+
+impl LiveFolder {
+    /// Whether its link joins other chats than `chats` (only when read).
+    pub fn link_lags(&self, chats: &BTreeSet<ChatId>) -> bool {
+        self.link.is_some() && self.link_chats.as_ref().is_some_and(|l| l != chats)
+    }
 }
 
 impl LiveFolder {

@@ -186,6 +186,14 @@ pub trait Backend: Send + Sync {
         event: &str,
         status: Option<Option<&str>>,
     ) -> Result<(), StoreError>;
+    /// Append one event to a run and commit `delta` (what the change it
+    /// records taught the store) in the same transaction: the record lands
+    /// with its journal step or not at all. A backend that cannot do both
+    /// at once appends, then commits.
+    fn append_with(&self, run_id: &str, event: &str, delta: &Delta) -> Result<(), StoreError> {
+        self.append(run_id, event, None)?;
+        self.commit(delta)
+    }
     /// Every event of a run, in order, as written.
     fn events(&self, run_id: &str) -> Result<Vec<String>, StoreError>;
     /// Every run, oldest first.

@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::state::folders::LiveFolder;
 use crate::state::{ChatId, Command, InviteLink, MemberState, Topic, UserId};
 
 /// The current store format. A newer file is refused, never overwritten.
@@ -41,6 +42,13 @@ pub struct Store {
     /// getUpdates offset: the next update id to ask for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_offset: Option<i64>,
+    /// Chat folders orgform made or adopted (the user provider), by config
+    /// key: Telegram's filter id, the folder's link, and its title and
+    /// chats as last set or read. A plan finds a folder by this id, so a
+    /// title changed in the config edits the folder (same link) instead of
+    /// making another.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub folders: BTreeMap<String, LiveFolder>,
     /// How the snapshot was loaded from its backend (set by
     /// [`Backend::load`] and [`Backend::load_chats`]): what writing it back
     /// must know. Never part of the JSON form.
@@ -55,6 +63,7 @@ impl PartialEq for Store {
         self.format_version == other.format_version
             && self.chats == other.chats
             && self.update_offset == other.update_offset
+            && self.folders == other.folders
     }
 }
 
@@ -76,6 +85,7 @@ impl Default for Store {
             format_version: FORMAT_VERSION,
             chats: BTreeMap::new(),
             update_offset: None,
+            folders: BTreeMap::new(),
             loaded: None,
         }
     }

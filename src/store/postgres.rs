@@ -526,50 +526,11 @@ impl Backend for Postgres {
         event: &str,
         status: Option<Option<&str>>,
     ) -> Result<(), StoreError> {
-        let (ws, run, event) = (
-            self.workspace.clone(),
-            run_id.to_string(),
-            event.to_string(),
-        );
-        let set_status = status.is_some();
-        let status = status.flatten().map(str::to_string);
-        let seq = self.on_session(move |s| {
-            let Session { rt, client } = s;
-            rt.block_on(async {
-                let tx = client.transaction().await?;
-                let row = if set_status {
-                    tx.query_opt(
-                        "UPDATE orgform_runs SET events = events + 1, status = $3
-                         WHERE workspace = $1 AND run_id = $2 RETURNING events",
-                        &[&ws, &run, &status],
-                    )
-                    .await?
-                } else {
-                    tx.query_opt(
-                        "UPDATE orgform_runs SET events = events + 1
-                         WHERE workspace = $1 AND run_id = $2 RETURNING events",
-                        &[&ws, &run],
-                    )
-                    .await?
-                };
-                let Some(row) = row else {
-                    tx.rollback().await?;
-                    return Ok(None);
-                };
-                let seq: i64 = row.get(0);
-                tx.execute(
-                    "INSERT INTO orgform_journal (workspace, run_id, seq, event) VALUES ($1, $2, $3, $4)",
-                    &[&ws, &run, &seq, &event],
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(Some(seq))
-            })
-        })?;
-        match seq {
-            Some(_) => Ok(()),
-            None => Err(StoreError::NoSuchRun(run_id.to_string())),
-        }
+        self.append_delta(run_id, event, status, None)
+    }
+
+    fn append_with(&self, run_id: &str, event: &str, delta: &Delta) -> Result<(), StoreError> {
+        self.append_delta(run_id, event, None, Some(delta.clone()))
     }
 
     fn events(&self, run_id: &str) -> Result<Vec<String>, StoreError> {
@@ -689,6 +650,66 @@ impl Backend for Postgres {
 /// workspace key, xor a constant: not the workspace lock itself).
 fn lease_key(workspace_key: i64) -> i64 {
     workspace_key ^ 0x0077_6174_6368_0000 // "watch"
+}
+
+impl Postgres {
+    /// One journal event, and with it `delta` when given, in one
+    /// transaction.
+    fn append_delta(
+        &self,
+        run_id: &str,
+        event: &str,
+        status: Option<Option<&str>>,
+        delta: Option<Delta>,
+    ) -> Result<(), StoreError> {
+        let (ws, run, event) = (
+            self.workspace.clone(),
+            run_id.to_string(),
+            event.to_string(),
+        );
+        let set_status = status.is_some();
+        let status = status.flatten().map(str::to_string);
+        let seq = self.on_session(move |s| {
+            let Session { rt, client } = s;
+            rt.block_on(async {
+                let tx = client.transaction().await?;
+                let row = if set_status {
+                    tx.query_opt(
+                        "UPDATE orgform_runs SET events = events + 1, status = $3
+                         WHERE workspace = $1 AND run_id = $2 RETURNING events",
+                        &[&ws, &run, &status],
+                    )
+                    .await?
+                } else {
+                    tx.query_opt(
+                        "UPDATE orgform_runs SET events = events + 1
+                         WHERE workspace = $1 AND run_id = $2 RETURNING events",
+                        &[&ws, &run],
+                    )
+                    .await?
+                };
+                let Some(row) = row else {
+                    tx.rollback().await?;
+                    return Ok(None);
+                };
+                let seq: i64 = row.get(0);
+                tx.execute(
+                    "INSERT INTO orgform_journal (workspace, run_id, seq, event) VALUES ($1, $2, $3, $4)",
+                    &[&ws, &run, &seq, &event],
+                )
+                .await?;
+                if let Some(delta) = &delta {
+                    write_delta(&tx, &ws, delta).await?;
+                }
+                tx.commit().await?;
+                Ok(Some(seq))
+            })
+        })?;
+        match seq {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NoSuchRun(run_id.to_string())),
+        }
+    }
 }
 
 /// A delta's records (merged) and its offset, inside the caller's

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{ChatMemory, SeenMember, Store};
+use crate::state::folders::LiveFolder;
 use crate::state::{ChatId, MemberState, UserId};
 use crate::state::{InviteLink, Topic};
 
@@ -54,6 +55,9 @@ pub const GONE_KIND: &str = "gone";
 /// The row kind of a set of chats gone rows cover (chat [`ORG_CHAT`], key:
 /// a digest of the set, value: the chat ids).
 pub const GONE_CHATS_KIND: &str = "gone_chats";
+/// The row kind of a chat folder orgform keeps (chat [`ORG_CHAT`], key:
+/// the folder's config key, value: [`LiveFolder`]).
+pub const FOLDER_KIND: &str = "folders";
 /// The chat id of rows that belong to no one chat (no Telegram chat has
 /// id 0).
 pub const ORG_CHAT: ChatId = 0;
@@ -302,7 +306,36 @@ pub fn rows(store: &Store) -> Rows {
         chat_rows(*chat, memory, &folded.people, &mut out);
     }
     org_rows_of(store, &folded, &mut out);
+    folder_rows(store, &mut out);
     out
+}
+
+/// The folder rows of a snapshot (every snapshot holds all of them: they
+/// are few, and no partial load leaves them out).
+fn folder_rows(store: &Store, out: &mut Rows) {
+    for (key, folder) in &store.folders {
+        out.insert(
+            (ORG_CHAT, FOLDER_KIND.to_string(), key.clone()),
+            to_value(folder),
+        );
+    }
+}
+
+/// The folder row of `key` as `store` holds it: an upsert, or a delete
+/// when the store no longer has the folder. What an apply writes with the
+/// journal step that made, edited or deleted the folder.
+pub fn folder_delta(store: &Store, key: &str) -> Delta {
+    let row = (ORG_CHAT, FOLDER_KIND.to_string(), key.to_string());
+    match store.folders.get(key) {
+        Some(folder) => Delta {
+            upserts: vec![(row, to_value(folder))],
+            ..Delta::default()
+        },
+        None => Delta {
+            deletes: vec![row],
+            ..Delta::default()
+        },
+    }
 }
 
 /// Builds a [`Store`] from rows as a backend reads them, parsing each
@@ -312,6 +345,7 @@ pub struct Loader {
     chats: BTreeMap<ChatId, (serde_json::Map<String, Value>, ChatMemory)>,
     gone: Vec<(UserId, Gone)>,
     sets: BTreeMap<String, Vec<ChatId>>,
+    folders: BTreeMap<String, LiveFolder>,
     org_rows: Vec<(RowKey, Value)>,
     /// Member rows that say "absent" (candidates for the fold).
     absent_rows: Vec<(ChatId, UserId)>,
@@ -324,6 +358,11 @@ impl Loader {
             format!("record {kind} {key:?} of chat {chat} does not fit: {e}")
         };
         let user = || key.parse::<UserId>().map_err(|e| bad(&e));
+        if chat == ORG_CHAT && kind == FOLDER_KIND {
+            let folder: LiveFolder = serde_json::from_str(text).map_err(|e| bad(&e))?;
+            self.folders.insert(key.to_string(), folder);
+            return Ok(());
+        }
         if chat == ORG_CHAT {
             let value: Value = serde_json::from_str(text).map_err(|e| bad(&e))?;
             match kind {
@@ -390,6 +429,7 @@ impl Loader {
     ) -> Result<Store, String> {
         let mut store = Store {
             update_offset: offset,
+            folders: self.folders,
             ..Store::default()
         };
         for (chat, (scalars, mut memory)) in self.chats {
@@ -536,6 +576,10 @@ pub fn delta(base: &Store, now: &Store) -> Delta {
     if !unfolded {
         org_rows_of(now, &fold_now, &mut after);
     }
+    if base.folders != now.folders {
+        folder_rows(base, &mut before);
+        folder_rows(now, &mut after);
+    }
     let upserts = after
         .iter()
         .filter(|(k, v)| before.get(*k) != Some(*v))
@@ -637,6 +681,76 @@ mod tests {
         );
         let r = rows(&s);
         assert_eq!(from_rows(&r, Some(9)).unwrap(), s);
+    }
+
+    fn folder(id: i32, title: &str, chats: &[ChatId]) -> LiveFolder {
+        LiveFolder {
+            filter_id: id,
+            title: title.into(),
+            chats: chats.iter().copied().collect(),
+            link: Some(format!("https://t.me/addlist/f{id}")),
+            link_chats: None,
+        }
+    }
+
+    #[test]
+    fn folders_are_rows_of_their_own_written_only_when_they_change() {
+        let mut s = Store::default();
+        s.folders.insert("eng".into(), folder(2, "Eng", &[-1, -2]));
+        s.see_member(-1, 42, MemberState::Member, 7, "update");
+        let r = rows(&s);
+        assert_eq!(
+            r[&(ORG_CHAT, FOLDER_KIND.to_string(), "eng".to_string())]["filter_id"],
+            2
+        );
+        let loaded = from_rows(&r, None).unwrap();
+        assert_eq!(loaded, s);
+        // A partial load keeps them (they belong to no chat) and writing
+        // it back unchanged writes nothing.
+        let mut loader = Loader::default();
+        for ((chat, kind, key), value) in &r {
+            loader.add(*chat, kind, key, &value.to_string()).unwrap();
+        }
+        let partial = loader.finish(None, Some(BTreeSet::from([-2]))).unwrap();
+        assert_eq!(partial.folders, s.folders);
+        assert!(delta(&partial, &partial.clone()).is_empty());
+
+        // A renamed folder is one upsert; a forgotten one one delete; a
+        // writer that did not touch folders leaves them alone.
+        let mut renamed = loaded.clone();
+        renamed.folders.get_mut("eng").unwrap().title = "Engineering".into();
+        let d = delta(&loaded, &renamed);
+        assert_eq!(d.upserts.len(), 1, "{d:?}");
+        assert!(d.deletes.is_empty());
+        let mut member_only = loaded.clone();
+        member_only.see_member(-2, 43, MemberState::Member, 8, "update");
+        assert!(
+            delta(&loaded, &member_only)
+                .upserts
+                .iter()
+                .all(|(k, _)| k.1 != FOLDER_KIND)
+        );
+        let (mut db, mut offset) = (r.clone(), None);
+        apply(&mut db, &mut offset, &d);
+        apply(&mut db, &mut offset, &delta(&loaded, &member_only));
+        let merged = from_rows(&db, None).unwrap();
+        assert_eq!(merged.folders["eng"].title, "Engineering");
+        let mut gone = merged.clone();
+        gone.folders.clear();
+        let d = delta(&merged, &gone);
+        assert_eq!(
+            d.deletes,
+            [(ORG_CHAT, FOLDER_KIND.to_string(), "eng".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_folder_row_that_does_not_fit_is_named() {
+        let mut loader = Loader::default();
+        let err = loader
+            .add(ORG_CHAT, FOLDER_KIND, "eng", r#"{"title": 3}"#)
+            .unwrap_err();
+        assert!(err.contains("folders \"eng\""), "{err}");
     }
 
     #[test]

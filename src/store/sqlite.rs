@@ -386,7 +386,11 @@ impl Backend for Sqlite {
         event: &str,
         status: Option<Option<&str>>,
     ) -> Result<(), StoreError> {
-        self.with_space(|| self.append_once(run_id, event, status))
+        self.with_space(|| self.append_once(run_id, event, status, None))
+    }
+
+    fn append_with(&self, run_id: &str, event: &str, delta: &Delta) -> Result<(), StoreError> {
+        self.with_space(|| self.append_once(run_id, event, None, Some(delta)))
     }
 
     fn events(&self, run_id: &str) -> Result<Vec<String>, StoreError> {
@@ -650,11 +654,14 @@ impl Sqlite {
 }
 
 impl Sqlite {
+    /// One journal event, and with it `delta` when given, in one
+    /// transaction.
     fn append_once(
         &self,
         run_id: &str,
         event: &str,
         status: Option<Option<&str>>,
+        delta: Option<&Delta>,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn.lock().expect("sqlite lock");
         let tx = conn
@@ -686,6 +693,9 @@ impl Sqlite {
             params![run_id, seq, event],
         )
         .map_err(|e| self.err(e))?;
+        if let Some(delta) = delta {
+            self.write_delta(&tx, delta)?;
+        }
         tx.commit().map_err(|e| self.err(e))
     }
 }

@@ -6,15 +6,13 @@
 //! instead; after PEER_FLOOD the run adds nobody more and says so.
 
 use orgform::mtproto::UserSession;
-use orgform::sandbox::mtproto::{MtprotoFault, MtprotoOptions, RunningMtproto};
-use orgform::sandbox::world::{Chat, Member, User};
-use orgform::sandbox::{self, RunningSandbox, SandboxOptions, World};
+use orgform::sandbox::RunningSandbox;
+use orgform::sandbox::mtproto::{MtprotoFault, RunningMtproto};
+use orgform::sandbox::world::User;
 use orgform::state::ChatType;
 
-use super::settings_cli::orgform;
+use super::rig::{OWNER, RigBuilder, orgform};
 
-const BOT: i64 = 7_000_000_001;
-const OWNER: i64 = 100_001;
 const CHAT: i64 = -1_001_000_000_005;
 const ALICE: i64 = 100_010;
 const PAT: i64 = 100_011;
@@ -23,8 +21,7 @@ const FRED: i64 = 100_013;
 const GINA: i64 = 100_014;
 
 async fn rig() -> (RunningSandbox, RunningMtproto, UserSession) {
-    let mut world = World::new(BOT, "acme_org_bot", format!("{BOT}:secret-token"));
-    world.add_user(User::human(OWNER, "Olga"));
+    let mut rig = RigBuilder::new();
     for (id, name, username, private) in [
         (ALICE, "Alice", Some("alice_a"), false),
         (PAT, "Pat", Some("pat_p"), true),
@@ -36,36 +33,10 @@ async fn rig() -> (RunningSandbox, RunningMtproto, UserSession) {
         user.username = username.map(str::to_string);
         user.privacy_restricted = private;
         user.started_bot = true;
-        world.add_user(user);
+        rig = rig.user(user);
     }
-    let mut chat = Chat::new(CHAT, ChatType::Supergroup, "Team");
-    chat.set_status(
-        OWNER,
-        Member::Creator {
-            is_anonymous: false,
-            custom_title: None,
-        },
-    );
-    chat.set_status(
-        BOT,
-        Member::Administrator {
-            rights: orgform::sandbox::world::full_rights(ChatType::Supergroup),
-            custom_title: None,
-            promoted_by: OWNER,
-        },
-    );
-    world.add_chat(chat);
-    let sandbox = sandbox::start(SandboxOptions::default(), world)
-        .await
-        .unwrap();
-    let mtproto = sandbox
-        .start_mtproto(MtprotoOptions::default())
-        .await
-        .unwrap();
-    let key: [u8; 256] = std::array::from_fn(|i| (i as u8).wrapping_mul(5) ^ 0x71);
-    mtproto.authorize(key, Some(OWNER));
-    let session = UserSession::new(2, mtproto.addr(), OWNER, key);
-    (sandbox, mtproto, session)
+    let rig = rig.chat(CHAT, "Team").start().await;
+    (rig.sandbox, rig.mtproto, rig.session)
 }
 
 fn config(people: &[&str]) -> String {

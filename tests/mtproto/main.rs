@@ -11,4 +11,6 @@ mod add_direct;
 mod folders;
 mod front_end;
 mod provider;
+mod rig;
+mod saved_plans;
 mod settings_cli;

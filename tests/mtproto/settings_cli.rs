@@ -8,15 +8,15 @@ use std::path::Path;
 use std::str::FromStr;
 
 use orgform::mtproto::UserSession;
-use orgform::sandbox::mtproto::{MtprotoFault, MtprotoOptions, RunningMtproto};
-use orgform::sandbox::world::{Chat, Member, User};
-use orgform::sandbox::{self, RunningSandbox, SandboxOptions, World};
-use orgform::state::ChatType;
+use orgform::sandbox::RunningSandbox;
+use orgform::sandbox::mtproto::{MtprotoFault, RunningMtproto};
+use orgform::sandbox::world::{Member, User};
 
-const BOT: i64 = 7_000_000_001;
-const OWNER: i64 = 100_001;
+// `orgform` is re-exported here too: it lived here before the rig.
+#[allow(unused_imports)]
+pub(crate) use super::rig::{BOT, OWNER, RigBuilder, Run, orgform};
+
 const CHAT: i64 = -1_001_000_000_001;
-const NOW: &str = "--now=2026-11-27T12:00:00Z";
 
 fn config(provider: &str) -> String {
     format!(
@@ -42,87 +42,8 @@ chats:
 }
 
 async fn rig() -> (RunningSandbox, RunningMtproto, UserSession) {
-    let mut world = World::new(BOT, "acme_org_bot", format!("{BOT}:secret-token"));
-    world.add_user(User::human(OWNER, "Olga"));
-    let mut chat = Chat::new(CHAT, ChatType::Supergroup, "Engineering");
-    chat.set_status(
-        OWNER,
-        Member::Creator {
-            is_anonymous: false,
-            custom_title: None,
-        },
-    );
-    chat.set_status(
-        BOT,
-        Member::Administrator {
-            rights: orgform::sandbox::world::full_rights(ChatType::Supergroup),
-            custom_title: None,
-            promoted_by: OWNER,
-        },
-    );
-    world.add_chat(chat);
-    let sandbox = sandbox::start(SandboxOptions::default(), world)
-        .await
-        .unwrap();
-    let mtproto = sandbox
-        .start_mtproto(MtprotoOptions::default())
-        .await
-        .unwrap();
-    let key: [u8; 256] = std::array::from_fn(|i| (i as u8).wrapping_mul(13) ^ 0xa5);
-    mtproto.authorize(key, Some(OWNER));
-    let session = UserSession::new(2, mtproto.addr(), OWNER, key);
-    (sandbox, mtproto, session)
-}
-
-pub(crate) struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-pub(crate) async fn orgform(
-    dir: &Path,
-    sandbox: &RunningSandbox,
-    session: Option<&str>,
-    args: &[&str],
-) -> Run {
-    let token = dir.join("token");
-    std::fs::write(&token, sandbox.token()).unwrap();
-    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    if matches!(args[0], "plan" | "apply" | "rollback" | "drift") {
-        all.extend([
-            "--api-url".into(),
-            sandbox.base_url(),
-            "--token-file".into(),
-            token.display().to_string(),
-        ]);
-        if args[0] != "rollback" {
-            all.push(NOW.into());
-        }
-    }
-    let dir = dir.to_path_buf();
-    let session = session.map(str::to_string);
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = crate::hermetic::orgform(&dir.join("state"));
-        cmd.args(&all)
-            .current_dir(&dir)
-            .env("ORGFORM_TELEGRAM_API_ID", "12345")
-            .env(
-                "ORGFORM_TELEGRAM_API_HASH",
-                "0123456789abcdef0123456789abcdef",
-            );
-        if let Some(s) = session {
-            cmd.env("ORGFORM_TELEGRAM_SESSION", s);
-        }
-        let out = cmd.output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into(),
-            stderr: String::from_utf8_lossy(&out.stderr).into(),
-        }
-    })
-    .await
-    .unwrap()
+    let rig = RigBuilder::new().chat(CHAT, "Engineering").start().await;
+    (rig.sandbox, rig.mtproto, rig.session)
 }
 
 fn chat_settings(sandbox: &RunningSandbox) -> (u32, bool, bool, bool, bool, bool) {

@@ -10,6 +10,7 @@ mod apply;
 mod backends;
 mod commands;
 mod drops;
+mod folders;
 mod full_disk;
 mod partial;
 mod postgres;

@@ -7,15 +7,16 @@
 //! Telegram's rules kept here: a custom folder's id is 2 and up; a folder
 //! shared by link holds only groups and channels, at most 100, and only
 //! chats its owner may invite to; the link's slug is what
-//! `editExportedInvite` and `checkChatlistInvite` name it by; a banned
-//! person is not let back in by a folder link.
+//! `editExportedInvite` and `checkChatlistInvite` name it by; opening a
+//! link joins no chat the person is banned from, and sends a join request
+//! (not membership) to a chat that takes join requests.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::super::methods::Call;
 use super::super::rules::errors::{self, ApiError};
-use super::super::world::{Member, World};
+use super::super::world::{JoinRequest, Member, World};
 use crate::state::{ChatId, Right, UserId};
 
 /// Telegram's limits: chats in a shared folder, links per folder.
@@ -235,9 +236,14 @@ pub fn edit(
 }
 
 /// `joinChatlist` (`/sandbox/act`, and `chatlists.joinChatlistInvite`):
-/// the caller opens the folder link `slug` and joins every chat of it
-/// they are not in (`chat_ids`, when given, limits it to those, as the
-/// app lets a person untick some). Answers the chats joined.
+/// the caller opens the folder link `slug` (`chat_ids`, when given, limits
+/// it to those, as the app lets a person untick some). As Telegram does
+/// it: a chat the caller is in already is left as it is (`already`); a
+/// chat they are banned from stays closed (`banned`); a chat that takes
+/// join requests gets one from them, pending an admin's approval, with the
+/// `chat_join_request` update the bot sees (`requested`); every other
+/// chat is joined (`joined`). The person gets the folder in their own
+/// account, as Telegram's apps add it.
 pub fn join_chatlist(call: &mut Call) -> Result<Value, ApiError> {
     let user = call.caller.id;
     let slug = call
@@ -260,7 +266,8 @@ pub fn join_chatlist(call: &mut Call) -> Result<Value, ApiError> {
     if call.world.users.get(&user).is_some_and(|u| u.deactivated) {
         return Err(errors::user_deactivated());
     }
-    let mut joined = Vec::new();
+    let (mut joined, mut requested, mut already, mut banned) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for chat in link.chats.iter().copied() {
         if only.as_ref().is_some_and(|o| !o.contains(&chat)) {
             continue;
@@ -268,10 +275,33 @@ pub fn join_chatlist(call: &mut Call) -> Result<Value, ApiError> {
         let Some(c) = call.world.chats.get(&chat) else {
             continue;
         };
-        let new = match c.status(user, call.now) {
-            m if m.is_present() => continue,
-            // A folder link does not lift a ban.
-            Member::Kicked { .. } => continue,
+        let status = c.status(user, call.now);
+        if status.is_present() {
+            already.push(chat);
+            continue;
+        }
+        if matches!(status, Member::Kicked { .. }) {
+            banned.push(chat);
+            continue;
+        }
+        if c.join_by_request {
+            // One pending request a person, as in Telegram: asking again
+            // keeps the first (and its date).
+            if !c.join_requests.contains_key(&user) {
+                let now = call.now;
+                call.chat_mut(chat).join_requests.insert(
+                    user,
+                    JoinRequest {
+                        date: now,
+                        invite_link: None,
+                    },
+                );
+                crate::sandbox::updates::join_requested(call.world, chat, user, now, None);
+            }
+            requested.push(chat);
+            continue;
+        }
+        let new = match status {
             Member::Restricted {
                 permissions,
                 until_date,
@@ -289,7 +319,53 @@ pub fn join_chatlist(call: &mut Call) -> Result<Value, ApiError> {
         call.set_member(chat, user, new, None, false);
         joined.push(chat);
     }
-    Ok(json!({"joined": joined}))
+    // The person now has the folder too (a chat list of their own, with no
+    // link of theirs), holding the chats they took; opening the link again
+    // adds what is new to it.
+    if user != link.owner {
+        let taken: Vec<ChatId> = joined
+            .iter()
+            .chain(&requested)
+            .chain(&already)
+            .copied()
+            .collect();
+        let folders = &mut call.world.folders.folders;
+        match folders
+            .iter_mut()
+            .find(|f| f.owner == user && f.shared && f.title == link.title)
+        {
+            Some(mine) => {
+                for chat in taken {
+                    if !mine.chats.contains(&chat) {
+                        mine.chats.push(chat);
+                    }
+                }
+            }
+            None if !taken.is_empty() => {
+                let id = folders
+                    .iter()
+                    .filter(|f| f.owner == user)
+                    .map(|f| f.id + 1)
+                    .max()
+                    .unwrap_or(2)
+                    .max(2);
+                folders.push(Folder {
+                    owner: user,
+                    id,
+                    title: link.title.clone(),
+                    chats: taken,
+                    shared: true,
+                });
+            }
+            None => {}
+        }
+    }
+    Ok(json!({
+        "joined": joined,
+        "requested": requested,
+        "already": already,
+        "banned": banned,
+    }))
 }
 
 #[cfg(test)]
