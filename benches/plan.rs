@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo bench --bench plan`. Results are recorded in the README.
 
+#[path = "common/steps.rs"]
+mod steps;
+
 use std::hint::black_box;
 
 use criterion::Criterion;
@@ -26,36 +29,8 @@ fn main() {
     write(&generated, dir.path()).expect("write the generated org");
     let config_dir = dir.path().join("config");
 
-    // Where the time of one load goes, as shares of the whole.
-    {
-        use std::time::Instant;
-        let t0 = Instant::now();
-        let loaded = orgform::config::load(&config_dir);
-        let t1 = Instant::now();
-        let root = loaded.root.clone().expect("parses");
-        let (problems, pruned) = orgform::config::schema::validate_and_prune(&root);
-        assert!(problems.is_empty());
-        let t2 = Instant::now();
-        let config: orgform::model::Config = serde_json::from_value(pruned).expect("typed");
-        let t3 = Instant::now();
-        let checked = orgform::model::check::Checker::new(&root, &config).run();
-        assert!(!checked.has_errors());
-        let t4 = Instant::now();
-        let desired = orgform::model::resolve::resolve(&config, now());
-        let t5 = Instant::now();
-        let total = (t5 - t0).as_secs_f64();
-        let share = |a: Instant, b: Instant| 100.0 * (b - a).as_secs_f64() / total;
-        println!(
-            "one load: {:.0} ms = parse {:.0}% + schema {:.0}% + typing {:.0}% + checks {:.0}% + resolve {:.0}% ({} chats resolved)",
-            total * 1000.0,
-            share(t0, t1),
-            share(t1, t2),
-            share(t2, t3),
-            share(t3, t4),
-            share(t4, t5),
-            desired.state.chats.len()
-        );
-    }
+    // Where the time of one load goes, step by step.
+    steps::print(&steps::measure(&config_dir, now(), 3));
 
     let mut c = Criterion::default().sample_size(10).configure_from_args();
     c.bench_function("load+validate+resolve 10k people, 1k chats", |b| {

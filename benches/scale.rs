@@ -16,7 +16,8 @@
 //! command writes it.
 //!
 //! Before all that, one config load step by step, in-process (read and
-//! parse, schema, typed model, checks, resolve), and what `--changed-since`
+//! parse, schema, typed model, checks, resolve; `common/steps.rs`, also
+//! `cargo bench --bench load`), and what `--changed-since`
 //! adds: the base rebuilt from the head and the changed file, against the
 //! base loaded in full as before. After the `--changed-since` runs, this
 //! release again with a fresh watch ledger (the facts a watch writes after
@@ -33,6 +34,9 @@
 //!
 //! Run: `cargo bench --bench scale` (about 10 minutes, most of it the
 //! converging apply's 146,000 calls). Results are recorded in the README.
+
+#[path = "common/steps.rs"]
+mod steps;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -400,47 +404,10 @@ fn with_fresh_ledger(
 /// Where one load of the config goes, step by step (in-process, best of
 /// three), and what `--changed-since` adds: the base rebuilt from the head
 /// and the changed file (`model::since`), and its chats resolved.
-fn steps(org: &Org) {
+fn load_steps(org: &Org) {
     use std::time::Instant;
     let now: jiff::Timestamp = NOW.trim_start_matches("--now=").parse().unwrap();
-    let mut best: Vec<(&str, f64)> = Vec::new();
-    for _ in 0..3 {
-        let t0 = Instant::now();
-        let loaded = orgform::config::load(&org.config);
-        let t1 = Instant::now();
-        let root = loaded.root.as_ref().expect("parses");
-        let (problems, pruned) = orgform::config::schema::validate_and_prune(root);
-        assert!(problems.is_empty());
-        let t2 = Instant::now();
-        let config: orgform::model::Config = serde_json::from_value(pruned).expect("typed");
-        let t3 = Instant::now();
-        let checked = orgform::model::check::Checker::new(root, &config).run();
-        assert!(!checked.has_errors());
-        let t4 = Instant::now();
-        let desired = orgform::model::resolve::resolve(&config, now);
-        let t5 = Instant::now();
-        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1000.0;
-        let round = [
-            ("read and parse YAML", ms(t0, t1)),
-            ("schema", ms(t1, t2)),
-            ("typed model", ms(t2, t3)),
-            ("checks", ms(t3, t4)),
-            ("resolve", ms(t4, t5)),
-        ];
-        std::mem::forget((loaded, config, desired));
-        if best.is_empty() {
-            best = round.to_vec();
-        } else {
-            for (b, r) in best.iter_mut().zip(round) {
-                b.1 = b.1.min(r.1);
-            }
-        }
-    }
-    let total: f64 = best.iter().map(|(_, t)| t).sum();
-    println!("one config load, step by step (best of 3): {total:.0} ms");
-    for (what, t) in &best {
-        println!("  {what}: {t:.0} ms ({:.0} %)", 100.0 * t / total);
-    }
+    steps::print(&steps::measure(&org.config, now, 3));
 
     // --changed-since HEAD after one chat's title changed.
     let chats = org.config.join("chats.yaml");
@@ -580,7 +547,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let org = generate(dir.path());
     println!("this release ({BIN}):");
-    steps(&org);
+    load_steps(&org);
     let (current, db) = run(BIN, &org, &dir.path().join("current"), true);
     let previous: Vec<(String, f64, u64, Option<u64>)> = match std::env::var("ORGFORM_PREVIOUS_BIN")
     {

@@ -133,9 +133,39 @@ pub fn narrow(
     }
 }
 
+/// Add the why-traces a plan can show to a model loaded without them: those
+/// of the chats it reads (`only`), or of every chat when it reads them all
+/// or when policy rules look at the whole org (a violation shows the why of
+/// the seat it is about).
+pub fn trace_shown(model: &mut crate::model::Model, only: Option<&[String]>, now: jiff::Timestamp) {
+    let rules = model
+        .config
+        .policies
+        .as_ref()
+        .is_some_and(|p| !p.rules.is_empty());
+    let chats: std::collections::BTreeSet<String> = match only {
+        Some(only) if !rules => only.iter().cloned().collect(),
+        _ => model.config.chats.keys().cloned().collect(),
+    };
+    model.trace(&chats, now);
+}
+
 /// Policy rules over the org as the plan leaves it: the live state with
 /// the plan applied, and the desired state for chats the plan did not read.
 pub fn plan_policies(planned: &Planned, now: jiff::Timestamp) -> crate::policy::Report {
+    let rules = planned
+        .model
+        .config
+        .policies
+        .as_ref()
+        .map_or(0, |p| p.rules.len());
+    if rules == 0 {
+        // Nothing to evaluate: skip copying the whole org's state.
+        return crate::policy::Report {
+            over: "plan".into(),
+            ..Default::default()
+        };
+    }
     let state = crate::policy::planned_state(&planned.model.desired, &planned.live, &planned.plan);
     crate::policy::evaluate_state(
         &planned.model,
@@ -497,6 +527,24 @@ pub async fn make_plan(
     now: jiff::Timestamp,
     only: Option<Vec<String>>,
 ) -> Result<Planned, CliError> {
+    make_plan_from(config, conn, model, overrides, now, only, None).await
+}
+
+/// [`make_plan`], with a store this connection loaded last for the chats
+/// with these ids: used when they are the chats the plan reads, instead of
+/// loading it again.
+pub async fn make_plan_from(
+    config: &std::path::Path,
+    conn: &connect::Connection,
+    model: crate::model::Model,
+    overrides: Overrides,
+    now: jiff::Timestamp,
+    only: Option<Vec<String>>,
+    preloaded: Option<(
+        std::collections::BTreeSet<crate::state::ChatId>,
+        crate::store::Store,
+    )>,
+) -> Result<Planned, CliError> {
     // Only the member records of the chats this plan reads.
     let chat_ids =
         |model: &crate::model::Model| -> Option<std::collections::BTreeSet<crate::state::ChatId>> {
@@ -507,7 +555,10 @@ pub async fn make_plan(
             })
         };
     let loaded = chat_ids(&model);
-    let mut store = conn.load_store_of(loaded.as_ref())?;
+    let mut store = match (preloaded, &loaded) {
+        (Some((ids, store)), Some(wanted)) if ids == *wanted => store,
+        _ => conn.load_store_of(loaded.as_ref())?,
+    };
     // Chats the user provider created for keys the config has no id for
     // yet are managed by the recorded id, never created twice.
     let mut model = model;
@@ -672,7 +723,18 @@ pub fn git_commit(config: &std::path::Path) -> Option<String> {
 
 pub fn run(args: PlanArgs) -> Result<u8, CliError> {
     let now = super::parse_now(args.now.as_deref())?;
-    let model = crate::model::load(&args.config, now)?;
+    // A targeted plan shows the why of the chats it reads only: their
+    // traces are added once those are known (most of resolving's work at
+    // 10,000 people is wording traces).
+    let untraced = std::collections::BTreeSet::new();
+    let mut model = match &args.changed_since {
+        Some(_) => crate::model::load_traced(
+            &args.config,
+            now,
+            crate::model::resolve::Traces::Only(&untraced),
+        )?,
+        None => crate::model::load(&args.config, now)?,
+    };
     let subset = args.rollout.subset(&model, now)?;
     let changed = args
         .changed_since
@@ -680,7 +742,6 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
         .map(|rev| super::diff::changed_chats_since(&args.config, rev, &model, now))
         .transpose()?;
     let rt = connect::runtime()?;
-    let model_desired = model.desired.clone();
     let (planned, state_dir) =
         connect::block_on_interruptible(&rt, "nothing was changed", async {
             let conn = connect::connect(
@@ -690,30 +751,49 @@ pub fn run(args: PlanArgs) -> Result<u8, CliError> {
             )
             .await?;
             lock_or_read_only(&conn, args.lock, "plan", now)?;
+            // The store with the changed chats' records: which chats were
+            // never read needs only the chats' own records, and when every
+            // chat was read before, it is the plan's store too.
+            let mut preloaded = None;
             let only = match (changed, &args.changed_since) {
-                (Some(changed), Some(rev)) => Some(super::diff::targeted(
-                    rev,
-                    changed,
-                    &model.desired,
-                    // Whether a chat was ever read needs no member records.
-                    &conn.load_store_of(Some(&Default::default()))?,
-                )),
+                (Some(changed), Some(rev)) => {
+                    let ids: std::collections::BTreeSet<crate::state::ChatId> = changed
+                        .iter()
+                        .filter_map(|k| model.desired.state.chats.get(k).map(|c| c.id))
+                        .collect();
+                    let store = conn.load_store_of(Some(&ids))?;
+                    let only = super::diff::targeted(rev, changed, &model.desired, &store);
+                    preloaded = Some((ids, store));
+                    Some(only)
+                }
                 _ => None,
             };
             let only = narrow(only, subset.as_ref());
-            let result = make_plan(
+            if args.changed_since.is_some() {
+                trace_shown(&mut model, only.as_deref(), now);
+            }
+            let result = make_plan_from(
                 &args.config,
                 &conn,
                 model,
                 args.guards.overrides(),
                 now,
                 only,
+                preloaded,
             )
             .await;
             let state_dir = conn.state_dir.clone();
             let ledger = super::watch::ledger_status(&conn, now.as_second());
-            let invites =
-                super::watch::pending_invites(&conn, &|u| model_desired.handle(u), now.as_second());
+            // Pending invites name people by handle, from the planned
+            // model (a failed plan prints none).
+            let invites = match &result {
+                Ok(planned) => super::watch::pending_invites(
+                    &conn,
+                    &|u| planned.model.desired.handle(u),
+                    now.as_second(),
+                ),
+                Err(_) => Vec::new(),
+            };
             conn.close().await?;
             result.map(|p| (p, (state_dir, ledger, invites)))
         })?;

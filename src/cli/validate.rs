@@ -36,8 +36,24 @@ pub fn run(args: ValidateArgs) -> Result<u8, CliError> {
     } else {
         DiagnosticFormat::Text
     });
-    match crate::model::load(&args.config, now) {
-        Ok(model) => {
+    // validate shows no why-traces, but for policy violations: resolve
+    // without them, and add every chat's only when there are rules.
+    let untraced = std::collections::BTreeSet::new();
+    let loaded = crate::model::load_traced(
+        &args.config,
+        now,
+        crate::model::resolve::Traces::Only(&untraced),
+    );
+    match loaded {
+        Ok(mut model) => {
+            if model
+                .config
+                .policies
+                .as_ref()
+                .is_some_and(|p| !p.rules.is_empty())
+            {
+                super::plan::trace_shown(&mut model, None, now);
+            }
             // The process ends after printing: freeing the model of a
             // 10,000-person org was a sixth of validate's time.
             let model = std::mem::ManuallyDrop::new(model);

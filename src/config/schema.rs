@@ -79,6 +79,51 @@ fn validator() -> &'static jsonschema::Validator {
         .get_or_init(|| jsonschema::validator_for(schema()).expect("generated schema compiles"))
 }
 
+/// The same schema, validating the raw tree in place (`super::instance`).
+fn tree_validator() -> &'static jsonschema::Validator<super::instance::Tree> {
+    static VALIDATOR: OnceLock<jsonschema::Validator<super::instance::Tree>> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::options_for::<super::instance::Tree>()
+            .build(schema())
+            .expect("generated schema compiles")
+    })
+}
+
+/// Whether the merged tree is valid, checked on the tree itself.
+pub fn is_valid(root: &Node) -> bool {
+    tree_validator().is_valid(root)
+}
+
+/// Validate the merged tree and read it into `T` (the config's types):
+/// what `validate_and_prune` and `serde_json::from_value` give, without
+/// the JSON copy when the tree is valid (the common case): the schema is
+/// checked on the tree and the types are read from it. An invalid tree
+/// takes the pruning path, so its diagnostics are exactly as before.
+/// The error is the types' own message, for a tree the schema accepts but
+/// the types do not read (rare: the schema is generated from them), or
+/// `None` when the schema's diagnostics already explain it.
+pub fn validate_typed<T: serde::de::DeserializeOwned>(
+    root: &Node,
+) -> (Diagnostics, Result<T, Option<String>>) {
+    if is_valid(root) {
+        if let Ok(typed) = super::tree_de::from_tree::<T>(root) {
+            return (Diagnostics::default(), Ok(typed));
+        }
+        // Word the error as before: through JSON.
+        let error = match serde_json::from_value::<T>(root.to_json()) {
+            Ok(typed) => return (Diagnostics::default(), Ok(typed)),
+            Err(e) => e.to_string(),
+        };
+        return (Diagnostics::default(), Err(Some(error)));
+    }
+    let (problems, pruned) = validate_and_prune(root);
+    let typed = serde_json::from_value::<T>(pruned).map_err(|e| {
+        let explained = !problems.is_empty();
+        (!explained).then(|| e.to_string())
+    });
+    (problems, typed)
+}
+
 /// Validate the merged tree. Every schema violation becomes a diagnostic
 /// pointing at the offending key or value.
 pub fn validate(root: &Node) -> Diagnostics {
@@ -91,13 +136,13 @@ pub fn validate(root: &Node) -> Diagnostics {
 /// list indices, and with them spans, stay right); an unknown key removes
 /// just that key.
 pub fn validate_and_prune(root: &Node) -> (Diagnostics, Json) {
-    let instance = root.to_json();
     let mut out = Diagnostics::default();
     // A valid config (the common case) needs no pruning: skip the copy and
     // the error walk.
-    if validator().is_valid(&instance) {
-        return (out, instance);
+    if is_valid(root) {
+        return (out, root.to_json());
     }
+    let instance = root.to_json();
     let mut pruned = instance.clone();
     for error in validator().iter_errors(&instance) {
         let path = error.instance_path().as_str().to_string();
@@ -501,5 +546,60 @@ fn resolve_ref<'a>(root: &'a Json, sub: &'a Json) -> &'a Json {
             .and_then(|d| d.get(r.rsplit('/').next().unwrap_or("")))
             .unwrap_or(sub),
         None => sub,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema on the tree says what the schema on its JSON copy says,
+    /// for every example and fixture config (valid and invalid) and for
+    /// values of the wrong kind.
+    #[test]
+    fn the_tree_and_its_json_copy_validate_alike() {
+        let mut roots = Vec::new();
+        let mut stack = vec![
+            std::path::PathBuf::from("examples"),
+            std::path::PathBuf::from("tests/fixtures"),
+        ];
+        while let Some(dir) = stack.pop() {
+            let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+            let configs = entries.iter().any(|e| {
+                e.path()
+                    .extension()
+                    .is_some_and(|x| x == "yaml" || x == "kdl")
+            });
+            if configs && let Some(root) = crate::config::load(&dir).root {
+                roots.push((dir.display().to_string(), root));
+            }
+            stack.extend(entries.iter().map(|e| e.path()).filter(|p| p.is_dir()));
+        }
+        for text in [
+            "people: {a: {telegram_id: '5'}}\n",
+            "people: {a: {telegram_id: 5.5}}\n",
+            "people: {a: {telegram_id: 5, status: gone}}\n",
+            "people: {a: {telegram_id: 5, name: ~}}\n",
+            "people: {a: {telegram_id: 5, colour: red}}\n",
+            "chats: {c: {id: -1, type: supergroup, forum: yes}}\n",
+            "chats: {c: {id: -1, members: [everyone, {persn: a}]}}\n",
+            "chats: {c: {id: -1, slow_mode: -5}}\n",
+            "roles: {r: {rights: al}}\n",
+            "roles: {r: {rights: [pin_messages, 5]}}\n",
+            "org: [a]\n",
+            "people: []\n",
+            "- a\n",
+        ] {
+            let source = crate::config::SourceFile::new("t.yaml", "t.yaml", text);
+            let root = crate::config::yaml::parse(crate::config::FileId(0), &source).unwrap();
+            roots.push((text.to_string(), root));
+        }
+        let mut invalid = 0;
+        for (name, root) in &roots {
+            let through_json = validator().is_valid(&root.to_json());
+            assert_eq!(is_valid(root), through_json, "{name}");
+            invalid += usize::from(!through_json);
+        }
+        assert!(invalid >= 13, "the invalid cases are there: {invalid}");
     }
 }

@@ -2,9 +2,11 @@
 //! byte span of every value and every key, so that schema errors, reference
 //! errors and duplicates can all point at `file:line:col`.
 //!
-//! The tree converts losslessly to a `serde_json::Value`, which is what the
-//! JSON Schema validates and the typed model deserialises from; JSON Pointer
-//! paths from either step are mapped back to spans with [`Node::pointer`].
+//! The JSON Schema validates the tree itself (`instance`) and the typed
+//! model deserialises from it (`tree_de`); it also converts losslessly to a
+//! `serde_json::Value` ([`Node::to_json`]), which is what an invalid config
+//! is pruned on. JSON Pointer paths from either step are mapped back to
+//! spans with [`Node::pointer`].
 
 use super::source::Span;
 
@@ -99,6 +101,47 @@ impl Node {
         }
     }
 
+    /// Whether `self.to_json() == other.to_json()`, without building
+    /// either: spans and the order of a mapping's keys do not count, a
+    /// float that is not finite is `null`, and a mapping's first entry for
+    /// a key is the one compared.
+    pub fn same_json(&self, other: &Node) -> bool {
+        let null = |n: &Node| match n.value {
+            Value::Null => true,
+            Value::Float(f) => !f.is_finite(),
+            _ => false,
+        };
+        match (&self.value, &other.value) {
+            _ if null(self) || null(other) => null(self) && null(other),
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Str(a), Value::Str(b)) => a == b,
+            // serde_json numbers: an integer never equals a float.
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::Seq(a), Value::Seq(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_json(y))
+            }
+            // Large mappings through JSON: the scans below are quadratic.
+            (Value::Map(a), Value::Map(b)) if a.len() > 16 || b.len() > 16 => {
+                self.to_json() == other.to_json()
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                let first = |entries: &'_ [Entry], i: usize| {
+                    !entries[..i].iter().any(|e| e.key == entries[i].key)
+                };
+                let keys =
+                    |entries: &[Entry]| (0..entries.len()).filter(|&i| first(entries, i)).count();
+                keys(a) == keys(b)
+                    && (0..a.len()).filter(|&i| first(a, i)).all(|i| {
+                        b.iter()
+                            .find(|e| e.key == a[i].key)
+                            .is_some_and(|e| e.value.same_json(&a[i].value))
+                    })
+            }
+            _ => false,
+        }
+    }
+
     /// Follow a JSON Pointer (`/chats/eng/admins/0/role`). Returns the deepest
     /// node reached, and whether the whole pointer was resolved; a partial
     /// match still gives a useful place to point at.
@@ -138,4 +181,40 @@ impl Node {
 /// Escape one JSON Pointer token.
 pub fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FileId, SourceFile};
+
+    fn tree(text: &str) -> Node {
+        crate::config::yaml::parse(FileId(0), &SourceFile::new("t.yaml", "t.yaml", text))
+            .expect("parses")
+    }
+
+    /// `same_json` is equality of the JSON copies.
+    #[test]
+    fn same_json_is_json_equality() {
+        let texts = [
+            "a: 1\nb: [x, {c: d}]\n",
+            "b: [x, {c: d}]\na: 1\n",
+            "a: 1.0\nb: [x, {c: d}]\n",
+            "a: 1\nb: [x, {c: e}]\n",
+            "a: 1\nb: [x]\n",
+            "a: '1'\nb: [x, {c: d}]\n",
+            "a: ~\n",
+            "a:\n",
+            "a: 1\na: 2\n",
+            "a: 1\n",
+            "a: 2\n",
+            "{}\n",
+        ];
+        for x in texts {
+            for y in texts {
+                let (x, y) = (tree(x), tree(y));
+                assert_eq!(x.same_json(&y), x.to_json() == y.to_json(), "{x:?} / {y:?}");
+            }
+        }
+    }
 }

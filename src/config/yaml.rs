@@ -3,7 +3,9 @@
 //! serde-saphyr does the parsing and enforces its budgets (alias expansion,
 //! depth, node counts), so a billion-laughs file or a 10,000-deep nesting is
 //! refused before it can use memory or stack. Booleans are strict: `yes`,
-//! `on` and friends are strings, never `true`.
+//! `on` and friends are strings, never `true`. The common file (no
+//! anchors, tags or merge keys, nothing near a budget) is read straight
+//! from the same parser's events by `yaml_direct`, to the same tree.
 
 use std::fmt;
 
@@ -60,6 +62,19 @@ pub fn parse(file_id: FileId, source: &SourceFile) -> Result<Node, Diagnostic> {
             "nesting is limited to {MAX_DEPTH} levels; a config never needs more"
         )));
     }
+    // The common case straight from the parser's events; anything else
+    // through serde-saphyr, which enforces the budgets.
+    if let Some(node) = super::yaml_direct::parse(file_id, text) {
+        return Ok(node);
+    }
+    parse_with_serde(file_id, source)
+}
+
+/// Parse one YAML file through serde-saphyr: what `parse` does for any
+/// file `yaml_direct` does not take (and, in the tests, for every file, to
+/// compare).
+pub fn parse_with_serde(file_id: FileId, source: &SourceFile) -> Result<Node, Diagnostic> {
+    let text = &*source.text;
     let spanned: Spanned<Raw> = serde_saphyr::from_str_with_options(text, options())
         .map_err(|e| error_to_diagnostic(file_id, source, &e))?;
     Ok(convert(file_id, source, spanned))
@@ -72,13 +87,17 @@ pub fn parse(file_id: FileId, source: &SourceFile) -> Result<Node, Diagnostic> {
 /// first line where the bound exceeds `max`.
 fn nesting_beyond(text: &str, max: usize) -> Option<(usize, usize)> {
     let mut indents: Vec<usize> = Vec::new();
+    // One buffer for every line's levels (a file of people has tens of
+    // thousands of lines).
+    let mut levels: Vec<usize> = Vec::new();
     let mut flow = 0usize;
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim_start_matches(' ');
         if flow == 0 && !trimmed.is_empty() && !trimmed.starts_with('#') {
             let mut indent = line.len() - trimmed.len();
             let mut rest = trimmed;
-            let mut levels = vec![indent];
+            levels.clear();
+            levels.push(indent);
             while let Some(after) = rest
                 .strip_prefix("- ")
                 .or_else(|| rest.strip_prefix('-').filter(|r| r.is_empty()))
@@ -91,7 +110,7 @@ fn nesting_beyond(text: &str, max: usize) -> Option<(usize, usize)> {
             while indents.last().is_some_and(|&top| top >= levels[0]) {
                 indents.pop();
             }
-            indents.extend(levels);
+            indents.extend_from_slice(&levels);
         }
         let mut quote: Option<char> = None;
         for c in line.chars() {

@@ -48,7 +48,17 @@ pub struct LoadError {
 /// Load, check and resolve the config at `path` as of `now`, and read the
 /// chat photos it names.
 pub fn load(path: &Path, now: Timestamp) -> Result<Model, LoadError> {
-    let mut model = from_loaded(config::load(path), now)?;
+    load_traced(path, now, resolve::Traces::All)
+}
+
+/// Like [`load`], with why-traces for the chats `traces` names only (add
+/// the others' with [`Model::trace`] once it is known which are shown).
+pub fn load_traced(
+    path: &Path,
+    now: Timestamp,
+    traces: resolve::Traces<'_>,
+) -> Result<Model, LoadError> {
+    let mut model = from_loaded_traced(config::load(path), now, traces)?;
     let mut problems = photo::digest(
         &model.config,
         &model.root,
@@ -114,6 +124,15 @@ pub fn load_text(name: &str, text: &str, now: Timestamp) -> Result<Model, LoadEr
 
 /// Check and resolve files that are already loaded (from disk or git).
 pub fn from_loaded(loaded: config::Loaded, now: Timestamp) -> Result<Model, LoadError> {
+    from_loaded_traced(loaded, now, resolve::Traces::All)
+}
+
+/// Like [`from_loaded`], with why-traces for the chats `traces` names only.
+pub fn from_loaded_traced(
+    loaded: config::Loaded,
+    now: Timestamp,
+    traces: resolve::Traces<'_>,
+) -> Result<Model, LoadError> {
     let config::Loaded {
         sources,
         root,
@@ -126,20 +145,21 @@ pub fn from_loaded(loaded: config::Loaded, now: Timestamp) -> Result<Model, Load
             diagnostics,
         });
     };
-    let (schema_problems, pruned) = config::schema::validate_and_prune(&root);
-    let schema_ok = schema_problems.is_empty();
+    // A valid tree is read straight into the types (no JSON copy); an
+    // invalid one is pruned of its invalid parts first.
+    let (schema_problems, typed) = config::schema::validate_typed::<Config>(&root);
     diagnostics.extend(schema_problems);
-    let mut config: Config = match serde_json::from_value(pruned) {
+    let mut config: Config = match typed {
         Ok(c) => c,
         // What the schema found already explains why the rest cannot be read.
-        Err(_) if !schema_ok => {
+        Err(None) => {
             diagnostics.sort();
             return Err(LoadError {
                 sources,
                 diagnostics,
             });
         }
-        Err(e) => {
+        Err(Some(e)) => {
             // The schema is generated from these types, so this is rare:
             // report it against the config as a whole.
             diagnostics.push(
@@ -166,7 +186,7 @@ pub fn from_loaded(loaded: config::Loaded, now: Timestamp) -> Result<Model, Load
             diagnostics,
         });
     }
-    let desired = resolve::resolve(&config, now);
+    let desired = resolve::resolve_traced(&config, now, traces);
     diagnostics.sort();
     Ok(Model {
         sources,
@@ -190,6 +210,14 @@ pub struct Summary {
 }
 
 impl Model {
+    /// Add the why-traces of the chats named (by config key) to a model
+    /// loaded with only some traced: resolving is deterministic, so they are
+    /// the traces a fully traced load gives for those chats.
+    pub fn trace(&mut self, chats: &std::collections::BTreeSet<String>, now: Timestamp) {
+        let traced = resolve::Resolver::new(&self.config, now).traces_of(chats);
+        self.desired.why.extend(traced);
+    }
+
     pub fn summary(&self) -> Summary {
         let chats = &self.desired.state.chats;
         let admin_seats = chats.values().map(|c| c.admins.len()).sum();

@@ -1,5 +1,6 @@
 //! Resolution: the config and a point in time → the `DesiredState`, with a
-//! why-trace for every membership, admin seat and restriction.
+//! why-trace for every membership, admin seat and restriction (of every
+//! chat, or of the chats a caller shows: [`Traces`]).
 //!
 //! Resolution assumes `check` found no errors: unknown names are skipped
 //! here rather than reported twice. `now` is an argument so results are
@@ -217,27 +218,71 @@ pub fn expand_permissions(names: &[String]) -> Permissions {
 /// Resolution with indexes built once, so that a 10,000-person org with a
 /// thousand chats resolves in linear time: every selector looks people up
 /// by department, role or status instead of scanning everyone per chat.
+/// The resolver's indexes are looked up once or more per membership: a
+/// fast, fixed hash (the keys are the config's own names) instead of
+/// SipHash, which was a twentieth of a load at 10,000 people.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
 pub(crate) struct Resolver<'a> {
     config: &'a Config,
     now: Timestamp,
     /// department → its children.
-    children: BTreeMap<&'a str, Vec<&'a str>>,
+    children: FastMap<&'a str, Vec<&'a str>>,
     /// Active people with a telegram id (the only ones selectors match),
     /// with that id.
-    active: std::collections::HashMap<&'a str, UserId>,
+    active: FastMap<&'a str, UserId>,
     /// department → its active people (direct members only).
-    by_department: BTreeMap<&'a str, Vec<&'a str>>,
+    by_department: FastMap<&'a str, Vec<&'a str>>,
     /// org-wide role → its active holders.
-    by_role: BTreeMap<&'a str, Vec<&'a str>>,
+    by_role: FastMap<&'a str, Vec<&'a str>>,
     /// chat key → (handle, grant index) of active people with a grant there.
-    grants: BTreeMap<&'a str, Vec<(&'a str, usize)>>,
+    grants: FastMap<&'a str, Vec<(&'a str, usize)>>,
     /// Offboarded people with a telegram id.
     offboarded: Vec<(&'a str, UserId)>,
+    /// Whether `select` words its reasons (the chat being resolved is
+    /// traced); without, the reasons are empty and cost nothing.
+    reasons: std::cell::Cell<bool>,
+}
+
+/// Which chats get why-traces. Resolving is the same either way; the
+/// traces are most of its allocations at 10,000 people, and a plan shows
+/// them only for the chats it changes.
+#[derive(Clone, Copy, Debug)]
+pub enum Traces<'s> {
+    All,
+    Only(&'s BTreeSet<String>),
+}
+
+impl Traces<'_> {
+    fn of(&self, key: &str) -> bool {
+        match self {
+            Traces::All => true,
+            Traces::Only(keys) => keys.contains(key),
+        }
+    }
+}
+
+/// Where one chat's why-traces go; a chat that is not traced has none,
+/// and the reasons are never worded.
+struct Tracer<'w> {
+    why: Option<&'w mut FastMap<String, Vec<String>>>,
+}
+
+impl Tracer<'_> {
+    fn add(&mut self, entry: impl FnOnce() -> (String, String)) {
+        if let Some(why) = &mut self.why {
+            let (address, reason) = entry();
+            let list = why.entry(address).or_default();
+            if !list.contains(&reason) {
+                list.push(reason);
+            }
+        }
+    }
 }
 
 impl<'a> Resolver<'a> {
     pub fn new(config: &'a Config, now: Timestamp) -> Self {
-        let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut children: FastMap<&str, Vec<&str>> = FastMap::default();
         for (key, d) in &config.departments {
             if let Some(p) = &d.parent {
                 children.entry(p.as_str()).or_default().push(key.as_str());
@@ -248,10 +293,11 @@ impl<'a> Resolver<'a> {
             now,
             children,
             active: Default::default(),
-            by_department: BTreeMap::new(),
-            by_role: BTreeMap::new(),
-            grants: BTreeMap::new(),
+            by_department: FastMap::default(),
+            by_role: FastMap::default(),
+            grants: FastMap::default(),
             offboarded: Vec::new(),
+            reasons: std::cell::Cell::new(true),
         };
         for (handle, p) in &config.people {
             let Some(id) = p.telegram_id else { continue };
@@ -313,20 +359,26 @@ impl<'a> Resolver<'a> {
     /// Resolve a list of selectors: the union of its selectors minus those
     /// matched by `except` items. Returns handle → reason.
     pub fn select(&self, list: &'a [Selector]) -> BTreeMap<&'a str, String> {
-        let mut out: BTreeMap<&'a str, String> = BTreeMap::new();
-        let mut excluded: BTreeSet<&'a str> = BTreeSet::new();
+        self.selected(list).into_iter().collect()
+    }
+
+    /// [`Resolver::select`] in no order: resolving a chat does not depend
+    /// on the order people are selected in (each person once per list), and
+    /// a hash map is cheaper than sorting 10,000 handles for `everyone`.
+    fn selected(&self, list: &'a [Selector]) -> FastMap<&'a str, String> {
+        let mut out: FastMap<&'a str, String> = FastMap::default();
+        let mut excluded: FastMap<&'a str, String> = FastMap::default();
         for sel in list {
             match sel {
                 Selector::Keyword(_) => {
+                    out.reserve(self.active.len());
                     for handle in self.active.keys() {
-                        out.entry(handle).or_insert_with(|| "everyone".into());
+                        out.entry(handle)
+                            .or_insert_with(|| self.reason(&|| "everyone".into()));
                     }
                 }
                 Selector::Rule(rule) if rule.except.is_some() => {
-                    excluded.extend(
-                        self.select(rule.except.as_deref().unwrap_or_default())
-                            .into_keys(),
-                    );
+                    excluded.extend(self.selected(rule.except.as_deref().unwrap_or_default()));
                 }
                 Selector::Rule(rule) => {
                     for (handle, why) in self.rule(rule) {
@@ -335,23 +387,25 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
-        out.retain(|h, _| !excluded.contains(h));
+        if !excluded.is_empty() {
+            out.retain(|h, _| !excluded.contains_key(h));
+        }
         out
     }
 
     fn rule(&self, rule: &'a SelectorRule) -> Vec<(&'a str, String)> {
         let config = self.config;
         let mut out = Vec::new();
-        let mut push = |h: &'a str, why: String| {
+        let mut push = |h: &'a str, why: &dyn Fn() -> String| {
             if self.active(h) {
-                out.push((h, why));
+                out.push((h, self.reason(why)));
             }
         };
         if let Some(p) = &rule.person {
-            push(p, format!("person {p}"));
+            push(p, &|| format!("person {p}"));
         }
         for p in rule.people.iter().flatten() {
-            push(p, format!("people [{p}]"));
+            push(p, &|| format!("people [{p}]"));
         }
         if let Some(dep) = &rule.department {
             let direct = rule.direct == Some(true);
@@ -362,18 +416,19 @@ impl<'a> Resolver<'a> {
             };
             for d in deps {
                 for h in self.by_department.get(d).into_iter().flatten() {
-                    let why = if d == dep {
-                        format!("department {dep}")
-                    } else {
-                        format!("department {dep} (via {d})")
-                    };
-                    push(h, why);
+                    push(h, &|| {
+                        if d == dep {
+                            format!("department {dep}")
+                        } else {
+                            format!("department {dep} (via {d})")
+                        }
+                    });
                 }
             }
         }
         if let Some(role) = &rule.role {
             for h in self.by_role.get(role.as_str()).into_iter().flatten() {
-                push(h, format!("role {role}"));
+                push(h, &|| format!("role {role}"));
             }
         }
         if let Some(dep) = &rule.leads_of {
@@ -383,19 +438,30 @@ impl<'a> Resolver<'a> {
                 .map(|d| d.leads.as_slice())
                 .unwrap_or_default()
             {
-                push(h, format!("leads_of {dep}"));
+                push(h, &|| format!("leads_of {dep}"));
             }
         }
         if let Some(labels) = &rule.label {
             for (h, person) in &config.people {
                 if labels.iter().all(|(k, v)| person.labels.get(k) == Some(v)) {
-                    let text: Vec<String> =
-                        labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    push(h, format!("label {}", text.join(",")));
+                    push(h, &|| {
+                        let text: Vec<String> =
+                            labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        format!("label {}", text.join(","))
+                    });
                 }
             }
         }
         out
+    }
+
+    /// A selector's reason, worded only when the chat is traced.
+    fn reason(&self, why: &dyn Fn() -> String) -> String {
+        if self.reasons.get() {
+            why()
+        } else {
+            String::new()
+        }
     }
 
     fn uid(&self, handle: &str) -> Option<UserId> {
@@ -414,6 +480,40 @@ impl<'a> Resolver<'a> {
     /// Resolve the people and the chats named in `only` (all when `None`);
     /// chat creations are listed only for chats resolved.
     pub fn resolve_only(&self, only: Option<&BTreeSet<String>>) -> DesiredState {
+        self.resolve_traced(only, Traces::All)
+    }
+
+    /// Like [`Resolver::resolve_only`], with why-traces for the chats
+    /// `traces` names only.
+    pub fn resolve_traced(
+        &self,
+        only: Option<&BTreeSet<String>>,
+        traces: Traces<'_>,
+    ) -> DesiredState {
+        let mut desired = self.resolve_chats(only, traces);
+        for (handle, p) in &self.config.people {
+            if let Some(id) = p.telegram_id {
+                desired.people.insert(
+                    id,
+                    PersonRef {
+                        handle: handle.clone(),
+                        name: p.name.clone(),
+                        username: p.username.clone(),
+                        offboarded: p.status == PersonStatus::Offboarded,
+                    },
+                );
+            }
+        }
+        desired
+    }
+
+    /// The why-traces of the chats named (by config key), alone.
+    pub fn traces_of(&self, chats: &BTreeSet<String>) -> BTreeMap<String, Vec<String>> {
+        self.resolve_chats(Some(chats), Traces::All).why
+    }
+
+    /// The chats (those in `only`, all when `None`), without the people.
+    fn resolve_chats(&self, only: Option<&BTreeSet<String>>, traces: Traces<'_>) -> DesiredState {
         let config = self.config;
         let mut desired = DesiredState {
             bot: config
@@ -432,19 +532,6 @@ impl<'a> Resolver<'a> {
             people: BTreeMap::new(),
             why: BTreeMap::new(),
         };
-        for (handle, p) in &config.people {
-            if let Some(id) = p.telegram_id {
-                desired.people.insert(
-                    id,
-                    PersonRef {
-                        handle: handle.clone(),
-                        name: p.name.clone(),
-                        username: p.username.clone(),
-                        offboarded: p.status == PersonStatus::Offboarded,
-                    },
-                );
-            }
-        }
         // Why-traces are gathered per chat in a hash map and sorted once at
         // the end: inserting tens of thousands of long, shared-prefix
         // addresses into one BTreeMap as they come is a large share of the
@@ -471,8 +558,14 @@ impl<'a> Resolver<'a> {
                 }
                 continue;
             };
-            let mut chat_why = std::collections::HashMap::new();
-            let chat = self.chat(key, &eff, id, kind, &mut chat_why);
+            let mut chat_why = FastMap::default();
+            let traced = traces.of(key);
+            self.reasons.set(traced);
+            let mut tracer = Tracer {
+                why: traced.then_some(&mut chat_why),
+            };
+            let chat = self.chat(key, &eff, id, kind, &mut tracer);
+            self.reasons.set(true);
             // Sorted per chat, the chats' traces come mostly in order (chat
             // keys in order), and the final sort merges a few long runs
             // instead of sorting tens of thousands of strings from scratch.
@@ -491,7 +584,7 @@ impl<'a> Resolver<'a> {
         eff: &EffectiveChat,
         id: i64,
         kind: ChatType,
-        why: &mut std::collections::HashMap<String, Vec<String>>,
+        trace: &mut Tracer<'_>,
     ) -> ChatState {
         let config = self.config;
         let mut chat = ChatState::new(id, kind);
@@ -512,15 +605,9 @@ impl<'a> Resolver<'a> {
             hidden_members: eff.hidden_members,
             history_for_new_members: eff.history_for_new_members,
         };
-        let mut trace = |address: String, reason: String| {
-            let list = why.entry(address).or_default();
-            if !list.contains(&reason) {
-                list.push(reason);
-            }
-        };
         // Admins from bindings.
         for binding in eff.admins.iter().flatten() {
-            self.admin_binding(key, kind, binding, &mut chat, &mut trace);
+            self.admin_binding(key, kind, binding, &mut chat, trace);
         }
         // Admins and restrictions from time-bound grants.
         for &(handle, index) in self.grants.get(key).into_iter().flatten() {
@@ -533,7 +620,7 @@ impl<'a> Resolver<'a> {
                 let Some(uid) = self.uid(handle) else {
                     continue;
                 };
-                let reason = match (&grant.until, &grant.reason) {
+                let reason = || match (&grant.until, &grant.reason) {
                     (Some(u), Some(r)) => format!("grant {} until {u} ({r})", grant.role),
                     (Some(u), None) => format!("grant {} until {u}", grant.role),
                     (None, Some(r)) => format!("grant {} ({r})", grant.role),
@@ -545,7 +632,7 @@ impl<'a> Resolver<'a> {
                     if seat.title.is_none() {
                         seat.title = role_title(config, &grant.role);
                     }
-                    trace(Address::admin(key, handle).0, reason);
+                    trace.add(|| (Address::admin(key, handle).0, reason()));
                 } else if let Some(perms) = role_permissions(config, &grant.role) {
                     chat.members.insert(
                         uid,
@@ -554,13 +641,13 @@ impl<'a> Resolver<'a> {
                             until: until.map(Self::unix),
                         },
                     );
-                    trace(Address::member(key, handle).0, reason);
+                    trace.add(|| (Address::member(key, handle).0, reason()));
                 }
             }
         }
         // Plain members.
         if let Some(members) = &eff.members {
-            for (handle, reason) in self.select(members) {
+            for (handle, reason) in self.selected(members) {
                 let Some(uid) = self.uid(handle) else {
                     continue;
                 };
@@ -568,10 +655,12 @@ impl<'a> Resolver<'a> {
                     continue;
                 }
                 chat.members.entry(uid).or_insert(MemberState::Member);
-                trace(
-                    Address::member(key, handle).0,
-                    format!("member via {reason}"),
-                );
+                trace.add(|| {
+                    (
+                        Address::member(key, handle).0,
+                        format!("member via {reason}"),
+                    )
+                });
             }
         }
         // Restrictions.
@@ -591,7 +680,7 @@ impl<'a> Resolver<'a> {
                 .clone()
                 .map(|r| format!("role {r}"))
                 .unwrap_or_else(|| "listed permissions".into());
-            for (handle, reason) in self.select(&binding.members) {
+            for (handle, reason) in self.selected(&binding.members) {
                 let Some(uid) = self.uid(handle) else {
                     continue;
                 };
@@ -605,34 +694,40 @@ impl<'a> Resolver<'a> {
                         until: until.map(Self::unix),
                     },
                 );
-                trace(
-                    Address::member(key, handle).0,
-                    format!("restricted by {label} via {reason}"),
-                );
+                trace.add(|| {
+                    (
+                        Address::member(key, handle).0,
+                        format!("restricted by {label} via {reason}"),
+                    )
+                });
             }
         }
         // Bans.
         if let Some(banned) = &eff.banned {
-            for (handle, reason) in self.select(banned) {
+            for (handle, reason) in self.selected(banned) {
                 let Some(uid) = self.uid(handle) else {
                     continue;
                 };
                 chat.admins.remove(&uid);
                 chat.members.insert(uid, MemberState::Banned);
-                trace(
-                    Address::member(key, handle).0,
-                    format!("banned via {reason}"),
-                );
+                trace.add(|| {
+                    (
+                        Address::member(key, handle).0,
+                        format!("banned via {reason}"),
+                    )
+                });
             }
         }
         // Offboarded people must be gone from every managed chat.
         for &(handle, uid) in &self.offboarded {
             if let std::collections::btree_map::Entry::Vacant(e) = chat.members.entry(uid) {
                 e.insert(MemberState::Absent);
-                trace(
-                    Address::member(key, handle).0,
-                    "offboarded: removed from every managed chat".into(),
-                );
+                trace.add(|| {
+                    (
+                        Address::member(key, handle).0,
+                        "offboarded: removed from every managed chat".into(),
+                    )
+                });
             }
         }
         for (tkey, t) in eff.topics.iter().flatten() {
@@ -670,7 +765,7 @@ impl<'a> Resolver<'a> {
         if let Some(bindings) = &eff.tags {
             let mut tags = BTreeMap::new();
             for binding in bindings {
-                for (handle, reason) in self.select(&binding.members) {
+                for (handle, reason) in self.selected(&binding.members) {
                     let Some(uid) = self.uid(handle) else {
                         continue;
                     };
@@ -684,10 +779,12 @@ impl<'a> Resolver<'a> {
                         continue;
                     }
                     tags.insert(uid, binding.tag.clone());
-                    trace(
-                        Address::tag(key, handle).0,
-                        format!("tag \"{}\" via {reason}", binding.tag),
-                    );
+                    trace.add(|| {
+                        (
+                            Address::tag(key, handle).0,
+                            format!("tag \"{}\" via {reason}", binding.tag),
+                        )
+                    });
                 }
             }
             chat.tags = Some(tags);
@@ -715,7 +812,7 @@ impl<'a> Resolver<'a> {
         kind: ChatType,
         binding: &AdminBinding,
         chat: &mut ChatState,
-        trace: &mut impl FnMut(String, String),
+        trace: &mut Tracer<'_>,
     ) {
         let config = self.config;
         let Some(rights) = role_rights(config, &binding.role) else {
@@ -725,7 +822,7 @@ impl<'a> Resolver<'a> {
             .title
             .clone()
             .or_else(|| role_title(config, &binding.role));
-        for (handle, reason) in self.select(&binding.members) {
+        for (handle, reason) in self.selected(&binding.members) {
             let Some(uid) = self.uid(handle) else {
                 continue;
             };
@@ -734,10 +831,12 @@ impl<'a> Resolver<'a> {
             if seat.title.is_none() {
                 seat.title = title.clone();
             }
-            trace(
-                Address::admin(key, handle).0,
-                format!("role {} via {reason}", binding.role),
-            );
+            trace.add(|| {
+                (
+                    Address::admin(key, handle).0,
+                    format!("role {} via {reason}", binding.role),
+                )
+            });
         }
     }
 }
@@ -747,8 +846,17 @@ pub fn resolve(config: &Config, now: Timestamp) -> DesiredState {
     Resolver::new(config, now).resolve()
 }
 
-/// Resolve only the chats named (by config key), and every person: what
-/// `plan --changed-since` compares when a change can touch only those.
+/// Resolve a checked config at `now`, with why-traces for the chats
+/// `traces` names only.
+pub fn resolve_traced(config: &Config, now: Timestamp, traces: Traces<'_>) -> DesiredState {
+    Resolver::new(config, now).resolve_traced(None, traces)
+}
+
+/// Resolve only the chats named (by config key), and every person, without
+/// why-traces: what `plan --changed-since` compares when a change can touch
+/// only those, to choose the chats to read (which chats changed does not
+/// depend on why; the plan traces what it shows).
 pub fn resolve_chats(config: &Config, now: Timestamp, only: &BTreeSet<String>) -> DesiredState {
-    Resolver::new(config, now).resolve_only(Some(only))
+    let none = BTreeSet::new();
+    Resolver::new(config, now).resolve_traced(Some(only), Traces::Only(&none))
 }

@@ -232,9 +232,7 @@ fn splice_named<'h>(
                     item.key
                 )));
             }
-            Some(h)
-                if !has_photo(section, &item.value)
-                    && h.value.to_json() == item.value.to_json() => {}
+            Some(h) if !has_photo(section, &item.value) && h.value.same_json(&item.value) => {}
             _ => {
                 differ.insert(item.key.clone());
                 wanted.insert(item.key.clone(), item.value.to_json());

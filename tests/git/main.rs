@@ -12,3 +12,4 @@ mod git_fixture;
 mod diff;
 mod gitops;
 mod since;
+mod targeted;
