@@ -80,13 +80,18 @@ fn access(args: AccessArgs) -> Result<u8, CliError> {
                 let mut store = conn.load_store()?;
                 // The same refresh as plan: it leaves the updates to a
                 // running `orgform watch`.
-                let refreshed =
-                    super::plan::refresh(&conn, &model.desired, &mut store, now.as_second(), None)
-                        .await;
+                let refreshed = super::plan::refresh_live(
+                    &conn,
+                    &model.desired,
+                    &mut store,
+                    now.as_second(),
+                    None,
+                )
+                .await;
                 let saved = conn.save_store(&store);
                 conn.close().await?;
                 saved?;
-                let (live, _) = refreshed.map_err(super::plan::read_error)?;
+                let (live, _) = refreshed?;
                 Ok::<_, CliError>(live)
             },
         )?)

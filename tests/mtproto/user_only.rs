@@ -664,6 +664,18 @@ async fn watch_refuses_and_import_reads_as_the_person() {
     )
     .await;
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    // The access matrix with the live status beside it, read as the person.
+    let export = orgform(
+        dir.path(),
+        Some(&secret),
+        &["export", "access", "org", "--live", "--format", "json"],
+    )
+    .await;
+    assert_eq!(export.code, 0, "{}\n{}", export.stdout, export.stderr);
+    let rows: serde_json::Value = serde_json::from_str(&export.stdout).unwrap();
+    let text = rows.to_string();
+    assert!(text.contains("100006"), "Eve the admin: {text}");
+    assert!(!text.contains(secret.as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
