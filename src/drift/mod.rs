@@ -478,6 +478,7 @@ impl ChatCx<'_> {
                 Some(e) => format!("a personal invite link was sent (valid until {}); they must join with it", crate::state::time::instant_text(e)),
                 None => "a personal invite link was sent; they must join with it".to_string(),
             },
+            _ if self.d.provider == crate::state::ProviderChoice::User => "they must join: `orgform apply` creates a personal invite link and sends it from the signed-in account".to_string(),
             _ => "they must join: `orgform apply` creates a personal invite link and sends it if they started the bot".to_string(),
         }
     }
@@ -579,13 +580,14 @@ impl ChatCx<'_> {
             }
         }
         if self.meta.bot_rights.is_none() {
+            let actor = self.d.provider.actor();
             let mut item = self.item(
                 Address::chat(key),
                 Kind::Access,
                 Fixer::Person,
-                "the bot is not an administrator: Telegram sends it no membership updates and refuses its changes",
+                format!("{actor} is not an administrator: Telegram sends it no membership updates and refuses its changes"),
                 (json!("administrator"), json!("not an administrator")),
-                "make the bot an administrator of the chat");
+                format!("make {actor} an administrator of the chat"));
             item.status = Status::Unknown;
             items.push(item);
         }

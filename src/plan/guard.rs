@@ -141,8 +141,10 @@ pub fn check(
     live: &LiveState,
     policies: Option<&Policies>,
     overrides: &Overrides,
+    provider: crate::state::ProviderChoice,
     first_run: impl Fn(i64) -> bool,
 ) -> Vec<GuardResult> {
+    let actor = provider.actor();
     let mut out = Vec::new();
     let removals = policies.and_then(|p| p.removals.as_ref());
     let max_count = removals
@@ -340,7 +342,7 @@ pub fn check(
                 "lockout",
                 Some(&c.chat),
                 format!(
-                    "{} would change the bot's own seat in {}; orgform would lock itself out",
+                    "{} would change {actor}'s own seat in {}; orgform would lock itself out",
                     c.address, c.chat
                 ),
                 None,
@@ -365,12 +367,12 @@ pub fn check(
         let not_admin = live.meta.get(chat).is_some_and(|m| m.bot_rights.is_none());
         let message = if not_admin {
             format!(
-                "the bot is not an admin of {chat}; make it an admin with: {}",
+                "{actor} is not an admin of {chat}; make it an admin with: {}",
                 names.join(", ")
             )
         } else {
             format!(
-                "the bot lacks rights in {chat} that this plan needs: {} (a bot can only grant rights it holds)",
+                "{actor} lacks rights in {chat} that this plan needs: {} (an admin can only grant rights it holds)",
                 names.join(", ")
             )
         };

@@ -131,6 +131,7 @@ pub fn build(input: PlanInput) -> Plan {
         input.live,
         input.policies,
         &input.overrides,
+        input.desired.provider,
         |id| input.store.first_run(id),
     );
     let unreadable = input

@@ -278,6 +278,15 @@ impl ProviderChoice {
     pub fn has_user(self) -> bool {
         self != ProviderChoice::Bot
     }
+
+    /// Who holds orgform's seat in each chat, for messages: the bot, or
+    /// the signed-in account when the org has no bot.
+    pub fn actor(self) -> &'static str {
+        match self {
+            ProviderChoice::User => "the signed-in account",
+            ProviderChoice::Bot | ProviderChoice::Both => "the bot",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

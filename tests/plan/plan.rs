@@ -367,6 +367,31 @@ fn guard_bot_rights_and_lockout() {
     }));
 }
 
+/// Without a bot (`provider: user`) the seat is the signed-in account's,
+/// and the guards say so.
+#[test]
+fn guard_messages_name_the_account_when_there_is_no_bot() {
+    let yaml = format!(
+        "org:\n  name: Acme\n  telegram: {{provider: user}}\n{}",
+        BASE.replace(
+            "    commands: [{command: oncall, description: Who is on call}]\n",
+            ""
+        )
+    );
+    let (desired, _) = resolve(&yaml);
+    let mut live = converged(&desired);
+    live.meta.get_mut("eng").unwrap().bot_rights =
+        Some([Right::RestrictMembers].into_iter().collect());
+    chat(&mut live, "eng").settings.title = Some("Old".into());
+    let plan = make(&yaml, &live, &known_store(&desired), Overrides::default());
+    let messages: Vec<&str> = plan.guards.iter().map(|g| g.message.as_str()).collect();
+    assert!(
+        messages.contains(&"the signed-in account lacks rights in eng that this plan needs: change_info (an admin can only grant rights it holds)"),
+        "{messages:#?}"
+    );
+    assert!(messages.iter().all(|m| !m.contains("bot")), "{messages:#?}");
+}
+
 #[test]
 fn unreadable_chats_are_reported_and_skipped() {
     insta::assert_snapshot!(plan_live(|l| {
